@@ -1,0 +1,80 @@
+//! Authorities (tenants), the services they offer, and who is responsible where.
+
+use crate::form::FormModel;
+use crate::identifiers::RegionKey;
+use crate::ids::{AuthorityId, ServiceId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Authority {
+    pub id: AuthorityId,
+    pub name: String,
+    /// Short code used in case numbers, e.g. `L` for Leipzig.
+    pub short_code: String,
+    pub region: RegionKey,
+    /// Postal address for the letterhead, one line.
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Service {
+    pub id: ServiceId,
+    pub name: String,
+    /// LeiKa key, if the service has one.
+    pub leika_key: Option<String>,
+    /// One sentence for the list of services.
+    pub summary: String,
+    /// What the service is, who may apply, what it costs; paragraphs separated by blank lines.
+    pub description: String,
+    /// The legal basis (Rechtsgrundlage), named to the citizen.
+    pub legal_basis: String,
+    pub form: FormModel,
+}
+
+/// Zuständigkeit: for this service, in this region, this authority decides.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Responsibility {
+    pub service_id: ServiceId,
+    pub region: RegionKey,
+    pub authority_id: AuthorityId,
+}
+
+impl Responsibility {
+    /// Of several responsibilities whose region contains `home`, the most specific one wins.
+    pub fn most_specific<'a>(
+        candidates: impl IntoIterator<Item = &'a Responsibility>,
+        home: &RegionKey,
+    ) -> Option<&'a Responsibility> {
+        candidates
+            .into_iter()
+            .filter(|r| r.region.contains(home))
+            .max_by_key(|r| r.region.significant_len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(region: &str, authority: &str) -> Responsibility {
+        Responsibility {
+            service_id: ServiceId::parse("s").unwrap(),
+            region: RegionKey::parse(region).unwrap(),
+            authority_id: AuthorityId::parse(authority).unwrap(),
+        }
+    }
+
+    #[test]
+    fn routing_picks_the_most_specific_region() {
+        let all = [resp("140000000000", "land-sachsen"), resp("147130000000", "leipzig")];
+        let leipzig = RegionKey::parse("147130000000").unwrap();
+        let dresden = RegionKey::parse("146120000000").unwrap();
+        let halle = RegionKey::parse("150020000000").unwrap();
+        assert_eq!(Responsibility::most_specific(&all, &leipzig).unwrap().authority_id.as_str(), "leipzig");
+        assert_eq!(
+            Responsibility::most_specific(&all, &dresden).unwrap().authority_id.as_str(),
+            "land-sachsen"
+        );
+        assert!(Responsibility::most_specific(&all, &halle).is_none());
+    }
+}

@@ -1,0 +1,19 @@
+//! The domain of amtsweg: identifiers, authorities, services with their forms, applications,
+//! cases, decisions and mailbox messages, and the state machine of an application.
+//!
+//! Nothing here does I/O: the same types serve the SQLite and the PostgreSQL store, the web
+//! layer and the command line.
+
+pub mod application;
+pub mod authority;
+pub mod form;
+pub mod identifiers;
+pub mod ids;
+pub mod user;
+
+pub use application::{ApplicationStatus, CaseNumber, Outcome, TransitionError};
+pub use authority::{Authority, Responsibility, Service};
+pub use form::{FieldError, FormData, FormModel};
+pub use identifiers::{IdNr, IdentifierError, LeikaKey, RegionKey};
+pub use ids::{ApplicationId, AuthorityId, CaseId, MessageId, ServiceId, UserId};
+pub use user::{Person, Role, User};

@@ -1,0 +1,80 @@
+//! People who log in, and their roles.
+
+use crate::identifiers::{IdNr, RegionKey};
+use crate::ids::{AuthorityId, UserId};
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Citizen,
+    Caseworker,
+    TeamLead,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Citizen => "citizen",
+            Self::Caseworker => "caseworker",
+            Self::TeamLead => "team_lead",
+            Self::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Citizen, Self::Caseworker, Self::TeamLead, Self::Admin].into_iter().find(|r| r.as_str() == s)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Citizen => "Bürgerin oder Bürger",
+            Self::Caseworker => "Sachbearbeitung",
+            Self::TeamLead => "Teamleitung",
+            Self::Admin => "Fachadministration",
+        }
+    }
+    /// Staff work for one authority and see its cases.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Self::Caseworker | Self::TeamLead)
+    }
+}
+
+/// What the state knows of a citizen from the login: the person data that forms and routing use.
+/// `Debug` is deliberately not derived: this is personal data.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Person {
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: Date,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    /// Where the person lives: decides which authority is responsible.
+    pub region: RegionKey,
+    pub idnr: Option<IdNr>,
+}
+
+impl std::fmt::Debug for Person {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Person(***)")
+    }
+}
+
+impl Person {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub role: Role,
+    /// The name shown in the header; for staff their work name.
+    pub display_name: String,
+    /// For staff: the authority they work for.
+    pub authority_id: Option<AuthorityId>,
+    /// For citizens: their person data.
+    pub person: Option<Person>,
+}
