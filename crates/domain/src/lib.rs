@@ -8,6 +8,7 @@ pub mod application;
 pub mod authority;
 pub mod form;
 pub mod identifiers;
+pub mod records;
 pub mod ids;
 pub mod user;
 

@@ -1,1 +1,142 @@
+//! Storage of amtsweg: one interface ([`Store`]), two implementations chosen by the URL scheme:
+//! SQLite (embedded default, WAL, one file in the data folder) and PostgreSQL (several app nodes).
+//!
+//! Both run the same SQL text where the dialects agree (`$1` placeholders work in both, and
+//! `RETURNING` and `ON CONFLICT` too); the table definitions differ per backend and live in
+//! `migrations/<backend>/`, applied forward only. Every state change writes its audit event in
+//! the same transaction.
+//!
+//! Tenancy is part of every signature: citizen operations take the citizen's id, authority
+//! operations the authority's id, so a query can never reach another's rows.
 
+mod embedded;
+mod error;
+mod postgres;
+mod sqlite;
+mod sql;
+
+pub use error::StoreError;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+use amtsweg_domain::records::{
+    Application, AuditEvent, CaseFile, CaseRef, CaseSummary, Decision, Message, NewMessage, Session,
+};
+use amtsweg_domain::{
+    ApplicationId, Authority, AuthorityId, CaseId, FormData, MessageId, Outcome, Responsibility,
+    Role, Service, ServiceId, User, UserId,
+};
+use async_trait::async_trait;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Who acts: for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: UserId,
+    pub role: Role,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Applies the migrations that are not applied yet.
+    async fn migrate(&self) -> Result<()>;
+    /// A cheap round trip to the database, for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+
+    // --- catalog -------------------------------------------------------------------------
+    async fn put_authority(&self, authority: &Authority) -> Result<()>;
+    async fn authorities(&self) -> Result<Vec<Authority>>;
+    async fn authority(&self, id: &AuthorityId) -> Result<Option<Authority>>;
+    async fn put_service(&self, service: &Service) -> Result<()>;
+    async fn services(&self) -> Result<Vec<Service>>;
+    async fn service(&self, id: &ServiceId) -> Result<Option<Service>>;
+    async fn put_responsibility(&self, responsibility: &Responsibility) -> Result<()>;
+    async fn responsibilities(&self, service: &ServiceId) -> Result<Vec<Responsibility>>;
+
+    // --- people and credentials -------------------------------------------------------
+    async fn create_user(&self, user: &User) -> Result<()>;
+    async fn user(&self, id: &UserId) -> Result<Option<User>>;
+    async fn users_with_role(&self, role: Role) -> Result<Vec<User>>;
+    async fn put_api_token(&self, token_hash: &str, user: &UserId, expires_at: OffsetDateTime) -> Result<()>;
+    /// The user of a valid (known, not expired, not revoked) token.
+    async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>>;
+    async fn put_session(&self, session: &Session) -> Result<()>;
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>>;
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    // --- the citizen's side ------------------------------------------------------------
+    async fn create_application(&self, citizen: &UserId, service: &ServiceId) -> Result<Application>;
+    async fn application(&self, citizen: &UserId, id: &ApplicationId) -> Result<Option<Application>>;
+    async fn applications(&self, citizen: &UserId) -> Result<Vec<Application>>;
+    /// Replaces the form data of a draft. `NotFound` for another's or an unknown application,
+    /// `Conflict` when it is no longer a draft.
+    async fn save_application_data(
+        &self,
+        citizen: &UserId,
+        id: &ApplicationId,
+        data: &FormData,
+    ) -> Result<Application>;
+    /// Submits a draft with its (validated) data and opens a case at `authority`.
+    async fn submit_application(
+        &self,
+        citizen: &UserId,
+        id: &ApplicationId,
+        data: &FormData,
+        authority: &Authority,
+    ) -> Result<CaseRef>;
+    async fn withdraw_application(&self, citizen: &UserId, id: &ApplicationId) -> Result<Application>;
+    async fn messages(&self, citizen: &UserId) -> Result<Vec<Message>>;
+    /// Reads a message and marks it read.
+    async fn read_message(&self, citizen: &UserId, id: &MessageId) -> Result<Option<Message>>;
+
+    // --- the authority's side ------------------------------------------------------------
+    async fn cases(&self, authority: &AuthorityId) -> Result<Vec<CaseSummary>>;
+    /// Opens a case file for a member of staff: records the read of personal data and puts a
+    /// submitted case into review.
+    async fn open_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>>;
+    async fn decide(
+        &self,
+        authority: &AuthorityId,
+        id: &CaseId,
+        actor: &Actor,
+        outcome: Outcome,
+        reason: &str,
+        message: &NewMessage,
+    ) -> Result<Decision>;
+
+    // --- audit ---------------------------------------------------------------------------
+    async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>>;
+    async fn audit_count(&self) -> Result<i64>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store that `url` names: `sqlite:PATH` (or `sqlite://PATH`) or `postgres://…`.
+pub async fn connect(url: &str) -> Result<DynStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}

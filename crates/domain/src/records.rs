@@ -1,0 +1,119 @@
+//! What the store hands back: applications, cases, decisions, messages and audit events, as the
+//! portal, the workspace and the API read them.
+
+use crate::application::{ApplicationStatus, Outcome};
+use crate::authority::Service;
+use crate::form::FormData;
+use crate::ids::{ApplicationId, AuthorityId, CaseId, MessageId, ServiceId, UserId};
+use crate::user::Person;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub id: ApplicationId,
+    pub citizen_id: UserId,
+    pub service_id: ServiceId,
+    pub service_name: String,
+    pub status: ApplicationStatus,
+    pub data: FormData,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub submitted_at: Option<OffsetDateTime>,
+    pub case_number: Option<String>,
+    pub authority_name: Option<String>,
+    pub decision: Option<DecisionInfo>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecisionInfo {
+    pub outcome: Outcome,
+    pub reason: String,
+    pub decided_at: OffsetDateTime,
+}
+
+/// One line of an authority's inbox.
+#[derive(Debug, Clone)]
+pub struct CaseSummary {
+    pub id: CaseId,
+    pub case_number: String,
+    pub status: ApplicationStatus,
+    pub service_id: ServiceId,
+    pub service_name: String,
+    pub applicant_name: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Everything a caseworker needs to decide.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    pub id: CaseId,
+    pub case_number: String,
+    pub authority_id: AuthorityId,
+    pub application_id: ApplicationId,
+    pub status: ApplicationStatus,
+    pub service: Service,
+    pub data: FormData,
+    pub applicant_id: UserId,
+    pub applicant: Option<Person>,
+    pub created_at: OffsetDateTime,
+    pub decision: Option<DecisionInfo>,
+}
+
+/// A submission turned into a case at the responsible authority.
+#[derive(Debug, Clone)]
+pub struct CaseRef {
+    pub id: CaseId,
+    pub case_number: String,
+    pub authority_id: AuthorityId,
+}
+
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub case_id: CaseId,
+    pub application_id: ApplicationId,
+    pub outcome: Outcome,
+    pub reason: String,
+    pub decided_at: OffsetDateTime,
+    pub message_id: MessageId,
+}
+
+/// A message to be delivered to a citizen's mailbox.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub sender: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: MessageId,
+    pub application_id: Option<ApplicationId>,
+    pub sender: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+    pub read_at: Option<OffsetDateTime>,
+}
+
+/// One entry of the append-only audit trail. It names kinds and ids, never personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub at: OffsetDateTime,
+    pub kind: String,
+    pub actor_id: Option<String>,
+    pub actor_role: String,
+    pub authority_id: Option<String>,
+    pub subject_kind: String,
+    pub subject_id: String,
+}
+
+/// A logged-in browser session (the cookie holds the id; the store only its hash).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: UserId,
+    pub csrf_token: String,
+    pub expires_at: OffsetDateTime,
+}

@@ -1,0 +1,28 @@
+//! Migrations compiled into the binary, so that `amtsweg migrate` needs no files beside it.
+//! (sqlx's `migrate!` macro would do the same but needs its compile-time macro crate, which
+//! doubles the build of sqlx for two backends.)
+
+use futures_core::future::BoxFuture;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType};
+use std::borrow::Cow;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Embedded(pub &'static [(i64, &'static str, &'static str)]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(*version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
+                })
+                .collect())
+        })
+    }
+}
+
+pub const SQLITE: Embedded = Embedded(&[(1, "initial", include_str!("../migrations/sqlite/0001_initial.sql"))]);
+pub const POSTGRES: Embedded = Embedded(&[(1, "initial", include_str!("../migrations/postgres/0001_initial.sql"))]);

@@ -1,0 +1,18 @@
+use amtsweg_domain::ApplicationStatus;
+
+/// Errors of the storage layer. Messages never contain stored values.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("the application is {current} and cannot change that way")]
+    Conflict { current: ApplicationStatus },
+    #[error("the database URL must start with sqlite: or postgres://")]
+    UnsupportedUrl,
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}

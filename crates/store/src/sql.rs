@@ -1,0 +1,751 @@
+//! The SQL and the row mapping that SQLite and PostgreSQL share, written once as a macro that
+//! each backend instantiates with its own pool type. The dialects agree on everything used here.
+
+pub(crate) const APPLICATION_SELECT: &str = "\
+SELECT a.id, a.citizen_id, a.service_id, s.name AS service_name, a.status, a.data, \
+       a.created_at, a.updated_at, a.submitted_at, c.case_number, au.name AS authority_name, \
+       d.outcome, d.reason, d.decided_at \
+FROM applications a \
+JOIN services s ON s.id = a.service_id \
+LEFT JOIN cases c ON c.application_id = a.id \
+LEFT JOIN authorities au ON au.id = c.authority_id \
+LEFT JOIN decisions d ON d.case_id = c.id";
+
+pub(crate) const USER_SELECT: &str = "SELECT id, role, display_name, authority_id, person FROM users";
+pub(crate) const SERVICE_SELECT: &str =
+    "SELECT id, name, leika_key, summary, description, legal_basis, form FROM services";
+pub(crate) const AUTHORITY_SELECT: &str = "SELECT id, name, short_code, region_key, address FROM authorities";
+
+/// `('a','b')` for the statuses from which `to` may be reached (static strings, safe to inline).
+pub(crate) fn status_sources(to: amtsweg_domain::ApplicationStatus) -> String {
+    let list: Vec<String> = amtsweg_domain::ApplicationStatus::sources_of(to)
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!("({})", list.join(","))
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+macro_rules! shared_store_impl {
+    ($store:ty, $db:ty, $backend:expr, $migrations:expr) => {
+        use $crate::sql::{APPLICATION_SELECT, AUTHORITY_SELECT, SERVICE_SELECT, USER_SELECT, new_id, status_sources};
+        use $crate::{Actor, Backend, Result, Store, StoreError};
+        use amtsweg_domain::records::*;
+        use amtsweg_domain::*;
+        use sqlx::Row;
+        use time::OffsetDateTime;
+
+        type DbRow = <$db as sqlx::Database>::Row;
+        type Tx = sqlx::Transaction<'static, $db>;
+
+        fn corrupt(what: &str) -> StoreError {
+            StoreError::Corrupt(what.to_owned())
+        }
+
+        fn map_authority(row: &DbRow) -> Result<Authority> {
+            Ok(Authority {
+                id: AuthorityId::from_stored(row.try_get("id")?),
+                name: row.try_get("name")?,
+                short_code: row.try_get("short_code")?,
+                region: RegionKey::parse(&row.try_get::<String, _>("region_key")?)
+                    .map_err(|_| corrupt("authority region"))?,
+                address: row.try_get("address")?,
+            })
+        }
+
+        fn map_service(row: &DbRow) -> Result<Service> {
+            let form: String = row.try_get("form")?;
+            Ok(Service {
+                id: ServiceId::from_stored(row.try_get("id")?),
+                name: row.try_get("name")?,
+                leika_key: row.try_get("leika_key")?,
+                summary: row.try_get("summary")?,
+                description: row.try_get("description")?,
+                legal_basis: row.try_get("legal_basis")?,
+                form: serde_json::from_str(&form).map_err(|_| corrupt("service form"))?,
+            })
+        }
+
+        fn map_user(row: &DbRow) -> Result<User> {
+            let person: Option<String> = row.try_get("person")?;
+            Ok(User {
+                id: UserId::from_stored(row.try_get("id")?),
+                role: Role::parse(&row.try_get::<String, _>("role")?).ok_or_else(|| corrupt("user role"))?,
+                display_name: row.try_get("display_name")?,
+                authority_id: row.try_get::<Option<String>, _>("authority_id")?.map(AuthorityId::from_stored),
+                person: match person {
+                    Some(p) => Some(serde_json::from_str(&p).map_err(|_| corrupt("person"))?),
+                    None => None,
+                },
+            })
+        }
+
+        fn map_status(s: &str) -> Result<ApplicationStatus> {
+            ApplicationStatus::parse(s).ok_or_else(|| corrupt("status"))
+        }
+
+        fn map_decision(row: &DbRow) -> Result<Option<DecisionInfo>> {
+            let outcome: Option<String> = row.try_get("outcome")?;
+            Ok(match outcome {
+                None => None,
+                Some(o) => Some(DecisionInfo {
+                    outcome: Outcome::parse(&o).ok_or_else(|| corrupt("outcome"))?,
+                    reason: row.try_get("reason")?,
+                    decided_at: row.try_get("decided_at")?,
+                }),
+            })
+        }
+
+        fn map_application(row: &DbRow) -> Result<Application> {
+            let data: String = row.try_get("data")?;
+            Ok(Application {
+                id: ApplicationId::from_stored(row.try_get("id")?),
+                citizen_id: UserId::from_stored(row.try_get("citizen_id")?),
+                service_id: ServiceId::from_stored(row.try_get("service_id")?),
+                service_name: row.try_get("service_name")?,
+                status: map_status(&row.try_get::<String, _>("status")?)?,
+                data: serde_json::from_str(&data).map_err(|_| corrupt("application data"))?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                submitted_at: row.try_get("submitted_at")?,
+                case_number: row.try_get("case_number")?,
+                authority_name: row.try_get("authority_name")?,
+                decision: map_decision(row)?,
+            })
+        }
+
+        fn map_message(row: &DbRow) -> Result<Message> {
+            Ok(Message {
+                id: MessageId::from_stored(row.try_get("id")?),
+                application_id: row.try_get::<Option<String>, _>("application_id")?.map(ApplicationId::from_stored),
+                sender: row.try_get("sender")?,
+                subject: row.try_get("subject")?,
+                body: row.try_get("body")?,
+                created_at: row.try_get("created_at")?,
+                read_at: row.try_get("read_at")?,
+            })
+        }
+
+        /// Appends one audit event inside the caller's transaction.
+        async fn audit(
+            tx: &mut Tx,
+            kind: &str,
+            actor: Option<(&str, &str)>,
+            authority: Option<&str>,
+            subject: (&str, &str),
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO audit_events (at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(OffsetDateTime::now_utc())
+            .bind(kind)
+            .bind(actor.map(|a| a.0))
+            .bind(actor.map(|a| a.1).unwrap_or("system"))
+            .bind(authority)
+            .bind(subject.0)
+            .bind(subject.1)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        impl $store {
+            async fn application_status(&self, citizen: &UserId, id: &ApplicationId) -> Result<ApplicationStatus> {
+                let row = sqlx::query("SELECT status FROM applications WHERE id = $1 AND citizen_id = $2")
+                    .bind(id.as_str())
+                    .bind(citizen.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match row {
+                    Some(r) => map_status(&r.try_get::<String, _>("status")?),
+                    None => Err(StoreError::NotFound),
+                }
+            }
+
+            /// After an update guarded by status found no row: was it missing, or in the wrong state?
+            async fn explain_miss(&self, citizen: &UserId, id: &ApplicationId) -> StoreError {
+                match self.application_status(citizen, id).await {
+                    Ok(current) => StoreError::Conflict { current },
+                    Err(e) => e,
+                }
+            }
+
+            async fn get_application(&self, citizen: &UserId, id: &ApplicationId) -> Result<Option<Application>> {
+                let sql = format!("{APPLICATION_SELECT} WHERE a.id = $1 AND a.citizen_id = $2");
+                let row = sqlx::query(&sql).bind(id.as_str()).bind(citizen.as_str()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(map_application).transpose()
+            }
+
+            async fn require_application(&self, citizen: &UserId, id: &ApplicationId) -> Result<Application> {
+                self.get_application(citizen, id).await?.ok_or(StoreError::NotFound)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn migrate(&self) -> Result<()> {
+                let migrator = sqlx::migrate::Migrator::new($migrations).await?;
+                migrator.run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn put_authority(&self, a: &Authority) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO authorities (id, name, short_code, region_key, address) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, short_code = excluded.short_code, \
+                     region_key = excluded.region_key, address = excluded.address",
+                )
+                .bind(a.id.as_str())
+                .bind(&a.name)
+                .bind(&a.short_code)
+                .bind(a.region.as_str())
+                .bind(&a.address)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn authorities(&self) -> Result<Vec<Authority>> {
+                let sql = format!("{AUTHORITY_SELECT} ORDER BY name");
+                sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(map_authority).collect()
+            }
+
+            async fn authority(&self, id: &AuthorityId) -> Result<Option<Authority>> {
+                let sql = format!("{AUTHORITY_SELECT} WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(map_authority).transpose()
+            }
+
+            async fn put_service(&self, s: &Service) -> Result<()> {
+                let form = serde_json::to_string(&s.form).map_err(|_| corrupt("service form"))?;
+                sqlx::query(
+                    "INSERT INTO services (id, name, leika_key, summary, description, legal_basis, form) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, leika_key = excluded.leika_key, \
+                     summary = excluded.summary, description = excluded.description, \
+                     legal_basis = excluded.legal_basis, form = excluded.form",
+                )
+                .bind(s.id.as_str())
+                .bind(&s.name)
+                .bind(&s.leika_key)
+                .bind(&s.summary)
+                .bind(&s.description)
+                .bind(&s.legal_basis)
+                .bind(form)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn services(&self) -> Result<Vec<Service>> {
+                let sql = format!("{SERVICE_SELECT} ORDER BY name");
+                sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(map_service).collect()
+            }
+
+            async fn service(&self, id: &ServiceId) -> Result<Option<Service>> {
+                let sql = format!("{SERVICE_SELECT} WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(map_service).transpose()
+            }
+
+            async fn put_responsibility(&self, r: &Responsibility) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO responsibilities (service_id, region_key, authority_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (service_id, region_key) DO UPDATE SET authority_id = excluded.authority_id",
+                )
+                .bind(r.service_id.as_str())
+                .bind(r.region.as_str())
+                .bind(r.authority_id.as_str())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn responsibilities(&self, service: &ServiceId) -> Result<Vec<Responsibility>> {
+                let rows = sqlx::query(
+                    "SELECT service_id, region_key, authority_id FROM responsibilities WHERE service_id = $1",
+                )
+                .bind(service.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(Responsibility {
+                            service_id: ServiceId::from_stored(row.try_get("service_id")?),
+                            region: RegionKey::parse(&row.try_get::<String, _>("region_key")?)
+                                .map_err(|_| corrupt("responsibility region"))?,
+                            authority_id: AuthorityId::from_stored(row.try_get("authority_id")?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn create_user(&self, u: &User) -> Result<()> {
+                let person = match &u.person {
+                    Some(p) => Some(serde_json::to_string(p).map_err(|_| corrupt("person"))?),
+                    None => None,
+                };
+                sqlx::query(
+                    "INSERT INTO users (id, role, display_name, authority_id, person, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(u.id.as_str())
+                .bind(u.role.as_str())
+                .bind(&u.display_name)
+                .bind(u.authority_id.as_ref().map(|a| a.as_str()))
+                .bind(person)
+                .bind(OffsetDateTime::now_utc())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn user(&self, id: &UserId) -> Result<Option<User>> {
+                let sql = format!("{USER_SELECT} WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(map_user).transpose()
+            }
+
+            async fn users_with_role(&self, role: Role) -> Result<Vec<User>> {
+                let sql = format!("{USER_SELECT} WHERE role = $1 ORDER BY display_name");
+                sqlx::query(&sql).bind(role.as_str()).fetch_all(&self.pool).await?.iter().map(map_user).collect()
+            }
+
+            async fn put_api_token(&self, token_hash: &str, user: &UserId, expires_at: OffsetDateTime) -> Result<()> {
+                sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(token_hash)
+                    .bind(user.as_str())
+                    .bind(OffsetDateTime::now_utc())
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>> {
+                let sql = "SELECT u.id, u.role, u.display_name, u.authority_id, u.person FROM api_tokens t \
+                           JOIN users u ON u.id = t.user_id \
+                           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2";
+                let row = sqlx::query(sql)
+                    .bind(token_hash)
+                    .bind(OffsetDateTime::now_utc())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(map_user).transpose()
+            }
+
+            async fn put_session(&self, s: &Session) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&s.id_hash)
+                .bind(s.user_id.as_str())
+                .bind(&s.csrf_token)
+                .bind(OffsetDateTime::now_utc())
+                .bind(s.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
+                let row = sqlx::query(
+                    "SELECT id_hash, user_id, csrf_token, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+                )
+                .bind(id_hash)
+                .bind(OffsetDateTime::now_utc())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|row| {
+                    Ok(Session {
+                        id_hash: row.try_get("id_hash")?,
+                        user_id: UserId::from_stored(row.try_get("user_id")?),
+                        csrf_token: row.try_get("csrf_token")?,
+                        expires_at: row.try_get("expires_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn delete_session(&self, id_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_application(&self, citizen: &UserId, service: &ServiceId) -> Result<Application> {
+                let id = new_id();
+                let now = OffsetDateTime::now_utc();
+                let mut tx = self.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO applications (id, citizen_id, service_id, status, data, created_at, updated_at) \
+                     SELECT $1, $2, id, $3, '{}', $4, $4 FROM services WHERE id = $5",
+                )
+                .bind(&id)
+                .bind(citizen.as_str())
+                .bind(ApplicationStatus::Draft.as_str())
+                .bind(now)
+                .bind(service.as_str())
+                .execute(&mut *tx)
+                .await?;
+                if inserted.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                audit(&mut tx, "application_created", Some((citizen.as_str(), "citizen")), None, ("application", &id)).await?;
+                tx.commit().await?;
+                self.require_application(citizen, &ApplicationId::from_stored(id)).await
+            }
+
+            async fn application(&self, citizen: &UserId, id: &ApplicationId) -> Result<Option<Application>> {
+                self.get_application(citizen, id).await
+            }
+
+            async fn applications(&self, citizen: &UserId) -> Result<Vec<Application>> {
+                let sql = format!("{APPLICATION_SELECT} WHERE a.citizen_id = $1 ORDER BY a.created_at DESC, a.id");
+                sqlx::query(&sql).bind(citizen.as_str()).fetch_all(&self.pool).await?.iter().map(map_application).collect()
+            }
+
+            async fn save_application_data(&self, citizen: &UserId, id: &ApplicationId, data: &FormData) -> Result<Application> {
+                let json = serde_json::to_string(data).map_err(|_| corrupt("application data"))?;
+                let mut tx = self.begin().await?;
+                let updated = sqlx::query(
+                    "UPDATE applications SET data = $1, updated_at = $2 WHERE id = $3 AND citizen_id = $4 AND status = $5",
+                )
+                .bind(json)
+                .bind(OffsetDateTime::now_utc())
+                .bind(id.as_str())
+                .bind(citizen.as_str())
+                .bind(ApplicationStatus::Draft.as_str())
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    drop(tx);
+                    return Err(self.explain_miss(citizen, id).await);
+                }
+                audit(&mut tx, "application_data_changed", Some((citizen.as_str(), "citizen")), None, ("application", id.as_str())).await?;
+                tx.commit().await?;
+                self.require_application(citizen, id).await
+            }
+
+            async fn submit_application(
+                &self,
+                citizen: &UserId,
+                id: &ApplicationId,
+                data: &FormData,
+                authority: &Authority,
+            ) -> Result<CaseRef> {
+                let json = serde_json::to_string(data).map_err(|_| corrupt("application data"))?;
+                let now = OffsetDateTime::now_utc();
+                let mut tx = self.begin().await?;
+                let sql = format!(
+                    "UPDATE applications SET status = $1, data = $2, submitted_at = $3, updated_at = $3 \
+                     WHERE id = $4 AND citizen_id = $5 AND status IN {}",
+                    status_sources(ApplicationStatus::Submitted)
+                );
+                let updated = sqlx::query(&sql)
+                    .bind(ApplicationStatus::Submitted.as_str())
+                    .bind(json)
+                    .bind(now)
+                    .bind(id.as_str())
+                    .bind(citizen.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                if updated.rows_affected() == 0 {
+                    drop(tx);
+                    return Err(self.explain_miss(citizen, id).await);
+                }
+                let year = now.year();
+                let sequence: i64 = sqlx::query(
+                    "INSERT INTO case_counters (authority_id, year, next_value) VALUES ($1, $2, 1) \
+                     ON CONFLICT (authority_id, year) DO UPDATE SET next_value = case_counters.next_value + 1 \
+                     RETURNING next_value",
+                )
+                .bind(authority.id.as_str())
+                .bind(year)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("next_value")?;
+                let case_number = CaseNumber::new(&authority.short_code, year, sequence);
+                let case_id = new_id();
+                sqlx::query(
+                    "INSERT INTO cases (id, application_id, authority_id, case_number, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&case_id)
+                .bind(id.as_str())
+                .bind(authority.id.as_str())
+                .bind(case_number.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let who = Some((citizen.as_str(), "citizen"));
+                audit(&mut tx, "application_submitted", who, Some(authority.id.as_str()), ("application", id.as_str())).await?;
+                audit(&mut tx, "case_created", who, Some(authority.id.as_str()), ("case", &case_id)).await?;
+                tx.commit().await?;
+                Ok(CaseRef {
+                    id: CaseId::from_stored(case_id),
+                    case_number: case_number.as_str().to_owned(),
+                    authority_id: authority.id.clone(),
+                })
+            }
+
+            async fn withdraw_application(&self, citizen: &UserId, id: &ApplicationId) -> Result<Application> {
+                let mut tx = self.begin().await?;
+                let sql = format!(
+                    "UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3 AND citizen_id = $4 AND status IN {}",
+                    status_sources(ApplicationStatus::Withdrawn)
+                );
+                let updated = sqlx::query(&sql)
+                    .bind(ApplicationStatus::Withdrawn.as_str())
+                    .bind(OffsetDateTime::now_utc())
+                    .bind(id.as_str())
+                    .bind(citizen.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                if updated.rows_affected() == 0 {
+                    drop(tx);
+                    return Err(self.explain_miss(citizen, id).await);
+                }
+                audit(&mut tx, "application_withdrawn", Some((citizen.as_str(), "citizen")), None, ("application", id.as_str())).await?;
+                tx.commit().await?;
+                self.require_application(citizen, id).await
+            }
+
+            async fn messages(&self, citizen: &UserId) -> Result<Vec<Message>> {
+                sqlx::query(
+                    "SELECT id, application_id, sender, subject, body, created_at, read_at FROM mailbox_messages \
+                     WHERE citizen_id = $1 ORDER BY created_at DESC, id",
+                )
+                .bind(citizen.as_str())
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(map_message)
+                .collect()
+            }
+
+            async fn read_message(&self, citizen: &UserId, id: &MessageId) -> Result<Option<Message>> {
+                sqlx::query("UPDATE mailbox_messages SET read_at = $1 WHERE id = $2 AND citizen_id = $3 AND read_at IS NULL")
+                    .bind(OffsetDateTime::now_utc())
+                    .bind(id.as_str())
+                    .bind(citizen.as_str())
+                    .execute(&self.pool)
+                    .await?;
+                let row = sqlx::query(
+                    "SELECT id, application_id, sender, subject, body, created_at, read_at FROM mailbox_messages \
+                     WHERE id = $1 AND citizen_id = $2",
+                )
+                .bind(id.as_str())
+                .bind(citizen.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(map_message).transpose()
+            }
+
+            async fn cases(&self, authority: &AuthorityId) -> Result<Vec<CaseSummary>> {
+                let rows = sqlx::query(
+                    "SELECT c.id, c.case_number, a.status, a.service_id, s.name AS service_name, \
+                            u.display_name AS applicant_name, c.created_at \
+                     FROM cases c JOIN applications a ON a.id = c.application_id \
+                     JOIN services s ON s.id = a.service_id JOIN users u ON u.id = a.citizen_id \
+                     WHERE c.authority_id = $1 ORDER BY c.created_at DESC, c.id",
+                )
+                .bind(authority.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(CaseSummary {
+                            id: CaseId::from_stored(row.try_get("id")?),
+                            case_number: row.try_get("case_number")?,
+                            status: map_status(&row.try_get::<String, _>("status")?)?,
+                            service_id: ServiceId::from_stored(row.try_get("service_id")?),
+                            service_name: row.try_get("service_name")?,
+                            applicant_name: row.try_get("applicant_name")?,
+                            created_at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn open_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>> {
+                let mut tx = self.begin().await?;
+                let sql = format!(
+                    "UPDATE applications SET status = $1, updated_at = $2 \
+                     WHERE id = (SELECT application_id FROM cases WHERE id = $3 AND authority_id = $4) AND status IN {}",
+                    status_sources(ApplicationStatus::InReview)
+                );
+                let moved = sqlx::query(&sql)
+                    .bind(ApplicationStatus::InReview.as_str())
+                    .bind(OffsetDateTime::now_utc())
+                    .bind(id.as_str())
+                    .bind(authority.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let row = sqlx::query(
+                    "SELECT c.id, c.case_number, c.authority_id, c.application_id, c.created_at, a.status, a.data, \
+                            a.citizen_id, a.service_id, u.person, d.outcome, d.reason, d.decided_at \
+                     FROM cases c JOIN applications a ON a.id = c.application_id JOIN users u ON u.id = a.citizen_id \
+                     LEFT JOIN decisions d ON d.case_id = c.id \
+                     WHERE c.id = $1 AND c.authority_id = $2",
+                )
+                .bind(id.as_str())
+                .bind(authority.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let who = Some((actor.id.as_str(), actor.role.as_str()));
+                if moved > 0 {
+                    audit(&mut tx, "case_in_review", who, Some(authority.as_str()), ("case", id.as_str())).await?;
+                }
+                audit(&mut tx, "case_viewed", who, Some(authority.as_str()), ("case", id.as_str())).await?;
+                let service_id = ServiceId::from_stored(row.try_get("service_id")?);
+                let sql = format!("{SERVICE_SELECT} WHERE id = $1");
+                let service_row = sqlx::query(&sql).bind(service_id.as_str()).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                let data: String = row.try_get("data")?;
+                let person: Option<String> = row.try_get("person")?;
+                Ok(Some(CaseFile {
+                    id: CaseId::from_stored(row.try_get("id")?),
+                    case_number: row.try_get("case_number")?,
+                    authority_id: AuthorityId::from_stored(row.try_get("authority_id")?),
+                    application_id: ApplicationId::from_stored(row.try_get("application_id")?),
+                    status: map_status(&row.try_get::<String, _>("status")?)?,
+                    service: map_service(&service_row)?,
+                    data: serde_json::from_str(&data).map_err(|_| corrupt("application data"))?,
+                    applicant_id: UserId::from_stored(row.try_get("citizen_id")?),
+                    applicant: match person {
+                        Some(p) => Some(serde_json::from_str(&p).map_err(|_| corrupt("person"))?),
+                        None => None,
+                    },
+                    created_at: row.try_get("created_at")?,
+                    decision: map_decision(&row)?,
+                }))
+            }
+
+            async fn decide(
+                &self,
+                authority: &AuthorityId,
+                id: &CaseId,
+                actor: &Actor,
+                outcome: Outcome,
+                reason: &str,
+                message: &NewMessage,
+            ) -> Result<Decision> {
+                let now = OffsetDateTime::now_utc();
+                let mut tx = self.begin().await?;
+                let sql = format!(
+                    "UPDATE applications SET status = $1, updated_at = $2 \
+                     WHERE id = (SELECT application_id FROM cases WHERE id = $3 AND authority_id = $4) AND status IN {} \
+                     RETURNING id, citizen_id",
+                    status_sources(ApplicationStatus::Decided)
+                );
+                let updated = sqlx::query(&sql)
+                    .bind(ApplicationStatus::Decided.as_str())
+                    .bind(now)
+                    .bind(id.as_str())
+                    .bind(authority.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(updated) = updated else {
+                    drop(tx);
+                    let row = sqlx::query(
+                        "SELECT a.status FROM cases c JOIN applications a ON a.id = c.application_id \
+                         WHERE c.id = $1 AND c.authority_id = $2",
+                    )
+                    .bind(id.as_str())
+                    .bind(authority.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    return Err(match row {
+                        Some(r) => StoreError::Conflict { current: map_status(&r.try_get::<String, _>("status")?)? },
+                        None => StoreError::NotFound,
+                    });
+                };
+                let application_id: String = updated.try_get("id")?;
+                let citizen_id: String = updated.try_get("citizen_id")?;
+                sqlx::query(
+                    "INSERT INTO decisions (id, case_id, outcome, reason, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(new_id())
+                .bind(id.as_str())
+                .bind(outcome.as_str())
+                .bind(reason)
+                .bind(actor.id.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let message_id = new_id();
+                sqlx::query(
+                    "INSERT INTO mailbox_messages (id, citizen_id, application_id, sender, subject, body, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&message_id)
+                .bind(&citizen_id)
+                .bind(&application_id)
+                .bind(&message.sender)
+                .bind(&message.subject)
+                .bind(&message.body)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let who = Some((actor.id.as_str(), actor.role.as_str()));
+                audit(&mut tx, "decision_issued", who, Some(authority.as_str()), ("case", id.as_str())).await?;
+                audit(&mut tx, "message_delivered", who, Some(authority.as_str()), ("message", &message_id)).await?;
+                tx.commit().await?;
+                Ok(Decision {
+                    case_id: id.clone(),
+                    application_id: ApplicationId::from_stored(application_id),
+                    outcome,
+                    reason: reason.to_owned(),
+                    decided_at: now,
+                    message_id: MessageId::from_stored(message_id),
+                })
+            }
+
+            async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>> {
+                let rows = sqlx::query(
+                    "SELECT seq, at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id \
+                     FROM audit_events WHERE subject_id = $1 ORDER BY seq",
+                )
+                .bind(subject_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditEvent {
+                            seq: r.try_get("seq")?,
+                            at: r.try_get("at")?,
+                            kind: r.try_get("kind")?,
+                            actor_id: r.try_get("actor_id")?,
+                            actor_role: r.try_get("actor_role")?,
+                            authority_id: r.try_get("authority_id")?,
+                            subject_kind: r.try_get("subject_kind")?,
+                            subject_id: r.try_get("subject_id")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn audit_count(&self) -> Result<i64> {
+                Ok(sqlx::query("SELECT COUNT(*) AS n FROM audit_events").fetch_one(&self.pool).await?.try_get("n")?)
+            }
+        }
+    };
+}
+
+pub(crate) use shared_store_impl;
