@@ -1,1 +1,116 @@
+//! The web layer of amtsweg: the citizen portal, the caseworker workspace and the JSON API, on
+//! one axum router over one [`Store`](amtsweg_store::Store).
+//!
+//! - `portal/`: pages for citizens (services, application form, check your answers, receipt,
+//!   my applications, mailbox) and the demo login.
+//! - `workspace/`: pages for staff (inbox, case file, decision).
+//! - `api/`: JSON under `/api/v1/`, with the OpenAPI document generated from the handlers.
+//! - `applying.rs` and `deciding.rs`: the use cases that pages and API share.
 
+pub mod api;
+mod applying;
+mod assets;
+pub mod auth;
+mod deciding;
+pub mod demo;
+pub mod error;
+pub mod metrics;
+mod pages;
+mod portal;
+mod security;
+mod workspace;
+
+use amtsweg_store::DynStore;
+use axum::Router;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Largest request body accepted anywhere (forms and JSON).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Demo mode: the persona picker exists only here.
+    pub demo: bool,
+    /// Set the `Secure` flag on cookies (behind TLS).
+    pub secure_cookies: bool,
+    /// Where the KERN UX files (`@kern-ux/native/dist`) are.
+    pub kern_dir: PathBuf,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub config: Arc<WebConfig>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore, config: WebConfig) -> Self {
+        Self { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()) }
+    }
+}
+
+/// The whole application as one router.
+pub fn app(state: AppState) -> Router {
+    let (api_router, openapi) = api::router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .merge(api_router)
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .merge(portal::router())
+        .merge(workspace::router())
+        .merge(assets::router(&state.config.kern_dir))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(readyz))
+        .route("/metrics", axum::routing::get(metrics::render))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::load_session))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // Only the route pattern: URLs may carry ids, and nothing personal goes to logs.
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_else(|| "unmatched".to_owned());
+                tracing::info_span!("request", method = %req.method(), route = %route)
+            }),
+        )
+        .with_state(state)
+}
+
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match state.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "store not reachable");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "Speicher nicht erreichbar").into_response()
+        }
+    }
+}
+
+/// Serves the app on `listener` until `shutdown` completes; returns once connections drained.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = app(state);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,68 @@
+//! The JSON API under `/api/v1/`. Every handler is annotated for OpenAPI, and the document at
+//! `/api/openapi.json` is generated from the same router that serves the requests.
+
+mod applications;
+mod cases;
+mod extract;
+mod mailbox;
+mod services;
+
+use crate::AppState;
+use crate::error::ErrorBody;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use extract::ApiJson;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "amtsweg API",
+        description = "Anträge stellen, Vorgänge entscheiden, Bescheide zustellen. Fehler antworten mit `{error, message, fields}`; `message` ist deutsch.",
+        license(name = "EUPL-1.2", identifier = "EUPL-1.2")
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "services", description = "Leistungen und ihre Formulare"),
+        (name = "applications", description = "Anträge der angemeldeten Bürgerin oder des angemeldeten Bürgers"),
+        (name = "cases", description = "Vorgänge der eigenen Behörde"),
+        (name = "mailbox", description = "Postfach")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(services::list))
+        .routes(routes!(services::show))
+        .routes(routes!(applications::list, applications::create))
+        .routes(routes!(applications::show))
+        .routes(routes!(applications::put_data))
+        .routes(routes!(applications::submit))
+        .routes(routes!(applications::withdraw))
+        .routes(routes!(cases::list))
+        .routes(routes!(cases::show))
+        .routes(routes!(cases::decide))
+        .routes(routes!(mailbox::list))
+        .fallback(extract::api_not_found)
+}
+
+/// Parses an id from a URL; anything that is not a well-formed id is simply not found.
+fn parse_id<T>(raw: &str, parse: fn(&str) -> Option<T>) -> Result<T, crate::error::ApiError> {
+    parse(raw).ok_or(crate::error::ApiError(crate::error::AppError::NotFound))
+}

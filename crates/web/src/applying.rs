@@ -1,0 +1,116 @@
+//! The citizen's use cases: start an application, fill it in, submit it (validation and routing
+//! to the responsible authority), withdraw it, read the mailbox. Pages and API both call these.
+
+use crate::error::AppError;
+use amtsweg_domain::records::{Application, CaseRef, Message};
+use amtsweg_domain::{
+    ApplicationId, FormData, MessageId, Person, Responsibility, Role, Service, ServiceId, User,
+    UserId,
+};
+use amtsweg_store::DynStore;
+use time::OffsetDateTime;
+
+/// A handle on exactly one citizen's applications and mailbox.
+#[derive(Clone)]
+pub struct CitizenDesk {
+    store: DynStore,
+    id: UserId,
+    person: Person,
+    display_name: String,
+}
+
+pub fn today() -> time::Date {
+    OffsetDateTime::now_utc().date()
+}
+
+impl CitizenDesk {
+    /// Only citizens with person data get a desk.
+    pub fn new(store: DynStore, user: &User) -> Option<Self> {
+        if user.role != Role::Citizen {
+            return None;
+        }
+        let person = user.person.clone()?;
+        Some(Self { store, id: user.id.clone(), person, display_name: user.display_name.clone() })
+    }
+
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    pub async fn start(&self, service: &ServiceId) -> Result<Application, AppError> {
+        Ok(self.store.create_application(&self.id, service).await?)
+    }
+
+    pub async fn application(&self, id: &ApplicationId) -> Result<Application, AppError> {
+        self.store.application(&self.id, id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// The application with its service (for its form).
+    pub async fn application_with_service(&self, id: &ApplicationId) -> Result<(Application, Service), AppError> {
+        let application = self.application(id).await?;
+        let service = self.store.service(&application.service_id).await?.ok_or(AppError::NotFound)?;
+        Ok((application, service))
+    }
+
+    pub async fn applications(&self) -> Result<Vec<Application>, AppError> {
+        Ok(self.store.applications(&self.id).await?)
+    }
+
+    /// Validates complete form data against the service's form and stores it in the draft.
+    pub async fn save(&self, id: &ApplicationId, data: &FormData) -> Result<Application, AppError> {
+        let (application, service) = self.application_with_service(id).await?;
+        if !application.status.is_editable() {
+            return Err(AppError::Conflict(format!(
+                "Der Antrag ist nicht mehr änderbar (Status „{}“).",
+                application.status.label()
+            )));
+        }
+        let clean = service.form.validate(data, today()).map_err(AppError::Invalid)?;
+        Ok(self.store.save_application_data(&self.id, id, &clean).await?)
+    }
+
+    /// Saves what an HTML form sent (strings), after reading and validating it.
+    pub async fn save_form_input(&self, id: &ApplicationId, input: &[(String, String)]) -> Result<Application, AppError> {
+        let (application, service) = self.application_with_service(id).await?;
+        if !application.status.is_editable() {
+            return Err(AppError::Conflict(format!(
+                "Der Antrag ist nicht mehr änderbar (Status „{}“).",
+                application.status.label()
+            )));
+        }
+        let clean = service.form.validate_form_input(input, today()).map_err(AppError::Invalid)?;
+        Ok(self.store.save_application_data(&self.id, id, &clean).await?)
+    }
+
+    /// Submits the draft: the data must be complete and valid, and an authority must be
+    /// responsible for the service where the citizen lives.
+    pub async fn submit(&self, id: &ApplicationId) -> Result<(CaseRef, String), AppError> {
+        let (application, service) = self.application_with_service(id).await?;
+        if !application.status.is_editable() {
+            return Err(AppError::Conflict(format!(
+                "Der Antrag wurde bereits eingereicht oder ist abgeschlossen (Status „{}“).",
+                application.status.label()
+            )));
+        }
+        let clean = service.form.validate(&application.data, today()).map_err(AppError::Invalid)?;
+        let responsibilities = self.store.responsibilities(&service.id).await?;
+        let responsible = Responsibility::most_specific(&responsibilities, &self.person.region)
+            .ok_or(AppError::NoResponsibleAuthority)?;
+        let authority =
+            self.store.authority(&responsible.authority_id).await?.ok_or(AppError::NoResponsibleAuthority)?;
+        let case = self.store.submit_application(&self.id, id, &clean, &authority).await?;
+        Ok((case, authority.name))
+    }
+
+    pub async fn withdraw(&self, id: &ApplicationId) -> Result<Application, AppError> {
+        Ok(self.store.withdraw_application(&self.id, id).await?)
+    }
+
+    pub async fn messages(&self) -> Result<Vec<Message>, AppError> {
+        Ok(self.store.messages(&self.id).await?)
+    }
+
+    pub async fn read_message(&self, id: &MessageId) -> Result<Message, AppError> {
+        self.store.read_message(&self.id, id).await?.ok_or(AppError::NotFound)
+    }
+}

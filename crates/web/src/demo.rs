@@ -1,0 +1,241 @@
+//! The demo world of DESIGN.md: Leipzig, Halle (Saale) and Erfurt with their real regional keys,
+//! the service "Bewohnerparkausweis" (modelled by hand until FIM import exists), synthetic
+//! citizens in each city (and one in Dresden, where no authority on amtsweg is responsible),
+//! one caseworker per authority, and an API token per persona.
+
+use crate::auth::{hash_secret, new_secret};
+use amtsweg_domain::form::{Constraints, DataType, Group, field};
+use amtsweg_domain::{
+    Authority, AuthorityId, FormModel, IdNr, Person, RegionKey, Responsibility, Role, Service, ServiceId, User,
+    UserId,
+};
+use amtsweg_store::{DynStore, StoreError};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime, macros::date};
+
+pub const PARKING_PERMIT: &str = "bewohnerparkausweis";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CitizenToken {
+    pub name: String,
+    pub city: String,
+    pub token: String,
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseworkerToken {
+    pub name: String,
+    pub authority: String,
+    pub token: String,
+    pub user_id: String,
+    pub authority_id: String,
+}
+
+/// What `demo-tokens.json` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoTokens {
+    pub citizens: Vec<CitizenToken>,
+    pub caseworkers: Vec<CaseworkerToken>,
+}
+
+fn region(key: &str) -> RegionKey {
+    RegionKey::parse(key).expect("demo region keys are valid")
+}
+
+pub fn authorities() -> Vec<Authority> {
+    [
+        ("leipzig", "Stadt Leipzig", "L", "147130000000", "Martin-Luther-Ring 4–6, 04109 Leipzig"),
+        ("halle", "Stadt Halle (Saale)", "HAL", "150020000000", "Marktplatz 1, 06108 Halle (Saale)"),
+        ("erfurt", "Stadt Erfurt", "EF", "160510000000", "Fischmarkt 1, 99084 Erfurt"),
+    ]
+    .into_iter()
+    .map(|(id, name, code, ars, address)| Authority {
+        id: AuthorityId::parse(id).expect("valid id"),
+        name: name.into(),
+        short_code: code.into(),
+        region: region(ars),
+        address: address.into(),
+    })
+    .collect()
+}
+
+pub fn parking_permit() -> Service {
+    let plate = field("kennzeichen", "Amtliches Kennzeichen", DataType::Text)
+        .required()
+        .hint("So wie es im Fahrzeugschein steht, zum Beispiel L-AB 1234.")
+        .constraints(Constraints {
+            max_length: Some(12),
+            pattern: Some(r"\p{Lu}{1,3}-\p{Lu}{1,2} ?[1-9][0-9]{0,3}[EH]?".into()),
+            pattern_message: Some(
+                "Bitte geben Sie das Kennzeichen in der Form L-AB 1234 ein: Ortskennung, Bindestrich, ein oder zwei Buchstaben, Leerzeichen, Zahl.".into(),
+            ),
+            ..Default::default()
+        });
+    let holder = field("halter", "Wer ist Halterin oder Halter des Fahrzeugs?", DataType::Select).required().options(&[
+        ("selbst", "Ich selbst"),
+        ("firmenwagen", "Mein Arbeitgeber (Firmenwagen, den ich privat nutzen darf)"),
+        ("leasing", "Eine Leasing- oder Mietfirma"),
+    ]);
+    let start = field("beginn", "Ab wann benötigen Sie den Ausweis?", DataType::Date)
+        .required()
+        .constraints(Constraints { min_date_offset_days: Some(0), ..Default::default() });
+    let duration = field("gueltigkeit", "Gültigkeitsdauer", DataType::Select)
+        .required()
+        .options(&[("12", "1 Jahr"), ("24", "2 Jahre")]);
+    let phone = field("telefon", "Telefonnummer für Rückfragen", DataType::Text)
+        .hint("Nur falls die Behörde Sie anrufen soll.")
+        .autocomplete("tel")
+        .constraints(Constraints {
+            max_length: Some(30),
+            pattern: Some(r"\+?[0-9 ()/-]{5,30}".into()),
+            pattern_message: Some("Bitte geben Sie die Telefonnummer nur mit Ziffern, Leerzeichen und + ( ) / - ein.".into()),
+            ..Default::default()
+        });
+    let confirm = field("richtigkeit", "Ich versichere, dass meine Angaben richtig und vollständig sind.", DataType::Bool).required();
+    Service {
+        id: ServiceId::parse(PARKING_PERMIT).expect("valid id"),
+        name: "Bewohnerparkausweis".into(),
+        leika_key: None,
+        summary: "Parkausweis für Bewohnerinnen und Bewohner eines Bewohnerparkgebiets beantragen.".into(),
+        description: "Wenn Sie in einem Bewohnerparkgebiet wohnen, können Sie mit dem Bewohnerparkausweis dort ohne Parkschein parken.\n\n\
+            Voraussetzung ist, dass Sie im Bewohnerparkgebiet mit Hauptwohnsitz gemeldet sind und das Fahrzeug auf Sie zugelassen ist oder Ihnen dauerhaft zur Nutzung überlassen wurde.\n\n\
+            Die Gebühr richtet sich nach der Gebührenordnung Ihrer Stadt. Den Bescheid erhalten Sie in Ihrem Postfach."
+            .into(),
+        legal_basis: "§ 45 Absatz 1b Satz 1 Nummer 2a Straßenverkehrs-Ordnung (StVO)".into(),
+        form: FormModel {
+            groups: vec![
+                Group { id: "fahrzeug".into(), title: "Fahrzeug".into(), hint: None, fields: vec![plate, holder] },
+                Group { id: "ausweis".into(), title: "Parkausweis".into(), hint: None, fields: vec![start, duration, phone] },
+                Group { id: "bestaetigung".into(), title: "Bestätigung".into(), hint: None, fields: vec![confirm] },
+            ],
+        },
+    }
+}
+
+/// A synthetic but valid IdNr: ten digits with exactly one repeated digit, then the check digit.
+pub fn synthetic_idnr(n: u32) -> IdNr {
+    // A permutation of 0..=9 chosen by n (xorshift-driven Fisher–Yates), the second digit
+    // repeated in place of the last, a non-zero first digit.
+    let mut state = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut body: Vec<u8> = (0..10u8).collect();
+    for i in (1..10).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        body.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    if body[0] == 0 {
+        body.swap(0, 2);
+    }
+    body[9] = body[1];
+    let check = IdNr::check_digit(&body);
+    let text: String = body.iter().chain(std::iter::once(&check)).map(|d| char::from(b'0' + d)).collect();
+    IdNr::parse(&text).expect("synthetic IdNr is valid")
+}
+
+struct DemoCitizen {
+    given: &'static str,
+    family: &'static str,
+    born: time::Date,
+    street: &'static str,
+    postal: &'static str,
+    city: &'static str,
+    ars: &'static str,
+}
+
+fn citizens() -> Vec<DemoCitizen> {
+    vec![
+        DemoCitizen { given: "Anna", family: "Schmidt", born: date!(1988 - 04 - 12), street: "Karl-Liebknecht-Straße 12", postal: "04107", city: "Leipzig", ars: "147130000000" },
+        DemoCitizen { given: "Jonas", family: "Weber", born: date!(1995 - 09 - 03), street: "Eisenbahnstraße 41", postal: "04315", city: "Leipzig", ars: "147130000000" },
+        DemoCitizen { given: "Marie", family: "Fischer", born: date!(1979 - 01 - 27), street: "Große Ulrichstraße 8", postal: "06108", city: "Halle (Saale)", ars: "150020000000" },
+        DemoCitizen { given: "Lena", family: "Hoffmann", born: date!(2001 - 06 - 30), street: "Anger 22", postal: "99084", city: "Erfurt", ars: "160510000000" },
+        DemoCitizen { given: "Tom", family: "Richter", born: date!(1990 - 11 - 05), street: "Königsbrücker Straße 30", postal: "01099", city: "Dresden", ars: "146120000000" },
+    ]
+}
+
+/// Seeds the demo world into an empty, migrated store and returns a token per persona.
+pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
+    let authorities = authorities();
+    for a in &authorities {
+        store.put_authority(a).await?;
+    }
+    let service = parking_permit();
+    store.put_service(&service).await?;
+    for a in &authorities {
+        store
+            .put_responsibility(&Responsibility { service_id: service.id.clone(), region: a.region.clone(), authority_id: a.id.clone() })
+            .await?;
+    }
+    let expires = OffsetDateTime::now_utc() + Duration::days(30);
+    let mut tokens = DemoTokens { citizens: Vec::new(), caseworkers: Vec::new() };
+    for (n, c) in citizens().into_iter().enumerate() {
+        let person = Person {
+            given_name: c.given.into(),
+            family_name: c.family.into(),
+            date_of_birth: c.born,
+            street: c.street.into(),
+            postal_code: c.postal.into(),
+            city: c.city.into(),
+            region: region(c.ars),
+            idnr: Some(synthetic_idnr(n as u32 + 1)),
+        };
+        let user = User {
+            id: UserId::parse(&format!("buerger-{}", n + 1)).expect("valid id"),
+            role: Role::Citizen,
+            display_name: person.full_name(),
+            authority_id: None,
+            person: Some(person),
+        };
+        store.create_user(&user).await?;
+        let token = new_secret();
+        store.put_api_token(&hash_secret(&token), &user.id, expires).await?;
+        tokens.citizens.push(CitizenToken { name: user.display_name, city: c.city.into(), token, user_id: user.id.to_string() });
+    }
+    let staff = [("Katrin Müller", "leipzig"), ("Thomas Schulz", "halle"), ("Sabine Klein", "erfurt")];
+    for (name, authority) in staff {
+        let authority = authorities.iter().find(|a| a.id.as_str() == authority).expect("demo authority");
+        let user = User {
+            id: UserId::parse(&format!("sachbearbeitung-{}", authority.id)).expect("valid id"),
+            role: Role::Caseworker,
+            display_name: name.into(),
+            authority_id: Some(authority.id.clone()),
+            person: None,
+        };
+        store.create_user(&user).await?;
+        let token = new_secret();
+        store.put_api_token(&hash_secret(&token), &user.id, expires).await?;
+        tokens.caseworkers.push(CaseworkerToken {
+            name: name.into(),
+            authority: authority.name.clone(),
+            token,
+            user_id: user.id.to_string(),
+            authority_id: authority.id.to_string(),
+        });
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_idnrs_are_valid_and_distinct() {
+        let all: Vec<String> = (0..50).map(|n| synthetic_idnr(n).as_str().to_owned()).collect();
+        let mut unique = all.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len());
+    }
+
+    #[test]
+    fn the_demo_form_accepts_a_typical_application() {
+        let form = parking_permit().form;
+        let data = serde_json::json!({
+            "kennzeichen": "L-AB 1234", "halter": "selbst", "beginn": "2099-01-01", "gueltigkeit": "12", "richtigkeit": true
+        });
+        let data = data.as_object().unwrap().clone();
+        assert!(form.validate(&data, time::macros::date!(2026 - 11 - 22)).is_ok());
+    }
+}

@@ -1,0 +1,166 @@
+//! Errors of the web layer. One enum ([`AppError`]) for what can go wrong in a use case; it is
+//! turned into a JSON body for the API ([`ApiError`]) or an HTML page for people ([`PageError`]).
+//! Causes are logged with their chain; users only ever see a German message.
+
+use amtsweg_domain::FieldError;
+use amtsweg_store::StoreError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("unauthenticated")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden(&'static str),
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("bad request")]
+    BadRequest(String),
+    #[error("conflict")]
+    Conflict(String),
+    #[error("no responsible authority")]
+    NoResponsibleAuthority,
+    #[error("store: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict { current } => AppError::Conflict(format!(
+                "Das ist im aktuellen Status des Antrags („{}“) nicht möglich.",
+                current.label()
+            )),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Invalid(_) | AppError::NoResponsibleAuthority => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Invalid(_) => "invalid",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Conflict(_) => "conflict",
+            AppError::NoResponsibleAuthority => "no_responsible_authority",
+            AppError::Store(_) => "internal",
+        }
+    }
+
+    /// The German message for the person on the other end.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::NotFound => "Die angeforderte Seite oder Ressource wurde nicht gefunden.".into(),
+            AppError::Unauthenticated => "Bitte melden Sie sich an.".into(),
+            AppError::Forbidden(why) => (*why).into(),
+            AppError::Invalid(_) => "Die Angaben sind unvollständig oder fehlerhaft. Bitte prüfen Sie die markierten Felder.".into(),
+            AppError::BadRequest(m) | AppError::Conflict(m) => m.clone(),
+            AppError::NoResponsibleAuthority => {
+                "Für Ihren Wohnort ist für diese Leistung keine Behörde zuständig, die Anträge über amtsweg annimmt. Ihr Antrag bleibt als Entwurf gespeichert.".into()
+            }
+            AppError::Store(_) => "Es ist ein technischer Fehler aufgetreten. Ihre Angaben sind nicht verloren; bitte versuchen Sie es später erneut.".into(),
+        }
+    }
+
+    fn log(&self) {
+        if let AppError::Store(e) = self {
+            // The store's errors never carry stored values; log the chain for operators.
+            let mut chain = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
+                source = s.source();
+            }
+            tracing::error!(error = %chain, "request failed");
+        }
+    }
+}
+
+/// The JSON error body of the API.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable code, e.g. `invalid`, `not_found`.
+    pub error: String,
+    /// What went wrong, in German.
+    pub message: String,
+    /// Per-field problems, when the input was invalid.
+    pub fields: Vec<FieldError>,
+}
+
+/// An error answered as JSON.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        let fields = match &e {
+            AppError::Invalid(f) => f.clone(),
+            _ => Vec::new(),
+        };
+        let body = ErrorBody { error: e.code().into(), message: e.message(), fields };
+        let mut response = (e.status(), Json(body)).into_response();
+        if matches!(e, AppError::Unauthenticated) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// A JSON error with its own status and message (for rejections of the framework).
+pub fn api_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = ErrorBody { error: code.into(), message: message.into(), fields: Vec::new() };
+    (status, Json(body)).into_response()
+}
+
+/// An error answered as an HTML page with a way back.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        if matches!(e, AppError::Unauthenticated) {
+            return axum::response::Redirect::to("/anmelden").into_response();
+        }
+        crate::pages::error_page(e.status(), &e.message())
+    }
+}
