@@ -1,1 +1,172 @@
-fn main() {}
+//! `amtsweg`: the one binary. `serve` runs the platform, `demo` a complete demo world on a
+//! throwaway folder, `migrate` brings a store up to date, `config` prints the default
+//! configuration, `bench` measures submissions per second.
+
+mod bench;
+mod config;
+
+use amtsweg_web::{AppState, WebConfig};
+use clap::{Args, Parser, Subcommand};
+use config::Config;
+use figment::providers::Serialized;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "amtsweg", version, about = "Digitale Verwaltungsleistungen: beantragen, entscheiden, zustellen.")]
+struct Cli {
+    /// Configuration file (TOML); also AMTSWEG_CONFIG.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform with the production configuration.
+    Serve(ServerFlags),
+    /// Start a complete demo (authorities, services, citizens) on a throwaway data folder.
+    Demo(ServerFlags),
+    /// Apply pending database migrations and exit.
+    Migrate(ServerFlags),
+    /// Print the default configuration file.
+    Config,
+    /// Measure complete submissions per second through the HTTP API.
+    Bench(bench::BenchArgs),
+}
+
+/// Flags that override the configuration (only those given).
+#[derive(Args, Serialize, Default)]
+struct ServerFlags {
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    /// Data folder.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (sqlite:PATH or postgres://…).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    /// Folder of the KERN UX files.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kern_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("Fehler: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(cli_config: Option<&PathBuf>, flags: &ServerFlags) -> Result<Config, String> {
+    let config = Config::load(cli_config.map(PathBuf::as_path), figment::Figment::from(Serialized::defaults(flags)))
+        .map_err(|e| format!("Konfiguration ungültig: {e}"))?;
+    init_tracing(&config.log);
+    Ok(config)
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Config => {
+            print!("{}", Config::default_toml());
+            Ok(())
+        }
+        Command::Migrate(flags) => {
+            let config = load(cli.config.as_ref(), &flags)?;
+            let store = open_store(&config).await?;
+            println!("Datenbank ist auf dem neuesten Stand ({}).", store.backend().name());
+            Ok(())
+        }
+        Command::Serve(flags) => {
+            let config = load(cli.config.as_ref(), &flags)?;
+            let store = open_store(&config).await?;
+            serve(config, store, false, None).await
+        }
+        Command::Demo(flags) => {
+            let mut config = load(cli.config.as_ref(), &flags)?;
+            if flags.data_dir.is_none() {
+                config.data_dir = std::env::temp_dir().join(format!("amtsweg-demo-{}", std::process::id()));
+            }
+            // The demo always runs on its own SQLite file, fresh each start.
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("Datenordner nicht anlegbar: {e}"))?;
+            let db = config.data_dir.join("amtsweg-demo.db");
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+            config.database_url = format!("sqlite:{}", db.display());
+            let store = open_store(&config).await?;
+            let tokens = amtsweg_web::demo::seed(&store).await.map_err(|e| format!("Demo-Daten: {e}"))?;
+            let tokens_path = config.data_dir.join("demo-tokens.json");
+            let json = serde_json::to_string_pretty(&tokens).expect("tokens serialise");
+            std::fs::write(&tokens_path, json).map_err(|e| format!("{} nicht schreibbar: {e}", tokens_path.display()))?;
+            serve(config, store, true, Some(tokens_path)).await
+        }
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn open_store(config: &Config) -> Result<amtsweg_store::DynStore, String> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("Datenordner nicht anlegbar: {e}"))?;
+    }
+    let store = amtsweg_store::connect(&url).await.map_err(|e| format!("Datenbank nicht erreichbar: {e}"))?;
+    store.migrate().await.map_err(|e| format!("Migration fehlgeschlagen: {e}"))?;
+    Ok(store)
+}
+
+async fn serve(config: Config, store: amtsweg_store::DynStore, demo: bool, tokens: Option<PathBuf>) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("Adresse {} nicht verfügbar: {e}", config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = AppState::new(
+        store,
+        WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() },
+    );
+    if demo {
+        println!("amtsweg-Demo läuft unter http://{address}/");
+        println!("Anmelden: http://{address}/anmelden – wählen Sie eine Person (Bürgerin/Bürger oder Sachbearbeitung).");
+        if let Some(path) = tokens {
+            println!("API-Tokens der Demo-Personen: {}", path.display());
+        }
+        println!("Datenordner: {} (wird beim nächsten Start geleert). Beenden mit Strg+C.", config.data_dir.display());
+    } else {
+        println!("amtsweg läuft unter http://{address}/");
+    }
+    tracing::info!(%address, "listening");
+    amtsweg_web::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

@@ -5,7 +5,7 @@ use crate::error::api_error;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 pub struct ApiJson<T>(pub T);
@@ -27,16 +27,7 @@ where
 
 fn json_rejection(rejection: JsonRejection) -> Response {
     match rejection {
-        JsonRejection::JsonDataError(e) => {
-            // serde's text names the field and the expected type, never the value sent.
-            let detail = e.body_text();
-            let detail = detail.rsplit_once(": ").map(|(_, d)| d.to_owned()).unwrap_or(detail);
-            api_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                format!("Der Inhalt der Anfrage hat nicht die erwartete Form ({detail})."),
-            )
-        }
+        JsonRejection::JsonDataError(e) => data_error(&e.body_text()),
         JsonRejection::JsonSyntaxError(_) => api_error(
             StatusCode::BAD_REQUEST,
             "malformed_json",
@@ -58,4 +49,41 @@ fn json_rejection(rejection: JsonRejection) -> Response {
 
 pub async fn api_not_found() -> Response {
     api_error(StatusCode::NOT_FOUND, "not_found", "Diese Adresse gibt es in der API nicht.")
+}
+
+/// Turns serde's description of a data error into a German message and a field error. serde
+/// quotes the offending value ("invalid type: string `…`"), which may be personal data: only the
+/// path and the kind of problem are kept.
+fn data_error(text: &str) -> Response {
+    let text = text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(text);
+    let (path, detail) = match text.split_once(": ") {
+        Some((p, d)) if !p.contains(' ') => (p.to_owned(), d),
+        _ => (String::new(), text),
+    };
+    let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
+    let (field, message) = if let Some(name) = detail.strip_prefix("missing field ").and_then(quoted) {
+        (name.clone(), format!("Das Feld „{name}“ fehlt."))
+    } else if let Some(name) = detail.strip_prefix("unknown field ").and_then(quoted) {
+        (name.clone(), format!("Das Feld „{name}“ ist hier nicht vorgesehen."))
+    } else if let Some((_, expected)) = detail.split_once("expected ") {
+        let expected = expected.split(" at line").next().unwrap_or(expected);
+        let expected = match expected {
+            "a string" => "ein Text",
+            "a boolean" => "true oder false",
+            "a map" | "struct" => "ein JSON-Objekt",
+            "a sequence" => "eine Liste",
+            e if e.contains("integer") || e.contains("number") => "eine Zahl",
+            _ => "ein anderer Typ",
+        };
+        (path.clone(), format!("Der Wert hat den falschen Typ (erwartet: {expected})."))
+    } else {
+        (path.clone(), "Der Wert kann nicht verwendet werden.".to_owned())
+    };
+    let mut body = crate::error::ErrorBody {
+        error: "invalid_body".into(),
+        message: "Der Inhalt der Anfrage hat nicht die erwartete Form.".into(),
+        fields: Vec::new(),
+    };
+    body.fields.push(amtsweg_domain::FieldError::new(if field.is_empty() { "body".into() } else { field }, message));
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
 }

@@ -1,0 +1,90 @@
+//! Layered configuration: defaults → file (`--config` or `AMTSWEG_CONFIG`) → `AMTSWEG_*`
+//! environment variables → command-line flags. `amtsweg config` prints the defaults as a file.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the web server listens on.
+    pub listen: SocketAddr,
+    /// Folder for the SQLite database and other state.
+    pub data_dir: PathBuf,
+    /// `sqlite:PATH` or `postgres://…`; empty means `sqlite:<data_dir>/amtsweg.db`.
+    pub database_url: String,
+    /// Folder of the KERN UX design system (`@kern-ux/native/dist` from npm).
+    pub kern_dir: PathBuf,
+    /// Mark cookies `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            kern_dir: PathBuf::from("node_modules/@kern-ux/native/dist"),
+            secure_cookies: false,
+            log: "info".into(),
+        }
+    }
+}
+
+pub const ENV_PREFIX: &str = "AMTSWEG_";
+/// Variables with our prefix that are not configuration keys.
+const OTHER_VARIABLES: [&str; 3] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL"];
+
+impl Config {
+    /// The effective database URL.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite:{}", self.data_dir.join("amtsweg.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn default_toml() -> String {
+        let text = toml::to_string_pretty(&Config::default()).expect("the default configuration serialises");
+        format!(
+            "# amtsweg configuration. Every key can also be set as AMTSWEG_<KEY> (e.g. AMTSWEG_DATABASE_URL)\n\
+             # and most as a command-line flag; flags win over variables, variables over this file.\n\
+             # database_url: \"sqlite:PATH\" (default: data_dir/amtsweg.db) or \"postgres://user@host/db\".\n\n{text}"
+        )
+    }
+
+    /// Loads defaults, then the file, then the environment, then `overrides` (the flags).
+    pub fn load(file: Option<&Path>, overrides: Figment) -> Result<Config, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let env_file = std::env::var_os("AMTSWEG_CONFIG").map(PathBuf::from);
+        if let Some(path) = file.map(Path::to_path_buf).or(env_file) {
+            if !path.exists() {
+                return Err(figment::Error::from(format!("Konfigurationsdatei {} nicht gefunden", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        warn_unknown_env();
+        figment
+            .merge(Env::prefixed(ENV_PREFIX).filter(|k| !OTHER_VARIABLES.iter().any(|o| k.as_str().eq_ignore_ascii_case(o))))
+            .merge(overrides)
+            .extract()
+    }
+}
+
+fn warn_unknown_env() {
+    let known = ["LISTEN", "DATA_DIR", "DATABASE_URL", "KERN_DIR", "SECURE_COOKIES", "LOG"];
+    for (key, _) in std::env::vars() {
+        if let Some(name) = key.strip_prefix(ENV_PREFIX) {
+            if !known.contains(&name) && !OTHER_VARIABLES.contains(&name) {
+                eprintln!("Warnung: unbekannte Umgebungsvariable {key} wird ignoriert.");
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+use amtsweg_store::{DynStore, PgStore};
+use amtsweg_web::demo::DemoTokens;
+use amtsweg_web::{AppState, WebConfig};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running app over a fresh store, seeded with the demo world.
+#[derive(Clone)]
+pub struct TestApp {
+    pub base: String,
+    pub store: DynStore,
+    pub tokens: Arc<DemoTokens>,
+    pub http: reqwest::Client,
+    cleanup: Arc<Cleanup>,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Schema { url: String, schema: String },
+}
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("AMTSWEG_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true: AMTSWEG_TEST_POSTGRES_URL must be set; the PostgreSQL run is mandatory in CI");
+            }
+            None
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let (store, cleanup): (DynStore, Cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("amtsweg-test-{unique}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = format!("sqlite:{}", dir.join("test.db").display());
+                (amtsweg_store::connect(&url).await.unwrap(), Cleanup::Dir(dir))
+            }
+            Backend::Postgres => {
+                let url = postgres_url()?;
+                let schema = format!("test_{unique}");
+                let admin = sqlx::PgPool::connect(&url).await.expect("PostgreSQL reachable at AMTSWEG_TEST_POSTGRES_URL");
+                sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
+                admin.close().await;
+                (Arc::new(PgStore::connect_in_schema(&url, &schema).await.unwrap()), Cleanup::Schema { url, schema })
+            }
+        };
+        store.migrate().await.unwrap();
+        let tokens = amtsweg_web::demo::seed(&store).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(
+            store.clone(),
+            WebConfig { demo: true, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") },
+        );
+        tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
+        Some(TestApp { base, store, tokens: Arc::new(tokens), http: reqwest::Client::new(), cleanup: Arc::new(cleanup) })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Token of the n-th demo citizen (0: Anna Schmidt, Leipzig; 1: Jonas Weber, Leipzig;
+    /// 2: Marie Fischer, Halle; 3: Lena Hoffmann, Erfurt; 4: Tom Richter, Dresden).
+    pub fn citizen(&self, n: usize) -> &str {
+        &self.tokens.citizens[n].token
+    }
+
+    /// Token of the caseworker of `authority` (`leipzig`, `halle`, `erfurt`).
+    pub fn caseworker(&self, authority: &str) -> &str {
+        &self.tokens.caseworkers.iter().find(|c| c.authority_id == authority).unwrap().token
+    }
+
+    async fn cleanup(&self) {
+        match self.cleanup.as_ref() {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema { url, schema } => {
+                if let Ok(admin) = sqlx::PgPool::connect(url).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await;
+                }
+            }
+        }
+    }
+
+    // --- API helpers ------------------------------------------------------------------
+    pub async fn get(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        let r = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        json_of(r).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self.http.post(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+        json_of(r).await
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self.http.put(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+        json_of(r).await
+    }
+
+    /// Creates, fills and submits a valid application; returns (application id, case number).
+    pub async fn submitted_application(&self, citizen: usize) -> (String, String) {
+        let token = self.citizen(citizen).to_owned();
+        let id = self.draft(citizen).await;
+        let (status, body) = self.put(&token, &format!("/api/v1/applications/{id}/data"), valid_data()).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = self.post(&token, &format!("/api/v1/applications/{id}/submit"), serde_json::json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        (id, body["case_number"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn draft(&self, citizen: usize) -> String {
+        let (status, body) = self
+            .post(self.citizen(citizen), "/api/v1/applications", serde_json::json!({"service_id": "bewohnerparkausweis"}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The case id of a case number, as the authority's caseworker sees it.
+    pub async fn case_id(&self, authority: &str, case_number: &str) -> String {
+        let (status, cases) = self.get(self.caseworker(authority), "/api/v1/cases").await;
+        assert_eq!(status, 200);
+        cases.as_array().unwrap().iter().find(|c| c["case_number"] == case_number).expect("case in inbox")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+pub fn valid_data() -> serde_json::Value {
+    serde_json::json!({
+        "kennzeichen": "L-AB 1234",
+        "halter": "selbst",
+        "beginn": "2099-03-01",
+        "gueltigkeit": "12",
+        "richtigkeit": true
+    })
+}
+
+pub async fn json_of(r: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, value)
+}
+
+/// Runs a scenario on a fresh app over `backend`. Without PostgreSQL configured (and outside
+/// CI) the PostgreSQL run is skipped with a message saying why.
+pub async fn run<F, Fut>(backend: Backend, scenario: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(app) = TestApp::start(backend).await else {
+        eprintln!("skipped on PostgreSQL: AMTSWEG_TEST_POSTGRES_URL is not set (it is mandatory with CI=true)");
+        return;
+    };
+    let handle = app.clone();
+    scenario(app).await;
+    handle.cleanup().await;
+}
+
+/// Declares each scenario twice: `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    $crate::common::run($crate::common::Backend::Sqlite, super::$name).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    $crate::common::run($crate::common::Backend::Postgres, super::$name).await
+                }
+            }
+        )*
+    };
+}

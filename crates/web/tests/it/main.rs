@@ -1,0 +1,10 @@
+//! One integration-test binary: the app runs on a real port over a real store, and every
+//! scenario runs twice, on SQLite and on PostgreSQL (`AMTSWEG_TEST_POSTGRES_URL`; mandatory
+//! when `CI=true`), each in a fresh database or schema.
+
+mod common;
+
+mod api;
+mod isolation;
+mod pages;
+mod store;
