@@ -38,8 +38,10 @@ impl Default for Config {
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
-/// Variables with our prefix that are not configuration keys.
-const OTHER_VARIABLES: [&str; 3] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL"];
+/// The configuration keys, as `AMTSWEG_<KEY>` variables.
+const KEYS: [&str; 6] = ["listen", "data_dir", "database_url", "kern_dir", "secure_cookies", "log"];
+/// Variables with our prefix that are not configuration keys but known elsewhere.
+const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
 
 impl Config {
     /// The effective database URL.
@@ -72,17 +74,17 @@ impl Config {
         }
         warn_unknown_env();
         figment
-            .merge(Env::prefixed(ENV_PREFIX).filter(|k| !OTHER_VARIABLES.iter().any(|o| k.as_str().eq_ignore_ascii_case(o))))
+            .merge(Env::prefixed(ENV_PREFIX).only(&KEYS))
             .merge(overrides)
             .extract()
     }
 }
 
 fn warn_unknown_env() {
-    let known = ["LISTEN", "DATA_DIR", "DATABASE_URL", "KERN_DIR", "SECURE_COOKIES", "LOG"];
     for (key, _) in std::env::vars() {
         if let Some(name) = key.strip_prefix(ENV_PREFIX) {
-            if !known.contains(&name) && !OTHER_VARIABLES.contains(&name) {
+            let known = KEYS.iter().any(|k| k.eq_ignore_ascii_case(name));
+            if !known && !OTHER_VARIABLES.contains(&name) {
                 eprintln!("Warnung: unbekannte Umgebungsvariable {key} wird ignoriert.");
             }
         }

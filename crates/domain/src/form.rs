@@ -463,7 +463,7 @@ impl FormModel {
 fn required_message(field: &Field) -> String {
     match field.data_type {
         DataType::Select => format!("Bitte wählen Sie bei „{}“ eine Möglichkeit aus.", field.label),
-        DataType::Bool => format!("Bitte bestätigen Sie „{}“.", field.label),
+        DataType::Bool => format!("Bitte bestätigen Sie: „{}“", field.label.trim_end_matches('.')),
         DataType::Date => format!("Bitte geben Sie „{}“ an.", field.label),
         _ => format!("Bitte füllen Sie das Feld „{}“ aus.", field.label),
     }
