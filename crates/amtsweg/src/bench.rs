@@ -1,2 +1,213 @@
-pub async fn run(_a: BenchArgs) -> Result<(), String> { Ok(()) }
-#[derive(clap::Args)] pub struct BenchArgs {}
+//! `amtsweg bench`: complete submissions (create + data + submit, three HTTP requests) per
+//! second through the JSON API over real HTTP on loopback, at several concurrencies, with p50
+//! and p99 latency; and, in the same run on the same store, the baseline of a bare durable
+//! insert (one autocommitted row), so that the figures can be compared across machines as a
+//! ratio. Client and server share the machine, as they do in the test setup.
+
+use amtsweg_store::{DynStore, PgStore, SqliteStore};
+use amtsweg_web::{AppState, WebConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Stores to measure: sqlite, postgres, or both.
+    #[arg(long, default_value = "both")]
+    store: String,
+    /// PostgreSQL server for the postgres run (a fresh schema is created and dropped).
+    #[arg(long, env = "AMTSWEG_BENCH_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    postgres_url: String,
+    /// Concurrency levels (parallel clients), comma-separated.
+    #[arg(long, default_value = "1,8,32", value_delimiter = ',')]
+    concurrency: Vec<usize>,
+    /// Complete submissions per concurrency level.
+    #[arg(long, default_value_t = 600)]
+    submissions: usize,
+}
+
+struct Figures {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
+    latencies.sort();
+    let pick = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1).min(latencies.len() - 1)];
+    Figures { per_second: latencies.len() as f64 / elapsed.as_secs_f64(), p50: pick(0.50), p99: pick(0.99) }
+}
+
+/// Runs `count` operations on `concurrency` workers and measures each.
+async fn measure<F, Fut>(count: usize, concurrency: usize, op: F) -> Result<Figures, String>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (op, next) = (op.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return Ok::<_, String>(latencies);
+                }
+                let t = Instant::now();
+                op(i).await?;
+                latencies.push(t.elapsed());
+            }
+        }));
+    }
+    let mut all = Vec::with_capacity(count);
+    for w in workers {
+        all.extend(w.await.map_err(|e| e.to_string())??);
+    }
+    Ok(figures(all, started.elapsed()))
+}
+
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+async fn baseline_insert(raw: &Raw, id: String) -> Result<(), String> {
+    let sql = "INSERT INTO bench_baseline (id, payload) VALUES ($1, $2)";
+    let payload = r#"{"kennzeichen":"L-AB 1234","halter":"selbst"}"#;
+    match raw {
+        Raw::Sqlite(p) => sqlx::query(sql).bind(id).bind(payload).execute(p).await.map(|_| ()),
+        Raw::Postgres(p) => sqlx::query(sql).bind(id).bind(payload).execute(p).await.map(|_| ()),
+    }
+    .map_err(|e| e.to_string())
+}
+
+async fn run_store(kind: &str, args: &BenchArgs) -> Result<Vec<String>, String> {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let mut cleanup_dir = None;
+    let mut cleanup_schema = None;
+    let (store, raw): (DynStore, Raw) = match kind {
+        "sqlite" => {
+            let dir = std::env::temp_dir().join(format!("amtsweg-bench-{unique}"));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let s = SqliteStore::connect(&format!("sqlite:{}", dir.join("bench.db").display())).await.map_err(|e| e.to_string())?;
+            cleanup_dir = Some(dir);
+            let raw = Raw::Sqlite(s.pool().clone());
+            (Arc::new(s), raw)
+        }
+        "postgres" => {
+            let schema = format!("bench_{unique}");
+            let admin = sqlx::PgPool::connect(&args.postgres_url).await.map_err(|e| format!("PostgreSQL: {e}"))?;
+            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.map_err(|e| e.to_string())?;
+            cleanup_schema = Some((admin, schema.clone()));
+            let s = PgStore::connect_in_schema(&args.postgres_url, &schema).await.map_err(|e| e.to_string())?;
+            let raw = Raw::Postgres(s.pool().clone());
+            (Arc::new(s), raw)
+        }
+        other => return Err(format!("unbekannter Speicher {other}")),
+    };
+    store.migrate().await.map_err(|e| e.to_string())?;
+    let tokens = amtsweg_web::demo::seed(&store).await.map_err(|e| e.to_string())?;
+    let create = "CREATE TABLE bench_baseline (id TEXT PRIMARY KEY, payload TEXT NOT NULL)";
+    match &raw {
+        Raw::Sqlite(p) => sqlx::query(create).execute(p).await.map(|_| ()),
+        Raw::Postgres(p) => sqlx::query(create).execute(p).await.map(|_| ()),
+    }
+    .map_err(|e| e.to_string())?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let state = AppState::new(store.clone(), WebConfig { demo: false, secure_cookies: false, kern_dir: "/nonexistent".into() });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(amtsweg_web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    // Citizens whose region has a responsible authority.
+    let citizen_tokens: Arc<Vec<String>> =
+        Arc::new(tokens.citizens.iter().filter(|c| c.city != "Dresden").map(|c| c.token.clone()).collect());
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().map_err(|e| e.to_string())?;
+    let data = serde_json::json!({"kennzeichen": "L-AB 1234", "halter": "selbst", "beginn": "2099-03-01", "gueltigkeit": "12", "richtigkeit": true});
+    let raw = Arc::new(raw);
+    let mut rows = Vec::new();
+    for &c in &args.concurrency {
+        let (client, base, tokens, data) = (client.clone(), base.clone(), citizen_tokens.clone(), data.clone());
+        let submit = measure(args.submissions, c, move |i| {
+            let (client, base, token, data) = (client.clone(), base.clone(), tokens[i % tokens.len()].clone(), data.clone());
+            async move {
+                let created: serde_json::Value = expect(
+                    client.post(format!("{base}/api/v1/applications")).bearer_auth(&token).json(&serde_json::json!({"service_id": "bewohnerparkausweis"})).send().await,
+                    201,
+                )
+                .await?;
+                let id = created["id"].as_str().ok_or("keine id")?.to_owned();
+                expect(client.put(format!("{base}/api/v1/applications/{id}/data")).bearer_auth(&token).json(&data).send().await, 200).await?;
+                expect(client.post(format!("{base}/api/v1/applications/{id}/submit")).bearer_auth(&token).send().await, 200).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let raw2 = raw.clone();
+        let level = c;
+        let insert = measure(args.submissions, c, move |i| {
+            let raw = raw2.clone();
+            async move { baseline_insert(&raw, format!("{level}-{i}")).await }
+        })
+        .await?;
+        rows.push(format!(
+            "| {kind} | {c} | {:.0} | {:.1} | {:.1} | {:.0} | {:.2} | {:.2} | {:.3} |",
+            submit.per_second,
+            ms(submit.p50),
+            ms(submit.p99),
+            insert.per_second,
+            ms(insert.p50),
+            ms(insert.p99),
+            submit.per_second / insert.per_second,
+        ));
+        eprintln!("{}", rows.last().unwrap());
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    if let Some(dir) = cleanup_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    if let Some((admin, schema)) = cleanup_schema {
+        let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await;
+    }
+    Ok(rows)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn expect(response: reqwest::Result<reqwest::Response>, status: u16) -> Result<serde_json::Value, String> {
+    let response = response.map_err(|e| e.to_string())?;
+    let got = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+    if got != status {
+        return Err(format!("erwartet {status}, erhalten {got}: {body}"));
+    }
+    Ok(body)
+}
+
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let stores: Vec<&str> = match args.store.as_str() {
+        "both" => vec!["sqlite", "postgres"],
+        s => vec![s],
+    };
+    let mut rows = Vec::new();
+    for s in stores {
+        rows.extend(run_store(s, &args).await?);
+    }
+    println!("Complete submissions (create + data + submit over HTTP) vs. a bare durable insert, {} per level:\n", args.submissions);
+    println!("| store | clients | submissions/s | p50 ms | p99 ms | inserts/s | insert p50 ms | insert p99 ms | ratio |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    Ok(())
+}

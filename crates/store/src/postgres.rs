@@ -29,8 +29,9 @@ impl PgStore {
         &self.pool
     }
 
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.pool.begin().await
+    /// PostgreSQL handles concurrent writers itself: no process-local lock (the `()`).
+    async fn begin(&self) -> Result<((), sqlx::Transaction<'static, sqlx::Postgres>), sqlx::Error> {
+        Ok(((), self.pool.begin().await?))
     }
 }
 

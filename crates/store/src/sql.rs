@@ -388,7 +388,7 @@ macro_rules! shared_store_impl {
             async fn create_application(&self, citizen: &UserId, service: &ServiceId) -> Result<Application> {
                 let id = new_id();
                 let now = OffsetDateTime::now_utc();
-                let mut tx = self.begin().await?;
+                let (_writer, mut tx) = self.begin().await?;
                 let inserted = sqlx::query(
                     "INSERT INTO applications (id, citizen_id, service_id, status, data, created_at, updated_at) \
                      SELECT $1, $2, id, $3, '{}', $4, $4 FROM services WHERE id = $5",
@@ -419,7 +419,7 @@ macro_rules! shared_store_impl {
 
             async fn save_application_data(&self, citizen: &UserId, id: &ApplicationId, data: &FormData) -> Result<Application> {
                 let json = serde_json::to_string(data).map_err(|_| corrupt("application data"))?;
-                let mut tx = self.begin().await?;
+                let (_writer, mut tx) = self.begin().await?;
                 let updated = sqlx::query(
                     "UPDATE applications SET data = $1, updated_at = $2 WHERE id = $3 AND citizen_id = $4 AND status = $5",
                 )
@@ -448,7 +448,7 @@ macro_rules! shared_store_impl {
             ) -> Result<CaseRef> {
                 let json = serde_json::to_string(data).map_err(|_| corrupt("application data"))?;
                 let now = OffsetDateTime::now_utc();
-                let mut tx = self.begin().await?;
+                let (_writer, mut tx) = self.begin().await?;
                 let sql = format!(
                     "UPDATE applications SET status = $1, data = $2, submitted_at = $3, updated_at = $3 \
                      WHERE id = $4 AND citizen_id = $5 AND status IN {}",
@@ -501,7 +501,7 @@ macro_rules! shared_store_impl {
             }
 
             async fn withdraw_application(&self, citizen: &UserId, id: &ApplicationId) -> Result<Application> {
-                let mut tx = self.begin().await?;
+                let (_writer, mut tx) = self.begin().await?;
                 let sql = format!(
                     "UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3 AND citizen_id = $4 AND status IN {}",
                     status_sources(ApplicationStatus::Withdrawn)
@@ -580,7 +580,7 @@ macro_rules! shared_store_impl {
             }
 
             async fn open_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>> {
-                let mut tx = self.begin().await?;
+                let (_writer, mut tx) = self.begin().await?;
                 let sql = format!(
                     "UPDATE applications SET status = $1, updated_at = $2 \
                      WHERE id = (SELECT application_id FROM cases WHERE id = $3 AND authority_id = $4) AND status IN {}",
@@ -647,7 +647,7 @@ macro_rules! shared_store_impl {
                 message: &NewMessage,
             ) -> Result<Decision> {
                 let now = OffsetDateTime::now_utc();
-                let mut tx = self.begin().await?;
+                let (_writer, mut tx) = self.begin().await?;
                 let sql = format!(
                     "UPDATE applications SET status = $1, updated_at = $2 \
                      WHERE id = (SELECT application_id FROM cases WHERE id = $3 AND authority_id = $4) AND status IN {} \

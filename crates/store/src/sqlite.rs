@@ -1,6 +1,7 @@
 //! The embedded default: one SQLite file in WAL mode, durable commits (`synchronous=FULL`).
-//! Write transactions start with `BEGIN IMMEDIATE` so that concurrent writers queue on the busy
-//! timeout instead of failing when a read lock would have to be upgraded.
+//! SQLite has one writer at a time. Write transactions queue in this process on an async lock
+//! (fair, no polling) and then start with `BEGIN IMMEDIATE`, so that they never fail on a lock
+//! upgrade; the busy timeout only matters when another process writes to the same file.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
@@ -9,6 +10,7 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -20,15 +22,18 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer: Default::default() })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    async fn begin(
+        &self,
+    ) -> Result<(tokio::sync::OwnedMutexGuard<()>, sqlx::Transaction<'static, sqlx::Sqlite>), sqlx::Error> {
+        let writer = self.writer.clone().lock_owned().await;
+        Ok((writer, self.pool.begin_with("BEGIN IMMEDIATE").await?))
     }
 }
 

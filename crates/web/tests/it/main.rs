@@ -6,5 +6,6 @@ mod common;
 
 mod api;
 mod isolation;
+mod openapi;
 mod pages;
 mod store;
