@@ -90,3 +90,52 @@ fn warn_unknown_env() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn layers_win_in_order_defaults_file_env_flags() {
+        Jail::expect_with(|jail| {
+            jail.create_file("amtsweg.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"from-file\"\nlog = \"debug\"\n")?;
+            jail.set_env("AMTSWEG_DATA_DIR", "from-env");
+            jail.set_env("AMTSWEG_DATABASE_URL", "postgres://env@localhost/db");
+            let flags = Figment::from(Serialized::defaults(serde_json::json!({"database_url": "sqlite:flag.db"})));
+            let config = Config::load(Some(Path::new("amtsweg.toml")), flags)?;
+            assert_eq!(config.listen.port(), 9000); // file over default
+            assert_eq!(config.log, "debug");
+            assert_eq!(config.data_dir, PathBuf::from("from-env")); // env over file
+            assert_eq!(config.database_url(), "sqlite:flag.db"); // flag over env
+            assert!(!config.secure_cookies); // default
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_the_data_folder() {
+        let config = Config { data_dir: PathBuf::from("/var/lib/amtsweg"), ..Config::default() };
+        assert_eq!(config.database_url(), "sqlite:/var/lib/amtsweg/amtsweg.db");
+    }
+
+    #[test]
+    fn the_printed_default_file_loads_back() {
+        Jail::expect_with(|jail| {
+            jail.create_file("default.toml", &Config::default_toml())?;
+            let config = Config::load(Some(Path::new("default.toml")), Figment::new())?;
+            assert_eq!(config.listen, Config::default().listen);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_and_a_missing_file_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "lisen = \"x\"\n")?;
+            assert!(Config::load(Some(Path::new("bad.toml")), Figment::new()).is_err());
+            assert!(Config::load(Some(Path::new("missing.toml")), Figment::new()).is_err());
+            Ok(())
+        });
+    }
+}

@@ -202,3 +202,25 @@ pub fn answers(form: &FormModel, data: &FormData) -> Vec<AnswerView> {
 pub fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()
 }
+
+/// The name/value pairs of a submitted HTML form. A body that is too large or not a form gets
+/// a German error page (not the framework's plain text).
+pub struct PageForm(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for PageForm {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<Vec<(String, String)>>::from_request(req, state).await {
+            Ok(axum::Form(pairs)) => Ok(PageForm(pairs)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Die gesendeten Angaben sind zu umfangreich. Bitte kürzen Sie Ihre Eingaben und versuchen Sie es noch einmal.",
+            )),
+            Err(rejection) => Err(error_page(
+                if rejection.status().is_client_error() { rejection.status() } else { StatusCode::BAD_REQUEST },
+                "Die gesendeten Angaben konnten nicht gelesen werden. Bitte senden Sie das Formular erneut ab.",
+            )),
+        }
+    }
+}

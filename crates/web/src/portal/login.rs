@@ -3,6 +3,7 @@
 //! outside demo mode: the page says so and the POST answers 404.
 
 use crate::AppState;
+use crate::pages::PageForm;
 use crate::auth::{MaybeSession, SESSION_COOKIE, check_csrf, hash_secret, new_secret, session_cookie};
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, render};
@@ -13,7 +14,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use time::{Duration, OffsetDateTime};
 
 const SESSION_HOURS: i64 = 8;
@@ -62,7 +63,7 @@ async fn page(State(state): State<AppState>, MaybeSession(session): MaybeSession
     Ok(render(StatusCode::OK, &LoginPage { layout: Layout::new("Anmelden", session.as_deref()), demo: state.config.demo, personas }))
 }
 
-async fn login(State(state): State<AppState>, Form(form): Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+async fn login(State(state): State<AppState>, PageForm(form): PageForm) -> Result<Response, PageError> {
     if !state.config.demo {
         return Err(AppError::NotFound.into());
     }
@@ -92,7 +93,7 @@ async fn login(State(state): State<AppState>, Form(form): Form<Vec<(String, Stri
 async fn logout(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    Form(form): Form<Vec<(String, String)>>,
+    PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     if let Some(session) = session {
         check_csrf(&session, &form)?;

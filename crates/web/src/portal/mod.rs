@@ -4,6 +4,7 @@
 mod login;
 
 use crate::AppState;
+use crate::pages::PageForm;
 use crate::auth::{MaybeSession, PageCitizen, check_csrf};
 use crate::error::{AppError, PageError};
 use crate::pages::{self, AnswerView, GroupView, Layout, date, date_time, render};
@@ -14,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,8 +33,6 @@ pub fn router() -> Router<AppState> {
         .route("/postfach/{id}", get(message))
         .merge(login::router())
 }
-
-type FormBody = Form<Vec<(String, String)>>;
 
 fn app_id(raw: &str) -> Result<ApplicationId, PageError> {
     ApplicationId::parse(raw).ok_or(PageError(AppError::NotFound))
@@ -99,7 +98,7 @@ async fn service(
     ))
 }
 
-async fn start(citizen: PageCitizen, Path(id): Path<String>, Form(form): FormBody) -> Result<Response, PageError> {
+async fn start(citizen: PageCitizen, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
     check_csrf(&citizen.session, &form)?;
     let id = ServiceId::parse(&id).ok_or(AppError::NotFound)?;
     let application = citizen.desk.start(&id).await?;
@@ -137,7 +136,7 @@ async fn form(citizen: PageCitizen, Path(id): Path<String>) -> Result<Response, 
     ))
 }
 
-async fn save_form(citizen: PageCitizen, Path(id): Path<String>, Form(input): FormBody) -> Result<Response, PageError> {
+async fn save_form(citizen: PageCitizen, Path(id): Path<String>, PageForm(input): PageForm) -> Result<Response, PageError> {
     check_csrf(&citizen.session, &input)?;
     let id = app_id(&id)?;
     match citizen.desk.save_form_input(&id, &input).await {
@@ -196,7 +195,7 @@ async fn submit(
     State(state): State<AppState>,
     citizen: PageCitizen,
     Path(id): Path<String>,
-    Form(form): FormBody,
+    PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     check_csrf(&citizen.session, &form)?;
     let id = app_id(&id)?;
@@ -318,7 +317,7 @@ async fn application(citizen: PageCitizen, Path(id): Path<String>) -> Result<Res
     ))
 }
 
-async fn withdraw(citizen: PageCitizen, Path(id): Path<String>, Form(form): FormBody) -> Result<Response, PageError> {
+async fn withdraw(citizen: PageCitizen, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
     check_csrf(&citizen.session, &form)?;
     let id = app_id(&id)?;
     citizen.desk.withdraw(&id).await?;

@@ -2,6 +2,7 @@
 //! decision, which is delivered to the citizen's mailbox.
 
 use crate::AppState;
+use crate::pages::PageForm;
 use crate::auth::{PageStaff, check_csrf};
 use crate::deciding::StaffDesk;
 use crate::error::{AppError, PageError};
@@ -14,7 +15,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -127,7 +128,7 @@ async fn case(staff: PageStaff, Path(id): Path<String>) -> Result<Response, Page
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn decide(staff: PageStaff, Path(id): Path<String>, Form(form): Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+async fn decide(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let id = case_id(&id)?;
     let get = |name: &str| form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());

@@ -105,4 +105,16 @@ async fn foreign_ids_answer_404_everywhere(app: TestApp) {
     assert_eq!(before, after);
     let (_, still) = app.get(app.citizen(0), &format!("/api/v1/applications/{submitted}")).await;
     assert_eq!(still["status"], "submitted");
+
+    // a message in Anna's mailbox is not Jonas's
+    let (status, _) = app
+        .post(app.caseworker("leipzig"), &format!("/api/v1/cases/{case}/decision"), json!({"outcome": "approved", "reason": "Passt."}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, anna_mail) = app.get(app.citizen(0), "/api/v1/mailbox").await;
+    let message = anna_mail[0]["id"].as_str().unwrap().to_owned();
+    let (status, _, _) = page(&jonas_browser, app.url(&format!("/postfach/{message}"))).await;
+    assert_eq!(status, 404);
+    let (_, anna_mail) = app.get(app.citizen(0), "/api/v1/mailbox").await;
+    assert_eq!(anna_mail[0]["read"], false, "a foreign read marks nothing");
 }

@@ -197,6 +197,12 @@ async fn forms_need_the_csrf_token(app: TestApp) {
         let (status, _, _) = post_form(&anna, app.url("/leistungen/bewohnerparkausweis/antrag"), &form).await;
         assert_eq!(status, 403);
     }
+    // an oversized form gets a German error page, not a crash
+    let huge = "x".repeat(200 * 1024);
+    let (status, _, doc) = post_form(&anna, app.url(&form_path), &[("kennzeichen", huge.as_str())]).await;
+    assert_eq!(status, 413);
+    assert!(text(&doc, "main").contains("zu umfangreich"));
+    assert_eq!(select(&doc, "html")[0].value().attr("lang"), Some("de"));
     // nothing was saved or started
     let (_, apps) = app.get(app.citizen(0), "/api/v1/applications").await;
     assert_eq!(apps.as_array().unwrap().len(), 1);
