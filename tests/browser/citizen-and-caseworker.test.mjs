@@ -36,6 +36,7 @@ before(async () => {
     });
     let err = '';
     demo.stderr.on('data', (chunk) => { err += chunk; });
+    demo.on('error', (e) => { clearTimeout(timer); reject(new Error(`${binary} could not start: ${e.message}`)); });
     demo.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${out} ${err}`)));
   });
   browser = await chromium.launch({
