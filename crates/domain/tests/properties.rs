@@ -1,7 +1,7 @@
 //! Property tests for the parsers of outside input: identifiers and form values never panic,
 //! and what they accept is what the rules say.
 
-use amtsweg_domain::form::{Constraints, DataType, Group, field, parse_date};
+use amtsweg_domain::form::{Constraints, DataType, field, parse_date, section};
 use amtsweg_domain::{FormModel, IdNr, RegionKey};
 use proptest::prelude::*;
 use time::macros::date;
@@ -54,17 +54,17 @@ proptest! {
 
     #[test]
     fn form_validation_never_panics_on_any_input(values in proptest::collection::vec(("[a-z]{1,6}", "\\PC{0,40}"), 0..8)) {
-        let form = FormModel { groups: vec![Group { id: "g".into(), title: "G".into(), hint: None, fields: vec![
+        let form = FormModel { rules: Vec::new(), groups: vec![section("g", "G", vec![
             field("a", "A", DataType::Text).required().constraints(Constraints { pattern: Some(r"\p{L}+".into()), max_length: Some(10), ..Default::default() }),
             field("b", "B", DataType::Date),
             field("c", "C", DataType::Integer).constraints(Constraints { min_value: Some(0.0), ..Default::default() }),
             field("d", "D", DataType::Number),
             field("e", "E", DataType::Bool),
             field("f", "F", DataType::Select).options(&[("x", "X")]),
-        ]}]};
+        ])]};
         let input: Vec<(String, String)> = values.clone();
         match form.validate_form_input(&input, date!(2026 - 11 - 22)) {
-            Ok(clean) => prop_assert!(clean.keys().all(|k| form.field(k).is_some())),
+            Ok(clean) => prop_assert!(clean.keys().all(|k| form.field_at(k).is_some())),
             Err(errors) => prop_assert!(errors.iter().all(|e| !e.message.is_empty())),
         }
         let json: serde_json::Map<String, serde_json::Value> = values.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();

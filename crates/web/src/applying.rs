@@ -69,8 +69,9 @@ impl CitizenDesk {
         Ok(self.store.save_application_data(&self.id, id, &clean).await?)
     }
 
-    /// Saves what an HTML form sent (strings), after reading and validating it.
-    pub async fn save_form_input(&self, id: &ApplicationId, input: &[(String, String)]) -> Result<Application, AppError> {
+    /// Saves one page of the form as sent by a browser: the page's input is merged into the
+    /// draft and checked; only that page's problems stop it.
+    pub async fn save_page(&self, id: &ApplicationId, page: usize, input: &[(String, String)]) -> Result<Application, AppError> {
         let (application, service) = self.application_with_service(id).await?;
         if !application.status.is_editable() {
             return Err(AppError::Conflict(format!(
@@ -78,8 +79,10 @@ impl CitizenDesk {
                 application.status.label()
             )));
         }
-        let clean = service.form.validate_form_input(input, today()).map_err(AppError::Invalid)?;
-        Ok(self.store.save_application_data(&self.id, id, &clean).await?)
+        let pages = service.form.pages();
+        let page = pages.iter().find(|p| p.number == page).ok_or(AppError::NotFound)?;
+        let data = service.form.validate_page(page, &application.data, input, today()).map_err(AppError::Invalid)?;
+        Ok(self.store.save_application_data(&self.id, id, &data).await?)
     }
 
     /// Submits the draft: the data must be complete and valid, and an authority must be

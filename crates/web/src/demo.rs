@@ -4,7 +4,7 @@
 //! one caseworker per authority, and an API token per persona.
 
 use crate::auth::{hash_secret, new_secret};
-use amtsweg_domain::form::{Constraints, DataType, Group, field};
+use amtsweg_domain::form::{Constraints, DataType, field, section};
 use amtsweg_domain::{
     Authority, AuthorityId, FormModel, IdNr, Person, RegionKey, Responsibility, Role, Service, ServiceId, User,
     UserId,
@@ -92,7 +92,7 @@ pub fn parking_permit() -> Service {
             pattern_message: Some("Bitte geben Sie die Telefonnummer nur mit Ziffern, Leerzeichen und + ( ) / - ein.".into()),
             ..Default::default()
         });
-    let confirm = field("richtigkeit", "Ich versichere, dass meine Angaben richtig und vollständig sind.", DataType::Bool).required();
+    let confirm = field("richtigkeit", "Ich versichere, dass meine Angaben richtig und vollständig sind.", DataType::Bool).required().confirmation();
     Service {
         id: ServiceId::parse(PARKING_PERMIT).expect("valid id"),
         name: "Bewohnerparkausweis".into(),
@@ -105,10 +105,11 @@ pub fn parking_permit() -> Service {
         legal_basis: "§ 45 Absatz 1b Satz 1 Nummer 2a Straßenverkehrs-Ordnung (StVO)".into(),
         form: FormModel {
             groups: vec![
-                Group { id: "fahrzeug".into(), title: "Fahrzeug".into(), hint: None, fields: vec![plate, holder] },
-                Group { id: "ausweis".into(), title: "Parkausweis".into(), hint: None, fields: vec![start, duration, phone] },
-                Group { id: "bestaetigung".into(), title: "Bestätigung".into(), hint: None, fields: vec![confirm] },
+                section("fahrzeug", "Fahrzeug", vec![plate, holder]),
+                section("ausweis", "Parkausweis", vec![start, duration, phone]),
+                section("bestaetigung", "Bestätigung", vec![confirm]),
             ],
+            rules: Vec::new(),
         },
     }
 }

@@ -14,6 +14,7 @@ pub mod auth;
 mod deciding;
 pub mod demo;
 pub mod error;
+mod forms;
 pub mod metrics;
 mod pages;
 mod portal;
@@ -76,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::load_session))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn(security::refuse_oversized))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(

@@ -2,8 +2,8 @@
 //! of form fields and date formatting.
 
 use crate::auth::{MaybeSession, SessionContext};
-use amtsweg_domain::form::{DataType, Field, format_date_german};
-use amtsweg_domain::{FieldError, FormData, FormModel, Role};
+use amtsweg_domain::Role;
+use amtsweg_domain::form::format_date_german;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -76,126 +76,6 @@ pub fn date_time(t: OffsetDateTime) -> String {
 
 pub fn date(t: OffsetDateTime) -> String {
     format_date_german(t.date())
-}
-
-pub struct ChoiceView {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-/// One form field as the template draws it.
-pub struct FieldView {
-    pub id: String,
-    pub label: String,
-    pub hint: Option<String>,
-    /// `text`, `textarea`, `date`, `checkbox`, `select`, `number`.
-    pub kind: &'static str,
-    pub input_mode: &'static str,
-    pub value: String,
-    pub checked: bool,
-    pub required: bool,
-    pub error: Option<String>,
-    pub options: Vec<ChoiceView>,
-    pub autocomplete: String,
-    pub max_length: Option<usize>,
-}
-
-impl FieldView {
-    pub fn described_by(&self) -> String {
-        let mut ids = Vec::new();
-        if self.hint.is_some() {
-            ids.push(format!("{}-hint", self.id));
-        }
-        if self.error.is_some() {
-            ids.push(format!("{}-error", self.id));
-        }
-        ids.join(" ")
-    }
-}
-
-pub struct GroupView {
-    pub title: String,
-    pub hint: Option<String>,
-    pub fields: Vec<FieldView>,
-}
-
-fn kind(field: &Field) -> (&'static str, &'static str) {
-    match field.data_type {
-        DataType::Text => ("text", ""),
-        DataType::LongText => ("textarea", ""),
-        DataType::Date => ("date", ""),
-        DataType::Bool => ("checkbox", ""),
-        DataType::Select => ("select", ""),
-        DataType::Integer => ("number", "numeric"),
-        DataType::Number => ("number", "decimal"),
-    }
-}
-
-/// The groups of a form, with the values to show: what was typed (`raw`, after an error) or
-/// what is stored (`data`).
-pub fn form_view(
-    form: &FormModel,
-    data: &FormData,
-    raw: Option<&[(String, String)]>,
-    errors: &[FieldError],
-) -> Vec<GroupView> {
-    form.groups
-        .iter()
-        .map(|g| GroupView {
-            title: g.title.clone(),
-            hint: g.hint.clone(),
-            fields: g
-                .fields
-                .iter()
-                .map(|f| {
-                    let value = match raw {
-                        Some(raw) => raw.iter().rev().find(|(k, _)| k == &f.id).map(|(_, v)| v.clone()).unwrap_or_default(),
-                        None => data.get(&f.id).map(|v| f.input_value(v)).unwrap_or_default(),
-                    };
-                    let (kind, input_mode) = kind(f);
-                    FieldView {
-                        id: f.id.clone(),
-                        label: f.label.clone(),
-                        hint: f.hint.clone().or_else(|| {
-                            (f.data_type == DataType::Date)
-                                .then(|| "Bitte im Format TT.MM.JJJJ, zum Beispiel 01.03.2027.".to_owned())
-                        }),
-                        kind,
-                        input_mode,
-                        checked: matches!(value.as_str(), "true" | "on"),
-                        options: f
-                            .options
-                            .iter()
-                            .map(|c| ChoiceView { value: c.value.clone(), label: c.label.clone(), selected: c.value == value })
-                            .collect(),
-                        value,
-                        required: f.required,
-                        error: errors.iter().find(|e| e.field == f.id).map(|e| e.message.clone()),
-                        autocomplete: f.autocomplete.clone().unwrap_or_default(),
-                        max_length: f.constraints.max_length,
-                    }
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-/// One answer on a check-your-answers or case page.
-pub struct AnswerView {
-    pub id: String,
-    pub label: String,
-    pub value: String,
-}
-
-pub fn answers(form: &FormModel, data: &FormData) -> Vec<AnswerView> {
-    form.fields()
-        .map(|f| AnswerView {
-            id: f.id.clone(),
-            label: f.label.clone(),
-            value: data.get(&f.id).map(|v| f.display_value(v)).filter(|s| !s.is_empty()).unwrap_or_else(|| "keine Angabe".into()),
-        })
-        .collect()
 }
 
 /// Paragraphs of a description (separated by blank lines).

@@ -20,3 +20,33 @@ pub async fn headers(req: Request, next: Next) -> Response {
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     response
 }
+
+/// Bodies larger than this are not even drained: the connection is closed after the answer.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Refuses a request whose declared length is over the limit with a proper answer (JSON for the
+/// API, a German page otherwise). The body is read and discarded first (up to a few MiB), so
+/// that the client, still sending, receives the answer instead of a reset connection.
+pub async fn refuse_oversized(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let Some(length) = declared.filter(|l| *l > crate::MAX_BODY_BYTES) else {
+        return next.run(req).await;
+    };
+    let is_api = req.uri().path().starts_with("/api/");
+    if length <= DRAIN_LIMIT {
+        let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await;
+    }
+    let message = format!("Die Anfrage ist zu groß (höchstens {} KiB).", crate::MAX_BODY_BYTES / 1024);
+    if is_api {
+        crate::error::api_error(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    } else {
+        crate::pages::error_page(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "Die gesendeten Angaben sind zu umfangreich. Bitte kürzen Sie Ihre Eingaben und versuchen Sie es noch einmal.",
+        )
+    }
+}

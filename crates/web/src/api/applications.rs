@@ -133,7 +133,7 @@ pub async fn put_data(
         if let Some(serde_json::Value::Object(inner)) = data.get("data") {
             let (application, service) = desk.application_with_service(&id).await?;
             let _ = application;
-            if service.form.field("data").is_none() {
+            if service.form.field_at("data").is_none() {
                 data = inner.clone();
             }
         }

@@ -7,7 +7,8 @@ use crate::AppState;
 use crate::pages::PageForm;
 use crate::auth::{MaybeSession, PageCitizen, check_csrf};
 use crate::error::{AppError, PageError};
-use crate::pages::{self, AnswerView, GroupView, Layout, date, date_time, render};
+use crate::forms::{self, Block, PageAnswers, Source};
+use crate::pages::{self, Layout, date, date_time, render};
 use amtsweg_domain::records::Application;
 use amtsweg_domain::{ApplicationId, ApplicationStatus, FieldError, MessageId, ServiceId};
 use askama::Template;
@@ -24,7 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/leistungen/{id}/antrag", post(start))
         .route("/antraege", get(applications))
         .route("/antraege/{id}", get(application))
-        .route("/antraege/{id}/formular", get(form).post(save_form))
+        .route("/antraege/{id}/formular", get(first_page).post(save_first_page))
+        .route("/antraege/{id}/formular/{page}", get(form_page).post(save_form_page))
         .route("/antraege/{id}/pruefen", get(check))
         .route("/antraege/{id}/absenden", post(submit))
         .route("/antraege/{id}/bestaetigung", get(receipt))
@@ -109,9 +111,13 @@ async fn start(citizen: PageCitizen, Path(id): Path<String>, PageForm(form): Pag
 #[template(path = "form.html")]
 struct FormPage {
     layout: Layout,
-    application_id: String,
     service_name: String,
-    groups: Vec<GroupView>,
+    page_number: usize,
+    page_count: usize,
+    page_title: String,
+    action: String,
+    back: String,
+    blocks: Vec<Block>,
     errors: Vec<FieldError>,
 }
 
@@ -119,41 +125,82 @@ fn not_editable(a: &Application) -> Option<Response> {
     (!a.status.is_editable()).then(|| see_other(format!("/antraege/{}", a.id)))
 }
 
-async fn form(citizen: PageCitizen, Path(id): Path<String>) -> Result<Response, PageError> {
-    let (application, service) = citizen.desk.application_with_service(&app_id(&id)?).await?;
+fn page_url(id: &ApplicationId, page: usize) -> String {
+    if page <= 1 { format!("/antraege/{id}/formular") } else { format!("/antraege/{id}/formular/{page}") }
+}
+
+/// Draws page `number` of the application's form from the stored draft, or from what was sent.
+async fn render_form(
+    citizen: &PageCitizen,
+    id: &ApplicationId,
+    number: usize,
+    raw: Option<&[(String, String)]>,
+    errors: Vec<FieldError>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let (application, service) = citizen.desk.application_with_service(id).await?;
     if let Some(r) = not_editable(&application) {
         return Ok(r);
     }
+    let pages = service.form.pages();
+    let page = pages.iter().find(|p| p.number == number).ok_or(AppError::NotFound)?;
+    let blocks = forms::page_blocks(page, &Source { data: &application.data, raw, errors: &errors });
     Ok(render(
-        StatusCode::OK,
+        status,
         &FormPage {
-            layout: Layout::new(format!("Antrag: {}", service.name), Some(&citizen.session)),
-            application_id: application.id.to_string(),
+            layout: Layout::new(
+                if pages.len() > 1 { format!("{} – Seite {number} von {}", service.name, pages.len()) } else { format!("Antrag: {}", service.name) },
+                Some(&citizen.session),
+            ),
             service_name: service.name.clone(),
-            groups: pages::form_view(&service.form, &application.data, None, &[]),
-            errors: Vec::new(),
+            page_number: number,
+            page_count: pages.len(),
+            page_title: page.title.to_owned(),
+            action: page_url(id, number),
+            back: page_url(id, number.saturating_sub(1)),
+            blocks,
+            errors,
         },
     ))
 }
 
-async fn save_form(citizen: PageCitizen, Path(id): Path<String>, PageForm(input): PageForm) -> Result<Response, PageError> {
+fn page_number(raw: &str) -> Result<usize, PageError> {
+    raw.parse::<usize>().ok().filter(|n| *n >= 1).ok_or(PageError(AppError::NotFound))
+}
+
+async fn first_page(citizen: PageCitizen, Path(id): Path<String>) -> Result<Response, PageError> {
+    render_form(&citizen, &app_id(&id)?, 1, None, Vec::new(), StatusCode::OK).await
+}
+
+async fn form_page(citizen: PageCitizen, Path((id, page)): Path<(String, String)>) -> Result<Response, PageError> {
+    render_form(&citizen, &app_id(&id)?, page_number(&page)?, None, Vec::new(), StatusCode::OK).await
+}
+
+async fn save_first_page(citizen: PageCitizen, Path(id): Path<String>, PageForm(input): PageForm) -> Result<Response, PageError> {
+    save_page(citizen, app_id(&id)?, 1, input).await
+}
+
+async fn save_form_page(citizen: PageCitizen, Path((id, page)): Path<(String, String)>, PageForm(input): PageForm) -> Result<Response, PageError> {
+    save_page(citizen, app_id(&id)?, page_number(&page)?, input).await
+}
+
+async fn save_page(citizen: PageCitizen, id: ApplicationId, number: usize, input: Vec<(String, String)>) -> Result<Response, PageError> {
     check_csrf(&citizen.session, &input)?;
-    let id = app_id(&id)?;
-    match citizen.desk.save_form_input(&id, &input).await {
-        Ok(_) => Ok(see_other(format!("/antraege/{id}/pruefen"))),
-        Err(AppError::Invalid(errors)) => {
-            let (application, service) = citizen.desk.application_with_service(&id).await?;
-            Ok(render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &FormPage {
-                    layout: Layout::new(format!("Antrag: {}", service.name), Some(&citizen.session)),
-                    application_id: application.id.to_string(),
-                    service_name: service.name.clone(),
-                    groups: pages::form_view(&service.form, &application.data, Some(&input), &errors),
-                    errors,
-                },
-            ))
+    // "Add another" and "remove": show the page again with the change, nothing checked yet.
+    if let Some((_, action)) = input.iter().find(|(k, _)| k == "_aktion") {
+        let changed = forms::apply_action(&input, action);
+        return render_form(&citizen, &id, number, Some(&changed), Vec::new(), StatusCode::OK).await;
+    }
+    match citizen.desk.save_page(&id, number, &input).await {
+        Ok(_) => {
+            let (_, service) = citizen.desk.application_with_service(&id).await?;
+            if number < service.form.pages().len() {
+                Ok(see_other(page_url(&id, number + 1)))
+            } else {
+                Ok(see_other(format!("/antraege/{id}/pruefen")))
+            }
         }
+        Err(AppError::Invalid(errors)) => render_form(&citizen, &id, number, Some(&input), errors, StatusCode::UNPROCESSABLE_ENTITY).await,
         Err(AppError::Conflict(_)) => Ok(see_other(format!("/antraege/{id}"))),
         Err(e) => Err(e.into()),
     }
@@ -165,7 +212,8 @@ struct CheckPage {
     layout: Layout,
     application_id: String,
     service_name: String,
-    answers: Vec<AnswerView>,
+    answer_pages: Vec<PageAnswers>,
+    change_base: String,
     problem: Option<String>,
 }
 
@@ -181,7 +229,8 @@ async fn render_check(citizen: &PageCitizen, id: &ApplicationId, problem: Option
             layout: Layout::new("Angaben prüfen", Some(&citizen.session)),
             application_id: application.id.to_string(),
             service_name: service.name.clone(),
-            answers: pages::answers(&service.form, &application.data),
+            answer_pages: forms::answers(&service.form, &application.data),
+            change_base: format!("/antraege/{}/formular", application.id),
             problem,
         },
     ))
@@ -204,19 +253,12 @@ async fn submit(
             state.metrics.submission();
             Ok(see_other(format!("/antraege/{id}/bestaetigung")))
         }
-        // The stored data does not (or no longer) fit the form: back to the form, with errors.
+        // The stored data is incomplete or no longer fits the form: the first page with a problem.
         Err(AppError::Invalid(errors)) => {
-            let (application, service) = citizen.desk.application_with_service(&id).await?;
-            Ok(render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &FormPage {
-                    layout: Layout::new(format!("Antrag: {}", service.name), Some(&citizen.session)),
-                    application_id: application.id.to_string(),
-                    service_name: service.name.clone(),
-                    groups: pages::form_view(&service.form, &application.data, None, &errors),
-                    errors,
-                },
-            ))
+            let (_, service) = citizen.desk.application_with_service(&id).await?;
+            let first = errors.iter().filter_map(|e| service.form.page_of(&e.field)).min().unwrap_or(1);
+            let on_page: Vec<FieldError> = errors.into_iter().filter(|e| service.form.page_of(&e.field) == Some(first)).collect();
+            render_form(&citizen, &id, first, None, on_page, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e @ AppError::NoResponsibleAuthority) => render_check(&citizen, &id, Some(e.message())).await,
         Err(AppError::Conflict(_)) => Ok(see_other(format!("/antraege/{id}"))),
@@ -295,7 +337,8 @@ struct ApplicationPage {
     decision: Option<(&'static str, String)>,
     editable: bool,
     withdrawable: bool,
-    answers: Vec<AnswerView>,
+    answer_pages: Vec<PageAnswers>,
+    change_base: String,
 }
 
 async fn application(citizen: PageCitizen, Path(id): Path<String>) -> Result<Response, PageError> {
@@ -312,7 +355,8 @@ async fn application(citizen: PageCitizen, Path(id): Path<String>) -> Result<Res
             decision: a.decision.as_ref().map(|d| (d.outcome.label(), date(d.decided_at))),
             editable: a.status.is_editable(),
             withdrawable: a.status.transition(ApplicationStatus::Withdrawn).is_ok(),
-            answers: pages::answers(&service.form, &a.data),
+            answer_pages: forms::answers(&service.form, &a.data),
+            change_base: String::new(),
         },
     ))
 }

@@ -6,7 +6,8 @@ use crate::pages::PageForm;
 use crate::auth::{PageStaff, check_csrf};
 use crate::deciding::StaffDesk;
 use crate::error::{AppError, PageError};
-use crate::pages::{self, AnswerView, Layout, date, date_time, render};
+use crate::forms::{self, AnswerView, PageAnswers};
+use crate::pages::{Layout, date, date_time, render};
 use amtsweg_domain::form::format_date_german;
 use amtsweg_domain::records::CaseFile;
 use amtsweg_domain::{CaseId, FieldError};
@@ -72,7 +73,8 @@ struct CasePage {
     status: &'static str,
     received: String,
     applicant: Vec<AnswerView>,
-    answers: Vec<AnswerView>,
+    answer_pages: Vec<PageAnswers>,
+    change_base: String,
     decision: Option<(&'static str, String, String)>,
     decidable: bool,
     errors: Vec<FieldError>,
@@ -107,7 +109,8 @@ fn case_page(staff: &PageStaff, c: CaseFile, errors: Vec<FieldError>, outcome: S
         status: c.status.label(),
         received: date_time(c.created_at),
         applicant,
-        answers: pages::answers(&c.service.form, &c.data),
+        answer_pages: forms::answers(&c.service.form, &c.data),
+        change_base: String::new(),
         decision: c.decision.as_ref().map(|d| (d.outcome.label(), date(d.decided_at), d.reason.clone())),
         decidable: c.status.transition(amtsweg_domain::ApplicationStatus::Decided).is_ok(),
         outcome_error: field_error("outcome"),

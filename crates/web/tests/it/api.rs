@@ -112,7 +112,7 @@ async fn invalid_data_is_reported_per_field_and_nothing_is_lost(app: TestApp) {
     assert_eq!(status, 422);
     assert_eq!(body["error"], "invalid");
     let fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["extra", "kennzeichen", "halter", "beginn", "gueltigkeit", "richtigkeit"]);
+    assert_eq!(fields, ["kennzeichen", "halter", "beginn", "gueltigkeit", "richtigkeit", "extra"]);
     for f in body["fields"].as_array().unwrap() {
         assert!(!f["message"].as_str().unwrap().is_empty());
     }
