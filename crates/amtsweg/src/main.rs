@@ -4,6 +4,7 @@
 
 mod bench;
 mod config;
+mod fim;
 
 use amtsweg_web::{AppState, WebConfig};
 use clap::{Args, Parser, Subcommand};
@@ -29,13 +30,25 @@ enum Command {
     /// Run the platform with the production configuration.
     Serve(ServerFlags),
     /// Start a complete demo (authorities, services, citizens) on a throwaway data folder.
-    Demo(ServerFlags),
+    Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(ServerFlags),
     /// Print the default configuration file.
     Config,
     /// Measure complete submissions per second through the HTTP API.
     Bench(bench::BenchArgs),
+    /// FIM XDatenfelder schemas: check, import, export.
+    #[command(subcommand)]
+    Fim(fim::FimCommand),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    flags: ServerFlags,
+    /// Folder of the FIM fixtures whose real schemas the demo imports as services.
+    #[arg(long, default_value = "../shared/fixtures/fim")]
+    fim_fixtures: PathBuf,
 }
 
 /// Flags that override the configuration (only those given).
@@ -100,7 +113,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store = open_store(&config).await?;
             serve(config, store, false, None).await
         }
-        Command::Demo(flags) => {
+        Command::Demo(DemoArgs { flags, fim_fixtures }) => {
             let mut config = load(cli.config.as_ref(), &flags)?;
             if flags.data_dir.is_none() {
                 config.data_dir = std::env::temp_dir().join(format!("amtsweg-demo-{}", std::process::id()));
@@ -114,12 +127,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             config.database_url = format!("sqlite:{}", db.display());
             let store = open_store(&config).await?;
             let tokens = amtsweg_web::demo::seed(&store).await.map_err(|e| format!("Demo-Daten: {e}"))?;
+            match amtsweg_web::demo::seed_fim(&store, &fim_fixtures).await {
+                Ok(ids) => println!("FIM-Leistungen importiert: {}", ids.join(", ")),
+                Err(e) => eprintln!("Warnung: FIM-Leistungen nicht importiert ({e}); die Demo läuft ohne sie."),
+            }
             let tokens_path = config.data_dir.join("demo-tokens.json");
             let json = serde_json::to_string_pretty(&tokens).expect("tokens serialise");
             std::fs::write(&tokens_path, json).map_err(|e| format!("{} nicht schreibbar: {e}", tokens_path.display()))?;
             serve(config, store, true, Some(tokens_path)).await
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Fim(command) => {
+            let config_path = cli.config.clone();
+            let ok = fim::run(command, async move || {
+                let config = load(config_path.as_ref(), &ServerFlags::default())?;
+                open_store(&config).await
+            })
+            .await?;
+            if ok { Ok(()) } else { Err("nicht alles fehlerfrei (siehe oben)".into()) }
+        }
     }
 }
 

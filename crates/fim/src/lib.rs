@@ -12,6 +12,7 @@
 //! No I/O here: callers pass text and get values back.
 
 pub mod codelist;
+pub mod form;
 mod error;
 pub mod model;
 mod reader;

@@ -24,5 +24,11 @@ impl<'s> MigrationSource<'s> for Embedded {
     }
 }
 
-pub const SQLITE: Embedded = Embedded(&[(1, "initial", include_str!("../migrations/sqlite/0001_initial.sql"))]);
-pub const POSTGRES: Embedded = Embedded(&[(1, "initial", include_str!("../migrations/postgres/0001_initial.sql"))]);
+pub const SQLITE: Embedded = Embedded(&[
+    (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
+    (2, "fim schemas", include_str!("../migrations/sqlite/0002_fim_schemas.sql")),
+]);
+pub const POSTGRES: Embedded = Embedded(&[
+    (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
+    (2, "fim schemas", include_str!("../migrations/postgres/0002_fim_schemas.sql")),
+]);

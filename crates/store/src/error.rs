@@ -7,6 +7,8 @@ pub enum StoreError {
     NotFound,
     #[error("the application is {current} and cannot change that way")]
     Conflict { current: ApplicationStatus },
+    #[error("another schema with the same id and version is stored (sha256 {existing})")]
+    SchemaConflict { existing: String },
     #[error("the database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
     #[error("stored data is malformed: {0}")]

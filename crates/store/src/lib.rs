@@ -20,7 +20,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use amtsweg_domain::records::{
-    Application, AuditEvent, CaseFile, CaseRef, CaseSummary, Decision, Message, NewMessage, Session,
+    Application, AuditEvent, CaseFile, CaseRef, CaseSummary, Decision, FimSchemaRecord, Message, NewMessage, Session,
 };
 use amtsweg_domain::{
     ApplicationId, Authority, AuthorityId, CaseId, FormData, MessageId, Outcome, Responsibility,
@@ -122,6 +122,12 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         message: &NewMessage,
     ) -> Result<Decision>;
+
+    // --- FIM schemas ------------------------------------------------------------------------
+    /// Keeps an imported schema. The same content again changes nothing (`false`); other
+    /// content under a stored id and version is refused (`SchemaConflict`).
+    async fn put_fim_schema(&self, schema: &FimSchemaRecord) -> Result<bool>;
+    async fn fim_schema(&self, id: &str, version: &str) -> Result<Option<FimSchemaRecord>>;
 
     // --- audit ---------------------------------------------------------------------------
     async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>>;

@@ -717,6 +717,60 @@ macro_rules! shared_store_impl {
                 })
             }
 
+            async fn put_fim_schema(&self, r: &FimSchemaRecord) -> Result<bool> {
+                let (_writer, mut tx) = self.begin().await?;
+                let existing = sqlx::query("SELECT sha256 FROM fim_schemas WHERE id = $1 AND version = $2")
+                    .bind(&r.id)
+                    .bind(&r.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = existing {
+                    let sha: String = row.try_get("sha256")?;
+                    return if sha == r.sha256 { Ok(false) } else { Err(StoreError::SchemaConflict { existing: sha }) };
+                }
+                sqlx::query(
+                    "INSERT INTO fim_schemas (id, version, sha256, xdf_version, name, content, rules, service_id, imported_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&r.id)
+                .bind(&r.version)
+                .bind(&r.sha256)
+                .bind(&r.xdf_version)
+                .bind(&r.name)
+                .bind(&r.content)
+                .bind(&r.rules)
+                .bind(&r.service_id)
+                .bind(OffsetDateTime::now_utc())
+                .execute(&mut *tx)
+                .await?;
+                audit(&mut tx, "fim_schema_imported", None, None, ("fim_schema", &format!("{}:{}", r.id, r.version))).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn fim_schema(&self, id: &str, version: &str) -> Result<Option<FimSchemaRecord>> {
+                let row = sqlx::query(
+                    "SELECT id, version, sha256, xdf_version, name, content, rules, service_id FROM fim_schemas WHERE id = $1 AND version = $2",
+                )
+                .bind(id)
+                .bind(version)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| {
+                    Ok(FimSchemaRecord {
+                        id: r.try_get("id")?,
+                        version: r.try_get("version")?,
+                        sha256: r.try_get("sha256")?,
+                        xdf_version: r.try_get("xdf_version")?,
+                        name: r.try_get("name")?,
+                        content: r.try_get("content")?,
+                        rules: r.try_get("rules")?,
+                        service_id: r.try_get("service_id")?,
+                    })
+                })
+                .transpose()
+            }
+
             async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>> {
                 let rows = sqlx::query(
                     "SELECT seq, at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id \

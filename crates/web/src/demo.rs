@@ -240,3 +240,44 @@ mod tests {
         assert!(form.validate(&data, time::macros::date!(2026 - 11 - 22)).is_ok());
     }
 }
+
+/// The real FIM schemas the demo offers, with the rules written for them (in `fim-rules/`).
+pub const FIM_SERVICES: [(&str, &str, &str); 3] = [
+    ("xdf2/S00000186v1.0_xdf2/S00000186v1.0_xdf2.xml", "Anzeige von Tätigkeiten mit Asbest", include_str!("../fim-rules/S00000186.rules.json")),
+    ("xdf2/S00000094V1.0_xdf2/S00000094V1.0_xdf2.xml", "Mitteilung über die Beschäftigung einer schwangeren oder stillenden Frau (§ 27 MuSchG)", include_str!("../fim-rules/S00000094.rules.json")),
+    ("xdf2/S00000121-BlaueKarte.xml", "Blaue Karte EU beantragen", include_str!("../fim-rules/S00000121.rules.json")),
+];
+
+/// Imports the demo's FIM services from the fixtures folder and makes the three demo cities
+/// responsible for them. Returns the service ids.
+pub async fn seed_fim(store: &DynStore, fixtures: &std::path::Path) -> Result<Vec<String>, String> {
+    let mut ids = Vec::new();
+    for (file, name, rules) in FIM_SERVICES {
+        let path = fixtures.join(file);
+        let xml = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let folder = path.parent().unwrap_or(fixtures);
+        let code_lists = crate::catalog::load_code_lists(folder)?;
+        let rules = crate::catalog::parse_rules(rules).map_err(|e| format!("{file}: {e}"))?;
+        let outcome = crate::catalog::import(
+            store,
+            crate::catalog::ImportRequest { xml: &xml, code_lists: &code_lists, rules: Some(&rules), service_name: Some(name), accept_free_text: &[] },
+        )
+        .await
+        .map_err(|e| format!("{file}: {e}"))?;
+        let id = match outcome {
+            crate::catalog::ImportOutcome::Imported { service_id, .. } | crate::catalog::ImportOutcome::Unchanged { service_id } => service_id,
+        };
+        for a in authorities() {
+            store
+                .put_responsibility(&Responsibility {
+                    service_id: ServiceId::parse(&id).expect("valid id"),
+                    region: a.region.clone(),
+                    authority_id: a.id.clone(),
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}

@@ -11,6 +11,7 @@ pub mod api;
 mod applying;
 mod assets;
 pub mod auth;
+pub mod catalog;
 mod deciding;
 pub mod demo;
 pub mod error;

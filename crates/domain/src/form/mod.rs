@@ -245,6 +245,11 @@ impl Field {
     pub fn is_select(&self) -> bool {
         self.data_type == DataType::Select && !self.constraints.free_text
     }
+
+    /// The compiled pattern, `None` when there is none or it does not compile.
+    pub fn check_pattern(&self) -> Option<&Regex> {
+        self.pattern()
+    }
 }
 
 impl Group {
