@@ -75,7 +75,12 @@ pub fn to_form(schema: &Schema, options: &Options) -> Result<FormModel, Vec<Impo
     }
     flush(&mut loose, &mut groups, &mut section);
     let rules = options.rules.and_then(|r| r.rules.get("")).cloned().unwrap_or_default();
-    if problems.is_empty() { Ok(FormModel { groups, rules }) } else { Err(problems) }
+    let model = FormModel { groups, rules };
+    if let Some(file) = options.rules {
+        check_rule_paths(&model, file, &mut problems);
+    }
+    problems.dedup();
+    if problems.is_empty() { Ok(model) } else { Err(problems) }
 }
 
 fn legal(basis: &[String]) -> Option<String> {
@@ -177,4 +182,67 @@ fn convert_field(f: &model::Field, min: u32, max: Option<u32>, basis: &[String],
         out.confirmation = true;
     }
     out
+}
+
+fn resolves(items: &[Item], path: &str) -> bool {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    items.iter().any(|item| match item {
+        Item::Field(f) => rest.is_none() && f.id == head,
+        Item::Group(g) if g.nested => g.id == head && rest.is_none_or(|r| resolves(&g.items, r)),
+        Item::Group(g) => resolves(&g.items, path),
+    })
+}
+
+fn rule_paths(rule: &Rule) -> Vec<&str> {
+    let mut paths: Vec<&str> = rule.show.iter().chain(rule.require.iter()).map(String::as_str).collect();
+    if let Some(c) = &rule.when {
+        paths.extend(c.paths());
+    }
+    if let Some(check) = &rule.check {
+        paths.push(&check.field);
+        paths.extend(check.assert.paths());
+    }
+    paths
+}
+
+/// Every path a rule names must exist in the scope the rule sits on, and every scope must be a
+/// group of the schema: a rule that speaks of nothing would silently never act.
+fn check_rule_paths(model: &FormModel, file: &RuleFile, problems: &mut Vec<ImportProblem>) {
+    fn groups<'a>(items: &'a [Item], out: &mut Vec<&'a Group>) {
+        for i in items {
+            if let Item::Group(g) = i {
+                out.push(g);
+                groups(&g.items, out);
+            }
+        }
+    }
+    let top: Vec<Item> = model.groups.iter().cloned().map(Item::Group).collect();
+    let mut all = Vec::new();
+    groups(&top, &mut all);
+    for (scope, rules) in &file.rules {
+        let items: &[Item] = if scope.is_empty() {
+            &top
+        } else {
+            match all.iter().find(|g| g.nested && &g.id == scope) {
+                Some(g) => &g.items,
+                None => {
+                    problems.push(ImportProblem { element: scope.clone(), message: format!("Die Regeldatei nennt die Gruppe {scope}, die es im Schema nicht gibt.") });
+                    continue;
+                }
+            }
+        };
+        for rule in rules {
+            for path in rule_paths(rule) {
+                if !resolves(items, path) {
+                    problems.push(ImportProblem {
+                        element: rule.id.clone(),
+                        message: format!("Regel {}: „{path}“ gibt es in {} nicht.", rule.id, if scope.is_empty() { "der obersten Ebene des Schemas".to_owned() } else { format!("der Gruppe {scope}") }),
+                    });
+                }
+            }
+        }
+    }
 }

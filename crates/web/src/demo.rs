@@ -241,18 +241,36 @@ mod tests {
     }
 }
 
-/// The real FIM schemas the demo offers, with the rules written for them (in `fim-rules/`).
-pub const FIM_SERVICES: [(&str, &str, &str); 3] = [
-    ("xdf2/S00000186v1.0_xdf2/S00000186v1.0_xdf2.xml", "Anzeige von Tätigkeiten mit Asbest", include_str!("../fim-rules/S00000186.rules.json")),
-    ("xdf2/S00000094V1.0_xdf2/S00000094V1.0_xdf2.xml", "Mitteilung über die Beschäftigung einer schwangeren oder stillenden Frau (§ 27 MuSchG)", include_str!("../fim-rules/S00000094.rules.json")),
-    ("xdf2/S00000121-BlaueKarte.xml", "Blaue Karte EU beantragen", include_str!("../fim-rules/S00000121.rules.json")),
+/// The real FIM schemas the demo offers, with the rules written for them (in `fim-rules/`)
+/// and the code lists the admin accepts as free text because they are not published with the
+/// schema (the Blaue-Karte export comes without its code lists).
+pub const FIM_SERVICES: [(&str, &str, &str, &[&str]); 3] = [
+    ("xdf2/S00000186v1.0_xdf2/S00000186v1.0_xdf2.xml", "Anzeige von Tätigkeiten mit Asbest", include_str!("../fim-rules/S00000186.rules.json"), &[]),
+    (
+        "xdf2/S00000094V1.0_xdf2/S00000094V1.0_xdf2.xml",
+        "Mitteilung über die Beschäftigung einer schwangeren oder stillenden Frau (§ 27 MuSchG)",
+        include_str!("../fim-rules/S00000094.rules.json"),
+        &[],
+    ),
+    (
+        "xdf2/S00000121-BlaueKarte.xml",
+        "Blaue Karte EU beantragen",
+        include_str!("../fim-rules/S00000121.rules.json"),
+        &[
+            "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:staat_2017-01-01",
+            "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:staatsangehoerigkeit_2017-01-01",
+            "urn:de:xoev:codeliste:erreichbarkeit_2",
+            "urn:xpersonenstand:schluesseltabelle:geschlecht_2",
+        ],
+    ),
 ];
 
 /// Imports the demo's FIM services from the fixtures folder and makes the three demo cities
 /// responsible for them. Returns the service ids.
 pub async fn seed_fim(store: &DynStore, fixtures: &std::path::Path) -> Result<Vec<String>, String> {
     let mut ids = Vec::new();
-    for (file, name, rules) in FIM_SERVICES {
+    for (file, name, rules, free_text) in FIM_SERVICES {
+        let free_text: Vec<String> = free_text.iter().map(|s| (*s).to_owned()).collect();
         let path = fixtures.join(file);
         let xml = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let folder = path.parent().unwrap_or(fixtures);
@@ -260,7 +278,7 @@ pub async fn seed_fim(store: &DynStore, fixtures: &std::path::Path) -> Result<Ve
         let rules = crate::catalog::parse_rules(rules).map_err(|e| format!("{file}: {e}"))?;
         let outcome = crate::catalog::import(
             store,
-            crate::catalog::ImportRequest { xml: &xml, code_lists: &code_lists, rules: Some(&rules), service_name: Some(name), accept_free_text: &[] },
+            crate::catalog::ImportRequest { xml: &xml, code_lists: &code_lists, rules: Some(&rules), service_name: Some(name), accept_free_text: &free_text },
         )
         .await
         .map_err(|e| format!("{file}: {e}"))?;

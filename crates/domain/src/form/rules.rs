@@ -15,8 +15,9 @@
 //! - `require`: these are required while `when` holds.
 //! - `check`: while `when` holds (or always), `assert` must hold, else `message` at `field`.
 //!
-//! Conditions: `filled`, `empty`, `is_true` (a path), `equals` and `one_of` (a path and values),
-//! `not_after` (a date or number not after another), and `all`, `any`, `not`.
+//! Conditions: `filled`, `empty`, `is_true`, `distinct` (a path), `equals`, `one_of` and
+//! `contains` (a path and values), `not_after` (a date or number not after another), and `all`,
+//! `any`, `not`.
 
 use super::values::parse_date;
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,10 @@ pub enum Condition {
     Equals { field: String, value: Value },
     OneOf { field: String, values: Vec<Value> },
     NotAfter { field: String, other: String },
+    /// A list value (a repeatable field) contains the value.
+    Contains { field: String, value: Value },
+    /// No value of a list appears twice.
+    Distinct(String),
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),
@@ -108,6 +113,15 @@ impl Condition {
                 (Some(a), Some(b)) => a <= b,
                 _ => true,
             },
+            Condition::Contains { field, value } => match lookup(data, field) {
+                Some(Value::Array(a)) => a.contains(value),
+                Some(v) => v == value,
+                None => false,
+            },
+            Condition::Distinct(p) => match lookup(data, p) {
+                Some(Value::Array(a)) => a.iter().enumerate().all(|(i, v)| !a[..i].contains(v)),
+                _ => true,
+            },
             Condition::All(cs) => cs.iter().all(|c| c.holds(data)),
             Condition::Any(cs) => cs.iter().any(|c| c.holds(data)),
             Condition::Not(c) => !c.holds(data),
@@ -117,8 +131,8 @@ impl Condition {
     /// Every path the condition reads.
     pub fn paths(&self) -> Vec<&str> {
         match self {
-            Condition::Filled(p) | Condition::Empty(p) | Condition::IsTrue(p) => vec![p],
-            Condition::Equals { field, .. } | Condition::OneOf { field, .. } => vec![field],
+            Condition::Filled(p) | Condition::Empty(p) | Condition::IsTrue(p) | Condition::Distinct(p) => vec![p],
+            Condition::Equals { field, .. } | Condition::OneOf { field, .. } | Condition::Contains { field, .. } => vec![field],
             Condition::NotAfter { field, other } => vec![field, other],
             Condition::All(cs) | Condition::Any(cs) => cs.iter().flat_map(|c| c.paths()).collect(),
             Condition::Not(c) => c.paths(),
