@@ -235,6 +235,16 @@ fn check_rule_paths(model: &FormModel, file: &RuleFile, problems: &mut Vec<Impor
             }
         };
         for rule in rules {
+            for (path, value) in compared_values(rule.when.iter().chain(rule.check.as_ref().map(|c| &c.assert))) {
+                if let Some(f) = resolve_field(items, path).filter(|f| f.is_select() && !f.options.is_empty()) {
+                    if !value.as_str().is_some_and(|v| f.options.iter().any(|o| o.value == v)) {
+                        problems.push(ImportProblem {
+                            element: rule.id.clone(),
+                            message: format!("Regel {}: „{value}“ ist kein Wert der Codeliste von {path}.", rule.id),
+                        });
+                    }
+                }
+            }
             for path in rule_paths(rule) {
                 if !resolves(items, path) {
                     problems.push(ImportProblem {
@@ -245,4 +255,36 @@ fn check_rule_paths(model: &FormModel, file: &RuleFile, problems: &mut Vec<Impor
             }
         }
     }
+}
+
+fn resolve_field<'a>(items: &'a [Item], path: &str) -> Option<&'a Field> {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    items.iter().find_map(|item| match item {
+        Item::Field(f) if rest.is_none() && f.id == head => Some(f),
+        Item::Group(g) if g.nested && g.id == head => rest.and_then(|r| resolve_field(&g.items, r)),
+        Item::Group(g) if !g.nested => resolve_field(&g.items, path),
+        _ => None,
+    })
+}
+
+/// The (path, value) pairs that conditions compare a field with.
+fn compared_values<'a>(conditions: impl Iterator<Item = &'a amtsweg_domain::form::Condition>) -> Vec<(&'a str, &'a serde_json::Value)> {
+    use amtsweg_domain::form::Condition as C;
+    let mut out = Vec::new();
+    fn walk<'a>(c: &'a C, out: &mut Vec<(&'a str, &'a serde_json::Value)>) {
+        match c {
+            C::Equals { field, value } | C::Contains { field, value } => out.push((field, value)),
+            C::OneOf { field, values } => out.extend(values.iter().map(|v| (field.as_str(), v))),
+            C::All(cs) | C::Any(cs) => cs.iter().for_each(|c| walk(c, out)),
+            C::Not(c) => walk(c, out),
+            _ => {}
+        }
+    }
+    for c in conditions {
+        walk(c, &mut out);
+    }
+    out
 }

@@ -26,6 +26,13 @@ enum Cleanup {
     Schema { url: String, schema: String },
 }
 
+/// The FIM fixtures in `../shared/fixtures/fim` beside the project.
+pub fn fim_fixtures() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/fim");
+    assert!(dir.is_dir(), "the shared fixtures are missing: expected {} beside the project", dir.display());
+    dir
+}
+
 fn postgres_url() -> Option<String> {
     match std::env::var("AMTSWEG_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
@@ -59,6 +66,7 @@ impl TestApp {
         };
         store.migrate().await.unwrap();
         let tokens = amtsweg_web::demo::seed(&store).await.unwrap();
+        amtsweg_web::demo::seed_fim(&store, &fim_fixtures()).await.expect("the real FIM schemas import");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState::new(

@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod fim;
 mod isolation;
 mod openapi;
 mod pages;
