@@ -5,77 +5,23 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
+import { startDemo, newPage as openPage, checkAccessibility as axeCheck, login as loginAs } from './harness.mjs';
 
-const require = createRequire(import.meta.url);
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binary = process.env.AMTSWEG_BIN || join(root, 'target', 'debug', 'amtsweg');
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-let demo, base, browser, dataDir;
+let demo, base, browser;
 const visited = [];
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'amtsweg-browser-'));
-  demo = spawn(binary, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir,
-    '--kern-dir', join(root, 'node_modules', '@kern-ux', 'native', 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('demo did not start: ' + out)), 30000);
-    demo.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/http:\/\/127\.0\.0\.1:\d+/);
-      if (m) { clearTimeout(timer); resolve(m[0]); }
-    });
-    let err = '';
-    demo.stderr.on('data', (chunk) => { err += chunk; });
-    demo.on('error', (e) => { clearTimeout(timer); reject(new Error(`${binary} could not start: ${e.message}`)); });
-    demo.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${out} ${err}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  demo = await startDemo();
+  ({ base, browser } = demo);
 });
 
 after(async () => {
-  await browser?.close();
-  demo?.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await demo?.stop();
 });
 
-/** Runs axe-core on the page and fails with a readable list of violations. */
-async function checkAccessibility(page, what) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
-  const problems = result.violations.map((v) =>
-    `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).join('\n    ')}`);
-  visited.push(what);
-  assert.equal(problems.length, 0, `axe-core on ${what} (${page.url()}):\n  ${problems.join('\n  ')}`);
-}
-
-async function newPage() {
-  // bypassCSP only so that the test can inject axe-core; the pages themselves run no script.
-  const context = await browser.newContext({ bypassCSP: true, locale: 'de-DE' });
-  return context.newPage();
-}
-
-async function login(page, personaLabel) {
-  await page.goto(base + '/anmelden');
-  await checkAccessibility(page, 'Anmelden');
-  await page.getByLabel(personaLabel).check();
-  await page.getByRole('button', { name: 'Anmelden' }).click();
-}
+const checkAccessibility = (page, what) => axeCheck(page, what, visited);
+const newPage = () => openPage(browser);
+const login = (page, personaLabel) => loginAs(page, base, personaLabel, visited);
 
 test('citizen applies, caseworker decides, citizen reads the decision', async () => {
   const citizen = await newPage();

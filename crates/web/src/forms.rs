@@ -145,7 +145,12 @@ fn field_view(f: &Field, path: &str, src: &Source) -> FieldView {
     FieldView {
         id: path.to_owned(),
         label: if kind == "label" { f.content.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| f.label.clone()) } else { f.label.clone() },
-        hint: f.hint.clone().filter(|h| !h.trim().is_empty()).or_else(|| default_hint.map(str::to_owned)),
+        // The expected format is always said, also after a help text of the schema.
+        hint: match (f.hint.as_deref().map(str::trim).filter(|h| !h.is_empty()), default_hint) {
+            (Some(h), Some(d)) => Some(format!("{h} {d}")),
+            (Some(h), None) => Some(h.to_owned()),
+            (None, d) => d.map(str::to_owned),
+        },
         kind,
         input_mode,
         checked: matches!(value.as_str(), "true" | "on"),

@@ -1,0 +1,76 @@
+// Shared by the browser tests: starts `amtsweg demo` on a free port and Debian chromium, logs in
+// demo personas, and runs axe-core (WCAG 2.1 A and AA) on a page.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const binary = process.env.AMTSWEG_BIN || join(root, 'target', 'debug', 'amtsweg');
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+export async function startDemo() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'amtsweg-browser-'));
+  const demo = spawn(binary, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir,
+    '--kern-dir', join(root, 'node_modules', '@kern-ux', 'native', 'dist'),
+    '--fim-fixtures', join(root, '..', 'shared', 'fixtures', 'fim')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error('demo did not start: ' + out + err)), 30000);
+    demo.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/http:\/\/127\.0\.0\.1:\d+/);
+      if (m) { clearTimeout(timer); resolve(m[0]); }
+    });
+    demo.stderr.on('data', (chunk) => { err += chunk; });
+    demo.on('error', (e) => { clearTimeout(timer); reject(new Error(`${binary} could not start: ${e.message}`)); });
+    demo.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${out} ${err}`)));
+  });
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const tokens = JSON.parse(readFileSync(join(dataDir, 'demo-tokens.json'), 'utf8'));
+  return {
+    base, browser, tokens,
+    async stop() {
+      await browser.close();
+      demo.kill('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function newPage(browser) {
+  // bypassCSP only so that the test can inject axe-core; the pages themselves run no script.
+  const context = await browser.newContext({ bypassCSP: true, locale: 'de-DE' });
+  return context.newPage();
+}
+
+/** Runs axe-core on the page and fails with a readable list of violations. */
+export async function checkAccessibility(page, what, visited) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  const problems = result.violations.map((v) =>
+    `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).join('\n    ')}`);
+  if (visited) visited.push(what);
+  assert.equal(problems.length, 0, `axe-core on ${what} (${page.url()}):\n  ${problems.join('\n  ')}`);
+}
+
+export async function login(page, base, personaLabel, visited) {
+  await page.goto(base + '/anmelden');
+  if (visited) await checkAccessibility(page, 'Anmelden', visited);
+  await page.getByLabel(personaLabel).check();
+  await page.getByRole('button', { name: 'Anmelden' }).click();
+}
