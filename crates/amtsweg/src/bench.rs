@@ -10,6 +10,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[derive(clap::Subcommand)]
+pub enum BenchCommand {
+    /// Complete submissions per second through the HTTP API, against a bare durable insert.
+    Submissions(BenchArgs),
+    /// Parse time of the real FIM schemas (against a bare XML pass) and render time of the
+    /// largest form page (against a trivial request).
+    Fim(crate::bench_fim::FimBenchArgs),
+}
+
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Stores to measure: sqlite, postgres, or both.
@@ -26,10 +35,10 @@ pub struct BenchArgs {
     submissions: usize,
 }
 
-struct Figures {
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
+pub(crate) struct Figures {
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
 }
 
 fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
@@ -39,7 +48,7 @@ fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
 }
 
 /// Runs `count` operations on `concurrency` workers and measures each.
-async fn measure<F, Fut>(count: usize, concurrency: usize, op: F) -> Result<Figures, String>
+pub(crate) async fn measure<F, Fut>(count: usize, concurrency: usize, op: F) -> Result<Figures, String>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send,
@@ -180,7 +189,7 @@ async fn run_store(kind: &str, args: &BenchArgs) -> Result<Vec<String>, String> 
     Ok(rows)
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -194,7 +203,11 @@ async fn expect(response: reqwest::Result<reqwest::Response>, status: u16) -> Re
     Ok(body)
 }
 
-pub async fn run(args: BenchArgs) -> Result<(), String> {
+pub async fn run(command: BenchCommand) -> Result<(), String> {
+    let args = match command {
+        BenchCommand::Submissions(args) => args,
+        BenchCommand::Fim(args) => return crate::bench_fim::run(args).await,
+    };
     let stores: Vec<&str> = match args.store.as_str() {
         "both" => vec!["sqlite", "postgres"],
         s => vec![s],

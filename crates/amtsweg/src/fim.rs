@@ -103,14 +103,14 @@ pub async fn run(command: FimCommand, store: impl AsyncFnOnce() -> Result<amtswe
                 .await;
                 match result {
                     Ok(ImportOutcome::Imported { service_id, fields, pages }) => {
-                        bar.println(format!("{}: importiert als Leistung „{service_id}“ ({fields} Felder auf {pages} Seiten)", file.display()))
+                        bar.suspend(|| println!("{}: importiert als Leistung „{service_id}“ ({fields} Felder auf {pages} Seiten)", file.display()))
                     }
                     Ok(ImportOutcome::Unchanged { service_id }) => {
-                        bar.println(format!("{}: unverändert (Leistung „{service_id}“, gleicher Inhalt bereits importiert)", file.display()))
+                        bar.suspend(|| println!("{}: unverändert (Leistung „{service_id}“, gleicher Inhalt bereits importiert)", file.display()))
                     }
                     Err(e) => {
                         ok = false;
-                        bar.println(format!("{}: nicht importiert: {e}", file.display()));
+                        bar.suspend(|| println!("{}: nicht importiert: {e}", file.display()));
                     }
                 }
                 bar.inc(1);

@@ -3,6 +3,7 @@
 //! configuration, `bench` measures submissions per second.
 
 mod bench;
+mod bench_fim;
 mod config;
 mod fim;
 
@@ -35,8 +36,9 @@ enum Command {
     Migrate(ServerFlags),
     /// Print the default configuration file.
     Config,
-    /// Measure complete submissions per second through the HTTP API.
-    Bench(bench::BenchArgs),
+    /// Benchmarks that print figures against a baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// FIM XDatenfelder schemas: check, import, export.
     #[command(subcommand)]
     Fim(fim::FimCommand),

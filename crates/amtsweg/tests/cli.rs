@@ -1,0 +1,102 @@
+//! The documented command line, run as a process: `fim check`, `fim import` (twice, and with
+//! changed content), `fim export`, and `config`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_amtsweg"))
+}
+
+fn fixtures() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/fim");
+    assert!(dir.is_dir(), "the shared fixtures are missing: expected {}", dir.display());
+    dir
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn fim_check_prints_located_errors_and_exits_1() {
+    let (code, out, _) = run(bin().args(["fim", "check"]).arg(fixtures().join("parser-cases/v3/unexpected-node.xml")));
+    assert_eq!(code, 1);
+    assert!(out.contains(":11:25: Fehler: <xdf:unknown>"), "{out}");
+    let (code, out, _) = run(bin().args(["fim", "check"]).arg(fixtures().join("xdf1/S00000036-WaBeKa-xdf1.xml")));
+    assert_eq!(code, 1);
+    assert!(out.contains("XDatenfelder 1"), "{out}");
+    let (code, out, _) = run(bin().args(["fim", "check"]).arg(fixtures().join("xdf2/S00000186v1.0_xdf2/S00000186v1.0_xdf2.xml")));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("156 Felder, 42 Gruppen, 38 Regeln"), "{out}");
+    assert!(out.contains("Warnung: 38 Regeln liegen nur als Text vor"), "{out}");
+}
+
+#[test]
+fn fim_import_pins_content_and_refuses_changes_under_the_same_version() {
+    let dir = std::env::temp_dir().join(format!("amtsweg-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite:{}", dir.join("cli.db").display());
+    let asbest = fixtures().join("xdf2/S00000186v1.0_xdf2/S00000186v1.0_xdf2.xml");
+    let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/fim-rules/S00000186.rules.json");
+    let import = |file: &PathBuf| run(bin().env("AMTSWEG_DATABASE_URL", &db).args(["fim", "import"]).arg(file).arg("--rules").arg(&rules));
+    let (code, out, err) = import(&asbest);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("importiert als Leistung „s00000186“ (156 Felder"), "{out}");
+    let (code, out, _) = import(&asbest);
+    assert_eq!(code, 0);
+    assert!(out.contains("unverändert"), "{out}");
+    // Same id and version, other content.
+    let changed = dir.join("changed.xml");
+    let text = std::fs::read_to_string(&asbest).unwrap().replacen("Asbest", "Asbestos", 1);
+    std::fs::write(&changed, text).unwrap();
+    // (its code lists stay in the original folder)
+    let (code, out, _) = run(
+        bin().env("AMTSWEG_DATABASE_URL", &db).args(["fim", "import"]).arg(&changed).arg("--codelists").arg(asbest.parent().unwrap()).arg("--rules").arg(&rules),
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("bereits mit anderem Inhalt importiert"), "{out}");
+    // A code list that cannot be found stops the import, naming it; accepting free text lets it pass.
+    let muschg = fixtures().join("xdf2/S00000094V1.0_xdf2/S00000094V1.0_xdf2.xml");
+    let empty = dir.join("no-lists");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (code, out, _) = run(bin().env("AMTSWEG_DATABASE_URL", &db).args(["fim", "import"]).arg(&muschg).arg("--codelists").arg(&empty));
+    assert_eq!(code, 1);
+    assert!(out.contains("urn:de:fim:codeliste:artbeschäftigungsverhältnis_2018-05-09"), "{out}");
+    let mut cmd = bin();
+    cmd.env("AMTSWEG_DATABASE_URL", &db).args(["fim", "import"]).arg(&muschg).arg("--codelists").arg(&empty);
+    for uri in [
+        "urn:de:fim:codeliste:artbeschäftigungsverhältnis_2018-05-09",
+        "urn:de:fim:codeliste:statusfrauschwangerstillend_2020-02-06",
+        "urn:de:fim:codeliste:anschrift-inland-oder-ausland_2021-06-18",
+        "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:staat_2021-02-19",
+    ] {
+        cmd.arg("--accept-free-text").arg(uri);
+    }
+    let (code, out, _) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}");
+    // The XDF 3 sample imports too.
+    let (code, out, _) = run(bin().env("AMTSWEG_DATABASE_URL", &db).args(["fim", "import"]).arg(fixtures().join("xdf3/xdf3-sample.xml")));
+    assert_eq!(code, 0, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fim_export_prints_a_json_schema() {
+    let (code, out, err) = run(bin().args(["fim", "export", "--format", "json-schema"]).arg(fixtures().join("xdf2/S00000094V1.0_xdf2/S00000094V1.0_xdf2.xml")));
+    assert_eq!(code, 0, "{err}");
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert!(schema["properties"]["G00000253"]["properties"]["F60000319"].is_object());
+    let (code, _, err) = run(bin().args(["fim", "export", "--format", "yaml"]).arg(fixtures().join("xdf2/S00000094V1.0_xdf2/S00000094V1.0_xdf2.xml")));
+    assert_eq!(code, 1);
+    assert!(err.contains("json-schema"), "{err}");
+}
+
+#[test]
+fn config_prints_a_default_file() {
+    let (code, out, _) = run(bin().arg("config"));
+    assert_eq!(code, 0);
+    assert!(out.contains("listen = \"127.0.0.1:8080\""), "{out}");
+}
