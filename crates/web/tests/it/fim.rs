@@ -9,7 +9,7 @@ use amtsweg_fim::model::FieldKind;
 use serde_json::json;
 use std::collections::BTreeSet;
 
-on_both_stores!(every_field_of_the_real_schemas_is_on_a_page, the_api_validates_nested_fim_data_with_rules);
+on_both_stores!(every_field_of_the_real_schemas_is_on_a_page, the_api_validates_nested_fim_data_with_rules, pages_save_drafts_and_repeat_without_javascript);
 
 fn schema(file: &str) -> (amtsweg_fim::Message, CodeLists) {
     let path = fim_fixtures().join(file);
@@ -124,4 +124,66 @@ async fn the_api_validates_nested_fim_data_with_rules(app: TestApp) {
     assert_eq!(status, 200, "{body}");
     let (_, stored) = app.get(&anna, &format!("/api/v1/applications/{id}")).await;
     assert_eq!(stored["data"]["G00000253"]["F60000319"], "Muster GmbH");
+}
+
+async fn pages_save_drafts_and_repeat_without_javascript(app: TestApp) {
+    let marie = browser(&app, "buerger-3").await;
+    let (_, _, service_page) = page(&marie, app.url("/leistungen/s00000094")).await;
+    let token = csrf(&service_page);
+    let r = marie.post(app.url("/leistungen/s00000094/antrag")).form(&[("_csrf", token.as_str())]).send().await.unwrap();
+    let form = r.url().path().to_owned();
+    // Page 1 is the employer: fill the required fields and save; the draft keeps them.
+    let page1: Vec<(&str, &str)> = vec![
+        ("_csrf", &token),
+        ("G00000253.F60000319", "Muster GmbH"),
+        ("G00000253.G00001408.F60000240", "0341 123456"),
+        ("G00000253.G00001408.F00002408", "false"),
+        ("G00000253.G00001914.F60000227", "Schmidt"),
+        ("G00000253.G60000088.G60000086.F60000243", "Marktplatz"),
+        ("G00000253.G60000088.G60000086.F60000246", "06108"),
+        ("G00000253.G60000088.G60000086.F60000247", "Halle (Saale)"),
+    ];
+    let r = marie.post(app.url(&form)).form(&page1).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.url().path().ends_with("/formular/2"), "{}", r.url());
+    let (_, _, again) = page(&marie, app.url(&form)).await;
+    // An input's value, or a textarea's text.
+    let value = |doc: &scraper::Html, id: &str| {
+        let el = select(doc, &format!("[id=\"{id}\"]"))[0];
+        el.value().attr("value").map(str::to_owned).or_else(|| Some(el.text().collect::<String>()))
+    };
+    assert_eq!(value(&again, "G00000253.F60000319").as_deref(), Some("Muster GmbH"), "the draft is resumed");
+    // Page 2 holds the woman's foreign address with "Anschriftzeile" (2 to 5 lines): add and remove.
+    let line = "G00000255.G60000093.G60000091.G60000092.F60000262";
+    let (_, _, p2) = page(&marie, app.url(&format!("{form}/2"))).await;
+    assert_eq!(select(&p2, &format!("[id^=\"{line}.\"]")).len(), 2, "two lines at least");
+    let add = format!("add:{line}");
+    let r = marie.post(app.url(&format!("{form}/2"))).form(&[("_csrf", token.as_str()), (&format!("{line}.0"), "ul. Długa 1"), (&format!("{line}.1"), "Warszawa"), ("_aktion", add.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let doc = scraper::Html::parse_document(&r.text().await.unwrap());
+    assert_eq!(select(&doc, &format!("input[id^=\"{line}.\"]")).len(), 3, "a third line was added");
+    assert_eq!(value(&doc, &format!("{line}.0")).as_deref(), Some("ul. Długa 1"), "what was typed is kept");
+    assert!(select(&doc, "#fehlerliste").is_empty(), "adding does not check the page");
+    let remove = format!("remove:{line}.2");
+    let r = marie
+        .post(app.url(&format!("{form}/2")))
+        .form(&[("_csrf", token.as_str()), (&format!("{line}.0"), "ul. Długa 1"), (&format!("{line}.1"), "Warszawa"), (&format!("{line}.2"), ""), ("_aktion", remove.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let doc = scraper::Html::parse_document(&r.text().await.unwrap());
+    assert_eq!(select(&doc, &format!("input[id^=\"{line}.\"]")).len(), 2, "the third line was removed");
+    // Saving page 2 empty: errors in an error summary that links to the fields.
+    let r = marie.post(app.url(&format!("{form}/2"))).form(&[("_csrf", token.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let doc = scraper::Html::parse_document(&r.text().await.unwrap());
+    let links: Vec<String> = select(&doc, "#fehlerliste a").iter().map(|a| a.value().attr("href").unwrap().to_owned()).collect();
+    assert!(links.contains(&"#G00000255.F60000227".to_owned()), "{links:?}");
+    for l in &links {
+        assert_eq!(select(&doc, &format!("[id=\"{}\"]", &l[1..])).len(), 1, "{l} points at a field");
+    }
+    // Page 1 is still saved.
+    let (_, stored) = app.get(app.citizen(2), "/api/v1/applications").await;
+    let draft = stored.as_array().unwrap().iter().find(|a| a["service_id"] == "s00000094").unwrap();
+    assert_eq!(draft["data"]["G00000253"]["F60000319"], "Muster GmbH");
 }
