@@ -297,7 +297,7 @@ impl Ctx {
     }
 
     /// What identification, names, texts, legal basis and status every element has.
-    fn common(&self, node: &Node, c: &Children) -> Result<Common, ParseError> {
+    fn common(&self, c: &Children) -> Result<Common, ParseError> {
         let (id, version) = self.identification(c.get("identifikation").expect("checked"))?;
         // Text-only children must have no element children.
         for name in [
@@ -354,13 +354,12 @@ impl Ctx {
             .find(|s| !s.is_empty())
             .unwrap_or_else(|| name.clone());
         let help = [c.text("hilfetextEingabe"), c.text("hilfetext")].into_iter().find(|s| !s.is_empty()).unwrap_or_default();
-        let _ = node;
         Ok(Common { id, version, name, label, description: c.text("beschreibung"), help, legal_basis, status })
     }
 
     fn schema(&self, node: &Node) -> Result<Schema, ParseError> {
         let c = if self.v2() { self.check(node, &[V2_OBJECT, V2_SCHEMA])? } else { self.check(node, &[V3_BASE, V3_SCHEMA])? };
-        let common = self.common(node, &c)?;
+        let common = self.common(&c)?;
         let rules = c.all("regel").map(|r| self.rule(r)).collect::<Result<Vec<_>, _>>()?;
         let items = c.all("struktur").map(|s| self.structure(s)).collect::<Result<Vec<_>, _>>()?;
         Ok(Schema {
@@ -401,7 +400,7 @@ impl Ctx {
         } else {
             self.check(node, &[V3_BASE, V3_ELEMENT, V3_GROUP])?
         };
-        let common = self.common(node, &c)?;
+        let common = self.common(&c)?;
         let rules = c.all("regel").map(|r| self.rule(r)).collect::<Result<Vec<_>, _>>()?;
         let items = c.all("struktur").map(|s| self.structure(s)).collect::<Result<Vec<_>, _>>()?;
         Ok(Group {
@@ -422,7 +421,7 @@ impl Ctx {
         } else {
             self.check(node, &[V3_BASE, V3_ELEMENT, V3_FIELD])?
         };
-        let common = self.common(node, &c)?;
+        let common = self.common(&c)?;
         let kind_code = self.checked_code(
             c.get("feldart").expect("checked"),
             |c| FieldKind::parse(c).is_some(),
@@ -515,7 +514,7 @@ impl Ctx {
     fn rule(&self, node: &Node) -> Result<Rule, ParseError> {
         if self.v2() {
             let c = self.check(node, &[V2_OBJECT, V2_RULE])?;
-            let common = self.common(node, &c)?;
+            let common = self.common(&c)?;
             Ok(Rule {
                 id: common.id,
                 version: common.version,

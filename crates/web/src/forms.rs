@@ -4,7 +4,7 @@
 //! A page is drawn from a flat list of [`Block`]s (open a fieldset, a field, close it, a button),
 //! so that groups nest to any depth without recursive templates.
 
-use amtsweg_domain::form::{DataType, Field, FieldKind, Group, Item, Page, join};
+use amtsweg_domain::form::{DataType, Field, FieldKind, Group, Item, Page, join, lookup};
 use amtsweg_domain::{FieldError, FormData, FormModel};
 use serde_json::Value;
 
@@ -98,19 +98,6 @@ impl Source<'_> {
         }
         found
     }
-}
-
-fn lookup<'a>(data: &'a FormData, path: &str) -> Option<&'a Value> {
-    let mut segments = path.split('.');
-    let mut current = data.get(segments.next()?)?;
-    for s in segments {
-        current = match current {
-            Value::Object(o) => o.get(s)?,
-            Value::Array(a) => a.get(s.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(current)
 }
 
 fn field_view(f: &Field, path: &str, src: &Source) -> FieldView {
@@ -286,20 +273,22 @@ fn answer_items(items: &[Item], prefix: &str, trail: &str, data: &FormData, out:
                 out.push(AnswerView { id: path, label: format!("{trail}{}", f.label), value: value.unwrap_or_else(|| "keine Angabe".into()) });
             }
             Item::Group(g) if !g.nested => answer_items(&g.items, prefix, trail, data, out),
-            Item::Group(g) => {
-                let path = join(prefix, &g.id);
-                match lookup(data, &path) {
-                    Some(Value::Array(a)) => {
-                        for (i, _) in a.iter().enumerate() {
-                            let t = format!("{trail}{} {} › ", g.title, i + 1);
-                            answer_items(&g.items, &join(&path, &i.to_string()), &t, data, out);
-                        }
-                    }
-                    Some(Value::Object(_)) => answer_items(&g.items, &path, &format!("{trail}{} › ", g.title), data, out),
-                    _ => {}
-                }
+            Item::Group(g) => answer_group(g, prefix, trail, data, out),
+        }
+    }
+}
+
+fn answer_group(g: &Group, prefix: &str, trail: &str, data: &FormData, out: &mut Vec<AnswerView>) {
+    let path = join(prefix, &g.id);
+    match lookup(data, &path) {
+        Some(Value::Array(a)) => {
+            for i in 0..a.len() {
+                let t = format!("{trail}{} {} › ", g.title, i + 1);
+                answer_items(&g.items, &join(&path, &i.to_string()), &t, data, out);
             }
         }
+        Some(Value::Object(_)) => answer_items(&g.items, &path, &format!("{trail}{} › ", g.title), data, out),
+        _ => {}
     }
 }
 
@@ -311,7 +300,7 @@ pub fn answers(form: &FormModel, data: &FormData) -> Vec<PageAnswers> {
             let mut answers = Vec::new();
             for g in &p.groups {
                 if g.nested {
-                    answer_items(std::slice::from_ref(&Item::Group((*g).clone())), "", "", data, &mut answers);
+                    answer_group(g, "", "", data, &mut answers);
                 } else {
                     answer_items(&g.items, "", "", data, &mut answers);
                 }

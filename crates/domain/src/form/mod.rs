@@ -15,7 +15,7 @@ mod schema;
 mod validate;
 mod values;
 
-pub use rules::{Check, Condition, Rule};
+pub use rules::{Check, Condition, Rule, lookup};
 pub use validate::indices;
 pub use values::{format_date_german, format_number_german, parse_date};
 
@@ -333,8 +333,6 @@ impl FormModel {
             }
             None
         }
-        let top: Vec<Item> = Vec::new();
-        let _ = top;
         self.groups.iter().find_map(|g| {
             if g.nested {
                 (g.id == segments[0]).then(|| find(&g.items, &segments[1..])).flatten()

@@ -15,11 +15,12 @@
 //! - `require`: these are required while `when` holds.
 //! - `check`: while `when` holds (or always), `assert` must hold, else `message` at `field`.
 //!
-//! Conditions: `filled`, `empty`, `is_true`, `distinct` (a path), `equals`, `one_of` and
-//! `contains` (a path and values), `not_after` (a date or number not after another), and `all`,
-//! `any`, `not`.
+//! Conditions: `filled`, `empty`, `is_true`, `distinct`, `any_true` (a path), `equals`, `one_of`
+//! and `contains` (a path and values), `count_true`, `not_after` (a date or number not after
+//! another), `days_ahead` and `years_ago` (a date against today), and `all`, `any`, `not`.
 
 use super::values::parse_date;
+use time::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -63,6 +64,14 @@ pub enum Condition {
     Contains { field: String, value: Value },
     /// No value of a list appears twice.
     Distinct(String),
+    /// Some yes/no value within a group is yes.
+    AnyTrue(String),
+    /// The number of yes values within a group (or of a single field).
+    CountTrue { field: String, equals: usize },
+    /// A date lies fewer than `less_than` days after today (negative: before today).
+    DaysAhead { field: String, less_than: i64 },
+    /// A date lies more than `more_than` years before today.
+    YearsAgo { field: String, more_than: i32 },
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),
@@ -100,8 +109,22 @@ fn comparable(v: Option<&Value>) -> Option<f64> {
     }
 }
 
+fn count_true(v: Option<&Value>) -> usize {
+    match v {
+        Some(Value::Bool(true)) => 1,
+        Some(Value::Array(a)) => a.iter().map(|x| count_true(Some(x))).sum(),
+        Some(Value::Object(o)) => o.values().map(|x| count_true(Some(x))).sum(),
+        _ => 0,
+    }
+}
+
+fn date_at(data: &Map<String, Value>, path: &str) -> Option<Date> {
+    lookup(data, path).and_then(Value::as_str).and_then(parse_date)
+}
+
 impl Condition {
-    pub fn holds(&self, data: &Map<String, Value>) -> bool {
+    /// Whether the condition holds for `data` (a scope's data) on the day `today`.
+    pub fn holds(&self, data: &Map<String, Value>, today: Date) -> bool {
         match self {
             Condition::Filled(p) => is_filled(lookup(data, p)),
             Condition::Empty(p) => !is_filled(lookup(data, p)),
@@ -122,17 +145,31 @@ impl Condition {
                 Some(Value::Array(a)) => a.iter().enumerate().all(|(i, v)| !a[..i].contains(v)),
                 _ => true,
             },
-            Condition::All(cs) => cs.iter().all(|c| c.holds(data)),
-            Condition::Any(cs) => cs.iter().any(|c| c.holds(data)),
-            Condition::Not(c) => !c.holds(data),
+            Condition::AnyTrue(p) => count_true(lookup(data, p)) > 0,
+            Condition::CountTrue { field, equals } => count_true(lookup(data, field)) == *equals,
+            Condition::DaysAhead { field, less_than } => {
+                date_at(data, field).is_some_and(|d| (d - today).whole_days() < *less_than)
+            }
+            Condition::YearsAgo { field, more_than } => date_at(data, field).is_some_and(|d| {
+                let limit = today.replace_year(today.year() - more_than).unwrap_or_else(|_| today.saturating_sub(time::Duration::days(365 * i64::from(*more_than))));
+                d < limit
+            }),
+            Condition::All(cs) => cs.iter().all(|c| c.holds(data, today)),
+            Condition::Any(cs) => cs.iter().any(|c| c.holds(data, today)),
+            Condition::Not(c) => !c.holds(data, today),
         }
     }
 
     /// Every path the condition reads.
     pub fn paths(&self) -> Vec<&str> {
         match self {
-            Condition::Filled(p) | Condition::Empty(p) | Condition::IsTrue(p) | Condition::Distinct(p) => vec![p],
-            Condition::Equals { field, .. } | Condition::OneOf { field, .. } | Condition::Contains { field, .. } => vec![field],
+            Condition::Filled(p) | Condition::Empty(p) | Condition::IsTrue(p) | Condition::Distinct(p) | Condition::AnyTrue(p) => vec![p],
+            Condition::Equals { field, .. }
+            | Condition::OneOf { field, .. }
+            | Condition::Contains { field, .. }
+            | Condition::CountTrue { field, .. }
+            | Condition::DaysAhead { field, .. }
+            | Condition::YearsAgo { field, .. } => vec![field],
             Condition::NotAfter { field, other } => vec![field, other],
             Condition::All(cs) | Condition::Any(cs) => cs.iter().flat_map(|c| c.paths()).collect(),
             Condition::Not(c) => c.paths(),
@@ -141,7 +178,7 @@ impl Condition {
 }
 
 impl Rule {
-    pub fn applies(&self, data: &Map<String, Value>) -> bool {
-        self.when.as_ref().is_none_or(|c| c.holds(data))
+    pub fn applies(&self, data: &Map<String, Value>, today: Date) -> bool {
+        self.when.as_ref().is_none_or(|c| c.holds(data, today))
     }
 }

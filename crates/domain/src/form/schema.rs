@@ -81,7 +81,7 @@ fn field_schema(f: &Field) -> Value {
     }
     let single = Value::Object(p);
     if f.is_repeatable() {
-        let mut a = json!({"type": "array", "title": f.label, "items": single, "minItems": f.min.min(1)});
+        let mut a = json!({"type": "array", "title": f.label, "items": single, "minItems": f.min});
         if let Some(max) = f.max {
             a["maxItems"] = json!(max);
         }
@@ -109,7 +109,7 @@ fn object_schema(members: &[Member], title: Option<&str>) -> Value {
                 let mut ignored = Vec::new();
                 let inner = object_schema(&members_in(&g.items, &mut ignored), Some(&g.title));
                 let schema = if g.is_repeatable() {
-                    let mut a = json!({"type": "array", "title": g.title, "items": inner, "minItems": g.min.min(1)});
+                    let mut a = json!({"type": "array", "title": g.title, "items": inner, "minItems": g.min});
                     if let Some(max) = g.max {
                         a["maxItems"] = json!(max);
                     }

@@ -105,3 +105,106 @@ use serde_json::json;
         assert_eq!(format_number_german(30.0), "30");
         assert_eq!(format_number_german(1234567.0), "1.234.567");
     }
+
+mod nested {
+    use super::super::*;
+    use serde_json::json;
+    use time::macros::date;
+
+    fn group(id: &str, min: u32, max: Option<u32>, items: Vec<Item>, rules: Vec<Rule>) -> Group {
+        Group { id: id.into(), title: id.into(), hint: None, legal_basis: None, nested: true, min, max, items, rules }
+    }
+
+    fn model() -> FormModel {
+        let rules: Vec<Rule> = serde_json::from_value(json!([
+            {"id": "R1", "when": {"is_true": "F1"}, "show": ["F2"], "require": ["F2"]},
+            {"id": "R2", "check": {"assert": {"distinct": "F3"}, "field": "F3", "message": "Jeden Wert nur einmal."}},
+            {"id": "R3", "when": {"days_ahead": {"field": "F4", "less_than": 7}}, "require": ["F5"]},
+            {"id": "R4", "when": {"count_true": {"field": "G2", "equals": 2}}, "require": ["F6"]}
+        ]))
+        .unwrap();
+        FormModel {
+            rules: Vec::new(),
+            groups: vec![group(
+                "G1",
+                1,
+                Some(1),
+                vec![
+                    Item::Field(field("F1", "Frage", DataType::Bool).required()),
+                    Item::Field(field("F2", "Begründung", DataType::Text)),
+                    Item::Field(field("F3", "Werte", DataType::Text).repeat(1, Some(3))),
+                    Item::Field(field("F4", "Beginn", DataType::Date)),
+                    Item::Field(field("F5", "Fristverkürzung", DataType::Bool)),
+                    Item::Field(field("F6", "Weiteres", DataType::Text)),
+                    Item::Group(group("G2", 0, None, vec![Item::Field(field("F7", "Ja?", DataType::Bool)), Item::Field(field("F8", "Name", DataType::Text).required())], Vec::new())),
+                ],
+                rules,
+            )],
+        }
+    }
+
+    const TODAY: time::Date = date!(2026 - 11 - 22);
+
+    fn fields(r: Result<FormData, Vec<FieldError>>) -> Vec<String> {
+        r.err().unwrap_or_default().into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn rules_show_require_and_check_in_their_group() {
+        let m = model();
+        let data = |v: serde_json::Value| v.as_object().unwrap().clone();
+        // F1 yes: F2 required.
+        assert_eq!(fields(m.validate(&data(json!({"G1": {"F1": true, "F3": ["a"]}})), TODAY)), ["G1.F2"]);
+        // F1 no: F2 is dropped even when given.
+        let clean = m.validate(&data(json!({"G1": {"F1": false, "F2": "weg", "F3": ["a"]}})), TODAY).unwrap();
+        assert!(clean["G1"].get("F2").is_none());
+        // A value twice, and a list too long.
+        assert_eq!(fields(m.validate(&data(json!({"G1": {"F1": false, "F3": ["a", "a"]}})), TODAY)), ["G1.F3"]);
+        assert_eq!(fields(m.validate(&data(json!({"G1": {"F1": false, "F3": ["a", "b", "c", "d"]}})), TODAY)), ["G1.F3"]);
+        // A beginning within 7 days needs F5; later it does not.
+        assert_eq!(fields(m.validate(&data(json!({"G1": {"F1": false, "F3": ["a"], "F4": "2026-11-25"}})), TODAY)), ["G1.F5"]);
+        assert!(m.validate(&data(json!({"G1": {"F1": false, "F3": ["a"], "F4": "2026-12-25"}})), TODAY).is_ok());
+    }
+
+    #[test]
+    fn repeating_groups_are_lists_checked_per_entry() {
+        let m = model();
+        let data = json!({"G1": {"F1": false, "F3": ["a"], "G2": [{"F7": true, "F8": "x"}, {"F7": true}, {}]}});
+        // The empty entry counts as absent; the second lacks its name; two yes make F6 required.
+        assert_eq!(fields(m.validate(data.as_object().unwrap(), TODAY)), ["G1.F6", "G1.G2.1.F8"]);
+        let wrong = json!({"G1": {"F1": false, "F3": ["a"], "G2": "nein"}});
+        assert_eq!(fields(m.validate(wrong.as_object().unwrap(), TODAY)), ["G1.G2"]);
+    }
+
+    #[test]
+    fn html_input_with_paths_becomes_nested_data() {
+        let m = model();
+        let input: Vec<(String, String)> = [
+            ("G1.F1", "true"),
+            ("G1.F2", "weil"),
+            ("G1.F3.0", "a"),
+            ("G1.F3.2", "b"),
+            ("G1.G2.0._", ""),
+            ("G1.G2.0.F8", "Erster"),
+            ("G1.G2.3._", ""),
+            ("G1.G2.3.F8", "Zweiter"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let clean = m.validate_form_input(&input, TODAY).unwrap();
+        assert_eq!(clean["G1"]["F3"], json!(["a", "b"]));
+        assert_eq!(clean["G1"]["G2"], json!([{"F8": "Erster"}, {"F8": "Zweiter"}]));
+    }
+
+    #[test]
+    fn the_json_schema_nests_like_the_data() {
+        let schema = model().json_schema();
+        let g1 = &schema["properties"]["G1"];
+        assert_eq!(g1["type"], "object");
+        assert_eq!(g1["properties"]["F3"]["type"], "array");
+        assert_eq!(g1["properties"]["F3"]["maxItems"], 3);
+        assert_eq!(g1["properties"]["G2"]["items"]["required"], json!(["F8"]));
+        assert_eq!(schema["required"], json!(["G1"]));
+    }
+}

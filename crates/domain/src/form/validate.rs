@@ -3,7 +3,6 @@
 
 use super::rules::{Rule, lookup};
 use super::{Field, FieldError, FieldKind, FormData, FormModel, Group, Item, Page, join};
-use crate::form::DataType;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use time::Date;
@@ -78,7 +77,7 @@ impl Walk {
         let mut inactive: HashSet<&str> = HashSet::new();
         let mut required: HashSet<&str> = HashSet::new();
         for rule in rules {
-            let applies = rule.applies(data);
+            let applies = rule.applies(data, self.today);
             if !applies {
                 inactive.extend(rule.show.iter().map(String::as_str));
             } else {
@@ -116,7 +115,7 @@ impl Walk {
         }
         for rule in rules {
             if let Some(check) = &rule.check {
-                if rule.applies(&clean) && !check.assert.holds(&clean) {
+                if rule.applies(&clean, self.today) && !check.assert.holds(&clean, self.today) {
                     self.error(join(prefix, &check.field), check.message.clone());
                 }
             }
@@ -308,8 +307,6 @@ fn read_input(members: &[Member], input: &[(String, String)], prefix: &str, data
                         Ok(None) => {}
                         Err(message) => errors.push(FieldError::new(path, message)),
                     }
-                } else if f.data_type == DataType::Bool && f.confirmation {
-                    // An unticked checkbox sends nothing.
                 }
             }
             Member::Group(g) => {

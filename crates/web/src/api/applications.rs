@@ -131,8 +131,7 @@ pub async fn put_data(
     };
     if data.len() == 1 {
         if let Some(serde_json::Value::Object(inner)) = data.get("data") {
-            let (application, service) = desk.application_with_service(&id).await?;
-            let _ = application;
+            let (_, service) = desk.application_with_service(&id).await?;
             if service.form.field_at("data").is_none() {
                 data = inner.clone();
             }
