@@ -42,6 +42,9 @@ enum Command {
     /// FIM XDatenfelder schemas: check, import, export.
     #[command(subcommand)]
     Fim(fim::FimCommand),
+    /// Once-only exchange: OOTS EDM messages.
+    #[command(subcommand)]
+    Oots(OotsCommand),
 }
 
 #[derive(Args)]
@@ -51,6 +54,13 @@ struct DemoArgs {
     /// Folder of the FIM fixtures whose real schemas the demo imports as services.
     #[arg(long, default_value = "../shared/fixtures/fim")]
     fim_fixtures: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum OotsCommand {
+    /// Print a JSON summary of an EDM message (kind, ids, procedure, requester, person,
+    /// evidence type, or the exception's code); exit 1 with a located error for malformed input.
+    Inspect { file: PathBuf },
 }
 
 /// Flags that override the configuration (only those given).
@@ -139,6 +149,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve(config, store, true, Some(tokens_path)).await
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Oots(OotsCommand::Inspect { file }) => {
+            let xml = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            match amtsweg_exchange::inspect(&xml) {
+                Ok(summary) => {
+                    println!("{}", serde_json::to_string_pretty(&summary).expect("JSON"));
+                    Ok(())
+                }
+                Err(e) => Err(format!(
+                    "{}:{}:{}: {}{}",
+                    file.display(),
+                    e.location.line,
+                    e.location.column,
+                    e.element.map(|el| format!("<{el}>: ")).unwrap_or_default(),
+                    e.message
+                )),
+            }
+        }
         Command::Fim(command) => {
             let config_path = cli.config.clone();
             let ok = fim::run(command, async move || {

@@ -100,3 +100,21 @@ fn config_prints_a_default_file() {
     assert_eq!(code, 0);
     assert!(out.contains("listen = \"127.0.0.1:8080\""), "{out}");
 }
+
+#[test]
+fn oots_inspect_summarises_samples_and_locates_errors() {
+    let samples = fixtures().join("../oots/samples");
+    let (code, out, err) = run(bin().args(["oots", "inspect"]).arg(samples.join("education-preview-error.xml")));
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["kind"], "exception");
+    assert_eq!(summary["exception"]["code"], "EDM:ERR:0002");
+    let (code, out, _) = run(bin().args(["oots", "inspect"]).arg(samples.join("birth-request.xml")));
+    assert_eq!(code, 0);
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["kind"], "request");
+    assert_eq!(summary["evidence_type"]["id"], "2af27699-f131-4411-8fdb-9e8cd4e8bded");
+    let (code, _, err) = run(bin().args(["oots", "inspect"]).arg(samples.join("birth-evidence.xml")));
+    assert_eq!(code, 1);
+    assert!(err.contains("birth-evidence.xml:2:"), "{err}");
+}
