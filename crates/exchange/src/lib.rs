@@ -4,6 +4,7 @@
 //! located errors for malformed input. No I/O.
 
 pub mod edm;
+pub mod seal;
 pub mod write;
 mod xml;
 
