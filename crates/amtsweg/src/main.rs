@@ -6,6 +6,7 @@ mod bench;
 mod bench_fim;
 mod config;
 mod fim;
+mod register;
 
 use amtsweg_web::{AppState, WebConfig};
 use clap::{Args, Parser, Subcommand};
@@ -45,6 +46,9 @@ enum Command {
     /// Once-only exchange: OOTS EDM messages.
     #[command(subcommand)]
     Oots(OotsCommand),
+    /// Register nodes: serve, generate data, make keys.
+    #[command(subcommand)]
+    Register(register::RegisterCommand),
 }
 
 #[derive(Args)]
@@ -149,6 +153,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve(config, store, true, Some(tokens_path)).await
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Register(command) => {
+            init_tracing("info");
+            register::run(command).await
+        }
         Command::Oots(OotsCommand::Inspect { file }) => {
             let xml = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             match amtsweg_exchange::inspect(&xml) {

@@ -251,3 +251,21 @@ fn collect<'a>(node: &'a Node, name: &str, f: &mut dyn FnMut(&'a Node)) {
         }
     }
 }
+
+/// The evidence document a response carries inline (`rim:RepositoryItem`, base64), with its
+/// media type.
+pub fn evidence_document(xml: &str) -> Result<Option<(String, Vec<u8>)>, XmlError> {
+    use base64::Engine;
+    let root = read(xml)?;
+    let Some(object) = root.child(NS_RIM, "RegistryObjectList").and_then(|l| l.child(NS_RIM, "RegistryObject")) else {
+        return Ok(None);
+    };
+    let Some(item) = object.child(NS_RIM, "RepositoryItem") else {
+        return Ok(None);
+    };
+    let compact: String = item.text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|_| item.error("Der Inhalt des Nachweises ist kein gültiges Base64.", true))?;
+    Ok(Some((object.attribute("mimeType").unwrap_or("application/octet-stream").to_owned(), bytes)))
+}

@@ -3,7 +3,10 @@
 //! `rs:Exception` for errors such as "preview required", `EDM:ERR:0002`) into a summary, with
 //! located errors for malformed input. No I/O.
 
+pub mod client;
 pub mod edm;
+pub mod node;
+pub mod register;
 pub mod seal;
 pub mod write;
 mod xml;

@@ -1,0 +1,74 @@
+//! Asking a register node for evidence: a signed EDM request over HTTP POST, and a response
+//! that must be signed by the pinned key of exactly that node and bound to exactly this request.
+
+use crate::edm::{Kind, Summary, evidence_document, inspect};
+use crate::seal::{HEADER_KEY_ID, HEADER_REQUEST_DIGEST, HEADER_SIGNATURE, Identity, PinnedKeys, SealError};
+use crate::write::{self, PREVIEW_REQUIRED, Request};
+use std::time::Duration;
+
+#[derive(Debug)]
+pub enum Outcome {
+    Evidence { media_type: String, document: Vec<u8>, summary: Summary },
+    PreviewRequired { location: Option<String> },
+    /// The node answered with an exception (not found, no explicit request, …).
+    Refused { code: String, message: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("the register node cannot be reached")]
+    Unreachable,
+    #[error("the register node did not answer in time")]
+    Timeout,
+    #[error("the register node refused the request (HTTP {0})")]
+    Status(u16),
+    #[error("the response is not trustworthy: {0}")]
+    Seal(SealError),
+    #[error("the response is malformed: {0}")]
+    Malformed(String),
+}
+
+pub struct Peer<'a> {
+    pub id: &'a str,
+    pub url: &'a str,
+}
+
+pub async fn fetch(http: &reqwest::Client, me: &Identity, pinned: &PinnedKeys, peer: &Peer<'_>, request: &Request, timeout: Duration) -> Result<Outcome, FetchError> {
+    let body = write::request(request);
+    let mut call = http.post(peer.url).timeout(timeout).header("content-type", "application/xml; charset=utf-8").body(body.clone());
+    for (name, value) in me.sign_request(peer.id, body.as_bytes()) {
+        call = call.header(name, value);
+    }
+    let response = call.send().await.map_err(|e| if e.is_timeout() { FetchError::Timeout } else { FetchError::Unreachable })?;
+    if !response.status().is_success() {
+        return Err(FetchError::Status(response.status().as_u16()));
+    }
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (key_id, signature, digest) = (header(HEADER_KEY_ID), header(HEADER_SIGNATURE), header(HEADER_REQUEST_DIGEST));
+    let bytes = response.bytes().await.map_err(|e| if e.is_timeout() { FetchError::Timeout } else { FetchError::Unreachable })?;
+    pinned
+        .open_response(peer.id, body.as_bytes(), key_id.as_deref(), signature.as_deref(), digest.as_deref(), &bytes)
+        .map_err(FetchError::Seal)?;
+    let xml = std::str::from_utf8(&bytes).map_err(|_| FetchError::Malformed("kein UTF-8".into()))?;
+    let summary = inspect(xml).map_err(|e| FetchError::Malformed(e.to_string()))?;
+    if summary.request_id != request.id {
+        return Err(FetchError::Malformed("die Antwort nennt eine andere Anfrage".into()));
+    }
+    match summary.kind {
+        Kind::Exception => {
+            let e = summary.exception.clone().unwrap_or_default();
+            if e.code == PREVIEW_REQUIRED {
+                Ok(Outcome::PreviewRequired { location: e.preview_location })
+            } else {
+                Ok(Outcome::Refused { code: e.code, message: e.message })
+            }
+        }
+        Kind::Response => {
+            let (media_type, document) = evidence_document(xml)
+                .map_err(|e| FetchError::Malformed(e.to_string()))?
+                .ok_or_else(|| FetchError::Malformed("die Antwort enthält keinen Nachweis".into()))?;
+            Ok(Outcome::Evidence { media_type, document, summary })
+        }
+        Kind::Request => Err(FetchError::Malformed("eine Anfrage statt einer Antwort".into())),
+    }
+}
