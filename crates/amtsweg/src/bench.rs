@@ -17,6 +17,8 @@ pub enum BenchCommand {
     /// Parse time of the real FIM schemas (against a bare XML pass) and render time of the
     /// largest form page (against a trivial request).
     Fim(crate::bench_fim::FimBenchArgs),
+    /// Evidence round trips through the signed EDM exchange, against plain JSON to the same node.
+    Evidence(crate::bench_evidence::EvidenceBenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -207,6 +209,7 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
     let args = match command {
         BenchCommand::Submissions(args) => args,
         BenchCommand::Fim(args) => return crate::bench_fim::run(args).await,
+        BenchCommand::Evidence(args) => return crate::bench_evidence::run(args).await,
     };
     let stores: Vec<&str> = match args.store.as_str() {
         "both" => vec!["sqlite", "postgres"],

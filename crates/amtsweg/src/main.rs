@@ -3,6 +3,7 @@
 //! configuration, `bench` measures submissions per second.
 
 mod bench;
+mod bench_evidence;
 mod bench_fim;
 mod config;
 mod fim;

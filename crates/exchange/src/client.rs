@@ -1,7 +1,7 @@
 //! Asking a register node for evidence: a signed EDM request over HTTP POST, and a response
 //! that must be signed by the pinned key of exactly that node and bound to exactly this request.
 
-use crate::edm::{Kind, Summary, evidence_document, inspect};
+use crate::edm::{Kind, Summary, read_response};
 use crate::seal::{HEADER_KEY_ID, HEADER_REQUEST_DIGEST, HEADER_SIGNATURE, Identity, PinnedKeys, SealError};
 use crate::write::{self, PREVIEW_REQUIRED, Request};
 use std::time::Duration;
@@ -50,7 +50,7 @@ pub async fn fetch(http: &reqwest::Client, me: &Identity, pinned: &PinnedKeys, p
         .open_response(peer.id, body.as_bytes(), key_id.as_deref(), signature.as_deref(), digest.as_deref(), &bytes)
         .map_err(FetchError::Seal)?;
     let xml = std::str::from_utf8(&bytes).map_err(|_| FetchError::Malformed("kein UTF-8".into()))?;
-    let summary = inspect(xml).map_err(|e| FetchError::Malformed(e.to_string()))?;
+    let (summary, document) = read_response(xml).map_err(|e| FetchError::Malformed(e.to_string()))?;
     if summary.request_id != request.id {
         return Err(FetchError::Malformed("die Antwort nennt eine andere Anfrage".into()));
     }
@@ -64,9 +64,7 @@ pub async fn fetch(http: &reqwest::Client, me: &Identity, pinned: &PinnedKeys, p
             }
         }
         Kind::Response => {
-            let (media_type, document) = evidence_document(xml)
-                .map_err(|e| FetchError::Malformed(e.to_string()))?
-                .ok_or_else(|| FetchError::Malformed("die Antwort enthält keinen Nachweis".into()))?;
+            let (media_type, document) = document.ok_or_else(|| FetchError::Malformed("die Antwort enthält keinen Nachweis".into()))?;
             Ok(Outcome::Evidence { media_type, document, summary })
         }
         Kind::Request => Err(FetchError::Malformed("eine Anfrage statt einer Antwort".into())),

@@ -148,14 +148,23 @@ fn check_specification(root: &Node) -> Result<(), XmlError> {
 
 /// Reads one EDM message.
 pub fn inspect(xml: &str) -> Result<Summary, XmlError> {
+    summarize(&read(xml)?)
+}
+
+/// Reads a response once: its summary and the evidence document it carries, if any.
+pub fn read_response(xml: &str) -> Result<(Summary, Option<(String, Vec<u8>)>), XmlError> {
     let root = read(xml)?;
+    Ok((summarize(&root)?, document_of(&root)?))
+}
+
+fn summarize(root: &Node) -> Result<Summary, XmlError> {
     if root.namespace != NS_QUERY || !matches!(root.name.as_str(), "QueryRequest" | "QueryResponse") {
         return Err(root.error(
             format!("Keine EDM-Nachricht: erwartet wird query:QueryRequest oder query:QueryResponse im Namensraum {NS_QUERY}."),
             false,
         ));
     }
-    check_specification(&root)?;
+    check_specification(root)?;
     if root.name == "QueryRequest" {
         let id = root.attribute("id").filter(|v| !v.trim().is_empty()).ok_or_else(|| root.error("Die Anfrage hat keine Kennung (Attribut id).", false))?;
         let query = root.child(NS_QUERY, "Query").ok_or_else(|| root.error("Die Anfrage enthält kein <query:Query>.", true))?;
@@ -178,7 +187,7 @@ pub fn inspect(xml: &str) -> Result<Summary, XmlError> {
         if evidence_type.is_none() {
             return Err(query.error("Die Anfrage nennt keinen Nachweistyp (rim:Slot „EvidenceRequest“).", true));
         }
-        let requirements = slot(&root, "Requirements")
+        let requirements = slot(root, "Requirements")
             .map(|s| {
                 let mut out = Vec::new();
                 collect(s, "Requirement", &mut |r| out.push(Requirement { id: text(r, "Identifier"), name: text(r, "Name") }));
@@ -190,13 +199,13 @@ pub fn inspect(xml: &str) -> Result<Summary, XmlError> {
             request_id: id.trim().to_owned(),
             response_id: None,
             status: None,
-            issued: required_slot(&root, "IssueDateTime")?,
-            procedure: slot_text(&root, "Procedure"),
-            preview_possible: boolean(&root, "PossibilityForPreview")?,
-            explicit_request: boolean(&root, "ExplicitRequestGiven")?,
+            issued: required_slot(root, "IssueDateTime")?,
+            procedure: slot_text(root, "Procedure"),
+            preview_possible: boolean(root, "PossibilityForPreview")?,
+            explicit_request: boolean(root, "ExplicitRequestGiven")?,
             requirements,
-            requester: agent(&root, "EvidenceRequester"),
-            provider: agent(&root, "EvidenceProvider"),
+            requester: agent(root, "EvidenceRequester"),
+            provider: agent(root, "EvidenceProvider"),
             person,
             evidence_type,
             evidence: Vec::new(),
@@ -224,17 +233,17 @@ pub fn inspect(xml: &str) -> Result<Summary, XmlError> {
     Ok(Summary {
         kind: if exception.is_some() { Kind::Exception } else { Kind::Response },
         request_id: request_id.trim().to_owned(),
-        response_id: slot_text(&root, "EvidenceResponseIdentifier"),
+        response_id: slot_text(root, "EvidenceResponseIdentifier"),
         status: Some(status.rsplit(':').next().unwrap_or(status).to_owned()),
-        issued: slot_text(&root, "IssueDateTime")
+        issued: slot_text(root, "IssueDateTime")
             .or_else(|| exception.as_ref().and_then(|_| root.child(NS_RS, "Exception").and_then(|e| slot_text(e, "Timestamp"))))
             .unwrap_or_default(),
         procedure: None,
         preview_possible: None,
         explicit_request: None,
         requirements: Vec::new(),
-        requester: agent(&root, "EvidenceRequester"),
-        provider: agent(&root, "EvidenceProvider").or_else(|| agent(&root, "ErrorProvider")),
+        requester: agent(root, "EvidenceRequester"),
+        provider: agent(root, "EvidenceProvider").or_else(|| agent(root, "ErrorProvider")),
         person: None,
         evidence_type: None,
         evidence,
@@ -255,8 +264,11 @@ fn collect<'a>(node: &'a Node, name: &str, f: &mut dyn FnMut(&'a Node)) {
 /// The evidence document a response carries inline (`rim:RepositoryItem`, base64), with its
 /// media type.
 pub fn evidence_document(xml: &str) -> Result<Option<(String, Vec<u8>)>, XmlError> {
+    document_of(&read(xml)?)
+}
+
+fn document_of(root: &Node) -> Result<Option<(String, Vec<u8>)>, XmlError> {
     use base64::Engine;
-    let root = read(xml)?;
     let Some(object) = root.child(NS_RIM, "RegistryObjectList").and_then(|l| l.child(NS_RIM, "RegistryObject")) else {
         return Ok(None);
     };

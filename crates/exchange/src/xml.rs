@@ -55,19 +55,45 @@ impl Node {
     }
 }
 
-fn at(src: &str, offset: u64) -> Location {
-    let offset = (offset as usize).min(src.len());
-    let before = src.get(..offset).unwrap_or(src);
-    let line = before.matches('\n').count() as u32 + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) as u32;
-    Location { line, column }
+/// Line and column of byte offsets that only grow, in time linear in the input (a message may
+/// be one long line).
+struct Tracker<'a> {
+    src: &'a [u8],
+    offset: usize,
+    line: u32,
+    column: u32,
 }
 
-fn syntax(src: &str, offset: u64, what: impl std::fmt::Display) -> XmlError {
-    XmlError { message: format!("Die Nachricht ist kein wohlgeformtes XML ({what})."), element: None, location: at(src, offset) }
+impl<'a> Tracker<'a> {
+    fn new(src: &'a str) -> Self {
+        Self { src: src.as_bytes(), offset: 0, line: 1, column: 0 }
+    }
+
+    fn at(&mut self, offset: u64) -> Location {
+        let offset = (offset as usize).min(self.src.len());
+        if offset < self.offset {
+            // Not expected from a pull parser; start over rather than be wrong.
+            *self = Tracker { src: self.src, offset: 0, line: 1, column: 0 };
+        }
+        for &b in &self.src[self.offset..offset] {
+            if b == b'\n' {
+                self.line += 1;
+                self.column = 0;
+            } else if b & 0xC0 != 0x80 {
+                self.column += 1;
+            }
+        }
+        self.offset = offset;
+        Location { line: self.line, column: self.column }
+    }
+}
+
+fn syntax(t: &mut Tracker, offset: u64, what: impl std::fmt::Display) -> XmlError {
+    XmlError { message: format!("Die Nachricht ist kein wohlgeformtes XML ({what})."), element: None, location: t.at(offset) }
 }
 
 pub fn read(src: &str) -> Result<Node, XmlError> {
+    let mut t = Tracker::new(src);
     let mut reader = NsReader::from_str(src);
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
@@ -76,7 +102,7 @@ pub fn read(src: &str) -> Result<Node, XmlError> {
             Ok((ResolveResult::Bound(ns), e)) => (Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()), e),
             Ok((ResolveResult::Unbound, e)) => (Ok(String::new()), e),
             Ok((ResolveResult::Unknown(p), e)) => (Err(String::from_utf8_lossy(&p).into_owned()), e),
-            Err(e) => return Err(syntax(src, reader.error_position(), e)),
+            Err(e) => return Err(syntax(&mut t, reader.error_position(), e)),
         };
         let offset = reader.buffer_position();
         match event {
@@ -85,12 +111,12 @@ pub fn read(src: &str) -> Result<Node, XmlError> {
                 let namespace = namespace.map_err(|p| XmlError {
                     message: format!("Der Namensraum-Präfix „{p}“ ist nicht deklariert."),
                     element: Some(qualified.clone()),
-                    location: at(src, offset),
+                    location: t.at(offset),
                 })?;
                 let mut attributes = Vec::new();
                 for a in e.attributes() {
-                    let a = a.map_err(|err| syntax(src, offset, err))?;
-                    let value = a.unescape_value().map_err(|err| syntax(src, offset, err))?.into_owned();
+                    let a = a.map_err(|err| syntax(&mut t, offset, err))?;
+                    let value = a.unescape_value().map_err(|err| syntax(&mut t, offset, err))?.into_owned();
                     attributes.push((String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned(), value));
                 }
                 let node = Node {
@@ -100,43 +126,43 @@ pub fn read(src: &str) -> Result<Node, XmlError> {
                     attributes,
                     text: String::new(),
                     children: Vec::new(),
-                    opened: at(src, offset),
-                    closed: at(src, offset),
+                    opened: t.at(offset),
+                    closed: t.at(offset),
                 };
                 if matches!(event, Event::Empty(_)) {
-                    attach(&mut stack, &mut root, node).map_err(|m| syntax(src, offset, m))?;
+                    attach(&mut stack, &mut root, node).map_err(|m| syntax(&mut t, offset, m))?;
                 } else {
                     stack.push(node);
                 }
             }
             Event::End(_) => {
-                let mut node = stack.pop().ok_or_else(|| syntax(src, offset, "schließendes Element ohne öffnendes"))?;
-                node.closed = at(src, offset);
-                attach(&mut stack, &mut root, node).map_err(|m| syntax(src, offset, m))?;
+                let mut node = stack.pop().ok_or_else(|| syntax(&mut t, offset, "schließendes Element ohne öffnendes"))?;
+                node.closed = t.at(offset);
+                attach(&mut stack, &mut root, node).map_err(|m| syntax(&mut t, offset, m))?;
             }
-            Event::Text(t) => {
-                let text = t.xml_content().map_err(|e| syntax(src, offset, e))?;
+            Event::Text(chunk) => {
+                let text = chunk.xml_content().map_err(|e| syntax(&mut t, offset, e))?;
                 if let Some(n) = stack.last_mut() {
                     n.text.push_str(&text);
                 } else if !text.trim().is_empty() {
-                    return Err(syntax(src, offset, "Text außerhalb des Wurzelelements"));
+                    return Err(syntax(&mut t, offset, "Text außerhalb des Wurzelelements"));
                 }
             }
             Event::CData(c) => {
                 if let Some(n) = stack.last_mut() {
-                    n.text.push_str(&c.decode().map_err(|e| syntax(src, offset, e))?);
+                    n.text.push_str(&c.decode().map_err(|e| syntax(&mut t, offset, e))?);
                 }
             }
             Event::GeneralRef(r) => {
-                let text = match r.resolve_char_ref().map_err(|e| syntax(src, offset, e))? {
+                let text = match r.resolve_char_ref().map_err(|e| syntax(&mut t, offset, e))? {
                     Some(c) => c.to_string(),
-                    None => match r.decode().map_err(|e| syntax(src, offset, e))?.as_ref() {
+                    None => match r.decode().map_err(|e| syntax(&mut t, offset, e))?.as_ref() {
                         "lt" => "<".into(),
                         "gt" => ">".into(),
                         "amp" => "&".into(),
                         "apos" => "'".into(),
                         "quot" => "\"".into(),
-                        other => return Err(syntax(src, offset, format!("unbekannte Entität &{other};"))),
+                        other => return Err(syntax(&mut t, offset, format!("unbekannte Entität &{other};"))),
                     },
                 };
                 if let Some(n) = stack.last_mut() {
@@ -148,9 +174,9 @@ pub fn read(src: &str) -> Result<Node, XmlError> {
         }
     }
     if !stack.is_empty() {
-        return Err(syntax(src, src.len() as u64, "die Nachricht endet mitten in einem Element"));
+        return Err(syntax(&mut t, src.len() as u64, "die Nachricht endet mitten in einem Element"));
     }
-    root.ok_or_else(|| syntax(src, src.len() as u64, "kein Wurzelelement"))
+    root.ok_or_else(|| syntax(&mut t, src.len() as u64, "kein Wurzelelement"))
 }
 
 fn attach(stack: &mut [Node], root: &mut Option<Node>, node: Node) -> Result<(), &'static str> {

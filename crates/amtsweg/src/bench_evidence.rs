@@ -1,0 +1,109 @@
+//! `amtsweg bench evidence`: evidence round trips per second through the signed EDM exchange
+//! (request written, signed, sent; response checked against the pinned key and the request,
+//! parsed, evidence decoded) against the same node answering the same question as plain,
+//! unsigned JSON, in the same run, over loopback HTTP.
+
+use crate::bench::{measure, ms};
+use amtsweg_exchange::client::{Outcome, Peer, fetch};
+use amtsweg_exchange::node::{Node, router};
+use amtsweg_exchange::register::{Kind, Record, Register, generate};
+use amtsweg_exchange::seal::{Identity, PinnedKeys};
+use amtsweg_exchange::write::{EvidenceTypeRef, Party, Request, Subject};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct EvidenceBenchArgs {
+    /// Concurrency levels (parallel clients), comma-separated.
+    #[arg(long, default_value = "1,8,32", value_delimiter = ',')]
+    concurrency: Vec<usize>,
+    /// Round trips per level and kind.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// People in the register.
+    #[arg(long, default_value_t = 10000)]
+    people: usize,
+}
+
+fn request(r: &Record, n: usize) -> Request {
+    Request {
+        id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        issued: "2026-11-22T09:00:00Z".into(),
+        procedure: format!("Bewohnerparkausweis {n}"),
+        requirement_id: "urn:amtsweg:requirement:main-residence".into(),
+        requirement_name: "Hauptwohnsitz".into(),
+        requester: Party { id: "leipzig".into(), scheme: "urn:amtsweg:authority".into(), name: "Stadt Leipzig".into() },
+        provider: Party { id: "melderegister".into(), scheme: "urn:amtsweg:register".into(), name: "Melderegister".into() },
+        subject: Subject {
+            identifier: r.idnr.clone(),
+            scheme: "urn:de:idnr".into(),
+            family_name: r.family_name.clone(),
+            given_name: r.given_name.clone(),
+            date_of_birth: r.date_of_birth.clone(),
+            level_of_assurance: "High".into(),
+        },
+        evidence_type: EvidenceTypeRef { id: Kind::Resident.evidence_type().into(), classification: "residence".into(), title: "Meldebescheinigung".into() },
+        preview_possible: false,
+        explicit_request: true,
+    }
+}
+
+pub async fn run(args: EvidenceBenchArgs) -> Result<(), String> {
+    let lines = generate(Kind::Resident, args.people, 11);
+    let records: Arc<Vec<Record>> = Arc::new(lines.iter().map(|l| serde_json::from_str(l).expect("generated")).collect());
+    let register = Register::load(Kind::Resident, &lines.join("\n")).map_err(|e| e.to_string())?;
+    let city = Arc::new(Identity::from_seed("leipzig", [1; 32]));
+    let node_identity = Identity::from_seed("melderegister", [2; 32]);
+    let mut at_node = PinnedKeys::default();
+    at_node.pin("leipzig", &city.public_key()).map_err(|e| e.to_string())?;
+    let mut at_city = PinnedKeys::default();
+    at_city.pin("melderegister", &node_identity.public_key()).map_err(|e| e.to_string())?;
+    let at_city = Arc::new(at_city);
+    let node = Arc::new(Node { register, identity: node_identity, peers: at_node, key_date: "2026-11-22".into() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    tokio::spawn(async move { axum::serve(listener, router(node)).await });
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().map_err(|e| e.to_string())?;
+
+    println!("Evidence round trips, {} per level, register of {} people, loopback HTTP:\n", args.requests, args.people);
+    println!("| clients | signed EDM /s | p50 ms | p99 ms | plain JSON /s | p50 ms | p99 ms | ratio |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for &c in &args.concurrency {
+        let (h, u, id, pins, recs) = (http.clone(), format!("{base}/edm"), city.clone(), at_city.clone(), records.clone());
+        let edm = measure(args.requests, c, move |i| {
+            let (h, u, id, pins, recs) = (h.clone(), u.clone(), id.clone(), pins.clone(), recs.clone());
+            async move {
+                let r = &recs[i % recs.len()];
+                match fetch(&h, &id, &pins, &Peer { id: "melderegister", url: &u }, &request(r, i), Duration::from_secs(10)).await {
+                    Ok(Outcome::Evidence { .. }) => Ok(()),
+                    Ok(other) => Err(format!("{other:?}")),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .await?;
+        let (h, u, recs) = (http.clone(), format!("{base}/plain"), records.clone());
+        let plain = measure(args.requests, c, move |i| {
+            let (h, u, recs) = (h.clone(), u.clone(), recs.clone());
+            async move {
+                let r = &recs[i % recs.len()];
+                let body = serde_json::json!({"idnr": r.idnr, "family_name": r.family_name, "date_of_birth": r.date_of_birth});
+                let resp = h.post(u).json(&body).send().await.map_err(|e| e.to_string())?;
+                let _: serde_json::Value = resp.error_for_status().map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+                Ok(())
+            }
+        })
+        .await?;
+        println!(
+            "| {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            edm.per_second,
+            ms(edm.p50),
+            ms(edm.p99),
+            plain.per_second,
+            ms(plain.p50),
+            ms(plain.p99),
+            edm.per_second / plain.per_second
+        );
+    }
+    Ok(())
+}
