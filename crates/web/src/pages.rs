@@ -69,6 +69,14 @@ pub async fn not_found(uri: axum::http::Uri, MaybeSession(_): MaybeSession) -> R
     error_page(StatusCode::NOT_FOUND, "Die Seite, die Sie aufrufen wollten, gibt es nicht (mehr). Bitte prüfen Sie die Adresse.")
 }
 
+pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    let message = "Diese Adresse unterstützt die verwendete HTTP-Methode nicht.";
+    if uri.path().starts_with("/api/") {
+        return crate::error::api_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message);
+    }
+    error_page(StatusCode::METHOD_NOT_ALLOWED, message)
+}
+
 pub fn date_time(t: OffsetDateTime) -> String {
     // Shown in German local time is a later step (time zone data); UTC is labelled as such.
     format!("{}, {:02}:{:02} Uhr (UTC)", format_date_german(t.date()), t.hour(), t.minute())

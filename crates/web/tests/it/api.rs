@@ -152,6 +152,8 @@ async fn bad_requests_get_german_json_errors(app: TestApp) {
         (reqwest::Method::PUT, format!("/api/v1/applications/{id}/data"), b"nicht json".to_vec(), "application/json", 400),
         (reqwest::Method::PUT, format!("/api/v1/applications/{id}/data"), vec![b' '; 200 * 1024], "application/json", 413),
         (reqwest::Method::GET, "/api/v1/gibtsnicht".into(), Vec::new(), "application/json", 404),
+        (reqwest::Method::DELETE, "/api/v1/applications".into(), Vec::new(), "application/json", 405),
+        (reqwest::Method::PATCH, format!("/api/v1/applications/{id}/data"), b"{}".to_vec(), "application/json", 405),
     ];
     for (method, path, body, content_type, expected) in cases {
         let (status, answer) = send(method.clone(), path.clone(), body, content_type).await;
