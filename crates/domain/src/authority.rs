@@ -29,6 +29,24 @@ pub struct Service {
     /// The legal basis (Rechtsgrundlage), named to the citizen.
     pub legal_basis: String,
     pub form: FormModel,
+    /// The evidence the authority needs, each fetchable from a register with the citizen's
+    /// consent (or uploaded instead).
+    #[serde(default)]
+    pub evidence: Vec<EvidenceRequirement>,
+}
+
+/// One piece of evidence a service needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EvidenceRequirement {
+    /// The evidence type, e.g. `urn:amtsweg:evidence:main-residence`.
+    #[serde(rename = "type")]
+    pub evidence_type: String,
+    /// The register that holds it, e.g. `melderegister`.
+    pub register: String,
+    /// Why the authority needs it, in German.
+    pub purpose: String,
+    /// The legal basis of the transfer.
+    pub legal_basis: String,
 }
 
 /// Zuständigkeit: for this service, in this region, this authority decides.

@@ -13,7 +13,7 @@ pub mod ids;
 pub mod user;
 
 pub use application::{ApplicationStatus, CaseNumber, Outcome, TransitionError};
-pub use authority::{Authority, Responsibility, Service};
+pub use authority::{Authority, EvidenceRequirement, Responsibility, Service};
 pub use form::{FieldError, FormData, FormModel};
 pub use identifiers::{IdNr, IdentifierError, LeikaKey, RegionKey};
 pub use ids::{ApplicationId, AuthorityId, CaseId, MessageId, ServiceId, UserId};

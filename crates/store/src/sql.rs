@@ -13,7 +13,7 @@ LEFT JOIN decisions d ON d.case_id = c.id";
 
 pub(crate) const USER_SELECT: &str = "SELECT id, role, display_name, authority_id, person FROM users";
 pub(crate) const SERVICE_SELECT: &str =
-    "SELECT id, name, leika_key, summary, description, legal_basis, form FROM services";
+    "SELECT id, name, leika_key, summary, description, legal_basis, form, evidence FROM services";
 pub(crate) const AUTHORITY_SELECT: &str = "SELECT id, name, short_code, region_key, address FROM authorities";
 
 /// `('a','b')` for the statuses from which `to` may be reached (static strings, safe to inline).
@@ -58,6 +58,7 @@ macro_rules! shared_store_impl {
 
         fn map_service(row: &DbRow) -> Result<Service> {
             let form: String = row.try_get("form")?;
+            let evidence: String = row.try_get("evidence")?;
             Ok(Service {
                 id: ServiceId::from_stored(row.try_get("id")?),
                 name: row.try_get("name")?,
@@ -66,6 +67,7 @@ macro_rules! shared_store_impl {
                 description: row.try_get("description")?,
                 legal_basis: row.try_get("legal_basis")?,
                 form: serde_json::from_str(&form).map_err(|_| corrupt("service form"))?,
+                evidence: serde_json::from_str(&evidence).map_err(|_| corrupt("service evidence"))?,
             })
         }
 
@@ -231,12 +233,13 @@ macro_rules! shared_store_impl {
 
             async fn put_service(&self, s: &Service) -> Result<()> {
                 let form = serde_json::to_string(&s.form).map_err(|_| corrupt("service form"))?;
+                let evidence = serde_json::to_string(&s.evidence).map_err(|_| corrupt("service evidence"))?;
                 sqlx::query(
-                    "INSERT INTO services (id, name, leika_key, summary, description, legal_basis, form) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                    "INSERT INTO services (id, name, leika_key, summary, description, legal_basis, form, evidence) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                      ON CONFLICT (id) DO UPDATE SET name = excluded.name, leika_key = excluded.leika_key, \
                      summary = excluded.summary, description = excluded.description, \
-                     legal_basis = excluded.legal_basis, form = excluded.form",
+                     legal_basis = excluded.legal_basis, form = excluded.form, evidence = excluded.evidence",
                 )
                 .bind(s.id.as_str())
                 .bind(&s.name)
@@ -245,6 +248,7 @@ macro_rules! shared_store_impl {
                 .bind(&s.description)
                 .bind(&s.legal_basis)
                 .bind(form)
+                .bind(evidence)
                 .execute(&self.pool)
                 .await?;
                 Ok(())

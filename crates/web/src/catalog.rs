@@ -74,6 +74,7 @@ pub async fn import(store: &DynStore, request: ImportRequest<'_>) -> Result<Impo
         description: if schema.description.is_empty() { schema.label.clone() } else { schema.description.clone() },
         legal_basis: if schema.legal_basis.is_empty() { "Siehe Angaben im Formular".into() } else { schema.legal_basis.join("; ") },
         form,
+        evidence: Vec::new(),
     };
     // The service must exist before the schema row refers to it; an unchanged schema leaves
     // the stored service as it is.

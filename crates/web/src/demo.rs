@@ -6,7 +6,7 @@
 use crate::auth::{hash_secret, new_secret};
 use amtsweg_domain::form::{Constraints, DataType, field, section};
 use amtsweg_domain::{
-    Authority, AuthorityId, FormModel, IdNr, Person, RegionKey, Responsibility, Role, Service, ServiceId, User,
+    Authority, AuthorityId, EvidenceRequirement, FormModel, IdNr, Person, RegionKey, Responsibility, Role, Service, ServiceId, User,
     UserId,
 };
 use amtsweg_store::{DynStore, StoreError};
@@ -103,6 +103,20 @@ pub fn parking_permit() -> Service {
             Die Gebühr richtet sich nach der Gebührenordnung Ihrer Stadt. Den Bescheid erhalten Sie in Ihrem Postfach."
             .into(),
         legal_basis: "§ 45 Absatz 1b Satz 1 Nummer 2a Straßenverkehrs-Ordnung (StVO)".into(),
+        evidence: vec![
+            EvidenceRequirement {
+                evidence_type: "urn:amtsweg:evidence:main-residence".into(),
+                register: "melderegister".into(),
+                purpose: "Nachweis, dass Sie mit Hauptwohnsitz im Bewohnerparkgebiet gemeldet sind".into(),
+                legal_basis: "§ 34 Absatz 1 Bundesmeldegesetz (BMG) in Verbindung mit § 45 Absatz 1b StVO".into(),
+            },
+            EvidenceRequirement {
+                evidence_type: "urn:amtsweg:evidence:vehicle-holder".into(),
+                register: "fahrzeugregister".into(),
+                purpose: "Nachweis, dass das Fahrzeug auf Sie zugelassen ist".into(),
+                legal_basis: "§ 35 Absatz 1 Nummer 1 Straßenverkehrsgesetz (StVG)".into(),
+            },
+        ],
         form: FormModel {
             groups: vec![
                 section("fahrzeug", "Fahrzeug", vec![plate, holder]),
@@ -111,6 +125,41 @@ pub fn parking_permit() -> Service {
             ],
             rules: Vec::new(),
         },
+    }
+}
+
+pub const ENERGY_PRICE_PAYMENT: &str = "energiepreispauschale";
+
+/// "Energiepreispauschale für Studierende": the mass-application scenario; the enrolment on the
+/// key date comes from the enrolment register.
+pub fn energy_price_payment() -> Service {
+    let university = field("hochschule", "An welcher Hochschule waren Sie am 1. Dezember 2022 eingeschrieben?", DataType::Text)
+        .required()
+        .constraints(Constraints { max_length: Some(200), ..Default::default() });
+    let iban = field("iban", "IBAN des Kontos für die Auszahlung", DataType::Text)
+        .required()
+        .hint("Die IBAN eines Kontos, das auf Ihren Namen läuft, zum Beispiel DE02 1203 0000 0000 2020 51.")
+        .constraints(Constraints {
+            pattern: Some(r"[A-Z]{2}[0-9]{2}( ?[A-Z0-9]){11,30}".into()),
+            pattern_message: Some("Bitte geben Sie eine IBAN ein, zum Beispiel DE02 1203 0000 0000 2020 51.".into()),
+            max_length: Some(42),
+            ..Default::default()
+        });
+    let confirm = field("richtigkeit", "Ich versichere, dass meine Angaben richtig und vollständig sind.", DataType::Bool).required().confirmation();
+    Service {
+        id: ServiceId::parse(ENERGY_PRICE_PAYMENT).expect("valid id"),
+        name: "Energiepreispauschale für Studierende".into(),
+        leika_key: None,
+        summary: "Einmalzahlung von 200 Euro für Studierende und Fachschüler, die am 1. Dezember 2022 eingeschrieben waren.".into(),
+        description: "Studierende, die am 1. Dezember 2022 an einer Hochschule in Deutschland eingeschrieben waren, erhalten eine einmalige Energiepreispauschale von 200 Euro.\n\nDie Einschreibung kann mit Ihrer Zustimmung direkt beim Immatrikulationsregister abgefragt werden; dann entscheidet die Behörde sofort.".into(),
+        legal_basis: "Gesetz zur Zahlung einer einmaligen Energiepreispauschale für Studierende, Fachschülerinnen und Fachschüler sowie Berufsfachschülerinnen und Berufsfachschüler in Bildungsgängen mit dem Ziel eines mindestens zweijährigen berufsqualifizierenden Abschlusses (EPPSG)".into(),
+        form: FormModel { groups: vec![section("studium", "Studium", vec![university]), section("auszahlung", "Auszahlung", vec![iban, confirm])], rules: Vec::new() },
+        evidence: vec![EvidenceRequirement {
+            evidence_type: "urn:amtsweg:evidence:enrolment".into(),
+            register: "immatrikulationsregister".into(),
+            purpose: "Nachweis, dass Sie am 1. Dezember 2022 eingeschrieben waren".into(),
+            legal_basis: "§ 2 EPPSG".into(),
+        }],
     }
 }
 
@@ -161,12 +210,13 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
     for a in &authorities {
         store.put_authority(a).await?;
     }
-    let service = parking_permit();
-    store.put_service(&service).await?;
-    for a in &authorities {
-        store
-            .put_responsibility(&Responsibility { service_id: service.id.clone(), region: a.region.clone(), authority_id: a.id.clone() })
-            .await?;
+    for service in [parking_permit(), energy_price_payment()] {
+        store.put_service(&service).await?;
+        for a in &authorities {
+            store
+                .put_responsibility(&Responsibility { service_id: service.id.clone(), region: a.region.clone(), authority_id: a.id.clone() })
+                .await?;
+        }
     }
     let expires = OffsetDateTime::now_utc() + Duration::days(30);
     let mut tokens = DemoTokens { citizens: Vec::new(), caseworkers: Vec::new() };

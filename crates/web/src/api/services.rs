@@ -22,6 +22,8 @@ pub struct ServiceDetail {
     /// The application form as JSON Schema (draft 2020-12): what `PUT …/data` accepts.
     #[schema(value_type = Object)]
     form_schema: serde_json::Value,
+    /// The evidence the service needs, each from a register (with consent) or uploaded.
+    evidence: Vec<amtsweg_domain::EvidenceRequirement>,
 }
 
 fn summary(s: &Service) -> ServiceSummary {
@@ -48,5 +50,5 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ServiceSumma
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ServiceDetail>, ApiError> {
     let id = super::parse_id(&id, ServiceId::parse)?;
     let s = state.store.service(&id).await?.ok_or(AppError::NotFound)?;
-    Ok(Json(ServiceDetail { summary: summary(&s), description: s.description.clone(), form_schema: s.form.json_schema() }))
+    Ok(Json(ServiceDetail { summary: summary(&s), description: s.description.clone(), form_schema: s.form.json_schema(), evidence: s.evidence.clone() }))
 }

@@ -79,6 +79,7 @@ struct ServicePage {
     name: String,
     description: Vec<String>,
     legal_basis: String,
+    evidence: Vec<amtsweg_domain::EvidenceRequirement>,
 }
 
 async fn service(
@@ -96,6 +97,7 @@ async fn service(
             name: s.name,
             description: pages::paragraphs(&s.description),
             legal_basis: s.legal_basis,
+            evidence: s.evidence,
         },
     ))
 }

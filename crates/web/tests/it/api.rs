@@ -25,6 +25,12 @@ async fn whole_path_apply_decide_deliver(app: TestApp) {
     assert_eq!(status, 200);
     assert_eq!(service["form_schema"]["type"], "object");
     assert!(service["form_schema"]["required"].as_array().unwrap().contains(&json!("kennzeichen")));
+    let evidence: Vec<&str> = service["evidence"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(evidence, ["urn:amtsweg:evidence:main-residence", "urn:amtsweg:evidence:vehicle-holder"]);
+    assert_eq!(service["evidence"][0]["register"], "melderegister");
+    assert!(service["evidence"][0]["legal_basis"].as_str().unwrap().contains("BMG"));
+    let (_, epp) = app.get(&anna, "/api/v1/services/energiepreispauschale").await;
+    assert_eq!(epp["evidence"][0]["type"], "urn:amtsweg:evidence:enrolment");
 
     // create → data → submit
     let (status, created) = app.post(&anna, "/api/v1/applications", json!({"service_id": "bewohnerparkausweis"})).await;

@@ -9,7 +9,7 @@ async fn migrations_run_twice_without_change(app: TestApp) {
     let before = app.store.audit_count().await.unwrap();
     app.store.migrate().await.unwrap();
     assert_eq!(app.store.audit_count().await.unwrap(), before);
-    assert_eq!(app.store.services().await.unwrap().len(), 4);
+    assert_eq!(app.store.services().await.unwrap().len(), 5);
 }
 
 async fn audit_trail_is_append_only(app: TestApp) {
