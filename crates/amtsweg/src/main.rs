@@ -128,7 +128,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(flags) => {
             let config = load(cli.config.as_ref(), &flags)?;
             let store = open_store(&config).await?;
-            serve(config, store, false, None).await
+            serve(config, store, false, None, None).await
         }
         Command::Demo(DemoArgs { flags, fim_fixtures }) => {
             let mut config = load(cli.config.as_ref(), &flags)?;
@@ -151,7 +151,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let tokens_path = config.data_dir.join("demo-tokens.json");
             let json = serde_json::to_string_pretty(&tokens).expect("tokens serialise");
             std::fs::write(&tokens_path, json).map_err(|e| format!("{} nicht schreibbar: {e}", tokens_path.display()))?;
-            serve(config, store, true, Some(tokens_path)).await
+            let exchange = amtsweg_web::demo::start_registers(&[]).await.map_err(|e| format!("Register: {e}"))?;
+            for (id, url) in &exchange.registers {
+                println!("Register „{id}“: {url}");
+            }
+            serve(config, store, true, Some(tokens_path), Some(exchange)).await
         }
         Command::Bench(args) => bench::run(args).await,
         Command::Register(command) => {
@@ -197,15 +201,21 @@ async fn open_store(config: &Config) -> Result<amtsweg_store::DynStore, String> 
     Ok(store)
 }
 
-async fn serve(config: Config, store: amtsweg_store::DynStore, demo: bool, tokens: Option<PathBuf>) -> Result<(), String> {
+async fn serve(
+    config: Config,
+    store: amtsweg_store::DynStore,
+    demo: bool,
+    tokens: Option<PathBuf>,
+    exchange: Option<amtsweg_web::evidence::Exchange>,
+) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("Adresse {} nicht verfügbar: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = AppState::new(
-        store,
-        WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() },
-    );
+    let mut state = AppState::new(store, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() });
+    if let Some(exchange) = exchange {
+        state = state.with_exchange(exchange);
+    }
     if demo {
         println!("amtsweg-Demo läuft unter http://{address}/");
         println!("Anmelden: http://{address}/anmelden – wählen Sie eine Person (Bürgerin/Bürger oder Sachbearbeitung).");

@@ -20,7 +20,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use amtsweg_domain::records::{
-    Application, AuditEvent, CaseFile, CaseRef, CaseSummary, Decision, FimSchemaRecord, Message, NewMessage, Session,
+    Application, AuditEvent, CaseFile, CaseRef, CaseSummary, Decision, EvidenceRecord, FimSchemaRecord, Message, NewMessage, Session, Transfer,
 };
 use amtsweg_domain::{
     ApplicationId, Authority, AuthorityId, CaseId, FormData, MessageId, Outcome, Responsibility,
@@ -122,6 +122,14 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         message: &NewMessage,
     ) -> Result<Decision>;
+
+    // --- evidence and the transfer log -----------------------------------------------------
+    async fn record_transfer(&self, transfer: &Transfer) -> Result<()>;
+    async fn transfers(&self, citizen: &UserId) -> Result<Vec<Transfer>>;
+    /// Deletes transfer log entries older than `before` (retention); returns how many.
+    async fn delete_transfers_before(&self, before: OffsetDateTime) -> Result<u64>;
+    async fn attach_evidence(&self, citizen: &UserId, evidence: &EvidenceRecord) -> Result<()>;
+    async fn evidence(&self, citizen: &UserId, application: &ApplicationId) -> Result<Vec<EvidenceRecord>>;
 
     // --- FIM schemas ------------------------------------------------------------------------
     /// Keeps an imported schema. The same content again changes nothing (`false`); other

@@ -721,6 +721,129 @@ macro_rules! shared_store_impl {
                 })
             }
 
+            async fn record_transfer(&self, t: &Transfer) -> Result<()> {
+                let (_writer, mut tx) = self.begin().await?;
+                sqlx::query(
+                    "INSERT INTO transfers (id, citizen_id, at, authority_id, authority_name, register, evidence_type, procedure, \
+                     purpose, legal_basis, idnr_used, consent_ref, outcome, request_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(&t.id)
+                .bind(t.citizen_id.as_str())
+                .bind(t.at)
+                .bind(&t.authority_id)
+                .bind(&t.authority_name)
+                .bind(&t.register)
+                .bind(&t.evidence_type)
+                .bind(&t.procedure)
+                .bind(&t.purpose)
+                .bind(&t.legal_basis)
+                .bind(t.idnr_used)
+                .bind(&t.consent_ref)
+                .bind(&t.outcome)
+                .bind(&t.request_hash)
+                .execute(&mut *tx)
+                .await?;
+                audit(&mut tx, "evidence_requested", None, Some(&t.authority_id), ("transfer", &t.id)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn transfers(&self, citizen: &UserId) -> Result<Vec<Transfer>> {
+                let rows = sqlx::query(
+                    "SELECT id, citizen_id, at, authority_id, authority_name, register, evidence_type, procedure, purpose, \
+                     legal_basis, idnr_used, consent_ref, outcome, request_hash FROM transfers WHERE citizen_id = $1 ORDER BY at DESC, id",
+                )
+                .bind(citizen.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Transfer {
+                            id: r.try_get("id")?,
+                            citizen_id: UserId::from_stored(r.try_get("citizen_id")?),
+                            at: r.try_get("at")?,
+                            authority_id: r.try_get("authority_id")?,
+                            authority_name: r.try_get("authority_name")?,
+                            register: r.try_get("register")?,
+                            evidence_type: r.try_get("evidence_type")?,
+                            procedure: r.try_get("procedure")?,
+                            purpose: r.try_get("purpose")?,
+                            legal_basis: r.try_get("legal_basis")?,
+                            idnr_used: r.try_get("idnr_used")?,
+                            consent_ref: r.try_get("consent_ref")?,
+                            outcome: r.try_get("outcome")?,
+                            request_hash: r.try_get("request_hash")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn delete_transfers_before(&self, before: OffsetDateTime) -> Result<u64> {
+                let (_writer, mut tx) = self.begin().await?;
+                let n = sqlx::query("DELETE FROM transfers WHERE at < $1").bind(before).execute(&mut *tx).await?.rows_affected();
+                if n > 0 {
+                    audit(&mut tx, "transfers_deleted", None, None, ("transfers", &n.to_string())).await?;
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn attach_evidence(&self, citizen: &UserId, e: &EvidenceRecord) -> Result<()> {
+                let (_writer, mut tx) = self.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO evidence (id, application_id, citizen_id, evidence_type, source, status, register, media_type, document, transfer_id, created_at) \
+                     SELECT $1, id, citizen_id, $2, $3, $4, $5, $6, $7, $8, $9 FROM applications WHERE id = $10 AND citizen_id = $11",
+                )
+                .bind(&e.id)
+                .bind(&e.evidence_type)
+                .bind(&e.source)
+                .bind(&e.status)
+                .bind(&e.register)
+                .bind(&e.media_type)
+                .bind(&e.document)
+                .bind(&e.transfer_id)
+                .bind(e.created_at)
+                .bind(e.application_id.as_str())
+                .bind(citizen.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                audit(&mut tx, "evidence_received", Some((citizen.as_str(), "citizen")), None, ("application", e.application_id.as_str())).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn evidence(&self, citizen: &UserId, application: &ApplicationId) -> Result<Vec<EvidenceRecord>> {
+                let rows = sqlx::query(
+                    "SELECT id, application_id, evidence_type, source, status, register, media_type, document, transfer_id, created_at \
+                     FROM evidence WHERE application_id = $1 AND citizen_id = $2 ORDER BY created_at, id",
+                )
+                .bind(application.as_str())
+                .bind(citizen.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(EvidenceRecord {
+                            id: r.try_get("id")?,
+                            application_id: ApplicationId::from_stored(r.try_get("application_id")?),
+                            evidence_type: r.try_get("evidence_type")?,
+                            source: r.try_get("source")?,
+                            status: r.try_get("status")?,
+                            register: r.try_get("register")?,
+                            media_type: r.try_get("media_type")?,
+                            document: r.try_get("document")?,
+                            transfer_id: r.try_get("transfer_id")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn put_fim_schema(&self, r: &FimSchemaRecord) -> Result<bool> {
                 let (_writer, mut tx) = self.begin().await?;
                 let existing = sqlx::query("SELECT sha256 FROM fim_schemas WHERE id = $1 AND version = $2")

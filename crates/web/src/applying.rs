@@ -2,10 +2,10 @@
 //! to the responsible authority), withdraw it, read the mailbox. Pages and API both call these.
 
 use crate::error::AppError;
-use amtsweg_domain::records::{Application, CaseRef, Message};
+use crate::evidence::Exchange;
+use amtsweg_domain::records::{Application, CaseRef, EvidenceRecord, Message, Transfer};
 use amtsweg_domain::{
-    ApplicationId, FormData, MessageId, Person, Responsibility, Role, Service, ServiceId, User,
-    UserId,
+    ApplicationId, Authority, FormData, MessageId, Person, Responsibility, Role, Service, ServiceId, User, UserId,
 };
 use amtsweg_store::DynStore;
 use time::OffsetDateTime;
@@ -96,13 +96,49 @@ impl CitizenDesk {
             )));
         }
         let clean = service.form.validate(&application.data, today()).map_err(AppError::Invalid)?;
-        let responsibilities = self.store.responsibilities(&service.id).await?;
-        let responsible = Responsibility::most_specific(&responsibilities, &self.person.region)
-            .ok_or(AppError::NoResponsibleAuthority)?;
-        let authority =
-            self.store.authority(&responsible.authority_id).await?.ok_or(AppError::NoResponsibleAuthority)?;
+        let authority = self.responsible_authority(&service).await?;
         let case = self.store.submit_application(&self.id, id, &clean, &authority).await?;
         Ok((case, authority.name))
+    }
+
+    /// The authority responsible for the service where the citizen lives.
+    async fn responsible_authority(&self, service: &Service) -> Result<Authority, AppError> {
+        let responsibilities = self.store.responsibilities(&service.id).await?;
+        let responsible = Responsibility::most_specific(&responsibilities, &self.person.region).ok_or(AppError::NoResponsibleAuthority)?;
+        self.store.authority(&responsible.authority_id).await?.ok_or(AppError::NoResponsibleAuthority)
+    }
+
+    /// Fetches one piece of evidence for a draft from its register, with the citizen's consent.
+    pub async fn fetch_evidence(
+        &self,
+        exchange: Option<&Exchange>,
+        id: &ApplicationId,
+        evidence_type: &str,
+        source: &str,
+        consent: Option<bool>,
+    ) -> Result<EvidenceRecord, AppError> {
+        let (application, service) = self.application_with_service(id).await?;
+        if !application.status.is_editable() {
+            return Err(AppError::Conflict(format!(
+                "Nachweise können nur zu einem Entwurf abgerufen werden (Status „{}“).",
+                application.status.label()
+            )));
+        }
+        let requirement = crate::evidence::check_choice(&service, evidence_type, source, consent)?;
+        let exchange = exchange.ok_or_else(|| {
+            AppError::Unavailable("Der Abruf aus Registern ist in dieser Installation nicht eingerichtet. Bitte laden Sie den Nachweis hoch.".into())
+        })?;
+        let authority = self.responsible_authority(&service).await?;
+        crate::evidence::fetch_from_register(&self.store, exchange, &self.id, &self.person, id, &service, &requirement, &authority).await
+    }
+
+    pub async fn evidence(&self, id: &ApplicationId) -> Result<Vec<EvidenceRecord>, AppError> {
+        Ok(self.store.evidence(&self.id, id).await?)
+    }
+
+    /// Every exchange about the citizen with a register (the Datenschutzcockpit).
+    pub async fn transfers(&self) -> Result<Vec<Transfer>, AppError> {
+        Ok(self.store.transfers(&self.id).await?)
     }
 
     pub async fn withdraw(&self, id: &ApplicationId) -> Result<Application, AppError> {

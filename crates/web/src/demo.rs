@@ -220,17 +220,8 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
     }
     let expires = OffsetDateTime::now_utc() + Duration::days(30);
     let mut tokens = DemoTokens { citizens: Vec::new(), caseworkers: Vec::new() };
-    for (n, c) in citizens().into_iter().enumerate() {
-        let person = Person {
-            given_name: c.given.into(),
-            family_name: c.family.into(),
-            date_of_birth: c.born,
-            street: c.street.into(),
-            postal_code: c.postal.into(),
-            city: c.city.into(),
-            region: region(c.ars),
-            idnr: Some(synthetic_idnr(n as u32 + 1)),
-        };
+    for (n, person) in demo_people().into_iter().enumerate() {
+        let city = person.city.clone();
         let user = User {
             id: UserId::parse(&format!("buerger-{}", n + 1)).expect("valid id"),
             role: Role::Citizen,
@@ -241,7 +232,7 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
         store.create_user(&user).await?;
         let token = new_secret();
         store.put_api_token(&hash_secret(&token), &user.id, expires).await?;
-        tokens.citizens.push(CitizenToken { name: user.display_name, city: c.city.into(), token, user_id: user.id.to_string() });
+        tokens.citizens.push(CitizenToken { name: user.display_name, city, token, user_id: user.id.to_string() });
     }
     let staff = [("Katrin Müller", "leipzig"), ("Thomas Schulz", "halle"), ("Sabine Klein", "erfurt")];
     for (name, authority) in staff {
@@ -348,4 +339,110 @@ pub async fn seed_fim(store: &DynStore, fixtures: &std::path::Path) -> Result<Ve
         ids.push(id);
     }
     Ok(ids)
+}
+
+/// The demo citizens as people, with the IdNr the demo gives them.
+fn demo_people() -> Vec<Person> {
+    citizens()
+        .into_iter()
+        .enumerate()
+        .map(|(n, c)| Person {
+            given_name: c.given.into(),
+            family_name: c.family.into(),
+            date_of_birth: c.born,
+            street: c.street.into(),
+            postal_code: c.postal.into(),
+            city: c.city.into(),
+            region: region(c.ars),
+            idnr: Some(synthetic_idnr(n as u32 + 1)),
+        })
+        .collect()
+}
+
+fn record(p: &Person) -> amtsweg_exchange::register::Record {
+    amtsweg_exchange::register::Record {
+        idnr: p.idnr.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
+        family_name: p.family_name.clone(),
+        given_name: p.given_name.clone(),
+        date_of_birth: p.date_of_birth.to_string(),
+        ..Default::default()
+    }
+}
+
+/// The register ids the demo's services name.
+pub const REGISTERS: [(&str, amtsweg_exchange::register::Kind); 3] = [
+    ("melderegister", amtsweg_exchange::register::Kind::Resident),
+    ("fahrzeugregister", amtsweg_exchange::register::Kind::Vehicle),
+    ("immatrikulationsregister", amtsweg_exchange::register::Kind::Enrolment),
+];
+
+/// Starts the demo's three register nodes in this process over real HTTP on loopback (the
+/// demo citizens are in them, beside synthetic people) and returns how the platform reaches
+/// them. `down` names registers to leave unreachable (for tests of a register that is down).
+pub async fn start_registers(down: &[&str]) -> Result<crate::evidence::Exchange, String> {
+    use amtsweg_exchange::node::{Node, router};
+    use amtsweg_exchange::register::{Kind, Register, generate};
+    use amtsweg_exchange::seal::{Identity, PinnedKeys};
+    let random_seed = || {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).expect("the operating system's random source");
+        seed
+    };
+    let platform = Identity::from_seed("amtsweg", random_seed());
+    let mut pinned = PinnedKeys::default();
+    let mut registers = std::collections::HashMap::new();
+    let people = demo_people();
+    for (id, kind) in REGISTERS {
+        let mut lines = generate(kind, 500, 1);
+        for (n, p) in people.iter().enumerate() {
+            let mut r = record(p);
+            match kind {
+                Kind::Resident => {
+                    r.street = p.street.clone();
+                    r.postal_code = p.postal_code.clone();
+                    r.city = p.city.clone();
+                    r.ars = p.region.to_string();
+                    r.main_residence = Some(true);
+                }
+                // Jonas Weber (the second citizen) has no car.
+                Kind::Vehicle if n == 1 => continue,
+                Kind::Vehicle => r.plate = ["L-AB 1234", "", "HAL-MF 12", "EF-LH 7", "DD-TR 5"][n].into(),
+                // Lena Hoffmann was enrolled on the key date; Jonas Weber only from 2023.
+                Kind::Enrolment if n == 3 => {
+                    r.university = "Universität Erfurt".into();
+                    r.enrolled_from = "2020-10-01".into();
+                    r.enrolled_until = "2026-09-30".into();
+                }
+                Kind::Enrolment if n == 1 => {
+                    r.university = "Universität Leipzig".into();
+                    r.enrolled_from = "2023-10-01".into();
+                    r.enrolled_until = "2027-09-30".into();
+                }
+                Kind::Enrolment => continue,
+            }
+            lines.push(serde_json::to_string(&r).expect("records serialise"));
+        }
+        let register = Register::load(kind, &lines.join("\n")).map_err(|e| e.to_string())?;
+        let identity = Identity::from_seed(id, random_seed());
+        pinned.pin(id, &identity.public_key()).map_err(|e| e.to_string())?;
+        let mut peers = PinnedKeys::default();
+        peers.pin("amtsweg", &platform.public_key()).map_err(|e| e.to_string())?;
+        let node = std::sync::Arc::new(Node { register, identity, peers, key_date: "2022-12-01".into() });
+        if down.contains(&id) {
+            // A port where nothing listens.
+            registers.insert(id.to_owned(), "http://127.0.0.1:9/edm".to_owned());
+            continue;
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let url = format!("http://{}/edm", listener.local_addr().map_err(|e| e.to_string())?);
+        tokio::spawn(async move { axum::serve(listener, router(node)).await });
+        registers.insert(id.to_owned(), url);
+    }
+    Ok(crate::evidence::Exchange {
+        identity: platform,
+        pinned,
+        registers,
+        http: reqwest::Client::new(),
+        timeout: std::time::Duration::from_secs(5),
+    })
 }

@@ -25,6 +25,12 @@ pub enum AppError {
     Conflict(String),
     #[error("no responsible authority")]
     NoResponsibleAuthority,
+    #[error("register unavailable")]
+    Unavailable(String),
+    #[error("not found in register")]
+    NotInRegister,
+    #[error("register answer untrustworthy")]
+    Untrustworthy,
     #[error("store: {0}")]
     Store(StoreError),
 }
@@ -51,6 +57,9 @@ impl AppError {
             AppError::Invalid(_) | AppError::NoResponsibleAuthority => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::NotInRegister => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Untrustworthy => StatusCode::BAD_GATEWAY,
             AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -64,6 +73,9 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
             AppError::NoResponsibleAuthority => "no_responsible_authority",
+            AppError::Unavailable(_) => "register_unavailable",
+            AppError::NotInRegister => "not_found_in_register",
+            AppError::Untrustworthy => "register_untrustworthy",
             AppError::Store(_) => "internal",
         }
     }
@@ -75,7 +87,9 @@ impl AppError {
             AppError::Unauthenticated => "Bitte melden Sie sich an.".into(),
             AppError::Forbidden(why) => (*why).into(),
             AppError::Invalid(_) => "Die Angaben sind unvollständig oder fehlerhaft. Bitte prüfen Sie die markierten Felder.".into(),
-            AppError::BadRequest(m) | AppError::Conflict(m) => m.clone(),
+            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::Unavailable(m) => m.clone(),
+            AppError::NotInRegister => "Das Register kennt zu Ihren Angaben keinen solchen Nachweis. Bitte prüfen Sie Ihre Angaben oder laden Sie den Nachweis hoch.".into(),
+            AppError::Untrustworthy => "Die Antwort des Registers war nicht vertrauenswürdig und wurde verworfen. Bitte versuchen Sie es später erneut oder laden Sie den Nachweis hoch.".into(),
             AppError::NoResponsibleAuthority => {
                 "Für Ihren Wohnort ist für diese Leistung keine Behörde zuständig, die Anträge über amtsweg annimmt. Ihr Antrag bleibt als Entwurf gespeichert.".into()
             }

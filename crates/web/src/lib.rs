@@ -13,6 +13,7 @@ mod assets;
 pub mod auth;
 pub mod catalog;
 mod deciding;
+pub mod evidence;
 pub mod demo;
 pub mod error;
 mod forms;
@@ -48,11 +49,18 @@ pub struct AppState {
     pub store: DynStore,
     pub config: Arc<WebConfig>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The connection to the registers, when configured.
+    pub exchange: Option<Arc<evidence::Exchange>>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, config: WebConfig) -> Self {
-        Self { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()) }
+        Self { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()), exchange: None }
+    }
+
+    pub fn with_exchange(mut self, exchange: evidence::Exchange) -> Self {
+        self.exchange = Some(Arc::new(exchange));
+        self
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod applications;
 mod cases;
+mod evidence;
 mod extract;
 mod mailbox;
 mod services;
@@ -55,6 +56,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(applications::put_data))
         .routes(routes!(applications::submit))
         .routes(routes!(applications::withdraw))
+        .routes(routes!(evidence::fetch, evidence::list))
+        .routes(routes!(evidence::transfers))
         .routes(routes!(cases::list))
         .routes(routes!(cases::show))
         .routes(routes!(cases::decide))

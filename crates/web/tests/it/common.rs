@@ -72,7 +72,8 @@ impl TestApp {
         let state = AppState::new(
             store.clone(),
             WebConfig { demo: true, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") },
-        );
+        )
+        .with_exchange(amtsweg_web::demo::start_registers(&[]).await.expect("the demo registers start"));
         tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
         Some(TestApp { base, store, tokens: Arc::new(tokens), http: reqwest::Client::new(), cleanup: Arc::new(cleanup) })
     }

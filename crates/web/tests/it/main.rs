@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod evidence;
 mod fim;
 mod isolation;
 mod openapi;

@@ -1,0 +1,131 @@
+use super::ApiJson;
+use crate::AppState;
+use crate::auth::ApiCitizen;
+use crate::error::{ApiError, ErrorBody};
+use amtsweg_domain::ApplicationId;
+use amtsweg_domain::records::{EvidenceRecord, Transfer};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceInput {
+    /// The evidence type, as the service lists it.
+    #[serde(rename = "type")]
+    evidence_type: String,
+    /// `register` (fetched with consent) or `upload`.
+    source: String,
+    /// The citizen's explicit consent to the register query; without it nothing is fetched.
+    consent: Option<bool>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EvidenceView {
+    id: String,
+    #[serde(rename = "type")]
+    evidence_type: String,
+    source: String,
+    status: String,
+    register: Option<String>,
+    media_type: String,
+    /// What the register confirmed (JSON), for the citizen to see.
+    #[schema(value_type = Object)]
+    content: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: OffsetDateTime,
+}
+
+impl From<EvidenceRecord> for EvidenceView {
+    fn from(e: EvidenceRecord) -> Self {
+        Self {
+            id: e.id,
+            evidence_type: e.evidence_type,
+            source: e.source,
+            status: e.status,
+            register: e.register,
+            content: serde_json::from_str(&e.document).unwrap_or(serde_json::Value::Null),
+            media_type: e.media_type,
+            created_at: e.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TransferView {
+    id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
+    authority: String,
+    register: String,
+    evidence_type: String,
+    procedure: String,
+    purpose: String,
+    legal_basis: String,
+    idnr_used: bool,
+    consent: String,
+    outcome: String,
+    request_hash: String,
+}
+
+impl From<Transfer> for TransferView {
+    fn from(t: Transfer) -> Self {
+        Self {
+            id: t.id,
+            at: t.at,
+            authority: t.authority_name,
+            register: t.register,
+            evidence_type: t.evidence_type,
+            procedure: t.procedure,
+            purpose: t.purpose,
+            legal_basis: t.legal_basis,
+            idnr_used: t.idnr_used,
+            consent: t.consent_ref,
+            outcome: t.outcome,
+            request_hash: t.request_hash,
+        }
+    }
+}
+
+fn app_id(raw: &str) -> Result<ApplicationId, ApiError> {
+    super::parse_id(raw, ApplicationId::parse)
+}
+
+/// Fetches a piece of evidence from its register, with the citizen's explicit consent. Every
+/// exchange is logged in the transfer log (`GET /api/v1/me/transfers`).
+#[utoipa::path(post, path = "/api/v1/applications/{id}/evidence", tag = "applications", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = EvidenceInput,
+    responses((status = 201, body = EvidenceView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody),
+              (status = 503, body = ErrorBody)))]
+pub async fn fetch(
+    State(state): State<AppState>,
+    ApiCitizen(desk): ApiCitizen,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<EvidenceInput>,
+) -> Result<(StatusCode, Json<EvidenceView>), ApiError> {
+    let id = app_id(&id)?;
+    let record = desk.fetch_evidence(state.exchange.as_deref(), &id, &input.evidence_type, &input.source, input.consent).await?;
+    Ok((StatusCode::CREATED, Json(record.into())))
+}
+
+/// The evidence attached to one of my applications.
+#[utoipa::path(get, path = "/api/v1/applications/{id}/evidence", tag = "applications", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = [EvidenceView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<Vec<EvidenceView>>, ApiError> {
+    let id = app_id(&id)?;
+    desk.application(&id).await?;
+    Ok(Json(desk.evidence(&id).await?.into_iter().map(Into::into).collect()))
+}
+
+/// Every exchange with a register about me (Datenschutzcockpit), newest first.
+#[utoipa::path(get, path = "/api/v1/me/transfers", tag = "mailbox", security(("bearer" = [])),
+    responses((status = 200, body = [TransferView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn transfers(ApiCitizen(desk): ApiCitizen) -> Result<Json<Vec<TransferView>>, ApiError> {
+    Ok(Json(desk.transfers().await?.into_iter().map(Into::into).collect()))
+}

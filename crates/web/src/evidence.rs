@@ -1,0 +1,151 @@
+//! Once-only evidence: with the citizen's explicit consent, the authority responsible for the
+//! application asks the register that holds the evidence, over the signed EDM exchange. Every
+//! exchange, whatever its outcome, is written to the transfer log the citizen sees.
+
+use crate::error::AppError;
+use amtsweg_domain::records::{EvidenceRecord, Transfer};
+use amtsweg_domain::{ApplicationId, Authority, EvidenceRequirement, FieldError, Person, Service, UserId};
+use amtsweg_exchange::client::{FetchError, Outcome, Peer, fetch};
+use amtsweg_exchange::seal::{Identity, PinnedKeys, digest};
+use amtsweg_exchange::write::{self, EvidenceTypeRef, Party, Request, Subject};
+use amtsweg_store::DynStore;
+use std::collections::HashMap;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How this installation reaches the registers.
+pub struct Exchange {
+    /// The platform's key; registers pin its public key.
+    pub identity: Identity,
+    /// The registers' keys.
+    pub pinned: PinnedKeys,
+    /// Register id → URL of its `/edm` endpoint.
+    pub registers: HashMap<String, String>,
+    pub http: reqwest::Client,
+    pub timeout: Duration,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Asks the register for one piece of evidence and logs the transfer. Returns the attached
+/// evidence, or the reason why there is none (each also logged).
+#[allow(clippy::too_many_arguments)]
+pub async fn fetch_from_register(
+    store: &DynStore,
+    exchange: &Exchange,
+    citizen: &UserId,
+    person: &Person,
+    application: &ApplicationId,
+    service: &Service,
+    requirement: &EvidenceRequirement,
+    authority: &Authority,
+) -> Result<EvidenceRecord, AppError> {
+    let url = exchange.registers.get(&requirement.register).ok_or_else(|| {
+        AppError::Unavailable(format!("Das {} ist an diese Installation nicht angeschlossen. Bitte laden Sie den Nachweis hoch.", requirement.register))
+    })?;
+    let now = OffsetDateTime::now_utc();
+    let idnr = person.idnr.as_ref();
+    let request = Request {
+        id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        issued: rfc3339(now),
+        procedure: service.name.clone(),
+        requirement_id: format!("urn:amtsweg:requirement:{}:{}", service.id, requirement.evidence_type),
+        requirement_name: requirement.purpose.clone(),
+        requester: Party { id: authority.id.to_string(), scheme: "urn:amtsweg:authority".into(), name: authority.name.clone() },
+        provider: Party { id: requirement.register.clone(), scheme: "urn:amtsweg:register".into(), name: requirement.register.clone() },
+        subject: Subject {
+            identifier: idnr.map(|i| i.as_str().to_owned()).unwrap_or_default(),
+            scheme: "urn:de:idnr".into(),
+            family_name: person.family_name.clone(),
+            given_name: person.given_name.clone(),
+            date_of_birth: person.date_of_birth.to_string(),
+            level_of_assurance: "High".into(),
+        },
+        evidence_type: EvidenceTypeRef { id: requirement.evidence_type.clone(), classification: requirement.evidence_type.clone(), title: requirement.purpose.clone() },
+        preview_possible: false,
+        explicit_request: true,
+    };
+    let request_hash = digest(write::request(&request).as_bytes());
+    let peer = Peer { id: &requirement.register, url };
+    let result = fetch(&exchange.http, &exchange.identity, &exchange.pinned, &peer, &request, exchange.timeout).await;
+    let outcome = match &result {
+        Ok(Outcome::Evidence { .. }) => "delivered",
+        Ok(Outcome::PreviewRequired { .. }) => "preview_required",
+        Ok(Outcome::Refused { code, .. }) if code == write::NOT_FOUND => "not_found",
+        Ok(Outcome::Refused { .. }) => "refused",
+        Err(FetchError::Unreachable | FetchError::Timeout | FetchError::Status(_)) => "unavailable",
+        Err(FetchError::Seal(_) | FetchError::Malformed(_)) => "untrustworthy",
+    };
+    let transfer = Transfer {
+        id: uuid::Uuid::new_v4().to_string(),
+        citizen_id: citizen.clone(),
+        at: now,
+        authority_id: authority.id.to_string(),
+        authority_name: authority.name.clone(),
+        register: requirement.register.clone(),
+        evidence_type: requirement.evidence_type.clone(),
+        procedure: service.name.clone(),
+        purpose: requirement.purpose.clone(),
+        legal_basis: requirement.legal_basis.clone(),
+        idnr_used: idnr.is_some(),
+        consent_ref: format!("Zustimmung im Antrag {application} am {}", rfc3339(now)),
+        outcome: outcome.into(),
+        request_hash,
+    };
+    store.record_transfer(&transfer).await?;
+    match result {
+        Ok(Outcome::Evidence { media_type, document, .. }) => {
+            let record = EvidenceRecord {
+                id: uuid::Uuid::new_v4().to_string(),
+                application_id: application.clone(),
+                evidence_type: requirement.evidence_type.clone(),
+                source: "register".into(),
+                status: "attached".into(),
+                register: Some(requirement.register.clone()),
+                media_type,
+                document: String::from_utf8_lossy(&document).into_owned(),
+                transfer_id: Some(transfer.id.clone()),
+                created_at: now,
+            };
+            store.attach_evidence(citizen, &record).await?;
+            Ok(record)
+        }
+        Ok(Outcome::PreviewRequired { .. }) => Err(AppError::Unavailable(
+            "Das Register verlangt eine Vorschau, die hier noch nicht angeboten wird. Bitte laden Sie den Nachweis hoch.".into(),
+        )),
+        Ok(Outcome::Refused { code, .. }) if code == write::NOT_FOUND => Err(AppError::NotInRegister),
+        Ok(Outcome::Refused { .. }) => Err(AppError::Unavailable("Das Register hat die Anfrage abgelehnt. Bitte laden Sie den Nachweis hoch.".into())),
+        Err(FetchError::Seal(_) | FetchError::Malformed(_)) => Err(AppError::Untrustworthy),
+        Err(_) => Err(AppError::Unavailable(format!(
+            "Das {} ist gerade nicht erreichbar. Ihre Angaben bleiben gespeichert; bitte versuchen Sie es später erneut oder laden Sie den Nachweis hoch.",
+            requirement.register
+        ))),
+    }
+}
+
+/// Checks the citizen's choice before anything is fetched.
+pub fn check_choice(service: &Service, evidence_type: &str, source: &str, consent: Option<bool>) -> Result<EvidenceRequirement, AppError> {
+    let mut errors = Vec::new();
+    let requirement = service.evidence.iter().find(|e| e.evidence_type == evidence_type).cloned();
+    if requirement.is_none() {
+        errors.push(FieldError::new("type", "Diesen Nachweis braucht die Leistung nicht."));
+    }
+    match source {
+        "register" => {
+            if consent != Some(true) {
+                errors.push(FieldError::new(
+                    "consent",
+                    "Ohne Ihre ausdrückliche Zustimmung wird nichts abgerufen. Bitte stimmen Sie dem Abruf zu oder laden Sie den Nachweis hoch.",
+                ));
+            }
+        }
+        "upload" => errors.push(FieldError::new("source", "Das Hochladen von Nachweisen ist noch nicht möglich; bitte nutzen Sie den Abruf aus dem Register.")),
+        _ => errors.push(FieldError::new("source", "Die Quelle muss „register“ oder „upload“ sein.")),
+    }
+    match requirement {
+        Some(r) if errors.is_empty() => Ok(r),
+        _ => Err(AppError::Invalid(errors)),
+    }
+}

@@ -1,0 +1,109 @@
+//! Once-only evidence through the API: consent, fetch from a register node over the signed EDM
+//! exchange, attach; refusals; the transfer log each citizen sees (and only their own).
+
+use crate::common::TestApp;
+use crate::on_both_stores;
+use serde_json::json;
+
+on_both_stores!(consent_fetch_attach_and_the_transfer_log, without_consent_nothing_is_fetched, a_register_that_is_down_is_logged_and_explained);
+
+async fn consent_fetch_attach_and_the_transfer_log(app: TestApp) {
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    let path = format!("/api/v1/applications/{id}/evidence");
+    let (status, body) = app.post(&anna, &path, json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register", "consent": true})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"], "attached");
+    assert_eq!(body["register"], "melderegister");
+    assert_eq!(body["content"]["ars"], "147130000000");
+    assert_eq!(body["content"]["main_residence"], true);
+    let (status, body) = app.post(&anna, &path, json!({"type": "urn:amtsweg:evidence:vehicle-holder", "source": "register", "consent": true})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["content"]["vehicles"][0]["plate"], "L-AB 1234");
+    let (_, attached) = app.get(&anna, &path).await;
+    assert_eq!(attached.as_array().unwrap().len(), 2);
+
+    // Jonas has no car: the register says so, and that exchange is logged too.
+    let jonas = app.citizen(1).to_owned();
+    let his = app.draft(1).await;
+    let (status, body) = app
+        .post(&jonas, &format!("/api/v1/applications/{his}/evidence"), json!({"type": "urn:amtsweg:evidence:vehicle-holder", "source": "register", "consent": true}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "not_found_in_register");
+
+    // Each sees exactly their own transfers.
+    let (_, mine) = app.get(&anna, "/api/v1/me/transfers").await;
+    let mine = mine.as_array().unwrap();
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|t| t["authority"] == "Stadt Leipzig" && t["idnr_used"] == true && t["outcome"] == "delivered"));
+    assert!(mine.iter().any(|t| t["register"] == "fahrzeugregister" && t["legal_basis"].as_str().unwrap().contains("StVG")));
+    assert!(mine.iter().all(|t| t["request_hash"].as_str().unwrap().len() == 64 && t["consent"].as_str().unwrap().contains(&id)));
+    let (_, his_log) = app.get(&jonas, "/api/v1/me/transfers").await;
+    assert_eq!(his_log.as_array().unwrap().len(), 1);
+    assert_eq!(his_log[0]["outcome"], "not_found");
+    // Another citizen's application: 404, and nothing fetched.
+    let (status, _) = app.post(&jonas, &path, json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register", "consent": true})).await;
+    assert_eq!(status, 404);
+    let (_, his_log) = app.get(&jonas, "/api/v1/me/transfers").await;
+    assert_eq!(his_log.as_array().unwrap().len(), 1);
+    // Staff have no cockpit of their own.
+    let (status, _) = app.get(app.caseworker("leipzig"), "/api/v1/me/transfers").await;
+    assert_eq!(status, 403);
+}
+
+async fn without_consent_nothing_is_fetched(app: TestApp) {
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    let path = format!("/api/v1/applications/{id}/evidence");
+    for body in [
+        json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register"}),
+        json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register", "consent": false}),
+        json!({"type": "urn:amtsweg:evidence:enrolment", "source": "register", "consent": true}),
+        json!({"type": "urn:amtsweg:evidence:main-residence", "source": "brieftaube", "consent": true}),
+    ] {
+        let (status, answer) = app.post(&anna, &path, body.clone()).await;
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert!(!answer["fields"].as_array().unwrap().is_empty());
+    }
+    let (_, log) = app.get(&anna, "/api/v1/me/transfers").await;
+    assert_eq!(log, json!([]), "nothing was asked of any register");
+    // Tom lives in Dresden: no authority on the platform could ask on his behalf.
+    let tom = app.citizen(4).to_owned();
+    let his = app.draft(4).await;
+    let (status, answer) = app
+        .post(&tom, &format!("/api/v1/applications/{his}/evidence"), json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register", "consent": true}))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(answer["error"], "no_responsible_authority");
+}
+
+async fn a_register_that_is_down_is_logged_and_explained(app: TestApp) {
+    // A second server on the same store whose vehicle register is unreachable.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = amtsweg_web::AppState::new(app.store.clone(), amtsweg_web::WebConfig { demo: true, secure_cookies: false, kern_dir: "/nonexistent".into() })
+        .with_exchange(amtsweg_web::demo::start_registers(&["fahrzeugregister"]).await.unwrap());
+    tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    let (status, _) = app.put(&anna, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
+    assert_eq!(status, 200);
+    let r = app
+        .http
+        .post(format!("{base}/api/v1/applications/{id}/evidence"))
+        .bearer_auth(&anna)
+        .json(&json!({"type": "urn:amtsweg:evidence:vehicle-holder", "source": "register", "consent": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "register_unavailable");
+    assert!(body["message"].as_str().unwrap().contains("Ihre Angaben bleiben gespeichert"));
+    let (_, log) = app.get(&anna, "/api/v1/me/transfers").await;
+    assert_eq!(log[0]["outcome"], "unavailable");
+    // The draft keeps everything.
+    let (_, draft) = app.get(&anna, &format!("/api/v1/applications/{id}")).await;
+    assert_eq!(draft["data"]["kennzeichen"], "L-AB 1234");
+}
