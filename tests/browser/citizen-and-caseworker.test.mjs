@@ -55,6 +55,11 @@ test('citizen applies, caseworker decides, citizen reads the decision', async ()
   assert.equal(await citizen.getByRole('heading', { level: 1 }).textContent(), 'Bitte prüfen Sie Ihre Angaben');
   assert.match(await citizen.locator('dl').textContent(), /01\.03\.2099/);
   await checkAccessibility(citizen, 'Angaben prüfen');
+  // Once-only: with consent, the residence comes from the register.
+  await citizen.getByLabel(/diesen Nachweis beim melderegister/).check();
+  await citizen.getByRole('button', { name: 'Nachweis abrufen' }).first().click();
+  assert.match(await citizen.locator('#nachweise ~ .evidence-card').first().textContent(), /Liegt vor/);
+  await checkAccessibility(citizen, 'Angaben prüfen mit Nachweis');
   await citizen.getByRole('button', { name: 'Antrag verbindlich absenden' }).click();
   const caseNumber = (await citizen.locator('#aktenzeichen').textContent()).trim();
   assert.match(caseNumber, /^L-\d{4}-\d{6}$/);
@@ -87,6 +92,9 @@ test('citizen applies, caseworker decides, citizen reads the decision', async ()
   await checkAccessibility(citizen, 'Bescheid');
   await citizen.getByRole('link', { name: 'Meine Anträge' }).first().click();
   assert.match(await citizen.locator('table').textContent(), /Entschieden/);
+  await citizen.getByRole('link', { name: 'Meine Daten' }).first().click();
+  assert.match(await citizen.locator('table').textContent(), /Nachweis übermittelt/);
+  await checkAccessibility(citizen, 'Meine Daten');
   await citizen.goto(base + '/gibt-es-nicht');
   await checkAccessibility(citizen, 'Fehlerseite');
 

@@ -27,8 +27,8 @@ export async function startDemo() {
     const timer = setTimeout(() => reject(new Error('demo did not start: ' + out + err)), 30000);
     demo.stdout.on('data', (chunk) => {
       out += chunk;
-      const m = out.match(/http:\/\/127\.0\.0\.1:\d+/);
-      if (m) { clearTimeout(timer); resolve(m[0]); }
+      const m = out.match(/läuft unter (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     demo.stderr.on('data', (chunk) => { err += chunk; });
     demo.on('error', (e) => { clearTimeout(timer); reject(new Error(`${binary} could not start: ${e.message}`)); });

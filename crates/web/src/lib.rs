@@ -20,6 +20,7 @@ mod forms;
 pub mod metrics;
 mod pages;
 mod portal;
+pub mod retention;
 mod security;
 mod workspace;
 
@@ -121,6 +122,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    retention::spawn(state.store.clone());
     let router = app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

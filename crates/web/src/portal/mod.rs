@@ -29,10 +29,12 @@ pub fn router() -> Router<AppState> {
         .route("/antraege/{id}/formular/{page}", get(form_page).post(save_form_page))
         .route("/antraege/{id}/pruefen", get(check))
         .route("/antraege/{id}/absenden", post(submit))
+        .route("/antraege/{id}/nachweise", post(fetch_evidence))
         .route("/antraege/{id}/bestaetigung", get(receipt))
         .route("/antraege/{id}/zuruecknehmen", post(withdraw))
         .route("/postfach", get(mailbox))
         .route("/postfach/{id}", get(message))
+        .route("/meine-daten", get(transfers))
         .merge(login::router())
 }
 
@@ -217,14 +219,69 @@ struct CheckPage {
     answer_pages: Vec<PageAnswers>,
     change_base: String,
     problem: Option<String>,
+    evidence: Vec<EvidenceRow>,
+    evidence_problem: Option<String>,
+}
+
+/// One piece of evidence a service needs, and whether it is there.
+struct EvidenceRow {
+    evidence_type: String,
+    purpose: String,
+    register: String,
+    legal_basis: String,
+    /// What the register confirmed, when attached.
+    attached: Option<String>,
+    consent_id: String,
 }
 
 async fn render_check(citizen: &PageCitizen, id: &ApplicationId, problem: Option<String>) -> Result<Response, PageError> {
+    render_check_with(citizen, id, problem, None, StatusCode::OK).await
+}
+
+fn summarise_evidence(document: &str) -> String {
+    let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(document) else {
+        return "Nachweis liegt vor".into();
+    };
+    let mut parts = Vec::new();
+    if let Some(true) = o.get("main_residence").and_then(|v| v.as_bool()) {
+        parts.push(format!("Hauptwohnsitz: {} {}", o.get("postal_code").and_then(|v| v.as_str()).unwrap_or(""), o.get("city").and_then(|v| v.as_str()).unwrap_or("")));
+    }
+    if let Some(vs) = o.get("vehicles").and_then(|v| v.as_array()) {
+        let plates: Vec<&str> = vs.iter().filter_map(|v| v.get("plate").and_then(|p| p.as_str())).collect();
+        parts.push(format!("Halterin oder Halter von: {}", plates.join(", ")));
+    }
+    if let Some(e) = o.get("enrolled").and_then(|v| v.as_bool()) {
+        parts.push(if e { "Am Stichtag eingeschrieben".to_owned() } else { "Am Stichtag nicht eingeschrieben".to_owned() });
+    }
+    if parts.is_empty() { "Nachweis liegt vor".into() } else { parts.join("; ") }
+}
+
+async fn render_check_with(
+    citizen: &PageCitizen,
+    id: &ApplicationId,
+    problem: Option<String>,
+    evidence_problem: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
     let (application, service) = citizen.desk.application_with_service(id).await?;
     if let Some(r) = not_editable(&application) {
         return Ok(r);
     }
-    let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let attached = citizen.desk.evidence(id).await?;
+    let evidence = service
+        .evidence
+        .iter()
+        .enumerate()
+        .map(|(n, e)| EvidenceRow {
+            evidence_type: e.evidence_type.clone(),
+            purpose: e.purpose.clone(),
+            register: e.register.clone(),
+            legal_basis: e.legal_basis.clone(),
+            attached: attached.iter().rev().find(|a| a.evidence_type == e.evidence_type && a.status == "attached").map(|a| summarise_evidence(&a.document)),
+            consent_id: format!("zustimmung-{}", n + 1),
+        })
+        .collect();
+    let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { status };
     Ok(render(
         status,
         &CheckPage {
@@ -234,6 +291,8 @@ async fn render_check(citizen: &PageCitizen, id: &ApplicationId, problem: Option
             answer_pages: forms::answers(&service.form, &application.data),
             change_base: format!("/antraege/{}/formular", application.id),
             problem,
+            evidence,
+            evidence_problem,
         },
     ))
 }
@@ -425,4 +484,75 @@ async fn message(citizen: PageCitizen, Path(id): Path<String>) -> Result<Respons
             paragraphs: pages::paragraphs(&m.body),
         },
     ))
+}
+
+struct TransferRow {
+    at: String,
+    authority: String,
+    register: String,
+    purpose: String,
+    procedure: String,
+    legal_basis: String,
+    idnr_used: bool,
+    outcome: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "transfers.html")]
+struct TransfersPage {
+    layout: Layout,
+    transfers: Vec<TransferRow>,
+}
+
+fn outcome_label(outcome: &str) -> &'static str {
+    match outcome {
+        "delivered" => "Nachweis übermittelt",
+        "not_found" => "Im Register nicht gefunden",
+        "unavailable" => "Register nicht erreichbar",
+        "untrustworthy" => "Antwort verworfen (nicht vertrauenswürdig)",
+        "preview_required" => "Vorschau verlangt",
+        _ => "Abgelehnt",
+    }
+}
+
+/// The Datenschutzcockpit: every exchange with a register about the citizen.
+async fn transfers(citizen: PageCitizen) -> Result<Response, PageError> {
+    let transfers = citizen
+        .desk
+        .transfers()
+        .await?
+        .into_iter()
+        .map(|t| TransferRow {
+            at: date_time(t.at),
+            authority: t.authority_name,
+            register: t.register,
+            purpose: t.purpose,
+            procedure: t.procedure,
+            legal_basis: t.legal_basis,
+            idnr_used: t.idnr_used,
+            outcome: outcome_label(&t.outcome),
+        })
+        .collect();
+    Ok(render(StatusCode::OK, &TransfersPage { layout: Layout::new("Meine Daten", Some(&citizen.session)), transfers }))
+}
+
+/// The citizen's explicit choice to have one piece of evidence fetched from its register.
+async fn fetch_evidence(State(state): State<AppState>, citizen: PageCitizen, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&citizen.session, &form)?;
+    let id = app_id(&id)?;
+    let get = |name: &str| form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let consent = get("zustimmung").map(|v| v == "true");
+    match citizen.desk.fetch_evidence(state.exchange.as_deref(), &id, get("nachweis").unwrap_or_default(), "register", consent).await {
+        Ok(_) => Ok(see_other(format!("/antraege/{id}/pruefen#nachweise"))),
+        Err(AppError::Invalid(errors)) => {
+            let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            render_check_with(&citizen, &id, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e @ (AppError::NotInRegister | AppError::Unavailable(_) | AppError::Untrustworthy | AppError::NoResponsibleAuthority)) => {
+            let status = e.status();
+            render_check_with(&citizen, &id, None, Some(e.message()), status).await
+        }
+        Err(AppError::Conflict(_)) => Ok(see_other(format!("/antraege/{id}"))),
+        Err(e) => Err(e.into()),
+    }
 }

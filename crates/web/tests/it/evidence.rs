@@ -5,7 +5,12 @@ use crate::common::TestApp;
 use crate::on_both_stores;
 use serde_json::json;
 
-on_both_stores!(consent_fetch_attach_and_the_transfer_log, without_consent_nothing_is_fetched, a_register_that_is_down_is_logged_and_explained);
+on_both_stores!(
+    consent_fetch_attach_and_the_transfer_log,
+    without_consent_nothing_is_fetched,
+    a_register_that_is_down_is_logged_and_explained,
+    transfers_are_deleted_after_two_years,
+);
 
 async fn consent_fetch_attach_and_the_transfer_log(app: TestApp) {
     let anna = app.citizen(0).to_owned();
@@ -106,4 +111,22 @@ async fn a_register_that_is_down_is_logged_and_explained(app: TestApp) {
     // The draft keeps everything.
     let (_, draft) = app.get(&anna, &format!("/api/v1/applications/{id}")).await;
     assert_eq!(draft["data"]["kennzeichen"], "L-AB 1234");
+}
+
+async fn transfers_are_deleted_after_two_years(app: TestApp) {
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    let (status, _) = app
+        .post(&anna, &format!("/api/v1/applications/{id}/evidence"), json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register", "consent": true}))
+        .await;
+    assert_eq!(status, 201);
+    let now = time::OffsetDateTime::now_utc();
+    // A day before the two years are over: kept.
+    assert_eq!(amtsweg_web::retention::sweep(&app.store, now + time::Duration::days(2 * 365)).await.unwrap(), 0);
+    let (_, log) = app.get(&anna, "/api/v1/me/transfers").await;
+    assert_eq!(log.as_array().unwrap().len(), 1);
+    // Two years and a few days later: gone, from the API and the page.
+    assert_eq!(amtsweg_web::retention::sweep(&app.store, now + time::Duration::days(2 * 365 + 5)).await.unwrap(), 1);
+    let (_, log) = app.get(&anna, "/api/v1/me/transfers").await;
+    assert_eq!(log, json!([]));
 }

@@ -82,6 +82,22 @@ async fn citizen_and_caseworker_walk_the_whole_path(app: TestApp) {
     let answers = text(&check, "dl");
     assert!(answers.contains("L-XY 42") && answers.contains("01.03.2099") && answers.contains("2 Jahre"), "{answers}");
     assert!(answers.contains("Eine Leasing- oder Mietfirma"));
+    // Evidence: nothing without consent; with it, fetched from the register and shown.
+    let evidence_url = path.replace("/pruefen", "/nachweise");
+    let (status, _, refused) = post_form(&anna, app.url(&evidence_url), &[("_csrf", &token), ("nachweis", "urn:amtsweg:evidence:main-residence")]).await;
+    assert_eq!(status, 422);
+    assert!(text(&refused, "main").contains("Ohne Ihre ausdrückliche Zustimmung"));
+    let (status, _, fetched) = post_form(
+        &anna,
+        app.url(&evidence_url),
+        &[("_csrf", &token), ("nachweis", "urn:amtsweg:evidence:main-residence"), ("zustimmung", "true")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(text(&fetched, "#nachweise ~ .evidence-card").contains("Hauptwohnsitz: 04107 Leipzig"), "{}", text(&fetched, "main"));
+    let (_, _, cockpit) = page(&anna, app.url("/meine-daten")).await;
+    assert!(text(&cockpit, "table").contains("Nachweis übermittelt"));
+    assert!(text(&cockpit, "table").contains("Stadt Leipzig"));
     let submit = path.replace("/pruefen", "/absenden");
     let (status, path, receipt) = post_form(&anna, app.url(&submit), &[("_csrf", &token)]).await;
     assert_eq!(status, 200);
@@ -136,6 +152,10 @@ async fn citizen_and_caseworker_walk_the_whole_path(app: TestApp) {
     assert!(!text(&mailbox, "main").contains("Ungelesen"));
     let (_, _, mine) = page(&anna, app.url("/antraege")).await;
     assert!(text(&mine, "table").contains("Entschieden"));
+    // The cockpit page exists for citizens (its contents are tested with the evidence).
+    let (status, _, cockpit) = page(&anna, app.url("/meine-daten")).await;
+    assert_eq!(status, 200);
+    assert_layout(&cockpit);
 
     // outside demo mode there is no persona picker
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
