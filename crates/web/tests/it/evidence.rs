@@ -10,6 +10,7 @@ on_both_stores!(
     without_consent_nothing_is_fetched,
     a_register_that_is_down_is_logged_and_explained,
     transfers_are_deleted_after_two_years,
+    altered_and_replayed_answers_are_refused_and_logged,
 );
 
 async fn consent_fetch_attach_and_the_transfer_log(app: TestApp) {
@@ -129,4 +130,109 @@ async fn transfers_are_deleted_after_two_years(app: TestApp) {
     assert_eq!(amtsweg_web::retention::sweep(&app.store, now + time::Duration::days(2 * 365 + 5)).await.unwrap(), 1);
     let (_, log) = app.get(&anna, "/api/v1/me/transfers").await;
     assert_eq!(log, json!([]));
+}
+
+/// A register that misbehaves in front of a real one: it alters the answer, or sends back an
+/// answer that belongs to an earlier request.
+#[derive(Clone)]
+struct Misbehaving {
+    real: String,
+    mode: &'static str,
+    earlier: std::sync::Arc<tokio::sync::Mutex<Option<(reqwest::header::HeaderMap, Vec<u8>)>>>,
+}
+
+async fn misbehave(axum::extract::State(m): axum::extract::State<Misbehaving>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut forward = reqwest::Client::new().post(&m.real).body(body.to_vec());
+    for name in ["amtsweg-key-id", "amtsweg-signature", "content-type"] {
+        if let Some(v) = headers.get(name) {
+            forward = forward.header(name, v.to_str().unwrap());
+        }
+    }
+    let answer = forward.send().await.unwrap();
+    let mut out_headers = answer.headers().clone();
+    let mut out_body = answer.bytes().await.unwrap().to_vec();
+    let mut earlier = m.earlier.lock().await;
+    match m.mode {
+        "tamper" => {
+            let text = String::from_utf8(out_body).unwrap().replace("Melderegister", "Melderegistre");
+            out_body = text.into_bytes();
+        }
+        "replay" => match earlier.take() {
+            // The first answer passes; later requests get that first answer again.
+            None => *earlier = Some((out_headers.clone(), out_body.clone())),
+            Some((h, b)) => {
+                out_headers = h.clone();
+                out_body = b.clone();
+                *earlier = Some((h, b));
+            }
+        },
+        _ => {}
+    }
+    let mut response = (axum::http::StatusCode::OK, out_body).into_response();
+    for name in ["amtsweg-key-id", "amtsweg-signature", "amtsweg-request-digest", "content-type"] {
+        if let Some(v) = out_headers.get(name) {
+            response.headers_mut().insert(name, v.to_str().unwrap().parse().unwrap());
+        }
+    }
+    response
+}
+
+async fn app_with_misbehaving_register(app: &TestApp, mode: &'static str) -> String {
+    let mut exchange = amtsweg_web::demo::start_registers(&[]).await.unwrap();
+    let real = exchange.registers["melderegister"].clone();
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}/edm", proxy.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route("/edm", axum::routing::post(misbehave))
+        .with_state(Misbehaving { real, mode, earlier: Default::default() });
+    tokio::spawn(async move { axum::serve(proxy, router).await });
+    exchange.registers.insert("melderegister".into(), proxy_url);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = amtsweg_web::AppState::new(app.store.clone(), amtsweg_web::WebConfig { demo: true, secure_cookies: false, kern_dir: "/nonexistent".into() })
+        .with_exchange(exchange);
+    tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
+    base
+}
+
+async fn fetch_residence(app: &TestApp, base: &str, citizen: usize) -> (u16, serde_json::Value) {
+    let id = app.draft(citizen).await;
+    let r = app
+        .http
+        .post(format!("{base}/api/v1/applications/{id}/evidence"))
+        .bearer_auth(app.citizen(citizen))
+        .json(&json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register", "consent": true}))
+        .send()
+        .await
+        .unwrap();
+    crate::common::json_of(r).await
+}
+
+async fn altered_and_replayed_answers_are_refused_and_logged(app: TestApp) {
+    // Altered on the way: the signature no longer matches.
+    let base = app_with_misbehaving_register(&app, "tamper").await;
+    let (status, body) = fetch_residence(&app, &base, 0).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"], "register_untrustworthy");
+    let (_, log) = app.get(app.citizen(0), "/api/v1/me/transfers").await;
+    assert_eq!(log[0]["outcome"], "untrustworthy");
+    let (_, attached) = app.get(app.citizen(0), "/api/v1/applications").await;
+    assert!(attached.as_array().unwrap().iter().all(|a| a["status"] == "draft"));
+
+    // An earlier, genuine answer sent again for a new request (and for another person's request).
+    let base = app_with_misbehaving_register(&app, "replay").await;
+    let (status, _) = fetch_residence(&app, &base, 1).await;
+    assert_eq!(status, 201, "the first answer is genuine");
+    let (status, body) = fetch_residence(&app, &base, 1).await;
+    assert_eq!(status, 502, "replayed: {body}");
+    let (status, body) = fetch_residence(&app, &base, 2).await;
+    assert_eq!(status, 502, "an answer for another request: {body}");
+    let (_, log) = app.get(app.citizen(1), "/api/v1/me/transfers").await;
+    let outcomes: Vec<&str> = log.as_array().unwrap().iter().map(|t| t["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "untrustworthy").count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "delivered").count(), 1, "{outcomes:?}");
+    // Marie never got Jonas's evidence.
+    let (_, log) = app.get(app.citizen(2), "/api/v1/me/transfers").await;
+    assert_eq!(log[0]["outcome"], "untrustworthy");
 }
