@@ -45,6 +45,7 @@ fn request(r: &Record, n: usize) -> Request {
         evidence_type: EvidenceTypeRef { id: Kind::Resident.evidence_type().into(), classification: "residence".into(), title: "Meldebescheinigung".into() },
         preview_possible: false,
         explicit_request: true,
+        preview_location: None,
     }
 }
 
@@ -59,7 +60,7 @@ pub async fn run(args: EvidenceBenchArgs) -> Result<(), String> {
     let mut at_city = PinnedKeys::default();
     at_city.pin("melderegister", &node_identity.public_key()).map_err(|e| e.to_string())?;
     let at_city = Arc::new(at_city);
-    let node = Arc::new(Node { register, identity: node_identity, peers: at_node, key_date: "2026-11-22".into() });
+    let node = Arc::new(Node::new(register, node_identity, at_node, "2026-11-22".into(), false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     tokio::spawn(async move { axum::serve(listener, router(node)).await });

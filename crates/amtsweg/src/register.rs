@@ -31,6 +31,9 @@ pub enum RegisterCommand {
         /// Key date for enrolment (default: today).
         #[arg(long)]
         key_date: Option<String>,
+        /// Ask the person to preview evidence before it is given (EDM:ERR:0002).
+        #[arg(long)]
+        preview: bool,
     },
     /// Write synthetic records as JSONL to standard output (the same for the same seed).
     Generate {
@@ -68,7 +71,7 @@ pub async fn run(command: RegisterCommand) -> Result<(), String> {
             println!("{}", identity.public_key());
             Ok(())
         }
-        RegisterCommand::Serve { kind: k, data, listen, key, id, peers, key_date } => {
+        RegisterCommand::Serve { kind: k, data, listen, key, id, peers, key_date, preview } => {
             let kind = kind(&k)?;
             let text = std::fs::read_to_string(&data).map_err(|e| format!("{}: {e}", data.display()))?;
             let register = Register::load(kind, &text).map_err(|e| format!("{}: {e}", data.display()))?;
@@ -85,7 +88,7 @@ pub async fn run(command: RegisterCommand) -> Result<(), String> {
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("{listen}: {e}"))?;
             let address = listener.local_addr().map_err(|e| e.to_string())?;
             println!("{} „{id}“ mit {records} Einträgen läuft unter http://{address}/edm", kind.label());
-            let node = Arc::new(Node { register, identity, peers: pinned, key_date });
+            let node = Arc::new(Node::new(register, identity, pinned, key_date, preview));
             axum::serve(listener, router(node)).await.map_err(|e| e.to_string())
         }
     }

@@ -70,6 +70,7 @@ fn request_for(r: &Record, id: &str) -> Request {
         evidence_type: EvidenceTypeRef { id: "urn:amtsweg:evidence:main-residence".into(), classification: "residence".into(), title: "Meldebescheinigung".into() },
         preview_possible: false,
         explicit_request: true,
+        preview_location: None,
     }
 }
 

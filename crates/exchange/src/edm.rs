@@ -78,6 +78,9 @@ pub struct Summary {
     pub preview_possible: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explicit_request: Option<bool>,
+    /// In a request after a preview: where the person saw the evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_location: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub requirements: Vec<Requirement>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -203,6 +206,7 @@ fn summarize(root: &Node) -> Result<Summary, XmlError> {
             procedure: slot_text(root, "Procedure"),
             preview_possible: boolean(root, "PossibilityForPreview")?,
             explicit_request: boolean(root, "ExplicitRequestGiven")?,
+            preview_location: slot_text(root, "PreviewLocation"),
             requirements,
             requester: agent(root, "EvidenceRequester"),
             provider: agent(root, "EvidenceProvider"),
@@ -241,6 +245,7 @@ fn summarize(root: &Node) -> Result<Summary, XmlError> {
         procedure: None,
         preview_possible: None,
         explicit_request: None,
+        preview_location: None,
         requirements: Vec::new(),
         requester: agent(root, "EvidenceRequester"),
         provider: agent(root, "EvidenceProvider").or_else(|| agent(root, "ErrorProvider")),

@@ -22,6 +22,16 @@ pub struct Node {
     pub peers: PinnedKeys,
     /// The key date for enrolment (`YYYY-MM-DD`).
     pub key_date: String,
+    /// Whether the person must preview the evidence before it is given (`EDM:ERR:0002`).
+    pub preview: bool,
+    /// Open previews: location → (IdNr, evidence type).
+    pub previews: std::sync::Mutex<std::collections::HashMap<String, (String, String)>>,
+}
+
+impl Node {
+    pub fn new(register: Register, identity: Identity, peers: PinnedKeys, key_date: String, preview: bool) -> Self {
+        Self { register, identity, peers, key_date, preview, previews: Default::default() }
+    }
 }
 
 impl Node {
@@ -85,12 +95,33 @@ async fn edm(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) -> 
             preview_location: None,
         })
     };
+    // A preview is owed when the node asks for one and this is not the request after it.
+    let preview_done = summary.preview_location.as_ref().is_some_and(|location| {
+        let open = node.previews.lock().expect("not poisoned").remove(location);
+        open.is_some_and(|(idnr, ty)| idnr == person.identifier && ty == evidence_type.id)
+    });
     let answer = if summary.explicit_request != Some(true) {
         tracing::info!(%requester, outcome = "no_explicit_request", "evidence request");
         error("EDM:ERR:0001", "rs:AuthorizationExceptionType", "Die Anfrage beruht nicht auf einer ausdrücklichen Anfrage der Person.")
     } else if evidence_type.id != node.register.kind.evidence_type() {
         tracing::info!(%requester, outcome = "unknown_evidence_type", "evidence request");
         error(NOT_FOUND, "rs:ObjectNotFoundExceptionType", "Diesen Nachweistyp führt das Register nicht.")
+    } else if node.preview && !preview_done && node.register.evidence(&person.identifier, &person.family_name, &person.date_of_birth, &node.key_date).is_some() {
+        let location = format!("urn:amtsweg:preview:{}", uuid::Uuid::new_v4());
+        node.previews.lock().expect("not poisoned").insert(location.clone(), (person.identifier.clone(), evidence_type.id.clone()));
+        tracing::info!(%requester, outcome = "preview_required", "evidence request");
+        write::error(&ErrorResponse {
+            request_id: summary.request_id.clone(),
+            response_id: uuid::Uuid::new_v4().to_string(),
+            issued: now(),
+            provider: node.party(),
+            requester: requester_party.clone(),
+            code: write::PREVIEW_REQUIRED.into(),
+            exception_type: "rs:AuthorizationExceptionType".into(),
+            message: "Vorschau erforderlich".into(),
+            detail: "Die Person muss den Nachweis sehen, bevor er übermittelt wird.".into(),
+            preview_location: Some(location),
+        })
     } else {
         match node.register.evidence(&person.identifier, &person.family_name, &person.date_of_birth, &node.key_date) {
             None => {

@@ -53,6 +53,8 @@ pub struct Request {
     pub evidence_type: EvidenceTypeRef,
     pub preview_possible: bool,
     pub explicit_request: bool,
+    /// After a preview: the location the provider gave (OOTS "request after preview").
+    pub preview_location: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +184,9 @@ pub fn request(r: &Request) -> String {
     w.close("rim:Slot");
     w.slot_value("PossibilityForPreview", "rim:BooleanValueType", if r.preview_possible { "true" } else { "false" });
     w.slot_value("ExplicitRequestGiven", "rim:BooleanValueType", if r.explicit_request { "true" } else { "false" });
+    if let Some(location) = &r.preview_location {
+        w.slot_value("PreviewLocation", "rim:StringValueType", location);
+    }
     w.open("rim:Slot", &[("name", "Requirements")]);
     w.open("rim:SlotValue", &[("xsi:type", "rim:CollectionValueType"), ("collectionType", "urn:oasis:names:tc:ebxml-regrep:CollectionType:Set")]);
     w.open("rim:Element", &[("xsi:type", "rim:AnyValueType")]);

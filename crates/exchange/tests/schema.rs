@@ -57,6 +57,7 @@ fn requests_responses_and_errors_validate_and_read_back() {
         evidence_type: evidence_type(),
         preview_possible: true,
         explicit_request: true,
+        preview_location: None,
     };
     let xml = write::request(&request);
     xmllint(&xml, "request").unwrap();

@@ -9,6 +9,8 @@ pub enum StoreError {
     Conflict { current: ApplicationStatus },
     #[error("another schema with the same id and version is stored (sha256 {existing})")]
     SchemaConflict { existing: String },
+    #[error("the evidence is not waiting for a preview decision")]
+    PreviewSettled,
     #[error("the database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
     #[error("stored data is malformed: {0}")]

@@ -844,6 +844,32 @@ macro_rules! shared_store_impl {
                     .collect()
             }
 
+            async fn settle_preview(&self, citizen: &UserId, application: &ApplicationId, evidence_id: &str, accept: bool) -> Result<EvidenceRecord> {
+                let (_writer, mut tx) = self.begin().await?;
+                let (status, document) = if accept { ("attached", None) } else { ("discarded", Some("{}")) };
+                let updated = sqlx::query(
+                    "UPDATE evidence SET status = $1, document = COALESCE($2, document) \
+                     WHERE id = $3 AND application_id = $4 AND citizen_id = $5 AND status = 'preview'",
+                )
+                .bind(status)
+                .bind(document)
+                .bind(evidence_id)
+                .bind(application.as_str())
+                .bind(citizen.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    drop(tx);
+                    let exists = self.evidence(citizen, application).await?.into_iter().any(|e| e.id == evidence_id);
+                    return Err(if exists { StoreError::PreviewSettled } else { StoreError::NotFound });
+                }
+                let kind = if accept { "evidence_accepted" } else { "evidence_discarded" };
+                audit(&mut tx, kind, Some((citizen.as_str(), "citizen")), None, ("application", application.as_str())).await?;
+                tx.commit().await?;
+                self.evidence(citizen, application).await?.into_iter().find(|e| e.id == evidence_id).ok_or(StoreError::NotFound)
+            }
+
             async fn put_fim_schema(&self, r: &FimSchemaRecord) -> Result<bool> {
                 let (_writer, mut tx) = self.begin().await?;
                 let existing = sqlx::query("SELECT sha256 FROM fim_schemas WHERE id = $1 AND version = $2")

@@ -116,7 +116,7 @@ impl CitizenDesk {
         evidence_type: &str,
         source: &str,
         consent: Option<bool>,
-    ) -> Result<EvidenceRecord, AppError> {
+    ) -> Result<crate::evidence::Fetched, AppError> {
         let (application, service) = self.application_with_service(id).await?;
         if !application.status.is_editable() {
             return Err(AppError::Conflict(format!(
@@ -130,6 +130,12 @@ impl CitizenDesk {
         })?;
         let authority = self.responsible_authority(&service).await?;
         crate::evidence::fetch_from_register(&self.store, exchange, &self.id, &self.person, id, &service, &requirement, &authority).await
+    }
+
+    /// The citizen's decision on evidence held for preview: `attached` or `discarded`.
+    pub async fn decide_preview(&self, id: &ApplicationId, evidence_id: &str, accept: bool) -> Result<EvidenceRecord, AppError> {
+        self.application(id).await?;
+        Ok(self.store.settle_preview(&self.id, id, evidence_id, accept).await?)
     }
 
     pub async fn evidence(&self, id: &ApplicationId) -> Result<Vec<EvidenceRecord>, AppError> {

@@ -427,7 +427,8 @@ pub async fn start_registers(down: &[&str]) -> Result<crate::evidence::Exchange,
         pinned.pin(id, &identity.public_key()).map_err(|e| e.to_string())?;
         let mut peers = PinnedKeys::default();
         peers.pin("amtsweg", &platform.public_key()).map_err(|e| e.to_string())?;
-        let node = std::sync::Arc::new(Node { register, identity, peers, key_date: "2022-12-01".into() });
+        // The enrolment register wants the person to see the evidence first.
+        let node = std::sync::Arc::new(Node::new(register, identity, peers, "2022-12-01".into(), kind == Kind::Enrolment));
         if down.contains(&id) {
             // A port where nothing listens.
             registers.insert(id.to_owned(), "http://127.0.0.1:9/edm".to_owned());

@@ -39,6 +39,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
+            StoreError::PreviewSettled => AppError::Conflict("Über diesen Nachweis ist bereits entschieden.".into()),
             StoreError::Conflict { current } => AppError::Conflict(format!(
                 "Das ist im aktuellen Status des Antrags („{}“) nicht möglich.",
                 current.label()

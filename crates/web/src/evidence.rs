@@ -29,8 +29,90 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// Asks the register for one piece of evidence and logs the transfer. Returns the attached
-/// evidence, or the reason why there is none (each also logged).
+/// What a fetch produced.
+pub enum Fetched {
+    /// Attached to the application.
+    Attached(EvidenceRecord),
+    /// The register asked for a preview: kept aside until the citizen accepts or discards it.
+    Preview(EvidenceRecord),
+}
+
+struct Ask<'a> {
+    store: &'a DynStore,
+    exchange: &'a Exchange,
+    citizen: &'a UserId,
+    person: &'a Person,
+    application: &'a ApplicationId,
+    service: &'a Service,
+    requirement: &'a EvidenceRequirement,
+    authority: &'a Authority,
+}
+
+impl Ask<'_> {
+    /// One signed exchange with the register, logged in the transfer log whatever its outcome.
+    async fn exchange(&self, url: &str, preview_location: Option<String>) -> Result<(Result<Outcome, FetchError>, String), AppError> {
+        let now = OffsetDateTime::now_utc();
+        let idnr = self.person.idnr.as_ref();
+        let request = Request {
+            id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+            issued: rfc3339(now),
+            procedure: self.service.name.clone(),
+            requirement_id: format!("urn:amtsweg:requirement:{}:{}", self.service.id, self.requirement.evidence_type),
+            requirement_name: self.requirement.purpose.clone(),
+            requester: Party { id: self.authority.id.to_string(), scheme: "urn:amtsweg:authority".into(), name: self.authority.name.clone() },
+            provider: Party { id: self.requirement.register.clone(), scheme: "urn:amtsweg:register".into(), name: self.requirement.register.clone() },
+            subject: Subject {
+                identifier: idnr.map(|i| i.as_str().to_owned()).unwrap_or_default(),
+                scheme: "urn:de:idnr".into(),
+                family_name: self.person.family_name.clone(),
+                given_name: self.person.given_name.clone(),
+                date_of_birth: self.person.date_of_birth.to_string(),
+                level_of_assurance: "High".into(),
+            },
+            evidence_type: EvidenceTypeRef {
+                id: self.requirement.evidence_type.clone(),
+                classification: self.requirement.evidence_type.clone(),
+                title: self.requirement.purpose.clone(),
+            },
+            preview_possible: true,
+            explicit_request: true,
+            preview_location,
+        };
+        let request_hash = digest(write::request(&request).as_bytes());
+        let peer = Peer { id: &self.requirement.register, url };
+        let result = fetch(&self.exchange.http, &self.exchange.identity, &self.exchange.pinned, &peer, &request, self.exchange.timeout).await;
+        let outcome = match &result {
+            Ok(Outcome::Evidence { .. }) => "delivered",
+            Ok(Outcome::PreviewRequired { .. }) => "preview_required",
+            Ok(Outcome::Refused { code, .. }) if code == write::NOT_FOUND => "not_found",
+            Ok(Outcome::Refused { .. }) => "refused",
+            Err(FetchError::Unreachable | FetchError::Timeout | FetchError::Status(_)) => "unavailable",
+            Err(FetchError::Seal(_) | FetchError::Malformed(_)) => "untrustworthy",
+        };
+        let transfer = Transfer {
+            id: uuid::Uuid::new_v4().to_string(),
+            citizen_id: self.citizen.clone(),
+            at: now,
+            authority_id: self.authority.id.to_string(),
+            authority_name: self.authority.name.clone(),
+            register: self.requirement.register.clone(),
+            evidence_type: self.requirement.evidence_type.clone(),
+            procedure: self.service.name.clone(),
+            purpose: self.requirement.purpose.clone(),
+            legal_basis: self.requirement.legal_basis.clone(),
+            idnr_used: idnr.is_some(),
+            consent_ref: format!("Zustimmung im Antrag {} am {}", self.application, rfc3339(now)),
+            outcome: outcome.into(),
+            request_hash,
+        };
+        self.store.record_transfer(&transfer).await?;
+        Ok((result, transfer.id))
+    }
+}
+
+/// Asks the register for one piece of evidence (a second time after a preview request) and
+/// logs every exchange. Returns the evidence, attached or set aside for the citizen's preview,
+/// or the reason why there is none.
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch_from_register(
     store: &DynStore,
@@ -41,60 +123,20 @@ pub async fn fetch_from_register(
     service: &Service,
     requirement: &EvidenceRequirement,
     authority: &Authority,
-) -> Result<EvidenceRecord, AppError> {
+) -> Result<Fetched, AppError> {
     let url = exchange.registers.get(&requirement.register).ok_or_else(|| {
         AppError::Unavailable(format!("Das {} ist an diese Installation nicht angeschlossen. Bitte laden Sie den Nachweis hoch.", requirement.register))
     })?;
-    let now = OffsetDateTime::now_utc();
-    let idnr = person.idnr.as_ref();
-    let request = Request {
-        id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
-        issued: rfc3339(now),
-        procedure: service.name.clone(),
-        requirement_id: format!("urn:amtsweg:requirement:{}:{}", service.id, requirement.evidence_type),
-        requirement_name: requirement.purpose.clone(),
-        requester: Party { id: authority.id.to_string(), scheme: "urn:amtsweg:authority".into(), name: authority.name.clone() },
-        provider: Party { id: requirement.register.clone(), scheme: "urn:amtsweg:register".into(), name: requirement.register.clone() },
-        subject: Subject {
-            identifier: idnr.map(|i| i.as_str().to_owned()).unwrap_or_default(),
-            scheme: "urn:de:idnr".into(),
-            family_name: person.family_name.clone(),
-            given_name: person.given_name.clone(),
-            date_of_birth: person.date_of_birth.to_string(),
-            level_of_assurance: "High".into(),
-        },
-        evidence_type: EvidenceTypeRef { id: requirement.evidence_type.clone(), classification: requirement.evidence_type.clone(), title: requirement.purpose.clone() },
-        preview_possible: false,
-        explicit_request: true,
-    };
-    let request_hash = digest(write::request(&request).as_bytes());
-    let peer = Peer { id: &requirement.register, url };
-    let result = fetch(&exchange.http, &exchange.identity, &exchange.pinned, &peer, &request, exchange.timeout).await;
-    let outcome = match &result {
-        Ok(Outcome::Evidence { .. }) => "delivered",
-        Ok(Outcome::PreviewRequired { .. }) => "preview_required",
-        Ok(Outcome::Refused { code, .. }) if code == write::NOT_FOUND => "not_found",
-        Ok(Outcome::Refused { .. }) => "refused",
-        Err(FetchError::Unreachable | FetchError::Timeout | FetchError::Status(_)) => "unavailable",
-        Err(FetchError::Seal(_) | FetchError::Malformed(_)) => "untrustworthy",
-    };
-    let transfer = Transfer {
-        id: uuid::Uuid::new_v4().to_string(),
-        citizen_id: citizen.clone(),
-        at: now,
-        authority_id: authority.id.to_string(),
-        authority_name: authority.name.clone(),
-        register: requirement.register.clone(),
-        evidence_type: requirement.evidence_type.clone(),
-        procedure: service.name.clone(),
-        purpose: requirement.purpose.clone(),
-        legal_basis: requirement.legal_basis.clone(),
-        idnr_used: idnr.is_some(),
-        consent_ref: format!("Zustimmung im Antrag {application} am {}", rfc3339(now)),
-        outcome: outcome.into(),
-        request_hash,
-    };
-    store.record_transfer(&transfer).await?;
+    let ask = Ask { store, exchange, citizen, person, application, service, requirement, authority };
+    let (mut result, mut transfer_id) = ask.exchange(url, None).await?;
+    let mut preview = false;
+    if let Ok(Outcome::PreviewRequired { location: Some(location) }) = &result {
+        // The register wants the person to see the evidence first: fetch it as the request
+        // after the preview, and keep it aside until the citizen accepts it.
+        let location = location.clone();
+        (result, transfer_id) = ask.exchange(url, Some(location)).await?;
+        preview = true;
+    }
     match result {
         Ok(Outcome::Evidence { media_type, document, .. }) => {
             let record = EvidenceRecord {
@@ -102,19 +144,19 @@ pub async fn fetch_from_register(
                 application_id: application.clone(),
                 evidence_type: requirement.evidence_type.clone(),
                 source: "register".into(),
-                status: "attached".into(),
+                status: if preview { "preview" } else { "attached" }.into(),
                 register: Some(requirement.register.clone()),
                 media_type,
                 document: String::from_utf8_lossy(&document).into_owned(),
-                transfer_id: Some(transfer.id.clone()),
-                created_at: now,
+                transfer_id: Some(transfer_id),
+                created_at: OffsetDateTime::now_utc(),
             };
             store.attach_evidence(citizen, &record).await?;
-            Ok(record)
+            Ok(if preview { Fetched::Preview(record) } else { Fetched::Attached(record) })
         }
-        Ok(Outcome::PreviewRequired { .. }) => Err(AppError::Unavailable(
-            "Das Register verlangt eine Vorschau, die hier noch nicht angeboten wird. Bitte laden Sie den Nachweis hoch.".into(),
-        )),
+        Ok(Outcome::PreviewRequired { .. }) => {
+            Err(AppError::Unavailable("Das Register verlangt eine Vorschau, die nicht zustande kam. Bitte laden Sie den Nachweis hoch.".into()))
+        }
         Ok(Outcome::Refused { code, .. }) if code == write::NOT_FOUND => Err(AppError::NotInRegister),
         Ok(Outcome::Refused { .. }) => Err(AppError::Unavailable("Das Register hat die Anfrage abgelehnt. Bitte laden Sie den Nachweis hoch.".into())),
         Err(FetchError::Seal(_) | FetchError::Malformed(_)) => Err(AppError::Untrustworthy),

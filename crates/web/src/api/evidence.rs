@@ -2,6 +2,7 @@ use super::ApiJson;
 use crate::AppState;
 use crate::auth::ApiCitizen;
 use crate::error::{ApiError, ErrorBody};
+use crate::evidence::Fetched;
 use amtsweg_domain::ApplicationId;
 use amtsweg_domain::records::{EvidenceRecord, Transfer};
 use axum::Json;
@@ -100,17 +101,59 @@ fn app_id(raw: &str) -> Result<ApplicationId, ApiError> {
 #[utoipa::path(post, path = "/api/v1/applications/{id}/evidence", tag = "applications", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = EvidenceInput,
     responses((status = 201, body = EvidenceView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody),
+              (status = 409, body = PreviewRequired), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody),
               (status = 503, body = ErrorBody)))]
 pub async fn fetch(
     State(state): State<AppState>,
     ApiCitizen(desk): ApiCitizen,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<EvidenceInput>,
-) -> Result<(StatusCode, Json<EvidenceView>), ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let id = app_id(&id)?;
-    let record = desk.fetch_evidence(state.exchange.as_deref(), &id, &input.evidence_type, &input.source, input.consent).await?;
-    Ok((StatusCode::CREATED, Json(record.into())))
+    match desk.fetch_evidence(state.exchange.as_deref(), &id, &input.evidence_type, &input.source, input.consent).await? {
+        Fetched::Attached(record) => Ok((StatusCode::CREATED, Json(EvidenceView::from(record))).into_response()),
+        Fetched::Preview(record) => {
+            let view = EvidenceView::from(record);
+            let body = PreviewRequired {
+                error: "preview_required".into(),
+                message: "Das Register möchte, dass Sie den Nachweis zuerst ansehen. Bitte übernehmen oder verwerfen Sie ihn.".into(),
+                fields: Vec::new(),
+                evidence_id: view.id.clone(),
+                preview: view.content,
+            };
+            Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
+    }
+}
+
+/// The answer when a register asks for a preview: the evidence is held until the citizen
+/// accepts or discards it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PreviewRequired {
+    error: String,
+    message: String,
+    fields: Vec<amtsweg_domain::FieldError>,
+    evidence_id: String,
+    /// What the register would give, for the citizen to see.
+    #[schema(value_type = Object)]
+    preview: serde_json::Value,
+}
+
+/// Accepts evidence held for preview: it is attached to the application.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/evidence/{evidence_id}/accept", tag = "applications", security(("bearer" = [])),
+    params(("id" = String, Path), ("evidence_id" = String, Path)),
+    responses((status = 200, body = EvidenceView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn accept(ApiCitizen(desk): ApiCitizen, Path((id, evidence)): Path<(String, String)>) -> Result<Json<EvidenceView>, ApiError> {
+    Ok(Json(desk.decide_preview(&app_id(&id)?, &evidence, true).await?.into()))
+}
+
+/// Discards evidence held for preview: it is not attached and its content is forgotten.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/evidence/{evidence_id}/discard", tag = "applications", security(("bearer" = [])),
+    params(("id" = String, Path), ("evidence_id" = String, Path)),
+    responses((status = 200, body = EvidenceView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn discard(ApiCitizen(desk): ApiCitizen, Path((id, evidence)): Path<(String, String)>) -> Result<Json<EvidenceView>, ApiError> {
+    Ok(Json(desk.decide_preview(&app_id(&id)?, &evidence, false).await?.into()))
 }
 
 /// The evidence attached to one of my applications.

@@ -58,6 +58,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(applications::withdraw))
         .routes(routes!(evidence::fetch, evidence::list))
         .routes(routes!(evidence::transfers))
+        .routes(routes!(evidence::accept))
+        .routes(routes!(evidence::discard))
         .routes(routes!(cases::list))
         .routes(routes!(cases::show))
         .routes(routes!(cases::decide))

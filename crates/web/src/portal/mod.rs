@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/antraege/{id}/pruefen", get(check))
         .route("/antraege/{id}/absenden", post(submit))
         .route("/antraege/{id}/nachweise", post(fetch_evidence))
+        .route("/antraege/{id}/nachweise/{evidence}/{decision}", post(decide_preview))
         .route("/antraege/{id}/bestaetigung", get(receipt))
         .route("/antraege/{id}/zuruecknehmen", post(withdraw))
         .route("/postfach", get(mailbox))
@@ -231,6 +232,8 @@ struct EvidenceRow {
     legal_basis: String,
     /// What the register confirmed, when attached.
     attached: Option<String>,
+    /// Evidence held for the citizen's preview: its id and what it says.
+    preview: Option<(String, String)>,
     consent_id: String,
 }
 
@@ -278,6 +281,12 @@ async fn render_check_with(
             register: e.register.clone(),
             legal_basis: e.legal_basis.clone(),
             attached: attached.iter().rev().find(|a| a.evidence_type == e.evidence_type && a.status == "attached").map(|a| summarise_evidence(&a.document)),
+            preview: attached
+                .iter()
+                .rev()
+                .find(|a| a.evidence_type == e.evidence_type && a.status == "preview")
+                .filter(|_| !attached.iter().any(|a| a.evidence_type == e.evidence_type && a.status == "attached"))
+                .map(|a| (a.id.clone(), summarise_evidence(&a.document))),
             consent_id: format!("zustimmung-{}", n + 1),
         })
         .collect();
@@ -555,4 +564,17 @@ async fn fetch_evidence(State(state): State<AppState>, citizen: PageCitizen, Pat
         Err(AppError::Conflict(_)) => Ok(see_other(format!("/antraege/{id}"))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Accepting or discarding evidence held for preview.
+async fn decide_preview(citizen: PageCitizen, Path((id, evidence, decision)): Path<(String, String, String)>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&citizen.session, &form)?;
+    let id = app_id(&id)?;
+    let accept = match decision.as_str() {
+        "uebernehmen" => true,
+        "verwerfen" => false,
+        _ => return Err(AppError::NotFound.into()),
+    };
+    citizen.desk.decide_preview(&id, &evidence, accept).await?;
+    Ok(see_other(format!("/antraege/{id}/pruefen#nachweise")))
 }

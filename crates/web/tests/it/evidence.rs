@@ -11,6 +11,7 @@ on_both_stores!(
     a_register_that_is_down_is_logged_and_explained,
     transfers_are_deleted_after_two_years,
     altered_and_replayed_answers_are_refused_and_logged,
+    preview_then_accept_or_discard,
 );
 
 async fn consent_fetch_attach_and_the_transfer_log(app: TestApp) {
@@ -235,4 +236,41 @@ async fn altered_and_replayed_answers_are_refused_and_logged(app: TestApp) {
     // Marie never got Jonas's evidence.
     let (_, log) = app.get(app.citizen(2), "/api/v1/me/transfers").await;
     assert_eq!(log[0]["outcome"], "untrustworthy");
+}
+
+async fn preview_then_accept_or_discard(app: TestApp) {
+    // Lena Hoffmann (Erfurt) was enrolled on the key date; the enrolment register asks for a preview.
+    let lena = app.citizen(3).to_owned();
+    let (status, created) = app.post(&lena, "/api/v1/applications", json!({"service_id": "energiepreispauschale"})).await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/v1/applications/{id}/evidence");
+    let ask = json!({"type": "urn:amtsweg:evidence:enrolment", "source": "register", "consent": true});
+    let (status, body) = app.post(&lena, &path, ask.clone()).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "preview_required");
+    assert_eq!(body["preview"]["enrolled"], true);
+    let evidence = body["evidence_id"].as_str().unwrap().to_owned();
+    let (_, listed) = app.get(&lena, &path).await;
+    assert_eq!(listed[0]["status"], "preview", "held, not attached");
+    // Another citizen cannot decide about it.
+    let (status, _) = app.post(app.citizen(0), &format!("{path}/{evidence}/accept"), json!({})).await;
+    assert_eq!(status, 404);
+    let (status, accepted) = app.post(&lena, &format!("{path}/{evidence}/accept"), json!({})).await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["status"], "attached");
+    let (status, _) = app.post(&lena, &format!("{path}/{evidence}/discard"), json!({})).await;
+    assert_eq!(status, 409, "already decided");
+    // Asked again: a new preview, this time discarded; its content is forgotten.
+    let (_, body) = app.post(&lena, &path, ask).await;
+    let second = body["evidence_id"].as_str().unwrap().to_owned();
+    let (status, discarded) = app.post(&lena, &format!("{path}/{second}/discard"), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(discarded["status"], "discarded");
+    assert_eq!(discarded["content"], json!({}));
+    // Each exchange is in the log: preview asked, then delivered for the preview, twice.
+    let (_, log) = app.get(&lena, "/api/v1/me/transfers").await;
+    let outcomes: Vec<&str> = log.as_array().unwrap().iter().map(|t| t["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "preview_required").count(), 2, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "delivered").count(), 2, "{outcomes:?}");
 }
