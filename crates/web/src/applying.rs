@@ -132,6 +132,32 @@ impl CitizenDesk {
         crate::evidence::fetch_from_register(&self.store, exchange, &self.id, &self.person, id, &service, &requirement, &authority).await
     }
 
+    /// Evidence uploaded instead of fetched: checked by content, stored encrypted, attached.
+    pub async fn upload_evidence(&self, key: &crate::uploads::UploadKey, id: &ApplicationId, evidence_type: &str, bytes: &[u8]) -> Result<EvidenceRecord, AppError> {
+        let (application, service) = self.application_with_service(id).await?;
+        if !application.status.is_editable() {
+            return Err(AppError::Conflict(format!("Nachweise können nur zu einem Entwurf hinzugefügt werden (Status „{}“).", application.status.label())));
+        }
+        if !service.evidence.iter().any(|e| e.evidence_type == evidence_type) {
+            return Err(AppError::Invalid(vec![amtsweg_domain::FieldError::new("type", "Diesen Nachweis braucht die Leistung nicht.")]));
+        }
+        let media_type = crate::uploads::check(bytes)?;
+        let record = EvidenceRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            application_id: id.clone(),
+            evidence_type: evidence_type.to_owned(),
+            source: "upload".into(),
+            status: "attached".into(),
+            register: None,
+            media_type: media_type.into(),
+            document: key.seal(bytes),
+            transfer_id: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        self.store.attach_evidence(&self.id, &record).await?;
+        Ok(record)
+    }
+
     /// The citizen's decision on evidence held for preview: `attached` or `discarded`.
     pub async fn decide_preview(&self, id: &ApplicationId, evidence_id: &str, accept: bool) -> Result<EvidenceRecord, AppError> {
         self.application(id).await?;

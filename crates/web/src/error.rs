@@ -126,17 +126,29 @@ pub struct ErrorBody {
 
 /// An error answered as JSON.
 #[derive(Debug)]
-pub struct ApiError(pub AppError);
+pub enum ApiError {
+    App(AppError),
+    /// A response already made (e.g. by a body extractor).
+    Response(Response),
+}
+
+#[allow(non_snake_case)]
+pub fn ApiError(e: AppError) -> ApiError {
+    ApiError::App(e)
+}
 
 impl<E: Into<AppError>> From<E> for ApiError {
     fn from(e: E) -> Self {
-        ApiError(e.into())
+        ApiError::App(e.into())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let e = self.0;
+        let e = match self {
+            ApiError::App(e) => e,
+            ApiError::Response(r) => return r,
+        };
         e.log();
         let fields = match &e {
             AppError::Invalid(f) => f.clone(),

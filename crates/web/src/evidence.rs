@@ -183,7 +183,7 @@ pub fn check_choice(service: &Service, evidence_type: &str, source: &str, consen
                 ));
             }
         }
-        "upload" => errors.push(FieldError::new("source", "Das Hochladen von Nachweisen ist noch nicht möglich; bitte nutzen Sie den Abruf aus dem Register.")),
+        "upload" => errors.push(FieldError::new("source", "Bitte senden Sie hochgeladene Nachweise als multipart/form-data mit den Feldern „type“ und „file“.")),
         _ => errors.push(FieldError::new("source", "Die Quelle muss „register“ oder „upload“ sein.")),
     }
     match requirement {

@@ -22,6 +22,7 @@ mod pages;
 mod portal;
 pub mod retention;
 mod security;
+pub mod uploads;
 mod workspace;
 
 use amtsweg_store::DynStore;
@@ -52,11 +53,18 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The connection to the registers, when configured.
     pub exchange: Option<Arc<evidence::Exchange>>,
+    /// The key uploaded documents are encrypted with.
+    pub upload_key: Arc<uploads::UploadKey>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, config: WebConfig) -> Self {
-        Self { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()), exchange: None }
+        Self { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()), exchange: None, upload_key: Arc::new(uploads::UploadKey::random()) }
+    }
+
+    pub fn with_upload_key(mut self, key: uploads::UploadKey) -> Self {
+        self.upload_key = Arc::new(key);
+        self
     }
 
     pub fn with_exchange(mut self, exchange: evidence::Exchange) -> Self {

@@ -22,7 +22,7 @@ pub async fn headers(req: Request, next: Next) -> Response {
 }
 
 /// Bodies larger than this are not even drained: the connection is closed after the answer.
-const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Refuses a request whose declared length is over the limit with a proper answer (JSON for the
 /// API, a German page otherwise). The body is read and discarded first (up to a few MiB), so
@@ -33,7 +33,13 @@ pub async fn refuse_oversized(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let Some(length) = declared.filter(|l| *l > crate::MAX_BODY_BYTES) else {
+    // Evidence uploads may be larger than forms and JSON.
+    let limit = if req.uri().path().ends_with("/evidence") || req.uri().path().ends_with("/nachweise/hochladen") {
+        crate::uploads::MAX_UPLOAD_BYTES + 64 * 1024
+    } else {
+        crate::MAX_BODY_BYTES
+    };
+    let Some(length) = declared.filter(|l| *l > limit) else {
         return next.run(req).await;
     };
     let is_api = req.uri().path().starts_with("/api/");

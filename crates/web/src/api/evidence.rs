@@ -32,7 +32,8 @@ pub struct EvidenceView {
     status: String,
     register: Option<String>,
     media_type: String,
-    /// What the register confirmed (JSON), for the citizen to see.
+    /// What the register confirmed (JSON), for the citizen to see; for uploads `null` (the
+    /// document is stored encrypted).
     #[schema(value_type = Object)]
     content: serde_json::Value,
     #[serde(with = "time::serde::rfc3339")]
@@ -42,13 +43,14 @@ pub struct EvidenceView {
 
 impl From<EvidenceRecord> for EvidenceView {
     fn from(e: EvidenceRecord) -> Self {
+        let content = if e.source == "upload" { serde_json::Value::Null } else { serde_json::from_str(&e.document).unwrap_or(serde_json::Value::Null) };
         Self {
             id: e.id,
             evidence_type: e.evidence_type,
             source: e.source,
             status: e.status,
             register: e.register,
-            content: serde_json::from_str(&e.document).unwrap_or(serde_json::Value::Null),
+            content,
             media_type: e.media_type,
             created_at: e.created_at,
         }
@@ -96,8 +98,10 @@ fn app_id(raw: &str) -> Result<ApplicationId, ApiError> {
     super::parse_id(raw, ApplicationId::parse)
 }
 
-/// Fetches a piece of evidence from its register, with the citizen's explicit consent. Every
-/// exchange is logged in the transfer log (`GET /api/v1/me/transfers`).
+/// Fetches a piece of evidence from its register, with the citizen's explicit consent
+/// (`{"type", "source": "register", "consent": true}`), or takes an upload instead
+/// (multipart/form-data with `type` and `file`: PDF, PNG or JPEG, at most 5 MiB). Every
+/// exchange with a register is logged in the transfer log (`GET /api/v1/me/transfers`).
 #[utoipa::path(post, path = "/api/v1/applications/{id}/evidence", tag = "applications", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = EvidenceInput,
     responses((status = 201, body = EvidenceView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -107,10 +111,44 @@ pub async fn fetch(
     State(state): State<AppState>,
     ApiCitizen(desk): ApiCitizen,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<EvidenceInput>,
+    request: axum::extract::Request,
 ) -> Result<axum::response::Response, ApiError> {
+    use axum::extract::FromRequest;
     use axum::response::IntoResponse;
     let id = app_id(&id)?;
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        let mut form = axum::extract::Multipart::from_request(request, &state)
+            .await
+            .map_err(|_| crate::error::AppError::BadRequest("Der Upload konnte nicht gelesen werden (multipart/form-data).".into()))?;
+        let (mut evidence_type, mut file) = (String::new(), None::<Vec<u8>>);
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|_| crate::error::AppError::BadRequest("Der Upload konnte nicht gelesen werden (multipart/form-data).".into()))?
+        {
+            match field.name().unwrap_or_default() {
+                "type" => evidence_type = field.text().await.unwrap_or_default(),
+                "file" => {
+                    file = Some(
+                        field
+                            .bytes()
+                            .await
+                            .map_err(|_| crate::error::AppError::BadRequest("Die Datei ist zu groß oder unvollständig.".into()))?
+                            .to_vec(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        let record = desk.upload_evidence(&state.upload_key, &id, &evidence_type, file.as_deref().unwrap_or_default()).await?;
+        return Ok((StatusCode::CREATED, Json(EvidenceView::from(record))).into_response());
+    }
+    let ApiJson(input) = ApiJson::<EvidenceInput>::from_request(request, &state).await.map_err(|r| ApiError::Response(r))?;
     match desk.fetch_evidence(state.exchange.as_deref(), &id, &input.evidence_type, &input.source, input.consent).await? {
         Fetched::Attached(record) => Ok((StatusCode::CREATED, Json(EvidenceView::from(record))).into_response()),
         Fetched::Preview(record) => {

@@ -56,7 +56,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(applications::put_data))
         .routes(routes!(applications::submit))
         .routes(routes!(applications::withdraw))
-        .routes(routes!(evidence::fetch, evidence::list))
+        .routes({
+            // Uploads may be larger than the other bodies.
+            let (schemas, paths, method_router) = routes!(evidence::fetch, evidence::list);
+            let limit = axum::extract::DefaultBodyLimit::max(crate::uploads::MAX_UPLOAD_BYTES + 64 * 1024);
+            (schemas, paths, method_router.layer(limit))
+        })
         .routes(routes!(evidence::transfers))
         .routes(routes!(evidence::accept))
         .routes(routes!(evidence::discard))

@@ -12,6 +12,7 @@ on_both_stores!(
     transfers_are_deleted_after_two_years,
     altered_and_replayed_answers_are_refused_and_logged,
     preview_then_accept_or_discard,
+    uploads_instead_are_checked_by_content_and_stored_encrypted,
 );
 
 async fn consent_fetch_attach_and_the_transfer_log(app: TestApp) {
@@ -273,4 +274,42 @@ async fn preview_then_accept_or_discard(app: TestApp) {
     let outcomes: Vec<&str> = log.as_array().unwrap().iter().map(|t| t["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes.iter().filter(|o| **o == "preview_required").count(), 2, "{outcomes:?}");
     assert_eq!(outcomes.iter().filter(|o| **o == "delivered").count(), 2, "{outcomes:?}");
+}
+
+async fn uploads_instead_are_checked_by_content_and_stored_encrypted(app: TestApp) {
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    let url = app.url(&format!("/api/v1/applications/{id}/evidence"));
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("type", "urn:amtsweg:evidence:main-residence")
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        app.http.post(url.clone()).bearer_auth(&anna).multipart(form).send()
+    };
+    let pdf = b"%PDF-1.7 Meldebescheinigung Anna Schmidt".to_vec();
+    let (status, body) = crate::common::json_of(upload("meldebescheinigung.pdf", pdf).await.unwrap()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["source"], "upload");
+    assert_eq!(body["media_type"], "application/pdf");
+    assert_eq!(body["content"], serde_json::Value::Null);
+    // Stored encrypted: the plain text is nowhere in the store.
+    let stored = app.store.evidence(&amtsweg_domain::UserId::parse("buerger-1").unwrap(), &amtsweg_domain::ApplicationId::parse(&id).unwrap()).await.unwrap();
+    assert!(!stored[0].document.contains("Meldebescheinigung") && !stored[0].document.contains("PDF"));
+    // A program named .pdf is refused by its content.
+    let (status, body) = crate::common::json_of(upload("nachweis.pdf", b"MZ\x90\x00 program".to_vec()).await.unwrap()).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "file");
+    // Too large.
+    let mut big = b"%PDF-".to_vec();
+    big.resize(6 * 1024 * 1024, b'x');
+    let r = upload("gross.pdf", big).await.unwrap();
+    assert!(r.status() == 422 || r.status() == 413, "{}", r.status());
+    // An upload is never a register exchange.
+    let (_, log) = app.get(&anna, "/api/v1/me/transfers").await;
+    assert_eq!(log, json!([]));
+    // Not on another's application.
+    let jonas = app.citizen(1).to_owned();
+    let form = reqwest::multipart::Form::new().text("type", "urn:amtsweg:evidence:main-residence").part("file", reqwest::multipart::Part::bytes(b"%PDF-1.7".to_vec()));
+    let r = app.http.post(url.clone()).bearer_auth(&jonas).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 404);
 }
