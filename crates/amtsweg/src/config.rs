@@ -22,6 +22,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
+    /// Key for uploaded documents at rest: base64 of 32 random bytes (e.g. `openssl rand -base64 32`).
+    /// Empty: a new key each start (uploads then cannot be read after a restart).
+    pub upload_key: String,
 }
 
 impl Default for Config {
@@ -33,13 +36,14 @@ impl Default for Config {
             kern_dir: PathBuf::from("node_modules/@kern-ux/native/dist"),
             secure_cookies: false,
             log: "info".into(),
+            upload_key: String::new(),
         }
     }
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 6] = ["listen", "data_dir", "database_url", "kern_dir", "secure_cookies", "log"];
+const KEYS: [&str; 7] = ["listen", "data_dir", "database_url", "kern_dir", "secure_cookies", "log", "upload_key"];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
 

@@ -216,6 +216,16 @@ async fn serve(
     if let Some(exchange) = exchange {
         state = state.with_exchange(exchange);
     }
+    if !config.upload_key.is_empty() {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(config.upload_key.trim())
+            .map_err(|_| "upload_key ist kein Base64".to_owned())?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| "upload_key muss 32 Bytes lang sein".to_owned())?;
+        state = state.with_upload_key(amtsweg_web::uploads::UploadKey::new(key));
+    } else if !demo {
+        eprintln!("Warnung: kein upload_key konfiguriert; hochgeladene Nachweise sind nach einem Neustart nicht mehr lesbar.");
+    }
     if demo {
         println!("amtsweg-Demo läuft unter http://{address}/");
         println!("Anmelden: http://{address}/anmelden – wählen Sie eine Person (Bürgerin/Bürger oder Sachbearbeitung).");

@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/antraege/{id}/absenden", post(submit))
         .route("/antraege/{id}/nachweise", post(fetch_evidence))
         .route("/antraege/{id}/nachweise/{evidence}/{decision}", post(decide_preview))
+        .route(
+            "/antraege/{id}/nachweise/hochladen",
+            post(upload_evidence).layer(axum::extract::DefaultBodyLimit::max(crate::uploads::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
         .route("/antraege/{id}/bestaetigung", get(receipt))
         .route("/antraege/{id}/zuruecknehmen", post(withdraw))
         .route("/postfach", get(mailbox))
@@ -235,6 +239,7 @@ struct EvidenceRow {
     /// Evidence held for the citizen's preview: its id and what it says.
     preview: Option<(String, String)>,
     consent_id: String,
+    upload_id: String,
 }
 
 async fn render_check(citizen: &PageCitizen, id: &ApplicationId, problem: Option<String>) -> Result<Response, PageError> {
@@ -280,7 +285,9 @@ async fn render_check_with(
             purpose: e.purpose.clone(),
             register: e.register.clone(),
             legal_basis: e.legal_basis.clone(),
-            attached: attached.iter().rev().find(|a| a.evidence_type == e.evidence_type && a.status == "attached").map(|a| summarise_evidence(&a.document)),
+            attached: attached.iter().rev().find(|a| a.evidence_type == e.evidence_type && a.status == "attached").map(|a| {
+                if a.source == "upload" { "Dokument hochgeladen".to_owned() } else { summarise_evidence(&a.document) }
+            }),
             preview: attached
                 .iter()
                 .rev()
@@ -288,6 +295,7 @@ async fn render_check_with(
                 .filter(|_| !attached.iter().any(|a| a.evidence_type == e.evidence_type && a.status == "attached"))
                 .map(|a| (a.id.clone(), summarise_evidence(&a.document))),
             consent_id: format!("zustimmung-{}", n + 1),
+            upload_id: format!("datei-{}", n + 1),
         })
         .collect();
     let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { status };
@@ -577,4 +585,34 @@ async fn decide_preview(citizen: PageCitizen, Path((id, evidence, decision)): Pa
     };
     citizen.desk.decide_preview(&id, &evidence, accept).await?;
     Ok(see_other(format!("/antraege/{id}/pruefen#nachweise")))
+}
+
+/// Evidence uploaded from the check page instead of fetched.
+async fn upload_evidence(
+    State(state): State<AppState>,
+    citizen: PageCitizen,
+    Path(id): Path<String>,
+    mut form: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let id = app_id(&id)?;
+    let unreadable = || AppError::BadRequest("Die Datei konnte nicht gelesen werden. Bitte versuchen Sie es noch einmal.".into());
+    let (mut csrf, mut evidence_type, mut file) = (String::new(), String::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(|_| unreadable())? {
+        match field.name().unwrap_or_default() {
+            "_csrf" => csrf = field.text().await.map_err(|_| unreadable())?,
+            "nachweis" => evidence_type = field.text().await.map_err(|_| unreadable())?,
+            "datei" => file = field.bytes().await.map_err(|_| unreadable())?.to_vec(),
+            _ => {}
+        }
+    }
+    check_csrf(&citizen.session, &[("_csrf".to_owned(), csrf)])?;
+    match citizen.desk.upload_evidence(&state.upload_key, &id, &evidence_type, &file).await {
+        Ok(_) => Ok(see_other(format!("/antraege/{id}/pruefen#nachweise"))),
+        Err(AppError::Invalid(errors)) => {
+            let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            render_check_with(&citizen, &id, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::Conflict(_)) => Ok(see_other(format!("/antraege/{id}"))),
+        Err(e) => Err(e.into()),
+    }
 }

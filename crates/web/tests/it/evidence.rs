@@ -13,6 +13,7 @@ on_both_stores!(
     altered_and_replayed_answers_are_refused_and_logged,
     preview_then_accept_or_discard,
     uploads_instead_are_checked_by_content_and_stored_encrypted,
+    the_check_page_offers_upload_instead,
 );
 
 async fn consent_fetch_attach_and_the_transfer_log(app: TestApp) {
@@ -312,4 +313,30 @@ async fn uploads_instead_are_checked_by_content_and_stored_encrypted(app: TestAp
     let form = reqwest::multipart::Form::new().text("type", "urn:amtsweg:evidence:main-residence").part("file", reqwest::multipart::Part::bytes(b"%PDF-1.7".to_vec()));
     let r = app.http.post(url.clone()).bearer_auth(&jonas).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), 404);
+}
+
+async fn the_check_page_offers_upload_instead(app: TestApp) {
+    use crate::pages::{browser, csrf, page, select, text};
+    let anna = browser(&app, "buerger-1").await;
+    let id = app.draft(0).await;
+    let (status, _) = app.put(app.citizen(0), &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
+    assert_eq!(status, 200);
+    let (_, _, check) = page(&anna, app.url(&format!("/antraege/{id}/pruefen"))).await;
+    assert_eq!(select(&check, "form.upload-form input[type=file][name=datei]").len(), 2, "one upload per evidence");
+    let token = csrf(&check);
+    let upload = |bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", token.clone())
+            .text("nachweis", "urn:amtsweg:evidence:vehicle-holder")
+            .part("datei", reqwest::multipart::Part::bytes(bytes).file_name("fahrzeugschein.png"));
+        anna.post(app.url(&format!("/antraege/{id}/nachweise/hochladen"))).multipart(form).send()
+    };
+    let r = upload(b"kein Bild".to_vec()).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let doc = scraper::Html::parse_document(&r.text().await.unwrap());
+    assert!(text(&doc, "main").contains("PDF, PNG oder JPEG"));
+    let r = upload(b"\x89PNG\r\n\x1a\nbild".to_vec()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let doc = scraper::Html::parse_document(&r.text().await.unwrap());
+    assert!(text(&doc, "#nachweise ~ .evidence-card").contains("Dokument hochgeladen"));
 }
