@@ -61,6 +61,11 @@ fn requests_responses_and_errors_validate_and_read_back() {
     };
     let xml = write::request(&request);
     xmllint(&xml, "request").unwrap();
+    // The request after a preview names where the preview was.
+    let after = Request { preview_location: Some("urn:amtsweg:preview:1".into()), ..request.clone() };
+    let after_xml = write::request(&after);
+    xmllint(&after_xml, "request-after-preview").unwrap();
+    assert_eq!(inspect(&after_xml).unwrap().preview_location.as_deref(), Some("urn:amtsweg:preview:1"));
     let s = inspect(&xml).unwrap();
     assert_eq!(s.kind, Kind::Request);
     assert_eq!(s.request_id, request.id);
