@@ -14,6 +14,7 @@ on_both_stores!(
     preview_then_accept_or_discard,
     uploads_instead_are_checked_by_content_and_stored_encrypted,
     the_check_page_offers_upload_instead,
+    a_slow_register_times_out_and_is_logged,
 );
 
 async fn consent_fetch_attach_and_the_transfer_log(app: TestApp) {
@@ -161,6 +162,7 @@ async fn misbehave(axum::extract::State(m): axum::extract::State<Misbehaving>, h
             let text = String::from_utf8(out_body).unwrap().replace("Melderegister", "Melderegistre");
             out_body = text.into_bytes();
         }
+        "slow" => tokio::time::sleep(std::time::Duration::from_millis(1500)).await,
         "replay" => match earlier.take() {
             // The first answer passes; later requests get that first answer again.
             None => *earlier = Some((out_headers.clone(), out_body.clone())),
@@ -183,6 +185,7 @@ async fn misbehave(axum::extract::State(m): axum::extract::State<Misbehaving>, h
 
 async fn app_with_misbehaving_register(app: &TestApp, mode: &'static str) -> String {
     let mut exchange = amtsweg_web::demo::start_registers(&[]).await.unwrap();
+    exchange.timeout = std::time::Duration::from_millis(500);
     let real = exchange.registers["melderegister"].clone();
     let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_url = format!("http://{}/edm", proxy.local_addr().unwrap());
@@ -339,4 +342,15 @@ async fn the_check_page_offers_upload_instead(app: TestApp) {
     assert_eq!(r.status(), 200);
     let doc = scraper::Html::parse_document(&r.text().await.unwrap());
     assert!(text(&doc, "#nachweise ~ .evidence-card").contains("Dokument hochgeladen"));
+}
+
+async fn a_slow_register_times_out_and_is_logged(app: TestApp) {
+    // The register answers after 1.5 s; the platform waits 0.5 s.
+    let base = app_with_misbehaving_register(&app, "slow").await;
+    let (status, body) = fetch_residence(&app, &base, 0).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "register_unavailable");
+    assert!(body["message"].as_str().unwrap().contains("später erneut"));
+    let (_, log) = app.get(app.citizen(0), "/api/v1/me/transfers").await;
+    assert_eq!(log[0]["outcome"], "unavailable");
 }
