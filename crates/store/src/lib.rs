@@ -130,6 +130,8 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_transfers_before(&self, before: OffsetDateTime) -> Result<u64>;
     async fn attach_evidence(&self, citizen: &UserId, evidence: &EvidenceRecord) -> Result<()>;
     async fn evidence(&self, citizen: &UserId, application: &ApplicationId) -> Result<Vec<EvidenceRecord>>;
+    /// The attached evidence of a case of this authority.
+    async fn case_evidence(&self, authority: &AuthorityId, case: &CaseId) -> Result<Vec<EvidenceRecord>>;
     /// Accepts (attaches) or discards (and forgets the content of) evidence held for preview.
     /// `NotFound` for unknown or foreign evidence; `PreviewSettled` when it is not in preview.
     async fn settle_preview(&self, citizen: &UserId, application: &ApplicationId, evidence_id: &str, accept: bool) -> Result<EvidenceRecord>;

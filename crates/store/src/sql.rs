@@ -844,6 +844,34 @@ macro_rules! shared_store_impl {
                     .collect()
             }
 
+            async fn case_evidence(&self, authority: &AuthorityId, case: &CaseId) -> Result<Vec<EvidenceRecord>> {
+                let rows = sqlx::query(
+                    "SELECT e.id, e.application_id, e.evidence_type, e.source, e.status, e.register, e.media_type, e.document, e.transfer_id, e.created_at \
+                     FROM evidence e JOIN cases c ON c.application_id = e.application_id \
+                     WHERE c.id = $1 AND c.authority_id = $2 AND e.status = 'attached' ORDER BY e.created_at, e.id",
+                )
+                .bind(case.as_str())
+                .bind(authority.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(EvidenceRecord {
+                            id: r.try_get("id")?,
+                            application_id: ApplicationId::from_stored(r.try_get("application_id")?),
+                            evidence_type: r.try_get("evidence_type")?,
+                            source: r.try_get("source")?,
+                            status: r.try_get("status")?,
+                            register: r.try_get("register")?,
+                            media_type: r.try_get("media_type")?,
+                            document: r.try_get("document")?,
+                            transfer_id: r.try_get("transfer_id")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn settle_preview(&self, citizen: &UserId, application: &ApplicationId, evidence_id: &str, accept: bool) -> Result<EvidenceRecord> {
                 let (_writer, mut tx) = self.begin().await?;
                 let (status, document) = if accept { ("attached", None) } else { ("discarded", Some("{}")) };

@@ -56,6 +56,11 @@ impl StaffDesk {
         self.store.open_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)
     }
 
+    /// The evidence attached to a case (from registers or uploaded).
+    pub async fn evidence(&self, id: &CaseId) -> Result<Vec<amtsweg_domain::records::EvidenceRecord>, AppError> {
+        Ok(self.store.case_evidence(&self.authority, id).await?)
+    }
+
     /// Checks a decision's input; reports problems per field (`outcome`, `reason`).
     pub fn check_decision(outcome: Option<&str>, reason: Option<&str>) -> Result<(Outcome, String), Vec<FieldError>> {
         let mut errors = Vec::new();

@@ -75,6 +75,7 @@ struct CasePage {
     applicant: Vec<AnswerView>,
     answer_pages: Vec<PageAnswers>,
     change_base: String,
+    evidence: Vec<AnswerView>,
     decision: Option<(&'static str, String, String)>,
     decidable: bool,
     errors: Vec<FieldError>,
@@ -88,7 +89,20 @@ fn answer(id: &str, label: &str, value: String) -> AnswerView {
     AnswerView { id: id.into(), label: label.into(), value }
 }
 
-fn case_page(staff: &PageStaff, c: CaseFile, errors: Vec<FieldError>, outcome: String, reason: String) -> CasePage {
+fn evidence_rows(records: Vec<amtsweg_domain::records::EvidenceRecord>) -> Vec<AnswerView> {
+    records
+        .into_iter()
+        .map(|e| {
+            let value = match (e.source.as_str(), &e.register) {
+                ("register", Some(r)) => format!("abgerufen aus dem {r} mit Zustimmung: {}", e.document),
+                _ => format!("hochgeladenes Dokument ({}), verschlüsselt gespeichert", e.media_type),
+            };
+            AnswerView { id: e.id, label: e.evidence_type, value }
+        })
+        .collect()
+}
+
+fn case_page(staff: &PageStaff, c: CaseFile, evidence: Vec<AnswerView>, errors: Vec<FieldError>, outcome: String, reason: String) -> CasePage {
     let applicant = c
         .applicant
         .as_ref()
@@ -111,6 +125,7 @@ fn case_page(staff: &PageStaff, c: CaseFile, errors: Vec<FieldError>, outcome: S
         applicant,
         answer_pages: forms::answers(&c.service.form, &c.data),
         change_base: String::new(),
+        evidence,
         decision: c.decision.as_ref().map(|d| (d.outcome.label(), date(d.decided_at), d.reason.clone())),
         decidable: c.status.transition(amtsweg_domain::ApplicationStatus::Decided).is_ok(),
         outcome_error: field_error("outcome"),
@@ -126,8 +141,10 @@ fn case_id(raw: &str) -> Result<CaseId, PageError> {
 }
 
 async fn case(staff: PageStaff, Path(id): Path<String>) -> Result<Response, PageError> {
-    let c = staff.desk.open(&case_id(&id)?).await?;
-    let page = case_page(&staff, c, Vec::new(), String::new(), String::new());
+    let id = case_id(&id)?;
+    let c = staff.desk.open(&id).await?;
+    let evidence = evidence_rows(staff.desk.evidence(&id).await?);
+    let page = case_page(&staff, c, evidence, Vec::new(), String::new(), String::new());
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -142,9 +159,11 @@ async fn decide(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageFo
         }
         Err(errors) => {
             let c = staff.desk.open(&id).await?;
+            let evidence = evidence_rows(staff.desk.evidence(&id).await?);
             let page = case_page(
                 &staff,
                 c,
+                evidence,
                 errors,
                 get("outcome").unwrap_or_default().to_owned(),
                 get("reason").unwrap_or_default().to_owned(),

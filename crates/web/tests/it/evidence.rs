@@ -32,6 +32,18 @@ async fn consent_fetch_attach_and_the_transfer_log(app: TestApp) {
     assert_eq!(body["content"]["vehicles"][0]["plate"], "L-AB 1234");
     let (_, attached) = app.get(&anna, &path).await;
     assert_eq!(attached.as_array().unwrap().len(), 2);
+    // After submission the caseworker in Leipzig sees both with their source; Halle does not.
+    let (status, _) = app.put(&anna, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
+    assert_eq!(status, 200);
+    let (status, submitted) = app.post(&anna, &format!("/api/v1/applications/{id}/submit"), json!({})).await;
+    assert_eq!(status, 200);
+    let case = app.case_id("leipzig", submitted["case_number"].as_str().unwrap()).await;
+    let katrin = crate::pages::browser(&app, "sachbearbeitung-leipzig").await;
+    let (_, _, case_page) = crate::pages::page(&katrin, app.url(&format!("/arbeitsplatz/vorgaenge/{case}"))).await;
+    let shown = crate::pages::text(&case_page, "main");
+    assert!(shown.contains("abgerufen aus dem melderegister mit Zustimmung") && shown.contains("fahrzeugregister"), "{shown}");
+    let foreign = app.store.case_evidence(&amtsweg_domain::AuthorityId::parse("halle").unwrap(), &amtsweg_domain::CaseId::parse(&case).unwrap()).await.unwrap();
+    assert!(foreign.is_empty());
 
     // Jonas has no car: the register says so, and that exchange is logged too.
     let jonas = app.citizen(1).to_owned();
