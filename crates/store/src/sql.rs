@@ -119,6 +119,21 @@ macro_rules! shared_store_impl {
             })
         }
 
+        fn map_evidence(r: &DbRow) -> Result<EvidenceRecord> {
+            Ok(EvidenceRecord {
+                id: r.try_get("id")?,
+                application_id: ApplicationId::from_stored(r.try_get("application_id")?),
+                evidence_type: r.try_get("evidence_type")?,
+                source: r.try_get("source")?,
+                status: r.try_get("status")?,
+                register: r.try_get("register")?,
+                media_type: r.try_get("media_type")?,
+                document: r.try_get("document")?,
+                transfer_id: r.try_get("transfer_id")?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
         fn map_message(row: &DbRow) -> Result<Message> {
             Ok(Message {
                 id: MessageId::from_stored(row.try_get("id")?),
@@ -826,22 +841,7 @@ macro_rules! shared_store_impl {
                 .bind(citizen.as_str())
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(EvidenceRecord {
-                            id: r.try_get("id")?,
-                            application_id: ApplicationId::from_stored(r.try_get("application_id")?),
-                            evidence_type: r.try_get("evidence_type")?,
-                            source: r.try_get("source")?,
-                            status: r.try_get("status")?,
-                            register: r.try_get("register")?,
-                            media_type: r.try_get("media_type")?,
-                            document: r.try_get("document")?,
-                            transfer_id: r.try_get("transfer_id")?,
-                            created_at: r.try_get("created_at")?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(map_evidence).collect()
             }
 
             async fn case_evidence(&self, authority: &AuthorityId, case: &CaseId) -> Result<Vec<EvidenceRecord>> {
@@ -854,22 +854,7 @@ macro_rules! shared_store_impl {
                 .bind(authority.as_str())
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(EvidenceRecord {
-                            id: r.try_get("id")?,
-                            application_id: ApplicationId::from_stored(r.try_get("application_id")?),
-                            evidence_type: r.try_get("evidence_type")?,
-                            source: r.try_get("source")?,
-                            status: r.try_get("status")?,
-                            register: r.try_get("register")?,
-                            media_type: r.try_get("media_type")?,
-                            document: r.try_get("document")?,
-                            transfer_id: r.try_get("transfer_id")?,
-                            created_at: r.try_get("created_at")?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(map_evidence).collect()
             }
 
             async fn settle_preview(&self, citizen: &UserId, application: &ApplicationId, evidence_id: &str, accept: bool) -> Result<EvidenceRecord> {
