@@ -81,7 +81,7 @@ async fn edm(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) -> 
     });
     let person = summary.person.clone().unwrap_or_default();
     let evidence_type = summary.evidence_type.clone().unwrap_or_default();
-    let error = |code: &str, ty: &str, message: &str| {
+    let error = |code: &str, ty: &str, message: &str, preview_location: Option<String>| {
         write::error(&ErrorResponse {
             request_id: summary.request_id.clone(),
             response_id: uuid::Uuid::new_v4().to_string(),
@@ -92,7 +92,7 @@ async fn edm(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) -> 
             exception_type: ty.into(),
             message: message.into(),
             detail: String::new(),
-            preview_location: None,
+            preview_location,
         })
     };
     // A preview is owed when the node asks for one and this is not the request after it.
@@ -100,33 +100,23 @@ async fn edm(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) -> 
         let open = node.previews.lock().expect("not poisoned").remove(location);
         open.is_some_and(|(idnr, ty)| idnr == person.identifier && ty == evidence_type.id)
     });
+    let found = node.register.evidence(&person.identifier, &person.family_name, &person.date_of_birth, &node.key_date);
     let answer = if summary.explicit_request != Some(true) {
         tracing::info!(%requester, outcome = "no_explicit_request", "evidence request");
-        error("EDM:ERR:0001", "rs:AuthorizationExceptionType", "Die Anfrage beruht nicht auf einer ausdrücklichen Anfrage der Person.")
+        error("EDM:ERR:0001", "rs:AuthorizationExceptionType", "Die Anfrage beruht nicht auf einer ausdrücklichen Anfrage der Person.", None)
     } else if evidence_type.id != node.register.kind.evidence_type() {
         tracing::info!(%requester, outcome = "unknown_evidence_type", "evidence request");
-        error(NOT_FOUND, "rs:ObjectNotFoundExceptionType", "Diesen Nachweistyp führt das Register nicht.")
-    } else if node.preview && !preview_done && node.register.evidence(&person.identifier, &person.family_name, &person.date_of_birth, &node.key_date).is_some() {
+        error(NOT_FOUND, "rs:ObjectNotFoundExceptionType", "Diesen Nachweistyp führt das Register nicht.", None)
+    } else if node.preview && !preview_done && found.is_some() {
         let location = format!("urn:amtsweg:preview:{}", uuid::Uuid::new_v4());
         node.previews.lock().expect("not poisoned").insert(location.clone(), (person.identifier.clone(), evidence_type.id.clone()));
         tracing::info!(%requester, outcome = "preview_required", "evidence request");
-        write::error(&ErrorResponse {
-            request_id: summary.request_id.clone(),
-            response_id: uuid::Uuid::new_v4().to_string(),
-            issued: now(),
-            provider: node.party(),
-            requester: requester_party.clone(),
-            code: write::PREVIEW_REQUIRED.into(),
-            exception_type: "rs:AuthorizationExceptionType".into(),
-            message: "Vorschau erforderlich".into(),
-            detail: "Die Person muss den Nachweis sehen, bevor er übermittelt wird.".into(),
-            preview_location: Some(location),
-        })
+        error(write::PREVIEW_REQUIRED, "rs:AuthorizationExceptionType", "Vorschau erforderlich: Die Person muss den Nachweis sehen, bevor er übermittelt wird.", Some(location))
     } else {
-        match node.register.evidence(&person.identifier, &person.family_name, &person.date_of_birth, &node.key_date) {
+        match found {
             None => {
                 tracing::info!(%requester, outcome = "not_found", "evidence request");
-                error(NOT_FOUND, "rs:ObjectNotFoundExceptionType", "Zu dieser Person ist im Register nichts verzeichnet.")
+                error(NOT_FOUND, "rs:ObjectNotFoundExceptionType", "Zu dieser Person ist im Register nichts verzeichnet.", None)
             }
             Some(document) => {
                 tracing::info!(%requester, outcome = "evidence", "evidence request");

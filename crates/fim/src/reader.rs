@@ -48,25 +48,36 @@ pub struct Tree {
     pub root: Node,
 }
 
-/// Turns byte offsets into lines and columns.
+/// Turns byte offsets into lines and columns. The pull parser's offsets only grow, so the
+/// position is advanced from the last one: linear in the file, also when it is one long line.
 struct Positions<'a> {
-    src: &'a str,
-    line_starts: Vec<usize>,
+    src: &'a [u8],
+    /// (offset, line, column) of the last position asked for.
+    last: std::cell::Cell<(usize, u32, u32)>,
 }
 
 impl<'a> Positions<'a> {
     fn new(src: &'a str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(src.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
-        Self { src, line_starts }
+        Self { src: src.as_bytes(), last: std::cell::Cell::new((0, 1, 0)) }
     }
 
     fn at(&self, offset: u64) -> Location {
         let offset = (offset as usize).min(self.src.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset);
-        let start = self.line_starts[line - 1];
-        let column = self.src.get(start..offset).map(|s| s.chars().count()).unwrap_or(offset - start);
-        Location { line: line as u32, column: column as u32 }
+        let (mut from, mut line, mut column) = self.last.get();
+        if offset < from {
+            // Only for an error position behind the last event: count from the start.
+            (from, line, column) = (0, 1, 0);
+        }
+        for &b in &self.src[from..offset] {
+            if b == b'\n' {
+                line += 1;
+                column = 0;
+            } else if b & 0xC0 != 0x80 {
+                column += 1;
+            }
+        }
+        self.last.set((offset, line, column));
+        Location { line, column }
     }
 }
 

@@ -1,7 +1,7 @@
 //! What every page shares: the layout context, rendering, the error pages, and the view models
 //! of form fields and date formatting.
 
-use crate::auth::{MaybeSession, SessionContext};
+use crate::auth::SessionContext;
 use amtsweg_domain::Role;
 use amtsweg_domain::form::format_date_german;
 use askama::Template;
@@ -62,7 +62,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     )
 }
 
-pub async fn not_found(uri: axum::http::Uri, MaybeSession(_): MaybeSession) -> Response {
+pub async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
         return crate::error::api_error(StatusCode::NOT_FOUND, "not_found", "Diese Adresse gibt es in der API nicht.");
     }
