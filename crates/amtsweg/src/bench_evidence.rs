@@ -60,6 +60,8 @@ pub async fn run(args: EvidenceBenchArgs) -> Result<(), String> {
     let mut at_city = PinnedKeys::default();
     at_city.pin("melderegister", &node_identity.public_key()).map_err(|e| e.to_string())?;
     let at_city = Arc::new(at_city);
+    let node_for_steps = (Identity::from_seed("melderegister", [2; 32]), at_node.clone(), register.clone());
+    let at_city_for_steps = (*at_city).clone();
     let node = Arc::new(Node::new(register, node_identity, at_node, "2026-11-22".into(), false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
@@ -106,5 +108,66 @@ pub async fn run(args: EvidenceBenchArgs) -> Result<(), String> {
             edm.per_second / plain.per_second
         );
     }
+    steps(&records[0], &city, &at_city_for_steps, &node_for_steps);
     Ok(())
+}
+
+/// The CPU cost of each step of one signed round trip, alone on one thread (median of many), so
+/// the table above can be read: which part of the gap is XML, which is signing.
+fn steps(r: &Record, city: &Identity, at_city: &PinnedKeys, node: &(Identity, PinnedKeys, Register)) {
+    use amtsweg_exchange::edm::{inspect, read_response};
+    use amtsweg_exchange::seal::{SealHeaders, digest};
+    use amtsweg_exchange::write::{self, Response};
+    fn median(mut f: impl FnMut()) -> f64 {
+        let mut runs: Vec<f64> = (0..15)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                for _ in 0..200 {
+                    f();
+                }
+                t.elapsed().as_secs_f64() * 1e6 / 200.0
+            })
+            .collect();
+        runs.sort_by(f64::total_cmp);
+        runs[runs.len() / 2]
+    }
+    let (node_identity, at_node, register) = node;
+    let req = request(r, 0);
+    let body = write::request(&req);
+    let signed = city.sign_request("melderegister", body.as_bytes());
+    let doc = register.evidence(&r.idnr, &r.family_name, &r.date_of_birth, "2026-11-22").expect("generated person");
+    let resp = Response {
+        request_id: req.id.clone(),
+        response_id: uuid::Uuid::new_v4().to_string(),
+        issued: req.issued.clone(),
+        provider: req.provider.clone(),
+        requester: req.requester.clone(),
+        evidence_id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        evidence_type: req.evidence_type.clone(),
+        subject: req.subject.clone(),
+        issuing_date: "2026-11-22".into(),
+        document: serde_json::to_vec(&doc).expect("JSON"),
+        media_type: "application/json".into(),
+    };
+    let answer = write::response(&resp);
+    let answer_signed = node_identity.sign_response(&digest(body.as_bytes()), answer.as_bytes());
+    // A fresh key set each time, so every check really checks (no remembered batch roots).
+    let fresh = |keys: &PinnedKeys| keys.clone_without_memory();
+    let rows: [(&str, f64); 9] = [
+        ("write the request (EDM XML)", median(|| drop(std::hint::black_box(write::request(&req))))),
+        ("sign the request (Ed25519, batch of one)", median(|| drop(std::hint::black_box(city.sign_request("melderegister", body.as_bytes()))))),
+        ("check the request's signature", median(|| drop(std::hint::black_box(fresh(at_node).open_request("melderegister", &SealHeaders::of(&signed), body.as_bytes()))))),
+        ("read the request", median(|| drop(std::hint::black_box(inspect(&body))))),
+        ("look the person up", median(|| drop(std::hint::black_box(register.evidence(&r.idnr, &r.family_name, &r.date_of_birth, "2026-11-22"))))),
+        ("write the response (EDM XML, evidence inline)", median(|| drop(std::hint::black_box(write::response(&resp))))),
+        ("sign the response, bound to the request", median(|| drop(std::hint::black_box(node_identity.sign_response(&digest(body.as_bytes()), answer.as_bytes()))))),
+        ("check the response's signature and binding", median(|| drop(std::hint::black_box(fresh(at_city).open_response("melderegister", body.as_bytes(), &SealHeaders::of(&answer_signed), answer.as_bytes()))))),
+        ("read the response and decode the evidence", median(|| drop(std::hint::black_box(read_response(&answer))))),
+    ];
+    println!("\nCPU per step of one signed round trip, one thread, without batching (request {} bytes, response {} bytes):\n", body.len(), answer.len());
+    println!("| step | µs |");
+    println!("|---|---|");
+    for (name, us) in rows {
+        println!("| {name} | {us:.1} |");
+    }
 }

@@ -25,6 +25,16 @@ pub struct Config {
     /// Key for uploaded documents at rest: base64 of 32 random bytes (e.g. `openssl rand -base64 32`).
     /// Empty: a new key each start (uploads then cannot be read after a restart).
     pub upload_key: String,
+    /// The platform's key file for the evidence exchange (`amtsweg register keygen --out FILE`);
+    /// register nodes pin its public key under `exchange_id`.
+    pub exchange_key: String,
+    /// The name under which register nodes know this installation.
+    pub exchange_id: String,
+    /// The register nodes: a TOML file with one `[[register]]` table each (`id`, `url`,
+    /// `public_key`). Empty: no evidence is fetched (the demo then starts its own registers).
+    pub registers: String,
+    /// How long to wait for a register's answer, in milliseconds.
+    pub exchange_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -37,13 +47,29 @@ impl Default for Config {
             secure_cookies: false,
             log: "info".into(),
             upload_key: String::new(),
+            exchange_key: String::new(),
+            exchange_id: "amtsweg".into(),
+            registers: String::new(),
+            exchange_timeout_ms: 3000,
         }
     }
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 7] = ["listen", "data_dir", "database_url", "kern_dir", "secure_cookies", "log", "upload_key"];
+const KEYS: [&str; 11] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "kern_dir",
+    "secure_cookies",
+    "log",
+    "upload_key",
+    "exchange_key",
+    "exchange_id",
+    "registers",
+    "exchange_timeout_ms",
+];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
 
@@ -55,6 +81,22 @@ impl Config {
         } else {
             self.database_url.clone()
         }
+    }
+
+    /// The evidence exchange as configured, if `registers` is set.
+    pub fn exchange(&self) -> Result<Option<amtsweg_web::evidence::Exchange>, String> {
+        if self.registers.is_empty() {
+            return Ok(None);
+        }
+        if self.exchange_key.is_empty() {
+            return Err("registers ist gesetzt, exchange_key nicht: Ohne Schlüssel der Plattform kann kein Register gefragt werden.".into());
+        }
+        let key = std::fs::read_to_string(&self.exchange_key).map_err(|e| format!("exchange_key {}: {e}", self.exchange_key))?;
+        let list = std::fs::read_to_string(&self.registers).map_err(|e| format!("registers {}: {e}", self.registers))?;
+        let timeout = std::time::Duration::from_millis(self.exchange_timeout_ms.max(1));
+        amtsweg_web::evidence::Exchange::configured(&self.exchange_id, &key, &list, timeout)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", self.registers))
     }
 
     pub fn default_toml() -> String {

@@ -2,6 +2,11 @@
 //! throwaway folder, `migrate` brings a store up to date, `config` prints the default
 //! configuration, `bench` measures submissions per second.
 
+/// mimalloc instead of the system allocator: the server allocates many small, short-lived
+/// buffers on several threads at once, where glibc's malloc spent a fifth of the exchange's time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod bench_evidence;
 mod bench_fim;
@@ -87,6 +92,14 @@ struct ServerFlags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     kern_dir: Option<PathBuf>,
+    /// TOML file listing the register nodes (id, url, public_key).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registers: Option<String>,
+    /// The platform's key file for the evidence exchange.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exchange_key: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -128,7 +141,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(flags) => {
             let config = load(cli.config.as_ref(), &flags)?;
             let store = open_store(&config).await?;
-            serve(config, store, false, None, None).await
+            let exchange = config.exchange()?;
+            if exchange.is_none() {
+                eprintln!("Hinweis: keine Register konfiguriert (registers); Nachweise können nur hochgeladen werden.");
+            }
+            serve(config, store, false, None, exchange).await
         }
         Command::Demo(DemoArgs { flags, fim_fixtures }) => {
             let mut config = load(cli.config.as_ref(), &flags)?;
@@ -151,7 +168,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let tokens_path = config.data_dir.join("demo-tokens.json");
             let json = serde_json::to_string_pretty(&tokens).expect("tokens serialise");
             std::fs::write(&tokens_path, json).map_err(|e| format!("{} nicht schreibbar: {e}", tokens_path.display()))?;
-            let exchange = amtsweg_web::demo::start_registers(&[]).await.map_err(|e| format!("Register: {e}"))?;
+            // Register nodes as configured, or the demo's own, in this process.
+            let exchange = match config.exchange()? {
+                Some(configured) => configured,
+                None => amtsweg_web::demo::start_registers(&[]).await.map_err(|e| format!("Register: {e}"))?,
+            };
             for (id, url) in &exchange.registers {
                 println!("Register „{id}“: {url}");
             }

@@ -34,6 +34,9 @@ pub enum RegisterCommand {
         /// Ask the person to preview evidence before it is given (EDM:ERR:0002).
         #[arg(long)]
         preview: bool,
+        /// Answer only after this many milliseconds (to rehearse a slow register).
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
     },
     /// Write synthetic records as JSONL to standard output (the same for the same seed).
     Generate {
@@ -43,6 +46,10 @@ pub enum RegisterCommand {
         count: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Instead: the demo's register (500 synthetic people and the demo's citizens), to run
+        /// the demo against register nodes in their own processes.
+        #[arg(long, conflicts_with_all = ["count", "seed"])]
+        demo: bool,
     },
     /// Make a key file for a node or an authority and print its public key.
     Keygen {
@@ -57,8 +64,9 @@ fn kind(s: &str) -> Result<Kind, String> {
 
 pub async fn run(command: RegisterCommand) -> Result<(), String> {
     match command {
-        RegisterCommand::Generate { kind: k, count, seed } => {
-            for line in generate(kind(&k)?, count, seed) {
+        RegisterCommand::Generate { kind: k, count, seed, demo } => {
+            let lines = if demo { amtsweg_web::demo::register_lines(kind(&k)?) } else { generate(kind(&k)?, count, seed) };
+            for line in lines {
                 println!("{line}");
             }
             Ok(())
@@ -71,7 +79,7 @@ pub async fn run(command: RegisterCommand) -> Result<(), String> {
             println!("{}", identity.public_key());
             Ok(())
         }
-        RegisterCommand::Serve { kind: k, data, listen, key, id, peers, key_date, preview } => {
+        RegisterCommand::Serve { kind: k, data, listen, key, id, peers, key_date, preview, delay_ms } => {
             let kind = kind(&k)?;
             let text = std::fs::read_to_string(&data).map_err(|e| format!("{}: {e}", data.display()))?;
             let register = Register::load(kind, &text).map_err(|e| format!("{}: {e}", data.display()))?;
@@ -88,7 +96,7 @@ pub async fn run(command: RegisterCommand) -> Result<(), String> {
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("{listen}: {e}"))?;
             let address = listener.local_addr().map_err(|e| e.to_string())?;
             println!("{} „{id}“ mit {records} Einträgen läuft unter http://{address}/edm", kind.label());
-            let node = Arc::new(Node::new(register, identity, pinned, key_date, preview));
+            let node = Arc::new(Node::new(register, identity, pinned, key_date, preview).with_delay(std::time::Duration::from_millis(delay_ms)));
             axum::serve(listener, router(node)).await.map_err(|e| e.to_string())
         }
     }

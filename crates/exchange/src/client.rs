@@ -2,7 +2,7 @@
 //! that must be signed by the pinned key of exactly that node and bound to exactly this request.
 
 use crate::edm::{Kind, Summary, read_response};
-use crate::seal::{HEADER_KEY_ID, HEADER_REQUEST_DIGEST, HEADER_SIGNATURE, Identity, PinnedKeys, SealError};
+use crate::seal::{Identity, PinnedKeys, SealError, SealHeaders};
 use crate::write::{self, PREVIEW_REQUIRED, Request};
 use std::time::Duration;
 
@@ -34,21 +34,19 @@ pub struct Peer<'a> {
 }
 
 pub async fn fetch(http: &reqwest::Client, me: &Identity, pinned: &PinnedKeys, peer: &Peer<'_>, request: &Request, timeout: Duration) -> Result<Outcome, FetchError> {
-    let body = write::request(request);
+    let body = axum::body::Bytes::from(write::request(request));
     let mut call = http.post(peer.url).timeout(timeout).header("content-type", "application/xml; charset=utf-8").body(body.clone());
-    for (name, value) in me.sign_request(peer.id, body.as_bytes()) {
+    for (name, value) in me.seal_request(peer.id, &body).await {
         call = call.header(name, value);
     }
     let response = call.send().await.map_err(|e| if e.is_timeout() { FetchError::Timeout } else { FetchError::Unreachable })?;
     if !response.status().is_success() {
         return Err(FetchError::Status(response.status().as_u16()));
     }
-    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (key_id, signature, digest) = (header(HEADER_KEY_ID), header(HEADER_SIGNATURE), header(HEADER_REQUEST_DIGEST));
+    let headers = response.headers().clone();
     let bytes = response.bytes().await.map_err(|e| if e.is_timeout() { FetchError::Timeout } else { FetchError::Unreachable })?;
-    pinned
-        .open_response(peer.id, body.as_bytes(), key_id.as_deref(), signature.as_deref(), digest.as_deref(), &bytes)
-        .map_err(FetchError::Seal)?;
+    let seal = SealHeaders::read(|name| headers.get(name).and_then(|v| v.to_str().ok()));
+    pinned.open_response(peer.id, &body, &seal, &bytes).map_err(FetchError::Seal)?;
     let xml = std::str::from_utf8(&bytes).map_err(|_| FetchError::Malformed("kein UTF-8".into()))?;
     let (summary, document) = read_response(xml).map_err(|e| FetchError::Malformed(e.to_string()))?;
     if summary.request_id != request.id {

@@ -2,7 +2,9 @@
 //! person, requested evidence type, evidence, or the exception.
 
 use crate::xml::{Node, XmlError, read};
+
 use serde::Serialize;
+use std::borrow::Cow;
 
 pub const NS_QUERY: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:query:4.0";
 pub const NS_RIM: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:4.0";
@@ -98,12 +100,12 @@ pub struct Summary {
 }
 
 /// The `rim:Slot` with this name among a node's children.
-fn slot<'a>(node: &'a Node, name: &str) -> Option<&'a Node> {
+fn slot<'d>(node: &Node<'d>, name: &str) -> Option<Node<'d>> {
     node.children_named(NS_RIM, "Slot").find(|s| s.attribute("name") == Some(name))
 }
 
 /// The first `rim:Value` text of a slot, or the `value` of its first `rim:LocalizedString`.
-fn slot_text(node: &Node, name: &str) -> Option<String> {
+fn slot_text(node: &Node<'_>, name: &str) -> Option<String> {
     let s = slot(node, name)?;
     if let Some(l) = s.find(NS_RIM, "LocalizedString") {
         return l.attribute("value").map(str::to_owned);
@@ -111,11 +113,11 @@ fn slot_text(node: &Node, name: &str) -> Option<String> {
     s.find(NS_RIM, "Value").map(|v| v.trimmed().to_owned())
 }
 
-fn required_slot(node: &Node, name: &str) -> Result<String, XmlError> {
+fn required_slot(node: &Node<'_>, name: &str) -> Result<String, XmlError> {
     slot_text(node, name).filter(|v| !v.is_empty()).ok_or_else(|| node.error(format!("Das Pflichtfeld (rim:Slot) „{name}“ fehlt."), true))
 }
 
-fn boolean(node: &Node, name: &str) -> Result<Option<bool>, XmlError> {
+fn boolean(node: &Node<'_>, name: &str) -> Result<Option<bool>, XmlError> {
     match slot_text(node, name).as_deref() {
         None => Ok(None),
         Some("true") | Some("1") => Ok(Some(true)),
@@ -124,21 +126,21 @@ fn boolean(node: &Node, name: &str) -> Result<Option<bool>, XmlError> {
     }
 }
 
-fn text(node: &Node, name: &str) -> String {
+fn text(node: &Node<'_>, name: &str) -> String {
     node.child(NS_SDG, name).map(|n| n.trimmed().to_owned()).unwrap_or_default()
 }
 
-fn agent(node: &Node, slot_name: &str) -> Option<Agent> {
+fn agent(node: &Node<'_>, slot_name: &str) -> Option<Agent> {
     let a = slot(node, slot_name)?.find(NS_SDG, "Agent")?;
     let id = a.child(NS_SDG, "Identifier");
     Some(Agent {
         id: id.map(|i| i.trimmed().to_owned()).unwrap_or_default(),
         scheme: id.and_then(|i| i.attribute("schemeID")).unwrap_or_default().to_owned(),
-        name: text(a, "Name"),
+        name: text(&a, "Name"),
     })
 }
 
-fn check_specification(root: &Node) -> Result<(), XmlError> {
+fn check_specification(root: &Node<'_>) -> Result<(), XmlError> {
     let spec = required_slot(root, "SpecificationIdentifier")?;
     if spec != SPECIFICATION {
         return Err(slot(root, "SpecificationIdentifier").expect("exists").error(
@@ -151,51 +153,48 @@ fn check_specification(root: &Node) -> Result<(), XmlError> {
 
 /// Reads one EDM message.
 pub fn inspect(xml: &str) -> Result<Summary, XmlError> {
-    summarize(&read(xml)?)
+    summarize(&read(xml)?.root())
 }
 
 /// Reads a response once: its summary and the evidence document it carries, if any.
 pub fn read_response(xml: &str) -> Result<(Summary, Option<(String, Vec<u8>)>), XmlError> {
-    let root = read(xml)?;
+    let doc = read(xml)?;
+    let root = doc.root();
     Ok((summarize(&root)?, document_of(&root)?))
 }
 
-fn summarize(root: &Node) -> Result<Summary, XmlError> {
-    if root.namespace != NS_QUERY || !matches!(root.name.as_str(), "QueryRequest" | "QueryResponse") {
+fn summarize(root: &Node<'_>) -> Result<Summary, XmlError> {
+    if root.namespace() != NS_QUERY || !matches!(root.name(), "QueryRequest" | "QueryResponse") {
         return Err(root.error(
             format!("Keine EDM-Nachricht: erwartet wird query:QueryRequest oder query:QueryResponse im Namensraum {NS_QUERY}."),
             false,
         ));
     }
     check_specification(root)?;
-    if root.name == "QueryRequest" {
+    if root.name() == "QueryRequest" {
         let id = root.attribute("id").filter(|v| !v.trim().is_empty()).ok_or_else(|| root.error("Die Anfrage hat keine Kennung (Attribut id).", false))?;
         let query = root.child(NS_QUERY, "Query").ok_or_else(|| root.error("Die Anfrage enthält kein <query:Query>.", true))?;
-        let person = slot(query, "NaturalPerson").and_then(|s| s.find(NS_SDG, "Person")).map(|p| {
+        let person = slot(&query, "NaturalPerson").and_then(|s| s.find(NS_SDG, "Person")).map(|p| {
             let id = p.child(NS_SDG, "Identifier");
             Person {
                 identifier: id.map(|i| i.trimmed().to_owned()).unwrap_or_default(),
                 scheme: id.and_then(|i| i.attribute("schemeID")).unwrap_or_default().to_owned(),
-                family_name: text(p, "FamilyName"),
-                given_name: text(p, "GivenName"),
-                date_of_birth: text(p, "DateOfBirth"),
-                level_of_assurance: text(p, "LevelOfAssurance"),
+                family_name: text(&p, "FamilyName"),
+                given_name: text(&p, "GivenName"),
+                date_of_birth: text(&p, "DateOfBirth"),
+                level_of_assurance: text(&p, "LevelOfAssurance"),
             }
         });
-        let evidence_type = slot(query, "EvidenceRequest").and_then(|s| s.find(NS_SDG, "DataServiceEvidenceType")).map(|e| EvidenceType {
-            id: text(e, "Identifier"),
-            classification: text(e, "EvidenceTypeClassification"),
+        let evidence_type = slot(&query, "EvidenceRequest").and_then(|s| s.find(NS_SDG, "DataServiceEvidenceType")).map(|e| EvidenceType {
+            id: text(&e, "Identifier"),
+            classification: text(&e, "EvidenceTypeClassification"),
             title: e.children_named(NS_SDG, "Title").next().map(|t| t.trimmed().to_owned()).unwrap_or_default(),
         });
         if evidence_type.is_none() {
             return Err(query.error("Die Anfrage nennt keinen Nachweistyp (rim:Slot „EvidenceRequest“).", true));
         }
         let requirements = slot(root, "Requirements")
-            .map(|s| {
-                let mut out = Vec::new();
-                collect(s, "Requirement", &mut |r| out.push(Requirement { id: text(r, "Identifier"), name: text(r, "Name") }));
-                out
-            })
+            .map(|s| s.descendants_named(NS_SDG, "Requirement").iter().map(|r| Requirement { id: text(r, "Identifier"), name: text(r, "Name") }).collect())
             .unwrap_or_default();
         return Ok(Summary {
             kind: Kind::Request,
@@ -223,7 +222,7 @@ fn summarize(root: &Node) -> Result<Summary, XmlError> {
         r#type: e.attribute("type").unwrap_or_default().to_owned(),
         message: e.attribute("message").unwrap_or_default().to_owned(),
         detail: e.attribute("detail").unwrap_or_default().to_owned(),
-        preview_location: slot_text(e, "PreviewLocation"),
+        preview_location: slot_text(&e, "PreviewLocation"),
     });
     if exception.as_ref().is_some_and(|e| e.code.is_empty()) {
         return Err(root.child(NS_RS, "Exception").expect("exists").error("Die Ausnahme hat keinen Code (Attribut code).", false));
@@ -240,7 +239,7 @@ fn summarize(root: &Node) -> Result<Summary, XmlError> {
         response_id: slot_text(root, "EvidenceResponseIdentifier"),
         status: Some(status.rsplit(':').next().unwrap_or(status).to_owned()),
         issued: slot_text(root, "IssueDateTime")
-            .or_else(|| exception.as_ref().and_then(|_| root.child(NS_RS, "Exception").and_then(|e| slot_text(e, "Timestamp"))))
+            .or_else(|| exception.as_ref().and_then(|_| root.child(NS_RS, "Exception").and_then(|e| slot_text(&e, "Timestamp"))))
             .unwrap_or_default(),
         procedure: None,
         preview_possible: None,
@@ -256,23 +255,13 @@ fn summarize(root: &Node) -> Result<Summary, XmlError> {
     })
 }
 
-fn collect<'a>(node: &'a Node, name: &str, f: &mut dyn FnMut(&'a Node)) {
-    for c in &node.children {
-        if c.namespace == NS_SDG && c.name == name {
-            f(c);
-        } else {
-            collect(c, name, f);
-        }
-    }
-}
-
 /// The evidence document a response carries inline (`rim:RepositoryItem`, base64), with its
 /// media type.
 pub fn evidence_document(xml: &str) -> Result<Option<(String, Vec<u8>)>, XmlError> {
-    document_of(&read(xml)?)
+    document_of(&read(xml)?.root())
 }
 
-fn document_of(root: &Node) -> Result<Option<(String, Vec<u8>)>, XmlError> {
+fn document_of(root: &Node<'_>) -> Result<Option<(String, Vec<u8>)>, XmlError> {
     use base64::Engine;
     let Some(object) = root.child(NS_RIM, "RegistryObjectList").and_then(|l| l.child(NS_RIM, "RegistryObject")) else {
         return Ok(None);
@@ -280,9 +269,10 @@ fn document_of(root: &Node) -> Result<Option<(String, Vec<u8>)>, XmlError> {
     let Some(item) = object.child(NS_RIM, "RepositoryItem") else {
         return Ok(None);
     };
-    let compact: String = item.text.chars().filter(|c| !c.is_whitespace()).collect();
+    let text = item.text();
+    let compact: Cow<'_, str> = if text.bytes().any(|b| b.is_ascii_whitespace()) { text.chars().filter(|c| !c.is_whitespace()).collect::<String>().into() } else { text.into() };
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(compact)
+        .decode(compact.as_bytes())
         .map_err(|_| item.error("Der Inhalt des Nachweises ist kein gültiges Base64.", true))?;
     Ok(Some((object.attribute("mimeType").unwrap_or("application/octet-stream").to_owned(), bytes)))
 }

@@ -6,7 +6,7 @@
 
 use crate::edm::{Kind as MessageKind, inspect};
 use crate::register::Register;
-use crate::seal::{HEADER_KEY_ID, HEADER_SIGNATURE, Identity, PinnedKeys, digest};
+use crate::seal::{Identity, PinnedKeys, SealHeaders, digest};
 use crate::write::{self, ErrorResponse, EvidenceTypeRef, NOT_FOUND, Party, Response, Subject};
 use axum::Router;
 use axum::body::Bytes;
@@ -26,11 +26,19 @@ pub struct Node {
     pub preview: bool,
     /// Open previews: location → (IdNr, evidence type).
     pub previews: std::sync::Mutex<std::collections::HashMap<String, (String, String)>>,
+    /// Wait this long before answering (to rehearse a slow register).
+    pub delay: std::time::Duration,
 }
 
 impl Node {
     pub fn new(register: Register, identity: Identity, peers: PinnedKeys, key_date: String, preview: bool) -> Self {
-        Self { register, identity, peers, key_date, preview, previews: Default::default() }
+        Self { register, identity, peers, key_date, preview, previews: Default::default(), delay: std::time::Duration::ZERO }
+    }
+
+    /// Answers only after `delay` (to rehearse timeouts against a slow register).
+    pub fn with_delay(mut self, delay: std::time::Duration) -> Self {
+        self.delay = delay;
+        self
     }
 }
 
@@ -58,8 +66,11 @@ fn refuse(status: StatusCode, message: &str) -> HttpResponse {
 }
 
 async fn edm(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) -> HttpResponse {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let requester = match node.peers.open_request(&node.identity.id, header(HEADER_KEY_ID), header(HEADER_SIGNATURE), &body) {
+    if !node.delay.is_zero() {
+        tokio::time::sleep(node.delay).await;
+    }
+    let seal = SealHeaders::read(|name| headers.get(name).and_then(|v| v.to_str().ok()));
+    let requester = match node.peers.open_request(&node.identity.id, &seal, &body) {
         Ok(peer) => peer,
         Err(e) => {
             tracing::warn!(reason = %e, "refused an evidence request");
@@ -143,7 +154,7 @@ async fn edm(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) -> 
             }
         }
     };
-    let signed = node.identity.sign_response(&digest(&body), answer.as_bytes());
+    let signed = node.identity.seal_response(&digest(&body), answer.as_bytes()).await;
     let mut response = (StatusCode::OK, [("content-type", "application/xml; charset=utf-8")], answer).into_response();
     for (name, value) in signed {
         if let Ok(v) = value.parse() {

@@ -369,6 +369,46 @@ fn record(p: &Person) -> amtsweg_exchange::register::Record {
     }
 }
 
+/// The key date of the demo's enrolment register (the Energiepreispauschale's).
+pub const KEY_DATE: &str = "2022-12-01";
+
+/// The records of one demo register as JSONL lines: 500 synthetic people and the demo's
+/// citizens (so that the demo's logins find their own evidence).
+pub fn register_lines(kind: amtsweg_exchange::register::Kind) -> Vec<String> {
+    use amtsweg_exchange::register::{Kind, generate};
+    let people = demo_people();
+    let mut lines = generate(kind, 500, 1);
+    for (n, p) in people.iter().enumerate() {
+        let mut r = record(p);
+        match kind {
+            Kind::Resident => {
+                r.street = p.street.clone();
+                r.postal_code = p.postal_code.clone();
+                r.city = p.city.clone();
+                r.ars = p.region.to_string();
+                r.main_residence = Some(true);
+            }
+            // Jonas Weber (the second citizen) has no car.
+            Kind::Vehicle if n == 1 => continue,
+            Kind::Vehicle => r.plate = ["L-AB 1234", "", "HAL-MF 12", "EF-LH 7", "DD-TR 5"][n].into(),
+            // Lena Hoffmann was enrolled on the key date; Jonas Weber only from 2023.
+            Kind::Enrolment if n == 3 => {
+                r.university = "Universität Erfurt".into();
+                r.enrolled_from = "2020-10-01".into();
+                r.enrolled_until = "2026-09-30".into();
+            }
+            Kind::Enrolment if n == 1 => {
+                r.university = "Universität Leipzig".into();
+                r.enrolled_from = "2023-10-01".into();
+                r.enrolled_until = "2027-09-30".into();
+            }
+            Kind::Enrolment => continue,
+        }
+        lines.push(serde_json::to_string(&r).expect("records serialise"));
+    }
+    lines
+}
+
 /// The register ids the demo's services name.
 pub const REGISTERS: [(&str, amtsweg_exchange::register::Kind); 3] = [
     ("melderegister", amtsweg_exchange::register::Kind::Resident),
@@ -381,7 +421,7 @@ pub const REGISTERS: [(&str, amtsweg_exchange::register::Kind); 3] = [
 /// them. `down` names registers to leave unreachable (for tests of a register that is down).
 pub async fn start_registers(down: &[&str]) -> Result<crate::evidence::Exchange, String> {
     use amtsweg_exchange::node::{Node, router};
-    use amtsweg_exchange::register::{Kind, Register, generate};
+    use amtsweg_exchange::register::{Kind, Register};
     use amtsweg_exchange::seal::{Identity, PinnedKeys};
     let random_seed = || {
         let mut seed = [0u8; 32];
@@ -391,44 +431,15 @@ pub async fn start_registers(down: &[&str]) -> Result<crate::evidence::Exchange,
     let platform = Identity::from_seed("amtsweg", random_seed());
     let mut pinned = PinnedKeys::default();
     let mut registers = std::collections::HashMap::new();
-    let people = demo_people();
     for (id, kind) in REGISTERS {
-        let mut lines = generate(kind, 500, 1);
-        for (n, p) in people.iter().enumerate() {
-            let mut r = record(p);
-            match kind {
-                Kind::Resident => {
-                    r.street = p.street.clone();
-                    r.postal_code = p.postal_code.clone();
-                    r.city = p.city.clone();
-                    r.ars = p.region.to_string();
-                    r.main_residence = Some(true);
-                }
-                // Jonas Weber (the second citizen) has no car.
-                Kind::Vehicle if n == 1 => continue,
-                Kind::Vehicle => r.plate = ["L-AB 1234", "", "HAL-MF 12", "EF-LH 7", "DD-TR 5"][n].into(),
-                // Lena Hoffmann was enrolled on the key date; Jonas Weber only from 2023.
-                Kind::Enrolment if n == 3 => {
-                    r.university = "Universität Erfurt".into();
-                    r.enrolled_from = "2020-10-01".into();
-                    r.enrolled_until = "2026-09-30".into();
-                }
-                Kind::Enrolment if n == 1 => {
-                    r.university = "Universität Leipzig".into();
-                    r.enrolled_from = "2023-10-01".into();
-                    r.enrolled_until = "2027-09-30".into();
-                }
-                Kind::Enrolment => continue,
-            }
-            lines.push(serde_json::to_string(&r).expect("records serialise"));
-        }
+        let lines = register_lines(kind);
         let register = Register::load(kind, &lines.join("\n")).map_err(|e| e.to_string())?;
         let identity = Identity::from_seed(id, random_seed());
         pinned.pin(id, &identity.public_key()).map_err(|e| e.to_string())?;
         let mut peers = PinnedKeys::default();
         peers.pin("amtsweg", &platform.public_key()).map_err(|e| e.to_string())?;
         // The enrolment register wants the person to see the evidence first.
-        let node = std::sync::Arc::new(Node::new(register, identity, peers, "2022-12-01".into(), kind == Kind::Enrolment));
+        let node = std::sync::Arc::new(Node::new(register, identity, peers, KEY_DATE.into(), kind == Kind::Enrolment));
         if down.contains(&id) {
             // A port where nothing listens.
             registers.insert(id.to_owned(), "http://127.0.0.1:9/edm".to_owned());

@@ -25,6 +25,51 @@ pub struct Exchange {
     pub timeout: Duration,
 }
 
+/// The register nodes this installation may ask, as an operator lists them in a TOML file:
+///
+/// ```toml
+/// [[register]]
+/// id = "melderegister"                      # as the services name it
+/// url = "http://10.0.0.5:7001/edm"
+/// public_key = "base64 of the node's Ed25519 key (amtsweg register keygen prints it)"
+/// ```
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistersFile {
+    #[serde(default)]
+    register: Vec<RegisterEntry>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterEntry {
+    id: String,
+    url: String,
+    public_key: String,
+}
+
+impl Exchange {
+    /// The exchange as configured: the platform's key (`id`, key file text as written by
+    /// `amtsweg register keygen`) and the registers file. Errors name what is wrong, never a key.
+    pub fn configured(id: &str, key_text: &str, registers_toml: &str, timeout: Duration) -> Result<Exchange, String> {
+        let identity = Identity::from_seed_text(id, key_text).map_err(|_| "Der Schlüssel der Plattform ist kein Base64 von 32 Bytes.".to_owned())?;
+        let file: RegistersFile = toml::from_str(registers_toml).map_err(|e| format!("Registerliste: {}", e.message()))?;
+        let mut pinned = PinnedKeys::default();
+        let mut registers = HashMap::new();
+        for entry in file.register {
+            let url = reqwest::Url::parse(&entry.url).map_err(|e| format!("Register „{}“: Adresse „{}“ ungültig ({e})", entry.id, entry.url))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(format!("Register „{}“: nur http- und https-Adressen", entry.id));
+            }
+            pinned.pin(&entry.id, &entry.public_key).map_err(|_| format!("Register „{}“: der öffentliche Schlüssel ist kein Ed25519-Schlüssel (Base64, 32 Bytes)", entry.id))?;
+            if registers.insert(entry.id.clone(), entry.url).is_some() {
+                return Err(format!("Register „{}“ ist doppelt eingetragen", entry.id));
+            }
+        }
+        Ok(Exchange { identity, pinned, registers, http: reqwest::Client::new(), timeout })
+    }
+}
+
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
@@ -81,6 +126,11 @@ impl Ask<'_> {
         let request_hash = digest(write::request(&request).as_bytes());
         let peer = Peer { id: &self.requirement.register, url };
         let result = fetch(&self.exchange.http, &self.exchange.identity, &self.exchange.pinned, &peer, &request, self.exchange.timeout).await;
+        match &result {
+            // The reason only: never the person or the evidence.
+            Err(e) => tracing::warn!(register = %self.requirement.register, reason = %e, "evidence exchange failed"),
+            Ok(_) => tracing::debug!(register = %self.requirement.register, "evidence exchange answered"),
+        }
         let outcome = match &result {
             Ok(Outcome::Evidence { .. }) => "delivered",
             Ok(Outcome::PreviewRequired { .. }) => "preview_required",
@@ -189,5 +239,44 @@ pub fn check_choice(service: &Service, evidence_type: &str, source: &str, consen
     match requirement {
         Some(r) if errors.is_empty() => Ok(r),
         _ => Err(AppError::Invalid(errors)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    fn public() -> String {
+        Identity::from_seed_text("x", KEY).unwrap().public_key()
+    }
+
+    #[test]
+    fn a_registers_file_configures_the_exchange() {
+        let file = format!("[[register]]\nid = \"melderegister\"\nurl = \"http://10.0.0.5:7001/edm\"\npublic_key = \"{}\"\n", public());
+        let exchange = Exchange::configured("amtsweg", KEY, &file, Duration::from_secs(3)).unwrap();
+        assert_eq!(exchange.registers["melderegister"], "http://10.0.0.5:7001/edm");
+        assert_eq!(exchange.pinned.peers().collect::<Vec<_>>(), ["melderegister"]);
+        assert_eq!(exchange.identity.id, "amtsweg");
+    }
+
+    #[test]
+    fn mistakes_in_the_registers_file_are_named() {
+        let entry = |id: &str, url: &str, key: &str| format!("[[register]]\nid = \"{id}\"\nurl = \"{url}\"\npublic_key = \"{key}\"\n");
+        let good = public();
+        let cases = [
+            (entry("a", "kein url", &good), "Adresse"),
+            (entry("a", "ftp://host/edm", &good), "nur http"),
+            (entry("a", "http://host/edm", "kurz"), "öffentliche Schlüssel"),
+            (entry("a", "http://host/edm", &good) + &entry("a", "http://other/edm", &good), "doppelt"),
+            ("[[register]]\nid = \"a\"\nurl = \"http://h\"\npublic_key = \"x\"\nport = 1\n".to_owned(), "Registerliste"),
+        ];
+        for (file, expected) in cases {
+            let e = Exchange::configured("amtsweg", KEY, &file, Duration::from_secs(1)).err().expect(expected);
+            assert!(e.contains(expected), "{e}");
+        }
+        let e = Exchange::configured("amtsweg", "kein schlüssel", "", Duration::from_secs(1)).err().unwrap();
+        assert!(e.contains("Schlüssel der Plattform") && !e.contains("kein schlüssel"), "{e}");
     }
 }

@@ -160,7 +160,7 @@ struct Misbehaving {
 async fn misbehave(axum::extract::State(m): axum::extract::State<Misbehaving>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> axum::response::Response {
     use axum::response::IntoResponse;
     let mut forward = reqwest::Client::new().post(&m.real).body(body.to_vec());
-    for name in ["amtsweg-key-id", "amtsweg-signature", "content-type"] {
+    for name in ["amtsweg-key-id", "amtsweg-signature", "amtsweg-batch", "content-type"] {
         if let Some(v) = headers.get(name) {
             forward = forward.header(name, v.to_str().unwrap());
         }
@@ -187,7 +187,7 @@ async fn misbehave(axum::extract::State(m): axum::extract::State<Misbehaving>, h
         _ => {}
     }
     let mut response = (axum::http::StatusCode::OK, out_body).into_response();
-    for name in ["amtsweg-key-id", "amtsweg-signature", "amtsweg-request-digest", "content-type"] {
+    for name in ["amtsweg-key-id", "amtsweg-signature", "amtsweg-batch", "amtsweg-request-digest", "content-type"] {
         if let Some(v) = out_headers.get(name) {
             response.headers_mut().insert(name, v.to_str().unwrap().parse().unwrap());
         }
