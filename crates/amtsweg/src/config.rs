@@ -35,6 +35,11 @@ pub struct Config {
     pub registers: String,
     /// How long to wait for a register's answer, in milliseconds.
     pub exchange_timeout_ms: u64,
+    /// The ledger's signing key file (base64 of a 32-byte seed); empty: `<data_dir>/ledger.key`,
+    /// made on first use.
+    pub ledger_key: String,
+    /// The ledger's name in its checkpoints and verifier key (no spaces, no `+`).
+    pub ledger_origin: String,
 }
 
 impl Default for Config {
@@ -51,13 +56,15 @@ impl Default for Config {
             exchange_id: "amtsweg".into(),
             registers: String::new(),
             exchange_timeout_ms: 3000,
+            ledger_key: String::new(),
+            ledger_origin: "amtsweg.local/ledger".into(),
         }
     }
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 13] = [
     "listen",
     "data_dir",
     "database_url",
@@ -69,6 +76,8 @@ const KEYS: [&str; 11] = [
     "exchange_id",
     "registers",
     "exchange_timeout_ms",
+    "ledger_key",
+    "ledger_origin",
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];

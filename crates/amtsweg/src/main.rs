@@ -12,6 +12,7 @@ mod bench_evidence;
 mod bench_fim;
 mod config;
 mod fim;
+mod ledger;
 mod register;
 
 use amtsweg_web::{AppState, WebConfig};
@@ -55,6 +56,9 @@ enum Command {
     /// Register nodes: serve, generate data, make keys.
     #[command(subcommand)]
     Register(register::RegisterCommand),
+    /// The tamper-evident ledger: checkpoint, verify, verify a receipt, print the key.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
 }
 
 #[derive(Args)]
@@ -75,7 +79,7 @@ enum OotsCommand {
 
 /// Flags that override the configuration (only those given).
 #[derive(Args, Serialize, Default)]
-struct ServerFlags {
+pub(crate) struct ServerFlags {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,7 +118,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(cli_config: Option<&PathBuf>, flags: &ServerFlags) -> Result<Config, String> {
+pub(crate) fn load(cli_config: Option<&PathBuf>, flags: &ServerFlags) -> Result<Config, String> {
     let config = Config::load(cli_config.map(PathBuf::as_path), figment::Figment::from(Serialized::defaults(flags)))
         .map_err(|e| format!("Konfiguration ungültig: {e}"))?;
     init_tracing(&config.log);
@@ -179,6 +183,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve(config, store, true, Some(tokens_path), Some(exchange)).await
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Ledger(command) => ledger::run(command, cli.config.as_ref()).await,
         Command::Register(command) => {
             init_tracing("info");
             register::run(command).await
@@ -212,7 +217,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn open_store(config: &Config) -> Result<amtsweg_store::DynStore, String> {
+pub(crate) async fn open_store(config: &Config) -> Result<amtsweg_store::DynStore, String> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("Datenordner nicht anlegbar: {e}"))?;
@@ -233,7 +238,8 @@ async fn serve(
         .await
         .map_err(|e| format!("Adresse {} nicht verfügbar: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let mut state = AppState::new(store, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() });
+    let mut state = AppState::new(store, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() })
+        .with_ledger_key(ledger::key(&config)?);
     if let Some(exchange) = exchange {
         state = state.with_exchange(exchange);
     }

@@ -29,10 +29,12 @@ pub const SQLITE: Embedded = Embedded(&[
     (2, "fim schemas", include_str!("../migrations/sqlite/0002_fim_schemas.sql")),
     (3, "service evidence", include_str!("../migrations/sqlite/0003_service_evidence.sql")),
     (4, "evidence and transfers", include_str!("../migrations/sqlite/0004_evidence_transfers.sql")),
+    (5, "ledger", include_str!("../migrations/sqlite/0005_ledger.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
     (2, "fim schemas", include_str!("../migrations/postgres/0002_fim_schemas.sql")),
     (3, "service evidence", include_str!("../migrations/postgres/0003_service_evidence.sql")),
     (4, "evidence and transfers", include_str!("../migrations/postgres/0004_evidence_transfers.sql")),
+    (5, "ledger", include_str!("../migrations/postgres/0005_ledger.sql")),
 ]);

@@ -145,6 +145,26 @@ pub trait Store: Send + Sync + 'static {
     // --- audit ---------------------------------------------------------------------------
     async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>>;
     async fn audit_count(&self) -> Result<i64>;
+
+    // --- ledger (every audit event is also a pending ledger entry) ------------------------
+    /// Moves up to `max` pending entries, in order, into the tree: one transaction, one
+    /// integrator at a time across processes. Returns the tree's size afterwards.
+    async fn ledger_integrate(&self, max: usize) -> Result<u64>;
+    async fn ledger_size(&self) -> Result<u64>;
+    async fn ledger_pending(&self) -> Result<u64>;
+    /// Stored hashes by index; missing ones are left out.
+    async fn ledger_hashes(&self, indexes: &[u64]) -> Result<Vec<(u64, [u8; 32])>>;
+    /// Stored hashes with index in `from..to`, in order.
+    async fn ledger_hash_range(&self, from: u64, to: u64) -> Result<Vec<(u64, [u8; 32])>>;
+    /// Entries with index in `from..to`, in the order stored (index, entry).
+    async fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// The index of the entry recorded for this reference (`transfer:ID`, …), once integrated.
+    async fn ledger_index_of(&self, reference: &str) -> Result<Option<u64>>;
+    async fn ledger_add_checkpoint(&self, size: u64, note: &str) -> Result<()>;
+    /// Stored checkpoints, by size.
+    async fn ledger_checkpoints(&self) -> Result<Vec<(u64, String)>>;
+    /// Forgets the salt of a subject's commitments (`application:ID`, `user:ID`, …).
+    async fn ledger_forget(&self, subject: &str) -> Result<()>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -33,6 +33,11 @@ impl PgStore {
     async fn begin(&self) -> Result<((), sqlx::Transaction<'static, sqlx::Postgres>), sqlx::Error> {
         Ok(((), self.pool.begin().await?))
     }
+    /// One ledger integrator at a time across all app processes on this database.
+    async fn lock_ledger(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock(727365110)").execute(&mut **tx).await?;
+        Ok(())
+    }
 }
 
 crate::sql::shared_store_impl!(PgStore, sqlx::Postgres, Backend::Postgres, crate::embedded::POSTGRES);

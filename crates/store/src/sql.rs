@@ -146,7 +146,20 @@ macro_rules! shared_store_impl {
             })
         }
 
-        /// Appends one audit event inside the caller's transaction.
+        /// The salt of a subject's commitments, made on first use.
+        async fn salt(tx: &mut Tx, subject: &str) -> Result<Vec<u8>> {
+            let mut fresh = [0u8; 32];
+            getrandom::fill(&mut fresh).map_err(|_| StoreError::Corrupt("no random source".into()))?;
+            sqlx::query("INSERT INTO ledger_salts (subject, salt) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING")
+                .bind(subject)
+                .bind(fresh.as_slice())
+                .execute(&mut **tx)
+                .await?;
+            Ok(sqlx::query("SELECT salt FROM ledger_salts WHERE subject = $1").bind(subject).fetch_one(&mut **tx).await?.try_get("salt")?)
+        }
+
+        /// Appends one audit event inside the caller's transaction, and its ledger entry: kind,
+        /// time, role and authority, and salted commitments to the actor and the subject.
         async fn audit(
             tx: &mut Tx,
             kind: &str,
@@ -154,11 +167,12 @@ macro_rules! shared_store_impl {
             authority: Option<&str>,
             subject: (&str, &str),
         ) -> Result<()> {
+            let at = OffsetDateTime::now_utc();
             sqlx::query(
                 "INSERT INTO audit_events (at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
-            .bind(OffsetDateTime::now_utc())
+            .bind(at)
             .bind(kind)
             .bind(actor.map(|a| a.0))
             .bind(actor.map(|a| a.1).unwrap_or("system"))
@@ -167,7 +181,33 @@ macro_rules! shared_store_impl {
             .bind(subject.1)
             .execute(&mut **tx)
             .await?;
+            let mut commitments = std::collections::BTreeMap::new();
+            if let Some((actor_id, _)) = actor {
+                let salt = salt(tx, &format!("user:{actor_id}")).await?;
+                commitments.insert("actor".to_owned(), amtsweg_ledger::Commitment::new(&salt, actor_id));
+            }
+            let subject_key = format!("{}:{}", subject.0, subject.1);
+            let salt = salt(tx, &subject_key).await?;
+            commitments.insert("subject".to_owned(), amtsweg_ledger::Commitment::new(&salt, subject.1));
+            let entry = amtsweg_ledger::Entry {
+                v: 1,
+                kind: kind.to_owned(),
+                at: at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                actor_role: actor.map(|a| a.1).unwrap_or("system").to_owned(),
+                authority: authority.map(str::to_owned),
+                subject_kind: subject.0.to_owned(),
+                commitments,
+            };
+            sqlx::query("INSERT INTO ledger_pending (entry, reference) VALUES ($1, $2)")
+                .bind(entry.to_bytes())
+                .bind(format!("{kind}:{subject_key}"))
+                .execute(&mut **tx)
+                .await?;
             Ok(())
+        }
+
+        fn hash_of(bytes: Vec<u8>) -> Result<[u8; 32]> {
+            bytes.try_into().map_err(|_| StoreError::Corrupt("a ledger hash is not 32 bytes".into()))
         }
 
         impl $store {
@@ -935,6 +975,122 @@ macro_rules! shared_store_impl {
                     })
                 })
                 .transpose()
+            }
+
+            async fn ledger_integrate(&self, max: usize) -> Result<u64> {
+                use amtsweg_ledger::tree::{self, Known};
+                let (_writer, mut tx) = self.begin().await?;
+                Self::lock_ledger(&mut tx).await?;
+                let size: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_entries").fetch_one(&mut *tx).await?.try_get("n")?;
+                let size = size as u64;
+                let pending = sqlx::query("SELECT id, entry, reference FROM ledger_pending ORDER BY id LIMIT $1")
+                    .bind(max as i64)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                if pending.is_empty() {
+                    return Ok(size);
+                }
+                // The stored hashes of the tree so far that the appends read: its right edge.
+                let first_new = tree::stored_count(size);
+                let mut needed: Vec<u64> = (size..size + pending.len() as u64).flat_map(tree::needed_for_append).filter(|i| *i < first_new).collect();
+                needed.sort_unstable();
+                needed.dedup();
+                let mut known = Known::default();
+                for i in needed {
+                    let row = sqlx::query("SELECT hash FROM ledger_hashes WHERE idx = $1").bind(i as i64).fetch_one(&mut *tx).await?;
+                    known.0.insert(i, amtsweg_ledger::Hash(hash_of(row.try_get("hash")?)?));
+                }
+                let mut last_id = 0i64;
+                for (n, row) in pending.iter().enumerate() {
+                    let index = size + n as u64;
+                    let entry: Vec<u8> = row.try_get("entry")?;
+                    let reference: Option<String> = row.try_get("reference")?;
+                    last_id = row.try_get("id")?;
+                    let stored = tree::append(index, amtsweg_ledger::leaf_hash(&entry), &mut known).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
+                    sqlx::query("INSERT INTO ledger_entries (idx, entry, reference) VALUES ($1, $2, $3)")
+                        .bind(index as i64)
+                        .bind(&entry)
+                        .bind(reference)
+                        .execute(&mut *tx)
+                        .await?;
+                    for (i, h) in stored {
+                        sqlx::query("INSERT INTO ledger_hashes (idx, hash) VALUES ($1, $2)").bind(i as i64).bind(h.0.as_slice()).execute(&mut *tx).await?;
+                    }
+                }
+                sqlx::query("DELETE FROM ledger_pending WHERE id <= $1").bind(last_id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(size + pending.len() as u64)
+            }
+
+            async fn ledger_size(&self) -> Result<u64> {
+                let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_entries").fetch_one(&self.pool).await?.try_get("n")?;
+                Ok(n as u64)
+            }
+
+            async fn ledger_pending(&self) -> Result<u64> {
+                let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_pending").fetch_one(&self.pool).await?.try_get("n")?;
+                Ok(n as u64)
+            }
+
+            async fn ledger_hashes(&self, indexes: &[u64]) -> Result<Vec<(u64, [u8; 32])>> {
+                let mut out = Vec::with_capacity(indexes.len());
+                let mut conn = self.pool.acquire().await?;
+                for &i in indexes {
+                    if let Some(row) = sqlx::query("SELECT hash FROM ledger_hashes WHERE idx = $1").bind(i as i64).fetch_optional(&mut *conn).await? {
+                        out.push((i, hash_of(row.try_get("hash")?)?));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn ledger_hash_range(&self, from: u64, to: u64) -> Result<Vec<(u64, [u8; 32])>> {
+                let rows = sqlx::query("SELECT idx, hash FROM ledger_hashes WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+                    .bind(from as i64)
+                    .bind(to as i64)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|r| Ok((r.try_get::<i64, _>("idx")? as u64, hash_of(r.try_get("hash")?)?))).collect()
+            }
+
+            async fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+                let rows = sqlx::query("SELECT idx, entry FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+                    .bind(from as i64)
+                    .bind(to as i64)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|r| Ok((r.try_get::<i64, _>("idx")? as u64, r.try_get("entry")?))).collect()
+            }
+
+            async fn ledger_index_of(&self, reference: &str) -> Result<Option<u64>> {
+                let row = sqlx::query("SELECT idx FROM ledger_entries WHERE reference = $1 ORDER BY idx LIMIT 1").bind(reference).fetch_optional(&self.pool).await?;
+                Ok(match row {
+                    Some(r) => Some(r.try_get::<i64, _>("idx")? as u64),
+                    None => None,
+                })
+            }
+
+            async fn ledger_add_checkpoint(&self, size: u64, note: &str) -> Result<()> {
+                let (_writer, mut tx) = self.begin().await?;
+                sqlx::query("INSERT INTO ledger_checkpoints (size, note, created_at) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING")
+                    .bind(size as i64)
+                    .bind(note)
+                    .bind(OffsetDateTime::now_utc())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn ledger_checkpoints(&self) -> Result<Vec<(u64, String)>> {
+                let rows = sqlx::query("SELECT size, note FROM ledger_checkpoints ORDER BY size").fetch_all(&self.pool).await?;
+                rows.iter().map(|r| Ok((r.try_get::<i64, _>("size")? as u64, r.try_get("note")?))).collect()
+            }
+
+            async fn ledger_forget(&self, subject: &str) -> Result<()> {
+                let (_writer, mut tx) = self.begin().await?;
+                sqlx::query("DELETE FROM ledger_salts WHERE subject = $1").bind(subject).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>> {

@@ -35,6 +35,10 @@ impl SqliteStore {
         let writer = self.writer.clone().lock_owned().await;
         Ok((writer, self.pool.begin_with("BEGIN IMMEDIATE").await?))
     }
+    /// SQLite writers are already one at a time (`BEGIN IMMEDIATE`).
+    async fn lock_ledger(_tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
 }
 
 crate::sql::shared_store_impl!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, crate::embedded::SQLITE);

@@ -20,6 +20,7 @@ mod forms;
 pub mod metrics;
 mod pages;
 mod portal;
+pub mod ledger;
 pub mod retention;
 mod security;
 pub mod uploads;
@@ -55,11 +56,29 @@ pub struct AppState {
     pub exchange: Option<Arc<evidence::Exchange>>,
     /// The key uploaded documents are encrypted with.
     pub upload_key: Arc<uploads::UploadKey>,
+    /// The ledger's signing key (checkpoints).
+    pub ledger_key: Arc<amtsweg_ledger::LogKey>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, config: WebConfig) -> Self {
-        Self { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::new()), exchange: None, upload_key: Arc::new(uploads::UploadKey::random()) }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).expect("the operating system's random source");
+        let ledger_key = amtsweg_ledger::LogKey::from_seed("amtsweg.invalid/ledger", seed).expect("a valid origin");
+        Self {
+            store,
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::new()),
+            exchange: None,
+            upload_key: Arc::new(uploads::UploadKey::random()),
+            ledger_key: Arc::new(ledger_key),
+        }
+    }
+
+    /// The ledger's key (a random one otherwise: checkpoints then cannot be checked after a restart).
+    pub fn with_ledger_key(mut self, key: amtsweg_ledger::LogKey) -> Self {
+        self.ledger_key = Arc::new(key);
+        self
     }
 
     pub fn with_upload_key(mut self, key: uploads::UploadKey) -> Self {
@@ -131,6 +150,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     retention::spawn(state.store.clone());
+    ledger::spawn(state.store.clone(), state.ledger_key.clone(), std::time::Duration::from_secs(10));
     let router = app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

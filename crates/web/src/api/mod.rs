@@ -5,6 +5,7 @@ mod applications;
 mod cases;
 mod evidence;
 mod extract;
+mod ledger;
 mod mailbox;
 mod services;
 
@@ -30,7 +31,8 @@ pub use extract::ApiJson;
         (name = "services", description = "Leistungen und ihre Formulare"),
         (name = "applications", description = "Anträge der angemeldeten Bürgerin oder des angemeldeten Bürgers"),
         (name = "cases", description = "Vorgänge der eigenen Behörde"),
-        (name = "mailbox", description = "Postfach")
+        (name = "mailbox", description = "Postfach"),
+        (name = "ledger", description = "Das fälschungssichere Protokoll: Checkpoints, Schlüssel, Beweise (öffentlich)")
     )
 )]
 struct ApiDoc;
@@ -69,6 +71,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::show))
         .routes(routes!(cases::decide))
         .routes(routes!(mailbox::list))
+        .routes(routes!(ledger::checkpoint))
+        .routes(routes!(ledger::key))
+        .routes(routes!(ledger::inclusion))
+        .routes(routes!(ledger::consistency))
         .fallback(extract::api_not_found)
 }
 

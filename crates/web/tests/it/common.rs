@@ -12,6 +12,9 @@ pub enum Backend {
 }
 
 /// A running app over a fresh store, seeded with the demo world.
+/// The seed of the test app's ledger key.
+pub const LEDGER_SEED: [u8; 32] = [7; 32];
+
 #[derive(Clone)]
 pub struct TestApp {
     pub base: String,
@@ -73,9 +76,54 @@ impl TestApp {
             store.clone(),
             WebConfig { demo: true, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") },
         )
-        .with_exchange(amtsweg_web::demo::start_registers(&[]).await.expect("the demo registers start"));
+        .with_exchange(amtsweg_web::demo::start_registers(&[]).await.expect("the demo registers start"))
+        .with_ledger_key(amtsweg_ledger::LogKey::from_seed("amtsweg.test/ledger", LEDGER_SEED).unwrap());
         tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
         Some(TestApp { base, store, tokens: Arc::new(tokens), http: reqwest::Client::new(), cleanup: Arc::new(cleanup) })
+    }
+
+    /// The ledger key the app signs checkpoints with.
+    pub fn ledger_key(&self) -> amtsweg_ledger::LogKey {
+        amtsweg_ledger::LogKey::from_seed("amtsweg.test/ledger", LEDGER_SEED).unwrap()
+    }
+
+    /// Runs SQL on the app's database directly, past the store (as an operator could), with
+    /// byte parameters.
+    pub async fn raw(&self, sql: &str, binds: &[Vec<u8>]) {
+        self.raw_with(sql, binds.iter().cloned().map(Ok).collect()).await
+    }
+
+    /// The same with text parameters.
+    pub async fn raw_text(&self, sql: &str, binds: &[&str]) {
+        self.raw_with(sql, binds.iter().map(|t| Err(t.to_string())).collect()).await
+    }
+
+    async fn raw_with(&self, sql: &str, binds: Vec<Result<Vec<u8>, String>>) {
+        macro_rules! run {
+            ($pool:expr) => {{
+                let mut q = sqlx::query(sql);
+                for b in binds {
+                    q = match b {
+                        Ok(bytes) => q.bind(bytes),
+                        Err(text) => q.bind(text),
+                    };
+                }
+                q.execute(&$pool).await.unwrap();
+                $pool.close().await;
+            }};
+        }
+        match &*self.cleanup {
+            Cleanup::Dir(dir) => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", dir.join("test.db").display())).await.unwrap();
+                run!(pool)
+            }
+            Cleanup::Schema { url, schema } => {
+                use std::str::FromStr;
+                let options = sqlx::postgres::PgConnectOptions::from_str(url).unwrap().options([("search_path", schema.as_str())]);
+                let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+                run!(pool)
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

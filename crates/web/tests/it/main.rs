@@ -8,6 +8,7 @@ mod api;
 mod evidence;
 mod fim;
 mod isolation;
+mod ledger;
 mod openapi;
 mod pages;
 mod store;

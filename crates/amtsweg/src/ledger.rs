@@ -1,0 +1,99 @@
+//! `amtsweg ledger`: checkpoint now, verify everything stored, check a receipt offline, print
+//! the log's verifier key.
+
+use crate::config::Config;
+use amtsweg_ledger::LogKey;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Subcommand)]
+pub enum LedgerCommand {
+    /// Integrate waiting entries, sign a checkpoint if the tree grew, print the latest.
+    Checkpoint(crate::ServerFlags),
+    /// Recompute the tree from the stored entries and check every stored checkpoint; exit 1
+    /// naming the first index where anything differs.
+    Verify(crate::ServerFlags),
+    /// Print the log's public key (signed-note verifier key).
+    Key(crate::ServerFlags),
+    /// Check a receipt (JSON) offline with the log's verifier key alone.
+    VerifyReceipt {
+        file: PathBuf,
+        /// The verifier key (`name+keyid+base64`), as `GET /api/v1/ledger/key` prints it.
+        #[arg(long)]
+        key: String,
+    },
+}
+
+/// The ledger's key: the file `ledger_key` names (default `<data_dir>/ledger.key`), made with a
+/// random seed on first use and readable by the owner only.
+pub fn key(config: &Config) -> Result<LogKey, String> {
+    let path = if config.ledger_key.is_empty() { config.data_dir.join("ledger.key") } else { PathBuf::from(&config.ledger_key) };
+    if !path.exists() {
+        make_key_file(&path)?;
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let seed: [u8; 32] = STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| format!("{}: kein Base64 von 32 Bytes", path.display()))?;
+    LogKey::from_seed(&config.ledger_origin, seed).map_err(|_| format!("ledger_origin „{}“ ist kein gültiger Name (ohne Leerzeichen und +)", config.ledger_origin))
+}
+
+fn make_key_file(path: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    writeln!(file, "{}", STANDARD.encode(seed)).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub async fn run(command: LedgerCommand, config: Option<&PathBuf>) -> Result<(), String> {
+    match command {
+        LedgerCommand::VerifyReceipt { file, key } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let receipt: amtsweg_ledger::Receipt = serde_json::from_str(&text).map_err(|e| format!("{}: kein Beleg ({e})", file.display()))?;
+            let entry = amtsweg_ledger::verify_receipt(&receipt, &key).map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("{}", serde_json::json!({"valid": true, "index": receipt.index, "size": receipt.inclusion.size, "kind": entry.kind, "at": entry.at}));
+            Ok(())
+        }
+        LedgerCommand::Checkpoint(flags) => {
+            let config = crate::load(config, &flags)?;
+            let key = key(&config)?;
+            let store = crate::open_store(&config).await?;
+            match amtsweg_web::ledger::checkpoint(&store, &key).await.map_err(|e| e.to_string())? {
+                Some((_, note)) => print!("{note}"),
+                None => println!("Das Ledger ist noch leer."),
+            }
+            Ok(())
+        }
+        LedgerCommand::Key(flags) => {
+            let config = crate::load(config, &flags)?;
+            println!("{}", key(&config)?.verifier_key());
+            Ok(())
+        }
+        LedgerCommand::Verify(flags) => {
+            let config = crate::load(config, &flags)?;
+            let key = key(&config)?;
+            let store = crate::open_store(&config).await?;
+            match amtsweg_web::ledger::verify(&store, key.verifier_key()).await.map_err(|e| e.to_string())? {
+                Ok(v) => {
+                    println!("{}", serde_json::to_string(&v).expect("JSON"));
+                    Ok(())
+                }
+                Err(m) => {
+                    println!("{}", serde_json::json!({"valid": false, "index": m.index, "reason": m.reason}));
+                    Err(m.to_string())
+                }
+            }
+        }
+    }
+}

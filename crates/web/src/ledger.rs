@@ -1,0 +1,185 @@
+//! The ledger as the platform runs it: pending entries are integrated into the tree and a signed
+//! checkpoint is made at an interval and on demand; proofs are answered only for tree sizes a
+//! stored checkpoint covers; `verify` recomputes everything from the stored entries.
+
+use amtsweg_ledger::note::{LogKey, open_checkpoint};
+use amtsweg_ledger::proof::{ConsistencyProof, InclusionProof, Receipt, b64};
+use amtsweg_ledger::tree::{self, Hash, Known};
+use amtsweg_store::{DynStore, StoreError};
+use base64::Engine;
+use serde::Serialize;
+
+/// Integrated per transaction at most.
+const BATCH: usize = 5000;
+
+/// The stored hashes with these indexes, loaded.
+async fn known(store: &DynStore, indexes: &[u64]) -> Result<Known, StoreError> {
+    Ok(Known(store.ledger_hashes(indexes).await?.into_iter().map(|(i, h)| (i, Hash(h))).collect()))
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("ledger: {e}"))
+}
+
+/// The root of the tree of `size` entries, from the stored hashes.
+pub async fn root(store: &DynStore, size: u64) -> Result<Hash, StoreError> {
+    let k = known(store, &tree::needed_for_root(size)).await?;
+    tree::root(size, &k).map_err(corrupt)
+}
+
+/// Integrates everything pending and, if the tree grew since the last checkpoint, signs and
+/// stores a new one. Returns the latest checkpoint (size, note), if the tree has any entry.
+pub async fn checkpoint(store: &DynStore, key: &LogKey) -> Result<Option<(u64, String)>, StoreError> {
+    let mut size = store.ledger_integrate(BATCH).await?;
+    while store.ledger_pending().await? > 0 {
+        let grown = store.ledger_integrate(BATCH).await?;
+        if grown == size {
+            break;
+        }
+        size = grown;
+    }
+    let latest = store.ledger_checkpoints().await?.pop();
+    if size == 0 || latest.as_ref().is_some_and(|(s, _)| *s >= size) {
+        return Ok(latest);
+    }
+    let note = key.checkpoint(size, root(store, size).await?);
+    store.ledger_add_checkpoint(size, &note).await?;
+    Ok(Some((size, note)))
+}
+
+/// Why a proof cannot be given.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    #[error("no signed checkpoint covers a tree of {0} entries")]
+    NoCheckpoint(u64),
+    #[error("the index must be smaller than the size")]
+    OutOfRange,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+async fn checkpointed(store: &DynStore, size: u64) -> Result<(), ProofError> {
+    if store.ledger_checkpoints().await?.iter().any(|(s, _)| *s == size) { Ok(()) } else { Err(ProofError::NoCheckpoint(size)) }
+}
+
+pub async fn inclusion(store: &DynStore, index: u64, size: u64) -> Result<InclusionProof, ProofError> {
+    if index >= size {
+        return Err(ProofError::OutOfRange);
+    }
+    checkpointed(store, size).await?;
+    let k = known(store, &tree::needed_for_inclusion(index, size)).await?;
+    let hashes = tree::inclusion(index, size, &k).map_err(corrupt)?;
+    let entry = store.ledger_entries(index, index + 1).await?.pop().ok_or(StoreError::NotFound)?;
+    Ok(InclusionProof { index, size, leaf_hash: b64(&amtsweg_ledger::leaf_hash(&entry.1)), hashes: hashes.iter().map(b64).collect() })
+}
+
+pub async fn consistency(store: &DynStore, from: u64, to: u64) -> Result<ConsistencyProof, ProofError> {
+    if from > to {
+        return Err(ProofError::OutOfRange);
+    }
+    checkpointed(store, to).await?;
+    if from > 0 {
+        checkpointed(store, from).await?;
+    }
+    let k = known(store, &tree::needed_for_consistency(from, to)).await?;
+    let hashes = tree::consistency(from, to, &k).map_err(corrupt)?;
+    Ok(ConsistencyProof { from, to, hashes: hashes.iter().map(b64).collect() })
+}
+
+/// The receipt for the entry recorded under `reference` (`evidence_requested:transfer:ID`, …):
+/// the entry, its index, the latest checkpoint and the inclusion proof up to it.
+pub async fn receipt(store: &DynStore, key: &LogKey, reference: &str) -> Result<Option<Receipt>, ProofError> {
+    let Some((size, note)) = checkpoint(store, key).await? else { return Ok(None) };
+    let Some(index) = store.ledger_index_of(reference).await? else { return Ok(None) };
+    let inclusion = inclusion(store, index, size).await?;
+    let entry = store.ledger_entries(index, index + 1).await?.pop().ok_or(StoreError::NotFound)?;
+    Ok(Some(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry.1), index, checkpoint: note, inclusion }))
+}
+
+/// What `amtsweg ledger verify` found.
+#[derive(Debug, Serialize)]
+pub struct Verified {
+    pub entries: u64,
+    pub checkpoints: usize,
+    pub root: String,
+}
+
+/// The first place where the stored ledger differs from what it must be.
+#[derive(Debug, Serialize, thiserror::Error)]
+#[error("Abweichung bei Index {index}: {reason}")]
+pub struct Mismatch {
+    pub index: u64,
+    pub reason: String,
+}
+
+/// Recomputes the tree from the stored entries, in order, compares every stored hash and checks
+/// every stored checkpoint (signature with `vkey`, and root at its size).
+pub async fn verify(store: &DynStore, vkey: &str) -> Result<Result<Verified, Mismatch>, StoreError> {
+    let mismatch = |index: u64, reason: String| Ok(Err(Mismatch { index, reason }));
+    let checkpoints = store.ledger_checkpoints().await?;
+    let mut signed = std::collections::BTreeMap::new();
+    for (size, note) in &checkpoints {
+        match open_checkpoint(note, vkey) {
+            Ok((s, root)) if s == *size => {
+                signed.insert(s, root);
+            }
+            Ok((s, _)) => return mismatch(*size, format!("der Checkpoint für {size} Einträge nennt {s}")),
+            Err(e) => return mismatch(*size, format!("der Checkpoint für {size} Einträge ist nicht mit dem Schlüssel des Ledgers signiert ({e})")),
+        }
+    }
+    let mut known = Known::default();
+    let mut next = 0u64;
+    const CHUNK: u64 = 10_000;
+    loop {
+        let entries = store.ledger_entries(next, next + CHUNK).await?;
+        let stored: std::collections::HashMap<u64, [u8; 32]> =
+            store.ledger_hash_range(tree::stored_count(next), tree::stored_count(next + CHUNK)).await?.into_iter().collect();
+        let count = entries.len() as u64;
+        for (index, entry) in entries {
+            if index != next {
+                return mismatch(next, format!("Eintrag {next} fehlt (gefunden: {index})"));
+            }
+            let computed = tree::append(index, amtsweg_ledger::leaf_hash(&entry), &mut known).map_err(corrupt)?;
+            for (i, h) in &computed {
+                if stored.get(i) != Some(&h.0) {
+                    return mismatch(index, "der Eintrag passt nicht zu den gespeicherten Hashes des Baums".into());
+                }
+            }
+            next += 1;
+            if let Some(root) = signed.get(&next) {
+                if tree::root(next, &known).map_err(corrupt)? != *root {
+                    return mismatch(next - 1, format!("der Baum aus {next} Einträgen hat nicht die signierte Wurzel"));
+                }
+            }
+            // Keep only the right edge of the tree: all that later appends and roots read.
+            let mut keep = tree::needed_for_append(next);
+            keep.extend(tree::needed_for_root(next));
+            known.0.retain(|i, _| keep.contains(i));
+        }
+        if count < CHUNK {
+            break;
+        }
+    }
+    let extra = store.ledger_hash_range(tree::stored_count(next), u64::MAX >> 1).await?;
+    if !extra.is_empty() {
+        return mismatch(next, "der Baum hat Hashes über den letzten Eintrag hinaus".into());
+    }
+    if let Some((&size, _)) = signed.range(next + 1..).next() {
+        return mismatch(next, format!("ein Checkpoint nennt {size} Einträge, gespeichert sind {next}"));
+    }
+    let root = if next == 0 { tree::root(0, &known) } else { tree::root(next, &known) }.map_err(corrupt)?;
+    Ok(Ok(Verified { entries: next, checkpoints: checkpoints.len(), root: b64(&root) }))
+}
+
+/// Integrates and checkpoints at an interval, for as long as the process lives.
+pub fn spawn(store: DynStore, key: std::sync::Arc<LogKey>, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = checkpoint(&store, &key).await {
+                tracing::warn!(error = %e, "ledger checkpoint failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,110 @@
+//! The ledger over the real stores: every action becomes an entry, checkpoints verify with the
+//! published key, proofs verify against them, and any change, removal, reordering or insertion
+//! of a stored entry is found at its index; a checkpoint signed by another key is refused.
+
+use crate::common::TestApp;
+use crate::on_both_stores;
+use amtsweg_ledger::note::{LogKey, open_checkpoint};
+use amtsweg_ledger::proof::unb64;
+use amtsweg_ledger::tree;
+use amtsweg_web::ledger::{checkpoint, verify};
+
+on_both_stores!(checkpoints_and_proofs_verify_with_the_published_key, tampering_is_found_at_its_index, entries_hold_no_personal_data);
+
+async fn checkpoints_and_proofs_verify_with_the_published_key(app: TestApp) {
+    let key = app.ledger_key();
+    let (_, first) = checkpoint(&app.store, &key).await.unwrap().expect("the seed already acted");
+    let (first_size, _) = open_checkpoint(&first, key.verifier_key()).unwrap();
+    app.submitted_application(0).await;
+    // Over the API: the key, a newer checkpoint, and proofs that check against it.
+    let r = app.http.get(app.url("/api/v1/ledger/key")).send().await.unwrap();
+    let vkey = r.text().await.unwrap().trim().to_owned();
+    assert_eq!(vkey, key.verifier_key());
+    let note = app.http.get(app.url("/api/v1/ledger/checkpoint")).send().await.unwrap().text().await.unwrap();
+    let (size, root) = open_checkpoint(&note, &vkey).unwrap();
+    assert!(size > first_size, "the submission added entries: {first_size} → {size}");
+    let (status, proof) = app.get("", &format!("/api/v1/ledger/proof/inclusion?index=1&size={size}")).await;
+    assert_eq!(status, 200, "{proof}");
+    let hashes: Vec<_> = proof["hashes"].as_array().unwrap().iter().map(|h| unb64(h.as_str().unwrap()).unwrap()).collect();
+    let leaf = unb64(proof["leaf_hash"].as_str().unwrap()).unwrap();
+    assert!(tree::check_inclusion(&hashes, 1, size, leaf, root));
+    let (status, proof) = app.get("", &format!("/api/v1/ledger/proof/consistency?from={first_size}&to={size}")).await;
+    assert_eq!(status, 200, "{proof}");
+    let hashes: Vec<_> = proof["hashes"].as_array().unwrap().iter().map(|h| unb64(h.as_str().unwrap()).unwrap()).collect();
+    let (_, first_root) = open_checkpoint(&first, &vkey).unwrap();
+    assert!(tree::check_consistency(&hashes, first_size, first_root, size, root));
+    // Only for sizes a signed checkpoint covers.
+    let (status, body) = app.get("", &format!("/api/v1/ledger/proof/inclusion?index=0&size={}", size - 1)).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "size");
+    let (status, _) = app.get("", &format!("/api/v1/ledger/proof/inclusion?index={size}&size={size}")).await;
+    assert_eq!(status, 422);
+    assert!(verify(&app.store, &vkey).await.unwrap().is_ok());
+}
+
+async fn tampering_is_found_at_its_index(app: TestApp) {
+    let key = app.ledger_key();
+    app.submitted_application(0).await;
+    app.submitted_application(1).await;
+    let (size, _) = checkpoint(&app.store, &key).await.unwrap().unwrap();
+    let vkey = key.verifier_key().to_owned();
+    let fine = verify(&app.store, &vkey).await.unwrap().expect("untouched, the ledger verifies");
+    assert_eq!(fine.entries, size);
+    let k = size / 2;
+    let entries = app.store.ledger_entries(0, size).await.unwrap();
+    let (original, next) = (entries[k as usize].1.clone(), entries[k as usize + 1].1.clone());
+    let fails_at = |expected: u64, what: &'static str| {
+        let store = app.store.clone();
+        let vkey = vkey.clone();
+        async move {
+            let m = verify(&store, &vkey).await.unwrap().expect_err(what);
+            assert_eq!(m.index, expected, "{what}: {}", m.reason);
+        }
+    };
+    // Changed.
+    let mut changed = original.clone();
+    changed[10] ^= 1;
+    app.raw("UPDATE ledger_entries SET entry = $1 WHERE idx = 4", &[changed]).await;
+    fails_at(4, "a changed entry").await;
+    app.raw("UPDATE ledger_entries SET entry = $1 WHERE idx = 4", &[entries[4].1.clone()]).await;
+    // Deleted.
+    app.raw(&format!("DELETE FROM ledger_entries WHERE idx = {k}"), &[]).await;
+    fails_at(k, "a deleted entry").await;
+    app.raw(&format!("INSERT INTO ledger_entries (idx, entry) VALUES ({k}, $1)"), &[original.clone()]).await;
+    // Reordered.
+    app.raw(&format!("UPDATE ledger_entries SET entry = $1 WHERE idx = {k}"), &[next.clone()]).await;
+    app.raw(&format!("UPDATE ledger_entries SET entry = $1 WHERE idx = {}", k + 1), &[original.clone()]).await;
+    fails_at(k, "two entries swapped").await;
+    app.raw(&format!("UPDATE ledger_entries SET entry = $1 WHERE idx = {k}"), &[original.clone()]).await;
+    app.raw(&format!("UPDATE ledger_entries SET entry = $1 WHERE idx = {}", k + 1), &[next.clone()]).await;
+    // Inserted: in the middle (everything after moves up by one) and at the end.
+    app.raw(&format!("UPDATE ledger_entries SET idx = idx + 1000000 WHERE idx >= {k}"), &[]).await;
+    app.raw(&format!("UPDATE ledger_entries SET idx = idx - 999999 WHERE idx >= 1000000"), &[]).await;
+    app.raw(&format!("INSERT INTO ledger_entries (idx, entry) VALUES ({k}, $1)"), &[b"{\"v\":1}".to_vec()]).await;
+    fails_at(k, "an entry inserted in the middle").await;
+    app.raw(&format!("DELETE FROM ledger_entries WHERE idx = {k}"), &[]).await;
+    app.raw(&format!("UPDATE ledger_entries SET idx = idx + 999999 WHERE idx > {k}"), &[]).await;
+    app.raw("UPDATE ledger_entries SET idx = idx - 1000000 WHERE idx >= 1000000", &[]).await;
+    assert!(verify(&app.store, &vkey).await.unwrap().is_ok(), "restored");
+    app.raw(&format!("INSERT INTO ledger_entries (idx, entry) VALUES ({size}, $1)"), &[original.clone()]).await;
+    fails_at(size, "an entry appended behind the tree's back").await;
+    app.raw(&format!("DELETE FROM ledger_entries WHERE idx = {size}"), &[]).await;
+    // A checkpoint signed by another key.
+    let stranger = LogKey::from_seed("amtsweg.test/ledger", [8; 32]).unwrap();
+    let forged = stranger.checkpoint(size, amtsweg_web::ledger::root(&app.store, size).await.unwrap());
+    app.raw_text(&format!("UPDATE ledger_checkpoints SET note = $1 WHERE size = {size}"), &[&forged]).await;
+    let m = verify(&app.store, &vkey).await.unwrap().expect_err("a foreign checkpoint");
+    assert!(m.reason.contains("nicht mit dem Schlüssel"), "{}", m.reason);
+}
+
+async fn entries_hold_no_personal_data(app: TestApp) {
+    let key = app.ledger_key();
+    let (id, _) = app.submitted_application(0).await;
+    let (size, _) = checkpoint(&app.store, &key).await.unwrap().unwrap();
+    let all = app.store.ledger_entries(0, size).await.unwrap();
+    let text: String = all.iter().map(|(_, e)| String::from_utf8_lossy(e).into_owned()).collect();
+    for value in [id.as_str(), "buerger-1", "Anna", "Schmidt", "L-AB 1234"] {
+        assert!(!text.contains(value), "{value} appears in the ledger");
+    }
+    assert!(text.contains("application_submitted") && text.contains("\"actor_role\":\"citizen\""));
+}
