@@ -165,6 +165,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ledger_checkpoints(&self) -> Result<Vec<(u64, String)>>;
     /// Forgets the salt of a subject's commitments (`application:ID`, `user:ID`, …).
     async fn ledger_forget(&self, subject: &str) -> Result<()>;
+    /// Whether commitments to this subject can still be opened (its salt is kept).
+    async fn ledger_has_salt(&self, subject: &str) -> Result<bool>;
 }
 
 pub type DynStore = Arc<dyn Store>;

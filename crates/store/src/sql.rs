@@ -836,9 +836,23 @@ macro_rules! shared_store_impl {
 
             async fn delete_transfers_before(&self, before: OffsetDateTime) -> Result<u64> {
                 let (_writer, mut tx) = self.begin().await?;
+                // The ledger keeps its entries (the tree must stay verifiable) but loses what led
+                // from them to these transfers: their salts and the references beside the tree.
+                sqlx::query("DELETE FROM ledger_salts WHERE subject IN (SELECT 'transfer:' || id FROM transfers WHERE at < $1)")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
+                for table in ["ledger_entries", "ledger_pending"] {
+                    sqlx::query(&format!(
+                        "UPDATE {table} SET reference = NULL WHERE reference IN (SELECT 'evidence_requested:transfer:' || id FROM transfers WHERE at < $1)"
+                    ))
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let n = sqlx::query("DELETE FROM transfers WHERE at < $1").bind(before).execute(&mut *tx).await?.rows_affected();
                 if n > 0 {
-                    audit(&mut tx, "transfers_deleted", None, None, ("transfers", &n.to_string())).await?;
+                    audit(&mut tx, "data_deleted", None, None, ("transfers", &uuid::Uuid::new_v4().to_string())).await?;
                 }
                 tx.commit().await?;
                 Ok(n)
@@ -1084,6 +1098,10 @@ macro_rules! shared_store_impl {
             async fn ledger_checkpoints(&self) -> Result<Vec<(u64, String)>> {
                 let rows = sqlx::query("SELECT size, note FROM ledger_checkpoints ORDER BY size").fetch_all(&self.pool).await?;
                 rows.iter().map(|r| Ok((r.try_get::<i64, _>("size")? as u64, r.try_get("note")?))).collect()
+            }
+
+            async fn ledger_has_salt(&self, subject: &str) -> Result<bool> {
+                Ok(sqlx::query("SELECT 1 FROM ledger_salts WHERE subject = $1").bind(subject).fetch_optional(&self.pool).await?.is_some())
             }
 
             async fn ledger_forget(&self, subject: &str) -> Result<()> {

@@ -9,7 +9,12 @@ use amtsweg_ledger::proof::unb64;
 use amtsweg_ledger::tree;
 use amtsweg_web::ledger::{checkpoint, verify};
 
-on_both_stores!(checkpoints_and_proofs_verify_with_the_published_key, tampering_is_found_at_its_index, entries_hold_no_personal_data);
+on_both_stores!(
+    checkpoints_and_proofs_verify_with_the_published_key,
+    tampering_is_found_at_its_index,
+    entries_hold_no_personal_data,
+    deleted_data_leaves_the_ledger_verifiable_and_unlinkable,
+);
 
 async fn checkpoints_and_proofs_verify_with_the_published_key(app: TestApp) {
     let key = app.ledger_key();
@@ -107,4 +112,34 @@ async fn entries_hold_no_personal_data(app: TestApp) {
         assert!(!text.contains(value), "{value} appears in the ledger");
     }
     assert!(text.contains("application_submitted") && text.contains("\"actor_role\":\"citizen\""));
+}
+
+async fn deleted_data_leaves_the_ledger_verifiable_and_unlinkable(app: TestApp) {
+    let key = app.ledger_key();
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    let (status, _) = app.post(&anna, &format!("/api/v1/applications/{id}/evidence"), serde_json::json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register", "consent": true})).await;
+    assert_eq!(status, 201);
+    let transfer = app.store.transfers(&amtsweg_domain::UserId::parse("buerger-1").unwrap()).await.unwrap()[0].id.clone();
+    checkpoint(&app.store, &key).await.unwrap();
+    let reference = format!("evidence_requested:transfer:{transfer}");
+    let index = app.store.ledger_index_of(&reference).await.unwrap().expect("the transfer is in the ledger");
+    let entry = app.store.ledger_entries(index, index + 1).await.unwrap().pop().unwrap().1;
+    let parsed = amtsweg_ledger::Entry::from_bytes(&entry).unwrap();
+    assert_eq!(parsed.kind, "evidence_requested");
+    assert!(!String::from_utf8_lossy(&entry).contains(&transfer));
+
+    // Two years later the transfer is deleted, and with it the salt of its commitment.
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(2 * 365 + 5);
+    assert_eq!(amtsweg_web::retention::sweep(&app.store, later).await.unwrap(), 1);
+    let (size, _) = checkpoint(&app.store, &key).await.unwrap().unwrap();
+    let verified = verify(&app.store, key.verifier_key()).await.unwrap().expect("still verifies after the deletion");
+    assert_eq!(verified.entries, size);
+    assert_eq!(app.store.ledger_entries(index, index + 1).await.unwrap().pop().unwrap().1, entry, "the entry itself is unchanged");
+    assert_eq!(app.store.ledger_index_of(&reference).await.unwrap(), None, "nothing beside the tree leads to it any more");
+    let last = amtsweg_ledger::Entry::from_bytes(&app.store.ledger_entries(size - 1, size).await.unwrap().pop().unwrap().1).unwrap();
+    assert_eq!(last.kind, "data_deleted");
+    // The salt is gone: knowing the transfer id no longer links it to its commitment.
+    assert!(!app.store.ledger_has_salt(&format!("transfer:{transfer}")).await.unwrap());
+    assert!(app.store.ledger_has_salt(&format!("application:{id}")).await.unwrap(), "only what was deleted is forgotten");
 }
