@@ -96,6 +96,18 @@ pub async fn receipt(store: &DynStore, key: &LogKey, reference: &str) -> Result<
     Ok(Some(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry.1), index, checkpoint: note, inclusion }))
 }
 
+/// The receipt for a reference, for a response that has already succeeded: a failure to make it
+/// is logged (without the reference) and leaves the receipt out.
+pub async fn receipt_or_log(state: &crate::AppState, reference: &str) -> Option<Receipt> {
+    match receipt(&state.store, &state.ledger_key, reference).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "ledger receipt not made");
+            None
+        }
+    }
+}
+
 /// What `amtsweg ledger verify` found.
 #[derive(Debug, Serialize)]
 pub struct Verified {

@@ -73,6 +73,10 @@ pub struct Submitted {
     status: ApplicationStatus,
     case_number: String,
     authority: String,
+    /// Proof that the submission is in the ledger: the entry, its index, a signed checkpoint
+    /// and the inclusion proof (check offline with `amtsweg ledger verify-receipt`).
+    #[schema(value_type = Option<Object>)]
+    receipt: Option<amtsweg_ledger::Receipt>,
 }
 
 fn app_id(raw: &str) -> Result<ApplicationId, ApiError> {
@@ -153,7 +157,8 @@ pub async fn submit(
     let id = app_id(&id)?;
     let (case, authority) = desk.submit(&id).await?;
     state.metrics.submission();
-    Ok(Json(Submitted { id: id.to_string(), status: ApplicationStatus::Submitted, case_number: case.case_number, authority }))
+    let receipt = crate::ledger::receipt_or_log(&state, &format!("application_submitted:application:{id}")).await;
+    Ok(Json(Submitted { id: id.to_string(), status: ApplicationStatus::Submitted, case_number: case.case_number, authority, receipt }))
 }
 
 /// Withdraws an application that is not decided yet.

@@ -1,7 +1,7 @@
 use super::ApiJson;
 use crate::AppState;
 use crate::auth::ApiCitizen;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
 use crate::evidence::Fetched;
 use amtsweg_domain::ApplicationId;
 use amtsweg_domain::records::{EvidenceRecord, Transfer};
@@ -73,6 +73,8 @@ pub struct TransferView {
     consent: String,
     outcome: String,
     request_hash: String,
+    /// The index of this transfer's entry in the ledger, once integrated.
+    ledger_index: Option<u64>,
 }
 
 impl From<Transfer> for TransferView {
@@ -90,6 +92,7 @@ impl From<Transfer> for TransferView {
             consent: t.consent_ref,
             outcome: t.outcome,
             request_hash: t.request_hash,
+            ledger_index: None,
         }
     }
 }
@@ -207,6 +210,26 @@ pub async fn list(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Resul
 /// Every exchange with a register about me (Datenschutzcockpit), newest first.
 #[utoipa::path(get, path = "/api/v1/me/transfers", tag = "mailbox", security(("bearer" = [])),
     responses((status = 200, body = [TransferView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn transfers(ApiCitizen(desk): ApiCitizen) -> Result<Json<Vec<TransferView>>, ApiError> {
-    Ok(Json(desk.transfers().await?.into_iter().map(Into::into).collect()))
+pub async fn transfers(State(state): State<AppState>, ApiCitizen(desk): ApiCitizen) -> Result<Json<Vec<TransferView>>, ApiError> {
+    // Entries waiting for the tree are integrated first, so that each transfer shows its place.
+    crate::ledger::checkpoint(&state.store, &state.ledger_key).await.map_err(AppError::from)?;
+    let mut out = Vec::new();
+    for t in desk.transfers().await? {
+        let index = state.store.ledger_index_of(&format!("evidence_requested:transfer:{}", t.id)).await.map_err(AppError::from)?;
+        out.push(TransferView { ledger_index: index, ..t.into() });
+    }
+    Ok(Json(out))
+}
+
+/// The ledger receipt of one of my transfers: the entry, its index, a signed checkpoint and the
+/// inclusion proof, to check offline with the log's key.
+#[utoipa::path(get, path = "/api/v1/me/transfers/{id}/receipt", tag = "mailbox", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn transfer_receipt(State(state): State<AppState>, ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<amtsweg_ledger::Receipt>, ApiError> {
+    if !desk.transfers().await?.iter().any(|t| t.id == id) {
+        return Err(AppError::NotFound.into());
+    }
+    let receipt = crate::ledger::receipt(&state.store, &state.ledger_key, &format!("evidence_requested:transfer:{id}")).await?;
+    Ok(Json(receipt.ok_or(AppError::NotFound)?))
 }

@@ -65,6 +65,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             (schemas, paths, method_router.layer(limit))
         })
         .routes(routes!(evidence::transfers))
+        .routes(routes!(evidence::transfer_receipt))
         .routes(routes!(evidence::accept))
         .routes(routes!(evidence::discard))
         .routes(routes!(cases::list))

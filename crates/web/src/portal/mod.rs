@@ -512,6 +512,8 @@ struct TransferRow {
     legal_basis: String,
     idnr_used: bool,
     outcome: &'static str,
+    /// The transfer's entry in the tamper-evident ledger.
+    ledger_index: Option<u64>,
 }
 
 #[derive(Template)]
@@ -533,13 +535,20 @@ fn outcome_label(outcome: &str) -> &'static str {
 }
 
 /// The Datenschutzcockpit: every exchange with a register about the citizen.
-async fn transfers(citizen: PageCitizen) -> Result<Response, PageError> {
-    let transfers = citizen
-        .desk
-        .transfers()
-        .await?
+async fn transfers(State(state): State<AppState>, citizen: PageCitizen) -> Result<Response, PageError> {
+    // Waiting entries go into the tree first, so that each transfer shows its place there.
+    crate::ledger::checkpoint(&state.store, &state.ledger_key).await.map_err(crate::error::AppError::from)?;
+    let mut ledger = std::collections::HashMap::new();
+    let list = citizen.desk.transfers().await?;
+    for t in &list {
+        if let Some(i) = state.store.ledger_index_of(&format!("evidence_requested:transfer:{}", t.id)).await.map_err(crate::error::AppError::from)? {
+            ledger.insert(t.id.clone(), i);
+        }
+    }
+    let transfers = list
         .into_iter()
         .map(|t| TransferRow {
+            ledger_index: ledger.get(&t.id).copied(),
             at: date_time(t.at),
             authority: t.authority_name,
             register: t.register,

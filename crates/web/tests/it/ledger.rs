@@ -14,6 +14,7 @@ on_both_stores!(
     tampering_is_found_at_its_index,
     entries_hold_no_personal_data,
     deleted_data_leaves_the_ledger_verifiable_and_unlinkable,
+    receipts_for_submissions_and_transfers_verify_offline,
 );
 
 async fn checkpoints_and_proofs_verify_with_the_published_key(app: TestApp) {
@@ -142,4 +143,35 @@ async fn deleted_data_leaves_the_ledger_verifiable_and_unlinkable(app: TestApp) 
     // The salt is gone: knowing the transfer id no longer links it to its commitment.
     assert!(!app.store.ledger_has_salt(&format!("transfer:{transfer}")).await.unwrap());
     assert!(app.store.ledger_has_salt(&format!("application:{id}")).await.unwrap(), "only what was deleted is forgotten");
+}
+
+async fn receipts_for_submissions_and_transfers_verify_offline(app: TestApp) {
+    let vkey = app.ledger_key().verifier_key().to_owned();
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    let (status, body) = app.post(&anna, &format!("/api/v1/applications/{id}/evidence"), serde_json::json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register", "consent": true})).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = app.put(&anna, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
+    assert_eq!(status, 200);
+    let (status, submitted) = app.post(&anna, &format!("/api/v1/applications/{id}/submit"), serde_json::json!({})).await;
+    assert_eq!(status, 200, "{submitted}");
+    let receipt: amtsweg_ledger::Receipt = serde_json::from_value(submitted["receipt"].clone()).expect("a receipt with the submission");
+    let entry = amtsweg_ledger::verify_receipt(&receipt, &vkey).unwrap();
+    assert_eq!(entry.kind, "application_submitted");
+    // The transfer log shows each transfer's place in the ledger, with a receipt for it.
+    let (_, log) = app.get(&anna, "/api/v1/me/transfers").await;
+    let index = log[0]["ledger_index"].as_u64().expect("in the ledger");
+    let transfer = log[0]["id"].as_str().unwrap();
+    let (status, receipt) = app.get(&anna, &format!("/api/v1/me/transfers/{transfer}/receipt")).await;
+    assert_eq!(status, 200, "{receipt}");
+    let receipt: amtsweg_ledger::Receipt = serde_json::from_value(receipt).unwrap();
+    assert_eq!(receipt.index, index);
+    assert_eq!(amtsweg_ledger::verify_receipt(&receipt, &vkey).unwrap().kind, "evidence_requested");
+    // Not for another citizen.
+    let (status, _) = app.get(app.citizen(1), &format!("/api/v1/me/transfers/{transfer}/receipt")).await;
+    assert_eq!(status, 404);
+    // The Datenschutzcockpit says so too.
+    let browser = crate::pages::browser(&app, "buerger-1").await;
+    let (_, _, page) = crate::pages::page(&browser, app.url("/meine-daten")).await;
+    assert!(crate::pages::text(&page, "main").contains(&format!("Ja, Eintrag {index}")));
 }
