@@ -63,3 +63,106 @@ async fn checkpoint_verify_and_receipts_from_the_command_line() {
     assert!(err.contains("Index 2"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("AMTSWEG_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: AMTSWEG_TEST_POSTGRES_URL must be set");
+            None
+        }
+    }
+}
+
+struct Server(std::process::Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(database_url: &str, key: &std::path::Path, dir: &std::path::Path) -> Server {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("AMTSWEG_DATABASE_URL", database_url)
+        .env("AMTSWEG_DATA_DIR", dir)
+        .env("AMTSWEG_LEDGER_KEY", key)
+        .env("AMTSWEG_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("läuft unter") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "serve ended early");
+    }
+    std::thread::spawn(move || for _ in out.lines() {});
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_owned();
+    Server(child, url)
+}
+
+/// Two app processes on one PostgreSQL, both recording and both integrating at the same time:
+/// one tree, every recorded action in it exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_on_one_postgresql_keep_one_tree() {
+    let Some(admin_url) = postgres_url() else {
+        eprintln!("skipped: AMTSWEG_TEST_POSTGRES_URL is not set (two processes need one PostgreSQL)");
+        return;
+    };
+    let name = format!("amtsweg_ledger_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+    let base = admin_url.rsplit_once('/').unwrap().0;
+    let url = format!("{base}/{name}");
+    let dir = std::env::temp_dir().join(format!("amtsweg-ledger-pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("ledger.key");
+    std::fs::write(&key_file, "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n").unwrap();
+
+    let store = amtsweg_store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let tokens = serde_json::to_value(amtsweg_web::demo::seed(&store).await.unwrap()).unwrap();
+    let citizens: Vec<String> = tokens["citizens"].as_array().unwrap().iter().map(|c| c["token"].as_str().unwrap().to_owned()).collect();
+    let servers = [serve(&url, &key_file, &dir), serve(&url, &key_file, &dir)];
+
+    let http = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for (s, server) in servers.iter().enumerate() {
+        for (c, token) in citizens.iter().enumerate().take(4) {
+            let (http, base, token) = (http.clone(), server.1.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                for i in 0..15 {
+                    let r = http.post(format!("{base}/api/v1/applications")).bearer_auth(&token).json(&serde_json::json!({"service_id": "bewohnerparkausweis"})).send().await.unwrap();
+                    assert_eq!(r.status(), 201, "server {s}, citizen {c}, draft {i}");
+                    // Both processes integrate while the others record.
+                    let r = http.get(format!("{base}/api/v1/ledger/checkpoint")).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for server in &servers {
+        let r = http.get(format!("{}/api/v1/ledger/checkpoint", server.1)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let key = amtsweg_ledger::LogKey::from_seed("amtsweg.local/ledger", [7; 32]).unwrap();
+    let verified = amtsweg_web::ledger::verify(&store, key.verifier_key()).await.unwrap().expect("one tree that verifies");
+    let recorded = store.audit_count().await.unwrap() as u64;
+    assert_eq!(store.ledger_pending().await.unwrap(), 0);
+    assert_eq!(verified.entries, recorded, "every recorded action exactly once in the tree");
+    assert!(verified.checkpoints > 1);
+    drop(servers);
+    drop(store);
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1014,12 +1014,12 @@ macro_rules! shared_store_impl {
                     let row = sqlx::query("SELECT hash FROM ledger_hashes WHERE idx = $1").bind(i as i64).fetch_one(&mut *tx).await?;
                     known.0.insert(i, amtsweg_ledger::Hash(hash_of(row.try_get("hash")?)?));
                 }
-                let mut last_id = 0i64;
+                let mut taken: Vec<i64> = Vec::with_capacity(pending.len());
                 for (n, row) in pending.iter().enumerate() {
                     let index = size + n as u64;
                     let entry: Vec<u8> = row.try_get("entry")?;
                     let reference: Option<String> = row.try_get("reference")?;
-                    last_id = row.try_get("id")?;
+                    taken.push(row.try_get("id")?);
                     let stored = tree::append(index, amtsweg_ledger::leaf_hash(&entry), &mut known).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
                     sqlx::query("INSERT INTO ledger_entries (idx, entry, reference) VALUES ($1, $2, $3)")
                         .bind(index as i64)
@@ -1031,7 +1031,13 @@ macro_rules! shared_store_impl {
                         sqlx::query("INSERT INTO ledger_hashes (idx, hash) VALUES ($1, $2)").bind(i as i64).bind(h.0.as_slice()).execute(&mut *tx).await?;
                     }
                 }
-                sqlx::query("DELETE FROM ledger_pending WHERE id <= $1").bind(last_id).execute(&mut *tx).await?;
+                // Exactly the rows taken: on PostgreSQL a row with a smaller id may have been
+                // committed after the SELECT above (ids are drawn before commit), and must wait
+                // for the next round rather than be deleted unseen. (Integers, safe to inline.)
+                for chunk in taken.chunks(500) {
+                    let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+                    sqlx::query(&format!("DELETE FROM ledger_pending WHERE id IN ({})", list.join(","))).execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(size + pending.len() as u64)
             }
