@@ -19,6 +19,8 @@ pub enum BenchCommand {
     Fim(crate::bench_fim::FimBenchArgs),
     /// Evidence round trips through the signed EDM exchange, against plain JSON to the same node.
     Evidence(crate::bench_evidence::EvidenceBenchArgs),
+    /// Durable ledger appends against a bare insert; verify time and proof sizes of a large ledger.
+    Ledger(crate::bench_ledger::LedgerBenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -210,6 +212,7 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
         BenchCommand::Submissions(args) => args,
         BenchCommand::Fim(args) => return crate::bench_fim::run(args).await,
         BenchCommand::Evidence(args) => return crate::bench_evidence::run(args).await,
+        BenchCommand::Ledger(args) => return crate::bench_ledger::run(args).await,
     };
     let stores: Vec<&str> = match args.store.as_str() {
         "both" => vec!["sqlite", "postgres"],

@@ -10,6 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod bench_evidence;
 mod bench_fim;
+mod bench_ledger;
 mod config;
 mod fim;
 mod ledger;

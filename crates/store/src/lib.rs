@@ -147,6 +147,8 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_count(&self) -> Result<i64>;
 
     // --- ledger (every audit event is also a pending ledger entry) ------------------------
+    /// Records an action that changes nothing else (a read of personal data, a benchmark).
+    async fn record_action(&self, kind: &str, actor: Option<(&str, &str)>, authority: Option<&str>, subject: (&str, &str)) -> Result<()>;
     /// Moves up to `max` pending entries, in order, into the tree: one transaction, one
     /// integrator at a time across processes. Returns the tree's size afterwards.
     async fn ledger_integrate(&self, max: usize) -> Result<u64>;

@@ -991,6 +991,13 @@ macro_rules! shared_store_impl {
                 .transpose()
             }
 
+            async fn record_action(&self, kind: &str, actor: Option<(&str, &str)>, authority: Option<&str>, subject: (&str, &str)) -> Result<()> {
+                let (_writer, mut tx) = self.begin().await?;
+                audit(&mut tx, kind, actor, authority, subject).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn ledger_integrate(&self, max: usize) -> Result<u64> {
                 use amtsweg_ledger::tree::{self, Known};
                 let (_writer, mut tx) = self.begin().await?;
@@ -1015,26 +1022,35 @@ macro_rules! shared_store_impl {
                     known.0.insert(i, amtsweg_ledger::Hash(hash_of(row.try_get("hash")?)?));
                 }
                 let mut taken: Vec<i64> = Vec::with_capacity(pending.len());
+                let mut entries: Vec<(i64, Vec<u8>, Option<String>)> = Vec::with_capacity(pending.len());
+                let mut hashes: Vec<(i64, [u8; 32])> = Vec::with_capacity(pending.len() * 2);
                 for (n, row) in pending.iter().enumerate() {
                     let index = size + n as u64;
                     let entry: Vec<u8> = row.try_get("entry")?;
-                    let reference: Option<String> = row.try_get("reference")?;
                     taken.push(row.try_get("id")?);
                     let stored = tree::append(index, amtsweg_ledger::leaf_hash(&entry), &mut known).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
-                    sqlx::query("INSERT INTO ledger_entries (idx, entry, reference) VALUES ($1, $2, $3)")
-                        .bind(index as i64)
-                        .bind(&entry)
-                        .bind(reference)
-                        .execute(&mut *tx)
-                        .await?;
-                    for (i, h) in stored {
-                        sqlx::query("INSERT INTO ledger_hashes (idx, hash) VALUES ($1, $2)").bind(i as i64).bind(h.0.as_slice()).execute(&mut *tx).await?;
-                    }
+                    hashes.extend(stored.into_iter().map(|(i, h)| (i as i64, h.0)));
+                    entries.push((index as i64, entry, row.try_get("reference")?));
+                }
+                // Many rows per statement: integration is the ledger's hot path.
+                for chunk in entries.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_entries (idx, entry, reference) ");
+                    q.push_values(chunk, |mut b, (i, e, r)| {
+                        b.push_bind(*i).push_bind(e.clone()).push_bind(r.clone());
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in hashes.chunks(1000) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_hashes (idx, hash) ");
+                    q.push_values(chunk, |mut b, (i, h)| {
+                        b.push_bind(*i).push_bind(h.to_vec());
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
                 // Exactly the rows taken: on PostgreSQL a row with a smaller id may have been
                 // committed after the SELECT above (ids are drawn before commit), and must wait
                 // for the next round rather than be deleted unseen. (Integers, safe to inline.)
-                for chunk in taken.chunks(500) {
+                for chunk in taken.chunks(1000) {
                     let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
                     sqlx::query(&format!("DELETE FROM ledger_pending WHERE id IN ({})", list.join(","))).execute(&mut *tx).await?;
                 }
