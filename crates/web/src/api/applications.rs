@@ -161,6 +161,38 @@ pub async fn submit(
     Ok(Json(Submitted { id: id.to_string(), status: ApplicationStatus::Submitted, case_number: case.case_number, authority, receipt }))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReceiptView {
+    /// `submitted` or `decision_delivered`.
+    event: &'static str,
+    #[schema(value_type = Object)]
+    receipt: amtsweg_ledger::Receipt,
+}
+
+/// The ledger receipts of my application: its submission and the delivery of its decision, each
+/// with the entry, its index, a signed checkpoint and the inclusion proof (check them offline
+/// with `amtsweg ledger verify-receipt`).
+#[utoipa::path(get, path = "/api/v1/applications/{id}/receipts", tag = "applications", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = [ReceiptView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn receipts(State(state): State<AppState>, ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<Vec<ReceiptView>>, ApiError> {
+    let id = app_id(&id)?;
+    desk.application(&id).await?;
+    let mut references = vec![("submitted", format!("application_submitted:application:{id}"))];
+    for m in desk.messages().await? {
+        if m.application_id.as_ref() == Some(&id) {
+            references.push(("decision_delivered", format!("message_delivered:message:{}", m.id)));
+        }
+    }
+    let mut out = Vec::new();
+    for (event, reference) in references {
+        if let Some(receipt) = crate::ledger::receipt(&state.store, &state.ledger_key, &reference).await? {
+            out.push(ReceiptView { event, receipt });
+        }
+    }
+    Ok(Json(out))
+}
+
 /// Withdraws an application that is not decided yet.
 #[utoipa::path(post, path = "/api/v1/applications/{id}/withdraw", tag = "applications", security(("bearer" = [])),
     params(("id" = String, Path)),

@@ -58,6 +58,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(applications::put_data))
         .routes(routes!(applications::submit))
         .routes(routes!(applications::withdraw))
+        .routes(routes!(applications::receipts))
         .routes({
             // Uploads may be larger than the other bodies.
             let (schemas, paths, method_router) = routes!(evidence::fetch, evidence::list);

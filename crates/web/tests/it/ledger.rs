@@ -170,6 +170,18 @@ async fn receipts_for_submissions_and_transfers_verify_offline(app: TestApp) {
     // Not for another citizen.
     let (status, _) = app.get(app.citizen(1), &format!("/api/v1/me/transfers/{transfer}/receipt")).await;
     assert_eq!(status, 404);
+    // After the decision: receipts for the submission and for the delivered decision.
+    let case = app.case_id("leipzig", submitted["case_number"].as_str().unwrap()).await;
+    let (status, body) = app.post(app.caseworker("leipzig"), &format!("/api/v1/cases/{case}/decision"), serde_json::json!({"outcome": "approved", "reason": "Alle Voraussetzungen liegen vor."})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, receipts) = app.get(&anna, &format!("/api/v1/applications/{id}/receipts")).await;
+    assert_eq!(status, 200, "{receipts}");
+    let events: Vec<&str> = receipts.as_array().unwrap().iter().map(|r| r["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["submitted", "decision_delivered"]);
+    let delivered: amtsweg_ledger::Receipt = serde_json::from_value(receipts[1]["receipt"].clone()).unwrap();
+    assert_eq!(amtsweg_ledger::verify_receipt(&delivered, &vkey).unwrap().kind, "message_delivered");
+    let (status, _) = app.get(app.citizen(1), &format!("/api/v1/applications/{id}/receipts")).await;
+    assert_eq!(status, 404, "not another's");
     // The Datenschutzcockpit says so too.
     let browser = crate::pages::browser(&app, "buerger-1").await;
     let (_, _, page) = crate::pages::page(&browser, app.url("/meine-daten")).await;
