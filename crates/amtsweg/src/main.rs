@@ -128,7 +128,8 @@ pub(crate) fn load(cli_config: Option<&PathBuf>, flags: &ServerFlags) -> Result<
 
 fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    // Logs go to standard error; standard output is for what a command prints (JSON, notes).
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).try_init();
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

@@ -162,6 +162,25 @@ async fn two_serve_processes_on_one_postgresql_keep_one_tree() {
     assert_eq!(verified.entries, recorded, "every recorded action exactly once in the tree");
     assert!(verified.checkpoints > 1);
     drop(servers);
+    // `amtsweg ledger verify` on PostgreSQL: fine, then failing at the index of a changed entry.
+    let verify_cli = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
+            .args(["ledger", "verify"])
+            .env("AMTSWEG_DATABASE_URL", &url)
+            .env("AMTSWEG_DATA_DIR", &dir)
+            .env("AMTSWEG_LEDGER_KEY", &key_file)
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = verify_cli();
+    assert_eq!(code, 0, "{out}");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE ledger_entries SET entry = $1 WHERE idx = 5").bind(b"{\"v\":1}".to_vec()).execute(&pool).await.unwrap();
+    let (code, out) = verify_cli();
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["index"], 5, "{out}");
+    pool.close().await;
     drop(store);
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -117,42 +117,66 @@ type Job = (Vec<u8>, oneshot::Sender<Sealed>);
 /// the tasks that are ready run once, and signs everything then waiting as one batch; whoever
 /// asks while a batch is open or being signed waits for it or the next. No extra task and no
 /// timer: alone, a message is signed at once; under load, those that arrive meanwhile share one
-/// signature.
+/// signature. A signer that is cancelled (its request dropped) while its batch is open hands the
+/// role on: the waiting are woken and one of them signs.
 #[derive(Default)]
 struct Combiner {
     waiting: Mutex<Vec<Job>>,
     signing: AtomicBool,
+    released: tokio::sync::Notify,
+}
+
+/// Gives the signer's role back however the signer ends.
+struct Release<'a>(&'a Combiner);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.signing.store(false, Ordering::SeqCst);
+        self.0.released.notify_waiters();
+    }
 }
 
 impl Combiner {
     async fn seal(&self, key: &SigningKey, material: Vec<u8>) -> Sealed {
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         self.waiting.lock().expect("not poisoned").push((material, reply));
-        while !self.signing.swap(true, Ordering::SeqCst) {
-            // Let the tasks that are ready now queue theirs before the batch closes (a no-op
-            // when nothing else is ready).
-            tokio::task::yield_now().await;
-            loop {
-                let jobs: Vec<Job> = {
-                    let mut waiting = self.waiting.lock().expect("not poisoned");
-                    let n = waiting.len().min(MAX_BATCH);
-                    waiting.drain(..n).collect()
-                };
-                if jobs.is_empty() {
-                    break;
+        loop {
+            if !self.signing.swap(true, Ordering::SeqCst) {
+                let release = Release(self);
+                // Let the tasks that are ready now queue theirs before the batch closes.
+                tokio::task::yield_now().await;
+                loop {
+                    let jobs: Vec<Job> = {
+                        let mut waiting = self.waiting.lock().expect("not poisoned");
+                        let n = waiting.len().min(MAX_BATCH);
+                        waiting.drain(..n).collect()
+                    };
+                    if jobs.is_empty() {
+                        break;
+                    }
+                    // From taking the jobs to answering them nothing awaits: no job is lost.
+                    let (materials, replies): (Vec<Vec<u8>>, Vec<oneshot::Sender<Sealed>>) = jobs.into_iter().unzip();
+                    for (sealed, reply) in seal_batch(key, &materials).into_iter().zip(replies) {
+                        let _ = reply.send(sealed);
+                    }
                 }
-                let (materials, replies): (Vec<Vec<u8>>, Vec<oneshot::Sender<Sealed>>) = jobs.into_iter().unzip();
-                for (sealed, reply) in seal_batch(key, &materials).into_iter().zip(replies) {
-                    let _ = reply.send(sealed);
-                }
+                drop(release);
             }
-            self.signing.store(false, Ordering::SeqCst);
-            // Someone may have queued after the last look and found the signer busy.
-            if self.waiting.lock().expect("not poisoned").is_empty() {
-                break;
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if let Ok(sealed) = answer.try_recv() {
+                return sealed;
+            }
+            if !self.signing.load(Ordering::SeqCst) {
+                // Nobody signs and ours still waits: sign it.
+                continue;
+            }
+            tokio::select! {
+                sealed = &mut answer => return sealed.expect("a signer answers every job it takes"),
+                _ = released => {}
             }
         }
-        answer.await.expect("a signer answers every job it takes")
     }
 }
 
@@ -451,6 +475,20 @@ mod tests {
         // Alone, a message is signed at once as a batch of one.
         let alone = city.seal_request("melderegister", &bodies[0]).await;
         assert!(SealHeaders::of(&alone).batch.unwrap().starts_with("0 1 "));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_signer_hands_the_role_on() {
+        let (city, _, at_register, _) = setup();
+        let city = std::sync::Arc::new(city);
+        // A becomes the signer and is cancelled while its batch is open.
+        let c = city.clone();
+        let a = tokio::spawn(async move { c.seal_request("melderegister", b"a").await });
+        tokio::task::yield_now().await;
+        a.abort();
+        // B is not left waiting for a signer that is gone.
+        let b = tokio::time::timeout(std::time::Duration::from_secs(5), city.seal_request("melderegister", b"b")).await.expect("not stuck behind a cancelled signer");
+        assert_eq!(at_register.open_request("melderegister", &SealHeaders::of(&b), b"b").unwrap(), "leipzig");
     }
 
     #[test]

@@ -1002,7 +1002,7 @@ macro_rules! shared_store_impl {
                 use amtsweg_ledger::tree::{self, Known};
                 let (_writer, mut tx) = self.begin().await?;
                 Self::lock_ledger(&mut tx).await?;
-                let size: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_entries").fetch_one(&mut *tx).await?.try_get("n")?;
+                let size: i64 = sqlx::query("SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger_entries").fetch_one(&mut *tx).await?.try_get("n")?;
                 let size = size as u64;
                 let pending = sqlx::query("SELECT id, entry, reference FROM ledger_pending ORDER BY id LIMIT $1")
                     .bind(max as i64)
@@ -1059,7 +1059,7 @@ macro_rules! shared_store_impl {
             }
 
             async fn ledger_size(&self) -> Result<u64> {
-                let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_entries").fetch_one(&self.pool).await?.try_get("n")?;
+                let n: i64 = sqlx::query("SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger_entries").fetch_one(&self.pool).await?.try_get("n")?;
                 Ok(n as u64)
             }
 

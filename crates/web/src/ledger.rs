@@ -30,7 +30,8 @@ pub async fn root(store: &DynStore, size: u64) -> Result<Hash, StoreError> {
 /// Integrates everything pending and, if the tree grew since the last checkpoint, signs and
 /// stores a new one. Returns the latest checkpoint (size, note), if the tree has any entry.
 pub async fn checkpoint(store: &DynStore, key: &LogKey) -> Result<Option<(u64, String)>, StoreError> {
-    let mut size = store.ledger_integrate(BATCH).await?;
+    // Only reads when nothing waits: a write transaction (the integrator's lock) only when needed.
+    let mut size = store.ledger_size().await?;
     while store.ledger_pending().await? > 0 {
         let grown = store.ledger_integrate(BATCH).await?;
         if grown == size {
@@ -38,6 +39,8 @@ pub async fn checkpoint(store: &DynStore, key: &LogKey) -> Result<Option<(u64, S
         }
         size = grown;
     }
+    // Another process may have integrated meanwhile (between our reads of size and pending).
+    let size = size.max(store.ledger_size().await?);
     let latest = store.ledger_checkpoints().await?.pop();
     if size == 0 || latest.as_ref().is_some_and(|(s, _)| *s >= size) {
         return Ok(latest);
