@@ -148,6 +148,10 @@ macro_rules! shared_store_impl {
 
         /// The salt of a subject's commitments, made on first use.
         async fn salt(tx: &mut Tx, subject: &str) -> Result<Vec<u8>> {
+            // Mostly there already (a subject acts or is acted on many times): read first.
+            if let Some(row) = sqlx::query("SELECT salt FROM ledger_salts WHERE subject = $1").bind(subject).fetch_optional(&mut **tx).await? {
+                return Ok(row.try_get("salt")?);
+            }
             let mut fresh = [0u8; 32];
             getrandom::fill(&mut fresh).map_err(|_| StoreError::Corrupt("no random source".into()))?;
             sqlx::query("INSERT INTO ledger_salts (subject, salt) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING")
@@ -1115,6 +1119,18 @@ macro_rules! shared_store_impl {
                     .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn ledger_latest_checkpoint(&self) -> Result<Option<(u64, String)>> {
+                let row = sqlx::query("SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1").fetch_optional(&self.pool).await?;
+                Ok(match row {
+                    Some(r) => Some((r.try_get::<i64, _>("size")? as u64, r.try_get("note")?)),
+                    None => None,
+                })
+            }
+
+            async fn ledger_has_checkpoint(&self, size: u64) -> Result<bool> {
+                Ok(sqlx::query("SELECT 1 FROM ledger_checkpoints WHERE size = $1").bind(size as i64).fetch_optional(&self.pool).await?.is_some())
             }
 
             async fn ledger_checkpoints(&self) -> Result<Vec<(u64, String)>> {

@@ -41,13 +41,38 @@ pub async fn checkpoint(store: &DynStore, key: &LogKey) -> Result<Option<(u64, S
     }
     // Another process may have integrated meanwhile (between our reads of size and pending).
     let size = size.max(store.ledger_size().await?);
-    let latest = store.ledger_checkpoints().await?.pop();
+    let latest = store.ledger_latest_checkpoint().await?;
     if size == 0 || latest.as_ref().is_some_and(|(s, _)| *s >= size) {
         return Ok(latest);
     }
     let note = key.checkpoint(size, root(store, size).await?);
     store.ledger_add_checkpoint(size, &note).await?;
     Ok(Some((size, note)))
+}
+
+/// Makes checkpoints for many waiting requests at once (group commit): a request is served by
+/// a checkpoint that began after the request did; whoever finds none running or finished since
+/// makes one, the others wait for it and then only read.
+#[derive(Default)]
+pub struct Checkpointer {
+    turn: tokio::sync::Mutex<()>,
+    finished: std::sync::atomic::AtomicU64,
+}
+
+impl Checkpointer {
+    /// The latest checkpoint, covering every entry committed before this call.
+    pub async fn fresh(&self, store: &DynStore, key: &LogKey) -> Result<Option<(u64, String)>, StoreError> {
+        use std::sync::atomic::Ordering;
+        let seen = self.finished.load(Ordering::SeqCst);
+        let _turn = self.turn.lock().await;
+        // Two runs finished since we came: the second began after us.
+        if self.finished.load(Ordering::SeqCst) >= seen + 2 {
+            return store.ledger_latest_checkpoint().await;
+        }
+        let result = checkpoint(store, key).await;
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        result
+    }
 }
 
 /// Why a proof cannot be given.
@@ -62,7 +87,7 @@ pub enum ProofError {
 }
 
 async fn checkpointed(store: &DynStore, size: u64) -> Result<(), ProofError> {
-    if store.ledger_checkpoints().await?.iter().any(|(s, _)| *s == size) { Ok(()) } else { Err(ProofError::NoCheckpoint(size)) }
+    if store.ledger_has_checkpoint(size).await? { Ok(()) } else { Err(ProofError::NoCheckpoint(size)) }
 }
 
 pub async fn inclusion(store: &DynStore, index: u64, size: u64) -> Result<InclusionProof, ProofError> {
@@ -93,6 +118,16 @@ pub async fn consistency(store: &DynStore, from: u64, to: u64) -> Result<Consist
 /// the entry, its index, the latest checkpoint and the inclusion proof up to it.
 pub async fn receipt(store: &DynStore, key: &LogKey, reference: &str) -> Result<Option<Receipt>, ProofError> {
     let Some((size, note)) = checkpoint(store, key).await? else { return Ok(None) };
+    receipt_at(store, reference, size, note).await
+}
+
+/// The receipt as the running platform makes it: checkpoints shared between requests.
+pub async fn receipt_in(state: &crate::AppState, reference: &str) -> Result<Option<Receipt>, ProofError> {
+    let Some((size, note)) = state.checkpointer.fresh(&state.store, &state.ledger_key).await? else { return Ok(None) };
+    receipt_at(&state.store, reference, size, note).await
+}
+
+async fn receipt_at(store: &DynStore, reference: &str, size: u64, note: String) -> Result<Option<Receipt>, ProofError> {
     let Some(index) = store.ledger_index_of(reference).await? else { return Ok(None) };
     let inclusion = inclusion(store, index, size).await?;
     let entry = store.ledger_entries(index, index + 1).await?.pop().ok_or(StoreError::NotFound)?;
@@ -102,7 +137,7 @@ pub async fn receipt(store: &DynStore, key: &LogKey, reference: &str) -> Result<
 /// The receipt for a reference, for a response that has already succeeded: a failure to make it
 /// is logged (without the reference) and leaves the receipt out.
 pub async fn receipt_or_log(state: &crate::AppState, reference: &str) -> Option<Receipt> {
-    match receipt(&state.store, &state.ledger_key, reference).await {
+    match receipt_in(state, reference).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "ledger receipt not made");

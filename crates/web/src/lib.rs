@@ -58,6 +58,8 @@ pub struct AppState {
     pub upload_key: Arc<uploads::UploadKey>,
     /// The ledger's signing key (checkpoints).
     pub ledger_key: Arc<amtsweg_ledger::LogKey>,
+    /// Shares checkpoints between concurrent requests for receipts.
+    pub checkpointer: Arc<ledger::Checkpointer>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             exchange: None,
             upload_key: Arc::new(uploads::UploadKey::random()),
             ledger_key: Arc::new(ledger_key),
+            checkpointer: Arc::default(),
         }
     }
 

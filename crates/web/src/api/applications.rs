@@ -186,7 +186,7 @@ pub async fn receipts(State(state): State<AppState>, ApiCitizen(desk): ApiCitize
     }
     let mut out = Vec::new();
     for (event, reference) in references {
-        if let Some(receipt) = crate::ledger::receipt(&state.store, &state.ledger_key, &reference).await? {
+        if let Some(receipt) = crate::ledger::receipt_in(&state, &reference).await? {
             out.push(ReceiptView { event, receipt });
         }
     }

@@ -212,7 +212,7 @@ pub async fn list(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Resul
     responses((status = 200, body = [TransferView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn transfers(State(state): State<AppState>, ApiCitizen(desk): ApiCitizen) -> Result<Json<Vec<TransferView>>, ApiError> {
     // Entries waiting for the tree are integrated first, so that each transfer shows its place.
-    crate::ledger::checkpoint(&state.store, &state.ledger_key).await.map_err(AppError::from)?;
+    state.checkpointer.fresh(&state.store, &state.ledger_key).await.map_err(AppError::from)?;
     let mut out = Vec::new();
     for t in desk.transfers().await? {
         let index = state.store.ledger_index_of(&format!("evidence_requested:transfer:{}", t.id)).await.map_err(AppError::from)?;
@@ -230,6 +230,6 @@ pub async fn transfer_receipt(State(state): State<AppState>, ApiCitizen(desk): A
     if !desk.transfers().await?.iter().any(|t| t.id == id) {
         return Err(AppError::NotFound.into());
     }
-    let receipt = crate::ledger::receipt(&state.store, &state.ledger_key, &format!("evidence_requested:transfer:{id}")).await?;
+    let receipt = crate::ledger::receipt_in(&state, &format!("evidence_requested:transfer:{id}")).await?;
     Ok(Json(receipt.ok_or(AppError::NotFound)?))
 }

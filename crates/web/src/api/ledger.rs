@@ -31,7 +31,7 @@ impl From<ProofError> for ApiError {
 #[utoipa::path(get, path = "/api/v1/ledger/checkpoint", tag = "ledger",
     responses((status = 200, description = "signed note", content_type = "text/plain", body = String), (status = 404, body = ErrorBody)))]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<axum::response::Response, ApiError> {
-    let (_, note) = ledger::checkpoint(&state.store, &state.ledger_key).await?.ok_or(AppError::NotFound)?;
+    let (_, note) = state.checkpointer.fresh(&state.store, &state.ledger_key).await?.ok_or(AppError::NotFound)?;
     Ok(text(note))
 }
 

@@ -537,7 +537,7 @@ fn outcome_label(outcome: &str) -> &'static str {
 /// The Datenschutzcockpit: every exchange with a register about the citizen.
 async fn transfers(State(state): State<AppState>, citizen: PageCitizen) -> Result<Response, PageError> {
     // Waiting entries go into the tree first, so that each transfer shows its place there.
-    crate::ledger::checkpoint(&state.store, &state.ledger_key).await.map_err(crate::error::AppError::from)?;
+    state.checkpointer.fresh(&state.store, &state.ledger_key).await.map_err(crate::error::AppError::from)?;
     let mut ledger = std::collections::HashMap::new();
     let list = citizen.desk.transfers().await?;
     for t in &list {
