@@ -167,8 +167,6 @@ pub trait Store: Send + Sync + 'static {
     async fn ledger_checkpoints(&self) -> Result<Vec<(u64, String)>>;
     async fn ledger_latest_checkpoint(&self) -> Result<Option<(u64, String)>>;
     async fn ledger_has_checkpoint(&self, size: u64) -> Result<bool>;
-    /// Forgets the salt of a subject's commitments (`application:ID`, `user:ID`, …).
-    async fn ledger_forget(&self, subject: &str) -> Result<()>;
     /// Whether commitments to this subject can still be opened (its salt is kept).
     async fn ledger_has_salt(&self, subject: &str) -> Result<bool>;
 }

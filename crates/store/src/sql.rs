@@ -1142,13 +1142,6 @@ macro_rules! shared_store_impl {
                 Ok(sqlx::query("SELECT 1 FROM ledger_salts WHERE subject = $1").bind(subject).fetch_optional(&self.pool).await?.is_some())
             }
 
-            async fn ledger_forget(&self, subject: &str) -> Result<()> {
-                let (_writer, mut tx) = self.begin().await?;
-                sqlx::query("DELETE FROM ledger_salts WHERE subject = $1").bind(subject).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
             async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>> {
                 let rows = sqlx::query(
                     "SELECT seq, at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id \

@@ -126,10 +126,16 @@ impl Ask<'_> {
         let request_hash = digest(write::request(&request).as_bytes());
         let peer = Peer { id: &self.requirement.register, url };
         let result = fetch(&self.exchange.http, &self.exchange.identity, &self.exchange.pinned, &peer, &request, self.exchange.timeout).await;
-        match &result {
-            // The reason only: never the person or the evidence.
-            Err(e) => tracing::warn!(register = %self.requirement.register, reason = %e, "evidence exchange failed"),
-            Ok(_) => tracing::debug!(register = %self.requirement.register, "evidence exchange answered"),
+        if let Err(e) = &result {
+            // The kind only: a malformed answer's message may quote the register's text.
+            let reason = match e {
+                FetchError::Unreachable => "unreachable",
+                FetchError::Timeout => "timeout",
+                FetchError::Status(_) => "refused with an HTTP error",
+                FetchError::Seal(_) => "seal not valid",
+                FetchError::Malformed(_) => "malformed answer",
+            };
+            tracing::warn!(register = %self.requirement.register, reason, "evidence exchange failed");
         }
         let outcome = match &result {
             Ok(Outcome::Evidence { .. }) => "delivered",

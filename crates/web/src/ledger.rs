@@ -91,14 +91,20 @@ async fn checkpointed(store: &DynStore, size: u64) -> Result<(), ProofError> {
 }
 
 pub async fn inclusion(store: &DynStore, index: u64, size: u64) -> Result<InclusionProof, ProofError> {
+    Ok(inclusion_and_entry(store, index, size).await?.0)
+}
+
+/// The inclusion proof and the entry it proves (read once).
+async fn inclusion_and_entry(store: &DynStore, index: u64, size: u64) -> Result<(InclusionProof, Vec<u8>), ProofError> {
     if index >= size {
         return Err(ProofError::OutOfRange);
     }
     checkpointed(store, size).await?;
     let k = known(store, &tree::needed_for_inclusion(index, size)).await?;
     let hashes = tree::inclusion(index, size, &k).map_err(corrupt)?;
-    let entry = store.ledger_entries(index, index + 1).await?.pop().ok_or(StoreError::NotFound)?;
-    Ok(InclusionProof { index, size, leaf_hash: b64(&amtsweg_ledger::leaf_hash(&entry.1)), hashes: hashes.iter().map(b64).collect() })
+    let (_, entry) = store.ledger_entries(index, index + 1).await?.pop().ok_or(StoreError::NotFound)?;
+    let proof = InclusionProof { index, size, leaf_hash: b64(&amtsweg_ledger::leaf_hash(&entry)), hashes: hashes.iter().map(b64).collect() };
+    Ok((proof, entry))
 }
 
 pub async fn consistency(store: &DynStore, from: u64, to: u64) -> Result<ConsistencyProof, ProofError> {
@@ -129,9 +135,8 @@ pub async fn receipt_in(state: &crate::AppState, reference: &str) -> Result<Opti
 
 async fn receipt_at(store: &DynStore, reference: &str, size: u64, note: String) -> Result<Option<Receipt>, ProofError> {
     let Some(index) = store.ledger_index_of(reference).await? else { return Ok(None) };
-    let inclusion = inclusion(store, index, size).await?;
-    let entry = store.ledger_entries(index, index + 1).await?.pop().ok_or(StoreError::NotFound)?;
-    Ok(Some(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry.1), index, checkpoint: note, inclusion }))
+    let (inclusion, entry) = inclusion_and_entry(store, index, size).await?;
+    Ok(Some(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry), index, checkpoint: note, inclusion }))
 }
 
 /// The receipt for a reference, for a response that has already succeeded: a failure to make it
@@ -217,7 +222,7 @@ pub async fn verify(store: &DynStore, vkey: &str) -> Result<Result<Verified, Mis
     if let Some((&size, _)) = signed.range(next + 1..).next() {
         return mismatch(next, format!("ein Checkpoint nennt {size} Einträge, gespeichert sind {next}"));
     }
-    let root = if next == 0 { tree::root(0, &known) } else { tree::root(next, &known) }.map_err(corrupt)?;
+    let root = tree::root(next, &known).map_err(corrupt)?;
     Ok(Ok(Verified { entries: next, checkpoints: checkpoints.len(), root: b64(&root) }))
 }
 
