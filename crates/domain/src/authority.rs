@@ -33,6 +33,19 @@ pub struct Service {
     /// consent (or uploaded instead).
     #[serde(default)]
     pub evidence: Vec<EvidenceRequirement>,
+    /// How the service is decided: rules, and whether the law allows full automation.
+    #[serde(default)]
+    pub decision: crate::decision::DecisionRules,
+}
+
+impl Service {
+    /// Checks the decision rules against this service's form and evidence.
+    pub fn check_decision_rules(&self) -> Result<(), crate::decision::RulesError> {
+        let mut names: Vec<String> = self.form.fields().iter().map(|f| f.id.clone()).collect();
+        names.extend(self.form.groups.iter().map(|g| g.id.clone()));
+        let evidence: Vec<String> = self.evidence.iter().map(|e| e.evidence_type.clone()).collect();
+        self.decision.check(&names, &evidence)
+    }
 }
 
 /// One piece of evidence a service needs.

@@ -6,6 +6,7 @@
 
 pub mod application;
 pub mod authority;
+pub mod decision;
 pub mod form;
 pub mod identifiers;
 pub mod records;
@@ -14,6 +15,7 @@ pub mod user;
 
 pub use application::{ApplicationStatus, CaseNumber, Outcome, TransitionError};
 pub use authority::{Authority, EvidenceRequirement, Responsibility, Service};
+pub use decision::{DecisionRules, RuleOutcome, RuleResult, RuleTrace};
 pub use form::{FieldError, FormData, FormModel};
 pub use identifiers::{IdNr, IdentifierError, LeikaKey, RegionKey};
 pub use ids::{ApplicationId, AuthorityId, CaseId, MessageId, ServiceId, UserId};

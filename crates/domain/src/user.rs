@@ -12,6 +12,12 @@ pub enum Role {
     Caseworker,
     TeamLead,
     Admin,
+    /// Datenschutzbeauftragte: reads transfer logs and the ledger, never case contents.
+    DataProtection,
+    /// The platform itself: automated decisions (§ 35a VwVfG).
+    System,
+    /// A specialist procedure (Fachverfahren) through the API.
+    Procedure,
 }
 
 impl Role {
@@ -21,10 +27,13 @@ impl Role {
             Self::Caseworker => "caseworker",
             Self::TeamLead => "team_lead",
             Self::Admin => "admin",
+            Self::DataProtection => "data_protection",
+            Self::System => "system",
+            Self::Procedure => "procedure",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Citizen, Self::Caseworker, Self::TeamLead, Self::Admin].into_iter().find(|r| r.as_str() == s)
+        [Self::Citizen, Self::Caseworker, Self::TeamLead, Self::Admin, Self::DataProtection, Self::System, Self::Procedure].into_iter().find(|r| r.as_str() == s)
     }
     pub fn label(self) -> &'static str {
         match self {
@@ -32,11 +41,18 @@ impl Role {
             Self::Caseworker => "Sachbearbeitung",
             Self::TeamLead => "Teamleitung",
             Self::Admin => "Fachadministration",
+            Self::DataProtection => "Datenschutz",
+            Self::System => "Automatisiertes Verfahren",
+            Self::Procedure => "Fachverfahren",
         }
     }
     /// Staff work for one authority and see its cases.
     pub fn is_staff(self) -> bool {
         matches!(self, Self::Caseworker | Self::TeamLead)
+    }
+    /// Everyone who works for an authority (and logs in to the workspace).
+    pub fn is_authority_member(self) -> bool {
+        matches!(self, Self::Caseworker | Self::TeamLead | Self::Admin | Self::DataProtection)
     }
 }
 

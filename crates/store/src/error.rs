@@ -11,6 +11,12 @@ pub enum StoreError {
     SchemaConflict { existing: String },
     #[error("the evidence is not waiting for a preview decision")]
     PreviewSettled,
+    #[error("the case is assigned to someone else")]
+    Taken,
+    #[error("the question has been answered already")]
+    Answered,
+    #[error("the idempotency key was used for another event")]
+    KeyReused,
     #[error("the database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
     #[error("stored data is malformed: {0}")]

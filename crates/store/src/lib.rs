@@ -20,8 +20,10 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use amtsweg_domain::records::{
-    Application, AuditEvent, CaseFile, CaseRef, CaseSummary, Decision, EvidenceRecord, FimSchemaRecord, Message, NewMessage, Session, Transfer,
+    ApiClient, Application, AuditEvent, CaseEvent, CaseFile, CaseFilter, CaseRef, CaseSummary, CaseTiming, Decision, Document, EvidenceRecord,
+    FimSchemaRecord, InfoRequest, Memo, Message, NewMessage, Session, Transfer,
 };
+use amtsweg_domain::RuleTrace;
 use amtsweg_domain::{
     ApplicationId, Authority, AuthorityId, CaseId, FormData, MessageId, Outcome, Responsibility,
     Role, Service, ServiceId, User, UserId,
@@ -102,6 +104,8 @@ pub trait Store: Send + Sync + 'static {
         id: &ApplicationId,
         data: &FormData,
         authority: &Authority,
+        trace: Option<&RuleTrace>,
+        processing_days: u32,
     ) -> Result<CaseRef>;
     async fn withdraw_application(&self, citizen: &UserId, id: &ApplicationId) -> Result<Application>;
     async fn messages(&self, citizen: &UserId) -> Result<Vec<Message>>;
@@ -109,7 +113,13 @@ pub trait Store: Send + Sync + 'static {
     async fn read_message(&self, citizen: &UserId, id: &MessageId) -> Result<Option<Message>>;
 
     // --- the authority's side ------------------------------------------------------------
-    async fn cases(&self, authority: &AuthorityId) -> Result<Vec<CaseSummary>>;
+    async fn cases(&self, authority: &AuthorityId, filter: &CaseFilter) -> Result<Vec<CaseSummary>>;
+    /// Staff of the authority who can be given cases (caseworkers and team leads).
+    async fn authority_staff(&self, authority: &AuthorityId) -> Result<Vec<User>>;
+    /// Assigns a case (or takes it back with `None`). With `claim`, only an unassigned case
+    /// (or one already the assignee's) is taken. `NotFound` for a foreign case or an assignee
+    /// who is not staff of the authority; `Taken` when a claim comes too late.
+    async fn assign_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, assignee: Option<&UserId>, claim: bool) -> Result<()>;
     /// Opens a case file for a member of staff: records the read of personal data and puts a
     /// submitted case into review.
     async fn open_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>>;
@@ -122,6 +132,39 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
         message: &NewMessage,
     ) -> Result<Decision>;
+    /// Stores a case document and links it to the message that delivers it (once per kind:
+    /// a second call returns the first document).
+    async fn attach_document(&self, authority: &AuthorityId, document: &Document, message: &MessageId) -> Result<Document>;
+    async fn case_document(&self, authority: &AuthorityId, id: &CaseId, kind: &str) -> Result<Option<Document>>;
+    /// The document of one of the citizen's messages.
+    async fn message_document(&self, citizen: &UserId, message: &MessageId) -> Result<Option<Document>>;
+    /// The case an application became, the decision's message, for rendering the Bescheid.
+    async fn decision_message(&self, authority: &AuthorityId, id: &CaseId) -> Result<Option<MessageId>>;
+    /// Asks the citizen a question: stored with the case and delivered to the mailbox.
+    async fn ask_citizen(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, question: &str, message: &NewMessage) -> Result<InfoRequest>;
+    async fn info_requests(&self, authority: &AuthorityId, id: &CaseId) -> Result<Vec<InfoRequest>>;
+    async fn citizen_info_request(&self, citizen: &UserId, request: &str) -> Result<Option<InfoRequest>>;
+    /// The citizen's answer; `Conflict`-free: a second answer is refused with `Answered`.
+    async fn answer_info_request(&self, citizen: &UserId, request: &str, answer: &str) -> Result<InfoRequest>;
+    async fn add_memo(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, body: &str) -> Result<Memo>;
+    async fn memos(&self, authority: &AuthorityId, id: &CaseId) -> Result<Vec<Memo>>;
+    /// Per authority: open cases and those past their deadline.
+    async fn backlog(&self) -> Result<Vec<(String, i64, i64)>>;
+    /// Every case of the authority with its times (lead times, backlog).
+    async fn case_timings(&self, authority: &AuthorityId) -> Result<Vec<CaseTiming>>;
+
+    // --- specialist procedures ---------------------------------------------------------------
+    async fn create_api_client(&self, authority: &AuthorityId, name: &str, secret_hash: &str) -> Result<ApiClient>;
+    async fn api_client_by_secret(&self, id: &str, secret_hash: &str) -> Result<Option<ApiClient>>;
+    async fn put_client_token(&self, token_hash: &str, client: &str, expires_at: OffsetDateTime) -> Result<()>;
+    async fn api_client_by_token(&self, token_hash: &str) -> Result<Option<ApiClient>>;
+    /// Submissions of the client's authority that this client has not yet confirmed as received.
+    async fn client_new_cases(&self, client: &ApiClient, limit: i64) -> Result<Vec<CaseSummary>>;
+    /// Records a status event once per idempotency key; a retry returns the stored event
+    /// (`false`: not new). A `received` event puts a submitted case in review.
+    async fn post_case_event(&self, client: &ApiClient, id: &CaseId, key: &str, kind: &str, note: &str) -> Result<(CaseEvent, bool)>;
+    /// The status events of one of the citizen's applications.
+    async fn application_events(&self, citizen: &UserId, id: &ApplicationId) -> Result<Vec<CaseEvent>>;
 
     // --- evidence and the transfer log -----------------------------------------------------
     async fn record_transfer(&self, transfer: &Transfer) -> Result<()>;
@@ -144,6 +187,10 @@ pub trait Store: Send + Sync + 'static {
 
     // --- audit ---------------------------------------------------------------------------
     async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>>;
+    /// The audit events of one authority, newest first (for the data protection officer).
+    async fn authority_audit(&self, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>>;
+    /// The transfers an authority asked for, newest first (for the data protection officer).
+    async fn authority_transfers(&self, authority: &AuthorityId, limit: i64) -> Result<Vec<Transfer>>;
     async fn audit_count(&self) -> Result<i64>;
 
     // --- ledger (every audit event is also a pending ledger entry) ------------------------

@@ -4,7 +4,7 @@
 pub(crate) const APPLICATION_SELECT: &str = "\
 SELECT a.id, a.citizen_id, a.service_id, s.name AS service_name, a.status, a.data, \
        a.created_at, a.updated_at, a.submitted_at, c.case_number, au.name AS authority_name, \
-       d.outcome, d.reason, d.decided_at \
+       d.outcome, d.reason, d.decided_at, d.automated \
 FROM applications a \
 JOIN services s ON s.id = a.service_id \
 LEFT JOIN cases c ON c.application_id = a.id \
@@ -13,7 +13,20 @@ LEFT JOIN decisions d ON d.case_id = c.id";
 
 pub(crate) const USER_SELECT: &str = "SELECT id, role, display_name, authority_id, person FROM users";
 pub(crate) const SERVICE_SELECT: &str =
-    "SELECT id, name, leika_key, summary, description, legal_basis, form, evidence FROM services";
+    "SELECT id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules FROM services";
+pub(crate) const MESSAGE_SELECT: &str =
+    "SELECT id, application_id, sender, subject, body, created_at, read_at, document_id, info_request_id FROM mailbox_messages";
+pub(crate) const TRANSFER_SELECT: &str = "SELECT id, citizen_id, at, authority_id, authority_name, register, evidence_type, procedure, purpose, \
+     legal_basis, idnr_used, consent_ref, outcome, request_hash FROM transfers";
+pub(crate) const AUDIT_SELECT: &str = "SELECT seq, at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id FROM audit_events";
+/// The inbox's columns; `WHERE` conditions are appended.
+pub(crate) const CASE_SUMMARY_SELECT: &str = "\
+SELECT c.id, c.case_number, a.status, a.service_id, s.name AS service_name, u.display_name AS applicant_name, c.created_at, \
+       c.assignee_id, w.display_name AS assignee_name, c.due_at, \
+       EXISTS (SELECT 1 FROM info_requests q WHERE q.case_id = c.id AND q.answered_at IS NULL) AS open_question \
+FROM cases c JOIN applications a ON a.id = c.application_id \
+JOIN services s ON s.id = a.service_id JOIN users u ON u.id = a.citizen_id \
+LEFT JOIN users w ON w.id = c.assignee_id";
 pub(crate) const AUTHORITY_SELECT: &str = "SELECT id, name, short_code, region_key, address FROM authorities";
 
 /// `('a','b')` for the statuses from which `to` may be reached (static strings, safe to inline).
@@ -31,7 +44,10 @@ pub(crate) fn new_id() -> String {
 
 macro_rules! shared_store_impl {
     ($store:ty, $db:ty, $backend:expr, $migrations:expr) => {
-        use $crate::sql::{APPLICATION_SELECT, AUTHORITY_SELECT, SERVICE_SELECT, USER_SELECT, new_id, status_sources};
+        use $crate::sql::{
+            APPLICATION_SELECT, AUDIT_SELECT, AUTHORITY_SELECT, CASE_SUMMARY_SELECT, MESSAGE_SELECT, SERVICE_SELECT, TRANSFER_SELECT, USER_SELECT,
+            new_id, status_sources,
+        };
         use $crate::{Actor, Backend, Result, Store, StoreError};
         use amtsweg_domain::records::*;
         use amtsweg_domain::*;
@@ -59,6 +75,7 @@ macro_rules! shared_store_impl {
         fn map_service(row: &DbRow) -> Result<Service> {
             let form: String = row.try_get("form")?;
             let evidence: String = row.try_get("evidence")?;
+            let decision: String = row.try_get("decision_rules")?;
             Ok(Service {
                 id: ServiceId::from_stored(row.try_get("id")?),
                 name: row.try_get("name")?,
@@ -68,6 +85,7 @@ macro_rules! shared_store_impl {
                 legal_basis: row.try_get("legal_basis")?,
                 form: serde_json::from_str(&form).map_err(|_| corrupt("service form"))?,
                 evidence: serde_json::from_str(&evidence).map_err(|_| corrupt("service evidence"))?,
+                decision: serde_json::from_str(&decision).map_err(|_| corrupt("service decision rules"))?,
             })
         }
 
@@ -97,6 +115,7 @@ macro_rules! shared_store_impl {
                     outcome: Outcome::parse(&o).ok_or_else(|| corrupt("outcome"))?,
                     reason: row.try_get("reason")?,
                     decided_at: row.try_get("decided_at")?,
+                    automated: row.try_get::<Option<bool>, _>("automated")?.unwrap_or(false),
                 }),
             })
         }
@@ -143,6 +162,98 @@ macro_rules! shared_store_impl {
                 body: row.try_get("body")?,
                 created_at: row.try_get("created_at")?,
                 read_at: row.try_get("read_at")?,
+                document_id: row.try_get("document_id")?,
+                info_request_id: row.try_get("info_request_id")?,
+            })
+        }
+
+        fn map_transfer(r: &DbRow) -> Result<Transfer> {
+            Ok(Transfer {
+                id: r.try_get("id")?,
+                citizen_id: UserId::from_stored(r.try_get("citizen_id")?),
+                at: r.try_get("at")?,
+                authority_id: r.try_get("authority_id")?,
+                authority_name: r.try_get("authority_name")?,
+                register: r.try_get("register")?,
+                evidence_type: r.try_get("evidence_type")?,
+                procedure: r.try_get("procedure")?,
+                purpose: r.try_get("purpose")?,
+                legal_basis: r.try_get("legal_basis")?,
+                idnr_used: r.try_get("idnr_used")?,
+                consent_ref: r.try_get("consent_ref")?,
+                outcome: r.try_get("outcome")?,
+                request_hash: r.try_get("request_hash")?,
+            })
+        }
+
+        fn map_audit(r: &DbRow) -> Result<AuditEvent> {
+            Ok(AuditEvent {
+                seq: r.try_get("seq")?,
+                at: r.try_get("at")?,
+                kind: r.try_get("kind")?,
+                actor_id: r.try_get("actor_id")?,
+                actor_role: r.try_get("actor_role")?,
+                authority_id: r.try_get("authority_id")?,
+                subject_kind: r.try_get("subject_kind")?,
+                subject_id: r.try_get("subject_id")?,
+            })
+        }
+
+        fn map_case_summary(row: &DbRow) -> Result<CaseSummary> {
+            Ok(CaseSummary {
+                id: CaseId::from_stored(row.try_get("id")?),
+                case_number: row.try_get("case_number")?,
+                status: map_status(&row.try_get::<String, _>("status")?)?,
+                service_id: ServiceId::from_stored(row.try_get("service_id")?),
+                service_name: row.try_get("service_name")?,
+                applicant_name: row.try_get("applicant_name")?,
+                created_at: row.try_get("created_at")?,
+                assignee_id: row.try_get::<Option<String>, _>("assignee_id")?.map(UserId::from_stored),
+                assignee_name: row.try_get("assignee_name")?,
+                due_at: row.try_get("due_at")?,
+                open_question: row.try_get("open_question")?,
+            })
+        }
+
+        fn map_document(r: &DbRow) -> Result<Document> {
+            Ok(Document {
+                id: r.try_get("id")?,
+                case_id: CaseId::from_stored(r.try_get("case_id")?),
+                kind: r.try_get("kind")?,
+                media_type: r.try_get("media_type")?,
+                content: r.try_get("content")?,
+                sha256: r.try_get("sha256")?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn map_info_request(r: &DbRow) -> Result<InfoRequest> {
+            Ok(InfoRequest {
+                id: r.try_get("id")?,
+                case_id: CaseId::from_stored(r.try_get("case_id")?),
+                case_number: r.try_get("case_number")?,
+                question: r.try_get("question")?,
+                asked_at: r.try_get("asked_at")?,
+                answer: r.try_get("answer")?,
+                answered_at: r.try_get("answered_at")?,
+            })
+        }
+
+        fn map_case_event(r: &DbRow) -> Result<CaseEvent> {
+            Ok(CaseEvent {
+                id: r.try_get("id")?,
+                case_id: CaseId::from_stored(r.try_get("case_id")?),
+                kind: r.try_get("kind")?,
+                note: r.try_get("note")?,
+                at: r.try_get("at")?,
+            })
+        }
+
+        fn map_client(r: &DbRow) -> Result<ApiClient> {
+            Ok(ApiClient {
+                id: r.try_get("id")?,
+                authority_id: AuthorityId::from_stored(r.try_get("authority_id")?),
+                name: r.try_get("name")?,
             })
         }
 
@@ -293,12 +404,14 @@ macro_rules! shared_store_impl {
             async fn put_service(&self, s: &Service) -> Result<()> {
                 let form = serde_json::to_string(&s.form).map_err(|_| corrupt("service form"))?;
                 let evidence = serde_json::to_string(&s.evidence).map_err(|_| corrupt("service evidence"))?;
+                let decision = serde_json::to_string(&s.decision).map_err(|_| corrupt("service decision rules"))?;
                 sqlx::query(
-                    "INSERT INTO services (id, name, leika_key, summary, description, legal_basis, form, evidence) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                    "INSERT INTO services (id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                      ON CONFLICT (id) DO UPDATE SET name = excluded.name, leika_key = excluded.leika_key, \
                      summary = excluded.summary, description = excluded.description, \
-                     legal_basis = excluded.legal_basis, form = excluded.form, evidence = excluded.evidence",
+                     legal_basis = excluded.legal_basis, form = excluded.form, evidence = excluded.evidence, \
+                     decision_rules = excluded.decision_rules",
                 )
                 .bind(s.id.as_str())
                 .bind(&s.name)
@@ -308,6 +421,7 @@ macro_rules! shared_store_impl {
                 .bind(&s.legal_basis)
                 .bind(form)
                 .bind(evidence)
+                .bind(decision)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -508,8 +622,11 @@ macro_rules! shared_store_impl {
                 id: &ApplicationId,
                 data: &FormData,
                 authority: &Authority,
+                trace: Option<&RuleTrace>,
+                processing_days: u32,
             ) -> Result<CaseRef> {
                 let json = serde_json::to_string(data).map_err(|_| corrupt("application data"))?;
+                let trace = trace.map(serde_json::to_string).transpose().map_err(|_| corrupt("rule trace"))?;
                 let now = OffsetDateTime::now_utc();
                 let (_writer, mut tx) = self.begin().await?;
                 let sql = format!(
@@ -543,13 +660,16 @@ macro_rules! shared_store_impl {
                 let case_number = CaseNumber::new(&authority.short_code, year, sequence);
                 let case_id = new_id();
                 sqlx::query(
-                    "INSERT INTO cases (id, application_id, authority_id, case_number, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO cases (id, application_id, authority_id, case_number, created_at, due_at, rule_trace) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&case_id)
                 .bind(id.as_str())
                 .bind(authority.id.as_str())
                 .bind(case_number.as_str())
                 .bind(now)
+                .bind(now + time::Duration::days(i64::from(processing_days)))
+                .bind(trace)
                 .execute(&mut *tx)
                 .await?;
                 let who = Some((citizen.as_str(), "citizen"));
@@ -586,10 +706,7 @@ macro_rules! shared_store_impl {
             }
 
             async fn messages(&self, citizen: &UserId) -> Result<Vec<Message>> {
-                sqlx::query(
-                    "SELECT id, application_id, sender, subject, body, created_at, read_at FROM mailbox_messages \
-                     WHERE citizen_id = $1 ORDER BY created_at DESC, id",
-                )
+                sqlx::query(&format!("{MESSAGE_SELECT} WHERE citizen_id = $1 ORDER BY created_at DESC, id"))
                 .bind(citizen.as_str())
                 .fetch_all(&self.pool)
                 .await?
@@ -605,10 +722,7 @@ macro_rules! shared_store_impl {
                     .bind(citizen.as_str())
                     .execute(&self.pool)
                     .await?;
-                let row = sqlx::query(
-                    "SELECT id, application_id, sender, subject, body, created_at, read_at FROM mailbox_messages \
-                     WHERE id = $1 AND citizen_id = $2",
-                )
+                let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE id = $1 AND citizen_id = $2"))
                 .bind(id.as_str())
                 .bind(citizen.as_str())
                 .fetch_optional(&self.pool)
@@ -616,30 +730,92 @@ macro_rules! shared_store_impl {
                 row.as_ref().map(map_message).transpose()
             }
 
-            async fn cases(&self, authority: &AuthorityId) -> Result<Vec<CaseSummary>> {
-                let rows = sqlx::query(
-                    "SELECT c.id, c.case_number, a.status, a.service_id, s.name AS service_name, \
-                            u.display_name AS applicant_name, c.created_at \
-                     FROM cases c JOIN applications a ON a.id = c.application_id \
-                     JOIN services s ON s.id = a.service_id JOIN users u ON u.id = a.citizen_id \
-                     WHERE c.authority_id = $1 ORDER BY c.created_at DESC, c.id",
-                )
-                .bind(authority.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(CaseSummary {
-                            id: CaseId::from_stored(row.try_get("id")?),
-                            case_number: row.try_get("case_number")?,
-                            status: map_status(&row.try_get::<String, _>("status")?)?,
-                            service_id: ServiceId::from_stored(row.try_get("service_id")?),
-                            service_name: row.try_get("service_name")?,
-                            applicant_name: row.try_get("applicant_name")?,
-                            created_at: row.try_get("created_at")?,
-                        })
-                    })
-                    .collect()
+            async fn cases(&self, authority: &AuthorityId, f: &CaseFilter) -> Result<Vec<CaseSummary>> {
+                // Conditions with numbered placeholders, bound in the same order below.
+                let mut sql = format!("{CASE_SUMMARY_SELECT} WHERE c.authority_id = $1");
+                let mut n = 1;
+                let mut next = || {
+                    n += 1;
+                    n
+                };
+                if f.status.is_some() {
+                    sql.push_str(&format!(" AND a.status = ${}", next()));
+                }
+                if f.service.is_some() {
+                    sql.push_str(&format!(" AND a.service_id = ${}", next()));
+                }
+                match &f.assignee {
+                    Some(AssigneeFilter::Nobody) => sql.push_str(" AND c.assignee_id IS NULL"),
+                    Some(AssigneeFilter::User(_)) => sql.push_str(&format!(" AND c.assignee_id = ${}", next())),
+                    None => {}
+                }
+                let now_param = if f.overdue {
+                    let p = next();
+                    sql.push_str(&format!(" AND c.due_at < ${p} AND a.status IN ('submitted', 'in_review')"));
+                    Some(p)
+                } else {
+                    None
+                };
+                sql.push_str(match f.sort {
+                    CaseSort::Newest => " ORDER BY c.created_at DESC, c.id",
+                    CaseSort::Oldest => " ORDER BY c.created_at, c.id",
+                    CaseSort::Deadline => " ORDER BY c.due_at, c.created_at, c.id",
+                });
+                sql.push_str(&format!(" LIMIT ${}", next()));
+                let mut q = sqlx::query(&sql).bind(authority.as_str());
+                if let Some(st) = f.status {
+                    q = q.bind(st.as_str());
+                }
+                if let Some(sv) = &f.service {
+                    q = q.bind(sv.as_str());
+                }
+                if let Some(AssigneeFilter::User(u)) = &f.assignee {
+                    q = q.bind(u.as_str());
+                }
+                if now_param.is_some() {
+                    q = q.bind(OffsetDateTime::now_utc());
+                }
+                q = q.bind(f.limit.unwrap_or(500));
+                q.fetch_all(&self.pool).await?.iter().map(map_case_summary).collect()
+            }
+
+            async fn authority_staff(&self, authority: &AuthorityId) -> Result<Vec<User>> {
+                let sql = format!("{USER_SELECT} WHERE authority_id = $1 AND role IN ('caseworker', 'team_lead') ORDER BY display_name, id");
+                sqlx::query(&sql).bind(authority.as_str()).fetch_all(&self.pool).await?.iter().map(map_user).collect()
+            }
+
+            async fn assign_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, assignee: Option<&UserId>, claim: bool) -> Result<()> {
+                let (_writer, mut tx) = self.begin().await?;
+                let row = sqlx::query("SELECT assignee_id FROM cases WHERE id = $1 AND authority_id = $2")
+                    .bind(id.as_str())
+                    .bind(authority.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let current: Option<String> = row.try_get("assignee_id")?;
+                if let Some(a) = assignee {
+                    let staff = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1 AND authority_id = $2 AND role IN ('caseworker', 'team_lead')")
+                        .bind(a.as_str())
+                        .bind(authority.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if staff.is_none() {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                if claim && current.as_deref().is_some_and(|c| Some(c) != assignee.map(|a| a.as_str())) {
+                    return Err(StoreError::Taken);
+                }
+                sqlx::query("UPDATE cases SET assignee_id = $1 WHERE id = $2 AND authority_id = $3")
+                    .bind(assignee.map(|a| a.as_str()))
+                    .bind(id.as_str())
+                    .bind(authority.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let who = Some((actor.id.as_str(), actor.role.as_str()));
+                audit(&mut tx, if assignee.is_some() { "case_assigned" } else { "case_unassigned" }, who, Some(authority.as_str()), ("case", id.as_str())).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn open_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>> {
@@ -659,9 +835,10 @@ macro_rules! shared_store_impl {
                     .rows_affected();
                 let row = sqlx::query(
                     "SELECT c.id, c.case_number, c.authority_id, c.application_id, c.created_at, a.status, a.data, \
-                            a.citizen_id, a.service_id, u.person, d.outcome, d.reason, d.decided_at \
+                            a.citizen_id, a.service_id, u.person, d.outcome, d.reason, d.decided_at, d.automated, \
+                            c.assignee_id, w.display_name AS assignee_name, c.due_at, c.rule_trace \
                      FROM cases c JOIN applications a ON a.id = c.application_id JOIN users u ON u.id = a.citizen_id \
-                     LEFT JOIN decisions d ON d.case_id = c.id \
+                     LEFT JOIN decisions d ON d.case_id = c.id LEFT JOIN users w ON w.id = c.assignee_id \
                      WHERE c.id = $1 AND c.authority_id = $2",
                 )
                 .bind(id.as_str())
@@ -697,6 +874,13 @@ macro_rules! shared_store_impl {
                     },
                     created_at: row.try_get("created_at")?,
                     decision: map_decision(&row)?,
+                    assignee_id: row.try_get::<Option<String>, _>("assignee_id")?.map(UserId::from_stored),
+                    assignee_name: row.try_get("assignee_name")?,
+                    due_at: row.try_get("due_at")?,
+                    rule_trace: match row.try_get::<Option<String>, _>("rule_trace")? {
+                        Some(t) => Some(serde_json::from_str(&t).map_err(|_| corrupt("rule trace"))?),
+                        None => None,
+                    },
                 }))
             }
 
@@ -741,8 +925,10 @@ macro_rules! shared_store_impl {
                 };
                 let application_id: String = updated.try_get("id")?;
                 let citizen_id: String = updated.try_get("citizen_id")?;
+                let message_id = new_id();
                 sqlx::query(
-                    "INSERT INTO decisions (id, case_id, outcome, reason, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO decisions (id, case_id, outcome, reason, decided_by, decided_at, automated, message_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(new_id())
                 .bind(id.as_str())
@@ -750,9 +936,10 @@ macro_rules! shared_store_impl {
                 .bind(reason)
                 .bind(actor.id.as_str())
                 .bind(now)
+                .bind(actor.role == Role::System)
+                .bind(&message_id)
                 .execute(&mut *tx)
                 .await?;
-                let message_id = new_id();
                 sqlx::query(
                     "INSERT INTO mailbox_messages (id, citizen_id, application_id, sender, subject, body, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -778,6 +965,410 @@ macro_rules! shared_store_impl {
                     decided_at: now,
                     message_id: MessageId::from_stored(message_id),
                 })
+            }
+
+            async fn attach_document(&self, authority: &AuthorityId, d: &Document, message: &MessageId) -> Result<Document> {
+                let (_writer, mut tx) = self.begin().await?;
+                let known = sqlx::query("SELECT 1 AS one FROM cases WHERE id = $1 AND authority_id = $2")
+                    .bind(d.case_id.as_str())
+                    .bind(authority.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if known.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let inserted = sqlx::query(
+                    "INSERT INTO documents (id, case_id, kind, media_type, content, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (case_id, kind) DO NOTHING",
+                )
+                .bind(&d.id)
+                .bind(d.case_id.as_str())
+                .bind(&d.kind)
+                .bind(&d.media_type)
+                .bind(d.content.as_slice())
+                .bind(&d.sha256)
+                .bind(d.created_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let row = sqlx::query("SELECT id, case_id, kind, media_type, content, sha256, created_at FROM documents WHERE case_id = $1 AND kind = $2")
+                    .bind(d.case_id.as_str())
+                    .bind(&d.kind)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let stored = map_document(&row)?;
+                if inserted > 0 {
+                    sqlx::query("UPDATE mailbox_messages SET document_id = $1 WHERE id = $2")
+                        .bind(&stored.id)
+                        .bind(message.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    audit(&mut tx, "document_issued", None, Some(authority.as_str()), ("document", &stored.id)).await?;
+                }
+                tx.commit().await?;
+                Ok(stored)
+            }
+
+            async fn case_document(&self, authority: &AuthorityId, id: &CaseId, kind: &str) -> Result<Option<Document>> {
+                let row = sqlx::query(
+                    "SELECT d.id, d.case_id, d.kind, d.media_type, d.content, d.sha256, d.created_at FROM documents d \
+                     JOIN cases c ON c.id = d.case_id WHERE d.case_id = $1 AND c.authority_id = $2 AND d.kind = $3",
+                )
+                .bind(id.as_str())
+                .bind(authority.as_str())
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(map_document).transpose()
+            }
+
+            async fn message_document(&self, citizen: &UserId, message: &MessageId) -> Result<Option<Document>> {
+                let row = sqlx::query(
+                    "SELECT d.id, d.case_id, d.kind, d.media_type, d.content, d.sha256, d.created_at FROM documents d \
+                     JOIN mailbox_messages m ON m.document_id = d.id WHERE m.id = $1 AND m.citizen_id = $2",
+                )
+                .bind(message.as_str())
+                .bind(citizen.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(map_document).transpose()
+            }
+
+            async fn decision_message(&self, authority: &AuthorityId, id: &CaseId) -> Result<Option<MessageId>> {
+                let row = sqlx::query(
+                    "SELECT d.message_id FROM decisions d JOIN cases c ON c.id = d.case_id WHERE d.case_id = $1 AND c.authority_id = $2",
+                )
+                .bind(id.as_str())
+                .bind(authority.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(match row {
+                    Some(r) => r.try_get::<Option<String>, _>("message_id")?.map(MessageId::from_stored),
+                    None => None,
+                })
+            }
+
+            async fn ask_citizen(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, question: &str, message: &NewMessage) -> Result<InfoRequest> {
+                let now = OffsetDateTime::now_utc();
+                let (_writer, mut tx) = self.begin().await?;
+                let row = sqlx::query(
+                    "SELECT c.case_number, a.id AS application_id, a.citizen_id, a.status FROM cases c JOIN applications a ON a.id = c.application_id \
+                     WHERE c.id = $1 AND c.authority_id = $2",
+                )
+                .bind(id.as_str())
+                .bind(authority.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let status = map_status(&row.try_get::<String, _>("status")?)?;
+                if !matches!(status, ApplicationStatus::Submitted | ApplicationStatus::InReview) {
+                    return Err(StoreError::Conflict { current: status });
+                }
+                let request_id = new_id();
+                sqlx::query("INSERT INTO info_requests (id, case_id, question, asked_by, asked_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&request_id)
+                    .bind(id.as_str())
+                    .bind(question)
+                    .bind(actor.id.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let message_id = new_id();
+                sqlx::query(
+                    "INSERT INTO mailbox_messages (id, citizen_id, application_id, sender, subject, body, created_at, info_request_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&message_id)
+                .bind(row.try_get::<String, _>("citizen_id")?)
+                .bind(row.try_get::<String, _>("application_id")?)
+                .bind(&message.sender)
+                .bind(&message.subject)
+                .bind(&message.body)
+                .bind(now)
+                .bind(&request_id)
+                .execute(&mut *tx)
+                .await?;
+                let who = Some((actor.id.as_str(), actor.role.as_str()));
+                audit(&mut tx, "information_requested", who, Some(authority.as_str()), ("case", id.as_str())).await?;
+                audit(&mut tx, "message_delivered", who, Some(authority.as_str()), ("message", &message_id)).await?;
+                tx.commit().await?;
+                Ok(InfoRequest {
+                    id: request_id,
+                    case_id: id.clone(),
+                    case_number: row.try_get("case_number")?,
+                    question: question.to_owned(),
+                    asked_at: now,
+                    answer: None,
+                    answered_at: None,
+                })
+            }
+
+            async fn info_requests(&self, authority: &AuthorityId, id: &CaseId) -> Result<Vec<InfoRequest>> {
+                sqlx::query(
+                    "SELECT q.id, q.case_id, c.case_number, q.question, q.asked_at, q.answer, q.answered_at FROM info_requests q \
+                     JOIN cases c ON c.id = q.case_id WHERE q.case_id = $1 AND c.authority_id = $2 ORDER BY q.asked_at, q.id",
+                )
+                .bind(id.as_str())
+                .bind(authority.as_str())
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(map_info_request)
+                .collect()
+            }
+
+            async fn citizen_info_request(&self, citizen: &UserId, request: &str) -> Result<Option<InfoRequest>> {
+                let row = sqlx::query(
+                    "SELECT q.id, q.case_id, c.case_number, q.question, q.asked_at, q.answer, q.answered_at FROM info_requests q \
+                     JOIN cases c ON c.id = q.case_id JOIN applications a ON a.id = c.application_id \
+                     WHERE q.id = $1 AND a.citizen_id = $2",
+                )
+                .bind(request)
+                .bind(citizen.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(map_info_request).transpose()
+            }
+
+            async fn answer_info_request(&self, citizen: &UserId, request: &str, answer: &str) -> Result<InfoRequest> {
+                let now = OffsetDateTime::now_utc();
+                let (_writer, mut tx) = self.begin().await?;
+                let updated = sqlx::query(
+                    "UPDATE info_requests SET answer = $1, answered_at = $2 WHERE id = $3 AND answered_at IS NULL AND case_id IN \
+                     (SELECT c.id FROM cases c JOIN applications a ON a.id = c.application_id WHERE a.citizen_id = $4)",
+                )
+                .bind(answer)
+                .bind(now)
+                .bind(request)
+                .bind(citizen.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let row = sqlx::query(
+                    "SELECT q.id, q.case_id, c.case_number, q.question, q.asked_at, q.answer, q.answered_at, c.authority_id FROM info_requests q \
+                     JOIN cases c ON c.id = q.case_id JOIN applications a ON a.id = c.application_id \
+                     WHERE q.id = $1 AND a.citizen_id = $2",
+                )
+                .bind(request)
+                .bind(citizen.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                if updated == 0 {
+                    return Err(StoreError::Answered);
+                }
+                let q = map_info_request(&row)?;
+                let authority: String = row.try_get("authority_id")?;
+                audit(&mut tx, "information_provided", Some((citizen.as_str(), "citizen")), Some(&authority), ("case", q.case_id.as_str())).await?;
+                tx.commit().await?;
+                Ok(q)
+            }
+
+            async fn add_memo(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, body: &str) -> Result<Memo> {
+                let now = OffsetDateTime::now_utc();
+                let (_writer, mut tx) = self.begin().await?;
+                let known = sqlx::query("SELECT 1 AS one FROM cases WHERE id = $1 AND authority_id = $2")
+                    .bind(id.as_str())
+                    .bind(authority.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if known.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let memo_id = new_id();
+                sqlx::query("INSERT INTO memos (id, case_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&memo_id)
+                    .bind(id.as_str())
+                    .bind(actor.id.as_str())
+                    .bind(body)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let name: String = sqlx::query("SELECT display_name FROM users WHERE id = $1").bind(actor.id.as_str()).fetch_one(&mut *tx).await?.try_get("display_name")?;
+                audit(&mut tx, "memo_saved", Some((actor.id.as_str(), actor.role.as_str())), Some(authority.as_str()), ("case", id.as_str())).await?;
+                tx.commit().await?;
+                Ok(Memo { id: memo_id, author_name: name, body: body.to_owned(), created_at: now })
+            }
+
+            async fn memos(&self, authority: &AuthorityId, id: &CaseId) -> Result<Vec<Memo>> {
+                let rows = sqlx::query(
+                    "SELECT m.id, u.display_name, m.body, m.created_at FROM memos m JOIN cases c ON c.id = m.case_id \
+                     JOIN users u ON u.id = m.author_id WHERE m.case_id = $1 AND c.authority_id = $2 ORDER BY m.created_at, m.id",
+                )
+                .bind(id.as_str())
+                .bind(authority.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok(Memo { id: r.try_get("id")?, author_name: r.try_get("display_name")?, body: r.try_get("body")?, created_at: r.try_get("created_at")? }))
+                    .collect()
+            }
+
+            async fn backlog(&self) -> Result<Vec<(String, i64, i64)>> {
+                let rows = sqlx::query(
+                    "SELECT c.authority_id, COUNT(*) AS open, \
+                            SUM(CASE WHEN c.due_at < $1 THEN 1 ELSE 0 END) AS overdue \
+                     FROM cases c JOIN applications a ON a.id = c.application_id \
+                     WHERE a.status IN ('submitted', 'in_review') GROUP BY c.authority_id ORDER BY c.authority_id",
+                )
+                .bind(OffsetDateTime::now_utc())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|r| Ok((r.try_get("authority_id")?, r.try_get("open")?, r.try_get::<Option<i64>, _>("overdue")?.unwrap_or(0)))).collect()
+            }
+
+            async fn case_timings(&self, authority: &AuthorityId) -> Result<Vec<CaseTiming>> {
+                let rows = sqlx::query(
+                    "SELECT a.service_id, s.name AS service_name, a.status, c.created_at, c.due_at, d.decided_at, d.automated \
+                     FROM cases c JOIN applications a ON a.id = c.application_id JOIN services s ON s.id = a.service_id \
+                     LEFT JOIN decisions d ON d.case_id = c.id WHERE c.authority_id = $1",
+                )
+                .bind(authority.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(CaseTiming {
+                            service_id: ServiceId::from_stored(r.try_get("service_id")?),
+                            service_name: r.try_get("service_name")?,
+                            status: map_status(&r.try_get::<String, _>("status")?)?,
+                            created_at: r.try_get("created_at")?,
+                            due_at: r.try_get("due_at")?,
+                            decided_at: r.try_get("decided_at")?,
+                            automated: r.try_get::<Option<bool>, _>("automated")?.unwrap_or(false),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn create_api_client(&self, authority: &AuthorityId, name: &str, secret_hash: &str) -> Result<ApiClient> {
+                let (_writer, mut tx) = self.begin().await?;
+                let id = new_id();
+                sqlx::query("INSERT INTO api_clients (id, authority_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&id)
+                    .bind(authority.as_str())
+                    .bind(name)
+                    .bind(secret_hash)
+                    .bind(OffsetDateTime::now_utc())
+                    .execute(&mut *tx)
+                    .await?;
+                audit(&mut tx, "api_client_created", None, Some(authority.as_str()), ("api_client", &id)).await?;
+                tx.commit().await?;
+                Ok(ApiClient { id, authority_id: authority.clone(), name: name.to_owned() })
+            }
+
+            async fn api_client_by_secret(&self, id: &str, secret_hash: &str) -> Result<Option<ApiClient>> {
+                let row = sqlx::query("SELECT id, authority_id, name FROM api_clients WHERE id = $1 AND secret_hash = $2 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(secret_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(map_client).transpose()
+            }
+
+            async fn put_client_token(&self, token_hash: &str, client: &str, expires_at: OffsetDateTime) -> Result<()> {
+                sqlx::query("INSERT INTO client_tokens (token_hash, client_id, expires_at) VALUES ($1, $2, $3)")
+                    .bind(token_hash)
+                    .bind(client)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn api_client_by_token(&self, token_hash: &str) -> Result<Option<ApiClient>> {
+                let row = sqlx::query(
+                    "SELECT k.id, k.authority_id, k.name FROM client_tokens t JOIN api_clients k ON k.id = t.client_id \
+                     WHERE t.token_hash = $1 AND t.expires_at > $2 AND k.revoked_at IS NULL",
+                )
+                .bind(token_hash)
+                .bind(OffsetDateTime::now_utc())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(map_client).transpose()
+            }
+
+            async fn client_new_cases(&self, client: &ApiClient, limit: i64) -> Result<Vec<CaseSummary>> {
+                let sql = format!(
+                    "{CASE_SUMMARY_SELECT} WHERE c.authority_id = $1 AND a.status IN ('submitted', 'in_review') AND NOT EXISTS \
+                     (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.client_id = $2 AND e.kind = 'received') \
+                     ORDER BY c.created_at, c.id LIMIT $3"
+                );
+                sqlx::query(&sql)
+                    .bind(client.authority_id.as_str())
+                    .bind(&client.id)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(map_case_summary)
+                    .collect()
+            }
+
+            async fn post_case_event(&self, client: &ApiClient, id: &CaseId, key: &str, kind: &str, note: &str) -> Result<(CaseEvent, bool)> {
+                let now = OffsetDateTime::now_utc();
+                let (_writer, mut tx) = self.begin().await?;
+                let known = sqlx::query("SELECT application_id FROM cases WHERE id = $1 AND authority_id = $2")
+                    .bind(id.as_str())
+                    .bind(client.authority_id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let inserted = sqlx::query(
+                    "INSERT INTO case_events (id, case_id, client_id, idempotency_key, kind, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (client_id, idempotency_key) DO NOTHING",
+                )
+                .bind(new_id())
+                .bind(id.as_str())
+                .bind(&client.id)
+                .bind(key)
+                .bind(kind)
+                .bind(note)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let row = sqlx::query("SELECT id, case_id, kind, note, at FROM case_events WHERE client_id = $1 AND idempotency_key = $2")
+                    .bind(&client.id)
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let event = map_case_event(&row)?;
+                if inserted == 0 {
+                    if event.case_id != *id || event.kind != kind || event.note != note {
+                        return Err(StoreError::KeyReused);
+                    }
+                    return Ok((event, false));
+                }
+                if kind == "received" {
+                    let sql = format!(
+                        "UPDATE applications SET status = $1, updated_at = $2 WHERE id = $3 AND status IN {}",
+                        status_sources(ApplicationStatus::InReview)
+                    );
+                    sqlx::query(&sql)
+                        .bind(ApplicationStatus::InReview.as_str())
+                        .bind(now)
+                        .bind(known.try_get::<String, _>("application_id")?)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                audit(&mut tx, &format!("procedure_{kind}"), None, Some(client.authority_id.as_str()), ("case", id.as_str())).await?;
+                tx.commit().await?;
+                Ok((event, true))
+            }
+
+            async fn application_events(&self, citizen: &UserId, id: &ApplicationId) -> Result<Vec<CaseEvent>> {
+                sqlx::query(
+                    "SELECT e.id, e.case_id, e.kind, e.note, e.at FROM case_events e JOIN cases c ON c.id = e.case_id \
+                     JOIN applications a ON a.id = c.application_id WHERE a.id = $1 AND a.citizen_id = $2 ORDER BY e.at, e.id",
+                )
+                .bind(id.as_str())
+                .bind(citizen.as_str())
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(map_case_event)
+                .collect()
             }
 
             async fn record_transfer(&self, t: &Transfer) -> Result<()> {
@@ -809,33 +1400,13 @@ macro_rules! shared_store_impl {
             }
 
             async fn transfers(&self, citizen: &UserId) -> Result<Vec<Transfer>> {
-                let rows = sqlx::query(
-                    "SELECT id, citizen_id, at, authority_id, authority_name, register, evidence_type, procedure, purpose, \
-                     legal_basis, idnr_used, consent_ref, outcome, request_hash FROM transfers WHERE citizen_id = $1 ORDER BY at DESC, id",
-                )
-                .bind(citizen.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(Transfer {
-                            id: r.try_get("id")?,
-                            citizen_id: UserId::from_stored(r.try_get("citizen_id")?),
-                            at: r.try_get("at")?,
-                            authority_id: r.try_get("authority_id")?,
-                            authority_name: r.try_get("authority_name")?,
-                            register: r.try_get("register")?,
-                            evidence_type: r.try_get("evidence_type")?,
-                            procedure: r.try_get("procedure")?,
-                            purpose: r.try_get("purpose")?,
-                            legal_basis: r.try_get("legal_basis")?,
-                            idnr_used: r.try_get("idnr_used")?,
-                            consent_ref: r.try_get("consent_ref")?,
-                            outcome: r.try_get("outcome")?,
-                            request_hash: r.try_get("request_hash")?,
-                        })
-                    })
-                    .collect()
+                let sql = format!("{TRANSFER_SELECT} WHERE citizen_id = $1 ORDER BY at DESC, id");
+                sqlx::query(&sql).bind(citizen.as_str()).fetch_all(&self.pool).await?.iter().map(map_transfer).collect()
+            }
+
+            async fn authority_transfers(&self, authority: &AuthorityId, limit: i64) -> Result<Vec<Transfer>> {
+                let sql = format!("{TRANSFER_SELECT} WHERE authority_id = $1 ORDER BY at DESC, id LIMIT $2");
+                sqlx::query(&sql).bind(authority.as_str()).bind(limit).fetch_all(&self.pool).await?.iter().map(map_transfer).collect()
             }
 
             async fn delete_transfers_before(&self, before: OffsetDateTime) -> Result<u64> {
@@ -1143,27 +1714,13 @@ macro_rules! shared_store_impl {
             }
 
             async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>> {
-                let rows = sqlx::query(
-                    "SELECT seq, at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id \
-                     FROM audit_events WHERE subject_id = $1 ORDER BY seq",
-                )
-                .bind(subject_id)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(AuditEvent {
-                            seq: r.try_get("seq")?,
-                            at: r.try_get("at")?,
-                            kind: r.try_get("kind")?,
-                            actor_id: r.try_get("actor_id")?,
-                            actor_role: r.try_get("actor_role")?,
-                            authority_id: r.try_get("authority_id")?,
-                            subject_kind: r.try_get("subject_kind")?,
-                            subject_id: r.try_get("subject_id")?,
-                        })
-                    })
-                    .collect()
+                let sql = format!("{AUDIT_SELECT} WHERE subject_id = $1 ORDER BY seq");
+                sqlx::query(&sql).bind(subject_id).fetch_all(&self.pool).await?.iter().map(map_audit).collect()
+            }
+
+            async fn authority_audit(&self, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>> {
+                let sql = format!("{AUDIT_SELECT} WHERE authority_id = $1 ORDER BY seq DESC LIMIT $2");
+                sqlx::query(&sql).bind(authority.as_str()).bind(limit).fetch_all(&self.pool).await?.iter().map(map_audit).collect()
             }
 
             async fn audit_count(&self) -> Result<i64> {

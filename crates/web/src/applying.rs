@@ -10,6 +10,14 @@ use amtsweg_domain::{
 use amtsweg_store::DynStore;
 use time::OffsetDateTime;
 
+/// A submitted application: its case, where it went, and how the rules judged it.
+pub struct Submission {
+    pub case: CaseRef,
+    pub authority: Authority,
+    pub service: Service,
+    pub trace: Option<amtsweg_domain::RuleTrace>,
+}
+
 /// A handle on exactly one citizen's applications and mailbox.
 #[derive(Clone)]
 pub struct CitizenDesk {
@@ -87,7 +95,7 @@ impl CitizenDesk {
 
     /// Submits the draft: the data must be complete and valid, and an authority must be
     /// responsible for the service where the citizen lives.
-    pub async fn submit(&self, id: &ApplicationId) -> Result<(CaseRef, String), AppError> {
+    pub async fn submit(&self, id: &ApplicationId) -> Result<Submission, AppError> {
         let (application, service) = self.application_with_service(id).await?;
         if !application.status.is_editable() {
             return Err(AppError::Conflict(format!(
@@ -97,8 +105,43 @@ impl CitizenDesk {
         }
         let clean = service.form.validate(&application.data, today()).map_err(AppError::Invalid)?;
         let authority = self.responsible_authority(&service).await?;
-        let case = self.store.submit_application(&self.id, id, &clean, &authority).await?;
-        Ok((case, authority.name))
+        let evidence = self.store.evidence(&self.id, id).await?;
+        let trace = crate::casework::run_rules(&service, &clean, &evidence, &authority);
+        let case = self.store.submit_application(&self.id, id, &clean, &authority, trace.as_ref(), service.decision.processing_days).await?;
+        Ok(Submission { case, authority, service, trace })
+    }
+
+    /// Answers a question of the authority (from the mailbox).
+    pub async fn answer(&self, request: &str, answer: &str) -> Result<amtsweg_domain::records::InfoRequest, AppError> {
+        let answer = answer.trim();
+        if answer.is_empty() {
+            return Err(AppError::Invalid(vec![amtsweg_domain::FieldError::new("answer", "Bitte geben Sie Ihre Antwort ein.")]));
+        }
+        if answer.chars().count() > crate::deciding::MAX_REASON_CHARS {
+            return Err(AppError::Invalid(vec![amtsweg_domain::FieldError::new(
+                "answer",
+                format!("Die Antwort darf höchstens {} Zeichen lang sein.", crate::deciding::MAX_REASON_CHARS),
+            )]));
+        }
+        self.store.citizen_info_request(&self.id, request).await?.ok_or(AppError::NotFound)?;
+        match self.store.answer_info_request(&self.id, request, answer).await {
+            Err(amtsweg_store::StoreError::Answered) => Err(AppError::Conflict("Diese Rückfrage haben Sie bereits beantwortet.".into())),
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn info_request(&self, request: &str) -> Result<amtsweg_domain::records::InfoRequest, AppError> {
+        self.store.citizen_info_request(&self.id, request).await?.ok_or(AppError::NotFound)
+    }
+
+    /// The document delivered with one of my messages (the Bescheid).
+    pub async fn message_document(&self, message: &MessageId) -> Result<amtsweg_domain::records::Document, AppError> {
+        self.store.message_document(&self.id, message).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Status events that specialist procedures reported on my application.
+    pub async fn events(&self, id: &ApplicationId) -> Result<Vec<amtsweg_domain::records::CaseEvent>, AppError> {
+        Ok(self.store.application_events(&self.id, id).await?)
     }
 
     /// The authority responsible for the service where the citizen lives.

@@ -193,3 +193,61 @@ pub fn session_cookie(id: &str, secure: bool, max_age_secs: i64) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
 }
+
+/// A page request of the data protection officer.
+pub struct PagePrivacy {
+    pub desk: crate::oversight::PrivacyDesk,
+    pub session: Arc<SessionContext>,
+}
+
+impl FromRequestParts<AppState> for PagePrivacy {
+    type Rejection = PageError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = session_of(parts).ok_or(AppError::Unauthenticated)?;
+        let desk = crate::oversight::PrivacyDesk::new(state.store.clone(), &session.user)
+            .ok_or(AppError::Forbidden("Dieser Bereich ist dem Datenschutz vorbehalten."))?;
+        Ok(PagePrivacy { desk, session })
+    }
+}
+
+/// An API request of the data protection officer.
+pub struct ApiPrivacy(pub crate::oversight::PrivacyDesk);
+
+impl FromRequestParts<AppState> for ApiPrivacy {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let user = api_user(parts, state).await?;
+        let desk = crate::oversight::PrivacyDesk::new(state.store.clone(), &user)
+            .ok_or(AppError::Forbidden("Dieser Bereich ist dem Datenschutz vorbehalten."))?;
+        Ok(ApiPrivacy(desk))
+    }
+}
+
+/// A page request of the service admin.
+pub struct PageAdmin {
+    pub desk: crate::oversight::AdminDesk,
+    pub session: Arc<SessionContext>,
+}
+
+impl FromRequestParts<AppState> for PageAdmin {
+    type Rejection = PageError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = session_of(parts).ok_or(AppError::Unauthenticated)?;
+        let desk = crate::oversight::AdminDesk::new(state.store.clone(), &session.user)
+            .ok_or(AppError::Forbidden("Dieser Bereich ist der Fachadministration vorbehalten."))?;
+        Ok(PageAdmin { desk, session })
+    }
+}
+
+/// An API request of the service admin.
+pub struct ApiAdmin(pub crate::oversight::AdminDesk);
+
+impl FromRequestParts<AppState> for ApiAdmin {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let user = api_user(parts, state).await?;
+        let desk = crate::oversight::AdminDesk::new(state.store.clone(), &user)
+            .ok_or(AppError::Forbidden("Dieser Bereich ist der Fachadministration vorbehalten."))?;
+        Ok(ApiAdmin(desk))
+    }
+}

@@ -75,6 +75,7 @@ pub async fn import(store: &DynStore, request: ImportRequest<'_>) -> Result<Impo
         legal_basis: if schema.legal_basis.is_empty() { "Siehe Angaben im Formular".into() } else { schema.legal_basis.join("; ") },
         form,
         evidence: Vec::new(),
+        decision: Default::default(),
     };
     // The service must exist before the schema row refers to it; an unchanged schema leaves
     // the stored service as it is.

@@ -3,8 +3,8 @@
 
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use amtsweg_domain::records::{CaseFile, CaseSummary, Decision, NewMessage};
-use amtsweg_domain::{AuthorityId, CaseId, FieldError, Outcome, User, UserId};
+use amtsweg_domain::records::{CaseFile, CaseFilter, CaseSummary, CaseTiming, Decision, Document, InfoRequest, Memo, NewMessage};
+use amtsweg_domain::{AuthorityId, CaseId, FieldError, Outcome, Role, User, UserId};
 use amtsweg_store::{Actor, DynStore};
 use std::sync::Arc;
 
@@ -48,8 +48,91 @@ impl StaffDesk {
         Ok(self.store.authority(&self.authority).await?.map(|a| a.name).unwrap_or_default())
     }
 
-    pub async fn inbox(&self) -> Result<Vec<CaseSummary>, AppError> {
-        Ok(self.store.cases(&self.authority).await?)
+    pub fn role(&self) -> Role {
+        self.actor.role
+    }
+
+    pub fn authority_id(&self) -> &AuthorityId {
+        &self.authority
+    }
+
+    /// The team lead's powers (assigning to others, lead times), for team leads only.
+    pub fn lead(&self) -> Option<LeadDesk> {
+        (self.actor.role == Role::TeamLead).then(|| LeadDesk { desk: self.clone() })
+    }
+
+    pub async fn inbox(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>, AppError> {
+        Ok(self.store.cases(&self.authority, filter).await?)
+    }
+
+    /// Staff who can be given cases.
+    pub async fn colleagues(&self) -> Result<Vec<User>, AppError> {
+        Ok(self.store.authority_staff(&self.authority).await?)
+    }
+
+    /// Takes an unassigned case (or keeps one already mine).
+    pub async fn claim(&self, id: &CaseId) -> Result<(), AppError> {
+        Ok(self.store.assign_case(&self.authority, id, &self.actor, Some(&self.actor.id), true).await?)
+    }
+
+    /// Gives back a case assigned to me.
+    pub async fn release(&self, id: &CaseId) -> Result<(), AppError> {
+        let c = self.store.cases(&self.authority, &CaseFilter { assignee: Some(amtsweg_domain::records::AssigneeFilter::User(self.actor.id.clone())), limit: Some(100_000), ..Default::default() }).await?;
+        if !c.iter().any(|x| &x.id == id) {
+            return Err(AppError::Conflict("Nur eigene Vorgänge können zurückgegeben werden.".into()));
+        }
+        Ok(self.store.assign_case(&self.authority, id, &self.actor, None, false).await?)
+    }
+
+    /// Asks the citizen for more information; the question arrives in the mailbox.
+    pub async fn ask(&self, id: &CaseId, question: &str) -> Result<InfoRequest, AppError> {
+        let question = question.trim();
+        if question.is_empty() {
+            return Err(AppError::Invalid(vec![FieldError::new("question", "Bitte geben Sie Ihre Frage ein.")]));
+        }
+        if question.chars().count() > MAX_REASON_CHARS {
+            return Err(AppError::Invalid(vec![FieldError::new("question", format!("Die Frage darf höchstens {MAX_REASON_CHARS} Zeichen lang sein."))]));
+        }
+        let case = self.open(id).await?;
+        let authority = self.authority_name().await?;
+        let message = NewMessage {
+            sender: authority.clone(),
+            subject: format!("Rückfrage zu Ihrem Antrag „{}“ ({})", case.service.name, case.case_number),
+            body: format!(
+                "Sehr geehrte Antragstellerin, sehr geehrter Antragsteller,\n\nzu Ihrem Antrag haben wir eine Frage:\n\n{question}\n\nBitte antworten Sie direkt in Ihrem Postfach. Ihre Antwort gelangt zu Ihrem Vorgang.\n\nMit freundlichen Grüßen\n{authority}"
+            ),
+        };
+        Ok(self.store.ask_citizen(&self.authority, id, &self.actor, question, &message).await?)
+    }
+
+    pub async fn questions(&self, id: &CaseId) -> Result<Vec<InfoRequest>, AppError> {
+        Ok(self.store.info_requests(&self.authority, id).await?)
+    }
+
+    pub async fn memos(&self, id: &CaseId) -> Result<Vec<Memo>, AppError> {
+        Ok(self.store.memos(&self.authority, id).await?)
+    }
+
+    pub async fn save_memo(&self, id: &CaseId, body: &str) -> Result<Memo, AppError> {
+        let body = body.trim();
+        if body.is_empty() {
+            return Err(AppError::Invalid(vec![FieldError::new("memo", "Der Vermerk ist leer.")]));
+        }
+        if body.chars().count() > 20_000 {
+            return Err(AppError::Invalid(vec![FieldError::new("memo", "Der Vermerk darf höchstens 20 000 Zeichen lang sein.")]));
+        }
+        Ok(self.store.add_memo(&self.authority, id, &self.actor, body).await?)
+    }
+
+    /// The case's Bescheid (caseworkers and team leads of the case's authority only).
+    pub async fn bescheid(&self, id: &CaseId) -> Result<Option<Document>, AppError> {
+        Ok(self.store.case_document(&self.authority, id, "bescheid").await?)
+    }
+
+    /// The history of a case: every recorded event about it, oldest first.
+    pub async fn history(&self, id: &CaseId) -> Result<Vec<amtsweg_domain::records::AuditEvent>, AppError> {
+        let events = self.store.audit_trail(id.as_str()).await?;
+        Ok(events.into_iter().filter(|e| e.authority_id.as_deref() == Some(self.authority.as_str()) || e.authority_id.is_none()).collect())
     }
 
     pub async fn open(&self, id: &CaseId) -> Result<CaseFile, AppError> {
@@ -92,24 +175,33 @@ impl StaffDesk {
         }
     }
 
-    /// Decides the case and delivers the decision to the citizen's mailbox, atomically.
+    /// Decides the case and delivers the decision to the citizen's mailbox, atomically. The
+    /// Bescheid (PDF) is issued by the caller ([`crate::casework::issue_bescheid`]).
     pub async fn decide(&self, id: &CaseId, outcome: Outcome, reason: &str) -> Result<Decision, AppError> {
         let case = self.store.open_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)?;
-        let authority_name = self.authority_name().await?;
-        let verdict = match outcome {
-            Outcome::Approved => "Ihrem Antrag wird stattgegeben.",
-            Outcome::Rejected => "Ihr Antrag wird abgelehnt.",
-        };
-        let message = NewMessage {
-            sender: authority_name.clone(),
-            subject: format!("Bescheid zu Ihrem Antrag „{}“ ({})", case.service.name, case.case_number),
-            body: format!(
-                "Sehr geehrte Antragstellerin, sehr geehrter Antragsteller,\n\n{verdict}\n\nBegründung:\n{reason}\n\nRechtsgrundlage: {}\n\nRechtsbehelfsbelehrung: Gegen diesen Bescheid können Sie innerhalb eines Monats nach Bekanntgabe Widerspruch bei der {authority_name} erheben.\n\nMit freundlichen Grüßen\n{authority_name}",
-                case.service.legal_basis
-            ),
-        };
+        let authority = self.store.authority(&self.authority).await?.ok_or(AppError::NotFound)?;
+        let message = crate::casework::decision_message(&authority, &case.case_number, &case.service, outcome, reason);
         let decision = self.store.decide(&self.authority, id, &self.actor, outcome, reason, &message).await?;
         self.metrics.decision(outcome);
+        self.metrics.lead_time(false, (decision.decided_at - case.created_at).as_seconds_f64());
         Ok(decision)
+    }
+}
+
+/// A team lead's desk: assigns cases to anyone of the authority's staff, reads lead times.
+#[derive(Clone)]
+pub struct LeadDesk {
+    desk: StaffDesk,
+}
+
+impl LeadDesk {
+    /// Assigns a case to a member of staff, or takes it back (`None`).
+    pub async fn assign(&self, id: &CaseId, to: Option<&UserId>) -> Result<(), AppError> {
+        let d = &self.desk;
+        Ok(d.store.assign_case(&d.authority, id, &d.actor, to, false).await?)
+    }
+
+    pub async fn timings(&self) -> Result<Vec<CaseTiming>, AppError> {
+        Ok(self.desk.store.case_timings(&self.desk.authority).await?)
     }
 }

@@ -32,11 +32,32 @@ pub struct CaseworkerToken {
     pub authority_id: String,
 }
 
+/// Further staff of an authority: team lead, data protection officer, service admin.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffToken {
+    pub name: String,
+    pub role: String,
+    pub token: String,
+    pub user_id: String,
+    pub authority_id: String,
+}
+
+/// Client credentials of a specialist procedure.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientCredentials {
+    pub name: String,
+    pub authority_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
 /// What `demo-tokens.json` holds.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoTokens {
     pub citizens: Vec<CitizenToken>,
     pub caseworkers: Vec<CaseworkerToken>,
+    pub staff: Vec<StaffToken>,
+    pub clients: Vec<ClientCredentials>,
 }
 
 fn region(key: &str) -> RegionKey {
@@ -125,8 +146,38 @@ pub fn parking_permit() -> Service {
             ],
             rules: Vec::new(),
         },
+        decision: serde_json::from_str(PARKING_RULES).expect("the demo's rules are valid"),
     }
 }
+
+/// The Bewohnerparkausweis is granted at once when the resident register confirms the main
+/// residence in the city and the vehicle register names the citizen as holder of the plate;
+/// otherwise (a company car, another plate, an uploaded proof) a caseworker decides.
+pub const PARKING_RULES: &str = r#"{
+  "automation": true,
+  "automation_basis": "der Satzung der Stadt über Bewohnerparkausweise",
+  "processing_days": 21,
+  "rules": [
+    {"id": "hauptwohnsitz", "label": "Hauptwohnsitz im Bewohnerparkgebiet",
+     "legal_basis": "§ 45 Absatz 1b Satz 1 Nummer 2a StVO",
+     "check": {"all": [
+       {"evidence": {"type": "urn:amtsweg:evidence:main-residence", "pointer": "/main_residence", "test": {"equals": true}}},
+       {"evidence": {"type": "urn:amtsweg:evidence:main-residence", "pointer": "/ars", "test": "within_authority_region"}}]},
+     "passed": "Das Melderegister bestätigt Ihren Hauptwohnsitz im Gebiet der Stadt.",
+     "failed": "Das Melderegister bestätigt keinen Hauptwohnsitz im Gebiet der Stadt."},
+    {"id": "halter", "label": "Halterin oder Halter des Fahrzeugs",
+     "legal_basis": "§ 45 Absatz 1b Satz 1 Nummer 2a StVO",
+     "check": {"all": [
+       {"form": {"equals": {"field": "halter", "value": "selbst"}}},
+       {"evidence": {"type": "urn:amtsweg:evidence:vehicle-holder", "pointer": "/vehicles/*/plate", "test": {"matches_field": "kennzeichen"}}}]},
+     "passed": "Das Fahrzeugregister führt Sie als Halterin oder Halter des angegebenen Fahrzeugs.",
+     "failed": "Das Fahrzeugregister führt Sie nicht als Halterin oder Halter des angegebenen Kennzeichens, oder das Fahrzeug ist Ihnen nur zur Nutzung überlassen."},
+    {"id": "richtigkeit", "label": "Versicherung der Richtigkeit",
+     "check": {"form": {"is_true": "richtigkeit"}},
+     "passed": "Sie haben die Richtigkeit Ihrer Angaben versichert.",
+     "failed": "Die Richtigkeit der Angaben ist nicht versichert."}
+  ]
+}"#;
 
 pub const ENERGY_PRICE_PAYMENT: &str = "energiepreispauschale";
 
@@ -160,8 +211,27 @@ pub fn energy_price_payment() -> Service {
             purpose: "Nachweis, dass Sie am 1. Dezember 2022 eingeschrieben waren".into(),
             legal_basis: "§ 2 EPPSG".into(),
         }],
+        decision: serde_json::from_str(ENERGY_RULES).expect("the demo's rules are valid"),
     }
 }
+
+/// The Energiepreispauschale is granted at once when the enrolment register confirms the
+/// enrolment on the key date.
+pub const ENERGY_RULES: &str = r#"{
+  "automation": true,
+  "automation_basis": "dem EPPSG",
+  "processing_days": 14,
+  "rules": [
+    {"id": "einschreibung", "label": "Einschreibung am 1. Dezember 2022", "legal_basis": "§ 1 EPPSG",
+     "check": {"evidence": {"type": "urn:amtsweg:evidence:enrolment", "pointer": "/enrolled", "test": {"equals": true}}},
+     "passed": "Das Immatrikulationsregister bestätigt Ihre Einschreibung am 1. Dezember 2022.",
+     "failed": "Das Immatrikulationsregister bestätigt keine Einschreibung am 1. Dezember 2022."},
+    {"id": "richtigkeit", "label": "Versicherung der Richtigkeit",
+     "check": {"form": {"is_true": "richtigkeit"}},
+     "passed": "Sie haben die Richtigkeit Ihrer Angaben versichert.",
+     "failed": "Die Richtigkeit der Angaben ist nicht versichert."}
+  ]
+}"#;
 
 /// A synthetic but valid IdNr: ten digits with exactly one repeated digit, then the check digit.
 pub fn synthetic_idnr(n: u32) -> IdNr {
@@ -219,7 +289,7 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
         }
     }
     let expires = OffsetDateTime::now_utc() + Duration::days(30);
-    let mut tokens = DemoTokens { citizens: Vec::new(), caseworkers: Vec::new() };
+    let mut tokens = DemoTokens { citizens: Vec::new(), caseworkers: Vec::new(), staff: Vec::new(), clients: Vec::new() };
     for (n, person) in demo_people().into_iter().enumerate() {
         let city = person.city.clone();
         let user = User {
@@ -255,6 +325,32 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
             authority_id: authority.id.to_string(),
         });
     }
+    let more = [
+        ("Petra Lange", Role::TeamLead, "teamleitung", "leipzig"),
+        ("Uwe Brandt", Role::TeamLead, "teamleitung", "halle"),
+        ("Jana Vogel", Role::Caseworker, "sachbearbeitung-2", "leipzig"),
+        ("Dr. Ines Wolf", Role::DataProtection, "datenschutz", "leipzig"),
+        ("Frank Heller", Role::Admin, "fachadministration", "leipzig"),
+    ];
+    for (name, role, prefix, authority) in more {
+        let user = User {
+            id: UserId::parse(&format!("{prefix}-{authority}")).expect("valid id"),
+            role,
+            display_name: name.into(),
+            authority_id: Some(AuthorityId::parse(authority).expect("valid id")),
+            person: None,
+        };
+        store.create_user(&user).await?;
+        let token = new_secret();
+        store.put_api_token(&hash_secret(&token), &user.id, expires).await?;
+        tokens.staff.push(StaffToken { name: name.into(), role: role.as_str().into(), token, user_id: user.id.to_string(), authority_id: authority.into() });
+    }
+    for a in &authorities {
+        let name = format!("Fachverfahren {}", a.name);
+        let secret = new_secret();
+        let client = store.create_api_client(&a.id, &name, &hash_secret(&secret)).await?;
+        tokens.clients.push(ClientCredentials { name, authority_id: a.id.to_string(), client_id: client.id, client_secret: secret });
+    }
     Ok(tokens)
 }
 
@@ -269,6 +365,14 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), all.len());
+    }
+
+    #[test]
+    fn the_demo_rules_fit_their_services() {
+        for service in [parking_permit(), energy_price_payment()] {
+            service.check_decision_rules().unwrap_or_else(|e| panic!("{}: {e}", service.id));
+            assert!(service.decision.automation);
+        }
     }
 
     #[test]

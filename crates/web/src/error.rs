@@ -39,6 +39,9 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
+            StoreError::Taken => AppError::Conflict("Der Vorgang ist bereits jemand anderem zugewiesen.".into()),
+            StoreError::Answered => AppError::Conflict("Diese Rückfrage ist bereits beantwortet.".into()),
+            StoreError::KeyReused => AppError::Conflict("Der Idempotenzschlüssel wurde bereits für ein anderes Ereignis verwendet.".into()),
             StoreError::PreviewSettled => AppError::Conflict("Über diesen Nachweis ist bereits entschieden.".into()),
             StoreError::Conflict { current } => AppError::Conflict(format!(
                 "Das ist im aktuellen Status des Antrags („{}“) nicht möglich.",

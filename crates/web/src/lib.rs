@@ -10,6 +10,8 @@
 pub mod api;
 mod applying;
 mod assets;
+pub mod bescheid;
+pub mod casework;
 pub mod auth;
 pub mod catalog;
 mod deciding;
@@ -17,6 +19,8 @@ pub mod evidence;
 pub mod demo;
 pub mod error;
 mod forms;
+pub mod memo;
+pub mod oversight;
 pub mod metrics;
 mod pages;
 mod portal;
@@ -110,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(portal::router())
         .merge(workspace::router())
+        .merge(workspace::oversight_router())
         .merge(assets::router(&state.config.kern_dir))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))

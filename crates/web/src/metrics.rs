@@ -39,6 +39,18 @@ pub struct Metrics {
     durations: DurationFamily,
     submissions: Counter,
     decisions: Family<OutcomeLabels, Counter>,
+    automated: Counter,
+    lead_times: Family<ModeLabels, Histogram, fn() -> Histogram>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModeLabels {
+    mode: String,
+}
+
+fn lead_time_histogram() -> Histogram {
+    // One second to about four months.
+    Histogram::new(exponential_buckets(1.0, 4.0, 13))
 }
 
 fn duration_histogram() -> Histogram {
@@ -52,11 +64,15 @@ impl Metrics {
         let durations: DurationFamily = Family::new_with_constructor(duration_histogram);
         let submissions = Counter::default();
         let decisions = Family::<OutcomeLabels, Counter>::default();
+        let automated = Counter::default();
+        let lead_times: Family<ModeLabels, Histogram, fn() -> Histogram> = Family::new_with_constructor(lead_time_histogram);
+        registry.register("decisions_automated", "Decisions issued by the rules alone (§ 35a VwVfG)", automated.clone());
+        registry.register("decision_lead_time_seconds", "Time from submission to decision, by mode", lead_times.clone());
         registry.register("http_requests", "HTTP requests by route pattern and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request duration", durations.clone());
         registry.register("applications_submitted", "Applications submitted", submissions.clone());
         registry.register("decisions", "Decisions issued", decisions.clone());
-        Self { registry, requests, durations, submissions, decisions }
+        Self { registry, requests, durations, submissions, decisions, automated, lead_times }
     }
 
     pub fn submission(&self) {
@@ -65,6 +81,15 @@ impl Metrics {
 
     pub fn decision(&self, outcome: Outcome) {
         self.decisions.get_or_create(&OutcomeLabels { outcome: outcome.as_str().to_owned() }).inc();
+    }
+
+    pub fn automated_decision(&self) {
+        self.automated.inc();
+    }
+
+    pub fn lead_time(&self, automated: bool, seconds: f64) {
+        let mode = if automated { "automated" } else { "manual" };
+        self.lead_times.get_or_create(&ModeLabels { mode: mode.into() }).observe(seconds);
     }
 
     pub fn encode(&self) -> String {
@@ -92,6 +117,24 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
+/// The metrics, with the backlog per authority (open and overdue cases) read from the store at
+/// scrape time, so that every app node reports the same figures.
 pub async fn render(State(state): State<AppState>) -> Response {
-    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode()).into_response()
+    let mut text = state.metrics.encode();
+    match state.store.backlog().await {
+        Ok(rows) => {
+            let eof = text.rfind("# EOF").unwrap_or(text.len());
+            let mut extra = String::from("# HELP amtsweg_cases_open Cases submitted and not yet decided.\n# TYPE amtsweg_cases_open gauge\n");
+            for (authority, open, _) in &rows {
+                extra.push_str(&format!("amtsweg_cases_open{{authority=\"{authority}\"}} {open}\n"));
+            }
+            extra.push_str("# HELP amtsweg_cases_overdue Open cases past their deadline.\n# TYPE amtsweg_cases_overdue gauge\n");
+            for (authority, _, overdue) in &rows {
+                extra.push_str(&format!("amtsweg_cases_overdue{{authority=\"{authority}\"}} {overdue}\n"));
+            }
+            text.insert_str(eof, &extra);
+        }
+        Err(e) => tracing::warn!(error = %e, "backlog not read for metrics"),
+    }
+    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
 }

@@ -17,6 +17,8 @@ pub struct DecisionView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub decided_at: OffsetDateTime,
+    /// Decided by the rules alone.
+    pub automated: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -41,6 +43,18 @@ pub struct ApplicationView {
     /// The authority the application was routed to.
     authority: Option<String>,
     decision: Option<DecisionView>,
+    /// Status events reported by the authority's specialist procedure.
+    events: Vec<StatusEventView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StatusEventView {
+    /// `received`, `accepted`, `rejected` or `decided`.
+    kind: String,
+    note: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
 }
 
 impl From<Application> for ApplicationView {
@@ -56,7 +70,8 @@ impl From<Application> for ApplicationView {
             submitted_at: a.submitted_at,
             case_number: a.case_number,
             authority: a.authority_name,
-            decision: a.decision.map(|d| DecisionView { outcome: d.outcome, reason: d.reason, decided_at: d.decided_at }),
+            decision: a.decision.map(|d| DecisionView { outcome: d.outcome, reason: d.reason, decided_at: d.decided_at, automated: d.automated }),
+            events: Vec::new(),
         }
     }
 }
@@ -73,6 +88,10 @@ pub struct Submitted {
     status: ApplicationStatus,
     case_number: String,
     authority: String,
+    /// Present when the rules decided at once (§ 35a VwVfG); the Bescheid is in the mailbox.
+    decision: Option<DecisionView>,
+    /// The decision rules as they ran on the submission.
+    rules: Vec<amtsweg_domain::RuleOutcome>,
     /// Proof that the submission is in the ledger: the entry, its index, a signed checkpoint
     /// and the inclusion proof (check offline with `amtsweg ledger verify-receipt`).
     #[schema(value_type = Option<Object>)]
@@ -115,7 +134,10 @@ pub async fn create(
     params(("id" = String, Path)),
     responses((status = 200, body = ApplicationView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn show(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<ApplicationView>, ApiError> {
-    Ok(Json(desk.application(&app_id(&id)?).await?.into()))
+    let id = app_id(&id)?;
+    let mut view: ApplicationView = desk.application(&id).await?.into();
+    view.events = desk.events(&id).await?.into_iter().map(|e| StatusEventView { kind: e.kind, note: e.note, at: e.at }).collect();
+    Ok(Json(view))
 }
 
 /// Replaces the form values of a draft. The body is an object of field id → value (see the
@@ -155,10 +177,17 @@ pub async fn submit(
     Path(id): Path<String>,
 ) -> Result<Json<Submitted>, ApiError> {
     let id = app_id(&id)?;
-    let (case, authority) = desk.submit(&id).await?;
-    state.metrics.submission();
+    let (submission, decision) = crate::casework::submit(&state, &desk, &id).await?;
     let receipt = crate::ledger::receipt_or_log(&state, &format!("application_submitted:application:{id}")).await;
-    Ok(Json(Submitted { id: id.to_string(), status: ApplicationStatus::Submitted, case_number: case.case_number, authority, receipt }))
+    Ok(Json(Submitted {
+        id: id.to_string(),
+        status: if decision.is_some() { ApplicationStatus::Decided } else { ApplicationStatus::Submitted },
+        case_number: submission.case.case_number,
+        authority: submission.authority.name,
+        decision: decision.map(|d| DecisionView { outcome: d.outcome, reason: d.reason, decided_at: d.decided_at, automated: true }),
+        rules: submission.trace.map(|t| t.outcomes).unwrap_or_default(),
+        receipt,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

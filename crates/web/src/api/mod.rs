@@ -7,6 +7,8 @@ mod evidence;
 mod extract;
 mod ledger;
 mod mailbox;
+pub mod procedures;
+mod oversight;
 mod services;
 
 use crate::AppState;
@@ -17,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use extract::ApiJson;
+pub use cases::{case_filter, pdf_response};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,6 +35,9 @@ pub use extract::ApiJson;
         (name = "applications", description = "Anträge der angemeldeten Bürgerin oder des angemeldeten Bürgers"),
         (name = "cases", description = "Vorgänge der eigenen Behörde"),
         (name = "mailbox", description = "Postfach"),
+        (name = "privacy", description = "Datenschutz: Übermittlungen und Protokoll der eigenen Behörde, ohne Inhalte"),
+        (name = "admin", description = "Fachadministration: Entscheidungsregeln, API-Clients"),
+        (name = "procedures", description = "Schnittstelle für Fachverfahren einer Behörde: Client-Credentials, neue Anträge abholen, Statusmeldungen"),
         (name = "ledger", description = "Das fälschungssichere Protokoll: Checkpoints, Schlüssel, Beweise (öffentlich)")
     )
 )]
@@ -72,7 +78,26 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::list))
         .routes(routes!(cases::show))
         .routes(routes!(cases::decide))
+        .routes(routes!(cases::claim))
+        .routes(routes!(cases::release))
+        .routes(routes!(cases::assign))
+        .routes(routes!(cases::ask))
+        .routes(routes!(cases::memo_draft))
+        .routes(routes!(cases::save_memo))
+        .routes(routes!(cases::bescheid))
+        .routes(routes!(cases::lead_times))
         .routes(routes!(mailbox::list))
+        .routes(routes!(mailbox::document))
+        .routes(routes!(mailbox::answer))
+        .routes(routes!(oversight::transfers))
+        .routes(routes!(oversight::audit))
+        .routes(routes!(oversight::services))
+        .routes(routes!(oversight::set_rules))
+        .routes(routes!(oversight::create_client))
+        .routes(routes!(procedures::token))
+        .routes(routes!(procedures::submissions))
+        .routes(routes!(procedures::submission))
+        .routes(routes!(procedures::event))
         .routes(routes!(ledger::checkpoint))
         .routes(routes!(ledger::key))
         .routes(routes!(ledger::inclusion))

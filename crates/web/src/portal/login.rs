@@ -45,7 +45,7 @@ async fn page(State(state): State<AppState>, MaybeSession(session): MaybeSession
             let city = user.person.as_ref().map(|p| p.city.clone()).unwrap_or_default();
             personas.push(Persona { id: user.id.to_string(), name: user.display_name, description: format!("Bürger/in, {city}") });
         }
-        for role in [Role::Caseworker, Role::TeamLead] {
+        for role in [Role::Caseworker, Role::TeamLead, Role::DataProtection, Role::Admin] {
             for user in state.store.users_with_role(role).await? {
                 let authority = authorities
                     .iter()
@@ -85,7 +85,12 @@ async fn login(State(state): State<AppState>, PageForm(form): PageForm) -> Resul
             expires_at: OffsetDateTime::now_utc() + Duration::hours(SESSION_HOURS),
         })
         .await?;
-    let target = if user.role.is_staff() { "/arbeitsplatz" } else { "/" };
+    let target = match user.role {
+        Role::Caseworker | Role::TeamLead => "/arbeitsplatz",
+        Role::DataProtection => "/datenschutz",
+        Role::Admin => "/verwaltung",
+        _ => "/",
+    };
     let cookie = session_cookie(&id, state.config.secure_cookies, SESSION_HOURS * 3600);
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response())
 }

@@ -39,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/antraege/{id}/zuruecknehmen", post(withdraw))
         .route("/postfach", get(mailbox))
         .route("/postfach/{id}", get(message))
+        .route("/postfach/{id}/bescheid.pdf", get(message_document))
+        .route("/postfach/{id}/antwort", post(answer))
         .route("/meine-daten", get(transfers))
         .merge(login::router())
 }
@@ -326,11 +328,8 @@ async fn submit(
 ) -> Result<Response, PageError> {
     check_csrf(&citizen.session, &form)?;
     let id = app_id(&id)?;
-    match citizen.desk.submit(&id).await {
-        Ok(_) => {
-            state.metrics.submission();
-            Ok(see_other(format!("/antraege/{id}/bestaetigung")))
-        }
+    match crate::casework::submit(&state, &citizen.desk, &id).await {
+        Ok(_) => Ok(see_other(format!("/antraege/{id}/bestaetigung"))),
         // The stored data is incomplete or no longer fits the form: the first page with a problem.
         Err(AppError::Invalid(errors)) => {
             let (_, service) = citizen.desk.application_with_service(&id).await?;
@@ -482,25 +481,71 @@ async fn mailbox(citizen: PageCitizen) -> Result<Response, PageError> {
 #[template(path = "message.html")]
 struct MessagePage {
     layout: Layout,
+    id: String,
     subject: String,
     sender: String,
     received: String,
     paragraphs: Vec<String>,
+    has_document: bool,
+    /// An open or answered question: (answer, whether it can still be answered).
+    question: Option<(Option<String>, bool)>,
+    errors: Vec<FieldError>,
+    answer_error: Option<String>,
+    draft: String,
+}
+
+async fn message_page(citizen: &PageCitizen, id: &MessageId, errors: Vec<FieldError>, draft: String) -> Result<MessagePage, AppError> {
+    let m = citizen.desk.read_message(id).await?;
+    let question = match &m.info_request_id {
+        Some(q) => {
+            let q = citizen.desk.info_request(q).await?;
+            Some((q.answer.clone(), q.answer.is_none()))
+        }
+        None => None,
+    };
+    let answer_error = errors.first().map(|e| e.message.clone());
+    Ok(MessagePage {
+        layout: Layout::new(m.subject.clone(), Some(&citizen.session)),
+        id: m.id.to_string(),
+        subject: m.subject,
+        sender: m.sender,
+        received: date_time(m.created_at),
+        paragraphs: pages::paragraphs(&m.body),
+        has_document: m.document_id.is_some(),
+        question,
+        errors,
+        answer_error,
+        draft,
+    })
 }
 
 async fn message(citizen: PageCitizen, Path(id): Path<String>) -> Result<Response, PageError> {
     let id = MessageId::parse(&id).ok_or(AppError::NotFound)?;
+    let page = message_page(&citizen, &id, Vec::new(), String::new()).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn message_document(citizen: PageCitizen, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id = MessageId::parse(&id).ok_or(AppError::NotFound)?;
+    let d = citizen.desk.message_document(&id).await?;
+    Ok(crate::api::pdf_response(d))
+}
+
+async fn answer(citizen: PageCitizen, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&citizen.session, &form)?;
+    let id = MessageId::parse(&id).ok_or(AppError::NotFound)?;
+    let text = form.iter().rev().find(|(k, _)| k == "answer").map(|(_, v)| v.clone()).unwrap_or_default();
     let m = citizen.desk.read_message(&id).await?;
-    Ok(render(
-        StatusCode::OK,
-        &MessagePage {
-            layout: Layout::new(m.subject.clone(), Some(&citizen.session)),
-            subject: m.subject,
-            sender: m.sender,
-            received: date_time(m.created_at),
-            paragraphs: pages::paragraphs(&m.body),
-        },
-    ))
+    let request = m.info_request_id.ok_or(AppError::NotFound)?;
+    match citizen.desk.answer(&request, &text).await {
+        Ok(_) => Ok(see_other(format!("/postfach/{id}"))),
+        Err(AppError::Invalid(errors)) => {
+            let page = message_page(&citizen, &id, errors, text).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(AppError::Conflict(_)) => Ok(see_other(format!("/postfach/{id}"))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 struct TransferRow {

@@ -9,10 +9,10 @@ use crate::error::{AppError, PageError};
 use crate::forms::{self, AnswerView, PageAnswers};
 use crate::pages::{Layout, date, date_time, render};
 use amtsweg_domain::form::format_date_german;
-use amtsweg_domain::records::CaseFile;
-use amtsweg_domain::{CaseId, FieldError};
+use amtsweg_domain::{ApplicationStatus, CaseId, FieldError, RuleResult, UserId};
 use askama::Template;
-use axum::extract::Path;
+use axum::extract::{Path, Query, State};
+use std::collections::HashMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -21,8 +21,15 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/arbeitsplatz", get(inbox))
+        .route("/arbeitsplatz/kennzahlen", get(lead_times))
         .route("/arbeitsplatz/vorgaenge/{id}", get(case))
         .route("/arbeitsplatz/vorgaenge/{id}/entscheidung", post(decide))
+        .route("/arbeitsplatz/vorgaenge/{id}/uebernehmen", post(claim))
+        .route("/arbeitsplatz/vorgaenge/{id}/zurueckgeben", post(release))
+        .route("/arbeitsplatz/vorgaenge/{id}/zuweisen", post(assign))
+        .route("/arbeitsplatz/vorgaenge/{id}/rueckfrage", post(ask))
+        .route("/arbeitsplatz/vorgaenge/{id}/vermerk", get(memo_draft).post(save_memo))
+        .route("/arbeitsplatz/vorgaenge/{id}/bescheid.pdf", get(bescheid))
 }
 
 struct CaseRow {
@@ -32,6 +39,10 @@ struct CaseRow {
     applicant: String,
     status: &'static str,
     received: String,
+    due: String,
+    overdue: bool,
+    assignee: String,
+    open_question: bool,
 }
 
 #[derive(Template)]
@@ -39,13 +50,29 @@ struct CaseRow {
 struct InboxPage {
     layout: Layout,
     authority: String,
+    is_lead: bool,
     cases: Vec<CaseRow>,
+    errors: Vec<FieldError>,
+    statuses: Vec<(&'static str, &'static str)>,
+    services: Vec<(String, String)>,
+    colleagues: Vec<(String, String)>,
+    status: String,
+    service: String,
+    assignee: String,
+    sort: String,
+    overdue: bool,
 }
 
-async fn inbox(staff: PageStaff) -> Result<Response, PageError> {
+async fn inbox(State(state): State<AppState>, staff: PageStaff, Query(q): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+    let (filter, errors) = match crate::api::case_filter(&q, staff.desk.user_id()) {
+        Ok(f) => (f, Vec::new()),
+        Err(AppError::Invalid(errors)) => (Default::default(), errors),
+        Err(e) => return Err(e.into()),
+    };
+    let now = time::OffsetDateTime::now_utc();
     let cases = staff
         .desk
-        .inbox()
+        .inbox(&filter)
         .await?
         .into_iter()
         .map(|c| CaseRow {
@@ -55,11 +82,61 @@ async fn inbox(staff: PageStaff) -> Result<Response, PageError> {
             applicant: c.applicant_name,
             status: c.status.label(),
             received: date(c.created_at),
+            due: c.due_at.map(date).unwrap_or_else(|| "–".into()),
+            overdue: c.due_at.is_some_and(|d| d < now) && matches!(c.status, ApplicationStatus::Submitted | ApplicationStatus::InReview),
+            assignee: c.assignee_name.unwrap_or_else(|| "nicht zugewiesen".into()),
+            open_question: c.open_question,
         })
+        .collect();
+    let services = state.store.services().await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
+    let colleagues = staff.desk.colleagues().await?.into_iter().map(|u| (u.id.to_string(), u.display_name)).collect();
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let page = InboxPage {
+        layout: Layout::new("Posteingang", Some(&staff.session)),
+        authority: staff.desk.authority_name().await?,
+        is_lead: staff.desk.lead().is_some(),
+        cases,
+        statuses: ApplicationStatus::ALL.iter().filter(|s| **s != ApplicationStatus::Draft).map(|s| (s.as_str(), s.label())).collect(),
+        services,
+        colleagues,
+        status: get("status"),
+        service: get("service"),
+        assignee: get("assignee"),
+        sort: q.get("sort").cloned().unwrap_or_else(|| "newest".into()),
+        overdue: get("overdue") == "true",
+        errors,
+    };
+    Ok(render(if page.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }, &page))
+}
+
+#[derive(Template)]
+#[template(path = "lead_times.html")]
+struct LeadTimesPage {
+    layout: Layout,
+    authority: String,
+    rows: Vec<(String, usize, usize, String, String, usize, usize)>,
+}
+
+/// A duration in German words, rounded: seconds, minutes, hours or days.
+fn duration(secs: Option<f64>) -> String {
+    match secs {
+        None => "–".into(),
+        Some(s) if s < 120.0 => format!("{} s", s.round()),
+        Some(s) if s < 7200.0 => format!("{} min", (s / 60.0).round()),
+        Some(s) if s < 172_800.0 => format!("{} h", (s / 3600.0).round()),
+        Some(s) => format!("{} Tage", (s / 86_400.0).round()),
+    }
+}
+
+async fn lead_times(staff: PageStaff) -> Result<Response, PageError> {
+    let lead = staff.desk.lead().ok_or(AppError::Forbidden("Durchlaufzeiten sehen Teamleitungen."))?;
+    let rows = crate::casework::lead_times(&lead.timings().await?, time::OffsetDateTime::now_utc())
+        .into_iter()
+        .map(|l| (l.service_name, l.decided, l.automated, duration(l.median_seconds), duration(l.p90_seconds), l.open, l.overdue))
         .collect();
     Ok(render(
         StatusCode::OK,
-        &InboxPage { layout: Layout::new("Posteingang", Some(&staff.session)), authority: staff.desk.authority_name().await?, cases },
+        &LeadTimesPage { layout: Layout::new("Durchlaufzeiten und Rückstand", Some(&staff.session)), authority: staff.desk.authority_name().await?, rows },
     ))
 }
 
@@ -72,17 +149,32 @@ struct CasePage {
     service_name: String,
     status: &'static str,
     received: String,
+    due: String,
+    assignee: String,
+    mine: bool,
+    unassigned: bool,
+    open: bool,
+    is_lead: bool,
+    colleagues: Vec<(String, String)>,
+    rules: Vec<(String, &'static str, bool, String)>,
+    automation_allowed: bool,
     applicant: Vec<AnswerView>,
     answer_pages: Vec<PageAnswers>,
     change_base: String,
     evidence: Vec<AnswerView>,
+    questions: Vec<(String, String, Option<String>)>,
+    memos: Vec<(String, String, String)>,
     decision: Option<(&'static str, String, String)>,
+    automated: bool,
+    has_bescheid: bool,
     decidable: bool,
+    history: Vec<(String, &'static str)>,
     errors: Vec<FieldError>,
     outcome: String,
     reason: String,
     outcome_error: Option<String>,
     reason_error: Option<String>,
+    question_error: Option<String>,
 }
 
 fn answer(id: &str, label: &str, value: String) -> AnswerView {
@@ -102,7 +194,42 @@ fn evidence_rows(records: Vec<amtsweg_domain::records::EvidenceRecord>) -> Vec<A
         .collect()
 }
 
-fn case_page(staff: &PageStaff, c: CaseFile, evidence: Vec<AnswerView>, errors: Vec<FieldError>, outcome: String, reason: String) -> CasePage {
+/// What a recorded event means, in German (events name kinds, never content).
+fn event_label(kind: &str) -> &'static str {
+    match kind {
+        "case_created" => "Vorgang angelegt",
+        "case_in_review" => "in Bearbeitung genommen",
+        "case_viewed" => "Akte eingesehen",
+        "case_assigned" => "zugewiesen",
+        "case_unassigned" => "Zuweisung aufgehoben",
+        "decision_issued" => "entschieden",
+        "information_requested" => "Rückfrage gestellt",
+        "information_provided" => "Rückfrage beantwortet",
+        "memo_saved" => "Vermerk zur Akte genommen",
+        "procedure_received" => "vom Fachverfahren empfangen",
+        "procedure_accepted" => "vom Fachverfahren angenommen",
+        "procedure_rejected" => "vom Fachverfahren zurückgewiesen",
+        "procedure_decided" => "im Fachverfahren entschieden",
+        "case_fetched" => "vom Fachverfahren abgerufen",
+        _ => "sonstiges Ereignis",
+    }
+}
+
+struct CaseInput {
+    errors: Vec<FieldError>,
+    outcome: String,
+    reason: String,
+}
+
+async fn case_page(staff: &PageStaff, id: &CaseId, input: CaseInput) -> Result<CasePage, AppError> {
+    let desk = &staff.desk;
+    let c = desk.open(id).await?;
+    let evidence = evidence_rows(desk.evidence(id).await?);
+    let questions = desk.questions(id).await?.into_iter().map(|q| (date_time(q.asked_at), q.question, q.answer)).collect();
+    let memos = desk.memos(id).await?.into_iter().map(|m| (m.author_name, date_time(m.created_at), m.body)).collect();
+    let has_bescheid = desk.bescheid(id).await?.is_some();
+    let history = desk.history(id).await?.into_iter().map(|e| (date_time(e.at), event_label(&e.kind))).collect();
+    let colleagues = if desk.lead().is_some() { desk.colleagues().await?.into_iter().map(|u| (u.id.to_string(), u.display_name)).collect() } else { Vec::new() };
     let applicant = c
         .applicant
         .as_ref()
@@ -114,61 +241,232 @@ fn case_page(staff: &PageStaff, c: CaseFile, evidence: Vec<AnswerView>, errors: 
             ]
         })
         .unwrap_or_default();
+    let errors = input.errors;
     let field_error = |f: &str| errors.iter().find(|e| e.field == f).map(|e| e.message.clone());
-    CasePage {
+    let open = matches!(c.status, ApplicationStatus::Submitted | ApplicationStatus::InReview);
+    let (rules, automation_allowed) = c
+        .rule_trace
+        .as_ref()
+        .map(|t| (t.outcomes.iter().map(|o| (o.label.clone(), o.result.label(), o.result == RuleResult::Passed, o.explanation.clone())).collect(), t.automation_allowed))
+        .unwrap_or_default();
+    Ok(CasePage {
         layout: Layout::new(format!("Vorgang {}", c.case_number), Some(&staff.session)),
         id: c.id.to_string(),
         case_number: c.case_number.clone(),
         service_name: c.service.name.clone(),
         status: c.status.label(),
         received: date_time(c.created_at),
+        due: c.due_at.map(date).unwrap_or_else(|| "–".into()),
+        assignee: c.assignee_name.clone().unwrap_or_else(|| "nicht zugewiesen".into()),
+        mine: c.assignee_id.as_ref() == Some(desk.user_id()),
+        unassigned: c.assignee_id.is_none(),
+        open,
+        is_lead: desk.lead().is_some(),
+        colleagues,
+        rules,
+        automation_allowed,
         applicant,
         answer_pages: forms::answers(&c.service.form, &c.data),
         change_base: String::new(),
         evidence,
+        questions,
+        memos,
         decision: c.decision.as_ref().map(|d| (d.outcome.label(), date(d.decided_at), d.reason.clone())),
-        decidable: c.status.transition(amtsweg_domain::ApplicationStatus::Decided).is_ok(),
+        automated: c.decision.as_ref().is_some_and(|d| d.automated),
+        has_bescheid,
+        decidable: c.status.transition(ApplicationStatus::Decided).is_ok(),
+        history,
         outcome_error: field_error("outcome"),
         reason_error: field_error("reason"),
+        question_error: field_error("question"),
         errors,
-        outcome,
-        reason,
-    }
+        outcome: input.outcome,
+        reason: input.reason,
+    })
 }
 
 fn case_id(raw: &str) -> Result<CaseId, PageError> {
     CaseId::parse(raw).ok_or(PageError(AppError::NotFound))
 }
 
+fn no_input() -> CaseInput {
+    CaseInput { errors: Vec::new(), outcome: String::new(), reason: String::new() }
+}
+
 async fn case(staff: PageStaff, Path(id): Path<String>) -> Result<Response, PageError> {
     let id = case_id(&id)?;
-    let c = staff.desk.open(&id).await?;
-    let evidence = evidence_rows(staff.desk.evidence(&id).await?);
-    let page = case_page(&staff, c, evidence, Vec::new(), String::new(), String::new());
+    let page = case_page(&staff, &id, no_input()).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn decide(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn back_to(id: &CaseId) -> Response {
+    Redirect::to(&format!("/arbeitsplatz/vorgaenge/{id}")).into_response()
+}
+
+async fn decide(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let id = case_id(&id)?;
-    let get = |name: &str| form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    match StaffDesk::check_decision(get("outcome"), get("reason")) {
+    match StaffDesk::check_decision(field(&form, "outcome"), field(&form, "reason")) {
         Ok((outcome, reason)) => {
             staff.desk.decide(&id, outcome, &reason).await?;
-            Ok(Redirect::to(&format!("/arbeitsplatz/vorgaenge/{id}")).into_response())
+            crate::casework::issue_bescheid(&state, staff.desk.authority_id(), &id).await?;
+            Ok(back_to(&id))
         }
         Err(errors) => {
-            let c = staff.desk.open(&id).await?;
-            let evidence = evidence_rows(staff.desk.evidence(&id).await?);
-            let page = case_page(
-                &staff,
-                c,
-                evidence,
+            let input = CaseInput {
                 errors,
-                get("outcome").unwrap_or_default().to_owned(),
-                get("reason").unwrap_or_default().to_owned(),
-            );
+                outcome: field(&form, "outcome").unwrap_or_default().to_owned(),
+                reason: field(&form, "reason").unwrap_or_default().to_owned(),
+            };
+            let page = case_page(&staff, &id, input).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
+    }
+}
+
+async fn claim(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&staff.session, &form)?;
+    let id = case_id(&id)?;
+    staff.desk.claim(&id).await?;
+    Ok(back_to(&id))
+}
+
+async fn release(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&staff.session, &form)?;
+    let id = case_id(&id)?;
+    staff.desk.release(&id).await?;
+    Ok(back_to(&id))
+}
+
+async fn assign(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&staff.session, &form)?;
+    let lead = staff.desk.lead().ok_or(AppError::Forbidden("Zuweisen dürfen nur Teamleitungen."))?;
+    let id = case_id(&id)?;
+    let to = match field(&form, "user_id").map(str::trim).filter(|s| !s.is_empty()) {
+        Some(u) => Some(UserId::parse(u).ok_or(AppError::NotFound)?),
+        None => None,
+    };
+    lead.assign(&id, to.as_ref()).await?;
+    Ok(back_to(&id))
+}
+
+async fn ask(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&staff.session, &form)?;
+    let id = case_id(&id)?;
+    match staff.desk.ask(&id, field(&form, "question").unwrap_or_default()).await {
+        Ok(_) => Ok(back_to(&id)),
+        Err(AppError::Invalid(errors)) => {
+            let page = case_page(&staff, &id, CaseInput { errors, outcome: String::new(), reason: String::new() }).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "memo.html")]
+struct MemoPage {
+    layout: Layout,
+    id: String,
+    case_number: String,
+    text: String,
+    errors: Vec<FieldError>,
+    memo_error: Option<String>,
+}
+
+async fn memo_draft(staff: PageStaff, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id = case_id(&id)?;
+    let c = staff.desk.open(&id).await?;
+    let evidence = staff.desk.evidence(&id).await?;
+    let draft = crate::memo::draft(&c, &evidence);
+    let page = MemoPage { layout: Layout::new(format!("Vermerk zu {}", c.case_number), Some(&staff.session)), id: id.to_string(), case_number: c.case_number, text: draft.text, errors: Vec::new(), memo_error: None };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn save_memo(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&staff.session, &form)?;
+    let id = case_id(&id)?;
+    let text = field(&form, "memo").unwrap_or_default();
+    match staff.desk.save_memo(&id, text).await {
+        Ok(_) => Ok(back_to(&id)),
+        Err(AppError::Invalid(errors)) => {
+            let c = staff.desk.open(&id).await?;
+            let memo_error = errors.first().map(|e| e.message.clone());
+            let page = MemoPage { layout: Layout::new(format!("Vermerk zu {}", c.case_number), Some(&staff.session)), id: id.to_string(), case_number: c.case_number, text: text.to_owned(), errors, memo_error };
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn bescheid(staff: PageStaff, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id = case_id(&id)?;
+    let d = staff.desk.bescheid(&id).await?.ok_or(AppError::NotFound)?;
+    Ok(crate::api::pdf_response(d))
+}
+
+pub fn oversight_router() -> Router<AppState> {
+    Router::new().route("/datenschutz", get(privacy)).route("/verwaltung", get(admin)).route("/verwaltung/clients", post(create_client))
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage {
+    layout: Layout,
+    authority: String,
+    transfers: Vec<(String, String, String, String, String, String)>,
+    audit: Vec<(String, String, String, String)>,
+}
+
+async fn privacy(p: crate::auth::PagePrivacy) -> Result<Response, PageError> {
+    let transfers = p.desk.transfers().await?.into_iter().map(|t| (date_time(t.at), t.register, t.evidence_type, t.purpose, t.legal_basis, t.outcome)).collect();
+    let audit = p.desk.audit().await?.into_iter().map(|e| (date_time(e.at), e.kind, e.actor_role, format!("{} {}", e.subject_kind, e.subject_id))).collect();
+    Ok(render(StatusCode::OK, &PrivacyPage { layout: Layout::new("Datenschutz", Some(&p.session)), authority: p.desk.authority_name().await?, transfers, audit }))
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    layout: Layout,
+    authority: String,
+    services: Vec<(String, &'static str, usize, u32)>,
+    created: Option<(String, String, String)>,
+    errors: Vec<FieldError>,
+    name_error: Option<String>,
+}
+
+async fn admin_page(a: &crate::auth::PageAdmin, created: Option<(String, String, String)>, errors: Vec<FieldError>) -> Result<AdminPage, AppError> {
+    let services = a
+        .desk
+        .services()
+        .await?
+        .into_iter()
+        .map(|s| (s.name, if s.decision.automation { "erlaubt" } else { "nein" }, s.decision.rules.len(), s.decision.processing_days))
+        .collect();
+    let name_error = errors.first().map(|e| e.message.clone());
+    Ok(AdminPage { layout: Layout::new("Fachadministration", Some(&a.session)), authority: a.desk.authority_name().await?, services, created, errors, name_error })
+}
+
+async fn admin(a: crate::auth::PageAdmin) -> Result<Response, PageError> {
+    let page = admin_page(&a, None, Vec::new()).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn create_client(a: crate::auth::PageAdmin, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&a.session, &form)?;
+    match a.desk.create_client(field(&form, "name").unwrap_or_default()).await {
+        Ok((client, secret)) => {
+            let page = admin_page(&a, Some((client.name, client.id, secret)), Vec::new()).await?;
+            Ok(render(StatusCode::CREATED, &page))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let page = admin_page(&a, None, errors).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,0 +1,308 @@
+//! The interface for specialist procedures (Fachverfahren) of one authority, in the manner of
+//! FIT-Connect: an API client gets an access token with its client credentials (OAuth 2.0
+//! client-credentials grant; the secret is stored as a hash), pulls new submissions of its
+//! authority, fetches one with its data and evidence, and reports status events that the
+//! citizen sees. An event carries an `Idempotency-Key`: a retry returns the stored event.
+
+use super::ApiJson;
+use crate::AppState;
+use crate::auth::{hash_secret, new_secret};
+use crate::error::{ApiError, AppError, ErrorBody, api_error};
+use amtsweg_domain::records::ApiClient;
+use amtsweg_domain::{ApplicationStatus, CaseId, FormData, Role, RuleOutcome, UserId};
+use amtsweg_store::Actor;
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// How long an access token lives.
+pub const TOKEN_SECONDS: i64 = 3600;
+
+/// A request of a specialist procedure (bearer access token from `/api/v1/procedures/token`).
+pub struct ApiProcedure(pub ApiClient);
+
+impl FromRequestParts<AppState> for ApiProcedure {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or(AppError::Unauthenticated)?;
+        let client = state.store.api_client_by_token(&hash_secret(token)).await?.ok_or(AppError::Unauthenticated)?;
+        Ok(ApiProcedure(client))
+    }
+}
+
+/// Makes a client for an authority; returns its id and its secret (shown once).
+pub async fn create_client(store: &amtsweg_store::DynStore, authority: &amtsweg_domain::AuthorityId, name: &str) -> Result<(ApiClient, String), AppError> {
+    let secret = new_secret();
+    let client = store.create_api_client(authority, name, &hash_secret(&secret)).await?;
+    Ok((client, secret))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TokenRequest {
+    /// Must be `client_credentials`.
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    access_token: String,
+    /// `Bearer`.
+    token_type: &'static str,
+    expires_in: i64,
+}
+
+/// An access token for a specialist procedure (OAuth 2.0 client credentials). The body is
+/// form-encoded (`grant_type=client_credentials&client_id=…&client_secret=…`) or JSON.
+#[utoipa::path(post, path = "/api/v1/procedures/token", tag = "procedures",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, ApiError> {
+    let json = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    let request: TokenRequest = if json {
+        serde_json::from_slice(&body).map_err(|_| AppError::BadRequest("Die Anfrage ist kein gültiges JSON.".into()))?
+    } else {
+        let pairs: HashMap<String, String> = url_pairs(&body);
+        TokenRequest { grant_type: pairs.get("grant_type").cloned(), client_id: pairs.get("client_id").cloned(), client_secret: pairs.get("client_secret").cloned() }
+    };
+    if request.grant_type.as_deref() != Some("client_credentials") {
+        return Ok(api_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Nur „client_credentials“ wird unterstützt."));
+    }
+    let (Some(id), Some(secret)) = (request.client_id, request.client_secret) else {
+        return Ok(api_error(StatusCode::UNAUTHORIZED, "invalid_client", "Kennung oder Geheimnis des Clients fehlt."));
+    };
+    if id.len() > 64 || secret.len() > 256 {
+        return Ok(api_error(StatusCode::UNAUTHORIZED, "invalid_client", "Kennung oder Geheimnis des Clients ist falsch."));
+    }
+    let Some(client) = state.store.api_client_by_secret(&id, &hash_secret(&secret)).await? else {
+        return Ok(api_error(StatusCode::UNAUTHORIZED, "invalid_client", "Kennung oder Geheimnis des Clients ist falsch."));
+    };
+    let token = new_secret();
+    state.store.put_client_token(&hash_secret(&token), &client.id, OffsetDateTime::now_utc() + time::Duration::seconds(TOKEN_SECONDS)).await?;
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(TokenResponse { access_token: token, token_type: "Bearer", expires_in: TOKEN_SECONDS })).into_response())
+}
+
+/// `a=b&c=d` with percent-decoding and `+` as space.
+fn url_pairs(body: &[u8]) -> HashMap<String, String> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    String::from_utf8_lossy(body).split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SubmissionSummary {
+    id: String,
+    case_number: String,
+    service_id: String,
+    service_name: String,
+    status: ApplicationStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    submitted_at: OffsetDateTime,
+    url: String,
+}
+
+/// New submissions of my authority that I have not yet confirmed with a `received` event,
+/// oldest first (`limit` 1–100, default 50).
+#[utoipa::path(get, path = "/api/v1/procedures/submissions", tag = "procedures", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query)),
+    responses((status = 200, body = [SubmissionSummary]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn submissions(State(state): State<AppState>, ApiProcedure(client): ApiProcedure, Query(q): Query<HashMap<String, String>>) -> Result<Json<Vec<SubmissionSummary>>, ApiError> {
+    let limit = match q.get("limit") {
+        None => 50,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| AppError::Invalid(vec![amtsweg_domain::FieldError::new("limit", "Bitte eine Zahl von 1 bis 100.")]))?,
+    };
+    let cases = state.store.client_new_cases(&client, limit).await?;
+    Ok(Json(
+        cases
+            .into_iter()
+            .map(|c| SubmissionSummary {
+                url: format!("/api/v1/procedures/submissions/{}", c.id),
+                id: c.id.to_string(),
+                case_number: c.case_number,
+                service_id: c.service_id.to_string(),
+                service_name: c.service_name,
+                status: c.status,
+                submitted_at: c.created_at,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EvidenceView {
+    #[serde(rename = "type")]
+    evidence_type: String,
+    /// `register` or `upload`.
+    source: String,
+    register: Option<String>,
+    media_type: String,
+    /// The register's evidence (JSON), for evidence from a register.
+    #[schema(value_type = Option<Object>)]
+    document: Option<serde_json::Value>,
+    /// The uploaded file, base64, for an upload.
+    content_base64: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SubmissionView {
+    id: String,
+    case_number: String,
+    service_id: String,
+    service_name: String,
+    status: ApplicationStatus,
+    #[schema(value_type = Object)]
+    data: FormData,
+    #[schema(value_type = Option<Object>)]
+    applicant: Option<serde_json::Value>,
+    evidence: Vec<EvidenceView>,
+    rules: Vec<RuleOutcome>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    submitted_at: OffsetDateTime,
+}
+
+fn procedure_actor(client: &ApiClient) -> Actor {
+    Actor { id: UserId::from_stored(format!("client-{}", client.id)), role: Role::Procedure }
+}
+
+/// One submission of my authority with its data and evidence. The read is recorded.
+#[utoipa::path(get, path = "/api/v1/procedures/submissions/{id}", tag = "procedures", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = SubmissionView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn submission(State(state): State<AppState>, ApiProcedure(client): ApiProcedure, Path(id): Path<String>) -> Result<Json<SubmissionView>, ApiError> {
+    let id = super::parse_id(&id, CaseId::parse)?;
+    let c = state.store.open_case(&client.authority_id, &id, &procedure_actor(&client)).await?.ok_or(AppError::NotFound)?;
+    let evidence = state
+        .store
+        .case_evidence(&client.authority_id, &id)
+        .await?
+        .into_iter()
+        .filter(|e| e.status == "attached")
+        .map(|e| {
+            let upload = e.source == "upload";
+            EvidenceView {
+                document: (!upload).then(|| serde_json::from_str(&e.document).unwrap_or(serde_json::Value::Null)),
+                content_base64: upload.then(|| state.upload_key.open(&e.document).map(|b| base64::engine::general_purpose::STANDARD.encode(b))).flatten(),
+                evidence_type: e.evidence_type,
+                source: e.source,
+                register: e.register,
+                media_type: e.media_type,
+            }
+        })
+        .collect();
+    Ok(Json(SubmissionView {
+        id: c.id.to_string(),
+        case_number: c.case_number,
+        service_id: c.service.id.to_string(),
+        service_name: c.service.name,
+        status: c.status,
+        data: c.data,
+        applicant: c.applicant.map(|p| {
+            serde_json::json!({
+                "given_name": p.given_name, "family_name": p.family_name, "date_of_birth": p.date_of_birth.to_string(),
+                "street": p.street, "postal_code": p.postal_code, "city": p.city, "region_key": p.region.to_string(),
+            })
+        }),
+        evidence,
+        rules: c.rule_trace.map(|t| t.outcomes).unwrap_or_default(),
+        submitted_at: c.created_at,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    /// `received`, `accepted`, `rejected` or `decided`.
+    kind: Option<String>,
+    /// A note for the citizen, in German (at most 2000 characters).
+    note: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    id: String,
+    kind: String,
+    note: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
+}
+
+pub const EVENT_KINDS: [&str; 4] = ["received", "accepted", "rejected", "decided"];
+
+/// Reports a status event the citizen sees. Needs an `Idempotency-Key` header: the same key
+/// again returns the stored event (200) instead of a second one (201); the same key for
+/// another event is refused (409).
+#[utoipa::path(post, path = "/api/v1/procedures/submissions/{id}/events", tag = "procedures", security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = String, Header)), request_body = EventInput,
+    responses((status = 201, body = EventView), (status = 200, body = EventView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn event(
+    State(state): State<AppState>,
+    ApiProcedure(client): ApiProcedure,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<EventInput>,
+) -> Result<(StatusCode, Json<EventView>), ApiError> {
+    let id = super::parse_id(&id, CaseId::parse)?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| AppError::BadRequest("Bitte senden Sie einen Idempotency-Key (1 bis 200 Zeichen).".into()))?;
+    let mut errors = Vec::new();
+    let kind = input.kind.as_deref().unwrap_or_default();
+    if !EVENT_KINDS.contains(&kind) {
+        errors.push(amtsweg_domain::FieldError::new("kind", "Bitte „received“, „accepted“, „rejected“ oder „decided“."));
+    }
+    let note = input.note.as_deref().unwrap_or_default().trim();
+    if note.chars().count() > 2000 {
+        errors.push(amtsweg_domain::FieldError::new("note", "Die Notiz darf höchstens 2000 Zeichen lang sein."));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors).into());
+    }
+    let (e, new) = state.store.post_case_event(&client, &id, key, kind, note).await?;
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(EventView { id: e.id, kind: e.kind, note: e.note, at: e.at })))
+}

@@ -1,0 +1,271 @@
+//! The Bescheid as PDF/A-2a (tagged, every character mapped to Unicode, fonts embedded) with
+//! `krilla`: letterhead, recipient, case number and date, the decision, its reasons, the rules
+//! checked for an automated decision, the legal basis, the legal remedy, and where the decision
+//! stands in the ledger. The text is set in DejaVu Sans (from the `dejavu` crate), measured
+//! with `skrifa` for line breaks.
+
+use krilla::configure::{Archival, ConfigurationBuilder};
+use krilla::geom::Point;
+use krilla::metadata::Metadata;
+use krilla::page::PageSettings;
+use krilla::surface::Surface;
+use krilla::tagging::{ArtifactType, ContentTag, Node, SpanTag, Tag, TagGroup, TagTree};
+use krilla::text::{Font, TextDirection};
+use krilla::{Document, SerializeSettings};
+use skrifa::instance::{LocationRef, Size};
+use skrifa::{FontRef, MetadataProvider};
+
+/// What a Bescheid says. Built by the casework layer from the case file and the decision.
+#[derive(Debug, Clone)]
+pub struct Bescheid {
+    pub authority_name: String,
+    pub authority_address: String,
+    pub case_number: String,
+    /// German date, e.g. `22.11.2026`.
+    pub date: String,
+    /// Name and address lines of the recipient.
+    pub recipient: Vec<String>,
+    pub service_name: String,
+    /// One sentence: granted or refused.
+    pub verdict: String,
+    pub reason: String,
+    /// For an automated decision: the permitting law and each rule with its explanation.
+    pub automated: Option<(String, Vec<(String, String)>)>,
+    pub legal_basis: String,
+    pub remedy: String,
+    /// Where the decision stands in the ledger, one paragraph.
+    pub ledger: Option<String>,
+}
+
+const PAGE_W: f32 = 595.28;
+const PAGE_H: f32 = 841.89;
+const LEFT: f32 = 70.0;
+const RIGHT: f32 = 60.0;
+const TOP: f32 = 60.0;
+const BOTTOM: f32 = 70.0;
+
+struct Face {
+    font: Font,
+    metrics: FontRef<'static>,
+}
+
+impl Face {
+    fn new(data: &'static [u8]) -> Result<Self, String> {
+        let font = Font::new(data.into(), 0).ok_or("Schrift nicht lesbar")?;
+        let metrics = FontRef::new(data).map_err(|_| "Schrift nicht lesbar")?;
+        Ok(Self { font, metrics })
+    }
+
+    fn width(&self, text: &str, size: f32) -> f32 {
+        let charmap = self.metrics.charmap();
+        let glyphs = self.metrics.glyph_metrics(Size::new(size), LocationRef::default());
+        text.chars().map(|c| glyphs.advance_width(charmap.map(c).unwrap_or_default()).unwrap_or(size * 0.5)).sum()
+    }
+
+    /// Breaks a paragraph into lines no wider than `max`.
+    fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if line.is_empty() { word.to_owned() } else { format!("{line} {word}") };
+            if self.width(&candidate, size) <= max || line.is_empty() {
+                line = candidate;
+            } else {
+                lines.push(std::mem::take(&mut line));
+                line = word.to_owned();
+            }
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        lines
+    }
+}
+
+/// One block of the letter, in reading order.
+enum Block {
+    Heading(String),
+    Paragraph { text: String, bold: bool, size: f32 },
+    Gap(f32),
+}
+
+fn blocks(b: &Bescheid) -> Vec<Block> {
+    let p = |t: &str| Block::Paragraph { text: t.to_owned(), bold: false, size: 10.5 };
+    let mut out = vec![
+        Block::Paragraph { text: b.authority_name.clone(), bold: true, size: 15.0 },
+        Block::Paragraph { text: b.authority_address.clone(), bold: false, size: 9.0 },
+        Block::Gap(18.0),
+    ];
+    for line in &b.recipient {
+        out.push(p(line));
+    }
+    out.push(Block::Gap(14.0));
+    out.push(p(&format!("Aktenzeichen: {}", b.case_number)));
+    out.push(p(&format!("Datum: {}", b.date)));
+    out.push(Block::Gap(10.0));
+    out.push(Block::Heading(format!("Bescheid über Ihren Antrag „{}“", b.service_name)));
+    out.push(p("Sehr geehrte Antragstellerin, sehr geehrter Antragsteller,"));
+    out.push(Block::Paragraph { text: b.verdict.clone(), bold: true, size: 10.5 });
+    out.push(Block::Heading("Begründung".into()));
+    for para in b.reason.split("\n\n").map(str::trim).filter(|s| !s.is_empty()) {
+        out.push(p(&para.replace('\n', " ")));
+    }
+    if let Some((basis, rules)) = &b.automated {
+        out.push(Block::Heading("Automatisierte Entscheidung".into()));
+        out.push(p(&format!(
+            "Dieser Bescheid wurde vollständig durch automatische Einrichtungen erlassen (§ 35a Verwaltungsverfahrensgesetz in Verbindung mit {basis}). Geprüft wurden:"
+        )));
+        for (label, explanation) in rules {
+            out.push(p(&format!("• {label}: {explanation}")));
+        }
+    }
+    out.push(Block::Heading("Rechtsgrundlage".into()));
+    out.push(p(&b.legal_basis));
+    out.push(Block::Heading("Rechtsbehelfsbelehrung".into()));
+    out.push(p(&b.remedy));
+    if let Some(ledger) = &b.ledger {
+        out.push(Block::Heading("Nachweis im Transparenzprotokoll".into()));
+        out.push(p(ledger));
+    }
+    out.push(Block::Gap(10.0));
+    out.push(p("Mit freundlichen Grüßen"));
+    out.push(p(&b.authority_name));
+    out
+}
+
+/// Renders the Bescheid; an error names what went wrong (never the letter's content).
+pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
+    let regular = Face::new(dejavu::sans::regular())?;
+    let bold = Face::new(dejavu::sans::bold())?;
+    let configuration = ConfigurationBuilder::new()
+        .with_archival_validator(Archival::A2_A)
+        .finish()
+        .map_err(|e| format!("PDF-Konfiguration: {e:?}"))?;
+    let settings = SerializeSettings { configuration, enable_tagging: true, ..Default::default() };
+    let mut document = Document::new_with(settings);
+    let mut tree = TagTree::new().with_lang(Some("de-DE".into()));
+    let width = PAGE_W - LEFT - RIGHT;
+
+    // Lay out first, so that every page knows the page count for its footer.
+    struct Line {
+        text: String,
+        bold: bool,
+        size: f32,
+        y: f32,
+        page: usize,
+        block: usize,
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    let mut y = TOP;
+    let mut page = 0;
+    let all = blocks(b);
+    for (index, block) in all.iter().enumerate() {
+        let (text, is_bold, size, before, after) = match block {
+            Block::Gap(g) => {
+                y += g;
+                continue;
+            }
+            Block::Heading(t) => (t.as_str(), true, 12.5, 8.0, 4.0),
+            Block::Paragraph { text, bold, size } => (text.as_str(), *bold, *size, 0.0, 5.0),
+        };
+        let face = if is_bold { &bold } else { &regular };
+        let leading = size * 1.4;
+        y += before;
+        for text in face.wrap(text, size, width) {
+            if y + leading > PAGE_H - BOTTOM {
+                page += 1;
+                y = TOP;
+            }
+            y += leading;
+            lines.push(Line { text, bold: is_bold, size, y, page, block: index });
+        }
+        y += after;
+    }
+    let pages = page + 1;
+
+    let mut groups: Vec<Option<TagGroup>> = all
+        .iter()
+        .map(|block| match block {
+            Block::Heading(t) => Some(TagGroup::new(Tag::Hn(std::num::NonZeroU16::MIN, Some(t.clone())))),
+            Block::Paragraph { .. } => Some(TagGroup::new(Tag::P)),
+            Block::Gap(_) => None,
+        })
+        .collect();
+    for page_index in 0..pages {
+        let mut page = document.start_page_with(PageSettings::from_wh(PAGE_W, PAGE_H).ok_or("Seitengröße")?);
+        let mut surface = page.surface();
+        for line in lines.iter().filter(|l| l.page == page_index) {
+            let face = if line.bold { &bold } else { &regular };
+            let id = surface.start_tagged(ContentTag::Span(SpanTag::empty()));
+            draw(&mut surface, face, line.size, LEFT, line.y, &line.text);
+            surface.end_tagged();
+            if let Some(Some(group)) = groups.get_mut(line.block) {
+                group.push(id);
+            }
+        }
+        let footer = format!("Seite {} von {pages} · Aktenzeichen {}", page_index + 1, b.case_number);
+        surface.start_tagged(ContentTag::Artifact(krilla::tagging::Artifact::with_kind(ArtifactType::Footer)));
+        draw(&mut surface, &regular, 8.0, LEFT, PAGE_H - BOTTOM / 2.0, &footer);
+        surface.end_tagged();
+        surface.finish();
+        page.finish();
+    }
+    let mut section = TagGroup::new(Tag::Section);
+    for group in groups.into_iter().flatten() {
+        section.push(Node::Group(group));
+    }
+    tree.push(Node::Group(section));
+    document.set_tag_tree(tree);
+    document.set_metadata(
+        Metadata::new()
+            .title(format!("Bescheid {} – {}", b.case_number, b.service_name))
+            .language("de-DE".into())
+            .creator("amtsweg".into())
+            .authors(vec![b.authority_name.clone()]),
+    );
+    document.finish().map_err(|e| format!("PDF nicht erzeugt: {e:?}"))
+}
+
+fn draw(surface: &mut Surface<'_>, face: &Face, size: f32, x: f32, y: f32, text: &str) {
+    surface.draw_text(Point::from_xy(x, y), face.font.clone(), size, text, false, TextDirection::Auto);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Bescheid {
+        Bescheid {
+            authority_name: "Stadt Leipzig".into(),
+            authority_address: "Martin-Luther-Ring 4–6, 04109 Leipzig".into(),
+            case_number: "L-2026-000001".into(),
+            date: "22.11.2026".into(),
+            recipient: vec!["Anna Schmidt".into(), "Karl-Liebknecht-Straße 12".into(), "04107 Leipzig".into()],
+            service_name: "Energiepreispauschale für Studierende".into(),
+            verdict: "Ihrem Antrag wird stattgegeben.".into(),
+            reason: "Alle Voraussetzungen sind erfüllt. ".repeat(200),
+            automated: Some(("§ 2 EPPSG".into(), vec![("Einschreibung".into(), "bestätigt".into())])),
+            legal_basis: "EPPSG".into(),
+            remedy: "Gegen diesen Bescheid können Sie innerhalb eines Monats Widerspruch erheben.".into(),
+            ledger: Some("Eintrag Nr. 7".into()),
+        }
+    }
+
+    #[test]
+    fn a_long_bescheid_is_a_pdf_a_over_several_pages() {
+        let pdf = render(&sample()).expect("renders");
+        assert!(pdf.starts_with(b"%PDF-"));
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("pdfaid:part"), "declares PDF/A in its XMP metadata");
+        assert!(text.contains("/StructTreeRoot"), "is tagged");
+        assert!(text.matches("/Type /Page\n").count() + text.matches("/Type /Page ").count() + text.matches("/Type/Page/").count() >= 1);
+    }
+
+    #[test]
+    fn lines_break_within_the_width() {
+        let face = Face::new(dejavu::sans::regular()).unwrap();
+        let lines = face.wrap(&"Wort ".repeat(100), 10.5, 200.0);
+        assert!(lines.len() > 5);
+        assert!(lines.iter().all(|l| face.width(l, 10.5) <= 200.0));
+    }
+}

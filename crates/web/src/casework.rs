@@ -1,0 +1,236 @@
+//! What happens to a case between submission and the mailbox: the decision rules run on
+//! submission; where the law allows and every rule holds, the platform decides at once
+//! (§ 35a VwVfG); every decision, automated or not, is delivered with its Bescheid as PDF/A,
+//! which names its place in the ledger.
+
+use crate::AppState;
+use crate::error::AppError;
+use amtsweg_domain::records::{CaseFile, Decision, Document, NewMessage};
+use amtsweg_domain::{Authority, AuthorityId, CaseId, Outcome, Role, RuleResult, RuleTrace, Service, UserId};
+use amtsweg_domain::decision::RuleInput;
+use amtsweg_store::Actor;
+use sha2::{Digest, Sha256};
+
+/// The platform as actor of automated decisions (a user row made by migration 6).
+pub fn system_actor() -> Actor {
+    Actor { id: UserId::parse("automat").expect("valid id"), role: Role::System }
+}
+
+/// The legal remedy (Rechtsbehelfsbelehrung) of a Bescheid.
+pub fn remedy(authority_name: &str, address: &str) -> String {
+    format!(
+        "Gegen diesen Bescheid können Sie innerhalb eines Monats nach Bekanntgabe Widerspruch erheben. \
+         Der Widerspruch ist schriftlich, elektronisch oder zur Niederschrift bei der {authority_name}, {address}, einzulegen."
+    )
+}
+
+/// Runs the service's decision rules on a submission.
+pub fn run_rules(service: &Service, data: &amtsweg_domain::FormData, evidence: &[amtsweg_domain::records::EvidenceRecord], authority: &Authority) -> Option<RuleTrace> {
+    if service.decision.rules.is_empty() {
+        return None;
+    }
+    Some(service.decision.run(&RuleInput { data, evidence, authority_region: &authority.region, today: crate::applying::today() }))
+}
+
+fn verdict(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Approved => "Ihrem Antrag wird stattgegeben.",
+        Outcome::Rejected => "Ihr Antrag wird abgelehnt.",
+    }
+}
+
+/// The mailbox message that carries a decision (the PDF is attached once rendered).
+pub fn decision_message(authority: &Authority, case_number: &str, service: &Service, outcome: Outcome, reason: &str) -> NewMessage {
+    NewMessage {
+        sender: authority.name.clone(),
+        subject: format!("Bescheid zu Ihrem Antrag „{}“ ({case_number})", service.name),
+        body: format!(
+            "Sehr geehrte Antragstellerin, sehr geehrter Antragsteller,\n\n{}\n\nBegründung:\n{reason}\n\nRechtsgrundlage: {}\n\nRechtsbehelfsbelehrung: {}\n\nDen Bescheid finden Sie als PDF-Dokument bei dieser Nachricht.\n\nMit freundlichen Grüßen\n{}",
+            verdict(outcome),
+            service.legal_basis,
+            remedy(&authority.name, &authority.address),
+            authority.name
+        ),
+    }
+}
+
+/// The reasons of an automated approval: each rule checked, with its explanation.
+pub fn automated_reason(trace: &RuleTrace) -> String {
+    let mut out = String::from("Ihr Antrag wurde automatisiert geprüft. Alle Voraussetzungen sind erfüllt:\n");
+    for o in &trace.outcomes {
+        out.push_str(&format!("\n– {}: {}", o.label, o.explanation));
+    }
+    out
+}
+
+/// Submits the citizen's draft and, where the rules allow, decides it at once.
+pub async fn submit(state: &AppState, desk: &crate::applying::CitizenDesk, id: &amtsweg_domain::ApplicationId) -> Result<(crate::applying::Submission, Option<Decision>), AppError> {
+    let submission = desk.submit(id).await?;
+    state.metrics.submission();
+    let s = &submission;
+    let decision = after_submission(state, &s.case.id, &s.authority, &s.service, &s.case.case_number, s.trace.as_ref()).await?;
+    Ok((submission, decision))
+}
+
+/// After a submission: decides at once when the rules allow it. Returns the decision, if any.
+pub async fn after_submission(state: &AppState, case_id: &CaseId, authority: &Authority, service: &Service, case_number: &str, trace: Option<&RuleTrace>) -> Result<Option<Decision>, AppError> {
+    let Some(trace) = trace.filter(|t| t.decides_automatically()) else { return Ok(None) };
+    let reason = automated_reason(trace);
+    let message = decision_message(authority, case_number, service, Outcome::Approved, &reason);
+    let decision = state.store.decide(&authority.id, case_id, &system_actor(), Outcome::Approved, &reason, &message).await?;
+    state.metrics.decision(Outcome::Approved);
+    state.metrics.automated_decision();
+    issue_bescheid(state, &authority.id, case_id).await?;
+    Ok(Some(decision))
+}
+
+/// The Bescheid of a decided case: rendered once (with the ledger receipt of the decision),
+/// stored, and attached to the decision's message. Later calls return the stored document.
+pub async fn issue_bescheid(state: &AppState, authority_id: &AuthorityId, case_id: &CaseId) -> Result<Document, AppError> {
+    if let Some(d) = state.store.case_document(authority_id, case_id, "bescheid").await? {
+        return Ok(d);
+    }
+    let message = state.store.decision_message(authority_id, case_id).await?.ok_or_else(|| AppError::Conflict("Der Vorgang ist noch nicht entschieden.".into()))?;
+    let case = state.store.open_case(authority_id, case_id, &system_actor()).await?.ok_or(AppError::NotFound)?;
+    let authority = state.store.authority(authority_id).await?.ok_or(AppError::NotFound)?;
+    let ledger = crate::ledger::receipt_or_log(state, &format!("decision_issued:case:{case_id}")).await.map(|r| ledger_paragraph(&r));
+    let letter = letter(&case, &authority, ledger)?;
+    let pdf = tokio::task::spawn_blocking(move || crate::bescheid::render(&letter))
+        .await
+        .map_err(|_| AppError::Unavailable("Der Bescheid konnte nicht erzeugt werden.".into()))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "bescheid not rendered");
+            AppError::Unavailable("Der Bescheid konnte nicht erzeugt werden. Bitte versuchen Sie es später erneut.".into())
+        })?;
+    let document = Document {
+        id: uuid::Uuid::new_v4().to_string(),
+        case_id: case_id.clone(),
+        kind: "bescheid".into(),
+        media_type: "application/pdf".into(),
+        sha256: hex::encode(Sha256::digest(&pdf)),
+        content: pdf,
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    Ok(state.store.attach_document(authority_id, &document, &message).await?)
+}
+
+fn ledger_paragraph(r: &amtsweg_ledger::Receipt) -> String {
+    let mut lines = r.checkpoint.lines();
+    let origin = lines.next().unwrap_or_default();
+    let size = lines.next().unwrap_or_default();
+    let root = lines.next().unwrap_or_default();
+    format!(
+        "Diese Entscheidung ist im Transparenzprotokoll „{origin}“ als Eintrag Nr. {} verzeichnet. Der signierte Protokollstand umfasst {size} Einträge, Prüfwert {root}. Die vollständige Quittung erhalten Sie über Ihr Postfach; sie lässt sich unabhängig prüfen.",
+        r.index
+    )
+}
+
+fn letter(case: &CaseFile, authority: &Authority, ledger: Option<String>) -> Result<crate::bescheid::Bescheid, AppError> {
+    let decision = case.decision.as_ref().ok_or_else(|| AppError::Conflict("Der Vorgang ist noch nicht entschieden.".into()))?;
+    let recipient = case
+        .applicant
+        .as_ref()
+        .map(|p| vec![p.full_name(), p.street.clone(), format!("{} {}", p.postal_code, p.city)])
+        .unwrap_or_default();
+    let automated = if decision.automated {
+        case.rule_trace.as_ref().map(|t| {
+            (
+                t.automation_basis.clone(),
+                t.outcomes.iter().filter(|o| o.result == RuleResult::Passed).map(|o| (o.label.clone(), o.explanation.clone())).collect(),
+            )
+        })
+    } else {
+        None
+    };
+    Ok(crate::bescheid::Bescheid {
+        authority_name: authority.name.clone(),
+        authority_address: authority.address.clone(),
+        case_number: case.case_number.clone(),
+        date: crate::pages::date(decision.decided_at),
+        recipient,
+        service_name: case.service.name.clone(),
+        verdict: verdict(decision.outcome).into(),
+        reason: if decision.automated { "Die Voraussetzungen für die Leistung liegen vor.".into() } else { decision.reason.clone() },
+        automated,
+        legal_basis: case.service.legal_basis.clone(),
+        remedy: remedy(&authority.name, &authority.address),
+        ledger,
+    })
+}
+
+/// Lead times and backlog of one service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadTime {
+    pub service_id: String,
+    pub service_name: String,
+    pub decided: usize,
+    pub automated: usize,
+    pub median_seconds: Option<f64>,
+    pub p90_seconds: Option<f64>,
+    pub open: usize,
+    pub overdue: usize,
+}
+
+/// Submission-to-decision times (median, 90th percentile by nearest rank), open and overdue
+/// cases, per service, sorted by service name.
+pub fn lead_times(timings: &[amtsweg_domain::records::CaseTiming], now: time::OffsetDateTime) -> Vec<LeadTime> {
+    use amtsweg_domain::ApplicationStatus;
+    let mut by_service: std::collections::BTreeMap<(String, String), (Vec<f64>, usize, usize, usize)> = Default::default();
+    for t in timings {
+        let e = by_service.entry((t.service_name.clone(), t.service_id.to_string())).or_default();
+        if let Some(d) = t.decided_at {
+            e.0.push((d - t.created_at).as_seconds_f64());
+            if t.automated {
+                e.1 += 1;
+            }
+        }
+        if matches!(t.status, ApplicationStatus::Submitted | ApplicationStatus::InReview) {
+            e.2 += 1;
+            if t.due_at.is_some_and(|due| due < now) {
+                e.3 += 1;
+            }
+        }
+    }
+    by_service
+        .into_iter()
+        .map(|((name, id), (mut times, automated, open, overdue))| {
+            times.sort_by(f64::total_cmp);
+            let rank = |q: f64| (!times.is_empty()).then(|| times[((q * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1]);
+            LeadTime { service_id: id, service_name: name, decided: times.len(), automated, median_seconds: rank(0.5), p90_seconds: rank(0.9), open, overdue }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amtsweg_domain::records::CaseTiming;
+    use amtsweg_domain::{ApplicationStatus, ServiceId};
+    use time::{Duration, OffsetDateTime};
+
+    #[test]
+    fn lead_times_count_decided_open_and_overdue() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(100);
+        let t = |secs: Option<i64>, status, due_days: i64, automated| CaseTiming {
+            service_id: ServiceId::parse("s").unwrap(),
+            service_name: "S".into(),
+            status,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            due_at: Some(OffsetDateTime::UNIX_EPOCH + Duration::days(due_days)),
+            decided_at: secs.map(|s| OffsetDateTime::UNIX_EPOCH + Duration::seconds(s)),
+            automated,
+        };
+        let rows = [
+            t(Some(10), ApplicationStatus::Decided, 14, true),
+            t(Some(30), ApplicationStatus::Decided, 14, false),
+            t(Some(20), ApplicationStatus::Decided, 14, true),
+            t(None, ApplicationStatus::InReview, 14, false),
+            t(None, ApplicationStatus::Submitted, 200, false),
+            t(None, ApplicationStatus::Withdrawn, 14, false),
+        ];
+        let l = &lead_times(&rows, now)[0];
+        assert_eq!((l.decided, l.automated, l.open, l.overdue), (3, 2, 2, 1));
+        assert_eq!(l.median_seconds, Some(20.0));
+        assert_eq!(l.p90_seconds, Some(30.0));
+    }
+}
