@@ -30,6 +30,7 @@ pub const SQLITE: Embedded = Embedded(&[
     (3, "service evidence", include_str!("../migrations/sqlite/0003_service_evidence.sql")),
     (4, "evidence and transfers", include_str!("../migrations/sqlite/0004_evidence_transfers.sql")),
     (5, "ledger", include_str!("../migrations/sqlite/0005_ledger.sql")),
+    (6, "casework", include_str!("../migrations/sqlite/0006_casework.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -37,4 +38,5 @@ pub const POSTGRES: Embedded = Embedded(&[
     (3, "service evidence", include_str!("../migrations/postgres/0003_service_evidence.sql")),
     (4, "evidence and transfers", include_str!("../migrations/postgres/0004_evidence_transfers.sql")),
     (5, "ledger", include_str!("../migrations/postgres/0005_ledger.sql")),
+    (6, "casework", include_str!("../migrations/postgres/0006_casework.sql")),
 ]);

@@ -23,6 +23,8 @@ pub struct Bescheid {
     pub case_number: String,
     /// German date, e.g. `22.11.2026`.
     pub date: String,
+    /// When the document is made (its metadata).
+    pub created: time::OffsetDateTime,
     /// Name and address lines of the recipient.
     pub recipient: Vec<String>,
     pub service_name: String,
@@ -221,7 +223,18 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
             .title(format!("Bescheid {} – {}", b.case_number, b.service_name))
             .language("de-DE".into())
             .creator("amtsweg".into())
-            .authors(vec![b.authority_name.clone()]),
+            .authors(vec![b.authority_name.clone()])
+            .creation_date({
+                let t = b.created.to_offset(time::UtcOffset::UTC);
+                krilla::metadata::DateTime::new(t.year() as u16)
+                    .month(u8::from(t.month()))
+                    .day(t.day())
+                    .hour(t.hour())
+                    .minute(t.minute())
+                    .second(t.second())
+                    .utc_offset_hour(0)
+                    .utc_offset_minute(0)
+            }),
     );
     document.finish().map_err(|e| format!("PDF nicht erzeugt: {e:?}"))
 }
@@ -240,6 +253,7 @@ mod tests {
             authority_address: "Martin-Luther-Ring 4–6, 04109 Leipzig".into(),
             case_number: "L-2026-000001".into(),
             date: "22.11.2026".into(),
+            created: time::OffsetDateTime::UNIX_EPOCH,
             recipient: vec!["Anna Schmidt".into(), "Karl-Liebknecht-Straße 12".into(), "04107 Leipzig".into()],
             service_name: "Energiepreispauschale für Studierende".into(),
             verdict: "Ihrem Antrag wird stattgegeben.".into(),

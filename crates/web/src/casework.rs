@@ -147,6 +147,7 @@ fn letter(case: &CaseFile, authority: &Authority, ledger: Option<String>) -> Res
         authority_address: authority.address.clone(),
         case_number: case.case_number.clone(),
         date: crate::pages::date(decision.decided_at),
+        created: time::OffsetDateTime::now_utc(),
         recipient,
         service_name: case.service.name.clone(),
         verdict: verdict(decision.outcome).into(),
