@@ -48,6 +48,9 @@ pub fn draft(case: &CaseFile, evidence: &[EvidenceRecord]) -> MemoDraft {
                 continue;
             }
             let top = a.id.split('.').next().unwrap_or(&a.id).to_owned();
+            if !case.data.contains_key(&top) {
+                continue;
+            }
             facts.push(Statement { text: format!("{}: {}", a.label, a.value), sources: vec![format!("field:{top}")] });
         }
     }

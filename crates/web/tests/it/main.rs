@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod casework;
 mod evidence;
 mod fim;
 mod isolation;
