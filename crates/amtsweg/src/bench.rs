@@ -21,6 +21,10 @@ pub enum BenchCommand {
     Evidence(crate::bench_evidence::EvidenceBenchArgs),
     /// Durable ledger appends against a bare insert; verify time and proof sizes of a large ledger.
     Ledger(crate::bench_ledger::LedgerBenchArgs),
+    /// Automated decisions end to end (create, data, enrolment evidence with consent and
+    /// preview, submit: decided with the Bescheid as PDF/A in the mailbox), against complete
+    /// submissions that go to the inbox, in the same run.
+    Decisions(BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -98,7 +102,7 @@ async fn baseline_insert(raw: &Raw, id: String) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
-async fn run_store(kind: &str, args: &BenchArgs) -> Result<Vec<String>, String> {
+async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<String>, String> {
     let unique = uuid::Uuid::new_v4().simple().to_string();
     let mut cleanup_dir = None;
     let mut cleanup_schema = None;
@@ -133,7 +137,10 @@ async fn run_store(kind: &str, args: &BenchArgs) -> Result<Vec<String>, String> 
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let state = AppState::new(store.clone(), WebConfig { demo: false, secure_cookies: false, kern_dir: "/nonexistent".into() });
+    let mut state = AppState::new(store.clone(), WebConfig { demo: false, secure_cookies: false, kern_dir: "/nonexistent".into() });
+    if decisions {
+        state = state.with_exchange(amtsweg_web::demo::start_registers(&[]).await?);
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(amtsweg_web::serve(listener, state, async {
         let _ = stopped.await;
@@ -145,8 +152,11 @@ async fn run_store(kind: &str, args: &BenchArgs) -> Result<Vec<String>, String> 
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().map_err(|e| e.to_string())?;
     let data = serde_json::json!({"kennzeichen": "L-AB 1234", "halter": "selbst", "beginn": "2099-03-01", "gueltigkeit": "12", "richtigkeit": true});
     let raw = Arc::new(raw);
+    // Lena Hoffmann: enrolled on the key date.
+    let lena = tokens.citizens[3].token.clone();
     let mut rows = Vec::new();
     for &c in &args.concurrency {
+        let (decision_client, decision_base) = (client.clone(), base.clone());
         let (client, base, tokens, data) = (client.clone(), base.clone(), citizen_tokens.clone(), data.clone());
         let submit = measure(args.submissions, c, move |i| {
             let (client, base, token, data) = (client.clone(), base.clone(), tokens[i % tokens.len()].clone(), data.clone());
@@ -165,11 +175,28 @@ async fn run_store(kind: &str, args: &BenchArgs) -> Result<Vec<String>, String> 
         .await?;
         let raw2 = raw.clone();
         let level = c;
-        let insert = measure(args.submissions, c, move |i| {
-            let raw = raw2.clone();
-            async move { baseline_insert(&raw, format!("{level}-{i}")).await }
-        })
-        .await?;
+        let insert = if decisions {
+            // The baseline of this run: the decision path against the plain submission path.
+            let (submit, decide) = (submit, decide_level(&decision_client, &decision_base, &lena, args.submissions, c).await?);
+            rows.push(format!(
+                "| {kind} | {c} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} | {:.3} |",
+                decide.per_second,
+                ms(decide.p50),
+                ms(decide.p99),
+                submit.per_second,
+                ms(submit.p50),
+                ms(submit.p99),
+                decide.per_second / submit.per_second,
+            ));
+            eprintln!("{}", rows.last().unwrap());
+            continue;
+        } else {
+            measure(args.submissions, c, move |i| {
+                let raw = raw2.clone();
+                async move { baseline_insert(&raw, format!("{level}-{i}")).await }
+            })
+            .await?
+        };
         rows.push(format!(
             "| {kind} | {c} | {:.0} | {:.1} | {:.1} | {:.0} | {:.2} | {:.2} | {:.3} |",
             submit.per_second,
@@ -193,6 +220,34 @@ async fn run_store(kind: &str, args: &BenchArgs) -> Result<Vec<String>, String> 
     Ok(rows)
 }
 
+/// One level of automated decisions: the Energiepreispauschale of the enrolled demo citizen.
+async fn decide_level(client: &reqwest::Client, base: &str, token: &str, count: usize, concurrency: usize) -> Result<Figures, String> {
+    let (client, base, token) = (client.clone(), base.to_owned(), token.to_owned());
+    measure(count, concurrency, move |_| {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        async move {
+            let created = expect(
+                client.post(format!("{base}/api/v1/applications")).bearer_auth(&token).json(&serde_json::json!({"service_id": "energiepreispauschale"})).send().await,
+                201,
+            )
+            .await?;
+            let id = created["id"].as_str().ok_or("keine id")?.to_owned();
+            let data = serde_json::json!({"hochschule": "Universität Erfurt", "iban": "DE02120300000000202051", "richtigkeit": true});
+            expect(client.put(format!("{base}/api/v1/applications/{id}/data")).bearer_auth(&token).json(&data).send().await, 200).await?;
+            let fetch = serde_json::json!({"type": "urn:amtsweg:evidence:enrolment", "source": "register", "consent": true});
+            let preview = expect(client.post(format!("{base}/api/v1/applications/{id}/evidence")).bearer_auth(&token).json(&fetch).send().await, 409).await?;
+            let evidence = preview["evidence_id"].as_str().ok_or("keine Vorschau")?.to_owned();
+            expect(client.post(format!("{base}/api/v1/applications/{id}/evidence/{evidence}/accept")).bearer_auth(&token).send().await, 200).await?;
+            let submitted = expect(client.post(format!("{base}/api/v1/applications/{id}/submit")).bearer_auth(&token).send().await, 200).await?;
+            if submitted["status"] != "decided" {
+                return Err(format!("nicht automatisiert entschieden: {submitted}"));
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -208,8 +263,9 @@ async fn expect(response: reqwest::Result<reqwest::Response>, status: u16) -> Re
 }
 
 pub async fn run(command: BenchCommand) -> Result<(), String> {
-    let args = match command {
-        BenchCommand::Submissions(args) => args,
+    let (args, decisions) = match command {
+        BenchCommand::Submissions(args) => (args, false),
+        BenchCommand::Decisions(args) => (args, true),
         BenchCommand::Fim(args) => return crate::bench_fim::run(args).await,
         BenchCommand::Evidence(args) => return crate::bench_evidence::run(args).await,
         BenchCommand::Ledger(args) => return crate::bench_ledger::run(args).await,
@@ -220,7 +276,16 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
     };
     let mut rows = Vec::new();
     for s in stores {
-        rows.extend(run_store(s, &args).await?);
+        rows.extend(run_store(s, &args, decisions).await?);
+    }
+    if decisions {
+        println!("Automated decisions end to end (create + data + evidence fetch with preview and accept + submit → decided, PDF/A in the mailbox) vs. complete submissions to the inbox, {} per level:\n", args.submissions);
+        println!("| store | clients | decisions/s | p50 ms | p99 ms | submissions/s | submission p50 ms | submission p99 ms | ratio |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for r in rows {
+            println!("{r}");
+        }
+        return Ok(());
     }
     println!("Complete submissions (create + data + submit over HTTP) vs. a bare durable insert, {} per level:\n", args.submissions);
     println!("| store | clients | submissions/s | p50 ms | p99 ms | inserts/s | insert p50 ms | insert p99 ms | ratio |");
