@@ -40,6 +40,13 @@ pub struct Config {
     pub ledger_key: String,
     /// The ledger's name in its checkpoints and verifier key (no spaces, no `+`).
     pub ledger_origin: String,
+    /// A self-hosted OpenAI-compatible endpoint (e.g. `http://127.0.0.1:8000/v1`) that may
+    /// rephrase memo drafts. Empty: no model; nothing is sent anywhere.
+    pub model_url: String,
+    /// The model name sent to that endpoint.
+    pub model_name: String,
+    /// How long to wait for the model, in milliseconds.
+    pub model_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -58,13 +65,16 @@ impl Default for Config {
             exchange_timeout_ms: 3000,
             ledger_key: String::new(),
             ledger_origin: "amtsweg.local/ledger".into(),
+            model_url: String::new(),
+            model_name: "default".into(),
+            model_timeout_ms: 30_000,
         }
     }
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 16] = [
     "listen",
     "data_dir",
     "database_url",
@@ -78,6 +88,9 @@ const KEYS: [&str; 13] = [
     "exchange_timeout_ms",
     "ledger_key",
     "ledger_origin",
+    "model_url",
+    "model_name",
+    "model_timeout_ms",
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];

@@ -242,6 +242,10 @@ async fn serve(
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let mut state = AppState::new(store, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() })
         .with_ledger_key(ledger::key(&config)?);
+    if !config.model_url.is_empty() {
+        let timeout = std::time::Duration::from_millis(config.model_timeout_ms.max(1));
+        state = state.with_model(amtsweg_web::model::ModelClient::new(&config.model_url, &config.model_name, timeout));
+    }
     if let Some(exchange) = exchange {
         state = state.with_exchange(exchange);
     }

@@ -20,6 +20,7 @@ pub mod demo;
 pub mod error;
 mod forms;
 pub mod memo;
+pub mod model;
 pub mod oversight;
 pub mod metrics;
 mod pages;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub ledger_key: Arc<amtsweg_ledger::LogKey>,
     /// Shares checkpoints between concurrent requests for receipts.
     pub checkpointer: Arc<ledger::Checkpointer>,
+    /// A self-hosted language model, only when the admin configured one.
+    pub model: Option<Arc<model::ModelClient>>,
 }
 
 impl AppState {
@@ -79,7 +82,13 @@ impl AppState {
             upload_key: Arc::new(uploads::UploadKey::random()),
             ledger_key: Arc::new(ledger_key),
             checkpointer: Arc::default(),
+            model: None,
         }
+    }
+
+    pub fn with_model(mut self, model: model::ModelClient) -> Self {
+        self.model = Some(Arc::new(model));
+        self
     }
 
     /// The ledger's key (a random one otherwise: checkpoints then cannot be checked after a restart).

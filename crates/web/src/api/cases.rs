@@ -328,15 +328,23 @@ pub async fn ask(ApiStaff(desk): ApiStaff, Path(id): Path<String>, ApiJson(input
 }
 
 /// A structured Vermerk draft from the case file and the rule trace; every statement cites its
-/// sources. Nothing is saved.
+/// sources. With `rephrase=true` and a configured self-hosted model, the model rephrases it and
+/// the citations are checked to still point at real sources (else the plain draft comes back
+/// with a `notice`). Nothing is saved.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/memo-draft", tag = "cases", security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ("rephrase" = Option<bool>, Query)),
     responses((status = 200, body = crate::memo::MemoDraft), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn memo_draft(ApiStaff(desk): ApiStaff, Path(id): Path<String>) -> Result<Json<crate::memo::MemoDraft>, ApiError> {
+pub async fn memo_draft(
+    State(state): State<AppState>,
+    ApiStaff(desk): ApiStaff,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<crate::memo::MemoDraft>, ApiError> {
     let id = case_id(&id)?;
     let c = desk.open(&id).await?;
     let evidence = desk.evidence(&id).await?;
-    Ok(Json(crate::memo::draft(&c, &evidence)))
+    let rephrase = q.get("rephrase").is_some_and(|v| v == "true");
+    Ok(Json(crate::memo::draft_for(state.model.as_deref(), &c, &evidence, rephrase).await))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

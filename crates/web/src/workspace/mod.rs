@@ -376,14 +376,28 @@ struct MemoPage {
     text: String,
     errors: Vec<FieldError>,
     memo_error: Option<String>,
+    notice: Option<String>,
+    rephrased: bool,
+    can_rephrase: bool,
 }
 
-async fn memo_draft(staff: PageStaff, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn memo_draft(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, PageError> {
     let id = case_id(&id)?;
     let c = staff.desk.open(&id).await?;
     let evidence = staff.desk.evidence(&id).await?;
-    let draft = crate::memo::draft(&c, &evidence);
-    let page = MemoPage { layout: Layout::new(format!("Vermerk zu {}", c.case_number), Some(&staff.session)), id: id.to_string(), case_number: c.case_number, text: draft.text, errors: Vec::new(), memo_error: None };
+    let rephrase = q.get("ueberarbeiten").is_some_and(|v| v == "ja");
+    let draft = crate::memo::draft_for(state.model.as_deref(), &c, &evidence, rephrase).await;
+    let page = MemoPage {
+        layout: Layout::new(format!("Vermerk zu {}", c.case_number), Some(&staff.session)),
+        id: id.to_string(),
+        case_number: c.case_number,
+        text: draft.text,
+        errors: Vec::new(),
+        memo_error: None,
+        notice: draft.notice,
+        rephrased: draft.rephrased,
+        can_rephrase: state.model.is_some() && !rephrase,
+    };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -396,7 +410,17 @@ async fn save_memo(staff: PageStaff, Path(id): Path<String>, PageForm(form): Pag
         Err(AppError::Invalid(errors)) => {
             let c = staff.desk.open(&id).await?;
             let memo_error = errors.first().map(|e| e.message.clone());
-            let page = MemoPage { layout: Layout::new(format!("Vermerk zu {}", c.case_number), Some(&staff.session)), id: id.to_string(), case_number: c.case_number, text: text.to_owned(), errors, memo_error };
+            let page = MemoPage {
+                layout: Layout::new(format!("Vermerk zu {}", c.case_number), Some(&staff.session)),
+                id: id.to_string(),
+                case_number: c.case_number,
+                text: text.to_owned(),
+                errors,
+                memo_error,
+                notice: None,
+                rephrased: false,
+                can_rephrase: false,
+            };
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(e) => Err(e.into()),

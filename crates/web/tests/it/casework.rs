@@ -429,3 +429,59 @@ async fn each_role_reaches_exactly_its_routes(app: TestApp) {
         assert_eq!(status, if matches!(role, "caseworker" | "team_lead") { 200 } else { 403 }, "{role} case page");
     }
 }
+
+/// An OpenAI-compatible chat endpoint on loopback that answers as told: `good` rephrases and
+/// keeps the sources, `invent` cites a source the case does not have, `broken` answers prose.
+async fn model_endpoint(mode: &'static str) -> String {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |axum::Json(request): axum::Json<Value>| async move {
+            let input: Value = serde_json::from_str(request["messages"][1]["content"].as_str().unwrap()).unwrap();
+            let mut sections = input["sections"].clone();
+            for s in sections.as_array_mut().unwrap() {
+                for st in s["statements"].as_array_mut().unwrap() {
+                    st["text"] = json!(format!("Überarbeitet: {}", st["text"].as_str().unwrap()));
+                }
+            }
+            if mode == "invent" {
+                sections[0]["statements"][0]["sources"] = json!(["field:erfunden"]);
+            }
+            let content = if mode == "broken" { "Gern! Hier ist der Vermerk.".to_owned() } else { format!("```json\n{}\n```", json!({"sections": sections})) };
+            axum::Json(json!({"choices": [{"message": {"role": "assistant", "content": content}}]}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memo_rephrasing_keeps_its_citations_or_is_refused() {
+    crate::common::run(crate::common::Backend::Sqlite, |app: TestApp| async move {
+        let (_, number) = app.submitted_application(0).await;
+        let case_id = app.case_id("leipzig", &number).await;
+        let authority = amtsweg_domain::AuthorityId::parse("leipzig").unwrap();
+        let actor = amtsweg_store::Actor { id: amtsweg_domain::UserId::parse("sachbearbeitung-leipzig").unwrap(), role: amtsweg_domain::Role::Caseworker };
+        let case = app.store.open_case(&authority, &amtsweg_domain::CaseId::parse(&case_id).unwrap(), &actor).await.unwrap().unwrap();
+        let timeout = std::time::Duration::from_secs(5);
+        let model = |url: &str| amtsweg_web::model::ModelClient::new(url, "test", timeout);
+
+        let good = amtsweg_web::memo::draft_for(Some(&model(&model_endpoint("good").await)), &case, &[], true).await;
+        assert!(good.rephrased, "{:?}", good.notice);
+        assert!(good.text.contains("Überarbeitet:") && good.text.contains("[field:kennzeichen]"));
+
+        for mode in ["invent", "broken"] {
+            let refused = amtsweg_web::memo::draft_for(Some(&model(&model_endpoint(mode).await)), &case, &[], true).await;
+            assert!(!refused.rephrased, "{mode}");
+            assert!(refused.notice.is_some(), "{mode}");
+            assert!(!refused.text.contains("Überarbeitet:") && !refused.text.contains("erfunden"), "{mode}: the plain draft stands");
+        }
+        let down = amtsweg_web::memo::draft_for(Some(&model("http://127.0.0.1:9/v1")), &case, &[], true).await;
+        assert!(down.notice.unwrap().contains("nicht erreichbar"));
+        let none = amtsweg_web::memo::draft_for(None, &case, &[], true).await;
+        assert!(none.notice.unwrap().contains("kein Sprachmodell"));
+    })
+    .await;
+}
