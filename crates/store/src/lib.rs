@@ -135,6 +135,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a case document and links it to the message that delivers it (once per kind:
     /// a second call returns the first document).
     async fn attach_document(&self, authority: &AuthorityId, document: &Document, message: &MessageId) -> Result<Document>;
+    /// Decided cases whose Bescheid is missing (the process stopped between the decision and
+    /// the document), decided before `before`.
+    async fn undelivered_decisions(&self, before: OffsetDateTime, limit: i64) -> Result<Vec<(AuthorityId, CaseId)>>;
     async fn case_document(&self, authority: &AuthorityId, id: &CaseId, kind: &str) -> Result<Option<Document>>;
     /// The document of one of the citizen's messages.
     async fn message_document(&self, citizen: &UserId, message: &MessageId) -> Result<Option<Document>>;

@@ -1009,6 +1009,19 @@ macro_rules! shared_store_impl {
                 Ok(stored)
             }
 
+            async fn undelivered_decisions(&self, before: OffsetDateTime, limit: i64) -> Result<Vec<(AuthorityId, CaseId)>> {
+                let rows = sqlx::query(
+                    "SELECT c.authority_id, c.id FROM decisions d JOIN cases c ON c.id = d.case_id \
+                     LEFT JOIN documents doc ON doc.case_id = c.id AND doc.kind = 'bescheid' \
+                     WHERE doc.id IS NULL AND d.decided_at < $1 ORDER BY d.decided_at LIMIT $2",
+                )
+                .bind(before)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(|r| Ok((AuthorityId::from_stored(r.try_get("authority_id")?), CaseId::from_stored(r.try_get("id")?)))).collect()
+            }
+
             async fn case_document(&self, authority: &AuthorityId, id: &CaseId, kind: &str) -> Result<Option<Document>> {
                 let row = sqlx::query(
                     "SELECT d.id, d.case_id, d.kind, d.media_type, d.content, d.sha256, d.created_at FROM documents d \

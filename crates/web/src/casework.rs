@@ -65,10 +65,14 @@ pub fn automated_reason(trace: &RuleTrace) -> String {
 
 /// Submits the citizen's draft and, where the rules allow, decides it at once.
 pub async fn submit(state: &AppState, desk: &crate::applying::CitizenDesk, id: &amtsweg_domain::ApplicationId) -> Result<(crate::applying::Submission, Option<Decision>), AppError> {
+    let started = std::time::Instant::now();
     let submission = desk.submit(id).await?;
     state.metrics.submission();
     let s = &submission;
     let decision = after_submission(state, &s.case.id, &s.authority, &s.service, &s.case.case_number, s.trace.as_ref()).await?;
+    if decision.is_some() {
+        state.metrics.lead_time(true, started.elapsed().as_secs_f64());
+    }
     Ok((submission, decision))
 }
 
@@ -112,6 +116,36 @@ pub async fn issue_bescheid(state: &AppState, authority_id: &AuthorityId, case_i
         created_at: time::OffsetDateTime::now_utc(),
     };
     Ok(state.store.attach_document(authority_id, &document, &message).await?)
+}
+
+/// Issues the Bescheide that a stopped process left undelivered (decided before `before`, no
+/// document); returns how many were issued.
+pub async fn deliver_missing(state: &AppState, before: time::OffsetDateTime) -> Result<usize, AppError> {
+    let missing = state.store.undelivered_decisions(before, 100).await?;
+    let mut issued = 0;
+    for (authority, case) in missing {
+        match issue_bescheid(state, &authority, &case).await {
+            Ok(_) => issued += 1,
+            Err(e) => tracing::warn!(error = e.code(), "bescheid not delivered"),
+        }
+    }
+    Ok(issued)
+}
+
+/// Runs [`deliver_missing`] every minute.
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            // A minute's grace: the request that decided is still writing its Bescheid.
+            match deliver_missing(&state, time::OffsetDateTime::now_utc() - time::Duration::minutes(1)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(count = n, "undelivered Bescheide issued"),
+                Err(e) => tracing::warn!(error = e.code(), "undelivered Bescheide not checked"),
+            }
+        }
+    });
 }
 
 fn ledger_paragraph(r: &amtsweg_ledger::Receipt) -> String {

@@ -124,6 +124,21 @@ impl StaffDesk {
         Ok(self.store.add_memo(&self.authority, id, &self.actor, body).await?)
     }
 
+    /// An uploaded document of a case, decrypted (the read is recorded).
+    pub async fn uploaded(&self, id: &CaseId, evidence_id: &str, key: &crate::uploads::UploadKey) -> Result<(String, Vec<u8>), AppError> {
+        let e = self
+            .store
+            .case_evidence(&self.authority, id)
+            .await?
+            .into_iter()
+            .find(|e| e.id == evidence_id && e.source == "upload" && e.status == "attached")
+            .ok_or(AppError::NotFound)?;
+        let bytes = key.open(&e.document).ok_or_else(|| AppError::Unavailable("Das Dokument kann mit dem Schlüssel dieser Installation nicht gelesen werden.".into()))?;
+        let actor = (self.actor.id.as_str(), self.actor.role.as_str());
+        self.store.record_action("evidence_viewed", Some(actor), Some(self.authority.as_str()), ("case", id.as_str())).await?;
+        Ok((e.media_type, bytes))
+    }
+
     /// The case's Bescheid (caseworkers and team leads of the case's authority only).
     pub async fn bescheid(&self, id: &CaseId) -> Result<Option<Document>, AppError> {
         Ok(self.store.case_document(&self.authority, id, "bescheid").await?)

@@ -168,6 +168,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     retention::spawn(state.store.clone());
     ledger::spawn(state.store.clone(), state.ledger_key.clone(), std::time::Duration::from_secs(10));
+    casework::spawn(state.clone());
     let router = app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -371,6 +371,36 @@ pub async fn bescheid(ApiStaff(desk): ApiStaff, Path(id): Path<String>) -> Resul
     Ok(pdf_response(d))
 }
 
+/// An uploaded document of a case (staff of the case's authority); the read is recorded.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/evidence/{evidence_id}", tag = "cases", security(("bearer" = [])),
+    params(("id" = String, Path), ("evidence_id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn uploaded(State(state): State<AppState>, ApiStaff(desk): ApiStaff, Path((id, evidence)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let (media_type, bytes) = desk.uploaded(&case_id(&id)?, &evidence, &state.upload_key).await?;
+    Ok(file_response(&media_type, bytes, &format!("nachweis-{evidence}")))
+}
+
+/// A file as a download that the browser does not try to interpret.
+pub fn file_response(media_type: &str, bytes: Vec<u8>, name: &str) -> Response {
+    use axum::http::header;
+    let extension = match media_type {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        _ => "bin",
+    };
+    let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    (
+        [
+            (header::CONTENT_TYPE, media_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}.{extension}\"")),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// A stored document as a download.
 pub fn pdf_response(d: amtsweg_domain::records::Document) -> Response {
     use axum::http::header;

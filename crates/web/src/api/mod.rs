@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use extract::ApiJson;
-pub use cases::{case_filter, pdf_response};
+pub use cases::{case_filter, file_response, pdf_response};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -85,6 +85,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::memo_draft))
         .routes(routes!(cases::save_memo))
         .routes(routes!(cases::bescheid))
+        .routes(routes!(cases::uploaded))
         .routes(routes!(cases::lead_times))
         .routes(routes!(mailbox::list))
         .routes(routes!(mailbox::document))

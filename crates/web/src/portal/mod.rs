@@ -412,6 +412,8 @@ struct ApplicationPage {
     case_number: Option<String>,
     authority: Option<String>,
     decision: Option<(&'static str, String)>,
+    automated: bool,
+    events: Vec<(String, &'static str, String)>,
     editable: bool,
     withdrawable: bool,
     answer_pages: Vec<PageAnswers>,
@@ -420,9 +422,12 @@ struct ApplicationPage {
 
 async fn application(citizen: PageCitizen, Path(id): Path<String>) -> Result<Response, PageError> {
     let (a, service) = citizen.desk.application_with_service(&app_id(&id)?).await?;
+    let events = citizen.desk.events(&a.id).await?.into_iter().map(|e| (date_time(e.at), event_kind(&e.kind), e.note)).collect();
     Ok(render(
         StatusCode::OK,
         &ApplicationPage {
+            events,
+            automated: a.decision.as_ref().is_some_and(|d| d.automated),
             layout: Layout::new(format!("Antrag: {}", a.service_name), Some(&citizen.session)),
             id: a.id.to_string(),
             service_name: a.service_name.clone(),
@@ -436,6 +441,17 @@ async fn application(citizen: PageCitizen, Path(id): Path<String>) -> Result<Res
             change_base: String::new(),
         },
     ))
+}
+
+/// A specialist procedure's status event, as the citizen reads it.
+fn event_kind(kind: &str) -> &'static str {
+    match kind {
+        "received" => "Bei der Behörde eingegangen",
+        "accepted" => "Zur Bearbeitung angenommen",
+        "rejected" => "Von der Behörde zurückgewiesen",
+        "decided" => "Entschieden",
+        _ => "Statusmeldung",
+    }
 }
 
 async fn withdraw(citizen: PageCitizen, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/arbeitsplatz/vorgaenge/{id}/rueckfrage", post(ask))
         .route("/arbeitsplatz/vorgaenge/{id}/vermerk", get(memo_draft).post(save_memo))
         .route("/arbeitsplatz/vorgaenge/{id}/bescheid.pdf", get(bescheid))
+        .route("/arbeitsplatz/vorgaenge/{id}/nachweise/{evidence}", get(uploaded))
 }
 
 struct CaseRow {
@@ -161,7 +162,7 @@ struct CasePage {
     applicant: Vec<AnswerView>,
     answer_pages: Vec<PageAnswers>,
     change_base: String,
-    evidence: Vec<AnswerView>,
+    evidence: Vec<(AnswerView, Option<String>)>,
     questions: Vec<(String, String, Option<String>)>,
     memos: Vec<(String, String, String)>,
     decision: Option<(&'static str, String, String)>,
@@ -181,15 +182,18 @@ fn answer(id: &str, label: &str, value: String) -> AnswerView {
     AnswerView { id: id.into(), label: label.into(), value }
 }
 
-fn evidence_rows(records: Vec<amtsweg_domain::records::EvidenceRecord>) -> Vec<AnswerView> {
+fn evidence_rows(case: &CaseId, records: Vec<amtsweg_domain::records::EvidenceRecord>) -> Vec<(AnswerView, Option<String>)> {
     records
         .into_iter()
         .map(|e| {
-            let value = match (e.source.as_str(), &e.register) {
-                ("register", Some(r)) => format!("abgerufen aus dem {r} mit Zustimmung: {}", e.document),
-                _ => format!("hochgeladenes Dokument ({}), verschlüsselt gespeichert", e.media_type),
+            let (value, link) = match (e.source.as_str(), &e.register) {
+                ("register", Some(r)) => (format!("abgerufen aus dem {r} mit Zustimmung: {}", e.document), None),
+                _ => (
+                    format!("hochgeladenes Dokument ({}), verschlüsselt gespeichert", e.media_type),
+                    Some(format!("/arbeitsplatz/vorgaenge/{case}/nachweise/{}", e.id)),
+                ),
             };
-            AnswerView { id: e.id, label: e.evidence_type, value }
+            (AnswerView { id: e.id, label: e.evidence_type, value }, link)
         })
         .collect()
 }
@@ -210,7 +214,7 @@ fn event_label(kind: &str) -> &'static str {
         "procedure_accepted" => "vom Fachverfahren angenommen",
         "procedure_rejected" => "vom Fachverfahren zurückgewiesen",
         "procedure_decided" => "im Fachverfahren entschieden",
-        "case_fetched" => "vom Fachverfahren abgerufen",
+        "evidence_viewed" => "hochgeladenen Nachweis geöffnet",
         _ => "sonstiges Ereignis",
     }
 }
@@ -224,7 +228,7 @@ struct CaseInput {
 async fn case_page(staff: &PageStaff, id: &CaseId, input: CaseInput) -> Result<CasePage, AppError> {
     let desk = &staff.desk;
     let c = desk.open(id).await?;
-    let evidence = evidence_rows(desk.evidence(id).await?);
+    let evidence = evidence_rows(id, desk.evidence(id).await?);
     let questions = desk.questions(id).await?.into_iter().map(|q| (date_time(q.asked_at), q.question, q.answer)).collect();
     let memos = desk.memos(id).await?.into_iter().map(|m| (m.author_name, date_time(m.created_at), m.body)).collect();
     let has_bescheid = desk.bescheid(id).await?.is_some();
@@ -425,6 +429,12 @@ async fn save_memo(staff: PageStaff, Path(id): Path<String>, PageForm(form): Pag
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn uploaded(State(state): State<AppState>, staff: PageStaff, Path((id, evidence)): Path<(String, String)>) -> Result<Response, PageError> {
+    let id = case_id(&id)?;
+    let (media_type, bytes) = staff.desk.uploaded(&id, &evidence, &state.upload_key).await?;
+    Ok(crate::api::file_response(&media_type, bytes, &format!("nachweis-{evidence}")))
 }
 
 async fn bescheid(staff: PageStaff, Path(id): Path<String>) -> Result<Response, PageError> {

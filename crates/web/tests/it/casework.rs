@@ -15,6 +15,10 @@ on_both_stores!(
     memo_drafts_cite_real_sources,
     specialist_procedures_pull_and_report_idempotently,
     each_role_reaches_exactly_its_routes,
+    caseworkers_open_uploaded_documents_of_their_cases_only,
+    metrics_show_automation_backlog_and_lead_times,
+    admins_change_rules_that_fit_the_service,
+    a_bescheid_left_undelivered_is_issued_later,
 );
 
 fn staff(app: &TestApp, user_id: &str) -> String {
@@ -484,4 +488,92 @@ async fn memo_rephrasing_keeps_its_citations_or_is_refused() {
         assert!(none.notice.unwrap().contains("kein Sprachmodell"));
     })
     .await;
+}
+
+async fn caseworkers_open_uploaded_documents_of_their_cases_only(app: TestApp) {
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    app.put(&anna, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
+    let pdf = b"%PDF-1.7 Fahrzeugschein".to_vec();
+    let form = reqwest::multipart::Form::new()
+        .text("type", "urn:amtsweg:evidence:vehicle-holder")
+        .part("file", reqwest::multipart::Part::bytes(pdf.clone()).file_name("fahrzeugschein.pdf"));
+    let r = app.http.post(app.url(&format!("/api/v1/applications/{id}/evidence"))).bearer_auth(&anna).multipart(form).send().await.unwrap();
+    let (status, body) = crate::common::json_of(r).await;
+    assert_eq!(status, 201, "{body}");
+    let evidence_id = body["id"].as_str().unwrap().to_owned();
+    let (_, submitted) = app.post(&anna, &format!("/api/v1/applications/{id}/submit"), json!({})).await;
+    let case_id = app.case_id("leipzig", submitted["case_number"].as_str().unwrap()).await;
+    let path = format!("/api/v1/cases/{case_id}/evidence/{evidence_id}");
+    let (status, kind, bytes) = fetch(&app, app.caseworker("leipzig"), &path).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+    assert_eq!(bytes, pdf);
+    assert!(app.store.audit_trail(&case_id).await.unwrap().iter().any(|e| e.kind == "evidence_viewed"), "the read is recorded");
+    let (status, _, _) = fetch(&app, app.caseworker("halle"), &path).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = fetch(&app, &staff(&app, "datenschutz-leipzig"), &path).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = fetch(&app, app.caseworker("leipzig"), &format!("/api/v1/cases/{case_id}/evidence/unbekannt")).await;
+    assert_eq!(status, 404);
+}
+
+async fn metrics_show_automation_backlog_and_lead_times(app: TestApp) {
+    app.submitted_application(0).await;
+    let (_, number) = app.submitted_application(0).await;
+    let case_id = app.case_id("leipzig", &number).await;
+    let (status, _) = app.post(app.caseworker("leipzig"), &format!("/api/v1/cases/{case_id}/decision"), json!({"outcome": "approved", "reason": "Passt."})).await;
+    assert_eq!(status, 200);
+    let text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("amtsweg_cases_open{authority=\"leipzig\"} 1"), "{text}");
+    assert!(text.contains("amtsweg_cases_overdue{authority=\"leipzig\"} 0"), "{text}");
+    assert!(text.contains("amtsweg_decision_lead_time_seconds_count{mode=\"manual\"} 1"), "{text}");
+    assert!(text.contains("amtsweg_decisions_automated_total"), "{text}");
+    assert!(text.trim_end().ends_with("# EOF"));
+}
+
+async fn admins_change_rules_that_fit_the_service(app: TestApp) {
+    let admin = staff(&app, "fachadministration-leipzig");
+    let (status, services) = app.get(&admin, "/api/v1/admin/services").await;
+    assert_eq!(status, 200);
+    assert!(services.as_array().unwrap().iter().any(|s| s["service_id"] == "energiepreispauschale" && s["rules"]["automation"] == true));
+    // A rule naming a field the form does not have is refused, naming the rule.
+    let bad = json!({"automation": false, "rules": [{"id": "x", "label": "X", "check": {"form": {"is_true": "gibt_es_nicht"}}, "passed": "ja", "failed": "nein"}]});
+    let (status, body) = app.put(&admin, "/api/v1/admin/services/bewohnerparkausweis/rules", bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["fields"][0]["message"].as_str().unwrap().contains("gibt_es_nicht"), "{body}");
+    // Turning automation off: the next matching application goes to a person.
+    let mut rules = services.as_array().unwrap().iter().find(|s| s["service_id"] == "bewohnerparkausweis").unwrap()["rules"].clone();
+    rules["automation"] = json!(false);
+    let (status, body) = app.put(&admin, "/api/v1/admin/services/bewohnerparkausweis/rules", rules).await;
+    assert_eq!(status, 200, "{body}");
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    app.put(&anna, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
+    fetch_evidence(&app, &anna, &id, "urn:amtsweg:evidence:main-residence").await;
+    fetch_evidence(&app, &anna, &id, "urn:amtsweg:evidence:vehicle-holder").await;
+    let (_, body) = app.post(&anna, &format!("/api/v1/applications/{id}/submit"), json!({})).await;
+    assert_eq!(body["status"], "submitted", "{body}");
+    assert!(body["rules"].as_array().unwrap().iter().all(|r| r["result"] == "passed"));
+    let (status, _) = app.put(app.caseworker("leipzig"), "/api/v1/admin/services/bewohnerparkausweis/rules", json!({})).await;
+    assert_eq!(status, 403);
+}
+
+async fn a_bescheid_left_undelivered_is_issued_later(app: TestApp) {
+    let (_, number) = app.submitted_application(0).await;
+    let case_id = amtsweg_domain::CaseId::parse(&app.case_id("leipzig", &number).await).unwrap();
+    let authority = amtsweg_domain::AuthorityId::parse("leipzig").unwrap();
+    let actor = amtsweg_store::Actor { id: amtsweg_domain::UserId::parse("sachbearbeitung-leipzig").unwrap(), role: amtsweg_domain::Role::Caseworker };
+    // The decision is stored, then the process stops before the Bescheid is written.
+    let message = amtsweg_domain::records::NewMessage { sender: "Stadt Leipzig".into(), subject: format!("Bescheid ({number})"), body: "Bewilligt.".into() };
+    app.store.decide(&authority, &case_id, &actor, amtsweg_domain::Outcome::Approved, "Passt.", &message).await.unwrap();
+    let state = amtsweg_web::AppState::new(app.store.clone(), amtsweg_web::WebConfig { demo: false, secure_cookies: false, kern_dir: "/nonexistent".into() })
+        .with_ledger_key(app.ledger_key());
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
+    assert_eq!(amtsweg_web::casework::deliver_missing(&state, time::OffsetDateTime::now_utc() - time::Duration::minutes(1)).await.unwrap(), 0, "a minute's grace");
+    assert_eq!(amtsweg_web::casework::deliver_missing(&state, later).await.unwrap(), 1);
+    assert_eq!(amtsweg_web::casework::deliver_missing(&state, later).await.unwrap(), 0, "once only");
+    let (_, mailbox) = app.get(app.citizen(0), "/api/v1/mailbox").await;
+    let m = mailbox.as_array().unwrap().iter().find(|m| m["subject"].as_str().unwrap().contains(&number)).unwrap();
+    let (status, kind, _) = fetch(&app, app.citizen(0), m["document_url"].as_str().unwrap()).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
 }
