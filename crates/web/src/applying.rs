@@ -12,6 +12,8 @@ use time::OffsetDateTime;
 
 /// A submitted application: its case, where it went, and how the rules judged it.
 pub struct Submission {
+    pub citizen: UserId,
+    pub data: FormData,
     pub case: CaseRef,
     pub authority: Authority,
     pub service: Service,
@@ -39,6 +41,10 @@ impl CitizenDesk {
         }
         let person = user.person.clone()?;
         Some(Self { store, id: user.id.clone(), person, display_name: user.display_name.clone() })
+    }
+
+    pub fn person(&self) -> &Person {
+        &self.person
     }
 
     pub fn display_name(&self) -> &str {
@@ -108,7 +114,7 @@ impl CitizenDesk {
         let evidence = self.store.evidence(&self.id, id).await?;
         let trace = crate::casework::run_rules(&service, &clean, &evidence, &authority);
         let case = self.store.submit_application(&self.id, id, &clean, &authority, trace.as_ref(), service.decision.processing_days).await?;
-        Ok(Submission { case, authority, service, trace })
+        Ok(Submission { citizen: self.id.clone(), data: clean, case, authority, service, trace })
     }
 
     /// Answers a question of the authority (from the mailbox).

@@ -135,10 +135,18 @@ fn blocks(b: &Bescheid) -> Vec<Block> {
     out
 }
 
+/// The two faces, parsed once per process.
+fn faces() -> Result<&'static (Face, Face), String> {
+    static FACES: std::sync::OnceLock<Result<(Face, Face), String>> = std::sync::OnceLock::new();
+    FACES
+        .get_or_init(|| Ok((Face::new(dejavu::sans::regular())?, Face::new(dejavu::sans::bold())?)))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 /// Renders the Bescheid; an error names what went wrong (never the letter's content).
 pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
-    let regular = Face::new(dejavu::sans::regular())?;
-    let bold = Face::new(dejavu::sans::bold())?;
+    let (regular, bold) = faces()?;
     let configuration = ConfigurationBuilder::new()
         .with_archival_validator(Archival::A2_A)
         .finish()
@@ -170,7 +178,7 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
             Block::Heading(t) => (t.as_str(), true, 12.5, 8.0, 4.0),
             Block::Paragraph { text, bold, size } => (text.as_str(), *bold, *size, 0.0, 5.0),
         };
-        let face = if is_bold { &bold } else { &regular };
+        let face = if is_bold { bold } else { regular };
         let leading = size * 1.4;
         y += before;
         for text in face.wrap(text, size, width) {
@@ -197,7 +205,7 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
         let mut page = document.start_page_with(PageSettings::from_wh(PAGE_W, PAGE_H).ok_or("Seitengröße")?);
         let mut surface = page.surface();
         for line in lines.iter().filter(|l| l.page == page_index) {
-            let face = if line.bold { &bold } else { &regular };
+            let face = if line.bold { bold } else { regular };
             let id = surface.start_tagged(ContentTag::Span(SpanTag::empty()));
             draw(&mut surface, face, line.size, LEFT, line.y, &line.text);
             surface.end_tagged();
@@ -207,7 +215,7 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
         }
         let footer = format!("Seite {} von {pages} · Aktenzeichen {}", page_index + 1, b.case_number);
         surface.start_tagged(ContentTag::Artifact(krilla::tagging::Artifact::with_kind(ArtifactType::Footer)));
-        draw(&mut surface, &regular, 8.0, LEFT, PAGE_H - BOTTOM / 2.0, &footer);
+        draw(&mut surface, regular, 8.0, LEFT, PAGE_H - BOTTOM / 2.0, &footer);
         surface.end_tagged();
         surface.finish();
         page.finish();

@@ -68,8 +68,7 @@ pub async fn submit(state: &AppState, desk: &crate::applying::CitizenDesk, id: &
     let started = std::time::Instant::now();
     let submission = desk.submit(id).await?;
     state.metrics.submission();
-    let s = &submission;
-    let decision = after_submission(state, &s.case.id, &s.authority, &s.service, &s.case.case_number, s.trace.as_ref()).await?;
+    let decision = after_submission(state, &submission, desk.person()).await?;
     if decision.is_some() {
         state.metrics.lead_time(true, started.elapsed().as_secs_f64());
     }
@@ -77,19 +76,47 @@ pub async fn submit(state: &AppState, desk: &crate::applying::CitizenDesk, id: &
 }
 
 /// After a submission: decides at once when the rules allow it. Returns the decision, if any.
-pub async fn after_submission(state: &AppState, case_id: &CaseId, authority: &Authority, service: &Service, case_number: &str, trace: Option<&RuleTrace>) -> Result<Option<Decision>, AppError> {
-    let Some(trace) = trace.filter(|t| t.decides_automatically()) else { return Ok(None) };
+pub async fn after_submission(state: &AppState, submission: &crate::applying::Submission, person: &amtsweg_domain::Person) -> Result<Option<Decision>, AppError> {
+    let Some(trace) = submission.trace.as_ref().filter(|t| t.decides_automatically()) else { return Ok(None) };
+    let (authority, service, case) = (&submission.authority, &submission.service, &submission.case);
     let reason = automated_reason(trace);
-    let message = decision_message(authority, case_number, service, Outcome::Approved, &reason);
-    let decision = state.store.decide(&authority.id, case_id, &system_actor(), Outcome::Approved, &reason, &message).await?;
+    let message = decision_message(authority, &case.case_number, service, Outcome::Approved, &reason);
+    let decision = state.store.decide(&authority.id, &case.id, &system_actor(), Outcome::Approved, &reason, &message).await?;
     state.metrics.decision(Outcome::Approved);
     state.metrics.automated_decision();
-    issue_bescheid(state, &authority.id, case_id).await?;
+    // The case file as it now stands, from what this request already holds.
+    let file = CaseFile {
+        id: case.id.clone(),
+        case_number: case.case_number.clone(),
+        authority_id: authority.id.clone(),
+        application_id: decision.application_id.clone(),
+        status: amtsweg_domain::ApplicationStatus::Decided,
+        service: service.clone(),
+        data: submission.data.clone(),
+        applicant_id: submission.citizen.clone(),
+        applicant: Some(person.clone()),
+        created_at: decision.decided_at,
+        decision: Some(amtsweg_domain::records::DecisionInfo { outcome: decision.outcome, reason: decision.reason.clone(), decided_at: decision.decided_at, automated: true }),
+        assignee_id: None,
+        assignee_name: None,
+        due_at: None,
+        rule_trace: Some(trace.clone()),
+    };
+    write_bescheid(state, &file, authority, &decision.message_id).await?;
     Ok(Some(decision))
 }
 
-/// The Bescheid of a decided case: rendered once (with the ledger receipt of the decision),
-/// stored, and attached to the decision's message. Later calls return the stored document.
+/// Delivers the Bescheid of a decision a member of staff just made, from the case file they
+/// opened to decide it.
+pub async fn deliver(state: &AppState, mut file: CaseFile, decision: &Decision) -> Result<Document, AppError> {
+    file.decision = Some(amtsweg_domain::records::DecisionInfo { outcome: decision.outcome, reason: decision.reason.clone(), decided_at: decision.decided_at, automated: false });
+    file.status = amtsweg_domain::ApplicationStatus::Decided;
+    let authority = state.store.authority(&file.authority_id).await?.ok_or(AppError::NotFound)?;
+    write_bescheid(state, &file, &authority, &decision.message_id).await
+}
+
+/// The Bescheid of a decided case, for a case whose document is missing: the case file is read
+/// (as the platform) and the document rendered and attached. A stored document is returned as is.
 pub async fn issue_bescheid(state: &AppState, authority_id: &AuthorityId, case_id: &CaseId) -> Result<Document, AppError> {
     if let Some(d) = state.store.case_document(authority_id, case_id, "bescheid").await? {
         return Ok(d);
@@ -97,8 +124,14 @@ pub async fn issue_bescheid(state: &AppState, authority_id: &AuthorityId, case_i
     let message = state.store.decision_message(authority_id, case_id).await?.ok_or_else(|| AppError::Conflict("Der Vorgang ist noch nicht entschieden.".into()))?;
     let case = state.store.open_case(authority_id, case_id, &system_actor()).await?.ok_or(AppError::NotFound)?;
     let authority = state.store.authority(authority_id).await?.ok_or(AppError::NotFound)?;
-    let ledger = crate::ledger::receipt_or_log(state, &format!("decision_issued:case:{case_id}")).await.map(|r| ledger_paragraph(&r));
-    let letter = letter(&case, &authority, ledger)?;
+    write_bescheid(state, &case, &authority, &message).await
+}
+
+/// Renders the Bescheid with the ledger receipt of the decision, stores it and attaches it to
+/// the message that delivered the decision (once: a second attempt returns the first document).
+async fn write_bescheid(state: &AppState, case: &CaseFile, authority: &Authority, message: &amtsweg_domain::MessageId) -> Result<Document, AppError> {
+    let ledger = crate::ledger::receipt_or_log(state, &format!("decision_issued:case:{}", case.id)).await.map(|r| ledger_paragraph(&r));
+    let letter = letter(case, authority, ledger)?;
     let pdf = tokio::task::spawn_blocking(move || crate::bescheid::render(&letter))
         .await
         .map_err(|_| AppError::Unavailable("Der Bescheid konnte nicht erzeugt werden.".into()))?
@@ -108,14 +141,14 @@ pub async fn issue_bescheid(state: &AppState, authority_id: &AuthorityId, case_i
         })?;
     let document = Document {
         id: uuid::Uuid::new_v4().to_string(),
-        case_id: case_id.clone(),
+        case_id: case.id.clone(),
         kind: "bescheid".into(),
         media_type: "application/pdf".into(),
         sha256: hex::encode(Sha256::digest(&pdf)),
         content: pdf,
         created_at: time::OffsetDateTime::now_utc(),
     };
-    Ok(state.store.attach_document(authority_id, &document, &message).await?)
+    Ok(state.store.attach_document(&authority.id, &document, message).await?)
 }
 
 /// Issues the Bescheide that a stopped process left undelivered (decided before `before`, no

@@ -191,15 +191,16 @@ impl StaffDesk {
     }
 
     /// Decides the case and delivers the decision to the citizen's mailbox, atomically. The
-    /// Bescheid (PDF) is issued by the caller ([`crate::casework::issue_bescheid`]).
-    pub async fn decide(&self, id: &CaseId, outcome: Outcome, reason: &str) -> Result<Decision, AppError> {
+    /// Bescheid (PDF) is issued by the caller ([`crate::casework::deliver`]) from the case file
+    /// returned with the decision.
+    pub async fn decide(&self, id: &CaseId, outcome: Outcome, reason: &str) -> Result<(Decision, CaseFile), AppError> {
         let case = self.store.open_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)?;
         let authority = self.store.authority(&self.authority).await?.ok_or(AppError::NotFound)?;
         let message = crate::casework::decision_message(&authority, &case.case_number, &case.service, outcome, reason);
         let decision = self.store.decide(&self.authority, id, &self.actor, outcome, reason, &message).await?;
         self.metrics.decision(outcome);
         self.metrics.lead_time(false, (decision.decided_at - case.created_at).as_seconds_f64());
-        Ok(decision)
+        Ok((decision, case))
     }
 }
 

@@ -258,8 +258,8 @@ pub async fn decide(
     let id = case_id(&id)?;
     let (outcome, reason) = StaffDesk::check_decision(input.outcome.as_deref(), input.reason.as_deref())
         .map_err(AppError::Invalid)?;
-    let d = desk.decide(&id, outcome, &reason).await?;
-    crate::casework::issue_bescheid(&state, desk.authority_id(), &id).await?;
+    let (d, file) = desk.decide(&id, outcome, &reason).await?;
+    crate::casework::deliver(&state, file, &d).await?;
     Ok(Json(DecisionResult {
         bescheid_url: format!("/api/v1/cases/{id}/bescheid"),
         case_id: d.case_id.to_string(),

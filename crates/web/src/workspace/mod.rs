@@ -316,8 +316,8 @@ async fn decide(State(state): State<AppState>, staff: PageStaff, Path(id): Path<
     let id = case_id(&id)?;
     match StaffDesk::check_decision(field(&form, "outcome"), field(&form, "reason")) {
         Ok((outcome, reason)) => {
-            staff.desk.decide(&id, outcome, &reason).await?;
-            crate::casework::issue_bescheid(&state, staff.desk.authority_id(), &id).await?;
+            let (decision, file) = staff.desk.decide(&id, outcome, &reason).await?;
+            crate::casework::deliver(&state, file, &decision).await?;
             Ok(back_to(&id))
         }
         Err(errors) => {
