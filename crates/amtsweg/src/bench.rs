@@ -154,6 +154,7 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
     let raw = Arc::new(raw);
     // Lena Hoffmann: enrolled on the key date.
     let lena = tokens.citizens[3].token.clone();
+    let steps: StepTimes = Arc::default();
     let mut rows = Vec::new();
     for &c in &args.concurrency {
         let (decision_client, decision_base) = (client.clone(), base.clone());
@@ -177,7 +178,7 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
         let level = c;
         let insert = if decisions {
             // The baseline of this run: the decision path against the plain submission path.
-            let (submit, decide) = (submit, decide_level(&decision_client, &decision_base, &lena, args.submissions, c).await?);
+            let (submit, decide) = (submit, decide_level(&decision_client, &decision_base, &lena, args.submissions, c, (c == 1).then(|| steps.clone())).await?);
             rows.push(format!(
                 "| {kind} | {c} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} | {:.3} |",
                 decide.per_second,
@@ -209,6 +210,17 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
         ));
         eprintln!("{}", rows.last().unwrap());
     }
+    let steps = std::mem::take(&mut *steps.lock().map_err(|_| "Messung")?);
+    if !steps.is_empty() {
+        let names = ["create", "data", "evidence (register, preview)", "accept", "submit (rules, decision, receipt, PDF/A)"];
+        let mut line = format!("| {kind} | median ms per step at 1 client |");
+        for (i, name) in names.iter().enumerate() {
+            let mut v: Vec<Duration> = steps.iter().map(|s| s[i]).collect();
+            v.sort();
+            line.push_str(&format!(" {name}: {:.1} |", ms(v[v.len() / 2])));
+        }
+        rows.push(line);
+    }
     let _ = stop.send(());
     let _ = server.await;
     if let Some(dir) = cleanup_dir {
@@ -220,27 +232,44 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
     Ok(rows)
 }
 
+/// Median time of each request of the decision path, at one client.
+pub(crate) type StepTimes = Arc<std::sync::Mutex<Vec<[Duration; 5]>>>;
+
 /// One level of automated decisions: the Energiepreispauschale of the enrolled demo citizen.
-async fn decide_level(client: &reqwest::Client, base: &str, token: &str, count: usize, concurrency: usize) -> Result<Figures, String> {
+async fn decide_level(client: &reqwest::Client, base: &str, token: &str, count: usize, concurrency: usize, steps: Option<StepTimes>) -> Result<Figures, String> {
     let (client, base, token) = (client.clone(), base.to_owned(), token.to_owned());
     measure(count, concurrency, move |_| {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        let (client, base, token, steps) = (client.clone(), base.clone(), token.clone(), steps.clone());
         async move {
+            let mut times = [Duration::ZERO; 5];
+            let mut t = Instant::now();
+            let mut lap = |i: usize| {
+                times[i] = t.elapsed();
+                t = Instant::now();
+            };
             let created = expect(
                 client.post(format!("{base}/api/v1/applications")).bearer_auth(&token).json(&serde_json::json!({"service_id": "energiepreispauschale"})).send().await,
                 201,
             )
             .await?;
             let id = created["id"].as_str().ok_or("keine id")?.to_owned();
+            lap(0);
             let data = serde_json::json!({"hochschule": "Universität Erfurt", "iban": "DE02120300000000202051", "richtigkeit": true});
             expect(client.put(format!("{base}/api/v1/applications/{id}/data")).bearer_auth(&token).json(&data).send().await, 200).await?;
+            lap(1);
             let fetch = serde_json::json!({"type": "urn:amtsweg:evidence:enrolment", "source": "register", "consent": true});
             let preview = expect(client.post(format!("{base}/api/v1/applications/{id}/evidence")).bearer_auth(&token).json(&fetch).send().await, 409).await?;
+            lap(2);
             let evidence = preview["evidence_id"].as_str().ok_or("keine Vorschau")?.to_owned();
             expect(client.post(format!("{base}/api/v1/applications/{id}/evidence/{evidence}/accept")).bearer_auth(&token).send().await, 200).await?;
+            lap(3);
             let submitted = expect(client.post(format!("{base}/api/v1/applications/{id}/submit")).bearer_auth(&token).send().await, 200).await?;
+            lap(4);
             if submitted["status"] != "decided" {
                 return Err(format!("nicht automatisiert entschieden: {submitted}"));
+            }
+            if let Some(steps) = steps {
+                steps.lock().map_err(|_| "Messung")?.push(times);
             }
             Ok(())
         }

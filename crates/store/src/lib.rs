@@ -202,6 +202,10 @@ pub trait Store: Send + Sync + 'static {
     /// Moves up to `max` pending entries, in order, into the tree: one transaction, one
     /// integrator at a time across processes. Returns the tree's size afterwards.
     async fn ledger_integrate(&self, max: usize) -> Result<u64>;
+    /// Integrates up to `max` pending entries and, in the same transaction, signs (with
+    /// `sign(size, root)`) and stores a checkpoint of the new size. Returns that checkpoint and
+    /// whether more may wait; `None` when nothing was pending.
+    async fn ledger_integrate_signed(&self, max: usize, sign: &(dyn Fn(u64, [u8; 32]) -> String + Send + Sync)) -> Result<Option<(u64, String, bool)>>;
     async fn ledger_size(&self) -> Result<u64>;
     async fn ledger_pending(&self) -> Result<u64>;
     /// Stored hashes by index; missing ones are left out.

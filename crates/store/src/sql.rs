@@ -325,6 +325,67 @@ macro_rules! shared_store_impl {
             bytes.try_into().map_err(|_| StoreError::Corrupt("a ledger hash is not 32 bytes".into()))
         }
 
+        /// Moves up to `max` pending entries into the tree inside `tx` (which holds the
+        /// integrator's lock). Returns the size afterwards, how many were taken, and the stored
+        /// hashes it read or wrote (the tree's right edge).
+        async fn integrate_in(tx: &mut Tx, max: usize) -> Result<(u64, usize, amtsweg_ledger::tree::Known)> {
+            use amtsweg_ledger::tree::{self, Known};
+            let size: i64 = sqlx::query("SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger_entries").fetch_one(&mut **tx).await?.try_get("n")?;
+            let size = size as u64;
+            let pending = sqlx::query("SELECT id, entry, reference FROM ledger_pending ORDER BY id LIMIT $1")
+                .bind(max as i64)
+                .fetch_all(&mut **tx)
+                .await?;
+            if pending.is_empty() {
+                return Ok((size, 0, Known::default()));
+            }
+            // The stored hashes of the tree so far that the appends read: its right edge.
+            let first_new = tree::stored_count(size);
+            let mut needed: Vec<u64> = (size..size + pending.len() as u64).flat_map(tree::needed_for_append).filter(|i| *i < first_new).collect();
+            needed.sort_unstable();
+            needed.dedup();
+            let mut known = Known::default();
+            for i in needed {
+                let row = sqlx::query("SELECT hash FROM ledger_hashes WHERE idx = $1").bind(i as i64).fetch_one(&mut **tx).await?;
+                known.0.insert(i, amtsweg_ledger::Hash(hash_of(row.try_get("hash")?)?));
+            }
+            let mut taken: Vec<i64> = Vec::with_capacity(pending.len());
+            let mut entries: Vec<(i64, Vec<u8>, Option<String>)> = Vec::with_capacity(pending.len());
+            let mut hashes: Vec<(i64, [u8; 32])> = Vec::with_capacity(pending.len() * 2);
+            for (n, row) in pending.iter().enumerate() {
+                let index = size + n as u64;
+                let entry: Vec<u8> = row.try_get("entry")?;
+                taken.push(row.try_get("id")?);
+                let stored = tree::append(index, amtsweg_ledger::leaf_hash(&entry), &mut known).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
+                hashes.extend(stored.into_iter().map(|(i, h)| (i as i64, h.0)));
+                entries.push((index as i64, entry, row.try_get("reference")?));
+            }
+            // Many rows per statement: integration is the ledger's hot path.
+            for chunk in entries.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_entries (idx, entry, reference) ");
+                q.push_values(chunk, |mut b, (i, e, r)| {
+                    b.push_bind(*i).push_bind(e.clone()).push_bind(r.clone());
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            for chunk in hashes.chunks(1000) {
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_hashes (idx, hash) ");
+                q.push_values(chunk, |mut b, (i, h)| {
+                    b.push_bind(*i).push_bind(h.to_vec());
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            // Exactly the rows taken: on PostgreSQL a row with a smaller id may have been
+            // committed after the SELECT above (ids are drawn before commit), and must wait
+            // for the next round rather than be deleted unseen. (Integers, safe to inline.)
+            for chunk in taken.chunks(1000) {
+                let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+                sqlx::query(&format!("DELETE FROM ledger_pending WHERE id IN ({})", list.join(","))).execute(&mut **tx).await?;
+            }
+            Ok((size + pending.len() as u64, pending.len(), known))
+        }
+
+
         impl $store {
             async fn application_status(&self, citizen: &UserId, id: &ApplicationId) -> Result<ApplicationStatus> {
                 let row = sqlx::query("SELECT status FROM applications WHERE id = $1 AND citizen_id = $2")
@@ -1587,63 +1648,40 @@ macro_rules! shared_store_impl {
             }
 
             async fn ledger_integrate(&self, max: usize) -> Result<u64> {
-                use amtsweg_ledger::tree::{self, Known};
                 let (_writer, mut tx) = self.begin().await?;
                 Self::lock_ledger(&mut tx).await?;
-                let size: i64 = sqlx::query("SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger_entries").fetch_one(&mut *tx).await?.try_get("n")?;
-                let size = size as u64;
-                let pending = sqlx::query("SELECT id, entry, reference FROM ledger_pending ORDER BY id LIMIT $1")
-                    .bind(max as i64)
-                    .fetch_all(&mut *tx)
+                let (size, taken, _) = integrate_in(&mut tx, max).await?;
+                if taken > 0 {
+                    tx.commit().await?;
+                }
+                Ok(size)
+            }
+
+            async fn ledger_integrate_signed(&self, max: usize, sign: &(dyn Fn(u64, [u8; 32]) -> String + Send + Sync)) -> Result<Option<(u64, String, bool)>> {
+                use amtsweg_ledger::tree;
+                let (_writer, mut tx) = self.begin().await?;
+                Self::lock_ledger(&mut tx).await?;
+                let (size, taken, mut known) = integrate_in(&mut tx, max).await?;
+                if taken == 0 {
+                    return Ok(None);
+                }
+                // The root's subtrees lie on the right edge; read any the appends did not touch.
+                for i in tree::needed_for_root(size) {
+                    if !known.0.contains_key(&i) {
+                        let row = sqlx::query("SELECT hash FROM ledger_hashes WHERE idx = $1").bind(i as i64).fetch_one(&mut *tx).await?;
+                        known.0.insert(i, amtsweg_ledger::Hash(hash_of(row.try_get("hash")?)?));
+                    }
+                }
+                let root = tree::root(size, &known).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
+                let note = sign(size, root.0);
+                sqlx::query("INSERT INTO ledger_checkpoints (size, note, created_at) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING")
+                    .bind(size as i64)
+                    .bind(&note)
+                    .bind(OffsetDateTime::now_utc())
+                    .execute(&mut *tx)
                     .await?;
-                if pending.is_empty() {
-                    return Ok(size);
-                }
-                // The stored hashes of the tree so far that the appends read: its right edge.
-                let first_new = tree::stored_count(size);
-                let mut needed: Vec<u64> = (size..size + pending.len() as u64).flat_map(tree::needed_for_append).filter(|i| *i < first_new).collect();
-                needed.sort_unstable();
-                needed.dedup();
-                let mut known = Known::default();
-                for i in needed {
-                    let row = sqlx::query("SELECT hash FROM ledger_hashes WHERE idx = $1").bind(i as i64).fetch_one(&mut *tx).await?;
-                    known.0.insert(i, amtsweg_ledger::Hash(hash_of(row.try_get("hash")?)?));
-                }
-                let mut taken: Vec<i64> = Vec::with_capacity(pending.len());
-                let mut entries: Vec<(i64, Vec<u8>, Option<String>)> = Vec::with_capacity(pending.len());
-                let mut hashes: Vec<(i64, [u8; 32])> = Vec::with_capacity(pending.len() * 2);
-                for (n, row) in pending.iter().enumerate() {
-                    let index = size + n as u64;
-                    let entry: Vec<u8> = row.try_get("entry")?;
-                    taken.push(row.try_get("id")?);
-                    let stored = tree::append(index, amtsweg_ledger::leaf_hash(&entry), &mut known).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
-                    hashes.extend(stored.into_iter().map(|(i, h)| (i as i64, h.0)));
-                    entries.push((index as i64, entry, row.try_get("reference")?));
-                }
-                // Many rows per statement: integration is the ledger's hot path.
-                for chunk in entries.chunks(500) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_entries (idx, entry, reference) ");
-                    q.push_values(chunk, |mut b, (i, e, r)| {
-                        b.push_bind(*i).push_bind(e.clone()).push_bind(r.clone());
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                for chunk in hashes.chunks(1000) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_hashes (idx, hash) ");
-                    q.push_values(chunk, |mut b, (i, h)| {
-                        b.push_bind(*i).push_bind(h.to_vec());
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                // Exactly the rows taken: on PostgreSQL a row with a smaller id may have been
-                // committed after the SELECT above (ids are drawn before commit), and must wait
-                // for the next round rather than be deleted unseen. (Integers, safe to inline.)
-                for chunk in taken.chunks(1000) {
-                    let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-                    sqlx::query(&format!("DELETE FROM ledger_pending WHERE id IN ({})", list.join(","))).execute(&mut *tx).await?;
-                }
                 tx.commit().await?;
-                Ok(size + pending.len() as u64)
+                Ok(Some((size, note, taken == max)))
             }
 
             async fn ledger_size(&self) -> Result<u64> {
@@ -1657,11 +1695,14 @@ macro_rules! shared_store_impl {
             }
 
             async fn ledger_hashes(&self, indexes: &[u64]) -> Result<Vec<(u64, [u8; 32])>> {
+                // One statement per 500 indexes (integers, safe to inline): a proof reads a few
+                // dozen at most.
                 let mut out = Vec::with_capacity(indexes.len());
-                let mut conn = self.pool.acquire().await?;
-                for &i in indexes {
-                    if let Some(row) = sqlx::query("SELECT hash FROM ledger_hashes WHERE idx = $1").bind(i as i64).fetch_optional(&mut *conn).await? {
-                        out.push((i, hash_of(row.try_get("hash")?)?));
+                for chunk in indexes.chunks(500) {
+                    let list: Vec<String> = chunk.iter().map(|i| (*i as i64).to_string()).collect();
+                    let sql = format!("SELECT idx, hash FROM ledger_hashes WHERE idx IN ({}) ORDER BY idx", list.join(","));
+                    for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
+                        out.push((row.try_get::<i64, _>("idx")? as u64, hash_of(row.try_get("hash")?)?));
                     }
                 }
                 Ok(out)

@@ -30,17 +30,24 @@ pub async fn root(store: &DynStore, size: u64) -> Result<Hash, StoreError> {
 /// Integrates everything pending and, if the tree grew since the last checkpoint, signs and
 /// stores a new one. Returns the latest checkpoint (size, note), if the tree has any entry.
 pub async fn checkpoint(store: &DynStore, key: &LogKey) -> Result<Option<(u64, String)>, StoreError> {
-    // Only reads when nothing waits: a write transaction (the integrator's lock) only when needed.
-    let mut size = store.ledger_size().await?;
-    while store.ledger_pending().await? > 0 {
-        let grown = store.ledger_integrate(BATCH).await?;
-        if grown == size {
-            break;
+    // Only reads when nothing waits: a write transaction (the integrator's lock) only when
+    // needed, and then integration and the signed checkpoint in one.
+    if store.ledger_pending().await? > 0 {
+        let sign = |size: u64, root: [u8; 32]| key.checkpoint(size, Hash(root));
+        let mut signed = None;
+        while let Some((size, note, more)) = store.ledger_integrate_signed(BATCH, &sign).await? {
+            signed = Some((size, note));
+            if !more {
+                break;
+            }
         }
-        size = grown;
+        if signed.is_some() {
+            return Ok(signed);
+        }
     }
-    // Another process may have integrated meanwhile (between our reads of size and pending).
-    let size = size.max(store.ledger_size().await?);
+    // Nothing waited (or another process took it meanwhile): sign if the tree grew since the
+    // last checkpoint.
+    let size = store.ledger_size().await?;
     let latest = store.ledger_latest_checkpoint().await?;
     if size == 0 || latest.as_ref().is_some_and(|(s, _)| *s >= size) {
         return Ok(latest);
