@@ -179,11 +179,20 @@ impl DecisionRules {
         if self.automation && self.automation_basis.trim().is_empty() {
             return Err(RulesError { rule: String::new(), problem: "Vollautomatisierung braucht die Rechtsgrundlage, die sie erlaubt (automation_basis).".into() });
         }
+        if !(1..=3650).contains(&self.processing_days) {
+            return Err(RulesError { rule: String::new(), problem: "Die Bearbeitungsfrist (processing_days) muss zwischen 1 und 3650 Tagen liegen.".into() });
+        }
         let mut seen = std::collections::HashSet::new();
         for r in &self.rules {
             let err = |problem: String| RulesError { rule: r.id.clone(), problem };
             if r.id.trim().is_empty() || !seen.insert(r.id.as_str()) {
                 return Err(err("die Kennung fehlt oder kommt doppelt vor".into()));
+            }
+            if has_empty_all(&r.check) {
+                return Err(err("„all“ braucht mindestens eine Bedingung".into()));
+            }
+            if r.label.trim().is_empty() || r.passed.trim().is_empty() || r.failed.trim().is_empty() {
+                return Err(err("label, passed und failed dürfen nicht leer sein".into()));
             }
             for source in sources(&r.check) {
                 if let Some(field) = source.strip_prefix("field:") {
@@ -223,6 +232,13 @@ impl DecisionRules {
             })
             .collect();
         RuleTrace { automation_allowed: self.automation, automation_basis: self.automation_basis.clone(), outcomes }
+    }
+}
+
+fn has_empty_all(check: &RuleCheck) -> bool {
+    match check {
+        RuleCheck::All(cs) => cs.is_empty() || cs.iter().any(has_empty_all),
+        _ => false,
     }
 }
 
@@ -437,5 +453,10 @@ mod tests {
         no_basis.automation_basis.clear();
         assert!(no_basis.check(&fields, &["res".into(), "veh".into()]).is_err());
         assert!(DecisionRules::parse(r#"{"rules": [{"id": "x"}]}"#).is_err());
+        let empty_all = DecisionRules::parse(r#"{"rules": [{"id": "x", "label": "X", "check": {"all": []}, "passed": "ja", "failed": "nein"}]}"#).unwrap();
+        assert!(empty_all.check(&fields, &[]).is_err(), "an empty all would always hold");
+        let mut long = rules.clone();
+        long.processing_days = 4_000_000;
+        assert!(long.check(&fields, &["res".into(), "veh".into()]).is_err());
     }
 }

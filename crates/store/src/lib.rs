@@ -71,6 +71,10 @@ pub trait Store: Send + Sync + 'static {
     async fn put_service(&self, service: &Service) -> Result<()>;
     async fn services(&self) -> Result<Vec<Service>>;
     async fn service(&self, id: &ServiceId) -> Result<Option<Service>>;
+    /// The authority's own decision rules for a service, if its admin set any.
+    async fn decision_rules(&self, service: &ServiceId, authority: &AuthorityId) -> Result<Option<amtsweg_domain::DecisionRules>>;
+    /// Sets the authority's own decision rules for a service (recorded with the admin as actor).
+    async fn put_decision_rules(&self, service: &ServiceId, authority: &AuthorityId, rules: &amtsweg_domain::DecisionRules, actor: &Actor) -> Result<()>;
     async fn put_responsibility(&self, responsibility: &Responsibility) -> Result<()>;
     async fn responsibilities(&self, service: &ServiceId) -> Result<Vec<Responsibility>>;
 
@@ -120,6 +124,8 @@ pub trait Store: Send + Sync + 'static {
     /// (or one already the assignee's) is taken. `NotFound` for a foreign case or an assignee
     /// who is not staff of the authority; `Taken` when a claim comes too late.
     async fn assign_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, assignee: Option<&UserId>, claim: bool) -> Result<()>;
+    /// Gives back a case assigned to the actor; `Taken` when it is not (any longer) theirs.
+    async fn release_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<()>;
     /// Opens a case file for a member of staff: records the read of personal data and puts a
     /// submitted case into review.
     async fn open_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>>;
@@ -138,6 +144,8 @@ pub trait Store: Send + Sync + 'static {
     /// Decided cases whose Bescheid is missing (the process stopped between the decision and
     /// the document), decided before `before`.
     async fn undelivered_decisions(&self, before: OffsetDateTime, limit: i64) -> Result<Vec<(AuthorityId, CaseId)>>;
+    /// Counts a failed attempt to write a case's Bescheid.
+    async fn bescheid_failed(&self, id: &CaseId) -> Result<()>;
     async fn case_document(&self, authority: &AuthorityId, id: &CaseId, kind: &str) -> Result<Option<Document>>;
     /// The document of one of the citizen's messages.
     async fn message_document(&self, citizen: &UserId, message: &MessageId) -> Result<Option<Document>>;
@@ -157,7 +165,9 @@ pub trait Store: Send + Sync + 'static {
     async fn case_timings(&self, authority: &AuthorityId) -> Result<Vec<CaseTiming>>;
 
     // --- specialist procedures ---------------------------------------------------------------
-    async fn create_api_client(&self, authority: &AuthorityId, name: &str, secret_hash: &str) -> Result<ApiClient>;
+    async fn create_api_client(&self, authority: &AuthorityId, name: &str, secret_hash: &str, actor: Option<&Actor>) -> Result<ApiClient>;
+    /// Deletes client access tokens that expired before `before`; returns how many.
+    async fn delete_expired_client_tokens(&self, before: OffsetDateTime) -> Result<u64>;
     async fn api_client_by_secret(&self, id: &str, secret_hash: &str) -> Result<Option<ApiClient>>;
     async fn put_client_token(&self, token_hash: &str, client: &str, expires_at: OffsetDateTime) -> Result<()>;
     async fn api_client_by_token(&self, token_hash: &str) -> Result<Option<ApiClient>>;

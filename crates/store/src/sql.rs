@@ -499,6 +499,35 @@ macro_rules! shared_store_impl {
                 row.as_ref().map(map_service).transpose()
             }
 
+            async fn decision_rules(&self, service: &ServiceId, authority: &AuthorityId) -> Result<Option<DecisionRules>> {
+                let row = sqlx::query("SELECT rules FROM service_rules WHERE service_id = $1 AND authority_id = $2")
+                    .bind(service.as_str())
+                    .bind(authority.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match row {
+                    Some(r) => Ok(Some(serde_json::from_str(&r.try_get::<String, _>("rules")?).map_err(|_| corrupt("decision rules"))?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn put_decision_rules(&self, service: &ServiceId, authority: &AuthorityId, rules: &DecisionRules, actor: &Actor) -> Result<()> {
+                let json = serde_json::to_string(rules).map_err(|_| corrupt("decision rules"))?;
+                let (_writer, mut tx) = self.begin().await?;
+                sqlx::query(
+                    "INSERT INTO service_rules (service_id, authority_id, rules) VALUES ($1, $2, $3) \
+                     ON CONFLICT (service_id, authority_id) DO UPDATE SET rules = excluded.rules",
+                )
+                .bind(service.as_str())
+                .bind(authority.as_str())
+                .bind(json)
+                .execute(&mut *tx)
+                .await?;
+                audit(&mut tx, "decision_rules_changed", Some((actor.id.as_str(), actor.role.as_str())), Some(authority.as_str()), ("service", service.as_str())).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn put_responsibility(&self, r: &Responsibility) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO responsibilities (service_id, region_key, authority_id) VALUES ($1, $2, $3) \
@@ -820,7 +849,7 @@ macro_rules! shared_store_impl {
                 sql.push_str(match f.sort {
                     CaseSort::Newest => " ORDER BY c.created_at DESC, c.id",
                     CaseSort::Oldest => " ORDER BY c.created_at, c.id",
-                    CaseSort::Deadline => " ORDER BY c.due_at, c.created_at, c.id",
+                    CaseSort::Deadline => " ORDER BY c.due_at IS NULL, c.due_at, c.created_at, c.id",
                 });
                 sql.push_str(&format!(" LIMIT ${}", next()));
                 let mut q = sqlx::query(&sql).bind(authority.as_str());
@@ -847,13 +876,6 @@ macro_rules! shared_store_impl {
 
             async fn assign_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, assignee: Option<&UserId>, claim: bool) -> Result<()> {
                 let (_writer, mut tx) = self.begin().await?;
-                let row = sqlx::query("SELECT assignee_id FROM cases WHERE id = $1 AND authority_id = $2")
-                    .bind(id.as_str())
-                    .bind(authority.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                let current: Option<String> = row.try_get("assignee_id")?;
                 if let Some(a) = assignee {
                     let staff = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1 AND authority_id = $2 AND role IN ('caseworker', 'team_lead')")
                         .bind(a.as_str())
@@ -864,17 +886,48 @@ macro_rules! shared_store_impl {
                         return Err(StoreError::NotFound);
                     }
                 }
-                if claim && current.as_deref().is_some_and(|c| Some(c) != assignee.map(|a| a.as_str())) {
-                    return Err(StoreError::Taken);
-                }
-                sqlx::query("UPDATE cases SET assignee_id = $1 WHERE id = $2 AND authority_id = $3")
+                // The condition is part of the update: two claims at once cannot both win.
+                let guard = if claim { " AND (assignee_id IS NULL OR assignee_id = $1)" } else { "" };
+                let sql = format!("UPDATE cases SET assignee_id = $1 WHERE id = $2 AND authority_id = $3{guard}");
+                let updated = sqlx::query(&sql)
                     .bind(assignee.map(|a| a.as_str()))
                     .bind(id.as_str())
                     .bind(authority.as_str())
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
+                if updated == 0 {
+                    let exists = sqlx::query("SELECT 1 AS one FROM cases WHERE id = $1 AND authority_id = $2")
+                        .bind(id.as_str())
+                        .bind(authority.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    return Err(if exists.is_some() { StoreError::Taken } else { StoreError::NotFound });
+                }
                 let who = Some((actor.id.as_str(), actor.role.as_str()));
                 audit(&mut tx, if assignee.is_some() { "case_assigned" } else { "case_unassigned" }, who, Some(authority.as_str()), ("case", id.as_str())).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn release_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<()> {
+                let (_writer, mut tx) = self.begin().await?;
+                let updated = sqlx::query("UPDATE cases SET assignee_id = NULL WHERE id = $1 AND authority_id = $2 AND assignee_id = $3")
+                    .bind(id.as_str())
+                    .bind(authority.as_str())
+                    .bind(actor.id.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if updated == 0 {
+                    let exists = sqlx::query("SELECT 1 AS one FROM cases WHERE id = $1 AND authority_id = $2")
+                        .bind(id.as_str())
+                        .bind(authority.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    return Err(if exists.is_some() { StoreError::Taken } else { StoreError::NotFound });
+                }
+                audit(&mut tx, "case_unassigned", Some((actor.id.as_str(), actor.role.as_str())), Some(authority.as_str()), ("case", id.as_str())).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1074,13 +1127,19 @@ macro_rules! shared_store_impl {
                 let rows = sqlx::query(
                     "SELECT c.authority_id, c.id FROM decisions d JOIN cases c ON c.id = d.case_id \
                      LEFT JOIN documents doc ON doc.case_id = c.id AND doc.kind = 'bescheid' \
-                     WHERE doc.id IS NULL AND d.decided_at < $1 ORDER BY d.decided_at LIMIT $2",
+                     WHERE doc.id IS NULL AND d.message_id IS NOT NULL AND d.bescheid_tries < 5 AND d.decided_at < $1 \
+                     ORDER BY d.decided_at LIMIT $2",
                 )
                 .bind(before)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(|r| Ok((AuthorityId::from_stored(r.try_get("authority_id")?), CaseId::from_stored(r.try_get("id")?)))).collect()
+            }
+
+            async fn bescheid_failed(&self, id: &CaseId) -> Result<()> {
+                sqlx::query("UPDATE decisions SET bescheid_tries = bescheid_tries + 1 WHERE case_id = $1").bind(id.as_str()).execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn case_document(&self, authority: &AuthorityId, id: &CaseId, kind: &str) -> Result<Option<Document>> {
@@ -1209,7 +1268,8 @@ macro_rules! shared_store_impl {
                 let (_writer, mut tx) = self.begin().await?;
                 let updated = sqlx::query(
                     "UPDATE info_requests SET answer = $1, answered_at = $2 WHERE id = $3 AND answered_at IS NULL AND case_id IN \
-                     (SELECT c.id FROM cases c JOIN applications a ON a.id = c.application_id WHERE a.citizen_id = $4)",
+                     (SELECT c.id FROM cases c JOIN applications a ON a.id = c.application_id \
+                      WHERE a.citizen_id = $4 AND a.status IN ('submitted', 'in_review'))",
                 )
                 .bind(answer)
                 .bind(now)
@@ -1219,7 +1279,7 @@ macro_rules! shared_store_impl {
                 .await?
                 .rows_affected();
                 let row = sqlx::query(
-                    "SELECT q.id, q.case_id, c.case_number, q.question, q.asked_at, q.answer, q.answered_at, c.authority_id FROM info_requests q \
+                    "SELECT q.id, q.case_id, c.case_number, q.question, q.asked_at, q.answer, q.answered_at, c.authority_id, a.status FROM info_requests q \
                      JOIN cases c ON c.id = q.case_id JOIN applications a ON a.id = c.application_id \
                      WHERE q.id = $1 AND a.citizen_id = $2",
                 )
@@ -1228,10 +1288,10 @@ macro_rules! shared_store_impl {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-                if updated == 0 {
-                    return Err(StoreError::Answered);
-                }
                 let q = map_info_request(&row)?;
+                if updated == 0 {
+                    return Err(if q.answered_at.is_some() { StoreError::Answered } else { StoreError::Conflict { current: map_status(&row.try_get::<String, _>("status")?)? } });
+                }
                 let authority: String = row.try_get("authority_id")?;
                 audit(&mut tx, "information_provided", Some((citizen.as_str(), "citizen")), Some(&authority), ("case", q.case_id.as_str())).await?;
                 tx.commit().await?;
@@ -1315,7 +1375,11 @@ macro_rules! shared_store_impl {
                     .collect()
             }
 
-            async fn create_api_client(&self, authority: &AuthorityId, name: &str, secret_hash: &str) -> Result<ApiClient> {
+            async fn delete_expired_client_tokens(&self, before: OffsetDateTime) -> Result<u64> {
+                Ok(sqlx::query("DELETE FROM client_tokens WHERE expires_at < $1").bind(before).execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn create_api_client(&self, authority: &AuthorityId, name: &str, secret_hash: &str, actor: Option<&Actor>) -> Result<ApiClient> {
                 let (_writer, mut tx) = self.begin().await?;
                 let id = new_id();
                 sqlx::query("INSERT INTO api_clients (id, authority_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -1326,7 +1390,7 @@ macro_rules! shared_store_impl {
                     .bind(OffsetDateTime::now_utc())
                     .execute(&mut *tx)
                     .await?;
-                audit(&mut tx, "api_client_created", None, Some(authority.as_str()), ("api_client", &id)).await?;
+                audit(&mut tx, "api_client_created", actor.map(|a| (a.id.as_str(), a.role.as_str())), Some(authority.as_str()), ("api_client", &id)).await?;
                 tx.commit().await?;
                 Ok(ApiClient { id, authority_id: authority.clone(), name: name.to_owned() })
             }

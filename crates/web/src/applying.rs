@@ -112,8 +112,9 @@ impl CitizenDesk {
         let clean = service.form.validate(&application.data, today()).map_err(AppError::Invalid)?;
         let authority = self.responsible_authority(&service).await?;
         let evidence = self.store.evidence(&self.id, id).await?;
-        let trace = crate::casework::run_rules(&service, &clean, &evidence, &authority);
-        let case = self.store.submit_application(&self.id, id, &clean, &authority, trace.as_ref(), service.decision.processing_days).await?;
+        let rules = self.store.decision_rules(&service.id, &authority.id).await?.unwrap_or_else(|| service.decision.clone());
+        let trace = crate::casework::run_rules(&rules, &clean, &evidence, &authority);
+        let case = self.store.submit_application(&self.id, id, &clean, &authority, trace.as_ref(), rules.processing_days).await?;
         Ok(Submission { citizen: self.id.clone(), data: clean, case, authority, service, trace })
     }
 

@@ -177,6 +177,18 @@ impl FromRequestParts<AppState> for ApiStaff {
     }
 }
 
+/// An API request of a team lead: refused (403) before anything else is read.
+pub struct ApiLead(pub crate::deciding::LeadDesk);
+
+impl FromRequestParts<AppState> for ApiLead {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let user = api_user(parts, state).await?;
+        let desk = desk_for_staff(state, &user)?;
+        Ok(ApiLead(desk.lead().ok_or(AppError::Forbidden("Das dürfen nur Teamleitungen."))?))
+    }
+}
+
 /// Any authenticated API client (for endpoints open to every role).
 pub struct ApiAnyone;
 

@@ -5,6 +5,7 @@
 //! with `skrifa` for line breaks.
 
 use krilla::configure::{Archival, ConfigurationBuilder};
+use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
 use krilla::geom::Point;
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
@@ -37,7 +38,13 @@ pub struct Bescheid {
     pub remedy: String,
     /// Where the decision stands in the ledger, one paragraph.
     pub ledger: Option<String>,
+    /// The ledger receipt of the decision (JSON), embedded as `quittung.json` so that it can be
+    /// checked offline (`amtsweg ledger verify-receipt`).
+    pub receipt: Option<Vec<u8>>,
 }
+
+/// The name of the embedded receipt.
+pub const RECEIPT_FILE: &str = "quittung.json";
 
 const PAGE_W: f32 = 595.28;
 const PAGE_H: f32 = 841.89;
@@ -62,6 +69,19 @@ impl Face {
         let charmap = self.metrics.charmap();
         let glyphs = self.metrics.glyph_metrics(Size::new(size), LocationRef::default());
         text.chars().map(|c| glyphs.advance_width(charmap.map(c).unwrap_or_default()).unwrap_or(size * 0.5)).sum()
+    }
+
+    /// The text with every character the face cannot show (and private-use and control
+    /// characters) replaced by `?`: PDF/A refuses glyphless text, and a Bescheid must not fail
+    /// because of what someone typed.
+    fn printable(&self, text: &str) -> String {
+        let charmap = self.metrics.charmap();
+        text.chars()
+            .map(|c| {
+                let private = matches!(c as u32, 0xE000..=0xF8FF | 0xF0000..=0x10FFFF);
+                if c == ' ' || (!c.is_control() && !private && charmap.map(c).is_some_and(|g| g.to_u32() != 0)) { c } else { '?' }
+            })
+            .collect()
     }
 
     /// Breaks a paragraph into lines no wider than `max`.
@@ -148,7 +168,8 @@ fn faces() -> Result<&'static (Face, Face), String> {
 pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
     let (regular, bold) = faces()?;
     let configuration = ConfigurationBuilder::new()
-        .with_archival_validator(Archival::A2_A)
+        // PDF/A-3 (level a: tagged, Unicode) allows the receipt as an associated file.
+        .with_archival_validator(Archival::A3_A)
         .finish()
         .map_err(|e| format!("PDF-Konfiguration: {e:?}"))?;
     // Page content is a few KiB of text operators: left uncompressed, which saves a third of the
@@ -183,7 +204,7 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
         let face = if is_bold { bold } else { regular };
         let leading = size * 1.4;
         y += before;
-        for text in face.wrap(text, size, width) {
+        for text in face.wrap(&face.printable(text), size, width) {
             if y + leading > PAGE_H - BOTTOM {
                 page += 1;
                 y = TOP;
@@ -217,7 +238,7 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
         }
         let footer = format!("Seite {} von {pages} · Aktenzeichen {}", page_index + 1, b.case_number);
         surface.start_tagged(ContentTag::Artifact(krilla::tagging::Artifact::with_kind(ArtifactType::Footer)));
-        draw(&mut surface, regular, 8.0, LEFT, PAGE_H - BOTTOM / 2.0, &footer);
+        draw(&mut surface, regular, 8.0, LEFT, PAGE_H - BOTTOM / 2.0, &regular.printable(&footer));
         surface.end_tagged();
         surface.finish();
         page.finish();
@@ -228,25 +249,45 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
     }
     tree.push(Node::Group(section));
     document.set_tag_tree(tree);
+    let created = {
+        let t = b.created.to_offset(time::UtcOffset::UTC);
+        krilla::metadata::DateTime::new(t.year() as u16)
+            .month(u8::from(t.month()))
+            .day(t.day())
+            .hour(t.hour())
+            .minute(t.minute())
+            .second(t.second())
+            .utc_offset_hour(0)
+            .utc_offset_minute(0)
+    };
+    if let Some(receipt) = &b.receipt {
+        document
+            .embed_file(EmbeddedFile {
+                path: RECEIPT_FILE.into(),
+                mime_type: MimeType::new("application/json"),
+                description: Some("Quittung des Transparenzprotokolls zu dieser Entscheidung".into()),
+                association_kind: AssociationKind::Supplement,
+                data: receipt.clone().into(),
+                modification_date: Some(created),
+                compress: Some(true),
+                location: None,
+            })
+            .ok_or("Quittung nicht eingebettet")?;
+    }
     document.set_metadata(
         Metadata::new()
             .title(format!("Bescheid {} – {}", b.case_number, b.service_name))
             .language("de-DE".into())
             .creator("amtsweg".into())
             .authors(vec![b.authority_name.clone()])
-            .creation_date({
-                let t = b.created.to_offset(time::UtcOffset::UTC);
-                krilla::metadata::DateTime::new(t.year() as u16)
-                    .month(u8::from(t.month()))
-                    .day(t.day())
-                    .hour(t.hour())
-                    .minute(t.minute())
-                    .second(t.second())
-                    .utc_offset_hour(0)
-                    .utc_offset_minute(0)
-            }),
+            .creation_date(created),
     );
-    document.finish().map_err(|e| format!("PDF nicht erzeugt: {e:?}"))
+    // The error's kind only: krilla's messages may quote the text (personal data).
+    document.finish().map_err(|e| match e {
+        krilla::error::KrillaError::Validation(v) => format!("PDF/A-Prüfung: {} Verstöße", v.len()),
+        krilla::error::KrillaError::Font(..) => "Schrift nicht einbettbar".to_owned(),
+        _ => "PDF nicht erzeugt".to_owned(),
+    })
 }
 
 fn draw(surface: &mut Surface<'_>, face: &Face, size: f32, x: f32, y: f32, text: &str) {
@@ -272,6 +313,7 @@ mod tests {
             legal_basis: "EPPSG".into(),
             remedy: "Gegen diesen Bescheid können Sie innerhalb eines Monats Widerspruch erheben.".into(),
             ledger: Some("Eintrag Nr. 7".into()),
+            receipt: Some(br#"{"index": 7}"#.to_vec()),
         }
     }
 
@@ -283,6 +325,15 @@ mod tests {
         assert!(text.contains("pdfaid:part"), "declares PDF/A in its XMP metadata");
         assert!(text.contains("/StructTreeRoot"), "is tagged");
         assert!(text.matches("/Type /Page\n").count() + text.matches("/Type /Page ").count() + text.matches("/Type/Page/").count() >= 1);
+    }
+
+    #[test]
+    fn characters_without_a_glyph_do_not_stop_the_bescheid() {
+        let mut b = sample();
+        b.recipient[0] = "Anna \u{1F600} 山田 \u{E000}\u{FEFF} Schmidt".into();
+        b.reason = "Begründung mit \u{0007} Steuerzeichen und 🚗.".into();
+        let pdf = render(&b).expect("renders with replacement characters");
+        assert!(pdf.starts_with(b"%PDF-"));
     }
 
     #[test]

@@ -24,12 +24,12 @@ pub fn remedy(authority_name: &str, address: &str) -> String {
     )
 }
 
-/// Runs the service's decision rules on a submission.
-pub fn run_rules(service: &Service, data: &amtsweg_domain::FormData, evidence: &[amtsweg_domain::records::EvidenceRecord], authority: &Authority) -> Option<RuleTrace> {
-    if service.decision.rules.is_empty() {
+/// Runs the decision rules (the authority's own for the service, or the service's) on a submission.
+pub fn run_rules(rules: &amtsweg_domain::DecisionRules, data: &amtsweg_domain::FormData, evidence: &[amtsweg_domain::records::EvidenceRecord], authority: &Authority) -> Option<RuleTrace> {
+    if rules.rules.is_empty() {
         return None;
     }
-    Some(service.decision.run(&RuleInput { data, evidence, authority_region: &authority.region, today: crate::applying::today() }))
+    Some(rules.run(&RuleInput { data, evidence, authority_region: &authority.region, today: crate::applying::today() }))
 }
 
 fn verdict(outcome: Outcome) -> &'static str {
@@ -81,7 +81,15 @@ pub async fn after_submission(state: &AppState, submission: &crate::applying::Su
     let (authority, service, case) = (&submission.authority, &submission.service, &submission.case);
     let reason = automated_reason(trace);
     let message = decision_message(authority, &case.case_number, service, Outcome::Approved, &reason);
-    let decision = state.store.decide(&authority.id, &case.id, &system_actor(), Outcome::Approved, &reason, &message).await?;
+    // The submission has committed: whatever fails from here is logged, and the case stays
+    // in the inbox (no decision) or the Bescheid is issued later (decision made).
+    let decision = match state.store.decide(&authority.id, &case.id, &system_actor(), Outcome::Approved, &reason, &message).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = AppError::from(e).code(), "automated decision not made; the case goes to the inbox");
+            return Ok(None);
+        }
+    };
     state.metrics.decision(Outcome::Approved);
     state.metrics.automated_decision();
     // The case file as it now stands, from what this request already holds.
@@ -102,13 +110,22 @@ pub async fn after_submission(state: &AppState, submission: &crate::applying::Su
         due_at: None,
         rule_trace: Some(trace.clone()),
     };
-    write_bescheid(state, &file, authority, &decision.message_id).await?;
+    if let Err(e) = write_bescheid(state, &file, authority, &decision.message_id).await {
+        tracing::warn!(error = e.code(), "bescheid not written; it will be issued later");
+    }
     Ok(Some(decision))
 }
 
 /// Delivers the Bescheid of a decision a member of staff just made, from the case file they
-/// opened to decide it.
-pub async fn deliver(state: &AppState, mut file: CaseFile, decision: &Decision) -> Result<Document, AppError> {
+/// opened to decide it. The decision has committed: a failure is logged and the background job
+/// issues the Bescheid later.
+pub async fn deliver(state: &AppState, file: CaseFile, decision: &Decision) {
+    if let Err(e) = deliver_now(state, file, decision).await {
+        tracing::warn!(error = e.code(), "bescheid not written; it will be issued later");
+    }
+}
+
+async fn deliver_now(state: &AppState, mut file: CaseFile, decision: &Decision) -> Result<Document, AppError> {
     file.decision = Some(amtsweg_domain::records::DecisionInfo { outcome: decision.outcome, reason: decision.reason.clone(), decided_at: decision.decided_at, automated: false });
     file.status = amtsweg_domain::ApplicationStatus::Decided;
     let authority = state.store.authority(&file.authority_id).await?.ok_or(AppError::NotFound)?;
@@ -130,8 +147,9 @@ pub async fn issue_bescheid(state: &AppState, authority_id: &AuthorityId, case_i
 /// Renders the Bescheid with the ledger receipt of the decision, stores it and attaches it to
 /// the message that delivered the decision (once: a second attempt returns the first document).
 async fn write_bescheid(state: &AppState, case: &CaseFile, authority: &Authority, message: &amtsweg_domain::MessageId) -> Result<Document, AppError> {
-    let ledger = crate::ledger::receipt_or_log(state, &format!("decision_issued:case:{}", case.id)).await.map(|r| ledger_paragraph(&r));
-    let letter = letter(case, authority, ledger)?;
+    let receipt = crate::ledger::receipt_or_log(state, &format!("decision_issued:case:{}", case.id)).await;
+    let mut letter = letter(case, authority, receipt.as_ref().map(ledger_paragraph))?;
+    letter.receipt = receipt.and_then(|r| serde_json::to_vec_pretty(&r).ok());
     let pdf = tokio::task::spawn_blocking(move || crate::bescheid::render(&letter))
         .await
         .map_err(|_| AppError::Unavailable("Der Bescheid konnte nicht erzeugt werden.".into()))?
@@ -159,7 +177,11 @@ pub async fn deliver_missing(state: &AppState, before: time::OffsetDateTime) -> 
     for (authority, case) in missing {
         match issue_bescheid(state, &authority, &case).await {
             Ok(_) => issued += 1,
-            Err(e) => tracing::warn!(error = e.code(), "bescheid not delivered"),
+            Err(e) => {
+                tracing::warn!(error = e.code(), "bescheid not delivered");
+                // Counted, so that a case that keeps failing is given up after a few tries.
+                state.store.bescheid_failed(&case).await?;
+            }
         }
     }
     Ok(issued)
@@ -187,7 +209,7 @@ fn ledger_paragraph(r: &amtsweg_ledger::Receipt) -> String {
     let size = lines.next().unwrap_or_default();
     let root = lines.next().unwrap_or_default();
     format!(
-        "Diese Entscheidung ist im Transparenzprotokoll „{origin}“ als Eintrag Nr. {} verzeichnet. Der signierte Protokollstand umfasst {size} Einträge, Prüfwert {root}. Die vollständige Quittung erhalten Sie über Ihr Postfach; sie lässt sich unabhängig prüfen.",
+        "Diese Entscheidung ist im Transparenzprotokoll „{origin}“ als Eintrag Nr. {} verzeichnet. Der signierte Protokollstand umfasst {size} Einträge, Prüfwert {root}. Die vollständige Quittung ist diesem Dokument als Datei „quittung.json“ beigefügt; sie lässt sich mit dem öffentlichen Schlüssel des Protokolls unabhängig prüfen.",
         r.index
     )
 }
@@ -223,6 +245,7 @@ fn letter(case: &CaseFile, authority: &Authority, ledger: Option<String>) -> Res
         legal_basis: case.service.legal_basis.clone(),
         remedy: remedy(&authority.name, &authority.address),
         ledger,
+        receipt: None,
     })
 }
 

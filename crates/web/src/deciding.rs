@@ -77,11 +77,10 @@ impl StaffDesk {
 
     /// Gives back a case assigned to me.
     pub async fn release(&self, id: &CaseId) -> Result<(), AppError> {
-        let c = self.store.cases(&self.authority, &CaseFilter { assignee: Some(amtsweg_domain::records::AssigneeFilter::User(self.actor.id.clone())), limit: Some(100_000), ..Default::default() }).await?;
-        if !c.iter().any(|x| &x.id == id) {
-            return Err(AppError::Conflict("Nur eigene Vorgänge können zurückgegeben werden.".into()));
+        match self.store.release_case(&self.authority, id, &self.actor).await {
+            Err(amtsweg_store::StoreError::Taken) => Err(AppError::Conflict("Nur eigene Vorgänge können zurückgegeben werden.".into())),
+            other => Ok(other?),
         }
-        Ok(self.store.assign_case(&self.authority, id, &self.actor, None, false).await?)
     }
 
     /// Asks the citizen for more information; the question arrives in the mailbox.

@@ -348,7 +348,7 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
     for a in &authorities {
         let name = format!("Fachverfahren {}", a.name);
         let secret = new_secret();
-        let client = store.create_api_client(&a.id, &name, &hash_secret(&secret)).await?;
+        let client = store.create_api_client(&a.id, &name, &hash_secret(&secret), None).await?;
         tokens.clients.push(ClientCredentials { name, authority_id: a.id.to_string(), client_id: client.id, client_secret: secret });
     }
     Ok(tokens)

@@ -34,16 +34,13 @@ pub async fn checkpoint(store: &DynStore, key: &LogKey) -> Result<Option<(u64, S
     // needed, and then integration and the signed checkpoint in one.
     if store.ledger_pending().await? > 0 {
         let sign = |size: u64, root: [u8; 32]| key.checkpoint(size, Hash(root));
-        let mut signed = None;
         while let Some((size, note, more)) = store.ledger_integrate_signed(BATCH, &sign).await? {
-            signed = Some((size, note));
             if !more {
-                break;
+                // Everything that waited when we looked is in this checkpoint.
+                return Ok(Some((size, note)));
             }
         }
-        if signed.is_some() {
-            return Ok(signed);
-        }
+        // Another process took the rest: the general path below covers it.
     }
     // Nothing waited (or another process took it meanwhile): sign if the tree grew since the
     // last checkpoint.

@@ -39,36 +39,41 @@ impl PrivacyDesk {
 pub struct AdminDesk {
     store: DynStore,
     authority: AuthorityId,
+    actor: amtsweg_store::Actor,
 }
 
 impl AdminDesk {
     pub fn new(store: DynStore, user: &User) -> Option<Self> {
         (user.role == Role::Admin).then_some(())?;
-        Some(Self { store, authority: user.authority_id.clone()? })
+        Some(Self { store, authority: user.authority_id.clone()?, actor: amtsweg_store::Actor { id: user.id.clone(), role: user.role } })
     }
 
     pub async fn authority_name(&self) -> Result<String, AppError> {
         Ok(self.store.authority(&self.authority).await?.map(|a| a.name).unwrap_or_default())
     }
 
-    /// The services the authority is responsible for somewhere.
+    /// The services the authority is responsible for somewhere, each with the decision rules
+    /// that apply for this authority (its own, or the service's).
     pub async fn services(&self) -> Result<Vec<Service>, AppError> {
         let mut out = Vec::new();
-        for s in self.store.services().await? {
+        for mut s in self.store.services().await? {
             if self.store.responsibilities(&s.id).await?.iter().any(|r| r.authority_id == self.authority) {
+                if let Some(own) = self.store.decision_rules(&s.id, &self.authority).await? {
+                    s.decision = own;
+                }
                 out.push(s);
             }
         }
         Ok(out)
     }
 
-    /// Replaces a service's decision rules after checking them against its form and evidence.
+    /// Sets this authority's decision rules for a service, after checking them against its
+    /// form and evidence. Other authorities offering the service keep theirs.
     pub async fn set_rules(&self, id: &ServiceId, rules: DecisionRules) -> Result<Service, AppError> {
         let mut service = self.services().await?.into_iter().find(|s| &s.id == id).ok_or(AppError::NotFound)?;
         service.decision = rules;
         service.check_decision_rules().map_err(|e| AppError::Invalid(vec![amtsweg_domain::FieldError::new("rules", e.to_string())]))?;
-        self.store.put_service(&service).await?;
-        self.store.record_action("decision_rules_changed", None, Some(self.authority.as_str()), ("service", id.as_str())).await?;
+        self.store.put_decision_rules(id, &self.authority, &service.decision, &self.actor).await?;
         Ok(service)
     }
 
@@ -78,6 +83,6 @@ impl AdminDesk {
         if name.is_empty() || name.chars().count() > 200 {
             return Err(AppError::Invalid(vec![amtsweg_domain::FieldError::new("name", "Bitte geben Sie einen Namen mit höchstens 200 Zeichen ein.")]));
         }
-        crate::api::procedures::create_client(&self.store, &self.authority, name).await
+        crate::api::procedures::create_client(&self.store, &self.authority, name, Some(&self.actor)).await
     }
 }

@@ -10,8 +10,10 @@ pub fn transfer_retention() -> time::Duration {
     time::Duration::days(2 * 365 + 1)
 }
 
-/// Deletes transfer log entries older than the retention period; returns how many.
+/// Deletes transfer log entries older than the retention period (returns how many), and
+/// expired access tokens of API clients.
 pub async fn sweep(store: &DynStore, now: OffsetDateTime) -> Result<u64, amtsweg_store::StoreError> {
+    store.delete_expired_client_tokens(now).await?;
     store.delete_transfers_before(now - transfer_retention()).await
 }
 

@@ -4,12 +4,23 @@
 
 ALTER TABLE services ADD COLUMN decision_rules TEXT NOT NULL DEFAULT '{}';
 
+-- An authority's own decision rules for a service (set by its service admin); without a row
+-- the service's rules apply.
+CREATE TABLE service_rules (
+    service_id   TEXT NOT NULL REFERENCES services(id),
+    authority_id TEXT NOT NULL REFERENCES authorities(id),
+    rules        TEXT NOT NULL,
+    PRIMARY KEY (service_id, authority_id)
+);
+
 ALTER TABLE cases ADD COLUMN assignee_id TEXT REFERENCES users(id);
 ALTER TABLE cases ADD COLUMN due_at TIMESTAMPTZ;
 ALTER TABLE cases ADD COLUMN rule_trace TEXT;
 
 ALTER TABLE decisions ADD COLUMN automated BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE decisions ADD COLUMN message_id TEXT;
+-- Failed attempts to write the Bescheid (the background job gives up after a few).
+ALTER TABLE decisions ADD COLUMN bescheid_tries INTEGER NOT NULL DEFAULT 0;
 
 -- The platform's own actor for automated decisions (§ 35a VwVfG).
 INSERT INTO users (id, role, display_name, authority_id, person, created_at)

@@ -1,7 +1,7 @@
 use super::ApiJson;
 use super::applications::DecisionView;
 use crate::AppState;
-use crate::auth::ApiStaff;
+use crate::auth::{ApiLead, ApiStaff};
 use crate::deciding::StaffDesk;
 use crate::error::{ApiError, AppError, ErrorBody};
 use amtsweg_domain::records::{AssigneeFilter, CaseFilter, CaseSort, InfoRequest, Memo};
@@ -259,7 +259,7 @@ pub async fn decide(
     let (outcome, reason) = StaffDesk::check_decision(input.outcome.as_deref(), input.reason.as_deref())
         .map_err(AppError::Invalid)?;
     let (d, file) = desk.decide(&id, outcome, &reason).await?;
-    crate::casework::deliver(&state, file, &d).await?;
+    crate::casework::deliver(&state, file, &d).await;
     Ok(Json(DecisionResult {
         bescheid_url: format!("/api/v1/cases/{id}/bescheid"),
         case_id: d.case_id.to_string(),
@@ -299,8 +299,7 @@ pub struct AssigneeInput {
 #[utoipa::path(put, path = "/api/v1/cases/{id}/assignee", tag = "cases", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = AssigneeInput,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn assign(ApiStaff(desk): ApiStaff, Path(id): Path<String>, ApiJson(input): ApiJson<AssigneeInput>) -> Result<StatusCode, ApiError> {
-    let lead = desk.lead().ok_or(AppError::Forbidden("Zuweisen dürfen nur Teamleitungen."))?;
+pub async fn assign(ApiLead(lead): ApiLead, Path(id): Path<String>, ApiJson(input): ApiJson<AssigneeInput>) -> Result<StatusCode, ApiError> {
     let id = case_id(&id)?;
     let to = match input.user_id.as_deref() {
         Some(u) => Some(UserId::parse(u).ok_or(AppError::NotFound)?),
@@ -432,8 +431,7 @@ pub struct LeadTimeView {
 /// Lead times and backlog per service of my authority (team leads only).
 #[utoipa::path(get, path = "/api/v1/lead-times", tag = "cases", security(("bearer" = [])),
     responses((status = 200, body = [LeadTimeView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn lead_times(ApiStaff(desk): ApiStaff) -> Result<Json<Vec<LeadTimeView>>, ApiError> {
-    let lead = desk.lead().ok_or(AppError::Forbidden("Durchlaufzeiten sehen Teamleitungen."))?;
+pub async fn lead_times(ApiLead(lead): ApiLead) -> Result<Json<Vec<LeadTimeView>>, ApiError> {
     Ok(Json(
         crate::casework::lead_times(&lead.timings().await?, OffsetDateTime::now_utc())
             .into_iter()

@@ -44,12 +44,13 @@ impl FromRequestParts<AppState> for ApiProcedure {
 }
 
 /// Makes a client for an authority; returns its id and its secret (shown once).
-pub async fn create_client(store: &amtsweg_store::DynStore, authority: &amtsweg_domain::AuthorityId, name: &str) -> Result<(ApiClient, String), AppError> {
+pub async fn create_client(store: &amtsweg_store::DynStore, authority: &amtsweg_domain::AuthorityId, name: &str, actor: Option<&Actor>) -> Result<(ApiClient, String), AppError> {
     let secret = new_secret();
-    let client = store.create_api_client(authority, name, &hash_secret(&secret)).await?;
+    let client = store.create_api_client(authority, name, &hash_secret(&secret), actor).await?;
     Ok((client, secret))
 }
 
+/// Other parameters (e.g. `scope`) are ignored, as OAuth 2.0 servers do.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     /// Must be `client_credentials`.
@@ -76,8 +77,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
     let request: TokenRequest = if json {
         serde_json::from_slice(&body).map_err(|_| AppError::BadRequest("Die Anfrage ist kein gültiges JSON.".into()))?
     } else {
-        let pairs: HashMap<String, String> = url_pairs(&body);
-        TokenRequest { grant_type: pairs.get("grant_type").cloned(), client_id: pairs.get("client_id").cloned(), client_secret: pairs.get("client_secret").cloned() }
+        serde_urlencoded::from_bytes(&body).map_err(|_| AppError::BadRequest("Die Anfrage ist nicht form-kodiert lesbar.".into()))?
     };
     if request.grant_type.as_deref() != Some("client_credentials") {
         return Ok(api_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Nur „client_credentials“ wird unterstützt."));
@@ -94,33 +94,6 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
     let token = new_secret();
     state.store.put_client_token(&hash_secret(&token), &client.id, OffsetDateTime::now_utc() + time::Duration::seconds(TOKEN_SECONDS)).await?;
     Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(TokenResponse { access_token: token, token_type: "Bearer", expires_in: TOKEN_SECONDS })).into_response())
-}
-
-/// `a=b&c=d` with percent-decoding and `+` as space.
-fn url_pairs(body: &[u8]) -> HashMap<String, String> {
-    fn decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                        Ok(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    String::from_utf8_lossy(body).split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -317,7 +317,7 @@ async fn decide(State(state): State<AppState>, staff: PageStaff, Path(id): Path<
     match StaffDesk::check_decision(field(&form, "outcome"), field(&form, "reason")) {
         Ok((outcome, reason)) => {
             let (decision, file) = staff.desk.decide(&id, outcome, &reason).await?;
-            crate::casework::deliver(&state, file, &decision).await?;
+            crate::casework::deliver(&state, file, &decision).await;
             Ok(back_to(&id))
         }
         Err(errors) => {

@@ -84,7 +84,7 @@ async fn energy_payment_with_confirmed_enrolment_is_decided_automatically(app: T
     assert_eq!((status, kind.as_str()), (200, "application/pdf"));
     assert!(pdf.starts_with(b"%PDF-"));
     assert!(String::from_utf8_lossy(&pdf).contains("pdfaid:part"), "declares PDF/A conformance in its XMP metadata");
-    check_pdf(&pdf, &case_number);
+    check_pdf(&pdf, &case_number, &app.ledger_key().verifier_key());
 
     // No human step: nobody but the citizen and the platform acted on the case.
     let case_id = app.case_id("erfurt", &case_number).await;
@@ -105,7 +105,7 @@ async fn energy_payment_with_confirmed_enrolment_is_decided_automatically(app: T
     assert_eq!(status, 403);
 }
 
-fn check_pdf(pdf: &[u8], case_number: &str) {
+fn check_pdf(pdf: &[u8], case_number: &str, verifier_key: &str) {
     let dir = std::env::temp_dir().join(format!("amtsweg-pdf-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("bescheid.pdf");
@@ -121,6 +121,16 @@ fn check_pdf(pdf: &[u8], case_number: &str) {
         for needle in [case_number, "Ihrem Antrag wird stattgegeben.", "Rechtsbehelfsbelehrung", "Widerspruch", "Transparenzprotokoll"] {
             assert!(text.contains(needle), "{needle} not in the PDF text:\n{text}");
         }
+    }
+    // The receipt is attached, and checks out with the ledger's public key alone.
+    if let Some(mut pdfdetach) = tool("pdfdetach") {
+        let out_file = dir.join("quittung.json");
+        let out = pdfdetach.arg("-savefile").arg("quittung.json").arg("-o").arg(&out_file).arg(&file).output().unwrap();
+        assert!(out.status.success(), "pdfdetach: {}", String::from_utf8_lossy(&out.stderr));
+        let receipt: amtsweg_ledger::Receipt = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+        let entry = amtsweg_ledger::proof::verify_receipt(&receipt, verifier_key).expect("the embedded receipt verifies");
+        assert_eq!(entry.kind, "decision_issued");
+        assert_eq!(entry.actor_role, "system");
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -230,8 +240,18 @@ async fn assignment_and_inbox_filters(app: TestApp) {
     let (status, body) = app.get(&lead, "/api/v1/lead-times").await;
     assert_eq!(status, 200);
     assert_eq!(body[0]["open"], 1, "{body}");
+    let (status, _) = app.post(&cw, &format!("/api/v1/cases/{case_id}/release"), json!({})).await;
+    assert_eq!(status, 409, "not hers to give back");
     let (status, _) = app.post(&colleague, &format!("/api/v1/cases/{case_id}/release"), json!({})).await;
     assert_eq!(status, 204);
+    // Two claims at once: exactly one wins.
+    let claim = format!("/api/v1/cases/{case_id}/claim");
+    let a = app.post(&cw, &claim, json!({}));
+    let b = app.post(&colleague, &claim, json!({}));
+    let ((sa, _), (sb, _)) = tokio::join!(a, b);
+    let mut statuses = [sa, sb];
+    statuses.sort();
+    assert_eq!(statuses, [204, 409]);
 }
 
 async fn memo_drafts_cite_real_sources(app: TestApp) {
@@ -295,6 +315,14 @@ async fn specialist_procedures_pull_and_report_idempotently(app: TestApp) {
     assert_eq!(r.status(), 401);
     let r = app.http.post(app.url("/api/v1/procedures/token")).json(&json!({"grant_type": "password", "client_id": c.client_id})).send().await.unwrap();
     assert_eq!(r.status(), 400);
+    // JSON works as well as a form; percent-encoded secrets are decoded.
+    let r = app.http.post(app.url("/api/v1/procedures/token")).json(&json!({"grant_type": "client_credentials", "client_id": c.client_id, "client_secret": c.client_secret})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body = format!("grant_type=client_credentials&client_id={}&client_secret={}", c.client_id, c.client_secret.replace('-', "%2D"));
+    let r = app.http.post(app.url("/api/v1/procedures/token")).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.http.post(app.url("/api/v1/procedures/token")).header("content-type", "application/x-www-form-urlencoded").body("grant_type=client_credentials&client_id=%ZZ").send().await.unwrap();
+    assert!([400, 401].contains(&r.status().as_u16()));
     // A citizen's token is not a client's.
     let (status, _) = app.get(app.citizen(0), "/api/v1/procedures/submissions").await;
     assert_eq!(status, 401);
@@ -556,6 +584,15 @@ async fn admins_change_rules_that_fit_the_service(app: TestApp) {
     assert!(body["rules"].as_array().unwrap().iter().all(|r| r["result"] == "passed"));
     let (status, _) = app.put(app.caseworker("leipzig"), "/api/v1/admin/services/bewohnerparkausweis/rules", json!({})).await;
     assert_eq!(status, 403);
+    // Leipzig's rules are Leipzig's: Erfurt still decides its Energiepreispauschale at once, and
+    // the change is recorded with the admin as actor.
+    let events = app.store.audit_trail("bewohnerparkausweis").await.unwrap();
+    let change = events.iter().find(|e| e.kind == "decision_rules_changed").expect("recorded");
+    assert_eq!((change.actor_id.as_deref(), change.authority_id.as_deref()), (Some("fachadministration-leipzig"), Some("leipzig")));
+    let (_, services) = app.get(&admin, "/api/v1/admin/services").await;
+    assert_eq!(services.as_array().unwrap().iter().find(|s| s["service_id"] == "bewohnerparkausweis").unwrap()["rules"]["automation"], false);
+    let erfurt = app.store.decision_rules(&amtsweg_domain::ServiceId::parse("bewohnerparkausweis").unwrap(), &amtsweg_domain::AuthorityId::parse("erfurt").unwrap()).await.unwrap();
+    assert!(erfurt.is_none(), "no rules of its own: the service's apply");
 }
 
 async fn a_bescheid_left_undelivered_is_issued_later(app: TestApp) {

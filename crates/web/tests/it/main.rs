@@ -6,6 +6,7 @@ mod common;
 
 mod api;
 mod casework;
+mod matrix;
 mod evidence;
 mod fim;
 mod isolation;
