@@ -261,9 +261,10 @@ async fn serve(
     }
     if demo {
         println!("amtsweg-Demo läuft unter http://{address}/");
-        println!("Anmelden: http://{address}/anmelden – wählen Sie eine Person (Bürgerin/Bürger oder Sachbearbeitung).");
+        println!("Anmelden: http://{address}/anmelden – wählen Sie eine Person (Bürgerin/Bürger, Sachbearbeitung, Teamleitung, Datenschutz oder Fachadministration).");
+        println!("Automatisiert entschieden wird z. B. die Energiepreispauschale von Lena Hoffmann (Nachweis aus dem Immatrikulationsregister abrufen, dann absenden).");
         if let Some(path) = tokens {
-            println!("API-Tokens der Demo-Personen: {}", path.display());
+            println!("API-Tokens der Demo-Personen und Zugangsdaten der Fachverfahren (clients): {}", path.display());
         }
         println!("Datenordner: {} (wird beim nächsten Start geleert). Beenden mit Strg+C.", config.data_dir.display());
     } else {

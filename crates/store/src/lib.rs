@@ -169,6 +169,10 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes client access tokens that expired before `before`; returns how many.
     async fn delete_expired_client_tokens(&self, before: OffsetDateTime) -> Result<u64>;
     async fn api_client_by_secret(&self, id: &str, secret_hash: &str) -> Result<Option<ApiClient>>;
+    /// The authority's API clients that are not revoked.
+    async fn api_clients(&self, authority: &AuthorityId) -> Result<Vec<ApiClient>>;
+    /// Revokes a client of the authority and its tokens; `NotFound` for a foreign or revoked one.
+    async fn revoke_api_client(&self, authority: &AuthorityId, id: &str, actor: &Actor) -> Result<()>;
     async fn put_client_token(&self, token_hash: &str, client: &str, expires_at: OffsetDateTime) -> Result<()>;
     async fn api_client_by_token(&self, token_hash: &str) -> Result<Option<ApiClient>>;
     /// Submissions of the client's authority that this client has not yet confirmed as received.

@@ -1404,6 +1404,34 @@ macro_rules! shared_store_impl {
                 row.as_ref().map(map_client).transpose()
             }
 
+            async fn api_clients(&self, authority: &AuthorityId) -> Result<Vec<ApiClient>> {
+                sqlx::query("SELECT id, authority_id, name FROM api_clients WHERE authority_id = $1 AND revoked_at IS NULL ORDER BY name, id")
+                    .bind(authority.as_str())
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(map_client)
+                    .collect()
+            }
+
+            async fn revoke_api_client(&self, authority: &AuthorityId, id: &str, actor: &Actor) -> Result<()> {
+                let (_writer, mut tx) = self.begin().await?;
+                let updated = sqlx::query("UPDATE api_clients SET revoked_at = $1 WHERE id = $2 AND authority_id = $3 AND revoked_at IS NULL")
+                    .bind(OffsetDateTime::now_utc())
+                    .bind(id)
+                    .bind(authority.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if updated == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query("DELETE FROM client_tokens WHERE client_id = $1").bind(id).execute(&mut *tx).await?;
+                audit(&mut tx, "api_client_revoked", Some((actor.id.as_str(), actor.role.as_str())), Some(authority.as_str()), ("api_client", id)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn put_client_token(&self, token_hash: &str, client: &str, expires_at: OffsetDateTime) -> Result<()> {
                 sqlx::query("INSERT INTO client_tokens (token_hash, client_id, expires_at) VALUES ($1, $2, $3)")
                     .bind(token_hash)

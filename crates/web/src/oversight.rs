@@ -77,6 +77,15 @@ impl AdminDesk {
         Ok(service)
     }
 
+    pub async fn clients(&self) -> Result<Vec<ApiClient>, AppError> {
+        Ok(self.store.api_clients(&self.authority).await?)
+    }
+
+    /// Revokes a client of this authority: its tokens stop working at once.
+    pub async fn revoke_client(&self, id: &str) -> Result<(), AppError> {
+        Ok(self.store.revoke_api_client(&self.authority, id, &self.actor).await?)
+    }
+
     /// A new API client for a specialist procedure; the secret is returned once.
     pub async fn create_client(&self, name: &str) -> Result<(ApiClient, String), AppError> {
         let name = name.trim();

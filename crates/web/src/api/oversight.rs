@@ -101,6 +101,31 @@ pub async fn set_rules(ApiAdmin(desk): ApiAdmin, Path(id): Path<String>, ApiJson
     Ok(Json(ServiceRulesView { service_id: s.id.to_string(), name: s.name, rules: s.decision }))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ClientView {
+    client_id: String,
+    name: String,
+}
+
+/// The API clients of my authority that are not revoked (service admin).
+#[utoipa::path(get, path = "/api/v1/admin/clients", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [ClientView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn clients(ApiAdmin(desk): ApiAdmin) -> Result<Json<Vec<ClientView>>, ApiError> {
+    Ok(Json(desk.clients().await?.into_iter().map(|c| ClientView { client_id: c.id, name: c.name }).collect()))
+}
+
+/// Revokes an API client of my authority; its tokens stop working at once (service admin).
+#[utoipa::path(delete, path = "/api/v1/admin/clients/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_client(ApiAdmin(desk): ApiAdmin, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    if id.len() > 64 {
+        return Err(crate::error::AppError::NotFound.into());
+    }
+    desk.revoke_client(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {

@@ -444,7 +444,11 @@ async fn bescheid(staff: PageStaff, Path(id): Path<String>) -> Result<Response, 
 }
 
 pub fn oversight_router() -> Router<AppState> {
-    Router::new().route("/datenschutz", get(privacy)).route("/verwaltung", get(admin)).route("/verwaltung/clients", post(create_client))
+    Router::new()
+        .route("/datenschutz", get(privacy))
+        .route("/verwaltung", get(admin))
+        .route("/verwaltung/clients", post(create_client))
+        .route("/verwaltung/clients/{id}/widerrufen", post(revoke_client))
 }
 
 #[derive(Template)]
@@ -468,6 +472,7 @@ struct AdminPage {
     layout: Layout,
     authority: String,
     services: Vec<(String, &'static str, usize, u32)>,
+    clients: Vec<(String, String)>,
     created: Option<(String, String, String)>,
     errors: Vec<FieldError>,
     name_error: Option<String>,
@@ -482,12 +487,22 @@ async fn admin_page(a: &crate::auth::PageAdmin, created: Option<(String, String,
         .map(|s| (s.name, if s.decision.automation { "erlaubt" } else { "nein" }, s.decision.rules.len(), s.decision.processing_days))
         .collect();
     let name_error = errors.first().map(|e| e.message.clone());
-    Ok(AdminPage { layout: Layout::new("Fachadministration", Some(&a.session)), authority: a.desk.authority_name().await?, services, created, errors, name_error })
+    let clients = a.desk.clients().await?.into_iter().map(|c| (c.id, c.name)).collect();
+    Ok(AdminPage { layout: Layout::new("Fachadministration", Some(&a.session)), authority: a.desk.authority_name().await?, services, clients, created, errors, name_error })
 }
 
 async fn admin(a: crate::auth::PageAdmin) -> Result<Response, PageError> {
     let page = admin_page(&a, None, Vec::new()).await?;
     Ok(render(StatusCode::OK, &page))
+}
+
+async fn revoke_client(a: crate::auth::PageAdmin, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&a.session, &form)?;
+    if id.len() > 64 {
+        return Err(AppError::NotFound.into());
+    }
+    a.desk.revoke_client(&id).await?;
+    Ok(Redirect::to("/verwaltung").into_response())
 }
 
 async fn create_client(a: crate::auth::PageAdmin, PageForm(form): PageForm) -> Result<Response, PageError> {

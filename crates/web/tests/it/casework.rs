@@ -362,6 +362,20 @@ async fn specialist_procedures_pull_and_report_idempotently(app: TestApp) {
     // Received: no longer new; the citizen sees the events once each.
     let (_, list) = app.get(&leipzig, "/api/v1/procedures/submissions").await;
     assert!(!list.as_array().unwrap().iter().any(|s| s["id"] == case_id.as_str()));
+    // The admin revokes the client: its token stops working at once; another authority's admin
+    // cannot.
+    let admin = staff(&app, "fachadministration-leipzig");
+    let (_, clients) = app.get(&admin, "/api/v1/admin/clients").await;
+    assert_eq!(clients.as_array().unwrap().len(), 1, "{clients}");
+    let r = app.http.delete(app.url(&format!("/api/v1/admin/clients/{}", c.client_id))).bearer_auth(app.caseworker("leipzig")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let halle_client = &app.tokens.clients.iter().find(|c| c.authority_id == "halle").unwrap().client_id;
+    let r = app.http.delete(app.url(&format!("/api/v1/admin/clients/{halle_client}"))).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), 404, "another authority's client");
+    let r = app.http.delete(app.url(&format!("/api/v1/admin/clients/{}", c.client_id))).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let (status, _) = app.get(&leipzig, "/api/v1/procedures/submissions").await;
+    assert_eq!(status, 401, "a revoked client's token no longer works");
     let (_, application) = app.get(app.citizen(0), &format!("/api/v1/applications/{app_id}")).await;
     let kinds: Vec<&str> = application["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["received", "accepted"]);

@@ -158,6 +158,7 @@ async fn every_route_for_every_role(app: TestApp) {
                     "GET" => app.http.get(app.url(&url)),
                     "POST" => app.http.post(app.url(&url)),
                     "PUT" => app.http.put(app.url(&url)),
+                    "DELETE" => app.http.delete(app.url(&url)),
                     m => panic!("{m}"),
                 };
                 let is_allowed = allowed.contains(&role);
