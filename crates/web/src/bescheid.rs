@@ -1,10 +1,13 @@
-//! The Bescheid as PDF/A-2a (tagged, every character mapped to Unicode, fonts embedded) with
+//! The Bescheid as PDF/A-3a and PDF/UA-1 (tagged, headings and outline, every character mapped
+//! to Unicode, fonts embedded, the ledger receipt attached) with
 //! `krilla`: letterhead, recipient, case number and date, the decision, its reasons, the rules
 //! checked for an automated decision, the legal basis, the legal remedy, and where the decision
 //! stands in the ledger. The text is set in DejaVu Sans (from the `dejavu` crate), measured
 //! with `skrifa` for line breaks.
 
-use krilla::configure::{Archival, ConfigurationBuilder};
+use krilla::configure::{Accessibility, Archival, ConfigurationBuilder};
+use krilla::destination::XyzDestination;
+use krilla::outline::{Outline, OutlineNode};
 use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
 use krilla::geom::Point;
 use krilla::metadata::Metadata;
@@ -106,7 +109,8 @@ impl Face {
 
 /// One block of the letter, in reading order.
 enum Block {
-    Heading(String),
+    /// A heading of level 1 (the letter's title) or 2 (its sections).
+    Heading(u16, String),
     Paragraph { text: String, bold: bool, size: f32 },
     Gap(f32),
 }
@@ -125,28 +129,28 @@ fn blocks(b: &Bescheid) -> Vec<Block> {
     out.push(p(&format!("Aktenzeichen: {}", b.case_number)));
     out.push(p(&format!("Datum: {}", b.date)));
     out.push(Block::Gap(10.0));
-    out.push(Block::Heading(format!("Bescheid über Ihren Antrag „{}“", b.service_name)));
+    out.push(Block::Heading(1, format!("Bescheid über Ihren Antrag „{}“", b.service_name)));
     out.push(p("Sehr geehrte Antragstellerin, sehr geehrter Antragsteller,"));
     out.push(Block::Paragraph { text: b.verdict.clone(), bold: true, size: 10.5 });
-    out.push(Block::Heading("Begründung".into()));
+    out.push(Block::Heading(2, "Begründung".into()));
     for para in b.reason.split("\n\n").map(str::trim).filter(|s| !s.is_empty()) {
         out.push(p(&para.replace('\n', " ")));
     }
     if let Some((basis, rules)) = &b.automated {
-        out.push(Block::Heading("Automatisierte Entscheidung".into()));
+        out.push(Block::Heading(2, "Automatisierte Entscheidung".into()));
         out.push(p(&format!(
             "Dieser Bescheid wurde vollständig durch automatische Einrichtungen erlassen (§ 35a Verwaltungsverfahrensgesetz in Verbindung mit {basis}). Geprüft wurden:"
         )));
         for (label, explanation) in rules {
-            out.push(p(&format!("• {label}: {explanation}")));
+            out.push(p(&format!("{label}: {explanation}")));
         }
     }
-    out.push(Block::Heading("Rechtsgrundlage".into()));
+    out.push(Block::Heading(2, "Rechtsgrundlage".into()));
     out.push(p(&b.legal_basis));
-    out.push(Block::Heading("Rechtsbehelfsbelehrung".into()));
+    out.push(Block::Heading(2, "Rechtsbehelfsbelehrung".into()));
     out.push(p(&b.remedy));
     if let Some(ledger) = &b.ledger {
-        out.push(Block::Heading("Nachweis im Transparenzprotokoll".into()));
+        out.push(Block::Heading(2, "Nachweis im Transparenzprotokoll".into()));
         out.push(p(ledger));
     }
     out.push(Block::Gap(10.0));
@@ -168,8 +172,10 @@ fn faces() -> Result<&'static (Face, Face), String> {
 pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
     let (regular, bold) = faces()?;
     let configuration = ConfigurationBuilder::new()
-        // PDF/A-3 (level a: tagged, Unicode) allows the receipt as an associated file.
+        // PDF/A-3 (level a: tagged, Unicode) allows the receipt as an associated file; PDF/UA-1
+        // for screen readers (tags, headings, outline, language, title).
         .with_archival_validator(Archival::A3_A)
+        .with_accessibility_validator(Accessibility::UA1)
         .finish()
         .map_err(|e| format!("PDF-Konfiguration: {e:?}"))?;
     // Page content is a few KiB of text operators: left uncompressed, which saves a third of the
@@ -198,7 +204,7 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
                 y += g;
                 continue;
             }
-            Block::Heading(t) => (t.as_str(), true, 12.5, 8.0, 4.0),
+            Block::Heading(level, t) => (t.as_str(), true, if *level == 1 { 13.5 } else { 12.5 }, 8.0, 4.0),
             Block::Paragraph { text, bold, size } => (text.as_str(), *bold, *size, 0.0, 5.0),
         };
         let face = if is_bold { bold } else { regular };
@@ -215,11 +221,32 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
         y += after;
     }
     let pages = page + 1;
+    // The outline: the title, with the sections below it, each pointing at its first line.
+    let mut outline = Outline::new();
+    let mut title: Option<OutlineNode> = None;
+    for (index, block) in all.iter().enumerate() {
+        let Block::Heading(level, text) = block else { continue };
+        let Some(line) = lines.iter().find(|l| l.block == index) else { continue };
+        let node = OutlineNode::new(text.clone(), XyzDestination::new(line.page, Point::from_xy(LEFT, line.y - line.size * 1.4)));
+        match (level, title.as_mut()) {
+            (1, _) => {
+                if let Some(t) = title.take() {
+                    outline.push_child(t);
+                }
+                title = Some(node);
+            }
+            (_, Some(t)) => t.push_child(node),
+            (_, None) => outline.push_child(node),
+        }
+    }
+    if let Some(t) = title {
+        outline.push_child(t);
+    }
 
     let mut groups: Vec<Option<TagGroup>> = all
         .iter()
         .map(|block| match block {
-            Block::Heading(t) => Some(TagGroup::new(Tag::Hn(std::num::NonZeroU16::MIN, Some(t.clone())))),
+            Block::Heading(level, t) => Some(TagGroup::new(Tag::Hn(std::num::NonZeroU16::new(*level).unwrap_or(std::num::NonZeroU16::MIN), Some(t.clone())))),
             Block::Paragraph { .. } => Some(TagGroup::new(Tag::P)),
             Block::Gap(_) => None,
         })
@@ -249,6 +276,7 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
     }
     tree.push(Node::Group(section));
     document.set_tag_tree(tree);
+    document.set_outline(outline);
     let created = {
         let t = b.created.to_offset(time::UtcOffset::UTC);
         krilla::metadata::DateTime::new(t.year() as u16)
@@ -323,6 +351,8 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         let text = String::from_utf8_lossy(&pdf);
         assert!(text.contains("pdfaid:part"), "declares PDF/A in its XMP metadata");
+        assert!(text.contains("pdfuaid:part"), "declares PDF/UA in its XMP metadata");
+        assert!(text.contains("/Outlines"), "has an outline");
         assert!(text.contains("/StructTreeRoot"), "is tagged");
         assert!(text.matches("/Type /Page\n").count() + text.matches("/Type /Page ").count() + text.matches("/Type/Page/").count() >= 1);
     }
