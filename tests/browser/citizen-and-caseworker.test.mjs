@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, newPage as openPage, checkAccessibility as axeCheck, login as loginAs } from './harness.mjs';
+import { startDemo, newPage as openPage, checkAccessibility as axeCheck, login as loginAs, fillParkingPermit } from './harness.mjs';
 
 let demo, base, browser;
 const visited = [];
@@ -46,12 +46,7 @@ test('citizen applies, caseworker decides, citizen reads the decision', async ()
   await summary.getByRole('link').first().click();
   assert.equal(await citizen.evaluate(() => location.hash), '#kennzeichen');
 
-  await citizen.getByLabel('Amtliches Kennzeichen').fill('L-AB 1234');
-  await citizen.getByLabel('Wer ist Halterin oder Halter des Fahrzeugs?').selectOption('selbst');
-  await citizen.getByLabel('Ab wann benötigen Sie den Ausweis?').fill('01.03.2099');
-  await citizen.getByLabel('Gültigkeitsdauer').selectOption('12');
-  await citizen.getByLabel('Ich versichere').check();
-  await citizen.getByRole('button', { name: 'Weiter zur Prüfung' }).click();
+  await fillParkingPermit(citizen);
   assert.equal(await citizen.getByRole('heading', { level: 1 }).textContent(), 'Bitte prüfen Sie Ihre Angaben');
   assert.match(await citizen.locator('dl').textContent(), /01\.03\.2099/);
   await checkAccessibility(citizen, 'Angaben prüfen');

@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, newPage, checkAccessibility, login } from './harness.mjs';
+import { startDemo, newPage, checkAccessibility, login, fillParkingPermit } from './harness.mjs';
 
 let demo;
 before(async () => { demo = await startDemo(); });
@@ -41,12 +41,7 @@ test('preview, accept, upload instead, and Meine Daten pass axe-core', async () 
   await login(anna, demo.base, /Anna Schmidt/);
   await anna.goto(`${demo.base}/leistungen/bewohnerparkausweis`);
   await anna.getByRole('button', { name: 'Antrag beginnen' }).click();
-  await anna.getByLabel('Amtliches Kennzeichen').fill('L-AB 1234');
-  await anna.getByLabel('Wer ist Halterin oder Halter des Fahrzeugs?').selectOption('selbst');
-  await anna.getByLabel('Ab wann benötigen Sie den Ausweis?').fill('01.03.2099');
-  await anna.getByLabel('Gültigkeitsdauer').selectOption('12');
-  await anna.getByLabel('Ich versichere').check();
-  await anna.getByRole('button', { name: 'Weiter zur Prüfung' }).click();
+  await fillParkingPermit(anna);
   const upload = anna.locator('form.upload-form').nth(1);
   await upload.locator('input[type=file]').setInputFiles({ name: 'fahrzeugschein.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7 Fahrzeugschein') });
   await upload.getByRole('button', { name: 'Hochladen', exact: true }).click();

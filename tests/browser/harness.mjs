@@ -74,3 +74,13 @@ export async function login(page, base, personaLabel, visited) {
   await page.getByLabel(personaLabel).check();
   await page.getByRole('button', { name: 'Anmelden' }).click();
 }
+
+/** Fills in a valid Bewohnerparkausweis form (the page that is open) and goes on to the check page. */
+export async function fillParkingPermit(page) {
+  await page.getByLabel('Amtliches Kennzeichen').fill('L-AB 1234');
+  await page.getByLabel('Wer ist Halterin oder Halter des Fahrzeugs?').selectOption('selbst');
+  await page.getByLabel('Ab wann benötigen Sie den Ausweis?').fill('01.03.2099');
+  await page.getByLabel('Gültigkeitsdauer').selectOption('12');
+  await page.getByLabel('Ich versichere').check();
+  await page.getByRole('button', { name: 'Weiter zur Prüfung' }).click();
+}

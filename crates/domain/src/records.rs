@@ -115,6 +115,13 @@ pub struct Decision {
     pub message_id: MessageId,
 }
 
+impl Decision {
+    /// The decision as a case file or an application shows it.
+    pub fn info(&self, automated: bool) -> DecisionInfo {
+        DecisionInfo { outcome: self.outcome, reason: self.reason.clone(), decided_at: self.decided_at, automated }
+    }
+}
+
 /// A message to be delivered to a citizen's mailbox.
 #[derive(Debug, Clone)]
 pub struct NewMessage {

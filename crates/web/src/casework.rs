@@ -104,7 +104,7 @@ pub async fn after_submission(state: &AppState, submission: &crate::applying::Su
         applicant_id: submission.citizen.clone(),
         applicant: Some(person.clone()),
         created_at: decision.decided_at,
-        decision: Some(amtsweg_domain::records::DecisionInfo { outcome: decision.outcome, reason: decision.reason.clone(), decided_at: decision.decided_at, automated: true }),
+        decision: Some(decision.info(true)),
         assignee_id: None,
         assignee_name: None,
         due_at: None,
@@ -126,7 +126,7 @@ pub async fn deliver(state: &AppState, file: CaseFile, decision: &Decision) {
 }
 
 async fn deliver_now(state: &AppState, mut file: CaseFile, decision: &Decision) -> Result<Document, AppError> {
-    file.decision = Some(amtsweg_domain::records::DecisionInfo { outcome: decision.outcome, reason: decision.reason.clone(), decided_at: decision.decided_at, automated: false });
+    file.decision = Some(decision.info(false));
     file.status = amtsweg_domain::ApplicationStatus::Decided;
     let authority = state.store.authority(&file.authority_id).await?.ok_or(AppError::NotFound)?;
     write_bescheid(state, &file, &authority, &decision.message_id).await

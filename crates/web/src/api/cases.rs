@@ -400,18 +400,9 @@ pub fn file_response(media_type: &str, bytes: Vec<u8>, name: &str) -> Response {
         .into_response()
 }
 
-/// A stored document as a download.
+/// A stored document (the Bescheid) as a download.
 pub fn pdf_response(d: amtsweg_domain::records::Document) -> Response {
-    use axum::http::header;
-    (
-        [
-            (header::CONTENT_TYPE, d.media_type.clone()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"bescheid-{}.pdf\"", d.case_id)),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-        ],
-        d.content,
-    )
-        .into_response()
+    file_response(&d.media_type, d.content, &format!("{}-{}", d.kind, d.case_id))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
