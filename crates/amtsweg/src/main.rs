@@ -7,6 +7,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod assist;
 mod bench;
 mod bench_evidence;
 mod bench_fim;
@@ -60,6 +61,12 @@ enum Command {
     /// The tamper-evident ledger: checkpoint, verify, verify a receipt, print the key.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// The assistant's knowledge base: import documents.
+    #[command(subcommand)]
+    Kb(assist::KbCommand),
+    /// The citizen assistant: search, answer, evaluate.
+    #[command(subcommand)]
+    Assist(assist::AssistCommand),
 }
 
 #[derive(Args)]
@@ -186,6 +193,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::Ledger(command) => ledger::run(command, cli.config.as_ref()).await,
+        Command::Kb(command) => assist::run_kb(command, cli.config.as_ref()).await,
+        Command::Assist(command) => assist::run_assist(command, cli.config.as_ref()).await,
         Command::Register(command) => {
             init_tracing("info");
             register::run(command).await
@@ -242,10 +251,18 @@ async fn serve(
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let mut state = AppState::new(store, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() })
         .with_ledger_key(ledger::key(&config)?);
-    if !config.model_url.is_empty() {
-        let timeout = std::time::Duration::from_millis(config.model_timeout_ms.max(1));
-        state = state.with_model(amtsweg_web::model::ModelClient::new(&config.model_url, &config.model_name, timeout));
+    if let Some(model) = config.model() {
+        state = state.with_model(model);
     }
+    // The assistant's knowledge base in the data folder (the catalog is indexed when serving starts).
+    let mut assistant = amtsweg_assist::Assistant::new(amtsweg_web::assistant::open(&config.assistant_dir())?);
+    if let Some(embedder) = config.embedder() {
+        assistant = assistant.with_embedder(embedder);
+    }
+    if let Some(model) = config.model() {
+        assistant = assistant.with_model(model);
+    }
+    state = state.with_assistant(assistant, Some(config.assistant_dir()));
     if let Some(exchange) = exchange {
         state = state.with_exchange(exchange);
     }

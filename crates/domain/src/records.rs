@@ -180,6 +180,17 @@ pub struct Memo {
     pub created_at: OffsetDateTime,
 }
 
+/// A question the assistant could not answer, sent by a citizen to an authority.
+#[derive(Debug, Clone)]
+pub struct Inquiry {
+    pub id: String,
+    pub authority_id: AuthorityId,
+    pub citizen_name: String,
+    pub question: String,
+    pub topic: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
 /// A specialist procedure of one authority that reaches the API with client credentials.
 #[derive(Debug, Clone)]
 pub struct ApiClient {

@@ -31,6 +31,7 @@ pub const SQLITE: Embedded = Embedded(&[
     (4, "evidence and transfers", include_str!("../migrations/sqlite/0004_evidence_transfers.sql")),
     (5, "ledger", include_str!("../migrations/sqlite/0005_ledger.sql")),
     (6, "casework", include_str!("../migrations/sqlite/0006_casework.sql")),
+    (7, "assistant", include_str!("../migrations/sqlite/0007_assistant.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -39,4 +40,5 @@ pub const POSTGRES: Embedded = Embedded(&[
     (4, "evidence and transfers", include_str!("../migrations/postgres/0004_evidence_transfers.sql")),
     (5, "ledger", include_str!("../migrations/postgres/0005_ledger.sql")),
     (6, "casework", include_str!("../migrations/postgres/0006_casework.sql")),
+    (7, "assistant", include_str!("../migrations/postgres/0007_assistant.sql")),
 ]);

@@ -21,7 +21,7 @@ pub use sqlite::SqliteStore;
 
 use amtsweg_domain::records::{
     ApiClient, Application, AuditEvent, CaseEvent, CaseFile, CaseFilter, CaseRef, CaseSummary, CaseTiming, Decision, Document, EvidenceRecord,
-    FimSchemaRecord, InfoRequest, Memo, Message, NewMessage, Session, Transfer,
+    FimSchemaRecord, InfoRequest, Inquiry, Memo, Message, NewMessage, Session, Transfer,
 };
 use amtsweg_domain::RuleTrace;
 use amtsweg_domain::{
@@ -159,6 +159,11 @@ pub trait Store: Send + Sync + 'static {
     async fn answer_info_request(&self, citizen: &UserId, request: &str, answer: &str) -> Result<InfoRequest>;
     async fn add_memo(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, body: &str) -> Result<Memo>;
     async fn memos(&self, authority: &AuthorityId, id: &CaseId) -> Result<Vec<Memo>>;
+    /// Files a citizen's question for an authority (from the assistant). `NotFound` for an
+    /// unknown authority.
+    async fn add_inquiry(&self, authority: &AuthorityId, citizen: &UserId, question: &str, topic: Option<&str>) -> Result<Inquiry>;
+    /// The questions citizens sent to an authority, newest first.
+    async fn inquiries(&self, authority: &AuthorityId) -> Result<Vec<Inquiry>>;
     /// Per authority: open cases and those past their deadline.
     async fn backlog(&self) -> Result<Vec<(String, i64, i64)>>;
     /// Every case of the authority with its times (lead times, backlog).

@@ -1338,6 +1338,51 @@ macro_rules! shared_store_impl {
                     .collect()
             }
 
+            async fn add_inquiry(&self, authority: &AuthorityId, citizen: &UserId, question: &str, topic: Option<&str>) -> Result<Inquiry> {
+                let now = OffsetDateTime::now_utc();
+                let (_writer, mut tx) = self.begin().await?;
+                let known = sqlx::query("SELECT 1 AS one FROM authorities WHERE id = $1").bind(authority.as_str()).fetch_optional(&mut *tx).await?;
+                if known.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let id = new_id();
+                sqlx::query("INSERT INTO inquiries (id, authority_id, citizen_id, question, topic, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&id)
+                    .bind(authority.as_str())
+                    .bind(citizen.as_str())
+                    .bind(question)
+                    .bind(topic)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let name: String = sqlx::query("SELECT display_name FROM users WHERE id = $1").bind(citizen.as_str()).fetch_one(&mut *tx).await?.try_get("display_name")?;
+                audit(&mut tx, "inquiry_sent", Some((citizen.as_str(), "citizen")), Some(authority.as_str()), ("inquiry", id.as_str())).await?;
+                tx.commit().await?;
+                Ok(Inquiry { id, authority_id: authority.clone(), citizen_name: name, question: question.to_owned(), topic: topic.map(str::to_owned), created_at: now })
+            }
+
+            async fn inquiries(&self, authority: &AuthorityId) -> Result<Vec<Inquiry>> {
+                let rows = sqlx::query(
+                    "SELECT q.id, q.authority_id, u.display_name, q.question, q.topic, q.created_at FROM inquiries q \
+                     JOIN users u ON u.id = q.citizen_id WHERE q.authority_id = $1 ORDER BY q.created_at DESC, q.id",
+                )
+                .bind(authority.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Inquiry {
+                            id: r.try_get("id")?,
+                            authority_id: AuthorityId::from_stored(r.try_get("authority_id")?),
+                            citizen_name: r.try_get("display_name")?,
+                            question: r.try_get("question")?,
+                            topic: r.try_get("topic")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn backlog(&self) -> Result<Vec<(String, i64, i64)>> {
                 let rows = sqlx::query(
                     "SELECT c.authority_id, COUNT(*) AS open, \

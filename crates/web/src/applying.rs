@@ -51,6 +51,18 @@ impl CitizenDesk {
         &self.display_name
     }
 
+    /// Sends a question the assistant could not answer to an authority's inbox.
+    pub async fn send_inquiry(&self, authority: &str, question: &str, topic: Option<&str>) -> Result<amtsweg_domain::records::Inquiry, AppError> {
+        let question = crate::assistant::check_question(Some(question))?;
+        let Some(authority) = amtsweg_domain::AuthorityId::parse(authority) else {
+            return Err(AppError::Invalid(vec![amtsweg_domain::FieldError::new("authority_id", "Bitte wählen Sie eine Behörde aus.")]));
+        };
+        match self.store.add_inquiry(&authority, &self.id, &question, topic).await {
+            Err(amtsweg_store::StoreError::NotFound) => Err(AppError::Invalid(vec![amtsweg_domain::FieldError::new("authority_id", "Bitte wählen Sie eine Behörde aus.")])),
+            other => Ok(other?),
+        }
+    }
+
     pub async fn start(&self, service: &ServiceId) -> Result<Application, AppError> {
         Ok(self.store.create_application(&self.id, service).await?)
     }

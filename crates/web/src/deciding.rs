@@ -108,6 +108,11 @@ impl StaffDesk {
         Ok(self.store.info_requests(&self.authority, id).await?)
     }
 
+    /// Questions citizens sent to this authority from the assistant.
+    pub async fn inquiries(&self) -> Result<Vec<amtsweg_domain::records::Inquiry>, AppError> {
+        Ok(self.store.inquiries(&self.authority).await?)
+    }
+
     pub async fn memos(&self, id: &CaseId) -> Result<Vec<Memo>, AppError> {
         Ok(self.store.memos(&self.authority, id).await?)
     }

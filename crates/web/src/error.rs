@@ -33,6 +33,9 @@ pub enum AppError {
     Untrustworthy,
     #[error("store: {0}")]
     Store(StoreError),
+    /// Another internal failure; the text is for the log (it never carries personal data).
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for AppError {
@@ -64,7 +67,7 @@ impl AppError {
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::NotInRegister => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Untrustworthy => StatusCode::BAD_GATEWAY,
-            AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -80,7 +83,7 @@ impl AppError {
             AppError::Unavailable(_) => "register_unavailable",
             AppError::NotInRegister => "not_found_in_register",
             AppError::Untrustworthy => "register_untrustworthy",
-            AppError::Store(_) => "internal",
+            AppError::Store(_) | AppError::Internal(_) => "internal",
         }
     }
 
@@ -97,7 +100,7 @@ impl AppError {
             AppError::NoResponsibleAuthority => {
                 "Für Ihren Wohnort ist für diese Leistung keine Behörde zuständig, die Anträge über amtsweg annimmt. Ihr Antrag bleibt als Entwurf gespeichert.".into()
             }
-            AppError::Store(_) => "Es ist ein technischer Fehler aufgetreten. Ihre Angaben sind nicht verloren; bitte versuchen Sie es später erneut.".into(),
+            AppError::Store(_) | AppError::Internal(_) => "Es ist ein technischer Fehler aufgetreten. Ihre Angaben sind nicht verloren; bitte versuchen Sie es später erneut.".into(),
         }
     }
 
@@ -112,6 +115,9 @@ impl AppError {
                 source = s.source();
             }
             tracing::error!(error = %chain, "request failed");
+        }
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = %e, "request failed");
         }
     }
 }

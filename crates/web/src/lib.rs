@@ -14,13 +14,14 @@ pub mod bescheid;
 pub mod casework;
 pub mod auth;
 pub mod catalog;
+pub mod assistant;
 mod deciding;
 pub mod evidence;
 pub mod demo;
 pub mod error;
 mod forms;
 pub mod memo;
-pub mod model;
+pub use amtsweg_assist::model;
 pub mod oversight;
 pub mod metrics;
 mod pages;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub checkpointer: Arc<ledger::Checkpointer>,
     /// A self-hosted language model, only when the admin configured one.
     pub model: Option<Arc<model::ModelClient>>,
+    /// The citizen assistant and its knowledge base.
+    pub assistant: assistant::AssistantState,
 }
 
 impl AppState {
@@ -83,7 +86,14 @@ impl AppState {
             ledger_key: Arc::new(ledger_key),
             checkpointer: Arc::default(),
             model: None,
+            assistant: assistant::AssistantState::default(),
         }
+    }
+
+    /// The assistant over a knowledge base (kept in `dir` when given).
+    pub fn with_assistant(mut self, assistant: amtsweg_assist::Assistant, dir: Option<PathBuf>) -> Self {
+        self.assistant = assistant::AssistantState { assistant: Arc::new(assistant), dir };
+        self
     }
 
     pub fn with_model(mut self, model: model::ModelClient) -> Self {
@@ -169,6 +179,19 @@ pub async fn serve(
     retention::spawn(state.store.clone());
     ledger::spawn(state.store.clone(), state.ledger_key.clone(), std::time::Duration::from_secs(10));
     casework::spawn(state.clone());
+    // The catalog's service descriptions into the assistant's knowledge base: at once when it
+    // is full text only (well under a second), in the background when passages are embedded.
+    let (store, assistant) = (state.store.clone(), state.assistant.clone());
+    let sync = async move {
+        if let Err(e) = assistant::sync_catalog(&store, &assistant).await {
+            tracing::warn!(error = %e, "the catalog could not be indexed for the assistant");
+        }
+    };
+    if state.assistant.assistant.embedder().is_some() {
+        tokio::spawn(sync);
+    } else {
+        sync.await;
+    }
     let router = app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -41,6 +41,7 @@ pub struct Metrics {
     decisions: Family<OutcomeLabels, Counter>,
     automated: Counter,
     lead_times: Family<ModeLabels, Histogram, fn() -> Histogram>,
+    assistant: Family<OutcomeLabels, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -72,7 +73,14 @@ impl Metrics {
         registry.register("http_request_duration_seconds", "HTTP request duration", durations.clone());
         registry.register("applications_submitted", "Applications submitted", submissions.clone());
         registry.register("decisions", "Decisions issued", decisions.clone());
-        Self { registry, requests, durations, submissions, decisions, automated, lead_times }
+        let assistant = Family::<OutcomeLabels, Counter>::default();
+        registry.register("assistant_questions", "Questions to the assistant, by whether it answered or declined", assistant.clone());
+        Self { registry, requests, durations, submissions, decisions, automated, lead_times, assistant }
+    }
+
+    pub fn assistant_question(&self, answered: bool) {
+        let outcome = if answered { "answered" } else { "declined" };
+        self.assistant.get_or_create(&OutcomeLabels { outcome: outcome.into() }).inc();
     }
 
     pub fn submission(&self) {

@@ -2,6 +2,7 @@
 //! `/api/openapi.json` is generated from the same router that serves the requests.
 
 mod applications;
+mod assistant;
 mod cases;
 mod evidence;
 mod extract;
@@ -38,6 +39,7 @@ pub use cases::{case_filter, file_response, pdf_response};
         (name = "privacy", description = "Datenschutz: Übermittlungen und Protokoll der eigenen Behörde, ohne Inhalte"),
         (name = "admin", description = "Fachadministration: Entscheidungsregeln, API-Clients"),
         (name = "procedures", description = "Schnittstelle für Fachverfahren einer Behörde: Client-Credentials, neue Anträge abholen, Statusmeldungen"),
+        (name = "assistant", description = "Assistent: Fragen beantworten aus den Texten der Verwaltung, mit Quellen; unbeantwortete Fragen an die zuständige Behörde"),
         (name = "ledger", description = "Das fälschungssichere Protokoll: Checkpoints, Schlüssel, Beweise (öffentlich)")
     )
 )]
@@ -100,6 +102,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(procedures::submissions))
         .routes(routes!(procedures::submission))
         .routes(routes!(procedures::event))
+        .routes(routes!(assistant::ask))
+        .routes(routes!(assistant::handover))
+        .routes(routes!(assistant::inquiries))
         .routes(routes!(ledger::checkpoint))
         .routes(routes!(ledger::key))
         .routes(routes!(ledger::inclusion))

@@ -1,6 +1,7 @@
 //! The citizen portal: services, the application form with check-your-answers, the receipt,
 //! my applications, the mailbox; and the login (the persona picker of the demo).
 
+mod assistant;
 mod login;
 
 use crate::AppState;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/postfach/{id}/antwort", post(answer))
         .route("/meine-daten", get(transfers))
         .merge(login::router())
+        .merge(assistant::router())
 }
 
 fn app_id(raw: &str) -> Result<ApplicationId, PageError> {

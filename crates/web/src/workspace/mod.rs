@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/arbeitsplatz", get(inbox))
         .route("/arbeitsplatz/kennzahlen", get(lead_times))
+        .route("/arbeitsplatz/anfragen", get(inquiries))
         .route("/arbeitsplatz/vorgaenge/{id}", get(case))
         .route("/arbeitsplatz/vorgaenge/{id}/entscheidung", post(decide))
         .route("/arbeitsplatz/vorgaenge/{id}/uebernehmen", post(claim))
@@ -127,6 +128,23 @@ fn duration(secs: Option<f64>) -> String {
         Some(s) if s < 172_800.0 => format!("{} h", (s / 3600.0).round()),
         Some(s) => format!("{} Tage", (s / 86_400.0).round()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "inquiries.html")]
+struct InquiriesPage {
+    layout: Layout,
+    authority: String,
+    /// From, received, topic, question.
+    rows: Vec<(String, String, Option<String>, String)>,
+}
+
+async fn inquiries(staff: PageStaff) -> Result<Response, PageError> {
+    let rows = staff.desk.inquiries().await?.into_iter().map(|q| (q.citizen_name, date_time(q.created_at), q.topic, q.question)).collect();
+    Ok(render(
+        StatusCode::OK,
+        &InquiriesPage { layout: Layout::new("Fragen aus dem Assistenten", Some(&staff.session)), authority: staff.desk.authority_name().await?, rows },
+    ))
 }
 
 async fn lead_times(staff: PageStaff) -> Result<Response, PageError> {

@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod assistant;
 mod casework;
 mod matrix;
 mod evidence;

@@ -1,0 +1,319 @@
+//! `amtsweg kb import` and `amtsweg assist search|ask|eval`: the assistant's knowledge base from
+//! the command line.
+
+use crate::{ServerFlags, load, open_store};
+use amtsweg_assist::dense::{DenseIndex, Embedder};
+use amtsweg_assist::eval::{self, FullText, Page, Question, Ranker};
+use amtsweg_assist::kb::{Document, Hit, KbError, KnowledgeBase};
+use amtsweg_assist::{Assistant, Policy, redact::redact};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
+use serde_json::json;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum KbCommand {
+    /// Import documents (JSON lines: id, title, text with one sentence a line, optional url and
+    /// authority) into the knowledge base of the data folder; documents with a known id are
+    /// replaced. The catalog's service descriptions are brought up to date at the same time.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AssistCommand {
+    /// Rank documents for questions.
+    Search(QueryArgs),
+    /// Answer questions from the knowledge base, with the sentences cited.
+    Ask(QueryArgs),
+    /// Recall@1/5, MRR@10, answer-sentence precision/recall/F1, declines and latency on a page
+    /// collection and questions about it (built in memory; the data folder is not touched).
+    Eval(EvalArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, Default)]
+pub enum Format {
+    /// One JSON object a line, for each `{"id", "question"}` line on standard input.
+    #[default]
+    Jsonl,
+}
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// How many documents (search).
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    format: Format,
+    /// One question from the command line instead of standard input; prints one JSON object.
+    #[arg(long, value_name = "QUERY")]
+    json: Option<String>,
+    #[command(flatten)]
+    flags: ServerFlags,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Pages, one JSON object a line: id, title, text (one sentence a line).
+    #[arg(long)]
+    pages: PathBuf,
+    /// Questions, one JSON object a line: id, question, page, answer_sentences, answerable.
+    #[arg(long)]
+    questions: PathBuf,
+    /// Also measure with dense retrieval through the configured embeddings endpoint
+    /// (`embeddings_url`), fused with the full text.
+    #[arg(long)]
+    embeddings: bool,
+    /// Answer policy as JSON (for tuning), e.g. `{"relative":0.5,"follow":2}`.
+    #[arg(long)]
+    policy: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct QuestionLine {
+    id: serde_json::Value,
+    question: String,
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})").expect("valid template").progress_chars("=> "));
+    bar.set_message(what.to_owned());
+    bar
+}
+
+pub async fn run_kb(command: KbCommand, config_path: Option<&PathBuf>) -> Result<(), String> {
+    let KbCommand::Import { file, flags } = command;
+    let config = load(config_path, &flags)?;
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+    let bar = progress(lines.len() as u64, "Einlesen");
+    let mut imported = Vec::with_capacity(lines.len());
+    for (i, line) in lines {
+        let mut document: Document = serde_json::from_str(line).map_err(|e| format!("{}:{}: kein gültiges Dokument: {e}", file.display(), i + 1))?;
+        if document.id.trim().is_empty() || document.title.trim().is_empty() {
+            return Err(format!("{}:{}: id und title dürfen nicht leer sein", file.display(), i + 1));
+        }
+        document.origin = "import".into();
+        imported.push(document);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let count = imported.len();
+    let dir = config.assistant_dir();
+    let existing = amtsweg_web::assistant::open(&dir)?;
+    let store = open_store(&config).await?;
+    let catalog = amtsweg_web::assistant::catalog_documents(&store).await.map_err(|e| format!("Katalog nicht lesbar: {e:?}"))?;
+    let mut documents: Vec<Document> = existing.documents().iter().filter(|d| d.origin == "import").cloned().collect();
+    documents.extend(imported);
+    documents.extend(catalog);
+    let dense = match config.embedder() {
+        Some(embedder) => Some(embed_with_progress(&embedder, &documents).await?),
+        None => None,
+    };
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message("Index aufbauen");
+    let kb = tokio::task::spawn_blocking(move || KnowledgeBase::build(&dir, documents, dense)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+    spinner.finish_and_clear();
+    println!("{count} Dokumente importiert; die Wissensbasis enthält {} Dokumente ({}).", kb.documents().len(), config.assistant_dir().display());
+    Ok(())
+}
+
+async fn embed_with_progress(embedder: &Embedder, documents: &[Document]) -> Result<DenseIndex, String> {
+    let bar = progress(0, "Abschnitte einbetten");
+    let dense = embedder
+        .index(documents, |done, all| {
+            bar.set_length(all as u64);
+            bar.set_position(done as u64);
+        })
+        .await
+        .map_err(|e| format!("Einbettungen: {e}"))?;
+    bar.finish_and_clear();
+    Ok(dense)
+}
+
+/// The assistant over the data folder's knowledge base, with the catalog brought up to date
+/// when a database is reachable.
+async fn assistant(flags: &ServerFlags, config_path: Option<&PathBuf>) -> Result<Assistant, String> {
+    let config = load(config_path, flags)?;
+    let dir = config.assistant_dir();
+    let mut assistant = Assistant::new(amtsweg_web::assistant::open(&dir)?);
+    if let Some(embedder) = config.embedder() {
+        assistant = assistant.with_embedder(embedder);
+    }
+    if let Some(model) = config.model() {
+        assistant = assistant.with_model(model);
+    }
+    if let Ok(store) = open_store(&config).await {
+        let state = amtsweg_web::assistant::AssistantState { assistant: std::sync::Arc::new(assistant), dir: Some(dir) };
+        amtsweg_web::assistant::sync_catalog(&store, &state).await.map_err(|e| format!("Katalog nicht indexierbar: {e:?}"))?;
+        return std::sync::Arc::try_unwrap(state.assistant).map_err(|_| "assistant still shared".to_owned());
+    }
+    Ok(assistant)
+}
+
+pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -> Result<(), String> {
+    match command {
+        AssistCommand::Search(args) => {
+            let assistant = assistant(&args.flags, config_path).await?;
+            answer_lines(&args, |question| {
+                let assistant = &assistant;
+                async move {
+                    let results = assistant.search(&redact(&question), args.k).await?;
+                    Ok(json!({ "results": results }))
+                }
+            })
+            .await
+        }
+        AssistCommand::Ask(args) => {
+            let assistant = assistant(&args.flags, config_path).await?;
+            answer_lines(&args, |question| {
+                let assistant = &assistant;
+                async move {
+                    let (answer, _) = assistant.ask(&redact(&question)).await?;
+                    Ok(json!({ "answered": answer.answered, "answer": answer.answer, "citations": answer.citations }))
+                }
+            })
+            .await
+        }
+        AssistCommand::Eval(args) => evaluate(args, config_path).await,
+    }
+}
+
+/// Runs `f` for the `--json` question or for every line of standard input, printing one JSON
+/// object per question (with the line's `id`). A malformed line gets an error object and the
+/// run goes on.
+async fn answer_lines<F, Fut>(args: &QueryArgs, f: F) -> Result<(), String>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<serde_json::Value, KbError>>,
+{
+    let Format::Jsonl = args.format;
+    if let Some(question) = &args.json {
+        let value = f(question.clone()).await.map_err(|e| e.to_string())?;
+        println!("{}", serde_json::to_string(&value).expect("JSON"));
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = 0usize;
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = line.map_err(|e| format!("Standardeingabe: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value = match serde_json::from_str::<QuestionLine>(&line) {
+            Ok(q) => match f(q.question).await {
+                Ok(mut value) => {
+                    let mut object = serde_json::Map::new();
+                    object.insert("id".into(), q.id);
+                    if let Some(map) = value.as_object_mut() {
+                        object.append(map);
+                    }
+                    serde_json::Value::Object(object)
+                }
+                Err(e) => return Err(e.to_string()),
+            },
+            Err(e) => {
+                failed += 1;
+                eprintln!("Zeile {}: kein {{\"id\", \"question\"}}-Objekt ({e})", n + 1);
+                json!({ "line": n + 1, "error": "invalid_line" })
+            }
+        };
+        writeln!(out, "{}", serde_json::to_string(&value).expect("JSON")).map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    if failed > 0 { Err(format!("{failed} Zeilen waren ungültig")) } else { Ok(()) }
+}
+
+/// Dense and full text fused; the question's vector comes from the endpoint (its time counts).
+struct Fused {
+    embedder: Embedder,
+    handle: tokio::runtime::Handle,
+}
+
+impl Ranker for Fused {
+    fn rank(&mut self, kb: &KnowledgeBase, question: &str, k: usize) -> Result<Vec<Hit>, KbError> {
+        let vector = self.handle.block_on(self.embedder.embed_query(question)).ok();
+        kb.search(question, vector.as_deref(), k)
+    }
+}
+
+async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), String> {
+    let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
+    let pages: Vec<Page> = eval::read_jsonl(&read(&args.pages)?).map_err(|e| format!("{}: {e}", args.pages.display()))?;
+    let questions: Vec<Question> = eval::read_jsonl(&read(&args.questions)?).map_err(|e| format!("{}: {e}", args.questions.display()))?;
+    let policy = match &args.policy {
+        Some(json) => parse_policy(json)?,
+        None => Policy::default(),
+    };
+    let documents: Vec<Document> = pages.into_iter().map(Document::from).collect();
+    let embedder = if args.embeddings {
+        let config = load(config_path, &ServerFlags::default())?;
+        Some(config.embedder().ok_or("--embeddings braucht embeddings_url in der Konfiguration (oder AMTSWEG_EMBEDDINGS_URL)")?)
+    } else {
+        None
+    };
+    let dense = match &embedder {
+        Some(e) => Some(embed_with_progress(e, &documents).await?),
+        None => None,
+    };
+    let handle = tokio::runtime::Handle::current();
+    let reports = tokio::task::spawn_blocking(move || -> Result<Vec<eval::Report>, String> {
+        let mut kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;
+        let mut reports = vec![eval::evaluate(&kb, &questions, &mut FullText, "full_text", &policy).map_err(|e| e.to_string())?];
+        if let Some(embedder) = embedder {
+            kb.set_dense(dense);
+            let mut fused = Fused { embedder, handle };
+            reports.push(eval::evaluate(&kb, &questions, &mut fused, "full_text+dense", &policy).map_err(|e| e.to_string())?);
+        }
+        Ok(reports)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    for report in &reports {
+        eprintln!(
+            "{:<16} recall@1 {:.3}  recall@5 {:.3}  MRR@10 {:.3} | Antwortsätze P {:.3} R {:.3} F1 {:.3} | abgelehnt: beantwortbar {:.3}, unbeantwortbar {:.3} | Suche p50 {:.2} ms p95 {:.2} ms p99 {:.2} ms",
+            report.retrieval,
+            report.recall_at_1,
+            report.recall_at_5,
+            report.mrr_at_10,
+            report.answer_precision,
+            report.answer_recall,
+            report.answer_f1,
+            report.answerable_declined,
+            report.unanswerable_declined,
+            report.latency_ms_p50,
+            report.latency_ms_p95,
+            report.latency_ms_p99
+        );
+        println!("{}", serde_json::to_string(report).expect("JSON"));
+    }
+    Ok(())
+}
+
+fn parse_policy(json: &str) -> Result<Policy, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Overrides {
+        min_document_coverage: Option<f32>,
+        min_sentence_coverage: Option<f32>,
+        relative: Option<f32>,
+        follow: Option<usize>,
+        max_sentences: Option<usize>,
+    }
+    let o: Overrides = serde_json::from_str(json).map_err(|e| format!("--policy: {e}"))?;
+    let d = Policy::default();
+    Ok(Policy {
+        min_document_coverage: o.min_document_coverage.unwrap_or(d.min_document_coverage),
+        min_sentence_coverage: o.min_sentence_coverage.unwrap_or(d.min_sentence_coverage),
+        relative: o.relative.unwrap_or(d.relative),
+        follow: o.follow.unwrap_or(d.follow),
+        max_sentences: o.max_sentences.unwrap_or(d.max_sentences),
+    })
+}

@@ -1,0 +1,167 @@
+//! Answers from the knowledge base only. Without a language model the answer is extractive:
+//! the sentences of the best document that answer the question, with their source. With a
+//! self-hosted chat model the answer may be phrased by it from the retrieved passages, and every
+//! sentence it cites is checked to exist in them; otherwise the extractive answer stands.
+//! When the documents do not answer, the assistant declines.
+
+use crate::kb::{Hit, KnowledgeBase};
+use crate::model::ModelClient;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub doc_id: String,
+    /// Line indices into the document's text.
+    pub sentences: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    pub answered: bool,
+    pub answer: String,
+    pub citations: Vec<Citation>,
+    /// Whether a language model phrased the answer (its citations were checked).
+    #[serde(default)]
+    pub phrased: bool,
+}
+
+pub const DECLINE: &str = "Dazu finde ich in den Texten der Verwaltung keine Antwort. Sie können Ihre Frage an die zuständige Behörde senden.";
+
+/// When the assistant answers, and with which sentences. Tuned on the training questions.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Share of the question's weight (idf) the best document must contain.
+    pub min_document_coverage: f32,
+    /// Share of the question's weight the best sentence must contain.
+    pub min_sentence_coverage: f32,
+    /// A sentence is taken when it carries this share of the best sentence's weight.
+    pub relative: f32,
+    /// Sentences after each taken sentence that are taken too (answers run on).
+    pub follow: usize,
+    /// At most this many sentences in an answer.
+    pub max_sentences: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self { min_document_coverage: 0.4, min_sentence_coverage: 0.25, relative: 0.6, follow: 3, max_sentences: 12 }
+    }
+}
+
+impl Answer {
+    pub fn declined() -> Self {
+        Self { answered: false, answer: DECLINE.to_owned(), citations: Vec::new(), phrased: false }
+    }
+}
+
+/// The question's terms with their weights.
+fn weighted_terms(kb: &KnowledgeBase, question: &str) -> HashMap<String, f32> {
+    let mut terms = HashMap::new();
+    for term in kb.terms(question) {
+        let idf = kb.idf(&term);
+        terms.entry(term).or_insert(idf);
+    }
+    terms
+}
+
+/// The extractive answer from the ranked documents.
+pub fn extract(kb: &KnowledgeBase, question: &str, hits: &[Hit], policy: &Policy) -> Answer {
+    let Some(top) = hits.first() else { return Answer::declined() };
+    let terms = weighted_terms(kb, question);
+    let total: f32 = terms.values().sum();
+    if total <= 0.0 {
+        return Answer::declined();
+    }
+    let document = &kb.documents()[top.doc];
+    let sentences: Vec<&str> = document.sentences().collect();
+    let mut in_document: BTreeSet<&str> = kb.terms(&document.title).iter().filter_map(|t| terms.get_key_value(t).map(|(k, _)| k.as_str())).collect();
+    let weights: Vec<f32> = sentences
+        .iter()
+        .map(|sentence| {
+            let found: BTreeSet<String> = kb.terms(sentence).into_iter().filter(|t| terms.contains_key(t)).collect();
+            for t in &found {
+                if let Some((k, _)) = terms.get_key_value(t) {
+                    in_document.insert(k.as_str());
+                }
+            }
+            found.iter().map(|t| terms[t]).sum()
+        })
+        .collect();
+    let document_weight: f32 = in_document.iter().map(|t| terms[*t]).sum();
+    let best = weights.iter().copied().fold(0.0f32, f32::max);
+    if document_weight / total < policy.min_document_coverage || best / total < policy.min_sentence_coverage || best <= 0.0 {
+        return Answer::declined();
+    }
+    let mut chosen = BTreeSet::new();
+    for (i, w) in weights.iter().enumerate() {
+        if *w >= policy.relative * best {
+            for j in i..=(i + policy.follow).min(sentences.len() - 1) {
+                if !sentences[j].trim().is_empty() {
+                    chosen.insert(j);
+                }
+            }
+        }
+    }
+    // Keep the strongest sentences when there are too many.
+    if chosen.len() > policy.max_sentences {
+        let mut ranked: Vec<usize> = chosen.iter().copied().collect();
+        ranked.sort_by(|a, b| weights[*b].total_cmp(&weights[*a]).then(a.cmp(b)));
+        chosen = ranked.into_iter().take(policy.max_sentences).collect();
+    }
+    let answer = chosen.iter().map(|&i| sentences[i].trim()).collect::<Vec<_>>().join(" ");
+    Answer { answered: true, answer, citations: vec![Citation { doc_id: document.id.clone(), sentences: chosen.into_iter().collect() }], phrased: false }
+}
+
+const PROMPT: &str = "Sie beantworten Fragen von Bürgerinnen und Bürgern ausschließlich aus den mitgegebenen Texten der Verwaltung. \
+Jeder Satz ist mit [Dokument#Satznummer] gekennzeichnet. Antworten Sie höflich auf Deutsch in der Sie-Form, kurz und nur mit dem, \
+was in den Sätzen steht. Antworten Sie mit JSON: {\"answered\": true|false, \"answer\": \"…\", \"citations\": [{\"doc_id\": \"…\", \"sentences\": [Satznummern]}]}. \
+Wenn die Texte die Frage nicht beantworten, setzen Sie answered auf false. Erfinden Sie nichts.";
+
+/// Lets the model phrase the answer from the passages of the top documents. The result is used
+/// only when it parses, cites at least one sentence, and every cited sentence exists in the
+/// passages it was given; `None` otherwise.
+pub async fn phrase(model: &ModelClient, kb: &KnowledgeBase, question: &str, hits: &[Hit], extractive: &Answer) -> Option<Answer> {
+    let mut passages = String::new();
+    let mut given: BTreeSet<(String, usize)> = BTreeSet::new();
+    for hit in hits.iter().take(3) {
+        let document = &kb.documents()[hit.doc];
+        // The extractive choice and its neighbourhood, or the start of the document.
+        let cited: Vec<usize> = extractive.citations.iter().filter(|c| c.doc_id == document.id).flat_map(|c| c.sentences.clone()).collect();
+        let lines: Vec<&str> = document.sentences().collect();
+        let window: Vec<usize> = if cited.is_empty() {
+            (0..lines.len().min(12)).collect()
+        } else {
+            let lo = cited.iter().min().copied().unwrap_or(0).saturating_sub(2);
+            let hi = (cited.iter().max().copied().unwrap_or(0) + 3).min(lines.len());
+            (lo..hi).collect()
+        };
+        passages.push_str(&format!("Dokument {} – {}\n", document.id, document.title));
+        for i in window {
+            passages.push_str(&format!("[{}#{}] {}\n", document.id, i, lines[i]));
+            given.insert((document.id.clone(), i));
+        }
+        passages.push('\n');
+    }
+    let user = format!("Texte:\n{passages}\nFrage: {question}");
+    let reply = model.chat(PROMPT, &user).await.ok()?;
+    let json = reply.trim().trim_start_matches("```json").trim_start_matches("```").trim_end_matches("```").trim();
+    #[derive(Deserialize)]
+    struct Reply {
+        answered: bool,
+        #[serde(default)]
+        answer: String,
+        #[serde(default)]
+        citations: Vec<Citation>,
+    }
+    let reply: Reply = serde_json::from_str(json).ok()?;
+    if !reply.answered {
+        return Some(Answer::declined());
+    }
+    let cites_something = reply.citations.iter().any(|c| !c.sentences.is_empty());
+    let all_exist = reply.citations.iter().all(|c| c.sentences.iter().all(|i| given.contains(&(c.doc_id.clone(), *i))));
+    if !cites_something || !all_exist || reply.answer.trim().is_empty() {
+        return None;
+    }
+    Some(Answer { answered: true, answer: reply.answer.trim().to_owned(), citations: reply.citations, phrased: true })
+}

@@ -1,0 +1,106 @@
+//! The citizen assistant: answers from the authority's own texts, with sources, and says so
+//! when they do not answer. Runs on the authority's own machine: a tantivy index on disk, and
+//! optionally a self-hosted embeddings endpoint and chat model; nothing else.
+
+pub mod analysis;
+pub mod answer;
+pub mod dense;
+pub mod eval;
+pub mod kb;
+pub mod model;
+pub mod redact;
+
+pub use answer::{Answer, Citation, Policy};
+pub use kb::{Document, Hit, KbError, KnowledgeBase};
+
+use dense::Embedder;
+use model::ModelClient;
+use std::sync::{Arc, RwLock};
+
+/// The knowledge base with the optional endpoints; shared by the web server and the CLI.
+pub struct Assistant {
+    kb: RwLock<Arc<KnowledgeBase>>,
+    embedder: Option<Embedder>,
+    model: Option<ModelClient>,
+    policy: Policy,
+}
+
+/// A ranked document as the API shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Ranked {
+    pub doc_id: String,
+    pub score: f32,
+}
+
+impl Assistant {
+    pub fn new(kb: KnowledgeBase) -> Self {
+        Self { kb: RwLock::new(Arc::new(kb)), embedder: None, model: None, policy: Policy::default() }
+    }
+
+    pub fn with_embedder(mut self, embedder: Embedder) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    pub fn with_model(mut self, model: ModelClient) -> Self {
+        self.model = Some(model);
+        self
+    }
+
+    pub fn embedder(&self) -> Option<&Embedder> {
+        self.embedder.as_ref()
+    }
+
+    /// The knowledge base as it is now.
+    pub fn kb(&self) -> Arc<KnowledgeBase> {
+        self.kb.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Puts a rebuilt knowledge base in place; searches under way finish on the old one.
+    pub fn replace(&self, kb: KnowledgeBase) {
+        *self.kb.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(kb);
+    }
+
+    /// The question's vector, when dense retrieval is set up; a failing endpoint only costs the
+    /// dense half of the ranking.
+    async fn query_vector(&self, kb: &KnowledgeBase, question: &str) -> Option<Vec<f32>> {
+        let embedder = self.embedder.as_ref()?;
+        kb.dense()?;
+        match embedder.embed_query(question).await {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!(error = %e, "embeddings endpoint failed; full text only");
+                None
+            }
+        }
+    }
+
+    /// The `k` best documents for a question (which should already be redacted).
+    pub async fn search(&self, question: &str, k: usize) -> Result<Vec<Ranked>, KbError> {
+        let kb = self.kb();
+        let vector = self.query_vector(&kb, question).await;
+        let hits = kb.search(question, vector.as_deref(), k)?;
+        Ok(hits.iter().map(|h| Ranked { doc_id: kb.documents()[h.doc].id.clone(), score: h.score }).collect())
+    }
+
+    /// The answer to a question (which should already be redacted), and the documents it
+    /// looked at.
+    pub async fn ask(&self, question: &str) -> Result<(Answer, Vec<Document>), KbError> {
+        let kb = self.kb();
+        let vector = self.query_vector(&kb, question).await;
+        let hits = kb.search(question, vector.as_deref(), 5)?;
+        let extractive = answer::extract(&kb, question, &hits, &self.policy);
+        let answer = match &self.model {
+            Some(model) if !hits.is_empty() => match answer::phrase(model, &kb, question, &hits, &extractive).await {
+                Some(phrased) => phrased,
+                None => {
+                    tracing::warn!("the model's answer was not usable; extractive answer given");
+                    extractive
+                }
+            },
+            _ => extractive,
+        };
+        let documents = hits.iter().map(|h| kb.documents()[h.doc].clone()).collect();
+        Ok((answer, documents))
+    }
+}

@@ -1,0 +1,101 @@
+use super::ApiJson;
+use crate::AppState;
+use crate::assistant::{self, Recipient, Source};
+use crate::auth::{ApiCitizen, ApiStaff};
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskInput {
+    /// The question, at most 1000 characters. Identifiers (IdNr, IBAN, phone, e-mail, dates)
+    /// are removed before it is searched, logged or sent to a model.
+    question: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+pub struct CitationView {
+    doc_id: String,
+    sentences: Vec<usize>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AskResult {
+    /// Whether the texts answer the question; when not, `answer` says so and `handover` names
+    /// where the question can be sent.
+    answered: bool,
+    answer: String,
+    /// Document ids and line indices of the sentences the answer rests on.
+    citations: Vec<CitationView>,
+    /// The cited documents with titles, links and the sentences themselves.
+    sources: Vec<Source>,
+    /// Whether a language model phrased the answer (from the sources only; citations checked).
+    phrased: bool,
+    /// Authorities the question can be sent to with `POST /api/v1/assistant/handover`.
+    handover: Vec<Recipient>,
+}
+
+/// Asks the assistant. Open to everyone; answers come only from the authorities' own texts.
+#[utoipa::path(post, path = "/api/v1/assistant/ask", tag = "assistant", request_body = AskInput,
+    responses((status = 200, body = AskResult), (status = 422, body = ErrorBody)))]
+pub async fn ask(State(state): State<AppState>, ApiJson(input): ApiJson<AskInput>) -> Result<Json<AskResult>, ApiError> {
+    let question = assistant::check_question(input.question.as_deref())?;
+    let reply = assistant::ask(&state, &question).await?;
+    Ok(Json(AskResult {
+        answered: reply.answer.answered,
+        answer: reply.answer.answer,
+        citations: reply.answer.citations.into_iter().map(|c| CitationView { doc_id: c.doc_id, sentences: c.sentences }).collect(),
+        sources: reply.sources,
+        phrased: reply.answer.phrased,
+        handover: reply.recipients,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverInput {
+    question: Option<String>,
+    authority_id: Option<String>,
+    /// What the question is about (the title of the closest text), if known.
+    topic: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InquiryView {
+    id: String,
+    authority_id: String,
+    question: String,
+    topic: Option<String>,
+    /// Who asked (staff only see it for their own authority).
+    from: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: OffsetDateTime,
+}
+
+impl From<amtsweg_domain::records::Inquiry> for InquiryView {
+    fn from(q: amtsweg_domain::records::Inquiry) -> Self {
+        Self { id: q.id, authority_id: q.authority_id.to_string(), question: q.question, topic: q.topic, from: q.citizen_name, created_at: q.created_at }
+    }
+}
+
+/// Sends a question the assistant could not answer to an authority; it appears in that
+/// authority's inbox. The question is sent as written (the citizen chose to send it there).
+#[utoipa::path(post, path = "/api/v1/assistant/handover", tag = "assistant", security(("bearer" = [])), request_body = HandoverInput,
+    responses((status = 201, body = InquiryView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn handover(ApiCitizen(desk): ApiCitizen, ApiJson(input): ApiJson<HandoverInput>) -> Result<(StatusCode, Json<InquiryView>), ApiError> {
+    let topic = input.topic.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| t.chars().take(200).collect::<String>());
+    let q = desk.send_inquiry(input.authority_id.as_deref().unwrap_or_default(), input.question.as_deref().unwrap_or_default(), topic.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(q.into())))
+}
+
+/// Questions citizens sent to my authority from the assistant, newest first.
+#[utoipa::path(get, path = "/api/v1/inquiries", tag = "assistant", security(("bearer" = [])),
+    responses((status = 200, body = [InquiryView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn inquiries(ApiStaff(desk): ApiStaff) -> Result<Json<Vec<InquiryView>>, ApiError> {
+    Ok(Json(desk.inquiries().await?.into_iter().map(InquiryView::from).collect()))
+}

@@ -1,0 +1,139 @@
+//! The citizen assistant through the API and the chat page: answers from service descriptions
+//! with their source, declines what no text answers, hands the question to an authority's
+//! inbox, and never lets identifiers into a question it searches with.
+
+use crate::common::TestApp;
+use crate::on_both_stores;
+use crate::pages::{browser, csrf, page, post_form, text};
+use serde_json::{Value, json};
+
+on_both_stores!(
+    a_question_about_a_service_is_answered_from_its_description,
+    a_question_outside_every_text_is_declined_and_handed_over,
+    the_chat_page_works_without_javascript,
+    bad_questions_get_clear_errors,
+);
+
+async fn ask(app: &TestApp, question: &str) -> (u16, Value) {
+    let r = app.http.post(app.url("/api/v1/assistant/ask")).json(&json!({"question": question})).send().await.unwrap();
+    crate::common::json_of(r).await
+}
+
+async fn a_question_about_a_service_is_answered_from_its_description(app: TestApp) {
+    // Anyone may ask; no login.
+    let (status, body) = ask(&app, "Welche Voraussetzungen gelten für den Bewohnerparkausweis?").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["answered"], true, "{body}");
+    let cited: Vec<&str> = body["citations"].as_array().unwrap().iter().map(|c| c["doc_id"].as_str().unwrap()).collect();
+    assert_eq!(cited, ["leistung/bewohnerparkausweis"], "{body}");
+    assert!(body["answer"].as_str().unwrap().contains("Hauptwohnsitz"), "the answering sentence is in the answer: {body}");
+    let source = &body["sources"][0];
+    assert_eq!(source["url"], "/leistungen/bewohnerparkausweis");
+    assert!(source["quotes"].as_array().unwrap().iter().any(|q| q.as_str().unwrap().contains("Voraussetzung ist")), "{body}");
+    // The cited indices point at the quoted sentences.
+    assert_eq!(source["sentences"].as_array().unwrap().len(), source["quotes"].as_array().unwrap().len());
+
+    // A compound the text only has inside a longer word still finds it.
+    let (status, body) = ask(&app, "Wie hoch ist die Energiepauschale für Studierende?").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["answered"], true, "{body}");
+    assert_eq!(body["citations"][0]["doc_id"], "leistung/energiepreispauschale", "{body}");
+    assert!(body["answer"].as_str().unwrap().contains("200 Euro"), "{body}");
+}
+
+async fn a_question_outside_every_text_is_declined_and_handed_over(app: TestApp) {
+    let question = "Wann hat das Schwimmbad am Sonntag geöffnet?";
+    let (status, body) = ask(&app, question).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["answered"], false, "{body}");
+    assert!(body["citations"].as_array().unwrap().is_empty(), "{body}");
+    assert!(body["answer"].as_str().unwrap().contains("keine Antwort"), "{body}");
+    let recipients = body["handover"].as_array().unwrap();
+    assert!(recipients.iter().any(|r| r["id"] == "leipzig"), "{body}");
+
+    // Handing over needs a citizen.
+    let r = app.http.post(app.url("/api/v1/assistant/handover")).json(&json!({"question": question, "authority_id": "leipzig"})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let (status, body) = app.post(app.caseworker("leipzig"), "/api/v1/assistant/handover", json!({"question": question, "authority_id": "leipzig"})).await;
+    assert_eq!(status, 403, "{body}");
+    // An unknown authority is a clear error on the field.
+    let (status, body) = app.post(app.citizen(0), "/api/v1/assistant/handover", json!({"question": question, "authority_id": "atlantis"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "authority_id", "{body}");
+
+    let (status, body) = app.post(app.citizen(0), "/api/v1/assistant/handover", json!({"question": question, "authority_id": "leipzig", "topic": "Freizeit"})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["question"], question);
+
+    // It is in Leipzig's inbox, with who asked; Halle sees nothing of it.
+    let (status, list) = app.get(app.caseworker("leipzig"), "/api/v1/inquiries").await;
+    assert_eq!(status, 200);
+    let found = list.as_array().unwrap().iter().find(|q| q["id"] == body["id"]).expect("the inquiry is in Leipzig's inbox");
+    assert_eq!(found["question"], question);
+    assert_eq!(found["from"], "Anna Schmidt");
+    assert_eq!(found["topic"], "Freizeit");
+    let (status, list) = app.get(app.caseworker("halle"), "/api/v1/inquiries").await;
+    assert_eq!(status, 200);
+    assert!(list.as_array().unwrap().is_empty(), "{list}");
+    // Citizens do not read inboxes.
+    let (status, _) = app.get(app.citizen(0), "/api/v1/inquiries").await;
+    assert_eq!(status, 403);
+}
+
+async fn the_chat_page_works_without_javascript(app: TestApp) {
+    // Anonymous: ask, get the answer with its source as a page.
+    let anonymous = reqwest::Client::new();
+    let (status, _, html) = page(&anonymous, app.url("/assistent")).await;
+    assert_eq!(status, 200);
+    assert!(text(&html, "h1").contains("Fragen an die Verwaltung"));
+    let (status, _, html) = post_form(&anonymous, app.url("/assistent"), &[("question", "Welche Voraussetzungen gelten für den Bewohnerparkausweis?")]).await;
+    assert_eq!(status, 200);
+    assert!(text(&html, "#answer").contains("Hauptwohnsitz"), "{}", html.html());
+    assert!(!crate::pages::select(&html, "#sources a[href='/leistungen/bewohnerparkausweis']").is_empty(), "the source is linked");
+
+    // Declined, anonymous: asked to log in to send it.
+    let (_, _, html) = post_form(&anonymous, app.url("/assistent"), &[("question", "Wann hat das Schwimmbad am Sonntag geöffnet?")]).await;
+    assert!(text(&html, "#handover").contains("melden Sie sich bitte an"), "{}", html.html());
+
+    // Logged in as a citizen (Marie Fischer, Halle): send it to Halle from the page.
+    let citizen = browser(&app, &app.tokens.citizens[2].user_id).await;
+    let (_, _, html) = page(&citizen, app.url("/assistent")).await;
+    let token = csrf(&html);
+    let (_, _, html) = post_form(&citizen, app.url("/assistent"), &[("_csrf", token.as_str()), ("question", "Wann hat das Schwimmbad am Sonntag geöffnet?")]).await;
+    assert!(!crate::pages::select(&html, "form[action='/assistent/weitergeben']").is_empty(), "{}", html.html());
+    // Without the CSRF token nothing is sent.
+    let (status, _, _) = post_form(&citizen, app.url("/assistent/weitergeben"), &[("question", "Schwimmbad am Sonntag?"), ("authority_id", "halle")]).await;
+    assert_eq!(status, 403);
+    // Without an authority: the error is on the select.
+    let (status, _, html) =
+        post_form(&citizen, app.url("/assistent/weitergeben"), &[("_csrf", token.as_str()), ("question", "Schwimmbad am Sonntag?"), ("authority_id", "")]).await;
+    assert_eq!(status, 422);
+    assert!(!crate::pages::select(&html, "#authority-error").is_empty());
+    let (status, _, html) =
+        post_form(&citizen, app.url("/assistent/weitergeben"), &[("_csrf", token.as_str()), ("question", "Schwimmbad am Sonntag?"), ("authority_id", "halle")]).await;
+    assert_eq!(status, 200);
+    assert!(text(&html, "#handover-done").contains("erhalten"));
+    let (_, list) = app.get(app.caseworker("halle"), "/api/v1/inquiries").await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["question"], "Schwimmbad am Sonntag?");
+
+    // Halle's caseworker sees it on the workspace page.
+    let halle = app.tokens.caseworkers.iter().find(|c| c.authority_id == "halle").unwrap().user_id.clone();
+    let staff = browser(&app, &halle).await;
+    let (status, _, html) = page(&staff, app.url("/arbeitsplatz/anfragen")).await;
+    assert_eq!(status, 200);
+    assert!(text(&html, "#inquiries").contains("Schwimmbad am Sonntag?"), "{}", html.html());
+}
+
+async fn bad_questions_get_clear_errors(app: TestApp) {
+    let (status, body) = ask(&app, "   ").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "question");
+    let (status, body) = ask(&app, &"Parkausweis ".repeat(200)).await;
+    assert_eq!(status, 422, "{body}");
+    let r = app.http.post(app.url("/api/v1/assistant/ask")).json(&json!({"question": "x", "extra": 1})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 422, "unknown fields are refused");
+    let (status, _, html) = post_form(&app.http, app.url("/assistent"), &[("question", "")]).await;
+    assert_eq!(status, 422);
+    assert!(text(&html, "#question-error").contains("Bitte geben Sie Ihre Frage ein."));
+}
