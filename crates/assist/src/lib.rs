@@ -77,6 +77,7 @@ impl Assistant {
 
     /// The `k` best documents for a question (which should already be redacted).
     pub async fn search(&self, question: &str, k: usize) -> Result<Vec<Ranked>, KbError> {
+        let question = &redact::search_text(question);
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
         let hits = kb.search(question, vector.as_deref(), k)?;
@@ -86,6 +87,7 @@ impl Assistant {
     /// The answer to a question (which should already be redacted), and the documents it
     /// looked at.
     pub async fn ask(&self, question: &str) -> Result<(Answer, Vec<Document>), KbError> {
+        let question = &redact::search_text(question);
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
         let hits = kb.search(question, vector.as_deref(), 5)?;

@@ -49,6 +49,13 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// The redacted question without its placeholders: what the search looks for (a placeholder
+/// is not a word of any text).
+pub fn search_text(redacted: &str) -> String {
+    static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[(?:E-Mail|IBAN|Datum|IdNr|Telefon|Nummer)\]").expect("placeholder pattern compiles"));
+    PLACEHOLDER.replace_all(redacted, " ").into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact;

@@ -137,3 +137,69 @@ async fn bad_questions_get_clear_errors(app: TestApp) {
     assert_eq!(status, 422);
     assert!(text(&html, "#question-error").contains("Bitte geben Sie Ihre Frage ein."));
 }
+
+/// An OpenAI-compatible chat endpoint on loopback: `good` phrases the answer and cites a
+/// sentence it was given, `invent` cites a sentence it was not given, `prose` answers without
+/// JSON, `decline` says the texts do not answer. It also records what it was sent.
+async fn chat_endpoint(mode: &'static str, seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> String {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |axum::Json(request): axum::Json<Value>| async move {
+            let user = request["messages"][1]["content"].as_str().unwrap().to_owned();
+            seen.lock().unwrap().push(user.clone());
+            let content = match mode {
+                "good" => json!({"answered": true, "answer": "Sie zahlen 96 Euro im Jahr für den ersten Hund.", "citations": [{"doc_id": "hundesteuer", "sentences": [2]}]}).to_string(),
+                "invent" => json!({"answered": true, "answer": "Die Steuer entfällt für Rentner.", "citations": [{"doc_id": "hundesteuer", "sentences": [40]}]}).to_string(),
+                "decline" => json!({"answered": false, "answer": "", "citations": []}).to_string(),
+                _ => "Gern! Die Hundesteuer ist niedrig.".to_owned(),
+            };
+            axum::Json(json!({"choices": [{"message": {"role": "assistant", "content": content}}]}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_phrases_answers_only_with_sentences_that_exist() {
+    use amtsweg_assist::{Assistant, Document, KnowledgeBase, model::ModelClient, redact::redact};
+    let documents = vec![Document {
+        id: "hundesteuer".into(),
+        title: "Hundesteuer".into(),
+        text: "Hundesteuer\nWer einen Hund hält, muss ihn anmelden.\nDie Steuer für den ersten Hund beträgt 96 Euro im Jahr.".into(),
+        url: None,
+        authority: None,
+        origin: "import".into(),
+    }];
+    let question = redact("Wie viel Euro beträgt die Steuer für den ersten Hund? Meine IdNr ist 12345678901.");
+    let timeout = std::time::Duration::from_secs(5);
+    for (mode, phrased) in [("good", true), ("invent", false), ("prose", false), ("decline", true)] {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let url = chat_endpoint(mode, seen.clone()).await;
+        let assistant = Assistant::new(KnowledgeBase::in_memory(documents.clone()).unwrap()).with_model(ModelClient::new(&url, "test", timeout));
+        let (answer, _) = assistant.ask(&question).await.unwrap();
+        assert_eq!(answer.phrased, phrased && mode == "good", "{mode}: {answer:?}");
+        match mode {
+            "good" => {
+                assert_eq!(answer.answer, "Sie zahlen 96 Euro im Jahr für den ersten Hund.");
+                assert_eq!(answer.citations[0].sentences, [2]);
+            }
+            "decline" => assert!(!answer.answered, "the model may decline: {answer:?}"),
+            // Refused: the extractive answer stands, with its real sentence.
+            _ => {
+                assert!(answer.answered && answer.answer.contains("96 Euro"), "{mode}: {answer:?}");
+                assert!(!answer.answer.contains("Rentner") && !answer.answer.contains("niedrig"));
+            }
+        }
+        let sent = seen.lock().unwrap().join("\n");
+        assert!(sent.contains("[hundesteuer#2] Die Steuer für den ersten Hund beträgt 96 Euro im Jahr."), "the passages go to the model: {sent}");
+        assert!(!sent.contains("12345678901"), "identifiers never reach the model");
+    }
+    // A model that is down: the extractive answer.
+    let assistant = Assistant::new(KnowledgeBase::in_memory(documents).unwrap()).with_model(ModelClient::new("http://127.0.0.1:9/v1", "test", timeout));
+    let (answer, _) = assistant.ask(&question).await.unwrap();
+    assert!(answer.answered && !answer.phrased && answer.answer.contains("96 Euro"), "{answer:?}");
+}

@@ -36,6 +36,9 @@ fn api_access(method: &str, path: &str, tag: &str) -> (&'static [&'static str], 
         ("cases", _, _) => (&["caseworker", "team_lead"], &["other_caseworker", "other_team_lead"]),
         ("applications" | "mailbox", _, p) if !p.contains('{') => (&["citizen", "other_citizen"], &[]),
         ("applications" | "mailbox", _, _) => (&["citizen"], &["other_citizen"]),
+        ("assistant", "POST", "/api/v1/assistant/ask") => (&ROLES, &[]),
+        ("assistant", "POST", "/api/v1/assistant/handover") => (&["citizen", "other_citizen"], &[]),
+        ("assistant", "GET", "/api/v1/inquiries") => (&["caseworker", "team_lead", "other_caseworker", "other_team_lead"], &[]),
         ("privacy", _, _) => (&["data_protection"], &[]),
         ("admin", _, _) => (&["admin"], &[]),
         ("procedures", _, p) if !p.contains('{') => (&["procedure"], &[]),
@@ -57,6 +60,7 @@ fn valid_body(method: &str, path: &str) -> Value {
         ("POST", "/api/v1/cases/{id}/questions") => json!({"question": "Matrix?"}),
         ("POST", "/api/v1/cases/{id}/memos") => json!({"text": "Matrix"}),
         ("POST", "/api/v1/mailbox/{id}/answer") => json!({"answer": "Matrix"}),
+        ("POST", "/api/v1/assistant/handover") => json!({"question": "Matrix?", "authority_id": "leipzig"}),
         ("POST", "/api/v1/procedures/submissions/{id}/events") => json!({"kind": "rejected", "note": "Matrix"}),
         _ => json!({}),
     }
@@ -215,6 +219,7 @@ async fn every_route_for_every_role(app: TestApp) {
     ];
     let workspace_pages: Vec<(String, bool)> = vec![
         ("/arbeitsplatz".into(), false),
+        ("/arbeitsplatz/anfragen".into(), false),
         (format!("/arbeitsplatz/vorgaenge/{case}"), true),
         (format!("/arbeitsplatz/vorgaenge/{case}/vermerk"), true),
         (format!("/arbeitsplatz/vorgaenge/{case}/nachweise/{e}"), true),
@@ -255,12 +260,13 @@ async fn every_route_for_every_role(app: TestApp) {
             (format!("/arbeitsplatz/vorgaenge/{case}/zuweisen"), &["team_lead"], &[]),
             (format!("/arbeitsplatz/vorgaenge/{case}/entscheidung"), &["caseworker", "team_lead"], &["other_caseworker"]),
             ("/verwaltung/clients".into(), &["admin"], &[]),
+            ("/assistent/weitergeben".into(), &["citizen", "other_citizen"], &[]),
         ];
         for (path, allowed, foreign) in posts {
             if allowed.contains(&role) {
                 continue; // exercised by the functional tests
             }
-            let r = b.post(app.url(&path)).form(&[("_csrf", token.as_str()), ("outcome", "approved"), ("reason", "x"), ("question", "x"), ("answer", "x")]).send().await.unwrap();
+            let r = b.post(app.url(&path)).form(&[("_csrf", token.as_str()), ("outcome", "approved"), ("reason", "x"), ("question", "x"), ("answer", "x"), ("authority_id", "leipzig")]).send().await.unwrap();
             let status = r.status().as_u16();
             expect(status, &path, false, foreign.contains(&role));
         }

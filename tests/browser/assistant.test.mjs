@@ -1,0 +1,54 @@
+// Browser test of the assistant's chat page: a question answered from a service description with
+// its source, a question no text answers handed over to the authority, and the authority's list
+// of such questions — without JavaScript on the pages, with axe-core on each.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemo, newPage, checkAccessibility, login } from './harness.mjs';
+
+let demo;
+before(async () => { demo = await startDemo(); });
+after(async () => { await demo?.stop(); });
+
+test('the chat page answers with sources, hands over, and passes axe-core', async () => {
+  const visited = [];
+  const guest = await newPage(demo.browser);
+  await guest.goto(`${demo.base}/`);
+  await guest.getByRole('link', { name: 'Fragen', exact: true }).click();
+  await checkAccessibility(guest, 'Assistent leer', visited);
+
+  // Empty question: an error on the field.
+  await guest.getByRole('button', { name: 'Fragen', exact: true }).click();
+  assert.match(await guest.locator('#question-error').textContent(), /Bitte geben Sie Ihre Frage ein/);
+  await checkAccessibility(guest, 'Assistent Fehler', visited);
+
+  await guest.getByLabel('Ihre Frage').fill('Welche Voraussetzungen gelten für den Bewohnerparkausweis?');
+  await guest.getByRole('button', { name: 'Fragen', exact: true }).click();
+  assert.match(await guest.locator('#answer').textContent(), /Hauptwohnsitz/);
+  const source = guest.locator('#sources a').first();
+  assert.equal(await source.getAttribute('href'), '/leistungen/bewohnerparkausweis');
+  await checkAccessibility(guest, 'Assistent Antwort mit Quelle', visited);
+  await source.click();
+  assert.match(await guest.locator('h1').textContent(), /Bewohnerparkausweis/);
+
+  // Logged in, a question no text answers goes to the authority.
+  const anna = await newPage(demo.browser);
+  await login(anna, demo.base, /Anna Schmidt/);
+  await anna.goto(`${demo.base}/assistent`);
+  await anna.getByLabel('Ihre Frage').fill('Wann hat das Hallenbad am Sonntag geöffnet?');
+  await anna.getByRole('button', { name: 'Fragen', exact: true }).click();
+  assert.match(await anna.locator('#answer').textContent(), /keine Antwort/);
+  await checkAccessibility(anna, 'Assistent ohne Antwort', visited);
+  await anna.getByLabel('Behörde').selectOption({ label: 'Stadt Leipzig' });
+  await anna.getByRole('button', { name: 'Frage senden' }).click();
+  assert.match(await anna.locator('#handover-done').textContent(), /Stadt Leipzig hat Ihre Frage erhalten/);
+  await checkAccessibility(anna, 'Assistent Frage gesendet', visited);
+
+  // Leipzig's caseworker finds it.
+  const katrin = await newPage(demo.browser);
+  await login(katrin, demo.base, /Katrin Müller/);
+  await katrin.getByRole('link', { name: 'Fragen aus dem Assistenten' }).click();
+  assert.match(await katrin.locator('#inquiries').textContent(), /Hallenbad am Sonntag/);
+  await checkAccessibility(katrin, 'Fragen aus dem Assistenten', visited);
+  assert.equal(visited.length, 6);
+});
