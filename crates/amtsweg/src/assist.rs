@@ -32,7 +32,9 @@ pub enum AssistCommand {
     /// Answer questions from the knowledge base, with the sentences cited.
     Ask(QueryArgs),
     /// Recall@1/5, MRR@10, answer-sentence precision/recall/F1, declines and latency on a page
-    /// collection and questions about it (built in memory; the data folder is not touched).
+    /// collection and questions about it (built in memory; the data folder is not touched), for
+    /// the baseline (BM25 with stemmer, no compound splitting), full text, and with `--embeddings`
+    /// full text fused with dense retrieval.
     Eval(EvalArgs),
 }
 
@@ -265,8 +267,11 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
     };
     let handle = tokio::runtime::Handle::current();
     let reports = tokio::task::spawn_blocking(move || -> Result<Vec<eval::Report>, String> {
+        let plain = KnowledgeBase::in_memory_without_compounds(documents.clone()).map_err(|e| e.to_string())?;
+        let mut reports = vec![eval::evaluate(&plain, &questions, &mut FullText, "bm25_baseline", &policy).map_err(|e| e.to_string())?];
+        drop(plain);
         let mut kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;
-        let mut reports = vec![eval::evaluate(&kb, &questions, &mut FullText, "full_text", &policy).map_err(|e| e.to_string())?];
+        reports.push(eval::evaluate(&kb, &questions, &mut FullText, "full_text", &policy).map_err(|e| e.to_string())?);
         if let Some(embedder) = embedder {
             kb.set_dense(dense);
             let mut fused = Fused { embedder, handle };

@@ -103,7 +103,14 @@ impl KnowledgeBase {
     /// An index of these documents in memory (evaluation, tests).
     pub fn in_memory(documents: Vec<Document>) -> Result<Self, KbError> {
         let (schema, fields) = schema();
-        Self::fill(Index::create_in_ram(schema), fields, documents)
+        Self::fill(Index::create_in_ram(schema), fields, documents, true)
+    }
+
+    /// The baseline of the evaluation: the same index without compound splitting (plain BM25
+    /// with the German stemmer and stop words).
+    pub fn in_memory_without_compounds(documents: Vec<Document>) -> Result<Self, KbError> {
+        let (schema, fields) = schema();
+        Self::fill(Index::create_in_ram(schema), fields, documents, false)
     }
 
     /// Builds the index of these documents in `dir`, replacing what was there.
@@ -114,7 +121,7 @@ impl KnowledgeBase {
         std::fs::create_dir_all(&fresh)?;
         let (schema, fields) = schema();
         let index = Index::create_in_dir(&fresh, schema)?;
-        let mut kb = Self::fill(index, fields, documents)?;
+        let mut kb = Self::fill(index, fields, documents, true)?;
         write_atomically(&dir.join("vocabulary.json"), &serde_json::to_vec(&*kb.vocabulary).expect("vocabulary serialises"))?;
         let mut lines = Vec::new();
         for document in &kb.documents {
@@ -168,7 +175,7 @@ impl KnowledgeBase {
         Ok(kb)
     }
 
-    fn fill(index: Index, fields: Fields, documents: Vec<Document>) -> Result<Self, KbError> {
+    fn fill(index: Index, fields: Fields, documents: Vec<Document>, compounds: bool) -> Result<Self, KbError> {
         // Later documents with the same id replace earlier ones.
         let mut by_id: HashMap<String, usize> = HashMap::new();
         let mut unique: Vec<Document> = Vec::with_capacity(documents.len());
@@ -181,7 +188,11 @@ impl KnowledgeBase {
                 }
             }
         }
-        let vocabulary = Arc::new(Vocabulary::from_texts(unique.iter().flat_map(|d| [d.title.as_str(), d.text.as_str()])));
+        let vocabulary = Arc::new(if compounds {
+            Vocabulary::from_texts(unique.iter().flat_map(|d| [d.title.as_str(), d.text.as_str()]))
+        } else {
+            Vocabulary::default()
+        });
         let analyzer = analysis::german(vocabulary.clone());
         index.tokenizers().register(ANALYZER, analyzer.clone());
         let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 32_000_000)?;
