@@ -50,5 +50,19 @@ test('the chat page answers with sources, hands over, and passes axe-core', asyn
   await katrin.getByRole('link', { name: 'Fragen aus dem Assistenten' }).click();
   assert.match(await katrin.locator('#inquiries').textContent(), /Hallenbad am Sonntag/);
   await checkAccessibility(katrin, 'Fragen aus dem Assistenten', visited);
-  assert.equal(visited.length, 6);
+
+  // She answers; an empty answer first gets an error on the field.
+  await katrin.getByRole('button', { name: 'Antwort senden' }).first().click();
+  assert.match(await katrin.locator('#inquiries .kern-error').first().textContent(), /Bitte geben Sie Ihre Antwort ein/);
+  await checkAccessibility(katrin, 'Antwort ohne Text', visited);
+  await katrin.getByLabel(/Antwort an Anna Schmidt/).first().fill('Das Sportbad hat sonntags von 8 bis 18 Uhr geöffnet.');
+  await katrin.getByRole('button', { name: 'Antwort senden' }).first().click();
+  assert.match(await katrin.locator('#inquiries').textContent(), /Ihre Antwort[\s\S]*8 bis 18 Uhr/);
+
+  // The answer is in Anna's mailbox.
+  await anna.goto(`${demo.base}/postfach`);
+  await anna.getByRole('link', { name: /Antwort auf Ihre Frage/ }).first().click();
+  assert.match(await anna.locator('main').textContent(), /Hallenbad am Sonntag[\s\S]*8 bis 18 Uhr/);
+  await checkAccessibility(anna, 'Antwort im Postfach', visited);
+  assert.equal(visited.length, 8);
 });

@@ -189,6 +189,8 @@ pub struct Inquiry {
     pub question: String,
     pub topic: Option<String>,
     pub created_at: OffsetDateTime,
+    pub answer: Option<String>,
+    pub answered_at: Option<OffsetDateTime>,
 }
 
 /// A specialist procedure of one authority that reaches the API with client credentials.

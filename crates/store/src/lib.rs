@@ -164,6 +164,9 @@ pub trait Store: Send + Sync + 'static {
     async fn add_inquiry(&self, authority: &AuthorityId, citizen: &UserId, question: &str, topic: Option<&str>) -> Result<Inquiry>;
     /// The questions citizens sent to an authority, newest first.
     async fn inquiries(&self, authority: &AuthorityId) -> Result<Vec<Inquiry>>;
+    /// Answers a citizen's question: the answer goes to their mailbox. `NotFound` for another
+    /// authority's or an unknown question, `Answered` when it has an answer already.
+    async fn answer_inquiry(&self, authority: &AuthorityId, id: &str, actor: &Actor, answer: &str) -> Result<Inquiry>;
     /// Per authority: open cases and those past their deadline.
     async fn backlog(&self) -> Result<Vec<(String, i64, i64)>>;
     /// Every case of the authority with its times (lead times, backlog).

@@ -1358,12 +1358,63 @@ macro_rules! shared_store_impl {
                 let name: String = sqlx::query("SELECT display_name FROM users WHERE id = $1").bind(citizen.as_str()).fetch_one(&mut *tx).await?.try_get("display_name")?;
                 audit(&mut tx, "inquiry_sent", Some((citizen.as_str(), "citizen")), Some(authority.as_str()), ("inquiry", id.as_str())).await?;
                 tx.commit().await?;
-                Ok(Inquiry { id, authority_id: authority.clone(), citizen_name: name, question: question.to_owned(), topic: topic.map(str::to_owned), created_at: now })
+                Ok(Inquiry {
+                    id,
+                    authority_id: authority.clone(),
+                    citizen_name: name,
+                    question: question.to_owned(),
+                    topic: topic.map(str::to_owned),
+                    created_at: now,
+                    answer: None,
+                    answered_at: None,
+                })
+            }
+
+            async fn answer_inquiry(&self, authority: &AuthorityId, id: &str, actor: &Actor, answer: &str) -> Result<Inquiry> {
+                let now = OffsetDateTime::now_utc();
+                let (_writer, mut tx) = self.begin().await?;
+                let row = sqlx::query(
+                    "SELECT q.citizen_id, q.question, a.name FROM inquiries q JOIN authorities a ON a.id = q.authority_id \
+                     WHERE q.id = $1 AND q.authority_id = $2",
+                )
+                .bind(id)
+                .bind(authority.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                // Claims the answer first: of two answering at once, one gets `Answered`.
+                let claimed = sqlx::query("UPDATE inquiries SET answer = $1, answered_at = $2, answered_by = $3 WHERE id = $4 AND answered_at IS NULL")
+                    .bind(answer)
+                    .bind(now)
+                    .bind(actor.id.as_str())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if claimed.rows_affected() == 0 {
+                    return Err(StoreError::Answered);
+                }
+                let citizen: String = row.try_get("citizen_id")?;
+                let question: String = row.try_get("question")?;
+                let sender: String = row.try_get("name")?;
+                sqlx::query(
+                    "INSERT INTO mailbox_messages (id, citizen_id, application_id, sender, subject, body, created_at) VALUES ($1, $2, NULL, $3, $4, $5, $6)",
+                )
+                .bind(new_id())
+                .bind(&citizen)
+                .bind(&sender)
+                .bind("Antwort auf Ihre Frage")
+                .bind(format!("Ihre Frage:\n{question}\n\nAntwort:\n{answer}"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                audit(&mut tx, "inquiry_answered", Some((actor.id.as_str(), actor.role.as_str())), Some(authority.as_str()), ("inquiry", id)).await?;
+                tx.commit().await?;
+                self.inquiries(authority).await?.into_iter().find(|q| q.id == id).ok_or(StoreError::NotFound)
             }
 
             async fn inquiries(&self, authority: &AuthorityId) -> Result<Vec<Inquiry>> {
                 let rows = sqlx::query(
-                    "SELECT q.id, q.authority_id, u.display_name, q.question, q.topic, q.created_at FROM inquiries q \
+                    "SELECT q.id, q.authority_id, u.display_name, q.question, q.topic, q.created_at, q.answer, q.answered_at FROM inquiries q \
                      JOIN users u ON u.id = q.citizen_id WHERE q.authority_id = $1 ORDER BY q.created_at DESC, q.id",
                 )
                 .bind(authority.as_str())
@@ -1378,6 +1429,8 @@ macro_rules! shared_store_impl {
                             question: r.try_get("question")?,
                             topic: r.try_get("topic")?,
                             created_at: r.try_get("created_at")?,
+                            answer: r.try_get("answer")?,
+                            answered_at: r.try_get("answered_at")?,
                         })
                     })
                     .collect()

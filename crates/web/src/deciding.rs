@@ -108,6 +108,21 @@ impl StaffDesk {
         Ok(self.store.info_requests(&self.authority, id).await?)
     }
 
+    /// Answers a citizen's question from the assistant; the answer goes to their mailbox.
+    pub async fn answer_inquiry(&self, id: &str, answer: &str) -> Result<amtsweg_domain::records::Inquiry, AppError> {
+        let answer = answer.trim();
+        if answer.is_empty() {
+            return Err(AppError::Invalid(vec![FieldError::new("answer", "Bitte geben Sie Ihre Antwort ein.")]));
+        }
+        if answer.chars().count() > MAX_REASON_CHARS {
+            return Err(AppError::Invalid(vec![FieldError::new("answer", format!("Die Antwort darf höchstens {MAX_REASON_CHARS} Zeichen lang sein."))]));
+        }
+        match self.store.answer_inquiry(&self.authority, id, &self.actor, answer).await {
+            Err(amtsweg_store::StoreError::Answered) => Err(AppError::Conflict("Diese Frage ist bereits beantwortet.".into())),
+            other => Ok(other?),
+        }
+    }
+
     /// Questions citizens sent to this authority from the assistant.
     pub async fn inquiries(&self) -> Result<Vec<amtsweg_domain::records::Inquiry>, AppError> {
         Ok(self.store.inquiries(&self.authority).await?)

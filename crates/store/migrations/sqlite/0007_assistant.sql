@@ -9,6 +9,10 @@ CREATE TABLE inquiries (
     question     TEXT NOT NULL,
     -- The title of the text the assistant found closest, if any (helps the authority route it).
     topic        TEXT,
-    created_at   TEXT NOT NULL
+    created_at   TEXT NOT NULL,
+    -- The authority's answer, which also went to the citizen's mailbox.
+    answer       TEXT,
+    answered_at  TEXT,
+    answered_by  TEXT REFERENCES users(id)
 );
 CREATE INDEX inquiries_by_authority ON inquiries (authority_id, created_at);

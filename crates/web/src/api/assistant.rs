@@ -75,11 +75,25 @@ pub struct InquiryView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     created_at: OffsetDateTime,
+    /// The authority's answer (also sent to the citizen's mailbox), once given.
+    answer: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    answered_at: Option<OffsetDateTime>,
 }
 
 impl From<amtsweg_domain::records::Inquiry> for InquiryView {
     fn from(q: amtsweg_domain::records::Inquiry) -> Self {
-        Self { id: q.id, authority_id: q.authority_id.to_string(), question: q.question, topic: q.topic, from: q.citizen_name, created_at: q.created_at }
+        Self {
+            id: q.id,
+            authority_id: q.authority_id.to_string(),
+            question: q.question,
+            topic: q.topic,
+            from: q.citizen_name,
+            created_at: q.created_at,
+            answer: q.answer,
+            answered_at: q.answered_at,
+        }
     }
 }
 
@@ -98,4 +112,25 @@ pub async fn handover(ApiCitizen(desk): ApiCitizen, ApiJson(input): ApiJson<Hand
     responses((status = 200, body = [InquiryView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn inquiries(ApiStaff(desk): ApiStaff) -> Result<Json<Vec<InquiryView>>, ApiError> {
     Ok(Json(desk.inquiries().await?.into_iter().map(InquiryView::from).collect()))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InquiryAnswerInput {
+    answer: Option<String>,
+}
+
+/// Answers a question citizens sent to my authority; the answer goes to the citizen's mailbox.
+/// Once only (409 after).
+#[utoipa::path(post, path = "/api/v1/inquiries/{id}/answer", tag = "assistant", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = InquiryAnswerInput,
+    responses((status = 200, body = InquiryView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn answer_inquiry(
+    ApiStaff(desk): ApiStaff,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiJson(input): ApiJson<InquiryAnswerInput>,
+) -> Result<Json<InquiryView>, ApiError> {
+    let q = desk.answer_inquiry(&id, input.answer.as_deref().unwrap_or_default()).await?;
+    Ok(Json(q.into()))
 }

@@ -105,6 +105,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(assistant::ask))
         .routes(routes!(assistant::handover))
         .routes(routes!(assistant::inquiries))
+        .routes(routes!(assistant::answer_inquiry))
         .routes(routes!(ledger::checkpoint))
         .routes(routes!(ledger::key))
         .routes(routes!(ledger::inclusion))

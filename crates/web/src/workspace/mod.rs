@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/arbeitsplatz", get(inbox))
         .route("/arbeitsplatz/kennzahlen", get(lead_times))
         .route("/arbeitsplatz/anfragen", get(inquiries))
+        .route("/arbeitsplatz/anfragen/{id}/antwort", post(answer_inquiry))
         .route("/arbeitsplatz/vorgaenge/{id}", get(case))
         .route("/arbeitsplatz/vorgaenge/{id}/entscheidung", post(decide))
         .route("/arbeitsplatz/vorgaenge/{id}/uebernehmen", post(claim))
@@ -130,21 +131,69 @@ fn duration(secs: Option<f64>) -> String {
     }
 }
 
+struct InquiryRow {
+    id: String,
+    from: String,
+    received: String,
+    topic: Option<String>,
+    question: String,
+    /// The answer given, with when.
+    answer: Option<(String, String)>,
+    /// The answer being written, and what is wrong with it.
+    draft: String,
+    error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "inquiries.html")]
 struct InquiriesPage {
     layout: Layout,
     authority: String,
-    /// From, received, topic, question.
-    rows: Vec<(String, String, Option<String>, String)>,
+    rows: Vec<InquiryRow>,
+}
+
+async fn inquiries_page(staff: &PageStaff, failed: Option<(&str, String, String)>) -> Result<InquiriesPage, PageError> {
+    let rows = staff
+        .desk
+        .inquiries()
+        .await?
+        .into_iter()
+        .map(|q| {
+            let (draft, error) = match &failed {
+                Some((id, draft, error)) if *id == q.id => (draft.clone(), Some(error.clone())),
+                _ => (String::new(), None),
+            };
+            InquiryRow {
+                answer: q.answer.zip(q.answered_at.map(date_time)),
+                id: q.id,
+                from: q.citizen_name,
+                received: date_time(q.created_at),
+                topic: q.topic,
+                question: q.question,
+                draft,
+                error,
+            }
+        })
+        .collect();
+    Ok(InquiriesPage { layout: Layout::new("Fragen aus dem Assistenten", Some(&staff.session)), authority: staff.desk.authority_name().await?, rows })
 }
 
 async fn inquiries(staff: PageStaff) -> Result<Response, PageError> {
-    let rows = staff.desk.inquiries().await?.into_iter().map(|q| (q.citizen_name, date_time(q.created_at), q.topic, q.question)).collect();
-    Ok(render(
-        StatusCode::OK,
-        &InquiriesPage { layout: Layout::new("Fragen aus dem Assistenten", Some(&staff.session)), authority: staff.desk.authority_name().await?, rows },
-    ))
+    Ok(render(StatusCode::OK, &inquiries_page(&staff, None).await?))
+}
+
+async fn answer_inquiry(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&staff.session, &form)?;
+    let text = field(&form, "answer").unwrap_or_default().to_owned();
+    match staff.desk.answer_inquiry(&id, &text).await {
+        Ok(_) | Err(AppError::Conflict(_)) => Ok(Redirect::to(&format!("/arbeitsplatz/anfragen#anfrage-{id}")).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let message = errors.into_iter().next().map(|e| e.message).unwrap_or_default();
+            let page = inquiries_page(&staff, Some((&id, text, message))).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn lead_times(staff: PageStaff) -> Result<Response, PageError> {

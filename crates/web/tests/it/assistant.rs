@@ -78,6 +78,31 @@ async fn a_question_outside_every_text_is_declined_and_handed_over(app: TestApp)
     // Citizens do not read inboxes.
     let (status, _) = app.get(app.citizen(0), "/api/v1/inquiries").await;
     assert_eq!(status, 403);
+
+    // Leipzig answers; the answer is in Anna's mailbox, once.
+    let inquiry = body["id"].as_str().unwrap();
+    let path = format!("/api/v1/inquiries/{inquiry}/answer");
+    let (status, _) = app.post(app.caseworker("halle"), &path, json!({"answer": "Von Halle."})).await;
+    assert_eq!(status, 404, "another authority's question is not found");
+    let (status, _) = app.post(app.citizen(0), &path, json!({"answer": "Selbst."})).await;
+    assert_eq!(status, 403);
+    let (status, body) = app.post(app.caseworker("leipzig"), &path, json!({"answer": "  "})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "answer");
+    let answer = "Das Sportbad hat sonntags von 8 bis 18 Uhr geöffnet.";
+    let (status, body) = app.post(app.caseworker("leipzig"), &path, json!({"answer": answer})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["answer"], answer);
+    assert!(body["answered_at"].is_string());
+    let (status, _) = app.post(app.caseworker("leipzig"), &path, json!({"answer": "Noch einmal."})).await;
+    assert_eq!(status, 409);
+    let (_, mailbox) = app.get(app.citizen(0), "/api/v1/mailbox").await;
+    let message = mailbox.as_array().unwrap().iter().find(|m| m["subject"] == "Antwort auf Ihre Frage").expect("the answer is in the mailbox");
+    assert_eq!(message["sender"], "Stadt Leipzig");
+    assert!(message["body"].as_str().unwrap().contains(question) && message["body"].as_str().unwrap().contains(answer), "{message}");
+    assert!(message["application_id"].is_null());
+    let (_, other) = app.get(app.citizen(1), "/api/v1/mailbox").await;
+    assert!(other.as_array().unwrap().iter().all(|m| m["subject"] != "Antwort auf Ihre Frage"), "{other}");
 }
 
 async fn the_chat_page_works_without_javascript(app: TestApp) {

@@ -39,6 +39,7 @@ fn api_access(method: &str, path: &str, tag: &str) -> (&'static [&'static str], 
         ("assistant", "POST", "/api/v1/assistant/ask") => (&ROLES, &[]),
         ("assistant", "POST", "/api/v1/assistant/handover") => (&["citizen", "other_citizen"], &[]),
         ("assistant", "GET", "/api/v1/inquiries") => (&["caseworker", "team_lead", "other_caseworker", "other_team_lead"], &[]),
+        ("assistant", "POST", "/api/v1/inquiries/{id}/answer") => (&["caseworker", "team_lead"], &["other_caseworker", "other_team_lead"]),
         ("privacy", _, _) => (&["data_protection"], &[]),
         ("admin", _, _) => (&["admin"], &[]),
         ("procedures", _, p) if !p.contains('{') => (&["procedure"], &[]),
@@ -61,6 +62,7 @@ fn valid_body(method: &str, path: &str) -> Value {
         ("POST", "/api/v1/cases/{id}/memos") => json!({"text": "Matrix"}),
         ("POST", "/api/v1/mailbox/{id}/answer") => json!({"answer": "Matrix"}),
         ("POST", "/api/v1/assistant/handover") => json!({"question": "Matrix?", "authority_id": "leipzig"}),
+        ("POST", "/api/v1/inquiries/{id}/answer") => json!({"answer": "Matrix"}),
         ("POST", "/api/v1/procedures/submissions/{id}/events") => json!({"kind": "rejected", "note": "Matrix"}),
         _ => json!({}),
     }
@@ -84,6 +86,8 @@ fn fill(path: &str, ids: &HashMap<&str, String>) -> String {
         &ids["message"]
     } else if path.starts_with("/api/v1/me/transfers") {
         &ids["transfer"]
+    } else if path.starts_with("/api/v1/inquiries") {
+        &ids["inquiry"]
     } else if path.starts_with("/api/v1/services") {
         &ids["service"]
     } else {
@@ -129,6 +133,10 @@ async fn every_route_for_every_role(app: TestApp) {
     ids.insert("service", "bewohnerparkausweis".into());
     ids.insert("decided_case", decided_case);
     ids.insert("decided_message", decided_message);
+    let (status, inquiry) = app.post(&anna, "/api/v1/assistant/handover", json!({"question": "Wann hat das Bad offen?", "authority_id": "leipzig"})).await;
+    assert_eq!(status, 201, "{inquiry}");
+    let inquiry = inquiry["id"].as_str().unwrap().to_owned();
+    ids.insert("inquiry", inquiry.clone());
 
     let staff = |user: &str| app.tokens.staff.iter().find(|s| s.user_id == user).unwrap().token.clone();
     let c = app.tokens.clients.iter().find(|c| c.authority_id == "leipzig").unwrap();
@@ -261,6 +269,7 @@ async fn every_route_for_every_role(app: TestApp) {
             (format!("/arbeitsplatz/vorgaenge/{case}/entscheidung"), &["caseworker", "team_lead"], &["other_caseworker"]),
             ("/verwaltung/clients".into(), &["admin"], &[]),
             ("/assistent/weitergeben".into(), &["citizen", "other_citizen"], &[]),
+            (format!("/arbeitsplatz/anfragen/{}/antwort", ids["inquiry"]), &["caseworker", "team_lead"], &["other_caseworker"]),
         ];
         for (path, allowed, foreign) in posts {
             if allowed.contains(&role) {
@@ -273,4 +282,6 @@ async fn every_route_for_every_role(app: TestApp) {
     }
     let (_, after) = app.get(&anna, &format!("/api/v1/applications/{id}")).await;
     assert_eq!(after["status"], "in_review", "refused forms changed nothing: {after}");
+    let (_, inquiries) = app.get(app.caseworker("leipzig"), "/api/v1/inquiries").await;
+    assert!(inquiries.as_array().unwrap().iter().all(|q| q["answer"].is_null()), "no refused request answered the question: {inquiries}");
 }
