@@ -114,6 +114,7 @@ pub async fn run_kb(command: KbCommand, config_path: Option<&PathBuf>) -> Result
     let mut documents: Vec<Document> = existing.documents().iter().filter(|d| d.origin == "import").cloned().collect();
     documents.extend(imported);
     documents.extend(catalog);
+    let documents = amtsweg_assist::kb::unique(documents);
     let dense = match config.embedder() {
         Some(embedder) => Some(embed_with_progress(&embedder, &documents).await?),
         None => None,

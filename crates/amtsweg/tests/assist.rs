@@ -193,6 +193,12 @@ fn dense_retrieval_through_a_real_embeddings_server() {
     assert_eq!(code, 0, "{err}");
     let fused: Value = serde_json::from_str(fused.trim()).unwrap();
     assert_eq!(fused["results"][0]["doc_id"], "sperrmuell", "{fused}");
+    // Importing the same documents again replaces them; the vectors still fit the documents.
+    let (code, _, err) = run(&["kb", "import", file.to_str().unwrap()], &dir, "", &env);
+    assert_eq!(code, 0, "{err}");
+    let (_, again, _) = run(&["assist", "search", "--json", question], &dir, "", &env);
+    let again: Value = serde_json::from_str(again.trim()).unwrap();
+    assert_eq!(again["results"][0]["doc_id"], "sperrmuell", "{again}");
 
     // The evaluation with embeddings on the dev questions of a part of the pages (the whole
     // collection takes minutes on two cores; docs/benchmarks.md has its figures).

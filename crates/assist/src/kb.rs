@@ -176,18 +176,8 @@ impl KnowledgeBase {
     }
 
     fn fill(index: Index, fields: Fields, documents: Vec<Document>, compounds: bool) -> Result<Self, KbError> {
-        // Later documents with the same id replace earlier ones.
-        let mut by_id: HashMap<String, usize> = HashMap::new();
-        let mut unique: Vec<Document> = Vec::with_capacity(documents.len());
-        for document in documents {
-            match by_id.get(&document.id) {
-                Some(&i) => unique[i] = document,
-                None => {
-                    by_id.insert(document.id.clone(), unique.len());
-                    unique.push(document);
-                }
-            }
-        }
+        let unique = unique(documents);
+        let by_id: HashMap<String, usize> = unique.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect();
         let vocabulary = Arc::new(if compounds {
             Vocabulary::from_texts(unique.iter().flat_map(|d| [d.title.as_str(), d.text.as_str()]))
         } else {
@@ -289,6 +279,23 @@ impl KnowledgeBase {
     }
 }
 
+/// The documents with one per id: a later document replaces an earlier one in its place. The
+/// knowledge base holds exactly these, in this order (passage vectors must be made for them).
+pub fn unique(documents: Vec<Document>) -> Vec<Document> {
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut unique: Vec<Document> = Vec::with_capacity(documents.len());
+    for document in documents {
+        match by_id.get(&document.id) {
+            Some(&i) => unique[i] = document,
+            None => {
+                by_id.insert(document.id.clone(), unique.len());
+                unique.push(document);
+            }
+        }
+    }
+    unique
+}
+
 fn corrupt(file: &str, message: impl std::fmt::Display) -> KbError {
     KbError::Corrupt { file: file.to_owned(), message: message.to_string() }
 }
@@ -315,4 +322,37 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp: PathBuf = path.with_extension("tmp");
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, title: &str, text: &str) -> Document {
+        Document { id: id.into(), title: title.into(), text: text.into(), url: None, authority: None, origin: "import".into() }
+    }
+
+    #[test]
+    fn a_later_document_replaces_an_earlier_one_in_its_place() {
+        let docs = unique(vec![doc("a", "A", "eins"), doc("b", "B", "zwei"), doc("a", "A2", "drei")]);
+        assert_eq!(docs.iter().map(|d| d.title.as_str()).collect::<Vec<_>>(), ["A2", "B"]);
+    }
+
+    #[test]
+    fn built_on_disk_reopened_and_rebuilt_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let kb = KnowledgeBase::build(dir.path(), vec![doc("hund", "Hundesteuer", "Hundesteuer\nDie Steuer für Hunde.")], None).unwrap();
+        assert_eq!(kb.search_text("Hund", 5).unwrap()[0].doc, 0);
+        let reopened = KnowledgeBase::open(dir.path()).unwrap();
+        assert_eq!(reopened.documents().len(), 1);
+        assert_eq!(reopened.search_text("Steuer", 5).unwrap().len(), 1);
+        // A rebuild swaps the index; the old one is gone, the new one answers.
+        let kb = KnowledgeBase::build(dir.path(), vec![doc("muell", "Sperrmüll", "Sperrmüll\nAbholung zweimal im Jahr.")], None).unwrap();
+        assert!(kb.search_text("Hund", 5).unwrap().is_empty());
+        assert_eq!(KnowledgeBase::open(dir.path()).unwrap().document("muell").unwrap().title, "Sperrmüll");
+        assert!(!dir.path().join("index.new").exists() && !dir.path().join("index.old").exists());
+        // A damaged document file is reported, not half-read.
+        std::fs::write(dir.path().join("documents.jsonl"), "{kaputt").unwrap();
+        assert!(matches!(KnowledgeBase::open(dir.path()), Err(KbError::Corrupt { .. })));
+    }
 }

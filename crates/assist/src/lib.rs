@@ -65,7 +65,9 @@ impl Assistant {
     /// dense half of the ranking.
     async fn query_vector(&self, kb: &KnowledgeBase, question: &str) -> Option<Vec<f32>> {
         let embedder = self.embedder.as_ref()?;
-        kb.dense()?;
+        if kb.dense()?.model != embedder.model() {
+            return None; // vectors of another model: the next catalog sync rebuilds them
+        }
         match embedder.embed_query(question).await {
             Ok(v) => Some(v),
             Err(e) => {

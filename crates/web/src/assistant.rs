@@ -110,7 +110,13 @@ pub async fn sync_catalog(store: &DynStore, state: &AssistantState) -> Result<bo
     let catalog = catalog_documents(store).await?;
     let kb = state.assistant.kb();
     let indexed: Vec<&Document> = kb.documents().iter().filter(|d| d.origin == "catalog").collect();
-    if indexed.len() == catalog.len() && indexed.iter().zip(&catalog).all(|(a, b)| *a == b) {
+    // With an embeddings endpoint, a knowledge base without (fitting) vectors is rebuilt too:
+    // the endpoint may have been down at the last build.
+    let vectors_missing = state
+        .assistant
+        .embedder()
+        .is_some_and(|e| kb.dense().is_none_or(|d| d.documents() != kb.documents().len() || d.model != e.model()));
+    if !vectors_missing && indexed.len() == catalog.len() && indexed.iter().zip(&catalog).all(|(a, b)| *a == b) {
         return Ok(false);
     }
     let mut documents: Vec<Document> = kb.documents().iter().filter(|d| d.origin != "catalog").cloned().collect();
@@ -122,6 +128,7 @@ pub async fn sync_catalog(store: &DynStore, state: &AssistantState) -> Result<bo
 /// Builds the knowledge base of these documents (on disk when it has a folder, with vectors
 /// when an embeddings endpoint is configured) and puts it in place.
 pub async fn rebuild(state: &AssistantState, documents: Vec<Document>) -> Result<(), AppError> {
+    let documents = amtsweg_assist::kb::unique(documents);
     let dense = match state.assistant.embedder() {
         Some(embedder) => match embedder.index(&documents, |_, _| {}).await {
             Ok(dense) => Some(dense),
