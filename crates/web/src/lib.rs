@@ -120,7 +120,8 @@ impl AppState {
 
 /// The whole application as one router.
 pub fn app(state: AppState) -> Router {
-    let (api_router, openapi) = api::router().split_for_parts();
+    let (api_router, mut openapi) = api::router().split_for_parts();
+    api::document_common_errors(&mut openapi);
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(api_router)

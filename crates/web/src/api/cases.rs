@@ -7,7 +7,8 @@ use crate::error::{ApiError, AppError, ErrorBody};
 use amtsweg_domain::records::{AssigneeFilter, CaseFilter, CaseSort, InfoRequest, Memo};
 use amtsweg_domain::{ApplicationStatus, CaseId, FormData, Outcome, RuleOutcome, ServiceId, UserId};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use super::ApiQuery;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -196,7 +197,7 @@ pub fn case_filter(q: &HashMap<String, String>, me: &UserId) -> Result<CaseFilte
            ("service" = Option<String>, Query), ("assignee" = Option<String>, Query, description = "me, none or a user id"),
            ("overdue" = Option<bool>, Query), ("sort" = Option<String>, Query, description = "newest, oldest, deadline")),
     responses((status = 200, body = [CaseSummaryView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list(ApiStaff(desk): ApiStaff, Query(q): Query<HashMap<String, String>>) -> Result<Json<Vec<CaseSummaryView>>, ApiError> {
+pub async fn list(ApiStaff(desk): ApiStaff, ApiQuery(q): ApiQuery<HashMap<String, String>>) -> Result<Json<Vec<CaseSummaryView>>, ApiError> {
     let filter = case_filter(&q, desk.user_id())?;
     Ok(Json(desk.inbox(&filter).await?.into_iter().map(CaseSummaryView::from).collect()))
 }
@@ -337,7 +338,7 @@ pub async fn memo_draft(
     State(state): State<AppState>,
     ApiStaff(desk): ApiStaff,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<crate::memo::MemoDraft>, ApiError> {
     let id = case_id(&id)?;
     let c = desk.open(&id).await?;

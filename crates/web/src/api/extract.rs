@@ -47,6 +47,25 @@ fn json_rejection(rejection: JsonRejection) -> Response {
     }
 }
 
+/// A query string as the API reads it: one that does not parse is a JSON 400, like every other
+/// error of the API (axum's own `Query` answers plain text).
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(_) => Err(api_error(StatusCode::BAD_REQUEST, "invalid_query", "Die Angaben in der Adresse (Query-Parameter) fehlen oder sind ungültig.")),
+        }
+    }
+}
+
 pub async fn api_not_found() -> Response {
     api_error(StatusCode::NOT_FOUND, "not_found", "Diese Adresse gibt es in der API nicht.")
 }

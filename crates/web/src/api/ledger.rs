@@ -8,7 +8,8 @@ use crate::ledger::{self, ProofError};
 use amtsweg_domain::FieldError;
 use amtsweg_ledger::{ConsistencyProof, InclusionProof};
 use axum::Json;
-use axum::extract::{Query, State};
+use super::ApiQuery;
+use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -73,7 +74,7 @@ struct ConsistencyProofSchema {
 /// RFC 6962 inclusion proof of a leaf in a checkpointed tree.
 #[utoipa::path(get, path = "/api/v1/ledger/proof/inclusion", tag = "ledger", params(InclusionQuery),
     responses((status = 200, body = InclusionProofSchema), (status = 422, body = ErrorBody)))]
-pub async fn inclusion(State(state): State<AppState>, Query(q): Query<InclusionQuery>) -> Result<Json<InclusionProof>, ApiError> {
+pub async fn inclusion(State(state): State<AppState>, ApiQuery(q): ApiQuery<InclusionQuery>) -> Result<Json<InclusionProof>, ApiError> {
     Ok(Json(ledger::inclusion(&state.store, q.index, q.size).await?))
 }
 
@@ -88,6 +89,6 @@ pub struct ConsistencyQuery {
 /// RFC 6962 consistency proof between two checkpointed tree sizes.
 #[utoipa::path(get, path = "/api/v1/ledger/proof/consistency", tag = "ledger", params(ConsistencyQuery),
     responses((status = 200, body = ConsistencyProofSchema), (status = 422, body = ErrorBody)))]
-pub async fn consistency(State(state): State<AppState>, Query(q): Query<ConsistencyQuery>) -> Result<Json<ConsistencyProof>, ApiError> {
+pub async fn consistency(State(state): State<AppState>, ApiQuery(q): ApiQuery<ConsistencyQuery>) -> Result<Json<ConsistencyProof>, ApiError> {
     Ok(Json(ledger::consistency(&state.store, q.from, q.to).await?))
 }

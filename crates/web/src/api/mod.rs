@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use extract::ApiJson;
+pub use extract::{ApiJson, ApiQuery};
 pub use cases::{case_filter, file_response, pdf_response};
 
 #[derive(OpenApi)]
@@ -54,6 +54,40 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Documents the answers every operation can give before its handler runs: 400 for a body that
+/// is not JSON or a query string that does not parse, and for operations with a body 413 (too
+/// large) and 415 (not JSON); for operations with a token 401 and 403 (each role meets the
+/// others' routes), and for paths with an id 404. Called on the document after the routes are
+/// collected.
+pub fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build()
+            .into()
+    };
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        for operation in [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch].into_iter().flatten() {
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let responses = &mut operation.responses.responses;
+            responses.entry("400".into()).or_insert_with(|| error("Die Anfrage ist fehlerhaft (kein gültiges JSON oder ungültige Angaben in der Adresse)."));
+            if secured {
+                responses.entry("401".into()).or_insert_with(|| error("Kein gültiges Token."));
+                responses.entry("403".into()).or_insert_with(|| error("Diese Rolle darf das nicht."));
+            }
+            if path.contains('{') {
+                responses.entry("404".into()).or_insert_with(|| error("Nicht gefunden (oder nicht Ihres)."));
+            }
+            if operation.request_body.is_some() {
+                responses.entry("413".into()).or_insert_with(|| error("Die Anfrage ist zu groß."));
+                responses.entry("415".into()).or_insert_with(|| error("Der Inhalt hat nicht den erwarteten Typ."));
+            }
+        }
     }
 }
 

@@ -12,7 +12,8 @@ use amtsweg_domain::records::ApiClient;
 use amtsweg_domain::{ApplicationStatus, CaseId, FormData, Role, RuleOutcome, UserId};
 use amtsweg_store::Actor;
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
+use super::ApiQuery;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -114,7 +115,7 @@ pub struct SubmissionSummary {
 #[utoipa::path(get, path = "/api/v1/procedures/submissions", tag = "procedures", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query)),
     responses((status = 200, body = [SubmissionSummary]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn submissions(State(state): State<AppState>, ApiProcedure(client): ApiProcedure, Query(q): Query<HashMap<String, String>>) -> Result<Json<Vec<SubmissionSummary>>, ApiError> {
+pub async fn submissions(State(state): State<AppState>, ApiProcedure(client): ApiProcedure, ApiQuery(q): ApiQuery<HashMap<String, String>>) -> Result<Json<Vec<SubmissionSummary>>, ApiError> {
     let limit = match q.get("limit") {
         None => 50,
         Some(l) => l

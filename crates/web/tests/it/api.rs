@@ -5,6 +5,7 @@ use crate::on_both_stores;
 use serde_json::json;
 
 on_both_stores!(
+    bad_query_strings_are_json_errors_the_document_names,
     whole_path_apply_decide_deliver,
     routing_follows_the_citizens_region,
     invalid_data_is_reported_per_field_and_nothing_is_lost,
@@ -258,4 +259,26 @@ async fn every_state_change_is_audited(app: TestApp) {
     assert_eq!(decision.actor_role, "caseworker");
     assert_eq!(decision.authority_id.as_deref(), Some("leipzig"));
     assert!(case_events.windows(2).all(|w| w[0].seq < w[1].seq && w[0].at <= w[1].at));
+}
+
+async fn bad_query_strings_are_json_errors_the_document_names(app: TestApp) {
+    let (status, body) = app.get(app.caseworker("leipzig"), "/api/v1/ledger/proof/inclusion?index=eins").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_query");
+    let (status, body) = app.get(app.caseworker("leipzig"), "/api/v1/ledger/proof/consistency?from=0").await;
+    assert_eq!(status, 400, "{body}");
+    // Every operation documents the answers that come before its handler.
+    let (_, doc) = app.get(app.citizen(0), "/api/openapi.json").await;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("400"), "{method} {path}");
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("413") && responses.contains_key("415"), "{method} {path}");
+            }
+            if op.get("security").is_some() {
+                assert!(responses.contains_key("401") && responses.contains_key("403"), "{method} {path}");
+            }
+        }
+    }
 }
