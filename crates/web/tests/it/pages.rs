@@ -5,7 +5,7 @@ use crate::common::TestApp;
 use crate::on_both_stores;
 use scraper::{Html, Selector};
 
-on_both_stores!(citizen_and_caseworker_walk_the_whole_path, invalid_form_keeps_values_and_marks_fields, forms_need_the_csrf_token);
+on_both_stores!(citizen_and_caseworker_walk_the_whole_path, invalid_form_keeps_values_and_marks_fields, forms_need_the_csrf_token, security_headers_and_cookie_flags);
 
 /// A browser-like client logged in as a demo persona.
 pub async fn browser(app: &TestApp, persona: &str) -> reqwest::Client {
@@ -227,4 +227,24 @@ async fn forms_need_the_csrf_token(app: TestApp) {
     let (_, apps) = app.get(app.citizen(0), "/api/v1/applications").await;
     assert_eq!(apps.as_array().unwrap().len(), 1);
     assert_eq!(apps[0]["data"], serde_json::json!({}));
+}
+
+async fn security_headers_and_cookie_flags(app: TestApp) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in ["/", "/assistent", "/api/v1/services", "/gibt-es-nicht"] {
+        let r = client.get(app.url(path)).send().await.unwrap();
+        let h = r.headers();
+        let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
+        for directive in ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "form-action 'self'"] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{path}");
+        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{path}");
+        assert_eq!(h.get("referrer-policy").unwrap(), "same-origin", "{path}");
+    }
+    // The session cookie is HttpOnly and SameSite.
+    let r = client.post(app.url("/anmelden")).form(&[("persona", app.tokens.citizens[0].user_id.as_str())]).send().await.unwrap();
+    let cookie = r.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
 }
