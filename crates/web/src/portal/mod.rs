@@ -517,7 +517,12 @@ async fn message_page(citizen: &PageCitizen, id: &MessageId, errors: Vec<FieldEr
     let question = match &m.info_request_id {
         Some(q) => {
             let q = citizen.desk.info_request(q).await?;
-            Some((q.answer.clone(), q.answer.is_none()))
+            // Only a question of a case still open can be answered.
+            let open = match &m.application_id {
+                Some(a) => matches!(citizen.desk.application(a).await?.status, ApplicationStatus::Submitted | ApplicationStatus::InReview),
+                None => false,
+            };
+            Some((q.answer.clone(), q.answer.is_none() && open))
         }
         None => None,
     };

@@ -202,6 +202,20 @@ async fn a_question_goes_to_the_citizen_and_back(app: TestApp) {
     assert_eq!(case["questions"][0]["answer"], "Der Fahrzeugschein liegt bei.");
     let (_, inbox) = app.get(&cw, "/api/v1/cases").await;
     assert_eq!(inbox.as_array().unwrap().iter().find(|c| c["id"] == case_id.as_str()).unwrap()["open_question"], false);
+
+    // A second question, then the case is decided: the page no longer offers an answer form.
+    let (status, _) = app.post(&cw, &format!("/api/v1/cases/{case_id}/questions"), json!({"question": "Nutzen Sie das Fahrzeug selbst?"})).await;
+    assert_eq!(status, 201);
+    let (_, mailbox) = app.get(&anna, "/api/v1/mailbox").await;
+    let second = mailbox.as_array().unwrap().iter().find(|m| m["body"].as_str().unwrap().contains("selbst?")).unwrap()["id"].as_str().unwrap().to_owned();
+    let citizen = browser(&app, &app.tokens.citizens[0].user_id).await;
+    let (_, _, doc) = page(&citizen, app.url(&format!("/postfach/{second}"))).await;
+    assert!(!crate::pages::select(&doc, "form[action$='/antwort']").is_empty(), "open case: the form is there");
+    let (status, _) = app.post(&cw, &format!("/api/v1/cases/{case_id}/decision"), json!({"outcome": "approved", "reason": "Passt."})).await;
+    assert_eq!(status, 200);
+    let (_, _, doc) = page(&citizen, app.url(&format!("/postfach/{second}"))).await;
+    assert!(crate::pages::select(&doc, "form[action$='/antwort']").is_empty(), "closed case: no form");
+    assert!(text(&doc, "#answer-closed").contains("abgeschlossen"));
 }
 
 async fn assignment_and_inbox_filters(app: TestApp) {
