@@ -5,7 +5,7 @@ use crate::{ServerFlags, load, open_store};
 use amtsweg_assist::dense::{DenseIndex, Embedder};
 use amtsweg_assist::eval::{self, FullText, Page, Question, Ranker};
 use amtsweg_assist::kb::{Document, Hit, KbError, KnowledgeBase};
-use amtsweg_assist::{Assistant, Policy, redact::redact};
+use amtsweg_assist::{Assistant, Policy};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
@@ -167,7 +167,7 @@ pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -
             answer_lines(&args, |question| {
                 let assistant = &assistant;
                 async move {
-                    let results = assistant.search(&redact(&question), args.k).await?;
+                    let results = assistant.search(&question, args.k).await?;
                     Ok(json!({ "results": results }))
                 }
             })
@@ -178,7 +178,7 @@ pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -
             answer_lines(&args, |question| {
                 let assistant = &assistant;
                 async move {
-                    let (answer, _) = assistant.ask(&redact(&question)).await?;
+                    let (answer, _) = assistant.ask(&question).await?;
                     Ok(json!({ "answered": answer.answered, "answer": answer.answer, "citations": answer.citations }))
                 }
             })

@@ -65,14 +65,6 @@ impl Vocabulary {
         self.counts.get(word).copied()
     }
 
-    pub fn len(&self) -> usize {
-        self.counts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
-    }
-
     /// The parts of a compound, or nothing when the word does not split.
     pub fn split(&self, word: &str) -> Vec<String> {
         let chars: Vec<(usize, char)> = word.char_indices().collect();

@@ -75,7 +75,6 @@ pub struct KnowledgeBase {
     by_id: HashMap<String, usize>,
     vocabulary: Arc<Vocabulary>,
     analyzer: TextAnalyzer,
-    index: Index,
     reader: IndexReader,
     fields: Fields,
     dense: Option<DenseIndex>,
@@ -168,7 +167,7 @@ impl KnowledgeBase {
         index.tokenizers().register(ANALYZER, analyzer.clone());
         let reader = index.reader()?;
         let by_id = documents.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect();
-        let kb = Self { documents, by_id, vocabulary, analyzer, index, reader, fields, dense };
+        let kb = Self { documents, by_id, vocabulary, analyzer, reader, fields, dense };
         if kb.reader.searcher().num_docs() as usize != kb.documents.len() {
             return Err(corrupt("index", "number of documents differs from documents.jsonl"));
         }
@@ -198,7 +197,7 @@ impl KnowledgeBase {
         writer.commit()?;
         let reader = index.reader()?;
         reader.reload()?;
-        Ok(Self { documents: unique, by_id, vocabulary, analyzer, index, reader, fields, dense: None })
+        Ok(Self { documents: unique, by_id, vocabulary, analyzer, reader, fields, dense: None })
     }
 
     pub fn documents(&self) -> &[Document] {
@@ -207,10 +206,6 @@ impl KnowledgeBase {
 
     pub fn document(&self, id: &str) -> Option<&Document> {
         self.by_id.get(id).map(|&i| &self.documents[i])
-    }
-
-    pub fn vocabulary(&self) -> &Vocabulary {
-        &self.vocabulary
     }
 
     pub fn dense(&self) -> Option<&DenseIndex> {
@@ -273,10 +268,6 @@ impl KnowledgeBase {
             _ => self.search_text(question, k),
         }
     }
-
-    pub fn index(&self) -> &Index {
-        &self.index
-    }
 }
 
 /// The documents with one per id: a later document replaces an earlier one in its place. The
@@ -310,12 +301,7 @@ fn file_name(path: &Path) -> String {
 }
 
 fn read_documents(path: &Path) -> Result<Vec<Document>, KbError> {
-    let text = std::fs::read_to_string(path)?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, line)| serde_json::from_str(line).map_err(|e| corrupt(&format!("documents.jsonl:{}", i + 1), e)))
-        .collect()
+    crate::eval::read_jsonl(&std::fs::read_to_string(path)?).map_err(|e| corrupt("documents.jsonl", e))
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

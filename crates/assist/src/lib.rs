@@ -77,19 +77,20 @@ impl Assistant {
         }
     }
 
-    /// The `k` best documents for a question (which should already be redacted).
+    /// The `k` best documents for a question. Identifiers are removed first, whatever the
+    /// caller did: nothing of them is searched or sent on.
     pub async fn search(&self, question: &str, k: usize) -> Result<Vec<Ranked>, KbError> {
-        let question = &redact::search_text(question);
+        let question = &redact::search_text(&redact::redact(question));
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
         let hits = kb.search(question, vector.as_deref(), k)?;
         Ok(hits.iter().map(|h| Ranked { doc_id: kb.documents()[h.doc].id.clone(), score: h.score }).collect())
     }
 
-    /// The answer to a question (which should already be redacted), and the documents it
-    /// looked at.
+    /// The answer to a question, and the documents it looked at. Identifiers are removed
+    /// first, whatever the caller did: a configured model never sees them.
     pub async fn ask(&self, question: &str) -> Result<(Answer, Vec<Document>), KbError> {
-        let question = &redact::search_text(question);
+        let question = &redact::search_text(&redact::redact(question));
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
         let hits = kb.search(question, vector.as_deref(), 5)?;
