@@ -53,6 +53,26 @@ pub struct Config {
     pub embeddings_url: String,
     /// The model name sent to the embeddings endpoint.
     pub embeddings_model: String,
+    /// The OpenID Connect provider citizens log in with (issuer URL, e.g. the BundID's).
+    /// Empty: no citizen login (outside the demo).
+    pub oidc_issuer: String,
+    /// Our client id at that provider.
+    pub oidc_client_id: String,
+    /// Our client secret there; empty for a public client (PKCE alone).
+    pub oidc_client_secret: String,
+    /// The address under which browsers reach amtsweg (`https://…`); the redirect URI is
+    /// `<public_url>/anmelden/rueckkehr`, and after logging out at the provider the browser
+    /// comes back to `<public_url>/`.
+    pub public_url: String,
+    /// Scopes asked for besides `openid`, separated by spaces.
+    pub oidc_scopes: String,
+    /// The `acr` values of the levels of assurance "substantiell" and "hoch".
+    pub oidc_acr_substantiell: String,
+    pub oidc_acr_hoch: String,
+    /// The claim with the regional key (ARS, 12 digits) of the residence.
+    pub oidc_claim_region: String,
+    /// The claim with the IdNr (where the provider sends it).
+    pub oidc_claim_idnr: String,
 }
 
 impl Default for Config {
@@ -76,13 +96,22 @@ impl Default for Config {
             model_timeout_ms: 30_000,
             embeddings_url: String::new(),
             embeddings_model: "e5".into(),
+            oidc_issuer: String::new(),
+            oidc_client_id: String::new(),
+            oidc_client_secret: String::new(),
+            public_url: String::new(),
+            oidc_scopes: "profile address".into(),
+            oidc_acr_substantiell: "http://eidas.europa.eu/LoA/substantial".into(),
+            oidc_acr_hoch: "http://eidas.europa.eu/LoA/high".into(),
+            oidc_claim_region: "ars".into(),
+            oidc_claim_idnr: "idnr".into(),
         }
     }
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 27] = [
     "listen",
     "data_dir",
     "database_url",
@@ -101,6 +130,15 @@ const KEYS: [&str; 18] = [
     "model_timeout_ms",
     "embeddings_url",
     "embeddings_model",
+    "oidc_issuer",
+    "oidc_client_id",
+    "oidc_client_secret",
+    "public_url",
+    "oidc_scopes",
+    "oidc_acr_substantiell",
+    "oidc_acr_hoch",
+    "oidc_claim_region",
+    "oidc_claim_idnr",
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
@@ -123,6 +161,23 @@ impl Config {
         (!self.model_url.is_empty()).then(|| {
             amtsweg_assist::model::ModelClient::new(&self.model_url, &self.model_name, std::time::Duration::from_millis(self.model_timeout_ms.max(1)))
         })
+    }
+
+    /// The citizen login, when a provider is configured.
+    pub fn oidc(&self) -> Result<Option<amtsweg_web::oidc::OidcLogin>, String> {
+        if self.oidc_issuer.is_empty() {
+            return Ok(None);
+        }
+        if self.oidc_client_id.is_empty() || self.public_url.is_empty() {
+            return Err("oidc_issuer ist gesetzt: dann sind auch oidc_client_id und public_url nötig".into());
+        }
+        let mut settings = amtsweg_web::oidc::OidcSettings::new(&self.oidc_issuer, &self.oidc_client_id, &self.oidc_client_secret, &self.public_url);
+        settings.scopes = self.oidc_scopes.split_whitespace().filter(|s| *s != "openid").map(str::to_owned).collect();
+        settings.acr_substantiell = self.oidc_acr_substantiell.clone();
+        settings.acr_hoch = self.oidc_acr_hoch.clone();
+        settings.claim_region = self.oidc_claim_region.clone();
+        settings.claim_idnr = self.oidc_claim_idnr.clone();
+        amtsweg_web::oidc::OidcLogin::new(settings).map(Some).map_err(|e| format!("OpenID-Connect-Einstellungen: {e}"))
     }
 
     /// The effective database URL.

@@ -254,6 +254,9 @@ async fn serve(
     if let Some(model) = config.model() {
         state = state.with_model(model);
     }
+    if let Some(login) = config.oidc()? {
+        state = state.with_oidc(login);
+    }
     // The assistant's knowledge base in the data folder (the catalog is indexed when serving starts).
     let mut assistant = amtsweg_assist::Assistant::new(amtsweg_web::assistant::open(&config.assistant_dir())?);
     if let Some(embedder) = config.embedder() {

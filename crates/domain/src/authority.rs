@@ -36,6 +36,9 @@ pub struct Service {
     /// How the service is decided: rules, and whether the law allows full automation.
     #[serde(default)]
     pub decision: crate::decision::DecisionRules,
+    /// The level of assurance a login needs to apply (`None`: any login).
+    #[serde(default)]
+    pub required_level: Option<crate::AssuranceLevel>,
 }
 
 impl Service {

@@ -19,4 +19,4 @@ pub use decision::{DecisionRules, RuleOutcome, RuleResult, RuleTrace};
 pub use form::{FieldError, FormData, FormModel};
 pub use identifiers::{IdNr, IdentifierError, LeikaKey, RegionKey};
 pub use ids::{ApplicationId, AuthorityId, CaseId, MessageId, ServiceId, UserId};
-pub use user::{Person, Role, User};
+pub use user::{AssuranceLevel, Person, Role, User};

@@ -56,6 +56,27 @@ impl Role {
     }
 }
 
+/// Level of assurance of a login (eIDAS: substantial, high). The Länder accounts and the BundID
+/// give "substantiell" for ELSTER certificates and "hoch" for the online ID card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssuranceLevel {
+    Substantiell,
+    Hoch,
+}
+
+impl AssuranceLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Substantiell => "substantiell",
+            Self::Hoch => "hoch",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Substantiell, Self::Hoch].into_iter().find(|l| l.as_str() == s)
+    }
+}
+
 /// What the state knows of a citizen from the login: the person data that forms and routing use.
 /// `Debug` is deliberately not derived: this is personal data.
 #[derive(Clone, Serialize, Deserialize)]

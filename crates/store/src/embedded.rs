@@ -32,6 +32,7 @@ pub const SQLITE: Embedded = Embedded(&[
     (5, "ledger", include_str!("../migrations/sqlite/0005_ledger.sql")),
     (6, "casework", include_str!("../migrations/sqlite/0006_casework.sql")),
     (7, "assistant", include_str!("../migrations/sqlite/0007_assistant.sql")),
+    (8, "login", include_str!("../migrations/sqlite/0008_login.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -41,4 +42,5 @@ pub const POSTGRES: Embedded = Embedded(&[
     (5, "ledger", include_str!("../migrations/postgres/0005_ledger.sql")),
     (6, "casework", include_str!("../migrations/postgres/0006_casework.sql")),
     (7, "assistant", include_str!("../migrations/postgres/0007_assistant.sql")),
+    (8, "login", include_str!("../migrations/postgres/0008_login.sql")),
 ]);

@@ -21,12 +21,12 @@ pub use sqlite::SqliteStore;
 
 use amtsweg_domain::records::{
     ApiClient, Application, AuditEvent, CaseEvent, CaseFile, CaseFilter, CaseRef, CaseSummary, CaseTiming, Decision, Document, EvidenceRecord,
-    FimSchemaRecord, InfoRequest, Inquiry, Memo, Message, NewMessage, Session, Transfer,
+    FimSchemaRecord, InfoRequest, Inquiry, Memo, Message, NewMessage, PendingLogin, Session, StaffCredential, Transfer,
 };
 use amtsweg_domain::RuleTrace;
 use amtsweg_domain::{
     ApplicationId, Authority, AuthorityId, CaseId, FormData, MessageId, Outcome, Responsibility,
-    Role, Service, ServiceId, User, UserId,
+    Person, Role, Service, ServiceId, User, UserId,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -88,6 +88,21 @@ pub trait Store: Send + Sync + 'static {
     async fn put_session(&self, session: &Session) -> Result<()>;
     async fn session(&self, id_hash: &str) -> Result<Option<Session>>;
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// An OpenID Connect login under way.
+    async fn put_pending_login(&self, login: &PendingLogin) -> Result<()>;
+    /// Takes (removes) a pending login: `None` when unknown, already taken or expired.
+    async fn take_pending_login(&self, id_hash: &str) -> Result<Option<PendingLogin>>;
+    /// The citizen linked to a provider's subject, created on the first login; name and person
+    /// data are updated from the provider's claims at every login.
+    async fn upsert_citizen_login(&self, issuer: &str, subject: &str, display_name: &str, person: &Person) -> Result<User>;
+    /// Creates or replaces a staff member's password login.
+    async fn put_staff_credential(&self, credential: &StaffCredential) -> Result<()>;
+    async fn staff_credential(&self, login: &str) -> Result<Option<StaffCredential>>;
+    /// Counts a failed attempt; `lock_until` locks the account until then.
+    async fn record_login_failure(&self, user: &UserId, lock_until: Option<OffsetDateTime>) -> Result<()>;
+    /// A successful login: resets the count and remembers the TOTP step used. `false` when that
+    /// step (or a later one) was already used: the code is refused as replayed.
+    async fn record_login_success(&self, user: &UserId, totp_step: i64) -> Result<bool>;
 
     // --- the citizen's side ------------------------------------------------------------
     async fn create_application(&self, citizen: &UserId, service: &ServiceId) -> Result<Application>;

@@ -13,7 +13,7 @@ LEFT JOIN decisions d ON d.case_id = c.id";
 
 pub(crate) const USER_SELECT: &str = "SELECT id, role, display_name, authority_id, person FROM users";
 pub(crate) const SERVICE_SELECT: &str =
-    "SELECT id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules FROM services";
+    "SELECT id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules, required_level FROM services";
 pub(crate) const MESSAGE_SELECT: &str =
     "SELECT id, application_id, sender, subject, body, created_at, read_at, document_id, info_request_id FROM mailbox_messages";
 pub(crate) const TRANSFER_SELECT: &str = "SELECT id, citizen_id, at, authority_id, authority_name, register, evidence_type, procedure, purpose, \
@@ -86,6 +86,10 @@ macro_rules! shared_store_impl {
                 form: serde_json::from_str(&form).map_err(|_| corrupt("service form"))?,
                 evidence: serde_json::from_str(&evidence).map_err(|_| corrupt("service evidence"))?,
                 decision: serde_json::from_str(&decision).map_err(|_| corrupt("service decision rules"))?,
+                required_level: match row.try_get::<Option<String>, _>("required_level")? {
+                    Some(l) => Some(AssuranceLevel::parse(&l).ok_or_else(|| corrupt("service level"))?),
+                    None => None,
+                },
             })
         }
 
@@ -467,12 +471,12 @@ macro_rules! shared_store_impl {
                 let evidence = serde_json::to_string(&s.evidence).map_err(|_| corrupt("service evidence"))?;
                 let decision = serde_json::to_string(&s.decision).map_err(|_| corrupt("service decision rules"))?;
                 sqlx::query(
-                    "INSERT INTO services (id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                    "INSERT INTO services (id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules, required_level) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                      ON CONFLICT (id) DO UPDATE SET name = excluded.name, leika_key = excluded.leika_key, \
                      summary = excluded.summary, description = excluded.description, \
                      legal_basis = excluded.legal_basis, form = excluded.form, evidence = excluded.evidence, \
-                     decision_rules = excluded.decision_rules",
+                     decision_rules = excluded.decision_rules, required_level = excluded.required_level",
                 )
                 .bind(s.id.as_str())
                 .bind(&s.name)
@@ -483,6 +487,7 @@ macro_rules! shared_store_impl {
                 .bind(form)
                 .bind(evidence)
                 .bind(decision)
+                .bind(s.required_level.map(|l| l.as_str()))
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -616,13 +621,16 @@ macro_rules! shared_store_impl {
 
             async fn put_session(&self, s: &Session) -> Result<()> {
                 sqlx::query(
-                    "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at, level, provider_logout) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&s.id_hash)
                 .bind(s.user_id.as_str())
                 .bind(&s.csrf_token)
                 .bind(OffsetDateTime::now_utc())
                 .bind(s.expires_at)
+                .bind(s.level.map(|l| l.as_str()))
+                .bind(s.provider_logout)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -630,7 +638,8 @@ macro_rules! shared_store_impl {
 
             async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
                 let row = sqlx::query(
-                    "SELECT id_hash, user_id, csrf_token, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+                    "SELECT id_hash, user_id, csrf_token, expires_at, level, provider_logout FROM sessions \
+                     WHERE id_hash = $1 AND expires_at > $2",
                 )
                 .bind(id_hash)
                 .bind(OffsetDateTime::now_utc())
@@ -642,9 +651,167 @@ macro_rules! shared_store_impl {
                         user_id: UserId::from_stored(row.try_get("user_id")?),
                         csrf_token: row.try_get("csrf_token")?,
                         expires_at: row.try_get("expires_at")?,
+                        level: match row.try_get::<Option<String>, _>("level")? {
+                            Some(l) => Some(AssuranceLevel::parse(&l).ok_or_else(|| corrupt("session level"))?),
+                            None => None,
+                        },
+                        provider_logout: row.try_get("provider_logout")?,
                     })
                 })
                 .transpose()
+            }
+
+            async fn put_pending_login(&self, p: &PendingLogin) -> Result<()> {
+                // Abandoned logins go with the next one.
+                sqlx::query("DELETE FROM pending_logins WHERE expires_at <= $1")
+                    .bind(OffsetDateTime::now_utc())
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO pending_logins (id_hash, state, nonce, pkce_verifier, level, return_to, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&p.id_hash)
+                .bind(&p.state)
+                .bind(&p.nonce)
+                .bind(&p.pkce_verifier)
+                .bind(p.level.as_str())
+                .bind(&p.return_to)
+                .bind(p.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn take_pending_login(&self, id_hash: &str) -> Result<Option<PendingLogin>> {
+                let row = sqlx::query(
+                    "DELETE FROM pending_logins WHERE id_hash = $1 \
+                     RETURNING id_hash, state, nonce, pkce_verifier, level, return_to, expires_at",
+                )
+                .bind(id_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let login = PendingLogin {
+                    id_hash: row.try_get("id_hash")?,
+                    state: row.try_get("state")?,
+                    nonce: row.try_get("nonce")?,
+                    pkce_verifier: row.try_get("pkce_verifier")?,
+                    level: AssuranceLevel::parse(&row.try_get::<String, _>("level")?).ok_or_else(|| corrupt("login level"))?,
+                    return_to: row.try_get("return_to")?,
+                    expires_at: row.try_get("expires_at")?,
+                };
+                Ok((login.expires_at > OffsetDateTime::now_utc()).then_some(login))
+            }
+
+            async fn upsert_citizen_login(&self, issuer: &str, subject: &str, display_name: &str, person: &Person) -> Result<User> {
+                let person_json = serde_json::to_string(person).map_err(|_| corrupt("person"))?;
+                let (_writer, mut tx) = self.begin().await?;
+                let known: Option<String> = sqlx::query_scalar("SELECT user_id FROM external_logins WHERE issuer = $1 AND subject = $2")
+                    .bind(issuer)
+                    .bind(subject)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let id = match known {
+                    Some(id) => {
+                        sqlx::query("UPDATE users SET display_name = $1, person = $2 WHERE id = $3 AND role = $4")
+                            .bind(display_name)
+                            .bind(&person_json)
+                            .bind(&id)
+                            .bind(Role::Citizen.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                        id
+                    }
+                    None => {
+                        let id = new_id();
+                        sqlx::query(
+                            "INSERT INTO users (id, role, display_name, authority_id, person, created_at) VALUES ($1, $2, $3, NULL, $4, $5)",
+                        )
+                        .bind(&id)
+                        .bind(Role::Citizen.as_str())
+                        .bind(display_name)
+                        .bind(&person_json)
+                        .bind(OffsetDateTime::now_utc())
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query("INSERT INTO external_logins (issuer, subject, user_id) VALUES ($1, $2, $3)")
+                            .bind(issuer)
+                            .bind(subject)
+                            .bind(&id)
+                            .execute(&mut *tx)
+                            .await?;
+                        id
+                    }
+                };
+                let sql = format!("{USER_SELECT} WHERE id = $1");
+                let row = sqlx::query(&sql).bind(&id).fetch_one(&mut *tx).await?;
+                let user = map_user(&row)?;
+                tx.commit().await?;
+                Ok(user)
+            }
+
+            async fn put_staff_credential(&self, c: &StaffCredential) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO staff_credentials (user_id, login, password_hash, totp_secret, failed_attempts, locked_until, last_totp_step) \
+                     VALUES ($1, $2, $3, $4, 0, NULL, NULL) \
+                     ON CONFLICT (user_id) DO UPDATE SET login = excluded.login, password_hash = excluded.password_hash, \
+                     totp_secret = excluded.totp_secret, failed_attempts = 0, locked_until = NULL, last_totp_step = NULL",
+                )
+                .bind(c.user_id.as_str())
+                .bind(&c.login)
+                .bind(&c.password_hash)
+                .bind(&c.totp_secret)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn staff_credential(&self, login: &str) -> Result<Option<StaffCredential>> {
+                let row = sqlx::query(
+                    "SELECT user_id, login, password_hash, totp_secret, failed_attempts, locked_until, last_totp_step \
+                     FROM staff_credentials WHERE login = $1",
+                )
+                .bind(login)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|row| {
+                    Ok(StaffCredential {
+                        user_id: UserId::from_stored(row.try_get("user_id")?),
+                        login: row.try_get("login")?,
+                        password_hash: row.try_get("password_hash")?,
+                        totp_secret: row.try_get("totp_secret")?,
+                        failed_attempts: row.try_get::<i32, _>("failed_attempts")?.into(),
+                        locked_until: row.try_get("locked_until")?,
+                        last_totp_step: row.try_get("last_totp_step")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn record_login_failure(&self, user: &UserId, lock_until: Option<OffsetDateTime>) -> Result<()> {
+                sqlx::query(
+                    "UPDATE staff_credentials SET failed_attempts = failed_attempts + 1, \
+                     locked_until = COALESCE($1, locked_until) WHERE user_id = $2",
+                )
+                .bind(lock_until)
+                .bind(user.as_str())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn record_login_success(&self, user: &UserId, totp_step: i64) -> Result<bool> {
+                // One statement: two requests with the same code cannot both pass.
+                let done = sqlx::query(
+                    "UPDATE staff_credentials SET failed_attempts = 0, locked_until = NULL, last_totp_step = $1 \
+                     WHERE user_id = $2 AND (last_totp_step IS NULL OR last_totp_step < $1)",
+                )
+                .bind(totp_step)
+                .bind(user.as_str())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn delete_session(&self, id_hash: &str) -> Result<()> {

@@ -27,6 +27,8 @@ pub struct CitizenDesk {
     id: UserId,
     person: Person,
     display_name: String,
+    /// The level of assurance of the login (`None`: a login without one).
+    level: Option<amtsweg_domain::AssuranceLevel>,
 }
 
 pub fn today() -> time::Date {
@@ -35,12 +37,20 @@ pub fn today() -> time::Date {
 
 impl CitizenDesk {
     /// Only citizens with person data get a desk.
-    pub fn new(store: DynStore, user: &User) -> Option<Self> {
+    pub fn new(store: DynStore, user: &User, level: Option<amtsweg_domain::AssuranceLevel>) -> Option<Self> {
         if user.role != Role::Citizen {
             return None;
         }
         let person = user.person.clone()?;
-        Some(Self { store, id: user.id.clone(), person, display_name: user.display_name.clone() })
+        Some(Self { store, id: user.id.clone(), person, display_name: user.display_name.clone(), level })
+    }
+
+    /// Refuses (403, asking to log in again) when the login's level is below the service's.
+    pub fn check_level(&self, service: &Service) -> Result<(), AppError> {
+        match service.required_level {
+            Some(required) if self.level < Some(required) => Err(AppError::LevelTooLow { required, service: service.id.clone() }),
+            _ => Ok(()),
+        }
     }
 
     pub fn person(&self) -> &Person {
@@ -64,6 +74,8 @@ impl CitizenDesk {
     }
 
     pub async fn start(&self, service: &ServiceId) -> Result<Application, AppError> {
+        let known = self.store.service(service).await?.ok_or(AppError::NotFound)?;
+        self.check_level(&known)?;
         Ok(self.store.create_application(&self.id, service).await?)
     }
 
@@ -121,6 +133,7 @@ impl CitizenDesk {
                 application.status.label()
             )));
         }
+        self.check_level(&service)?;
         let clean = service.form.validate(&application.data, today()).map_err(AppError::Invalid)?;
         let authority = self.responsible_authority(&service).await?;
         let evidence = self.store.evidence(&self.id, id).await?;

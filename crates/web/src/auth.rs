@@ -9,7 +9,7 @@ use crate::AppState;
 use crate::applying::CitizenDesk;
 use crate::deciding::StaffDesk;
 use crate::error::{ApiError, AppError, PageError};
-use amtsweg_domain::User;
+use amtsweg_domain::{AssuranceLevel, User};
 use amtsweg_domain::records::Session;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::HeaderMap;
@@ -87,8 +87,8 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
     }
 }
 
-fn desk_for_citizen(state: &AppState, user: &User) -> Result<CitizenDesk, AppError> {
-    CitizenDesk::new(state.store.clone(), user)
+fn desk_for_citizen(state: &AppState, user: &User, level: Option<AssuranceLevel>) -> Result<CitizenDesk, AppError> {
+    CitizenDesk::new(state.store.clone(), user, level)
         .ok_or(AppError::Forbidden("Dieser Bereich ist Bürgerinnen und Bürgern vorbehalten."))
 }
 
@@ -107,7 +107,7 @@ impl FromRequestParts<AppState> for PageCitizen {
     type Rejection = PageError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let session = session_of(parts).ok_or(AppError::Unauthenticated)?;
-        Ok(PageCitizen { desk: desk_for_citizen(state, &session.user)?, session })
+        Ok(PageCitizen { desk: desk_for_citizen(state, &session.user, session.session.level)?, session })
     }
 }
 
@@ -136,7 +136,7 @@ pub fn check_csrf(session: &SessionContext, form: &[(String, String)]) -> Result
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -162,7 +162,9 @@ impl FromRequestParts<AppState> for ApiCitizen {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user = api_user(parts, state).await?;
-        Ok(ApiCitizen(desk_for_citizen(state, &user)?))
+        // Citizen tokens are issued by the operator to an identified person, not by a login
+        // (see docs/decisions.md): they count as level "hoch".
+        Ok(ApiCitizen(desk_for_citizen(state, &user, Some(AssuranceLevel::Hoch))?))
     }
 }
 

@@ -76,6 +76,7 @@ pub async fn import(store: &DynStore, request: ImportRequest<'_>) -> Result<Impo
         form,
         evidence: Vec::new(),
         decision: Default::default(),
+        required_level: None,
     };
     // The service must exist before the schema row refers to it; an unchanged schema leaves
     // the stored service as it is.

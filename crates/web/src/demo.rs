@@ -6,6 +6,7 @@
 use crate::auth::{hash_secret, new_secret};
 use amtsweg_domain::form::{Constraints, DataType, field, section};
 use amtsweg_domain::{
+    AssuranceLevel,
     Authority, AuthorityId, EvidenceRequirement, FormModel, IdNr, Person, RegionKey, Responsibility, Role, Service, ServiceId, User,
     UserId,
 };
@@ -147,6 +148,8 @@ pub fn parking_permit() -> Service {
             rules: Vec::new(),
         },
         decision: serde_json::from_str(PARKING_RULES).expect("the demo's rules are valid"),
+        // An account with ELSTER certificate or the ID card (level "substantiell") is enough.
+        required_level: Some(AssuranceLevel::Substantiell),
     }
 }
 
@@ -212,6 +215,8 @@ pub fn energy_price_payment() -> Service {
             legal_basis: "§ 2 EPPSG".into(),
         }],
         decision: serde_json::from_str(ENERGY_RULES).expect("the demo's rules are valid"),
+        // A payment of money to an account: the online ID card (level "hoch").
+        required_level: Some(AssuranceLevel::Hoch),
     }
 }
 

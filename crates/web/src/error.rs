@@ -25,6 +25,12 @@ pub enum AppError {
     Conflict(String),
     #[error("no responsible authority")]
     NoResponsibleAuthority,
+    /// The login's level of assurance is below what the service needs: log in again (step-up).
+    #[error("level of assurance too low")]
+    LevelTooLow { required: amtsweg_domain::AssuranceLevel, service: amtsweg_domain::ServiceId },
+    /// Too many requests from this client (rate limit); retry after the seconds given.
+    #[error("rate limited")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("register unavailable")]
     Unavailable(String),
     #[error("not found in register")]
@@ -60,7 +66,8 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::LevelTooLow { .. } => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Invalid(_) | AppError::NoResponsibleAuthority => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -76,6 +83,8 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden(_) => "forbidden",
+            AppError::LevelTooLow { .. } => "level_too_low",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Invalid(_) => "invalid",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
@@ -93,6 +102,14 @@ impl AppError {
             AppError::NotFound => "Die angeforderte Seite oder Ressource wurde nicht gefunden.".into(),
             AppError::Unauthenticated => "Bitte melden Sie sich an.".into(),
             AppError::Forbidden(why) => (*why).into(),
+            AppError::LevelTooLow { required, .. } => format!(
+                "Für diese Leistung ist eine Anmeldung mit dem Vertrauensniveau „{}“ nötig{}. Bitte melden Sie sich dafür erneut an; Ihre Angaben bleiben erhalten.",
+                required.as_str(),
+                if *required == amtsweg_domain::AssuranceLevel::Hoch { ", zum Beispiel mit der Online-Ausweisfunktion Ihres Personalausweises" } else { "" }
+            ),
+            AppError::TooManyRequests { retry_after_secs } => format!(
+                "Es kamen zu viele Anfragen in kurzer Zeit. Bitte versuchen Sie es in {retry_after_secs} Sekunden noch einmal."
+            ),
             AppError::Invalid(_) => "Die Angaben sind unvollständig oder fehlerhaft. Bitte prüfen Sie die markierten Felder.".into(),
             AppError::BadRequest(m) | AppError::Conflict(m) | AppError::Unavailable(m) => m.clone(),
             AppError::NotInRegister => "Das Register kennt zu Ihren Angaben keinen solchen Nachweis. Bitte prüfen Sie Ihre Angaben oder laden Sie den Nachweis hoch.".into(),
@@ -170,7 +187,14 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
         }
+        retry_after(&e, &mut response);
         response
+    }
+}
+
+fn retry_after(e: &AppError, response: &mut Response) {
+    if let AppError::TooManyRequests { retry_after_secs } = e {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
     }
 }
 
@@ -197,6 +221,12 @@ impl IntoResponse for PageError {
         if matches!(e, AppError::Unauthenticated) {
             return axum::response::Redirect::to("/anmelden").into_response();
         }
-        crate::pages::error_page(e.status(), &e.message())
+        if let AppError::LevelTooLow { required, service } = &e {
+            let link = (crate::portal::login::step_up_path(*required, &format!("/leistungen/{service}")), "Erneut anmelden".to_owned());
+            return crate::pages::error_page_with_link(e.status(), &e.message(), Some(link));
+        }
+        let mut response = crate::pages::error_page(e.status(), &e.message());
+        retry_after(&e, &mut response);
+        response
     }
 }

@@ -22,6 +22,7 @@ pub mod error;
 mod forms;
 pub mod memo;
 pub use amtsweg_assist::model;
+pub mod oidc;
 pub mod oversight;
 pub mod metrics;
 mod pages;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub model: Option<Arc<model::ModelClient>>,
     /// The citizen assistant and its knowledge base.
     pub assistant: assistant::AssistantState,
+    /// Citizen login through an OpenID Connect provider, when configured.
+    pub oidc: Option<Arc<oidc::OidcLogin>>,
 }
 
 impl AppState {
@@ -87,7 +90,13 @@ impl AppState {
             checkpointer: Arc::default(),
             model: None,
             assistant: assistant::AssistantState::default(),
+            oidc: None,
         }
+    }
+
+    pub fn with_oidc(mut self, login: oidc::OidcLogin) -> Self {
+        self.oidc = Some(Arc::new(login));
+        self
     }
 
     /// The assistant over a knowledge base (kept in `dir` when given).

@@ -46,19 +46,26 @@ struct ErrorPage {
     layout: Layout,
     heading: String,
     message: String,
+    /// A way on (address, label), besides the way home.
+    link: Option<(String, String)>,
 }
 
 pub fn error_page(status: StatusCode, message: &str) -> Response {
+    error_page_with_link(status, message, None)
+}
+
+pub fn error_page_with_link(status: StatusCode, message: &str, link: Option<(String, String)>) -> Response {
     let heading = match status {
         StatusCode::NOT_FOUND => "Seite nicht gefunden",
         StatusCode::FORBIDDEN => "Kein Zugriff",
         StatusCode::CONFLICT => "Nicht möglich",
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "Angaben nicht verwendbar",
+        StatusCode::TOO_MANY_REQUESTS => "Zu viele Anfragen",
         _ => "Ein Fehler ist aufgetreten",
     };
     render(
         status,
-        &ErrorPage { layout: Layout::new(heading, None), heading: heading.into(), message: message.into() },
+        &ErrorPage { layout: Layout::new(heading, None), heading: heading.into(), message: message.into(), link },
     )
 }
 

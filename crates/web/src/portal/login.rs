@@ -1,14 +1,21 @@
-//! Login and logout. Outside demo mode there is no way in yet (OpenID Connect comes with its own
-//! issue); in demo mode a persona picker lists the demo people. Nothing of the picker exists
-//! outside demo mode: the page says so and the POST answers 404.
+//! Login and logout. Citizens log in through OpenID Connect ([`crate::oidc`]); staff with a
+//! password and a one-time code ([`crate::staff_login`]). In demo mode a persona picker lists
+//! the demo people; nothing of it exists outside demo mode (the POST answers 404).
+//!
+//! Every login starts a new session with a new id (the old one is deleted), so a session id
+//! planted before the login is worth nothing after it.
 
 use crate::AppState;
 use crate::pages::PageForm;
-use crate::auth::{MaybeSession, SESSION_COOKIE, check_csrf, hash_secret, new_secret, session_cookie};
+use crate::auth::{MaybeSession, SESSION_COOKIE, SessionContext, check_csrf, cookie_value, hash_secret, new_secret, session_cookie};
+use crate::oidc::LoginError;
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, render};
-use amtsweg_domain::records::Session;
-use amtsweg_domain::{Role, UserId};
+use amtsweg_domain::records::{PendingLogin, Session};
+use amtsweg_domain::{AssuranceLevel, Role, User, UserId};
+use axum::extract::Query;
+use axum::http::HeaderMap;
+use std::collections::HashMap;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -19,8 +26,171 @@ use time::{Duration, OffsetDateTime};
 
 const SESSION_HOURS: i64 = 8;
 
+/// The cookie that binds an OpenID Connect login under way to this browser.
+const LOGIN_COOKIE: &str = "amtsweg_login";
+/// How long a citizen may take at the provider.
+const LOGIN_MINUTES: i64 = 10;
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/anmelden", get(page).post(login)).route("/abmelden", post(logout))
+    Router::new()
+        .route("/anmelden", get(page).post(login))
+        .route("/anmelden/konto", get(start_account_login))
+        .route(crate::oidc::CALLBACK_PATH, get(finish_account_login))
+        .route("/abmelden", post(logout))
+}
+
+/// Where a citizen logs in again at a higher level, coming back to `return_to`.
+pub fn step_up_path(level: AssuranceLevel, return_to: &str) -> String {
+    let query = serde_urlencoded::to_string([("niveau", level.as_str()), ("ziel", return_to)]).unwrap_or_default();
+    format!("/anmelden/konto?{query}")
+}
+
+/// A local path to return to after a login, or `/`: never another site (open redirect).
+fn safe_return(target: Option<&str>) -> String {
+    match target {
+        Some(t)
+            if t.starts_with('/')
+                && !t.starts_with("//")
+                && !t.contains('\\')
+                && t.len() <= 512
+                && !t.chars().any(char::is_control) =>
+        {
+            t.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// Starts a session for `user` (a new id; the previous session of this browser ends) and
+/// answers with its cookie and a redirect to `target`.
+pub(crate) async fn begin_session(
+    state: &AppState,
+    previous: Option<&SessionContext>,
+    user: &User,
+    level: Option<AssuranceLevel>,
+    provider_logout: bool,
+    target: &str,
+) -> Result<Response, AppError> {
+    if let Some(previous) = previous {
+        state.store.delete_session(&previous.session.id_hash).await?;
+    }
+    let id = new_secret();
+    state
+        .store
+        .put_session(&Session {
+            id_hash: hash_secret(&id),
+            user_id: user.id.clone(),
+            csrf_token: new_secret(),
+            expires_at: OffsetDateTime::now_utc() + Duration::hours(SESSION_HOURS),
+            level,
+            provider_logout,
+        })
+        .await?;
+    let cookie = session_cookie(&id, state.config.secure_cookies, SESSION_HOURS * 3600);
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response())
+}
+
+fn login_cookie(value: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{LOGIN_COOKIE}={value}; Path=/anmelden; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+/// `GET /anmelden/konto?niveau=…&ziel=…`: off to the provider.
+async fn start_account_login(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let Some(oidc) = state.oidc.clone() else {
+        return Ok(Redirect::to("/anmelden").into_response());
+    };
+    let level = query.get("niveau").and_then(|l| AssuranceLevel::parse(l)).unwrap_or(AssuranceLevel::Substantiell);
+    let return_to = safe_return(query.get("ziel").map(String::as_str));
+    let started = oidc.start(level, session.is_some()).await.map_err(|e| {
+        tracing::warn!(error = %e, "the login provider could not be reached");
+        AppError::Unavailable(e.message())
+    })?;
+    let id = new_secret();
+    state
+        .store
+        .put_pending_login(&PendingLogin {
+            id_hash: hash_secret(&id),
+            state: started.state,
+            nonce: started.nonce,
+            pkce_verifier: started.pkce_verifier,
+            level,
+            return_to,
+            expires_at: OffsetDateTime::now_utc() + Duration::minutes(LOGIN_MINUTES),
+        })
+        .await?;
+    let cookie = login_cookie(&id, LOGIN_MINUTES * 60, state.config.secure_cookies);
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&started.url)).into_response())
+}
+
+/// `GET /anmelden/rueckkehr?code=…&state=…`: back from the provider.
+async fn finish_account_login(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let clear = login_cookie("", 0, state.config.secure_cookies);
+    let outcome = account_login(&state, session.as_deref(), &headers, &query).await;
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(e) => PageError(e).into_response(),
+    };
+    if let Ok(value) = header::HeaderValue::from_str(&clear) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn account_login(
+    state: &AppState,
+    session: Option<&SessionContext>,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Response, AppError> {
+    let oidc = state.oidc.clone().ok_or(AppError::NotFound)?;
+    let again = "Die Anmeldung ist abgelaufen, wurde bereits abgeschlossen oder stammt nicht aus diesem Browser. Bitte beginnen Sie die Anmeldung noch einmal.";
+    // Taken once: a second use of the same answer finds nothing.
+    let pending = match cookie_value(headers, LOGIN_COOKIE) {
+        Some(id) if !id.is_empty() => state.store.take_pending_login(&hash_secret(id)).await?,
+        _ => None,
+    };
+    let Some(pending) = pending else {
+        tracing::warn!("login answer without a login under way in this browser");
+        return Err(AppError::BadRequest(again.into()));
+    };
+    if let Some(error) = query.get("error") {
+        tracing::info!(error = %error.chars().filter(char::is_ascii_alphanumeric).take(40).collect::<String>(), "the provider ended the login");
+        return Err(AppError::BadRequest(if error == "access_denied" {
+            "Sie haben die Anmeldung abgebrochen. Sie können sie jederzeit neu beginnen.".into()
+        } else {
+            "Der Anmeldedienst hat die Anmeldung nicht abgeschlossen. Bitte beginnen Sie sie noch einmal.".into()
+        }));
+    }
+    let sent_state = query.get("state").map(String::as_str).unwrap_or_default();
+    if !crate::auth::constant_time_eq(sent_state.as_bytes(), pending.state.as_bytes()) {
+        tracing::warn!("login answer with a wrong state refused");
+        return Err(AppError::BadRequest(again.into()));
+    }
+    let code = query.get("code").filter(|c| !c.is_empty() && c.len() <= 2048).ok_or(AppError::BadRequest(again.into()))?;
+    let identity = oidc.finish(code, &pending.nonce, &pending.pkce_verifier).await.map_err(|e| {
+        tracing::warn!(error = %e, "login refused");
+        match e {
+            LoginError::Provider(_) => AppError::Unavailable(e.message()),
+            LoginError::MissingClaims(_) => AppError::Conflict(e.message()),
+            _ => AppError::BadRequest(e.message()),
+        }
+    })?;
+    let user = state
+        .store
+        .upsert_citizen_login(&identity.issuer, &identity.subject, &identity.person.full_name(), &identity.person)
+        .await?;
+    tracing::info!(level = identity.level.map(|l| l.as_str()).unwrap_or("none"), "citizen logged in");
+    begin_session(state, session, &user, identity.level, true, &pending.return_to).await
 }
 
 struct Persona {
@@ -35,9 +205,17 @@ struct LoginPage {
     layout: Layout,
     demo: bool,
     personas: Vec<Persona>,
+    /// Citizens can log in with their account (OpenID Connect is configured).
+    account_login: bool,
+    /// The start of the account login, coming back to where the citizen was.
+    account_href: String,
 }
 
-async fn page(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, PageError> {
+async fn page(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, PageError> {
     let mut personas = Vec::new();
     if state.config.demo {
         let authorities = state.store.authorities().await?;
@@ -60,10 +238,24 @@ async fn page(State(state): State<AppState>, MaybeSession(session): MaybeSession
             }
         }
     }
-    Ok(render(StatusCode::OK, &LoginPage { layout: Layout::new("Anmelden", session.as_deref()), demo: state.config.demo, personas }))
+    let return_to = safe_return(query.get("ziel").map(String::as_str));
+    Ok(render(
+        StatusCode::OK,
+        &LoginPage {
+            layout: Layout::new("Anmelden", session.as_deref()),
+            demo: state.config.demo,
+            personas,
+            account_login: state.oidc.is_some(),
+            account_href: step_up_path(AssuranceLevel::Substantiell, &return_to),
+        },
+    ))
 }
 
-async fn login(State(state): State<AppState>, PageForm(form): PageForm) -> Result<Response, PageError> {
+async fn login(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    PageForm(form): PageForm,
+) -> Result<Response, PageError> {
     if !state.config.demo {
         return Err(AppError::NotFound.into());
     }
@@ -74,25 +266,15 @@ async fn login(State(state): State<AppState>, PageForm(form): PageForm) -> Resul
         .user(&user_id)
         .await?
         .ok_or(AppError::BadRequest("Diese Person gibt es in der Demo nicht.".into()))?;
-    // A new session id at every login.
-    let id = new_secret();
-    state
-        .store
-        .put_session(&Session {
-            id_hash: hash_secret(&id),
-            user_id: user.id.clone(),
-            csrf_token: new_secret(),
-            expires_at: OffsetDateTime::now_utc() + Duration::hours(SESSION_HOURS),
-        })
-        .await?;
     let target = match user.role {
         Role::Caseworker | Role::TeamLead => "/arbeitsplatz",
         Role::DataProtection => "/datenschutz",
         Role::Admin => "/verwaltung",
         _ => "/",
     };
-    let cookie = session_cookie(&id, state.config.secure_cookies, SESSION_HOURS * 3600);
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response())
+    // The demo's people count as logged in with the online ID card.
+    let level = (user.role == Role::Citizen).then_some(AssuranceLevel::Hoch);
+    Ok(begin_session(&state, session.as_deref(), &user, level, false, target).await?)
 }
 
 async fn logout(
@@ -100,10 +282,21 @@ async fn logout(
     MaybeSession(session): MaybeSession,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
+    let mut target = "/".to_owned();
     if let Some(session) = session {
         check_csrf(&session, &form)?;
         state.store.delete_session(&session.session.id_hash).await?;
+        // End the provider's session too, where it supports that (RP-initiated logout).
+        if session.session.provider_logout {
+            if let Some(url) = match &state.oidc {
+                Some(oidc) => oidc.logout_url().await,
+                None => None,
+            } {
+                target = url;
+            }
+        }
     }
-    let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    Ok(([(header::SET_COOKIE, expired)], Redirect::to("/")).into_response())
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}");
+    Ok(([(header::SET_COOKIE, expired)], Redirect::to(&target)).into_response())
 }

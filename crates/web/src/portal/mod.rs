@@ -2,7 +2,7 @@
 //! my applications, the mailbox; and the login (the persona picker of the demo).
 
 mod assistant;
-mod login;
+pub(crate) mod login;
 
 use crate::AppState;
 use crate::pages::PageForm;

@@ -50,6 +50,17 @@ fn postgres_url() -> Option<String> {
 
 impl TestApp {
     pub async fn start(backend: Backend) -> Option<TestApp> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(backend, listener, |state| state).await
+    }
+
+    /// The app on a listener bound beforehand (its address can go into the configuration of
+    /// others, such as a login provider), with the state changed by `configure`.
+    pub async fn start_on(
+        backend: Backend,
+        listener: tokio::net::TcpListener,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> Option<TestApp> {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let (store, cleanup): (DynStore, Cleanup) = match backend {
             Backend::Sqlite => {
@@ -70,7 +81,6 @@ impl TestApp {
         store.migrate().await.unwrap();
         let tokens = amtsweg_web::demo::seed(&store).await.unwrap();
         amtsweg_web::demo::seed_fim(&store, &fim_fixtures()).await.expect("the real FIM schemas import");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState::new(
             store.clone(),
@@ -78,6 +88,7 @@ impl TestApp {
         )
         .with_exchange(amtsweg_web::demo::start_registers(&[]).await.expect("the demo registers start"))
         .with_ledger_key(amtsweg_ledger::LogKey::from_seed("amtsweg.test/ledger", LEDGER_SEED).unwrap());
+        let state = configure(state);
         tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
         Some(TestApp { base, store, tokens: Arc::new(tokens), http: reqwest::Client::new(), cleanup: Arc::new(cleanup) })
     }
@@ -141,7 +152,7 @@ impl TestApp {
         &self.tokens.caseworkers.iter().find(|c| c.authority_id == authority).unwrap().token
     }
 
-    async fn cleanup(&self) {
+    pub async fn cleanup(&self) {
         match self.cleanup.as_ref() {
             Cleanup::Dir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);

@@ -11,6 +11,7 @@ mod matrix;
 mod evidence;
 mod fim;
 mod isolation;
+mod login;
 mod ledger;
 mod openapi;
 mod pages;
