@@ -20,7 +20,11 @@ export async function startDemo() {
   const dataDir = mkdtempSync(join(tmpdir(), 'amtsweg-browser-'));
   const demo = spawn(binary, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir,
     '--kern-dir', join(root, 'node_modules', '@kern-ux', 'native', 'dist'),
-    '--fim-fixtures', join(root, '..', 'shared', 'fixtures', 'fim')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--fim-fixtures', join(root, '..', 'shared', 'fixtures', 'fim')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Every test logs in from the same address, more often than a person would.
+    env: { ...process.env, AMTSWEG_RATE_LIMIT_LOGIN_PER_MINUTE: '600' },
+  });
   const base = await new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -72,7 +76,7 @@ export async function login(page, base, personaLabel, visited) {
   await page.goto(base + '/anmelden');
   if (visited) await checkAccessibility(page, 'Anmelden', visited);
   await page.getByLabel(personaLabel).check();
-  await page.getByRole('button', { name: 'Anmelden' }).click();
+  await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
 }
 
 /** Fills in a valid Bewohnerparkausweis form (the page that is open) and goes on to the check page. */

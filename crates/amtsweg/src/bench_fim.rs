@@ -81,7 +81,22 @@ pub async fn run(args: FimBenchArgs) -> Result<(), String> {
     let state = AppState::new(store, WebConfig { demo: true, secure_cookies: false, kern_dir: "/nonexistent".into() });
     tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
-    let login = client.post(format!("{base}/anmelden")).form(&[("persona", "buerger-1")]).send().await.map_err(|e| e.to_string())?;
+    let form = client.get(format!("{base}/anmelden")).send().await.map_err(|e| e.to_string())?;
+    let form_cookie = form
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or("kein Formular-Cookie")?
+        .to_owned();
+    let form_token = form_cookie.split_once('=').map(|(_, v)| v.to_owned()).unwrap_or_default();
+    let login = client
+        .post(format!("{base}/anmelden"))
+        .header("cookie", &form_cookie)
+        .form(&[("persona", "buerger-1"), ("_csrf", form_token.as_str())])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     let cookie = login
         .headers()
         .get("set-cookie")

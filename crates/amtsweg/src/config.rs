@@ -73,6 +73,12 @@ pub struct Config {
     pub oidc_claim_region: String,
     /// The claim with the IdNr (where the provider sends it).
     pub oidc_claim_idnr: String,
+    /// Rate limits per client address (0: off): login steps per minute,
+    pub rate_limit_login_per_minute: u32,
+    /// questions to the assistant per minute,
+    pub rate_limit_assistant_per_minute: u32,
+    /// and API requests per second (bursts of five seconds' worth allowed).
+    pub rate_limit_api_per_second: u32,
 }
 
 impl Default for Config {
@@ -105,13 +111,16 @@ impl Default for Config {
             oidc_acr_hoch: "http://eidas.europa.eu/LoA/high".into(),
             oidc_claim_region: "ars".into(),
             oidc_claim_idnr: "idnr".into(),
+            rate_limit_login_per_minute: amtsweg_web::security::RateLimitSettings::default().login_per_minute,
+            rate_limit_assistant_per_minute: amtsweg_web::security::RateLimitSettings::default().assistant_per_minute,
+            rate_limit_api_per_second: amtsweg_web::security::RateLimitSettings::default().api_per_second,
         }
     }
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 27] = [
+const KEYS: [&str; 30] = [
     "listen",
     "data_dir",
     "database_url",
@@ -139,6 +148,9 @@ const KEYS: [&str; 27] = [
     "oidc_acr_hoch",
     "oidc_claim_region",
     "oidc_claim_idnr",
+    "rate_limit_login_per_minute",
+    "rate_limit_assistant_per_minute",
+    "rate_limit_api_per_second",
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
@@ -178,6 +190,14 @@ impl Config {
         settings.claim_region = self.oidc_claim_region.clone();
         settings.claim_idnr = self.oidc_claim_idnr.clone();
         amtsweg_web::oidc::OidcLogin::new(settings).map(Some).map_err(|e| format!("OpenID-Connect-Einstellungen: {e}"))
+    }
+
+    pub fn rate_limits(&self) -> amtsweg_web::security::RateLimitSettings {
+        amtsweg_web::security::RateLimitSettings {
+            login_per_minute: self.rate_limit_login_per_minute,
+            assistant_per_minute: self.rate_limit_assistant_per_minute,
+            api_per_second: self.rate_limit_api_per_second,
+        }
     }
 
     /// The effective database URL.

@@ -16,6 +16,7 @@ mod config;
 mod fim;
 mod ledger;
 mod register;
+mod staff;
 
 use amtsweg_web::{AppState, WebConfig};
 use clap::{Args, Parser, Subcommand};
@@ -67,6 +68,9 @@ enum Command {
     /// The citizen assistant: search, answer, evaluate.
     #[command(subcommand)]
     Assist(assist::AssistCommand),
+    /// Staff accounts: password login with a second factor (TOTP).
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
 }
 
 #[derive(Args)]
@@ -195,6 +199,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Ledger(command) => ledger::run(command, cli.config.as_ref()).await,
         Command::Kb(command) => assist::run_kb(command, cli.config.as_ref()).await,
         Command::Assist(command) => assist::run_assist(command, cli.config.as_ref()).await,
+        Command::Staff(command) => staff::run(command, cli.config.as_ref()).await,
         Command::Register(command) => {
             init_tracing("info");
             register::run(command).await
@@ -250,7 +255,8 @@ async fn serve(
         .map_err(|e| format!("Adresse {} nicht verfügbar: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let mut state = AppState::new(store, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() })
-        .with_ledger_key(ledger::key(&config)?);
+        .with_ledger_key(ledger::key(&config)?)
+        .with_rate_limits(config.rate_limits());
     if let Some(model) = config.model() {
         state = state.with_model(model);
     }

@@ -118,3 +118,67 @@ fn oots_inspect_summarises_samples_and_locates_errors() {
     assert_eq!(code, 1);
     assert!(err.contains("birth-evidence.xml:2:"), "{err}");
 }
+
+/// `amtsweg staff add` and `reset`: the password from standard input, the second factor printed
+/// once; the account then logs in with both (and only with both).
+#[tokio::test]
+async fn staff_accounts_get_a_password_and_a_second_factor() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("amtsweg-staff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = amtsweg_store::connect(&format!("sqlite:{}", dir.join("amtsweg.db").display())).await.unwrap();
+    store.migrate().await.unwrap();
+    let tokens = amtsweg_web::demo::seed(&store).await.unwrap();
+    let authority = tokens.caseworkers[0].authority_id.clone();
+    let staff = |args: &[&str], password: &str| {
+        let mut child = bin()
+            .arg("staff")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let add = ["add", "--authority", &authority, "--role", "team_lead", "--name", "Mira Muster", "--login", "m.muster"];
+    let (code, _, err) = staff(&add, "kurz");
+    assert_eq!(code, 1);
+    assert!(err.contains("mindestens 12 Zeichen"), "{err}");
+    assert!(store.staff_credential("m.muster").await.unwrap().is_none(), "nothing stored");
+
+    let (code, out, err) = staff(&add, "ein sehr langes Passwort");
+    assert_eq!(code, 0, "{err}");
+    let printed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let secret = printed["totp_secret"].as_str().unwrap().to_owned();
+    assert!(printed["totp_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    let stored = store.staff_credential("m.muster").await.unwrap().unwrap();
+    assert!(stored.password_hash.starts_with("$argon2id$"));
+    assert!(!out.contains("ein sehr langes Passwort") && !stored.password_hash.contains("langes"));
+
+    let (code, _, err) = staff(&add, "ein sehr langes Passwort");
+    assert_eq!(code, 1, "the same login twice");
+    assert!(err.contains("gibt es schon"), "{err}");
+
+    let now = time::OffsetDateTime::now_utc();
+    let code_now = amtsweg_web::staff_login::code_at(&secret, now.unix_timestamp() as u64).unwrap();
+    let user = amtsweg_web::staff_login::verify(&store, "m.muster", "ein sehr langes Passwort", &code_now, now).await.unwrap();
+    assert_eq!(user.role, amtsweg_domain::Role::TeamLead);
+    assert_eq!(user.authority_id.unwrap().as_str(), authority);
+
+    // Reset: a new password and a new secret; the old ones no longer work.
+    let (code, out, err) = staff(&["reset", "--login", "m.muster"], "noch ein langes Passwort");
+    assert_eq!(code, 0, "{err}");
+    let new_secret = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["totp_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, secret);
+    let later = now + time::Duration::seconds(30);
+    let old_code = amtsweg_web::staff_login::code_at(&secret, later.unix_timestamp() as u64).unwrap();
+    assert!(amtsweg_web::staff_login::verify(&store, "m.muster", "ein sehr langes Passwort", &old_code, later).await.is_err());
+    let new_code = amtsweg_web::staff_login::code_at(&new_secret, later.unix_timestamp() as u64).unwrap();
+    assert!(amtsweg_web::staff_login::verify(&store, "m.muster", "noch ein langes Passwort", &new_code, later).await.is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -29,7 +29,8 @@ mod pages;
 mod portal;
 pub mod ledger;
 pub mod retention;
-mod security;
+pub mod security;
+pub mod staff_login;
 pub mod uploads;
 mod workspace;
 
@@ -73,6 +74,8 @@ pub struct AppState {
     pub assistant: assistant::AssistantState,
     /// Citizen login through an OpenID Connect provider, when configured.
     pub oidc: Option<Arc<oidc::OidcLogin>>,
+    /// Rate limits per client (off unless configured: `serve` turns them on).
+    pub limits: Arc<security::RateLimits>,
 }
 
 impl AppState {
@@ -91,7 +94,13 @@ impl AppState {
             model: None,
             assistant: assistant::AssistantState::default(),
             oidc: None,
+            limits: Arc::new(security::RateLimits::new(security::RateLimitSettings::OFF)),
         }
+    }
+
+    pub fn with_rate_limits(mut self, settings: security::RateLimitSettings) -> Self {
+        self.limits = Arc::new(security::RateLimits::new(settings));
+        self
     }
 
     pub fn with_oidc(mut self, login: oidc::OidcLogin) -> Self {
@@ -151,6 +160,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::load_session))
+        .layer(axum::middleware::from_fn_with_state(state.limits.clone(), security::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(security::refuse_oversized))
         .layer(axum::middleware::from_fn(security::headers))
@@ -189,6 +199,14 @@ pub async fn serve(
     retention::spawn(state.store.clone());
     ledger::spawn(state.store.clone(), state.ledger_key.clone(), std::time::Duration::from_secs(10));
     casework::spawn(state.clone());
+    let limits = state.limits.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    });
     // The catalog's service descriptions into the assistant's knowledge base: at once when it
     // is full text only (well under a second), in the background when passages are embedded.
     let (store, assistant) = (state.store.clone(), state.assistant.clone());

@@ -56,3 +56,102 @@ pub async fn refuse_oversized(req: Request, next: Next) -> Response {
         )
     }
 }
+
+/// Requests per client (IP address) for the three kinds of request that are limited. Zero turns
+/// a limit off.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitSettings {
+    /// Logins (every step of every way in) per minute.
+    pub login_per_minute: u32,
+    /// Questions to the assistant per minute.
+    pub assistant_per_minute: u32,
+    /// API requests per second (bursts of five seconds' worth are allowed).
+    pub api_per_second: u32,
+}
+
+impl RateLimitSettings {
+    pub const OFF: Self = Self { login_per_minute: 0, assistant_per_minute: 0, api_per_second: 0 };
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { login_per_minute: 10, assistant_per_minute: 30, api_per_second: 100 }
+    }
+}
+
+type Keyed = governor::RateLimiter<
+    std::net::IpAddr,
+    governor::state::keyed::DefaultKeyedStateStore<std::net::IpAddr>,
+    governor::clock::DefaultClock,
+>;
+
+/// The limiters (GCRA, `governor`), one state per client address.
+pub struct RateLimits {
+    login: Option<Keyed>,
+    assistant: Option<Keyed>,
+    api: Option<Keyed>,
+}
+
+impl RateLimits {
+    pub fn new(settings: RateLimitSettings) -> Self {
+        use governor::Quota;
+        use std::num::NonZeroU32;
+        let per_minute = |n: u32| NonZeroU32::new(n).map(|n| Keyed::keyed(Quota::per_minute(n)));
+        Self {
+            login: per_minute(settings.login_per_minute),
+            assistant: per_minute(settings.assistant_per_minute),
+            api: NonZeroU32::new(settings.api_per_second).map(|n| {
+                let burst = n.saturating_mul(NonZeroU32::new(5).expect("five"));
+                Keyed::keyed(Quota::per_second(n).allow_burst(burst))
+            }),
+        }
+    }
+
+    /// Forgets clients that are back at a full allowance (keeps the memory bounded).
+    pub fn forget_idle(&self) {
+        for limiter in [&self.login, &self.assistant, &self.api].into_iter().flatten() {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
+    fn limiter_for(&self, method: &axum::http::Method, path: &str) -> Option<&Keyed> {
+        let login = path == "/anmelden" && method == axum::http::Method::POST || path.starts_with("/anmelden/");
+        let assistant = path == "/api/v1/assistant/ask" || path.starts_with("/assistent");
+        if login {
+            self.login.as_ref()
+        } else if assistant {
+            self.assistant.as_ref()
+        } else if path.starts_with("/api/") {
+            self.api.as_ref()
+        } else {
+            None
+        }
+    }
+}
+
+/// Middleware: 429 with `Retry-After` when a client is over its limit (JSON for the API, a
+/// German page otherwise).
+pub async fn rate_limit(
+    axum::extract::State(limits): axum::extract::State<std::sync::Arc<RateLimits>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let client = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let (Some(client), Some(limiter)) = (client, limits.limiter_for(req.method(), req.uri().path())) else {
+        return next.run(req).await;
+    };
+    let Err(not_until) = limiter.check_key(&client) else {
+        return next.run(req).await;
+    };
+    use governor::clock::Clock;
+    let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+    let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    tracing::warn!(route = %req.uri().path().split('/').take(4).collect::<Vec<_>>().join("/"), "rate limit reached");
+    let error = crate::error::AppError::TooManyRequests { retry_after_secs: retry_after_secs.max(1) };
+    if req.uri().path().starts_with("/api/") {
+        axum::response::IntoResponse::into_response(crate::error::ApiError(error))
+    } else {
+        axum::response::IntoResponse::into_response(crate::error::PageError(error))
+    }
+}

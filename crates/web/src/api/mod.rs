@@ -83,6 +83,8 @@ pub fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
             if path.contains('{') {
                 responses.entry("404".into()).or_insert_with(|| error("Nicht gefunden (oder nicht Ihres)."));
             }
+            // Every API route is rate-limited per client (`Retry-After` says when to retry).
+            responses.entry("429".into()).or_insert_with(|| error("Zu viele Anfragen von diesem Client; bitte nach der in Retry-After genannten Zeit erneut versuchen."));
             if operation.request_body.is_some() {
                 responses.entry("413".into()).or_insert_with(|| error("Die Anfrage ist zu groß."));
                 responses.entry("415".into()).or_insert_with(|| error("Der Inhalt hat nicht den erwarteten Typ."));

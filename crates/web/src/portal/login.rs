@@ -26,6 +26,8 @@ use time::{Duration, OffsetDateTime};
 
 const SESSION_HOURS: i64 = 8;
 
+/// The cookie of the login forms' CSRF token (before a session exists: double submit).
+const FORM_COOKIE: &str = "amtsweg_form";
 /// The cookie that binds an OpenID Connect login under way to this browser.
 const LOGIN_COOKIE: &str = "amtsweg_login";
 /// How long a citizen may take at the provider.
@@ -35,6 +37,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/anmelden", get(page).post(login))
         .route("/anmelden/konto", get(start_account_login))
+        .route("/anmelden/mitarbeitende", post(staff_login))
         .route(crate::oidc::CALLBACK_PATH, get(finish_account_login))
         .route("/abmelden", post(logout))
 }
@@ -209,11 +212,14 @@ struct LoginPage {
     account_login: bool,
     /// The start of the account login, coming back to where the citizen was.
     account_href: String,
+    /// The CSRF token of the login forms.
+    form_token: String,
 }
 
 async fn page(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let mut personas = Vec::new();
@@ -239,7 +245,9 @@ async fn page(
         }
     }
     let return_to = safe_return(query.get("ziel").map(String::as_str));
-    Ok(render(
+    let known = cookie_value(&headers, FORM_COOKIE).filter(|t| t.len() >= 32 && t.len() <= 64).map(str::to_owned);
+    let form_token = known.clone().unwrap_or_else(new_secret);
+    let mut response = render(
         StatusCode::OK,
         &LoginPage {
             layout: Layout::new("Anmelden", session.as_deref()),
@@ -247,18 +255,75 @@ async fn page(
             personas,
             account_login: state.oidc.is_some(),
             account_href: step_up_path(AssuranceLevel::Substantiell, &return_to),
+            form_token: form_token.clone(),
         },
-    ))
+    );
+    if known.is_none() {
+        let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+        let cookie = format!("{FORM_COOKIE}={form_token}; Path=/anmelden; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
+        if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+/// The login forms carry the token of their cookie (a site that forges the form cannot read it).
+fn check_form_token(headers: &HeaderMap, form: &[(String, String)]) -> Result<(), AppError> {
+    let sent = form.iter().find(|(k, _)| k == crate::auth::CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or_default();
+    match cookie_value(headers, FORM_COOKIE) {
+        Some(cookie) if !cookie.is_empty() && crate::auth::constant_time_eq(cookie.as_bytes(), sent.as_bytes()) => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "Das Anmeldeformular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+        )),
+    }
+}
+
+fn start_page(role: Role) -> &'static str {
+    match role {
+        Role::Caseworker | Role::TeamLead => "/arbeitsplatz",
+        Role::DataProtection => "/datenschutz",
+        Role::Admin => "/verwaltung",
+        _ => "/",
+    }
+}
+
+/// `POST /anmelden/mitarbeitende`: login name, password and one-time code.
+async fn staff_login(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+    PageForm(form): PageForm,
+) -> Result<Response, PageError> {
+    check_form_token(&headers, &form)?;
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let outcome = crate::staff_login::verify(&state.store, field("benutzername"), field("passwort"), field("code"), OffsetDateTime::now_utc()).await;
+    let back = Some(("/anmelden".to_owned(), "Zurück zur Anmeldung".to_owned()));
+    match outcome {
+        Ok(user) if user.role.is_authority_member() => {
+            tracing::info!(role = user.role.as_str(), "staff logged in");
+            Ok(begin_session(&state, session.as_deref(), &user, None, false, start_page(user.role)).await?)
+        }
+        Ok(_) | Err(crate::staff_login::StaffLoginError::Invalid) => Ok(crate::pages::error_page_with_link(
+            StatusCode::UNAUTHORIZED,
+            &crate::staff_login::StaffLoginError::Invalid.message(),
+            back,
+        )),
+        Err(e @ crate::staff_login::StaffLoginError::Locked(_)) => Ok(crate::pages::error_page_with_link(StatusCode::FORBIDDEN, &e.message(), back)),
+        Err(crate::staff_login::StaffLoginError::Store(e)) => Err(AppError::from(e).into()),
+    }
 }
 
 async fn login(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     if !state.config.demo {
         return Err(AppError::NotFound.into());
     }
+    check_form_token(&headers, &form)?;
     let persona = form.iter().find(|(k, _)| k == "persona").map(|(_, v)| v.as_str()).unwrap_or_default();
     let user_id = UserId::parse(persona).ok_or(AppError::BadRequest("Bitte wählen Sie eine Person aus.".into()))?;
     let user = state
@@ -266,12 +331,7 @@ async fn login(
         .user(&user_id)
         .await?
         .ok_or(AppError::BadRequest("Diese Person gibt es in der Demo nicht.".into()))?;
-    let target = match user.role {
-        Role::Caseworker | Role::TeamLead => "/arbeitsplatz",
-        Role::DataProtection => "/datenschutz",
-        Role::Admin => "/verwaltung",
-        _ => "/",
-    };
+    let target = start_page(user.role);
     // The demo's people count as logged in with the online ID card.
     let level = (user.role == Role::Citizen).then_some(AssuranceLevel::Hoch);
     Ok(begin_session(&state, session.as_deref(), &user, level, false, target).await?)

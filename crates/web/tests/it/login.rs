@@ -373,3 +373,126 @@ async fn missing_claims_and_foreign_return_addresses(app: TestApp, provider: Tes
         assert_eq!(location(&r), "/", "never back to another site ({target})");
     }
 }
+
+// --- staff: password, one-time code, lock-out; rate limits -------------------------------------
+
+crate::on_both_stores!(staff_log_in_with_password_and_code);
+
+async fn staff_log_in_with_password_and_code(app: TestApp) {
+    use amtsweg_domain::records::StaffCredential;
+    use amtsweg_web::staff_login::{code_at, hash_password, new_totp_secret};
+    let caseworker = &app.tokens.caseworkers[0];
+    let secret = new_totp_secret();
+    app.store
+        .put_staff_credential(&StaffCredential {
+            user_id: amtsweg_domain::UserId::parse(&caseworker.user_id).unwrap(),
+            login: "s.schulze".into(),
+            password_hash: hash_password("ein langes Passwort für Leipzig"),
+            totp_secret: secret.clone(),
+            failed_attempts: 0,
+            locked_until: None,
+            last_totp_step: None,
+        })
+        .await
+        .unwrap();
+    let now = || time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    let try_login = async |client: &reqwest::Client, password: &str, code: &str| {
+        let token = crate::pages::login_form_token(&app, client).await;
+        client
+            .post(app.url("/anmelden/mitarbeitende"))
+            .form(&[("benutzername", "s.schulze"), ("passwort", password), ("code", code), ("_csrf", &token)])
+            .send()
+            .await
+            .unwrap()
+    };
+
+    // Without the login form's token: refused before anything is checked.
+    let client = browser();
+    let code = code_at(&secret, now()).unwrap();
+    let r = client
+        .post(app.url("/anmelden/mitarbeitende"))
+        .form(&[("benutzername", "s.schulze"), ("passwort", "ein langes Passwort für Leipzig"), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Password and code: logged in, to the workspace.
+    let r = try_login(&client, "ein langes Passwort für Leipzig", &code).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/arbeitsplatz");
+    assert!(session_cookie(&r).is_some());
+    let r = client.get(app.url("/arbeitsplatz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The same code a second time (someone who watched it): refused.
+    let other = browser();
+    let r = try_login(&other, "ein langes Passwort für Leipzig", &code).await;
+    assert_eq!(r.status(), 401);
+    assert!(session_cookie(&r).is_none());
+    // The right password without a code, and an unknown login: the same refusal.
+    let r = try_login(&other, "ein langes Passwort für Leipzig", "").await;
+    assert_eq!(r.status(), 401);
+    let token = crate::pages::login_form_token(&app, &other).await;
+    let r = other
+        .post(app.url("/anmelden/mitarbeitende"))
+        .form(&[("benutzername", "niemand"), ("passwort", "x"), ("code", "123456"), ("_csrf", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let unknown = body(r).await;
+    assert!(unknown.contains("Benutzername, Passwort oder Einmalcode stimmen nicht"));
+
+    // Failed attempts lock the account (two already counted above): then even the right
+    // password and a fresh code are refused.
+    for _ in 0..3 {
+        let r = try_login(&other, "geraten", &code_at(&secret, now() + 30).unwrap()).await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = try_login(&other, "ein langes Passwort für Leipzig", &code_at(&secret, now() + 30).unwrap()).await;
+    assert_eq!(r.status(), 403);
+    assert!(body(r).await.contains("gesperrt"));
+    let stored = app.store.staff_credential("s.schulze").await.unwrap().unwrap();
+    assert!(stored.locked_until.is_some_and(|t| t > time::OffsetDateTime::now_utc()));
+    assert_eq!(stored.password_hash.split('$').nth(1), Some("argon2id"), "stored as an Argon2id hash");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_429_with_retry_after() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let limits = amtsweg_web::security::RateLimitSettings { login_per_minute: 3, assistant_per_minute: 2, api_per_second: 1 };
+    let app = TestApp::start_on(Backend::Sqlite, listener, |state| state.with_rate_limits(limits)).await.unwrap();
+    let client = browser();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = client.post(app.url("/anmelden/mitarbeitende")).form(&[("benutzername", "x")]).send().await.unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            assert!(r.headers().get("retry-after").is_some());
+            assert!(body(r).await.contains("zu viele Anfragen"));
+        }
+    }
+    assert_eq!(statuses, [403, 403, 403, 429], "three logins a minute, then 429");
+
+    // The API: a burst of five, then 429 as JSON.
+    let mut last = None;
+    for _ in 0..8 {
+        last = Some(client.get(app.url("/api/v1/services")).send().await.unwrap());
+    }
+    let r = last.unwrap();
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(json["error"], "too_many_requests");
+
+    // The assistant: two questions a minute here.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = client.post(app.url("/api/v1/assistant/ask")).json(&json!({"question": "Was kostet ein Bewohnerparkausweis?"})).send().await.unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    app.cleanup().await;
+}

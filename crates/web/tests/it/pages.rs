@@ -10,9 +10,16 @@ on_both_stores!(citizen_and_caseworker_walk_the_whole_path, invalid_form_keeps_v
 /// A browser-like client logged in as a demo persona.
 pub async fn browser(app: &TestApp, persona: &str) -> reqwest::Client {
     let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let r = client.post(app.url("/anmelden")).form(&[("persona", persona)]).send().await.unwrap();
+    let token = login_form_token(app, &client).await;
+    let r = client.post(app.url("/anmelden")).form(&[("persona", persona), ("_csrf", &token)]).send().await.unwrap();
     assert_eq!(r.status(), 200, "login as {persona}");
     client
+}
+
+/// The login page's form token (its cookie lands in `client`'s store).
+pub async fn login_form_token(app: &TestApp, client: &reqwest::Client) -> String {
+    let r = client.get(app.url("/anmelden")).send().await.unwrap();
+    csrf(&Html::parse_document(&r.text().await.unwrap()))
 }
 
 pub fn select<'a>(doc: &'a Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
@@ -230,7 +237,7 @@ async fn forms_need_the_csrf_token(app: TestApp) {
 }
 
 async fn security_headers_and_cookie_flags(app: TestApp) {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     for path in ["/", "/assistent", "/api/v1/services", "/gibt-es-nicht"] {
         let r = client.get(app.url(path)).send().await.unwrap();
         let h = r.headers();
@@ -244,7 +251,8 @@ async fn security_headers_and_cookie_flags(app: TestApp) {
         assert_eq!(h.get("referrer-policy").unwrap(), "same-origin", "{path}");
     }
     // The session cookie is HttpOnly and SameSite.
-    let r = client.post(app.url("/anmelden")).form(&[("persona", app.tokens.citizens[0].user_id.as_str())]).send().await.unwrap();
+    let token = login_form_token(&app, &client).await;
+    let r = client.post(app.url("/anmelden")).form(&[("persona", app.tokens.citizens[0].user_id.as_str()), ("_csrf", &token)]).send().await.unwrap();
     let cookie = r.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
 }
