@@ -280,8 +280,87 @@ async fn every_route_for_every_role(app: TestApp) {
             expect(status, &path, false, foreign.contains(&role));
         }
     }
+    // Every state-changing form, for the one role it is for, without a token and with a wrong
+    // one: refused (403). The list is checked against the routers' source, so a new form
+    // cannot be left out.
+    let inquiry = &ids["inquiry"];
+    let posts: Vec<(&str, String, &str)> = vec![
+        ("citizen", "/leistungen/bewohnerparkausweis/antrag".into(), "/leistungen/{id}/antrag"),
+        ("citizen", format!("/antraege/{a}/formular"), "/antraege/{id}/formular"),
+        ("citizen", format!("/antraege/{a}/formular/2"), "/antraege/{id}/formular/{page}"),
+        ("citizen", format!("/antraege/{a}/absenden"), "/antraege/{id}/absenden"),
+        ("citizen", format!("/antraege/{a}/nachweise"), "/antraege/{id}/nachweise"),
+        ("citizen", format!("/antraege/{a}/nachweise/{e}/annehmen"), "/antraege/{id}/nachweise/{evidence}/{decision}"),
+        ("citizen", format!("/antraege/{a}/nachweise/hochladen"), "/antraege/{id}/nachweise/hochladen"),
+        ("citizen", format!("/antraege/{a}/zuruecknehmen"), "/antraege/{id}/zuruecknehmen"),
+        ("citizen", format!("/postfach/{m}/antwort"), "/postfach/{id}/antwort"),
+        ("citizen", "/assistent/weitergeben".into(), "/assistent/weitergeben"),
+        ("citizen", "/abmelden".into(), "/abmelden"),
+        ("caseworker", format!("/arbeitsplatz/anfragen/{inquiry}/antwort"), "/arbeitsplatz/anfragen/{id}/antwort"),
+        ("caseworker", format!("/arbeitsplatz/vorgaenge/{case}/entscheidung"), "/arbeitsplatz/vorgaenge/{id}/entscheidung"),
+        ("caseworker", format!("/arbeitsplatz/vorgaenge/{case}/uebernehmen"), "/arbeitsplatz/vorgaenge/{id}/uebernehmen"),
+        ("caseworker", format!("/arbeitsplatz/vorgaenge/{case}/zurueckgeben"), "/arbeitsplatz/vorgaenge/{id}/zurueckgeben"),
+        ("caseworker", format!("/arbeitsplatz/vorgaenge/{case}/rueckfrage"), "/arbeitsplatz/vorgaenge/{id}/rueckfrage"),
+        ("caseworker", format!("/arbeitsplatz/vorgaenge/{case}/vermerk"), "/arbeitsplatz/vorgaenge/{id}/vermerk"),
+        ("team_lead", format!("/arbeitsplatz/vorgaenge/{case}/zuweisen"), "/arbeitsplatz/vorgaenge/{id}/zuweisen"),
+        ("admin", "/verwaltung/clients".into(), "/verwaltung/clients"),
+        ("admin", format!("/verwaltung/clients/{}/widerrufen", app.tokens.clients[0].client_id), "/verwaltung/clients/{id}/widerrufen"),
+        ("nobody", "/anmelden".into(), "/anmelden"),
+        ("nobody", "/anmelden/mitarbeitende".into(), "/anmelden/mitarbeitende"),
+    ];
+    // Asking the assistant changes nothing (anyone may ask, without a session).
+    let exempt = ["/assistent"];
+    let covered: Vec<&str> = posts.iter().map(|(_, _, pattern)| *pattern).chain(exempt).collect();
+    for pattern in post_routes_in_source() {
+        assert!(covered.contains(&pattern.as_str()), "the POST route {pattern} is missing from the CSRF walk");
+    }
+    let persona_of = |role: &str| personas.iter().find(|(r, _)| *r == role).map(|(_, p)| *p);
+    for (role, path, _) in &posts {
+        let b = match persona_of(role) {
+            Some(persona) => browser(&app, persona).await,
+            None => reqwest::Client::builder().cookie_store(true).build().unwrap(),
+        };
+        if path.ends_with("/hochladen") {
+            // The upload form is multipart: its token is one of the parts.
+            for token in [None, Some("not-the-token")] {
+                let part = reqwest::multipart::Part::bytes(b"%PDF-1.4 x".to_vec()).file_name("x.pdf").mime_str("application/pdf").unwrap();
+                let mut form = reqwest::multipart::Form::new().text("type", "urn:amtsweg:evidence:residence").part("file", part);
+                if let Some(token) = token {
+                    form = form.text("_csrf", token);
+                }
+                let r = b.post(app.url(path)).multipart(form).send().await.unwrap();
+                assert_eq!(r.status(), 403, "{role} {path} with CSRF token {token:?}");
+            }
+            continue;
+        }
+        let fields = [("outcome", "approved"), ("reason", "x"), ("question", "x"), ("answer", "x"), ("persona", "buerger-1"), ("name", "x")];
+        let without = b.post(app.url(path)).form(&fields).send().await.unwrap();
+        assert_eq!(without.status(), 403, "{role} {path} without a CSRF token");
+        let mut wrong = fields.to_vec();
+        wrong.push(("_csrf", "not-the-token"));
+        let r = b.post(app.url(path)).form(&wrong).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{role} {path} with a wrong CSRF token");
+    }
     let (_, after) = app.get(&anna, &format!("/api/v1/applications/{id}")).await;
     assert_eq!(after["status"], "in_review", "refused forms changed nothing: {after}");
+    let (_, clients) = app.get(&app.tokens.staff.iter().find(|s| s.role == "admin").unwrap().token, "/api/v1/admin/clients").await;
+    let client_id = &app.tokens.clients[0].client_id;
+    assert!(clients.as_array().unwrap().iter().any(|c| c["client_id"] == client_id.as_str()), "the client was not revoked: {clients}");
     let (_, inquiries) = app.get(app.caseworker("leipzig"), "/api/v1/inquiries").await;
     assert!(inquiries.as_array().unwrap().iter().all(|q| q["answer"].is_null()), "no refused request answered the question: {inquiries}");
+}
+
+/// The paths of every `POST` route of the page routers, read from their source.
+fn post_routes_in_source() -> Vec<String> {
+    let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let route = regex::Regex::new(r#"\.route\(\s*"([^"]+)",\s*(?:get\([a-z_]+\)\.)?(?:axum::routing::)?post\("#).unwrap();
+    let mut found = Vec::new();
+    for dir in ["portal", "workspace"] {
+        for entry in std::fs::read_dir(src.join(dir)).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            found.extend(route.captures_iter(&text).map(|c| c[1].to_owned()));
+        }
+    }
+    assert!(found.len() >= 20, "the route pattern found only {found:?}");
+    found
 }
