@@ -1,8 +1,8 @@
 // Shared by the browser tests: starts `amtsweg demo` on a free port and Debian chromium, logs in
 // demo personas, and runs axe-core (WCAG 2.1 A and AA) on a page.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +25,10 @@ export async function startDemo() {
     // Every test logs in from the same address, more often than a person would.
     env: { ...process.env, AMTSWEG_RATE_LIMIT_LOGIN_PER_MINUTE: '600' },
   });
+  // The demo's log (standard error), searched for personal data when the demo stops.
+  let err = '';
   const base = await new Promise((resolve, reject) => {
     let out = '';
-    let err = '';
     const timer = setTimeout(() => reject(new Error('demo did not start: ' + out + err)), 30000);
     demo.stdout.on('data', (chunk) => {
       out += chunk;
@@ -48,8 +49,17 @@ export async function startDemo() {
     base, browser, tokens,
     async stop() {
       await browser.close();
+      const exited = new Promise((resolve) => demo.once('exit', resolve));
       demo.kill('SIGTERM');
-      rmSync(dataDir, { recursive: true, force: true });
+      await exited;
+      const logFile = join(dataDir, 'demo.log');
+      writeFileSync(logFile, err);
+      try {
+        // Fails (throws) when the log holds a demo person's name, IdNr, address or birth date.
+        execFileSync('python3', [join(root, 'scripts', 'check-log-pii'), join(dataDir, 'amtsweg-demo.db'), logFile], { stdio: 'pipe' });
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -91,6 +91,10 @@ struct ServicePage {
     description: Vec<String>,
     legal_basis: String,
     evidence: Vec<amtsweg_domain::EvidenceRequirement>,
+    /// The level of assurance the service needs, if any ("substantiell", "hoch").
+    required_level: Option<&'static str>,
+    /// The way to log in again when the citizen's login is below that level.
+    step_up: Option<String>,
 }
 
 async fn service(
@@ -100,9 +104,17 @@ async fn service(
 ) -> Result<Response, PageError> {
     let id = ServiceId::parse(&id).ok_or(AppError::NotFound)?;
     let s = state.store.service(&id).await?.ok_or(AppError::NotFound)?;
+    let step_up = match (s.required_level, session.as_deref()) {
+        (Some(required), Some(session)) if session.user.role == amtsweg_domain::Role::Citizen && session.session.level < Some(required) => {
+            Some(login::step_up_path(required, &format!("/leistungen/{}", s.id)))
+        }
+        _ => None,
+    };
     Ok(render(
         StatusCode::OK,
         &ServicePage {
+            required_level: s.required_level.map(|l| l.as_str()),
+            step_up,
             layout: Layout::new(s.name.clone(), session.as_deref()),
             id: s.id.to_string(),
             name: s.name,

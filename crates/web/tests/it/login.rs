@@ -219,6 +219,11 @@ async fn login_step_up_and_logout(app: TestApp, provider: TestProvider) {
     assert!(doc.html().contains("Vertrauensniveau „hoch“"), "says which level is needed");
     let step_up = select(&doc, "a[href^='/anmelden/konto']")[0].value().attr("href").unwrap().to_owned();
     assert!(step_up.contains("niveau=hoch"), "{step_up}");
+    // The service page says so before the citizen even tries.
+    let r = client.get(app.url("/leistungen/energiepreispauschale")).send().await.unwrap();
+    let doc = Html::parse_document(&body(r).await);
+    assert_eq!(select(&doc, "a[href^='/anmelden/konto?niveau=hoch']").len(), 1, "offers the step-up");
+    assert!(select(&doc, "form[action='/leistungen/energiepreispauschale/antrag']").is_empty(), "no form that would be refused");
 
     // A step-up that comes back at the same level changes nothing.
     provider.next_login("sub-anna", "substantiell", anna()).await;
