@@ -24,6 +24,8 @@ pub struct ServiceDetail {
     form_schema: serde_json::Value,
     /// The evidence the service needs, each from a register (with consent) or uploaded.
     evidence: Vec<amtsweg_domain::EvidenceRequirement>,
+    /// The level of assurance a citizen's login needs to apply (`null`: any login).
+    required_level: Option<amtsweg_domain::AssuranceLevel>,
 }
 
 fn summary(s: &Service) -> ServiceSummary {
@@ -50,5 +52,5 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ServiceSumma
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ServiceDetail>, ApiError> {
     let id = super::parse_id(&id, ServiceId::parse)?;
     let s = state.store.service(&id).await?.ok_or(AppError::NotFound)?;
-    Ok(Json(ServiceDetail { summary: summary(&s), description: s.description.clone(), form_schema: s.form.json_schema(), evidence: s.evidence.clone() }))
+    Ok(Json(ServiceDetail { summary: summary(&s), description: s.description.clone(), form_schema: s.form.json_schema(), evidence: s.evidence.clone(), required_level: s.required_level }))
 }

@@ -32,6 +32,8 @@ async fn whole_path_apply_decide_deliver(app: TestApp) {
     assert!(service["evidence"][0]["legal_basis"].as_str().unwrap().contains("BMG"));
     let (_, epp) = app.get(&anna, "/api/v1/services/energiepreispauschale").await;
     assert_eq!(epp["evidence"][0]["type"], "urn:amtsweg:evidence:enrolment");
+    assert_eq!(service["required_level"], "substantiell");
+    assert_eq!(epp["required_level"], "hoch", "a payment needs the ID card");
 
     // create → data → submit
     let (status, created) = app.post(&anna, "/api/v1/applications", json!({"service_id": "bewohnerparkausweis"})).await;
