@@ -284,3 +284,22 @@ async fn bad_query_strings_are_json_errors_the_document_names(app: TestApp) {
         }
     }
 }
+
+crate::on_both_stores!(api_tokens_are_stored_hashed_and_expire);
+
+/// The store keeps only the SHA-256 of a token (the row is found by the hash alone), and a token
+/// past its expiry is refused like an unknown one.
+async fn api_tokens_are_stored_hashed_and_expire(app: TestApp) {
+    let token = app.citizen(0).to_owned();
+    let (status, _) = app.get(&token, "/api/v1/applications").await;
+    assert_eq!(status, 200);
+    let hash = amtsweg_web::auth::hash_secret(&token);
+    assert_ne!(hash, token);
+    app.raw_text("UPDATE api_tokens SET expires_at = created_at WHERE token_hash = $1", &[&hash]).await;
+    let (status, body) = app.get(&token, "/api/v1/applications").await;
+    assert_eq!(status, 401, "an expired token: {body}");
+    assert_eq!(body["error"], "unauthenticated");
+    // Another citizen's token is untouched.
+    let (status, _) = app.get(app.citizen(1), "/api/v1/applications").await;
+    assert_eq!(status, 200);
+}
