@@ -789,16 +789,22 @@ macro_rules! shared_store_impl {
                 .transpose()
             }
 
-            async fn record_login_failure(&self, user: &UserId, lock_until: Option<OffsetDateTime>) -> Result<()> {
+            async fn record_login_failure(&self, user: &UserId, max_failures: i64, lock_until: OffsetDateTime) -> Result<bool> {
                 sqlx::query(
                     "UPDATE staff_credentials SET failed_attempts = failed_attempts + 1, \
-                     locked_until = COALESCE($1, locked_until) WHERE user_id = $2",
+                     locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE locked_until END WHERE user_id = $3",
                 )
+                .bind(max_failures)
                 .bind(lock_until)
                 .bind(user.as_str())
                 .execute(&self.pool)
                 .await?;
-                Ok(())
+                let locked: Option<OffsetDateTime> = sqlx::query_scalar("SELECT locked_until FROM staff_credentials WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .flatten();
+                Ok(locked.is_some_and(|t| t > OffsetDateTime::now_utc()))
             }
 
             async fn record_login_success(&self, user: &UserId, totp_step: i64) -> Result<bool> {

@@ -75,7 +75,7 @@ impl RateLimitSettings {
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
-        Self { login_per_minute: 10, assistant_per_minute: 30, api_per_second: 100 }
+        Self { login_per_minute: 30, assistant_per_minute: 30, api_per_second: 100 }
     }
 }
 

@@ -111,7 +111,7 @@ pub async fn verify(store: &DynStore, login: &str, password: &str, code: &str, n
     if let Some(until) = credential.locked_until.filter(|until| *until > now) {
         return Err(StaffLoginError::Locked(until));
     }
-    let StaffCredential { user_id, password_hash, totp_secret, failed_attempts, .. } = credential;
+    let StaffCredential { user_id, password_hash, totp_secret, .. } = credential;
     let password = password.to_owned();
     let password_ok = tokio::task::spawn_blocking(move || password_matches(&password_hash, &password)).await.unwrap_or(false);
     let step = code_step(&totp_secret, code, now);
@@ -119,22 +119,21 @@ pub async fn verify(store: &DynStore, login: &str, password: &str, code: &str, n
         (true, Some(step)) => {
             if !store.record_login_success(&user_id, step).await? {
                 // The code was used already (or a later one): someone replays it.
-                fail(store, &user_id, failed_attempts, now).await?;
+                fail(store, &user_id, now).await?;
                 return Err(StaffLoginError::Invalid);
             }
             store.user(&user_id).await?.ok_or(StaffLoginError::Invalid)
         }
         _ => {
-            fail(store, &user_id, failed_attempts, now).await?;
+            fail(store, &user_id, now).await?;
             Err(StaffLoginError::Invalid)
         }
     }
 }
 
-async fn fail(store: &DynStore, user: &UserId, failed_before: i64, now: OffsetDateTime) -> Result<(), StaffLoginError> {
-    let lock = (failed_before + 1 >= MAX_FAILURES).then(|| now + Duration::minutes(LOCK_MINUTES));
-    tracing::warn!(locked = lock.is_some(), "staff login failed");
-    store.record_login_failure(user, lock).await?;
+async fn fail(store: &DynStore, user: &UserId, now: OffsetDateTime) -> Result<(), StaffLoginError> {
+    let locked = store.record_login_failure(user, MAX_FAILURES, now + Duration::minutes(LOCK_MINUTES)).await?;
+    tracing::warn!(locked, "staff login failed");
     Ok(())
 }
 

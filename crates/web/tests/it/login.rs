@@ -204,7 +204,14 @@ async fn login_step_up_and_logout(app: TestApp, provider: TestProvider) {
     assert_eq!(location(&r), "/leistungen/bewohnerparkausweis", "back where the citizen started");
     let first_session = session_cookie(&r).expect("a session cookie");
 
-    // The person from the provider's claims: the name in the header, the data in the form.
+    // The person from the provider's claims.
+    let citizens = app.store.users_with_role(amtsweg_domain::Role::Citizen).await.unwrap();
+    let person = citizens.iter().find(|u| u.display_name == "Annegret Quellmalz").and_then(|u| u.person.clone()).expect("the citizen");
+    assert_eq!((person.street.as_str(), person.postal_code.as_str(), person.city.as_str()), ("Karl-Heine-Straße 12", "04229", "Leipzig"));
+    assert_eq!(person.region.as_str(), "147130000000");
+    assert_eq!(person.date_of_birth.to_string(), "1987-03-14");
+    assert!(person.idnr.is_some(), "the IdNr the provider sent");
+    // The name in the header, the data in the form.
     let r = client.get(app.url("/leistungen/bewohnerparkausweis")).send().await.unwrap();
     let doc = Html::parse_document(&body(r).await);
     assert!(doc.html().contains("Annegret Quellmalz"));
