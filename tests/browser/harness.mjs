@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
@@ -16,14 +17,16 @@ const binary = process.env.AMTSWEG_BIN || join(root, 'target', 'debug', 'amtsweg
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-export async function startDemo() {
+/** Starts `amtsweg demo`; `options.listen` (default a free port) and `options.env` (more
+ * configuration, e.g. a login provider) are optional. */
+export async function startDemo(options = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'amtsweg-browser-'));
-  const demo = spawn(binary, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir,
+  const demo = spawn(binary, ['demo', '--listen', options.listen ?? '127.0.0.1:0', '--data-dir', dataDir,
     '--kern-dir', join(root, 'node_modules', '@kern-ux', 'native', 'dist'),
     '--fim-fixtures', join(root, '..', 'shared', 'fixtures', 'fim')], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Every test logs in from the same address, more often than a person would.
-    env: { ...process.env, AMTSWEG_RATE_LIMIT_LOGIN_PER_MINUTE: '600' },
+    env: { ...process.env, AMTSWEG_RATE_LIMIT_LOGIN_PER_MINUTE: '600', ...(options.env ?? {}) },
   });
   // The demo's log (standard error), searched for personal data when the demo stops.
   let err = '';
@@ -97,4 +100,41 @@ export async function fillParkingPermit(page) {
   await page.getByLabel('Gültigkeitsdauer').selectOption('12');
   await page.getByLabel('Ich versichere').check();
   await page.getByRole('button', { name: 'Weiter zur Prüfung' }).click();
+}
+
+/** A free port on loopback (for a demo whose address must be known before it starts). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The OpenID Connect provider of the tests (tests/oidc/provider.mjs, npm oidc-provider). */
+export async function startProvider(appBase) {
+  const child = spawn(process.execPath, [join(root, 'tests', 'oidc', 'provider.mjs')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, REDIRECT_URI: `${appBase}/anmelden/rueckkehr`, POST_LOGOUT_URI: `${appBase}/` },
+  });
+  const ready = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the provider did not start: ' + out)), 30000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) { clearTimeout(timer); resolve(JSON.parse(line)); }
+    });
+    child.on('exit', (code) => reject(new Error(`the provider exited with ${code}: ${out}`)));
+  });
+  const post = async (path, body) => {
+    const r = await fetch(ready.issuer + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(r.status, 204, `${path}: ${r.status}`);
+  };
+  return {
+    ...ready,
+    nextLogin: (sub, acr, claims) => post('/test/login', { sub, acr, claims }),
+    stop: () => child.kill('SIGTERM'),
+  };
 }
