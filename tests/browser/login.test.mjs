@@ -61,10 +61,18 @@ test('login with the account, step-up to "hoch", logout at the provider too', as
   assert.match(page.url(), /\/antraege\/[^/]+\/formular$/);
   await checkAccessibility(page, 'Formular nach Anmeldung mit „hoch“', visited);
 
-  // Logout: our session ends, and the browser goes on to the provider's end-session page.
-  await page.getByRole('button', { name: 'Abmelden' }).click();
-  await page.waitForURL((url) => url.href.startsWith(`${provider.issuer}/session/end`));
-  await page.goto(`${base}/antraege`);
-  assert.equal(new URL(page.url()).pathname, '/anmelden', 'logged out here');
+  // Logout, in a browser that enforces our Content-Security-Policy (the pages above let axe-core
+  // in): our session ends, and the form's answer may take the browser on to the provider.
+  const strict = await demo.browser.newContext({ locale: 'de-DE' });
+  await strict.addCookies(await page.context().cookies());
+  const plain = await strict.newPage();
+  const blocked = [];
+  plain.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
+  await plain.goto(`${base}/antraege`);
+  await plain.getByRole('button', { name: 'Abmelden' }).click();
+  await plain.waitForURL((url) => url.href.startsWith(`${provider.issuer}/session/end`));
+  assert.deepEqual(blocked, [], 'no CSP violation');
+  await plain.goto(`${base}/antraege`);
+  assert.equal(new URL(plain.url()).pathname, '/anmelden', 'logged out here');
   assert.deepEqual(visited.length, 3);
 });

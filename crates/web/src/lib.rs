@@ -138,6 +138,7 @@ impl AppState {
 
 /// The whole application as one router.
 pub fn app(state: AppState) -> Router {
+    let csp = security::content_security_policy(state.oidc.as_ref().and_then(|o| o.provider_origin()).as_deref());
     let (api_router, mut openapi) = api::router().split_for_parts();
     api::document_common_errors(&mut openapi);
     let openapi = Arc::new(openapi);
@@ -163,7 +164,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), security::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(security::refuse_oversized))
-        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn_with_state(csp, security::headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

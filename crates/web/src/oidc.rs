@@ -146,6 +146,13 @@ impl OidcLogin {
         Ok(Self { settings, http, metadata: RwLock::new(None) })
     }
 
+    /// The issuer's origin (`scheme://host[:port]`), where logins and logouts go.
+    pub fn provider_origin(&self) -> Option<String> {
+        let url = IssuerUrl::new(self.settings.issuer.clone()).ok()?;
+        let url = url.url();
+        Some(url.origin().ascii_serialization()).filter(|o| o != "null")
+    }
+
     pub fn settings(&self) -> &OidcSettings {
         &self.settings
     }

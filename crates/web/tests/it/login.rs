@@ -193,6 +193,8 @@ with_provider_on_both_stores!(
 async fn login_step_up_and_logout(app: TestApp, provider: TestProvider) {
     let client = browser();
     let page = client.get(app.url("/anmelden")).send().await.unwrap();
+    let csp = page.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+    assert!(csp.contains(&format!("form-action 'self' {};", provider.issuer)), "the logout may go on to the provider: {csp}");
     let html = body(page).await;
     assert!(html.contains("Mit Nutzerkonto anmelden"), "the login page offers the account login");
 
