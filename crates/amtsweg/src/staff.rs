@@ -61,6 +61,8 @@ pub async fn run(command: StaffCommand, config_path: Option<&PathBuf>) -> Result
     if login.is_empty() || login.len() > 200 || login.chars().any(char::is_whitespace) {
         return Err("Der Benutzername darf nicht leer sein und keine Leerzeichen enthalten.".into());
     }
+    // The password first: nothing is created when it is refused.
+    let password = read_password()?;
     let config = load(config_path, flags)?;
     let store = open_store(&config).await?;
     let existing = store.staff_credential(&login).await.map_err(|e| e.to_string())?;
@@ -79,7 +81,6 @@ pub async fn run(command: StaffCommand, config_path: Option<&PathBuf>) -> Result
         }
         StaffCommand::Reset { .. } => existing.map(|c| c.user_id).ok_or(format!("Den Benutzernamen {login} gibt es nicht."))?,
     };
-    let password = read_password()?;
     let secret = new_totp_secret();
     let credential = StaffCredential {
         user_id: user_id.clone(),

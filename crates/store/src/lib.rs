@@ -98,10 +98,11 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or replaces a staff member's password login.
     async fn put_staff_credential(&self, credential: &StaffCredential) -> Result<()>;
     async fn staff_credential(&self, login: &str) -> Result<Option<StaffCredential>>;
-    /// Counts a failed attempt; the one that reaches `max_failures` in a row locks the account
-    /// until `lock_until` (decided in the same statement, so parallel attempts cannot slip by).
-    /// Returns whether the account is locked now.
-    async fn record_login_failure(&self, user: &UserId, max_failures: i64, lock_until: OffsetDateTime) -> Result<bool>;
+    /// Starts a login attempt: counts it (before the password is checked, so that parallel
+    /// guesses count too) and, at the `max_attempts`-th attempt without a success, locks the
+    /// account until `lock_until` and starts the count again. `None` when the login is unknown
+    /// or locked now.
+    async fn begin_login_attempt(&self, login: &str, max_attempts: i64, lock_until: OffsetDateTime) -> Result<Option<StaffCredential>>;
     /// A successful login: resets the count and remembers the TOTP step used. `false` when that
     /// step (or a later one) was already used: the code is refused as replayed.
     async fn record_login_success(&self, user: &UserId, totp_step: i64) -> Result<bool>;

@@ -735,12 +735,23 @@ macro_rules! shared_store_impl {
                         .bind(OffsetDateTime::now_utc())
                         .execute(&mut *tx)
                         .await?;
-                        sqlx::query("INSERT INTO external_logins (issuer, subject, user_id) VALUES ($1, $2, $3)")
-                            .bind(issuer)
-                            .bind(subject)
-                            .bind(&id)
-                            .execute(&mut *tx)
-                            .await?;
+                        // Two first logins of the same subject at once: the second waits for
+                        // the first and finds the link taken; it starts over and updates.
+                        let linked = sqlx::query(
+                            "INSERT INTO external_logins (issuer, subject, user_id) VALUES ($1, $2, $3) ON CONFLICT (issuer, subject) DO NOTHING",
+                        )
+                        .bind(issuer)
+                        .bind(subject)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                        if linked.rows_affected() == 0 {
+                            tx.rollback().await?;
+                            {
+                                let _released = _writer;
+                            }
+                            return Box::pin(self.upsert_citizen_login(issuer, subject, display_name, person)).await;
+                        }
                         id
                     }
                 };
@@ -789,22 +800,34 @@ macro_rules! shared_store_impl {
                 .transpose()
             }
 
-            async fn record_login_failure(&self, user: &UserId, max_failures: i64, lock_until: OffsetDateTime) -> Result<bool> {
-                sqlx::query(
-                    "UPDATE staff_credentials SET failed_attempts = failed_attempts + 1, \
-                     locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE locked_until END WHERE user_id = $3",
+            async fn begin_login_attempt(&self, login: &str, max_attempts: i64, lock_until: OffsetDateTime) -> Result<Option<StaffCredential>> {
+                // One statement: the count and the lock cannot be raced (both dialects evaluate
+                // the right-hand sides on the row as it was).
+                let row = sqlx::query(
+                    "UPDATE staff_credentials SET \
+                     failed_attempts = CASE WHEN failed_attempts + 1 >= $1 THEN 0 ELSE failed_attempts + 1 END, \
+                     locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE NULL END \
+                     WHERE login = $3 AND (locked_until IS NULL OR locked_until <= $4) \
+                     RETURNING user_id, login, password_hash, totp_secret, failed_attempts, locked_until, last_totp_step",
                 )
-                .bind(max_failures)
+                .bind(max_attempts)
                 .bind(lock_until)
-                .bind(user.as_str())
-                .execute(&self.pool)
+                .bind(login)
+                .bind(OffsetDateTime::now_utc())
+                .fetch_optional(&self.pool)
                 .await?;
-                let locked: Option<OffsetDateTime> = sqlx::query_scalar("SELECT locked_until FROM staff_credentials WHERE user_id = $1")
-                    .bind(user.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .flatten();
-                Ok(locked.is_some_and(|t| t > OffsetDateTime::now_utc()))
+                row.map(|row| {
+                    Ok(StaffCredential {
+                        user_id: UserId::from_stored(row.try_get("user_id")?),
+                        login: row.try_get("login")?,
+                        password_hash: row.try_get("password_hash")?,
+                        totp_secret: row.try_get("totp_secret")?,
+                        failed_attempts: row.try_get::<i32, _>("failed_attempts")?.into(),
+                        locked_until: row.try_get("locked_until")?,
+                        last_totp_step: row.try_get("last_totp_step")?,
+                    })
+                })
+                .transpose()
             }
 
             async fn record_login_success(&self, user: &UserId, totp_step: i64) -> Result<bool> {

@@ -95,8 +95,16 @@ impl CitizenDesk {
     }
 
     /// Validates complete form data against the service's form and stores it in the draft.
-    pub async fn save(&self, id: &ApplicationId, data: &FormData) -> Result<Application, AppError> {
+    /// The application with its service, for a change: refused when the login's level is below
+    /// the service's (a draft begun at "hoch" is not changed, nor evidence fetched, at less).
+    async fn for_change(&self, id: &ApplicationId) -> Result<(Application, Service), AppError> {
         let (application, service) = self.application_with_service(id).await?;
+        self.check_level(&service)?;
+        Ok((application, service))
+    }
+
+    pub async fn save(&self, id: &ApplicationId, data: &FormData) -> Result<Application, AppError> {
+        let (application, service) = self.for_change(id).await?;
         if !application.status.is_editable() {
             return Err(AppError::Conflict(format!(
                 "Der Antrag ist nicht mehr änderbar (Status „{}“).",
@@ -110,7 +118,7 @@ impl CitizenDesk {
     /// Saves one page of the form as sent by a browser: the page's input is merged into the
     /// draft and checked; only that page's problems stop it.
     pub async fn save_page(&self, id: &ApplicationId, page: usize, input: &[(String, String)]) -> Result<Application, AppError> {
-        let (application, service) = self.application_with_service(id).await?;
+        let (application, service) = self.for_change(id).await?;
         if !application.status.is_editable() {
             return Err(AppError::Conflict(format!(
                 "Der Antrag ist nicht mehr änderbar (Status „{}“).",
@@ -192,7 +200,7 @@ impl CitizenDesk {
         source: &str,
         consent: Option<bool>,
     ) -> Result<crate::evidence::Fetched, AppError> {
-        let (application, service) = self.application_with_service(id).await?;
+        let (application, service) = self.for_change(id).await?;
         if !application.status.is_editable() {
             return Err(AppError::Conflict(format!(
                 "Nachweise können nur zu einem Entwurf abgerufen werden (Status „{}“).",
@@ -209,7 +217,7 @@ impl CitizenDesk {
 
     /// Evidence uploaded instead of fetched: checked by content, stored encrypted, attached.
     pub async fn upload_evidence(&self, key: &crate::uploads::UploadKey, id: &ApplicationId, evidence_type: &str, bytes: &[u8]) -> Result<EvidenceRecord, AppError> {
-        let (application, service) = self.application_with_service(id).await?;
+        let (application, service) = self.for_change(id).await?;
         if !application.status.is_editable() {
             return Err(AppError::Conflict(format!("Nachweise können nur zu einem Entwurf hinzugefügt werden (Status „{}“).", application.status.label())));
         }
@@ -235,7 +243,7 @@ impl CitizenDesk {
 
     /// The citizen's decision on evidence held for preview: `attached` or `discarded`.
     pub async fn decide_preview(&self, id: &ApplicationId, evidence_id: &str, accept: bool) -> Result<EvidenceRecord, AppError> {
-        self.application(id).await?;
+        self.for_change(id).await?;
         Ok(self.store.settle_preview(&self.id, id, evidence_id, accept).await?)
     }
 

@@ -138,7 +138,7 @@ impl AppState {
 
 /// The whole application as one router.
 pub fn app(state: AppState) -> Router {
-    let csp = security::content_security_policy(state.oidc.as_ref().and_then(|o| o.provider_origin()).as_deref());
+    let csp = security::content_security_policy(&state.oidc.as_ref().map(|o| o.provider_origins()).unwrap_or_default());
     let (api_router, mut openapi) = api::router().split_for_parts();
     api::document_common_errors(&mut openapi);
     let openapi = Arc::new(openapi);
@@ -220,6 +220,9 @@ pub async fn serve(
         tokio::spawn(sync);
     } else {
         sync.await;
+    }
+    if let Some(oidc) = &state.oidc {
+        oidc.warm_up().await;
     }
     let router = app(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

@@ -146,11 +146,28 @@ impl OidcLogin {
         Ok(Self { settings, http, metadata: RwLock::new(None) })
     }
 
-    /// The issuer's origin (`scheme://host[:port]`), where logins and logouts go.
-    pub fn provider_origin(&self) -> Option<String> {
-        let url = IssuerUrl::new(self.settings.issuer.clone()).ok()?;
-        let url = url.url();
-        Some(url.origin().ascii_serialization()).filter(|o| o != "null")
+    /// Fetches the provider's metadata now (at start), so that [`Self::provider_origins`] knows
+    /// its end-session endpoint. A provider that cannot be reached is tried again at the first
+    /// login.
+    pub async fn warm_up(&self) {
+        if let Err(e) = self.metadata().await {
+            tracing::warn!(error = %e, "the login provider could not be reached at start");
+        }
+    }
+
+    /// The origins (`scheme://host[:port]`) the browser is sent to: the issuer's, and the
+    /// end-session endpoint's once the metadata is known.
+    pub fn provider_origins(&self) -> Vec<String> {
+        let origin = |url: &openidconnect::url::Url| Some(url.origin().ascii_serialization()).filter(|o| o != "null");
+        let mut origins: Vec<String> = IssuerUrl::new(self.settings.issuer.clone()).ok().and_then(|u| origin(u.url())).into_iter().collect();
+        if let Ok(guard) = self.metadata.try_read() {
+            if let Some(end) = guard.as_ref().and_then(|(m, _)| m.additional_metadata().end_session_endpoint.as_ref()).and_then(|e| origin(e.url())) {
+                if !origins.contains(&end) {
+                    origins.push(end);
+                }
+            }
+        }
+        origins
     }
 
     pub fn settings(&self) -> &OidcSettings {
@@ -241,7 +258,19 @@ impl OidcLogin {
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(|e| LoginError::Refused(error_chain(&e)))?;
+            // Only the kind of failure: a response that does not parse could be quoted in the
+            // error's text, and it holds the person's claims.
+            .map_err(|e| {
+                LoginError::Refused(match &e {
+                    openidconnect::RequestTokenError::ServerResponse(r) => {
+                        let code: String = r.error().to_string().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
+                        format!("token endpoint answered {code}")
+                    }
+                    openidconnect::RequestTokenError::Request(_) => "token endpoint not reachable".into(),
+                    openidconnect::RequestTokenError::Parse(..) => "token response not readable".into(),
+                    openidconnect::RequestTokenError::Other(_) => "token endpoint failed".into(),
+                })
+            })?;
         let id_token = token.id_token().ok_or_else(|| LoginError::Untrusted("no ID token".into()))?;
         let verifier = client.id_token_verifier();
         let claims = id_token.claims(&verifier, &Nonce::new(nonce.to_owned())).map_err(|e| LoginError::Untrusted(e.to_string()))?;

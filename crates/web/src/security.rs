@@ -13,15 +13,19 @@ use axum::response::Response;
 const CSP: &str = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; \
 font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
-/// The policy, with the login provider's origin added to `form-action` when there is one: the
-/// logout form's answer sends the browser on to the provider, and browsers hold redirects after
-/// a form to `form-action`.
-pub fn content_security_policy(provider_origin: Option<&str>) -> HeaderValue {
-    let policy = match provider_origin {
-        Some(origin) if origin.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',') => {
-            CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}"))
-        }
-        _ => CSP.to_owned(),
+/// The policy, with the login provider's origins added to `form-action`: the logout form's
+/// answer sends the browser on to the provider, and browsers hold redirects after a form to
+/// `form-action`.
+pub fn content_security_policy(provider_origins: &[String]) -> HeaderValue {
+    let allowed: Vec<&str> = provider_origins
+        .iter()
+        .map(String::as_str)
+        .filter(|o| o.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b','))
+        .collect();
+    let policy = if allowed.is_empty() {
+        CSP.to_owned()
+    } else {
+        CSP.replace("form-action 'self'", &format!("form-action 'self' {}", allowed.join(" ")))
     };
     HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(CSP))
 }
@@ -153,7 +157,14 @@ pub async fn rate_limit(
     req: Request,
     next: Next,
 ) -> Response {
-    let client = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    // An IPv6 client is its /64: one host can have as many addresses in it as it likes.
+    let client = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| match c.0.ip() {
+        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)))
+        }
+        std::net::IpAddr::V6(v6) => std::net::IpAddr::V4(v6.to_ipv4_mapped().expect("checked")),
+        v4 => v4,
+    });
     let (Some(client), Some(limiter)) = (client, limits.limiter_for(req.method(), req.uri().path())) else {
         return next.run(req).await;
     };

@@ -1,14 +1,15 @@
 //! Staff login: a login name, a password (Argon2id) and a one-time code from an authenticator
 //! app (TOTP, RFC 6238: SHA-1, six digits, 30 seconds, one step of clock drift either way).
 //!
-//! - Five failed attempts in a row lock the account for 15 minutes; a success resets the count.
-//!   A locked account is refused without looking at the password, so guessing stops there.
+//! - Five attempts without a success lock the account for 15 minutes; a success resets the
+//!   count. Attempts are counted before the password is checked (parallel guesses count too),
+//!   and a locked account is refused without looking at the password.
 //! - A code is good once: the step used is stored, and an equal or earlier step is refused.
-//! - An unknown login name costs the same Argon2 work as a known one (no account enumeration by
-//!   timing), and every refusal says the same thing.
+//! - An unknown or locked login costs the same Argon2 work as a known one, and every refusal
+//!   says the same thing (no account enumeration by answer or timing).
 
 use amtsweg_domain::records::StaffCredential;
-use amtsweg_domain::{User, UserId};
+use amtsweg_domain::User;
 use amtsweg_store::DynStore;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -24,8 +25,6 @@ const STEP_SECS: u64 = 30;
 pub enum StaffLoginError {
     #[error("login name, password or code wrong")]
     Invalid,
-    #[error("account locked")]
-    Locked(OffsetDateTime),
     #[error("store: {0}")]
     Store(#[from] amtsweg_store::StoreError),
 }
@@ -33,12 +32,7 @@ pub enum StaffLoginError {
 impl StaffLoginError {
     pub fn message(&self) -> String {
         match self {
-            StaffLoginError::Invalid => "Benutzername, Passwort oder Einmalcode stimmen nicht. Bitte versuchen Sie es noch einmal.".into(),
-            StaffLoginError::Locked(until) => format!(
-                "Nach mehreren Fehlversuchen ist die Anmeldung für dieses Konto bis {:02}:{:02} Uhr (UTC) gesperrt. Bitte versuchen Sie es danach noch einmal oder wenden Sie sich an die Fachadministration.",
-                until.hour(),
-                until.minute()
-            ),
+            StaffLoginError::Invalid => "Benutzername, Passwort oder Einmalcode stimmen nicht. Bitte versuchen Sie es noch einmal. Nach fünf erfolglosen Versuchen ist die Anmeldung für 15 Minuten gesperrt.".into(),
             StaffLoginError::Store(_) => "Es ist ein technischer Fehler aufgetreten. Bitte versuchen Sie es später erneut.".into(),
         }
     }
@@ -99,42 +93,36 @@ fn password_matches(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-/// Checks a login; counts a failure, locks after too many, and remembers the code's step.
+/// Checks a login. Every attempt counts; the fifth without a success locks the account for 15
+/// minutes (that attempt included, unless it succeeds). An unknown, a locked and a wrong login
+/// get the same answer after the same Argon2 work, so the answer tells nothing about the name.
 pub async fn verify(store: &DynStore, login: &str, password: &str, code: &str, now: OffsetDateTime) -> Result<User, StaffLoginError> {
     let login = login.trim();
-    let credential = if login.is_empty() || login.len() > 200 { None } else { store.staff_credential(login).await? };
-    let Some(credential) = credential else {
+    let credential = if login.is_empty() || login.len() > 200 {
+        None
+    } else {
+        store.begin_login_attempt(login, MAX_FAILURES, now + Duration::minutes(LOCK_MINUTES)).await?
+    };
+    let Some(StaffCredential { user_id, password_hash, totp_secret, locked_until, .. }) = credential else {
         let password = password.to_owned();
         let _ = tokio::task::spawn_blocking(move || password_matches(decoy_hash(), &password)).await;
+        tracing::warn!("staff login refused (unknown or locked)");
         return Err(StaffLoginError::Invalid);
     };
-    if let Some(until) = credential.locked_until.filter(|until| *until > now) {
-        return Err(StaffLoginError::Locked(until));
-    }
-    let StaffCredential { user_id, password_hash, totp_secret, .. } = credential;
     let password = password.to_owned();
     let password_ok = tokio::task::spawn_blocking(move || password_matches(&password_hash, &password)).await.unwrap_or(false);
     let step = code_step(&totp_secret, code, now);
     match (password_ok, step) {
-        (true, Some(step)) => {
-            if !store.record_login_success(&user_id, step).await? {
-                // The code was used already (or a later one): someone replays it.
-                fail(store, &user_id, now).await?;
-                return Err(StaffLoginError::Invalid);
-            }
+        // A success resets the count and lifts a lock this attempt set; a code used before
+        // (someone replays it) is refused.
+        (true, Some(step)) if store.record_login_success(&user_id, step).await? => {
             store.user(&user_id).await?.ok_or(StaffLoginError::Invalid)
         }
         _ => {
-            fail(store, &user_id, now).await?;
+            tracing::warn!(locked = locked_until.is_some(), "staff login failed");
             Err(StaffLoginError::Invalid)
         }
     }
-}
-
-async fn fail(store: &DynStore, user: &UserId, now: OffsetDateTime) -> Result<(), StaffLoginError> {
-    let locked = store.record_login_failure(user, MAX_FAILURES, now + Duration::minutes(LOCK_MINUTES)).await?;
-    tracing::warn!(locked, "staff login failed");
-    Ok(())
 }
 
 #[cfg(test)]

@@ -309,7 +309,6 @@ async fn staff_login(
             &crate::staff_login::StaffLoginError::Invalid.message(),
             back,
         )),
-        Err(e @ crate::staff_login::StaffLoginError::Locked(_)) => Ok(crate::pages::error_page_with_link(StatusCode::FORBIDDEN, &e.message(), back)),
         Err(crate::staff_login::StaffLoginError::Store(e)) => Err(AppError::from(e).into()),
     }
 }

@@ -261,6 +261,7 @@ async fn login_step_up_and_logout(app: TestApp, provider: TestProvider) {
     assert_ne!(fresh_token, token, "the new session has its own CSRF token");
     let r = client.post(app.url("/leistungen/energiepreispauschale/antrag")).form(&[("_csrf", &fresh_token)]).send().await.unwrap();
     assert_eq!(r.status(), 303, "\"hoch\" is enough");
+    let epp_form = location(&r);
 
     // The old session id is worth nothing now.
     let stale = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -272,6 +273,19 @@ async fn login_step_up_and_logout(app: TestApp, provider: TestProvider) {
     let r = client.get(app.url("/antraege")).send().await.unwrap();
     let html = body(r).await;
     assert!(html.contains("Bewohnerparkausweis") && html.contains("Energiepreispauschale"), "one account across logins");
+
+    // A later login at a lower level may read the draft begun at "hoch" but not change it.
+    provider.next_login("sub-anna", "substantiell", anna()).await;
+    let callback = to_callback(&app, &client, "/anmelden/konto").await;
+    assert_eq!(client.get(&callback).send().await.unwrap().status(), 303);
+    let r = client.get(app.url(&epp_form)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let fresh_token = csrf(&Html::parse_document(&body(r).await));
+    let r = client.post(app.url(&epp_form)).form(&[("_csrf", fresh_token.as_str()), ("hochschule", "Universität Leipzig")]).send().await.unwrap();
+    assert_eq!(r.status(), 403, "changing a \"hoch\" draft at \"substantiell\"");
+    let epp_id = epp_form.split('/').nth(2).unwrap();
+    let r = client.post(app.url(&format!("/antraege/{epp_id}/nachweise"))).form(&[("_csrf", fresh_token.as_str()), ("type", "urn:amtsweg:evidence:enrolment"), ("consent", "ja")]).send().await.unwrap();
+    assert_eq!(r.status(), 403, "fetching evidence at \"substantiell\"");
 
     // Logout ends our session and sends the browser to the provider's end-session endpoint.
     let r = client.post(app.url("/abmelden")).form(&[("_csrf", &fresh_token)]).send().await.unwrap();
@@ -310,8 +324,8 @@ async fn a_wrong_state_is_refused(app: TestApp, provider: TestProvider) {
     assert!(session_cookie(&r).is_none());
 }
 
-/// The same answer twice: refused by us (the login is taken once) and, with a fresh state,
-/// refused by the provider (the code is single-use).
+/// The same answer twice: refused by us (the login is taken once) and, under a fresh login's
+/// state, refused by the provider (the code is bound to the first login's PKCE verifier).
 async fn a_replayed_code_is_refused(app: TestApp, provider: TestProvider) {
     let client = browser();
     provider.next_login("sub-anna", "hoch", anna()).await;
@@ -325,7 +339,8 @@ async fn a_replayed_code_is_refused(app: TestApp, provider: TestProvider) {
     assert_eq!(r.status(), 400, "the same answer again");
     assert!(session_cookie(&r).is_none());
 
-    // The old code under a new login's state: the provider refuses to exchange it.
+    // The old code under a new login's state: refused, as the code is bound to the first
+    // login's PKCE verifier (which only the store held, and which was used up with it).
     let r = attacker.get(app.url("/anmelden/konto")).send().await.unwrap();
     let new_state = param(&location(&r), "state");
     let replay = with_param(&callback, "state", &new_state);
@@ -458,15 +473,16 @@ async fn staff_log_in_with_password_and_code(app: TestApp) {
     let unknown = body(r).await;
     assert!(unknown.contains("Benutzername, Passwort oder Einmalcode stimmen nicht"));
 
-    // Failed attempts lock the account (two already counted above): then even the right
-    // password and a fresh code are refused.
+    // Attempts without a success lock the account (two counted above; the unknown login is
+    // not this account's): then even the right password and a fresh code are refused.
     for _ in 0..3 {
         let r = try_login(&other, "geraten", &code_at(&secret, now() + 30).unwrap()).await;
         assert_eq!(r.status(), 401);
     }
     let r = try_login(&other, "ein langes Passwort für Leipzig", &code_at(&secret, now() + 30).unwrap()).await;
-    assert_eq!(r.status(), 403);
-    assert!(body(r).await.contains("gesperrt"));
+    assert_eq!(r.status(), 401, "locked");
+    assert!(session_cookie(&r).is_none());
+    assert_eq!(body(r).await, unknown, "a locked account is answered like an unknown one");
     let stored = app.store.staff_credential("s.schulze").await.unwrap().unwrap();
     assert!(stored.locked_until.is_some_and(|t| t > time::OffsetDateTime::now_utc()));
     assert_eq!(stored.password_hash.split('$').nth(1), Some("argon2id"), "stored as an Argon2id hash");

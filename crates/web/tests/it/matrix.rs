@@ -318,7 +318,13 @@ async fn every_route_for_every_role(app: TestApp) {
     for (role, path, _) in &posts {
         let b = match persona_of(role) {
             Some(persona) => browser(&app, persona).await,
-            None => reqwest::Client::builder().cookie_store(true).build().unwrap(),
+            None => {
+                // The login forms: the page first, so that the form cookie is there and only
+                // the missing or wrong token can be what is refused.
+                let b = reqwest::Client::builder().cookie_store(true).build().unwrap();
+                crate::pages::login_form_token(&app, &b).await;
+                b
+            }
         };
         if path.ends_with("/hochladen") {
             // The upload form is multipart: its token is one of the parts.
