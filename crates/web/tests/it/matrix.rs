@@ -224,6 +224,9 @@ async fn every_route_for_every_role(app: TestApp) {
         (format!("/antraege/{a}/pruefen"), true),
         (format!("/antraege/{a}/bestaetigung"), true),
         (format!("/postfach/{m}"), true),
+        (format!("/antraege/{a}/formular"), true),
+        (format!("/antraege/{a}/formular/2"), true),
+        (format!("/postfach/{}/bescheid.pdf", ids["decided_message"]), true),
     ];
     let workspace_pages: Vec<(String, bool)> = vec![
         ("/arbeitsplatz".into(), false),
@@ -231,7 +234,18 @@ async fn every_route_for_every_role(app: TestApp) {
         (format!("/arbeitsplatz/vorgaenge/{case}"), true),
         (format!("/arbeitsplatz/vorgaenge/{case}/vermerk"), true),
         (format!("/arbeitsplatz/vorgaenge/{case}/nachweise/{e}"), true),
+        (format!("/arbeitsplatz/vorgaenge/{}/bescheid.pdf", ids["decided_case"]), true),
     ];
+    // Every page with an id in its address is in one of the two lists (read from the routers'
+    // source; the catalog's service pages are public).
+    let listed: Vec<String> = citizen_pages.iter().chain(&workspace_pages).map(|(p, _)| p.clone()).collect();
+    for pattern in get_routes_with_ids_in_source() {
+        if pattern.starts_with("/leistungen/") {
+            continue;
+        }
+        let shape = regex::Regex::new(&format!("^{}$", regex::Regex::new(r"\{[a-z]+\}").unwrap().replace_all(&regex::escape(&pattern).replace(r"\{", "{").replace(r"\}", "}"), "[^/]+"))).unwrap();
+        assert!(listed.iter().any(|p| shape.is_match(p)), "the page {pattern} is missing from the page matrix");
+    }
     for (role, persona) in personas {
         let b = browser(&app, persona).await;
         let (_, _, home) = page(&b, app.url("/")).await;
@@ -368,5 +382,20 @@ fn post_routes_in_source() -> Vec<String> {
         }
     }
     assert!(found.len() >= 20, "the route pattern found only {found:?}");
+    found
+}
+
+/// The paths of every `GET` page route with an id in it, read from the routers' source.
+fn get_routes_with_ids_in_source() -> Vec<String> {
+    let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let route = regex::Regex::new(r#"\.route\(\s*"([^"]*\{[^"]+)",\s*get\("#).unwrap();
+    let mut found = Vec::new();
+    for dir in ["portal", "workspace"] {
+        for entry in std::fs::read_dir(src.join(dir)).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            found.extend(route.captures_iter(&text).map(|c| c[1].to_owned()));
+        }
+    }
+    assert!(found.len() >= 10, "the route pattern found only {found:?}");
     found
 }
