@@ -21,6 +21,19 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 pub const SESSION_COOKIE: &str = "amtsweg_session";
+
+/// The name of one of our cookies: behind TLS with the `__Host-` prefix, which browsers accept
+/// only with `Secure`, `Path=/` and no `Domain`, so that no other host (a sibling subdomain) can
+/// plant or overwrite it.
+pub fn cookie_name(base: &str, secure: bool) -> String {
+    if secure { format!("__Host-{base}") } else { base.to_owned() }
+}
+
+/// A `Set-Cookie` value for one of our cookies (HttpOnly, `Path=/`, `Secure` behind TLS).
+pub fn set_cookie(base: &str, value: &str, max_age_secs: i64, same_site: &str, secure: bool) -> String {
+    let flag = if secure { "; Secure" } else { "" };
+    format!("{}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{flag}", cookie_name(base, secure))
+}
 pub const CSRF_FIELD: &str = "_csrf";
 
 /// A fresh random secret, URL-safe.
@@ -56,7 +69,7 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Middleware: resolves the session cookie once per request.
 pub async fn load_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if let Some(id) = cookie_value(req.headers(), SESSION_COOKIE) {
+    if let Some(id) = cookie_value(req.headers(), &cookie_name(SESSION_COOKIE, state.config.secure_cookies)) {
         let hash = hash_secret(id);
         match state.store.session(&hash).await {
             Ok(Some(session)) => match state.store.user(&session.user_id).await {
@@ -204,8 +217,7 @@ impl FromRequestParts<AppState> for ApiAnyone {
 
 /// The `Set-Cookie` value that starts a session.
 pub fn session_cookie(id: &str, secure: bool, max_age_secs: i64) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+    set_cookie(SESSION_COOKIE, id, max_age_secs, "Lax", secure)
 }
 
 /// A page request of the data protection officer.

@@ -7,7 +7,7 @@
 
 use crate::AppState;
 use crate::pages::PageForm;
-use crate::auth::{MaybeSession, SESSION_COOKIE, SessionContext, check_csrf, cookie_value, hash_secret, new_secret, session_cookie};
+use crate::auth::{MaybeSession, SESSION_COOKIE, SessionContext, check_csrf, cookie_name, cookie_value, hash_secret, new_secret, session_cookie, set_cookie};
 use crate::oidc::LoginError;
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, render};
@@ -94,8 +94,7 @@ pub(crate) async fn begin_session(
 }
 
 fn login_cookie(value: &str, max_age: i64, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{LOGIN_COOKIE}={value}; Path=/anmelden; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    set_cookie(LOGIN_COOKIE, value, max_age, "Lax", secure)
 }
 
 /// `GET /anmelden/konto?niveau=…&ziel=…`: off to the provider.
@@ -158,7 +157,7 @@ async fn account_login(
     let oidc = state.oidc.clone().ok_or(AppError::NotFound)?;
     let again = "Die Anmeldung ist abgelaufen, wurde bereits abgeschlossen oder stammt nicht aus diesem Browser. Bitte beginnen Sie die Anmeldung noch einmal.";
     // Taken once: a second use of the same answer finds nothing.
-    let pending = match cookie_value(headers, LOGIN_COOKIE) {
+    let pending = match cookie_value(headers, &cookie_name(LOGIN_COOKIE, state.config.secure_cookies)) {
         Some(id) if !id.is_empty() => state.store.take_pending_login(&hash_secret(id)).await?,
         _ => None,
     };
@@ -245,7 +244,9 @@ async fn page(
         }
     }
     let return_to = safe_return(query.get("ziel").map(String::as_str));
-    let known = cookie_value(&headers, FORM_COOKIE).filter(|t| t.len() >= 32 && t.len() <= 64).map(str::to_owned);
+    let known = cookie_value(&headers, &cookie_name(FORM_COOKIE, state.config.secure_cookies))
+        .filter(|t| t.len() >= 32 && t.len() <= 64)
+        .map(str::to_owned);
     let form_token = known.clone().unwrap_or_else(new_secret);
     let mut response = render(
         StatusCode::OK,
@@ -259,8 +260,7 @@ async fn page(
         },
     );
     if known.is_none() {
-        let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-        let cookie = format!("{FORM_COOKIE}={form_token}; Path=/anmelden; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
+        let cookie = set_cookie(FORM_COOKIE, &form_token, 3600, "Strict", state.config.secure_cookies);
         if let Ok(value) = header::HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -269,9 +269,9 @@ async fn page(
 }
 
 /// The login forms carry the token of their cookie (a site that forges the form cannot read it).
-fn check_form_token(headers: &HeaderMap, form: &[(String, String)]) -> Result<(), AppError> {
+fn check_form_token(state: &AppState, headers: &HeaderMap, form: &[(String, String)]) -> Result<(), AppError> {
     let sent = form.iter().find(|(k, _)| k == crate::auth::CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or_default();
-    match cookie_value(headers, FORM_COOKIE) {
+    match cookie_value(headers, &cookie_name(FORM_COOKIE, state.config.secure_cookies)) {
         Some(cookie) if !cookie.is_empty() && crate::auth::constant_time_eq(cookie.as_bytes(), sent.as_bytes()) => Ok(()),
         _ => Err(AppError::Forbidden(
             "Das Anmeldeformular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
@@ -295,7 +295,7 @@ async fn staff_login(
     headers: HeaderMap,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    check_form_token(&headers, &form)?;
+    check_form_token(&state, &headers, &form)?;
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
     let outcome = crate::staff_login::verify(&state.store, field("benutzername"), field("passwort"), field("code"), OffsetDateTime::now_utc()).await;
     let back = Some(("/anmelden".to_owned(), "Zurück zur Anmeldung".to_owned()));
@@ -322,7 +322,7 @@ async fn login(
     if !state.config.demo {
         return Err(AppError::NotFound.into());
     }
-    check_form_token(&headers, &form)?;
+    check_form_token(&state, &headers, &form)?;
     let persona = form.iter().find(|(k, _)| k == "persona").map(|(_, v)| v.as_str()).unwrap_or_default();
     let user_id = UserId::parse(persona).ok_or(AppError::BadRequest("Bitte wählen Sie eine Person aus.".into()))?;
     let user = state
@@ -355,7 +355,6 @@ async fn logout(
             }
         }
     }
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-    let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}");
+    let expired = set_cookie(SESSION_COOKIE, "", 0, "Lax", state.config.secure_cookies);
     Ok(([(header::SET_COOKIE, expired)], Redirect::to(&target)).into_response())
 }

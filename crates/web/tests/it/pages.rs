@@ -172,7 +172,11 @@ async fn citizen_and_caseworker_walk_the_whole_path(app: TestApp) {
         amtsweg_web::WebConfig { demo: false, secure_cookies: true, kern_dir: "/nonexistent".into() },
     );
     tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
-    let (_, _, login) = page(&app.http, format!("{base}/anmelden")).await;
+    let r = app.http.get(format!("{base}/anmelden")).send().await.unwrap();
+    // Behind TLS our cookies carry the __Host- prefix (no other host can plant them).
+    let form_cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(form_cookie.starts_with("__Host-amtsweg_form=") && form_cookie.contains("; Path=/;") && form_cookie.ends_with("; Secure"), "{form_cookie}");
+    let login = scraper::Html::parse_document(&r.text().await.unwrap());
     assert!(select(&login, "input[name=persona]").is_empty());
     let r = app.http.post(format!("{base}/anmelden")).form(&[("persona", "buerger-1")]).send().await.unwrap();
     assert_eq!(r.status(), 404);
