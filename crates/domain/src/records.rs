@@ -242,7 +242,10 @@ pub struct Session {
     pub id_hash: String,
     pub user_id: UserId,
     pub csrf_token: String,
+    /// When the session ends unless it is used (moved on by use, up to the absolute limit).
     pub expires_at: OffsetDateTime,
+    /// When the login happened (set by the store).
+    pub created_at: OffsetDateTime,
     /// The level of assurance of the login (`None`: a login without one, such as the demo's
     /// persona picker or a staff password).
     pub level: Option<crate::AssuranceLevel>,

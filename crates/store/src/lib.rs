@@ -88,6 +88,8 @@ pub trait Store: Send + Sync + 'static {
     async fn put_session(&self, session: &Session) -> Result<()>;
     async fn session(&self, id_hash: &str) -> Result<Option<Session>>;
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// Moves a session's end (idle timeout).
+    async fn touch_session(&self, id_hash: &str, expires_at: OffsetDateTime) -> Result<()>;
     /// An OpenID Connect login under way.
     async fn put_pending_login(&self, login: &PendingLogin) -> Result<()>;
     /// Takes (removes) a pending login: `None` when unknown, already taken or expired.

@@ -638,7 +638,7 @@ macro_rules! shared_store_impl {
 
             async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
                 let row = sqlx::query(
-                    "SELECT id_hash, user_id, csrf_token, expires_at, level, provider_logout FROM sessions \
+                    "SELECT id_hash, user_id, csrf_token, created_at, expires_at, level, provider_logout FROM sessions \
                      WHERE id_hash = $1 AND expires_at > $2",
                 )
                 .bind(id_hash)
@@ -651,6 +651,7 @@ macro_rules! shared_store_impl {
                         user_id: UserId::from_stored(row.try_get("user_id")?),
                         csrf_token: row.try_get("csrf_token")?,
                         expires_at: row.try_get("expires_at")?,
+                        created_at: row.try_get("created_at")?,
                         level: match row.try_get::<Option<String>, _>("level")? {
                             Some(l) => Some(AssuranceLevel::parse(&l).ok_or_else(|| corrupt("session level"))?),
                             None => None,
@@ -659,6 +660,11 @@ macro_rules! shared_store_impl {
                     })
                 })
                 .transpose()
+            }
+
+            async fn touch_session(&self, id_hash: &str, expires_at: OffsetDateTime) -> Result<()> {
+                sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id_hash = $2").bind(expires_at).bind(id_hash).execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn put_pending_login(&self, p: &PendingLogin) -> Result<()> {

@@ -35,6 +35,12 @@ pub fn set_cookie(base: &str, value: &str, max_age_secs: i64, same_site: &str, s
     format!("{}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{flag}", cookie_name(base, secure))
 }
 pub const CSRF_FIELD: &str = "_csrf";
+/// A session ends this long after the login at the latest,
+pub const SESSION_HOURS: i64 = 8;
+/// and this long after its last use.
+pub const SESSION_IDLE_MINUTES: i64 = 30;
+/// Its end is moved on by use at most this often (not a write per request).
+const SESSION_TOUCH_MINUTES: i64 = 5;
 
 /// A fresh random secret, URL-safe.
 pub fn new_secret() -> String {
@@ -72,8 +78,19 @@ pub async fn load_session(State(state): State<AppState>, mut req: Request, next:
     if let Some(id) = cookie_value(req.headers(), &cookie_name(SESSION_COOKIE, state.config.secure_cookies)) {
         let hash = hash_secret(id);
         match state.store.session(&hash).await {
-            Ok(Some(session)) => match state.store.user(&session.user_id).await {
+            Ok(Some(mut session)) => match state.store.user(&session.user_id).await {
                 Ok(Some(user)) => {
+                    let now = time::OffsetDateTime::now_utc();
+                    let idle = time::Duration::minutes(SESSION_IDLE_MINUTES);
+                    if session.expires_at - now < idle - time::Duration::minutes(SESSION_TOUCH_MINUTES) {
+                        let end = (now + idle).min(session.created_at + time::Duration::hours(SESSION_HOURS));
+                        if end > session.expires_at {
+                            match state.store.touch_session(&hash, end).await {
+                                Ok(()) => session.expires_at = end,
+                                Err(e) => tracing::warn!(error = %e, "session could not be kept alive"),
+                            }
+                        }
+                    }
                     req.extensions_mut().insert(Arc::new(SessionContext { session, user }));
                 }
                 Ok(None) => {}

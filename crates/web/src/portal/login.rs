@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use time::{Duration, OffsetDateTime};
 
-const SESSION_HOURS: i64 = 8;
+use crate::auth::{SESSION_HOURS, SESSION_IDLE_MINUTES};
 
 /// The cookie of the login forms' CSRF token (before a session exists: double submit).
 const FORM_COOKIE: &str = "amtsweg_form";
@@ -84,7 +84,8 @@ pub(crate) async fn begin_session(
             id_hash: hash_secret(&id),
             user_id: user.id.clone(),
             csrf_token: new_secret(),
-            expires_at: OffsetDateTime::now_utc() + Duration::hours(SESSION_HOURS),
+            expires_at: OffsetDateTime::now_utc() + Duration::minutes(SESSION_IDLE_MINUTES),
+            created_at: OffsetDateTime::now_utc(),
             level,
             provider_logout,
         })

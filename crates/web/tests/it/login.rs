@@ -526,3 +526,41 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(statuses, [200, 200, 429]);
     app.cleanup().await;
 }
+
+crate::on_both_stores!(sessions_end_when_idle_and_are_kept_alive_by_use);
+
+/// A session ends 30 minutes after its last use (8 hours after the login at the latest); use
+/// moves its end on, and an ended one is refused.
+async fn sessions_end_when_idle_and_are_kept_alive_by_use(app: TestApp) {
+    use amtsweg_domain::records::Session;
+    use amtsweg_web::auth::{hash_secret, new_secret};
+    let now = time::OffsetDateTime::now_utc();
+    let user = amtsweg_domain::UserId::parse(&app.tokens.citizens[0].user_id).unwrap();
+    let session = |expires_at| {
+        let id = new_secret();
+        (id.clone(), Session { id_hash: hash_secret(&id), user_id: user.clone(), csrf_token: new_secret(), expires_at, created_at: now, level: None, provider_logout: false })
+    };
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    // Five minutes left: a request moves the end to 30 minutes from now.
+    let (id, s) = session(now + time::Duration::minutes(5));
+    app.store.put_session(&s).await.unwrap();
+    let r = client.get(app.url("/antraege")).header("cookie", format!("amtsweg_session={id}")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let kept = app.store.session(&s.id_hash).await.unwrap().unwrap();
+    assert!(kept.expires_at > now + time::Duration::minutes(25) && kept.expires_at <= now + time::Duration::minutes(31), "{}", kept.expires_at);
+
+    // Ended: refused, back to the login.
+    let (id, s) = session(now - time::Duration::seconds(1));
+    app.store.put_session(&s).await.unwrap();
+    let r = client.get(app.url("/antraege")).header("cookie", format!("amtsweg_session={id}")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/anmelden");
+
+    // A login starts with the idle window, not eight hours.
+    let b = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let token = crate::pages::login_form_token(&app, &b).await;
+    let r = b.post(app.url("/anmelden")).form(&[("persona", "buerger-1"), ("_csrf", token.as_str())]).send().await.unwrap();
+    let fresh = app.store.session(&hash_secret(&session_cookie(&r).unwrap())).await.unwrap().unwrap();
+    assert!(fresh.expires_at <= time::OffsetDateTime::now_utc() + time::Duration::minutes(31));
+}
