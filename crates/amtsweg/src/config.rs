@@ -79,6 +79,9 @@ pub struct Config {
     pub rate_limit_assistant_per_minute: u32,
     /// and API requests per second (bursts of five seconds' worth allowed).
     pub rate_limit_api_per_second: u32,
+    /// Reverse proxies (addresses or ranges, e.g. `127.0.0.1/32 10.0.0.0/8`) whose
+    /// `X-Forwarded-For` names the client for the rate limits. Empty: the peer is the client.
+    pub trusted_proxies: String,
 }
 
 impl Default for Config {
@@ -114,13 +117,14 @@ impl Default for Config {
             rate_limit_login_per_minute: amtsweg_web::security::RateLimitSettings::default().login_per_minute,
             rate_limit_assistant_per_minute: amtsweg_web::security::RateLimitSettings::default().assistant_per_minute,
             rate_limit_api_per_second: amtsweg_web::security::RateLimitSettings::default().api_per_second,
+            trusted_proxies: String::new(),
         }
     }
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 30] = [
+const KEYS: [&str; 31] = [
     "listen",
     "data_dir",
     "database_url",
@@ -151,6 +155,7 @@ const KEYS: [&str; 30] = [
     "rate_limit_login_per_minute",
     "rate_limit_assistant_per_minute",
     "rate_limit_api_per_second",
+    "trusted_proxies",
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
@@ -198,6 +203,19 @@ impl Config {
             assistant_per_minute: self.rate_limit_assistant_per_minute,
             api_per_second: self.rate_limit_api_per_second,
         }
+    }
+
+    /// The trusted reverse proxies, parsed (a bare address is a range of one).
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("trusted_proxies: „{s}“ ist keine Adresse und kein Adressbereich"))
+            })
+            .collect()
     }
 
     /// The effective database URL.
@@ -309,5 +327,17 @@ mod tests {
             assert!(Config::load(Some(Path::new("missing.toml")), Figment::new()).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let config = Config { trusted_proxies: "127.0.0.1, 10.0.0.0/8 ::1".into(), ..Config::default() };
+        let proxies = config.trusted_proxies().unwrap();
+        assert_eq!(proxies.len(), 3);
+        assert!(proxies[0].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(proxies[1].contains(&"10.20.30.40".parse::<std::net::IpAddr>().unwrap()));
+        let bad = Config { trusted_proxies: "proxy.local".into(), ..Config::default() };
+        assert!(bad.trusted_proxies().unwrap_err().contains("proxy.local"));
+        assert!(Config::default().trusted_proxies().unwrap().is_empty());
     }
 }

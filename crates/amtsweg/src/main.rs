@@ -256,7 +256,7 @@ async fn serve(
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let mut state = AppState::new(store, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() })
         .with_ledger_key(ledger::key(&config)?)
-        .with_rate_limits(config.rate_limits());
+        .with_rate_limits(config.rate_limits(), config.trusted_proxies()?);
     if let Some(model) = config.model() {
         state = state.with_model(model);
     }

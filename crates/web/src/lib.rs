@@ -94,12 +94,14 @@ impl AppState {
             model: None,
             assistant: assistant::AssistantState::default(),
             oidc: None,
-            limits: Arc::new(security::RateLimits::new(security::RateLimitSettings::OFF)),
+            limits: Arc::new(security::RateLimits::new(security::RateLimitSettings::OFF, Vec::new())),
         }
     }
 
-    pub fn with_rate_limits(mut self, settings: security::RateLimitSettings) -> Self {
-        self.limits = Arc::new(security::RateLimits::new(settings));
+    /// Rate limits per client; behind `trusted_proxies` the client is read from
+    /// `X-Forwarded-For`.
+    pub fn with_rate_limits(mut self, settings: security::RateLimitSettings, trusted_proxies: Vec<ipnet::IpNet>) -> Self {
+        self.limits = Arc::new(security::RateLimits::new(settings, trusted_proxies));
         self
     }
 

@@ -110,10 +110,13 @@ pub struct RateLimits {
     login: Option<Keyed>,
     assistant: Option<Keyed>,
     api: Option<Keyed>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (behind TLS termination every
+    /// request comes from the proxy).
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl RateLimits {
-    pub fn new(settings: RateLimitSettings) -> Self {
+    pub fn new(settings: RateLimitSettings, trusted_proxies: Vec<ipnet::IpNet>) -> Self {
         use governor::Quota;
         use std::num::NonZeroU32;
         let per_minute = |n: u32| NonZeroU32::new(n).map(|n| Keyed::keyed(Quota::per_minute(n)));
@@ -124,7 +127,29 @@ impl RateLimits {
                 let burst = n.saturating_mul(NonZeroU32::new(5).expect("five"));
                 Keyed::keyed(Quota::per_second(n).allow_burst(burst))
             }),
+            trusted_proxies,
         }
+    }
+
+    /// The client a request counts for: the peer, or, when the peer is a trusted proxy, the
+    /// nearest address in `X-Forwarded-For` that is not a trusted proxy itself (what is further
+    /// left could be made up by the client).
+    fn client(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+        let trusted = |ip: &std::net::IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        let entries: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+        // From the right: what the proxies appended. The first that is not a proxy is the
+        // client; an entry that is no address ends the walk (it came from the client).
+        for entry in entries.into_iter().rev() {
+            match entry.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) if trusted(&ip) => continue,
+                Ok(ip) => return ip,
+                Err(_) => break,
+            }
+        }
+        peer
     }
 
     /// Forgets clients that are back at a full allowance (keeps the memory bounded).
@@ -158,7 +183,8 @@ pub async fn rate_limit(
     next: Next,
 ) -> Response {
     // An IPv6 client is its /64: one host can have as many addresses in it as it likes.
-    let client = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| match c.0.ip() {
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let client = peer.map(|peer| limits.client(peer, req.headers())).map(|ip| match ip {
         std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
             std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)))
         }

@@ -492,7 +492,7 @@ async fn staff_log_in_with_password_and_code(app: TestApp) {
 async fn rate_limits_answer_429_with_retry_after() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let limits = amtsweg_web::security::RateLimitSettings { login_per_minute: 3, assistant_per_minute: 2, api_per_second: 1 };
-    let app = TestApp::start_on(Backend::Sqlite, listener, |state| state.with_rate_limits(limits)).await.unwrap();
+    let app = TestApp::start_on(Backend::Sqlite, listener, |state| state.with_rate_limits(limits, Vec::new())).await.unwrap();
     let client = browser();
     let mut statuses = Vec::new();
     for _ in 0..4 {
@@ -563,4 +563,32 @@ async fn sessions_end_when_idle_and_are_kept_alive_by_use(app: TestApp) {
     let r = b.post(app.url("/anmelden")).form(&[("persona", "buerger-1"), ("_csrf", token.as_str())]).send().await.unwrap();
     let fresh = app.store.session(&hash_secret(&session_cookie(&r).unwrap())).await.unwrap().unwrap();
     assert!(fresh.expires_at <= time::OffsetDateTime::now_utc() + time::Duration::minutes(31));
+}
+
+/// Behind a trusted reverse proxy each client counts on its own (from `X-Forwarded-For`); from
+/// anywhere else that header is not believed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_behind_a_trusted_proxy_count_each_client() {
+    let limits = amtsweg_web::security::RateLimitSettings { login_per_minute: 2, assistant_per_minute: 0, api_per_second: 0 };
+    let statuses = async |app: &TestApp, forwarded: &str| {
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            let r = browser().post(app.url("/anmelden/mitarbeitende")).header("x-forwarded-for", forwarded).form(&[("benutzername", "x")]).send().await.unwrap();
+            out.push(r.status().as_u16());
+        }
+        out
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy: Vec<ipnet::IpNet> = vec!["127.0.0.1/32".parse().unwrap()];
+    let app = TestApp::start_on(Backend::Sqlite, listener, |state| state.with_rate_limits(limits, proxy)).await.unwrap();
+    assert_eq!(statuses(&app, "198.51.100.7, 203.0.113.5").await, [403, 403, 429], "one client");
+    assert_eq!(statuses(&app, "203.0.113.6").await, [403, 403, 429], "another client has its own allowance");
+    assert_eq!(statuses(&app, "made up, 203.0.113.6").await[0], 429, "what the client adds on the left changes nothing");
+    app.cleanup().await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = TestApp::start_on(Backend::Sqlite, listener, |state| state.with_rate_limits(limits, Vec::new())).await.unwrap();
+    assert_eq!(statuses(&app, "203.0.113.5").await, [403, 403, 429]);
+    assert_eq!(statuses(&app, "203.0.113.6").await, [429, 429, 429], "no trusted proxy: the header is not believed");
+    app.cleanup().await;
 }
