@@ -5,6 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { startDemo, startProvider, freePort, newPage, checkAccessibility } from './harness.mjs';
 
 let demo;
@@ -75,4 +76,40 @@ test('login with the account, step-up to "hoch", logout at the provider too', as
   await plain.goto(`${base}/antraege`);
   assert.equal(new URL(plain.url()).pathname, '/anmelden', 'logged out here');
   assert.deepEqual(visited.length, 3);
+});
+
+/** The TOTP code of a base32 secret now (RFC 6238: SHA-1, six digits, 30 s). */
+function totp(secret) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+test('staff log in with password and one-time code; a wrong code is refused', async () => {
+  const visited = [];
+  const account = demo.tokens.staff_logins.find((s) => s.role === 'caseworker');
+  assert.ok(account, 'the demo gives its staff password logins');
+  const page = await newPage(demo.browser);
+  await page.goto(`${base}/anmelden`);
+  await page.getByLabel('Benutzername').fill(account.login);
+  await page.getByLabel('Passwort').fill(account.password);
+  await page.getByLabel(/Einmalcode/).fill('000000' === totp(account.totp_secret) ? '111111' : '000000');
+  await page.getByRole('button', { name: 'Als Mitarbeiterin oder Mitarbeiter anmelden' }).click();
+  assert.match(await page.locator('main').textContent(), /Benutzername, Passwort oder Einmalcode stimmen nicht/);
+  await checkAccessibility(page, 'Anmeldung der Mitarbeitenden abgelehnt', visited);
+
+  await page.getByRole('link', { name: 'Zurück zur Anmeldung' }).click();
+  await page.getByLabel('Benutzername').fill(account.login);
+  await page.getByLabel('Passwort').fill(account.password);
+  await page.getByLabel(/Einmalcode/).fill(totp(account.totp_secret));
+  await page.getByRole('button', { name: 'Als Mitarbeiterin oder Mitarbeiter anmelden' }).click();
+  await page.waitForURL(`${base}/arbeitsplatz`);
+  assert.match(await page.locator('header').textContent(), new RegExp(account.name));
+  await checkAccessibility(page, 'Arbeitsplatz nach Passwort-Anmeldung', visited);
 });

@@ -177,7 +177,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             config.database_url = format!("sqlite:{}", db.display());
             let store = open_store(&config).await?;
-            let tokens = amtsweg_web::demo::seed(&store).await.map_err(|e| format!("Demo-Daten: {e}"))?;
+            let mut tokens = amtsweg_web::demo::seed(&store).await.map_err(|e| format!("Demo-Daten: {e}"))?;
+            amtsweg_web::demo::seed_staff_logins(&store, &mut tokens).await.map_err(|e| format!("Demo-Zugänge: {e}"))?;
             match amtsweg_web::demo::seed_fim(&store, &fim_fixtures).await {
                 Ok(ids) => println!("FIM-Leistungen importiert: {}", ids.join(", ")),
                 Err(e) => eprintln!("Warnung: FIM-Leistungen nicht importiert ({e}); die Demo läuft ohne sie."),
@@ -290,7 +291,7 @@ async fn serve(
         println!("Anmelden: http://{address}/anmelden – wählen Sie eine Person (Bürgerin/Bürger, Sachbearbeitung, Teamleitung, Datenschutz oder Fachadministration).");
         println!("Automatisiert entschieden wird z. B. die Energiepreispauschale von Lena Hoffmann (Nachweis aus dem Immatrikulationsregister abrufen, dann absenden).");
         if let Some(path) = tokens {
-            println!("API-Tokens der Demo-Personen und Zugangsdaten der Fachverfahren (clients): {}", path.display());
+            println!("API-Tokens der Demo-Personen, Zugangsdaten der Fachverfahren (clients) und Passwort-Anmeldungen der Mitarbeitenden mit TOTP-Schlüssel (staff_logins): {}", path.display());
         }
         println!("Datenordner: {} (wird beim nächsten Start geleert). Beenden mit Strg+C.", config.data_dir.display());
     } else {

@@ -59,6 +59,51 @@ pub struct DemoTokens {
     pub caseworkers: Vec<CaseworkerToken>,
     pub staff: Vec<StaffToken>,
     pub clients: Vec<ClientCredentials>,
+    /// Password logins of the staff (only `amtsweg demo` makes them: see [`seed_staff_logins`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub staff_logins: Vec<StaffLogin>,
+}
+
+/// A staff member's password login in the demo: what they would type, and the secret their
+/// authenticator app would hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffLogin {
+    pub name: String,
+    pub role: String,
+    pub login: String,
+    pub password: String,
+    pub totp_secret: String,
+    pub totp_uri: String,
+}
+
+/// Gives every demo staff member a password login with a second factor (fresh random password
+/// and secret each start), so that the demo shows the real staff login beside the persona
+/// picker. Not part of [`seed`]: hashing with Argon2 takes a moment, and the tests do not need it.
+pub async fn seed_staff_logins(store: &DynStore, tokens: &mut DemoTokens) -> Result<(), StoreError> {
+    let people: Vec<(String, String, String)> = tokens
+        .caseworkers
+        .iter()
+        .map(|c| (c.user_id.clone(), c.name.clone(), "caseworker".to_owned()))
+        .chain(tokens.staff.iter().map(|s| (s.user_id.clone(), s.name.clone(), s.role.clone())))
+        .collect();
+    for (user_id, name, role) in people {
+        let password = new_secret()[..16].to_owned();
+        let totp_secret = crate::staff_login::new_totp_secret();
+        store
+            .put_staff_credential(&amtsweg_domain::records::StaffCredential {
+                user_id: UserId::parse(&user_id).expect("demo ids are valid"),
+                login: user_id.clone(),
+                password_hash: crate::staff_login::hash_password(&password),
+                totp_secret: totp_secret.clone(),
+                failed_attempts: 0,
+                locked_until: None,
+                last_totp_step: None,
+            })
+            .await?;
+        let totp_uri = crate::staff_login::totp_uri(&totp_secret, &user_id);
+        tokens.staff_logins.push(StaffLogin { name, role, login: user_id, password, totp_secret, totp_uri });
+    }
+    Ok(())
 }
 
 fn region(key: &str) -> RegionKey {
@@ -294,7 +339,7 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
         }
     }
     let expires = OffsetDateTime::now_utc() + Duration::days(30);
-    let mut tokens = DemoTokens { citizens: Vec::new(), caseworkers: Vec::new(), staff: Vec::new(), clients: Vec::new() };
+    let mut tokens = DemoTokens { citizens: Vec::new(), caseworkers: Vec::new(), staff: Vec::new(), clients: Vec::new(), staff_logins: Vec::new() };
     for (n, person) in demo_people().into_iter().enumerate() {
         let city = person.city.clone();
         let user = User {
