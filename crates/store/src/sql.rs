@@ -93,6 +93,21 @@ macro_rules! shared_store_impl {
             })
         }
 
+        /// The columns [`map_staff_credential`] reads.
+        const STAFF_CREDENTIAL_COLUMNS: &str = "user_id, login, password_hash, totp_secret, failed_attempts, locked_until, last_totp_step";
+
+        fn map_staff_credential(row: &DbRow) -> Result<StaffCredential> {
+            Ok(StaffCredential {
+                user_id: UserId::from_stored(row.try_get("user_id")?),
+                login: row.try_get("login")?,
+                password_hash: row.try_get("password_hash")?,
+                totp_secret: row.try_get("totp_secret")?,
+                failed_attempts: row.try_get::<i32, _>("failed_attempts")?.into(),
+                locked_until: row.try_get("locked_until")?,
+                last_totp_step: row.try_get("last_totp_step")?,
+            })
+        }
+
         fn map_user(row: &DbRow) -> Result<User> {
             let person: Option<String> = row.try_get("person")?;
             Ok(User {
@@ -785,55 +800,29 @@ macro_rules! shared_store_impl {
             }
 
             async fn staff_credential(&self, login: &str) -> Result<Option<StaffCredential>> {
-                let row = sqlx::query(
-                    "SELECT user_id, login, password_hash, totp_secret, failed_attempts, locked_until, last_totp_step \
-                     FROM staff_credentials WHERE login = $1",
-                )
-                .bind(login)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.map(|row| {
-                    Ok(StaffCredential {
-                        user_id: UserId::from_stored(row.try_get("user_id")?),
-                        login: row.try_get("login")?,
-                        password_hash: row.try_get("password_hash")?,
-                        totp_secret: row.try_get("totp_secret")?,
-                        failed_attempts: row.try_get::<i32, _>("failed_attempts")?.into(),
-                        locked_until: row.try_get("locked_until")?,
-                        last_totp_step: row.try_get("last_totp_step")?,
-                    })
-                })
-                .transpose()
+                let sql = format!("SELECT {STAFF_CREDENTIAL_COLUMNS} FROM staff_credentials WHERE login = $1");
+                let row = sqlx::query(&sql).bind(login).fetch_optional(&self.pool).await?;
+                row.as_ref().map(map_staff_credential).transpose()
             }
 
             async fn begin_login_attempt(&self, login: &str, max_attempts: i64, lock_until: OffsetDateTime) -> Result<Option<StaffCredential>> {
                 // One statement: the count and the lock cannot be raced (both dialects evaluate
                 // the right-hand sides on the row as it was).
-                let row = sqlx::query(
+                let sql = format!(
                     "UPDATE staff_credentials SET \
                      failed_attempts = CASE WHEN failed_attempts + 1 >= $1 THEN 0 ELSE failed_attempts + 1 END, \
                      locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE NULL END \
                      WHERE login = $3 AND (locked_until IS NULL OR locked_until <= $4) \
-                     RETURNING user_id, login, password_hash, totp_secret, failed_attempts, locked_until, last_totp_step",
-                )
-                .bind(max_attempts)
-                .bind(lock_until)
-                .bind(login)
-                .bind(OffsetDateTime::now_utc())
-                .fetch_optional(&self.pool)
-                .await?;
-                row.map(|row| {
-                    Ok(StaffCredential {
-                        user_id: UserId::from_stored(row.try_get("user_id")?),
-                        login: row.try_get("login")?,
-                        password_hash: row.try_get("password_hash")?,
-                        totp_secret: row.try_get("totp_secret")?,
-                        failed_attempts: row.try_get::<i32, _>("failed_attempts")?.into(),
-                        locked_until: row.try_get("locked_until")?,
-                        last_totp_step: row.try_get("last_totp_step")?,
-                    })
-                })
-                .transpose()
+                     RETURNING {STAFF_CREDENTIAL_COLUMNS}"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(max_attempts)
+                    .bind(lock_until)
+                    .bind(login)
+                    .bind(OffsetDateTime::now_utc())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(map_staff_credential).transpose()
             }
 
             async fn record_login_success(&self, user: &UserId, totp_step: i64) -> Result<bool> {
