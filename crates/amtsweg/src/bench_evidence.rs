@@ -65,13 +65,32 @@ pub async fn run(args: EvidenceBenchArgs) -> Result<(), String> {
     let node = Arc::new(Node::new(register, node_identity, at_node, "2026-11-22".into(), false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    tokio::spawn(async move { axum::serve(listener, router(node)).await });
+    // The floor: messages of the EDM's size over the same HTTP, each side hashing what it sends
+    // and receives once and making one bare tokenizer pass over what it receives; nothing
+    // written, nothing signed or checked. What no EDM exchange on this transport can beat.
+    let floor_request = axum::body::Bytes::from(amtsweg_exchange::write::request(&request(&records[0], 0)));
+    let floor_response = axum::body::Bytes::from(floor_response_body(&records[0], &node_for_steps.2));
+    let answer = floor_response.clone();
+    let app = router(node).route(
+        "/floor",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let answer = answer.clone();
+            async move {
+                std::hint::black_box(amtsweg_exchange::seal::digest(&body));
+                std::hint::black_box(crate::bench_fim::bare_pass(std::str::from_utf8(&body).unwrap_or_default()));
+                std::hint::black_box(amtsweg_exchange::seal::digest(&answer));
+                ([("content-type", "application/xml; charset=utf-8")], answer)
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().map_err(|e| e.to_string())?;
 
     println!("Evidence round trips, {} per level, register of {} people, loopback HTTP:\n", args.requests, args.people);
-    println!("| clients | signed EDM /s | p50 ms | p99 ms | plain JSON /s | p50 ms | p99 ms | ratio |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| clients | signed EDM /s | p50 ms | p99 ms | messages a signature | plain JSON /s | p50 ms | p99 ms | ratio | floor /s | floor ratio |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for &c in &args.concurrency {
+        let (signatures, messages) = city.batch_counts();
         let (h, u, id, pins, recs) = (http.clone(), format!("{base}/edm"), city.clone(), at_city.clone(), records.clone());
         let edm = measure(args.requests, c, move |i| {
             let (h, u, id, pins, recs) = (h.clone(), u.clone(), id.clone(), pins.clone(), recs.clone());
@@ -85,6 +104,8 @@ pub async fn run(args: EvidenceBenchArgs) -> Result<(), String> {
             }
         })
         .await?;
+        let (signatures_after, messages_after) = city.batch_counts();
+        let batch = (messages_after - messages) as f64 / (signatures_after - signatures).max(1) as f64;
         let (h, u, recs) = (http.clone(), format!("{base}/plain"), records.clone());
         let plain = measure(args.requests, c, move |i| {
             let (h, u, recs) = (h.clone(), u.clone(), recs.clone());
@@ -97,19 +118,52 @@ pub async fn run(args: EvidenceBenchArgs) -> Result<(), String> {
             }
         })
         .await?;
+        let (h, u, body) = (http.clone(), format!("{base}/floor"), floor_request.clone());
+        let floor = measure(args.requests, c, move |_| {
+            let (h, u, body) = (h.clone(), u.clone(), body.clone());
+            async move {
+                std::hint::black_box(amtsweg_exchange::seal::digest(&body));
+                let resp = h.post(u).header("content-type", "application/xml; charset=utf-8").body(body).send().await.map_err(|e| e.to_string())?;
+                let bytes = resp.error_for_status().map_err(|e| e.to_string())?.bytes().await.map_err(|e| e.to_string())?;
+                std::hint::black_box(amtsweg_exchange::seal::digest(&bytes));
+                std::hint::black_box(crate::bench_fim::bare_pass(std::str::from_utf8(&bytes).map_err(|e| e.to_string())?));
+                Ok(())
+            }
+        })
+        .await?;
         println!(
-            "| {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            "| {c} | {:.0} | {:.2} | {:.2} | {batch:.1} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} |",
             edm.per_second,
             ms(edm.p50),
             ms(edm.p99),
             plain.per_second,
             ms(plain.p50),
             ms(plain.p99),
-            edm.per_second / plain.per_second
+            edm.per_second / plain.per_second,
+            floor.per_second,
+            floor.per_second / plain.per_second
         );
     }
     steps(&records[0], &city, &at_city_for_steps, &node_for_steps);
     Ok(())
+}
+
+fn floor_response_body(r: &Record, register: &Register) -> String {
+    let req = request(r, 0);
+    let doc = register.evidence(&r.idnr, &r.family_name, &r.date_of_birth, "2026-11-22").expect("generated person");
+    amtsweg_exchange::write::response(&amtsweg_exchange::write::Response {
+        request_id: req.id.clone(),
+        response_id: uuid::Uuid::new_v4().to_string(),
+        issued: req.issued.clone(),
+        provider: req.provider.clone(),
+        requester: req.requester.clone(),
+        evidence_id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        evidence_type: req.evidence_type.clone(),
+        subject: req.subject.clone(),
+        issuing_date: "2026-11-22".into(),
+        document: serde_json::to_vec(&doc).expect("JSON"),
+        media_type: "application/json".into(),
+    })
 }
 
 /// The CPU cost of each step of one signed round trip, alone on one thread (median of many), so
@@ -153,7 +207,7 @@ fn steps(r: &Record, city: &Identity, at_city: &PinnedKeys, node: &(Identity, Pi
     let answer_signed = node_identity.sign_response(&digest(body.as_bytes()), answer.as_bytes());
     // A fresh key set each time, so every check really checks (no remembered batch roots).
     let fresh = |keys: &PinnedKeys| keys.clone_without_memory();
-    let rows: [(&str, f64); 9] = [
+    let rows: [(&str, f64); 12] = [
         ("write the request (EDM XML)", median(|| drop(std::hint::black_box(write::request(&req))))),
         ("sign the request (Ed25519, batch of one)", median(|| drop(std::hint::black_box(city.sign_request("melderegister", body.as_bytes()))))),
         ("check the request's signature", median(|| drop(std::hint::black_box(fresh(at_node).open_request("melderegister", &SealHeaders::of(&signed), body.as_bytes()))))),
@@ -163,6 +217,9 @@ fn steps(r: &Record, city: &Identity, at_city: &PinnedKeys, node: &(Identity, Pi
         ("sign the response, bound to the request", median(|| drop(std::hint::black_box(node_identity.sign_response(&digest(body.as_bytes()), answer.as_bytes()))))),
         ("check the response's signature and binding", median(|| drop(std::hint::black_box(fresh(at_city).open_response("melderegister", body.as_bytes(), &SealHeaders::of(&answer_signed), answer.as_bytes()))))),
         ("read the response and decode the evidence", median(|| drop(std::hint::black_box(read_response(&answer))))),
+        ("floor: one bare tokenizer pass over the request", median(|| _ = std::hint::black_box(crate::bench_fim::bare_pass(&body)))),
+        ("floor: one bare tokenizer pass over the response", median(|| _ = std::hint::black_box(crate::bench_fim::bare_pass(&answer)))),
+        ("floor: SHA-256 of the request", median(|| drop(std::hint::black_box(digest(body.as_bytes()))))),
     ];
     println!("\nCPU per step of one signed round trip, one thread, without batching (request {} bytes, response {} bytes):\n", body.len(), answer.len());
     println!("| step | µs |");

@@ -24,7 +24,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn bare_pass(xml: &str) -> usize {
+pub(crate) fn bare_pass(xml: &str) -> usize {
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut events = 0;
     loop {

@@ -70,7 +70,9 @@ async fn edm(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) -> 
         tokio::time::sleep(node.delay).await;
     }
     let seal = SealHeaders::read(|name| headers.get(name).and_then(|v| v.to_str().ok()));
-    let requester = match node.peers.open_request(&node.identity.id, &seal, &body) {
+    // Hashed once: for checking the request's seal and for binding the response to it.
+    let request_digest = digest(&body);
+    let requester = match node.peers.open_request_digest(&node.identity.id, &seal, &request_digest) {
         Ok(peer) => peer,
         Err(e) => {
             tracing::warn!(reason = %e, "refused an evidence request");
@@ -154,7 +156,7 @@ async fn edm(State(node): State<Arc<Node>>, headers: HeaderMap, body: Bytes) -> 
             }
         }
     };
-    let signed = node.identity.seal_response(&digest(&body), answer.as_bytes()).await;
+    let signed = node.identity.seal_response(&request_digest, answer.as_bytes()).await;
     let mut response = (StatusCode::OK, [("content-type", "application/xml; charset=utf-8")], answer).into_response();
     for (name, value) in signed {
         if let Ok(v) = value.parse() {

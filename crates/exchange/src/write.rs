@@ -2,11 +2,9 @@
 //! (`rim:RepositoryItem`, base64), and an error response (`rs:Exception`), including "preview
 //! required" (`EDM:ERR:0002`). Every message validates against the OOTS driver schema.
 //!
-//! Written with quick-xml's writer, so every text and attribute is escaped.
+//! Every text and attribute value is escaped with quick-xml's `escape`.
 
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use std::io::Cursor;
+use quick_xml::escape::escape;
 
 /// An authority or register as EDM names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,34 +102,43 @@ const NS_DECLS: [(&str, &str); 6] = [
     ("xmlns:xlink", "http://www.w3.org/1999/xlink"),
 ];
 
-struct W(Writer<Cursor<Vec<u8>>>);
+/// Writes straight into one string: the EDM's element names are our constants, and every text
+/// and attribute value goes through quick-xml's escaping.
+struct W(String);
 
 impl W {
     fn new() -> Self {
-        let mut w = Writer::new(Cursor::new(Vec::new()));
-        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None))).expect("in memory");
-        W(w)
+        let mut out = String::with_capacity(4096);
+        out.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+        W(out)
+    }
+    fn tag(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.0.push('<');
+        self.0.push_str(name);
+        for (k, v) in attrs {
+            self.0.push(' ');
+            self.0.push_str(k);
+            self.0.push_str("=\"");
+            self.0.push_str(&escape(*v));
+            self.0.push('"');
+        }
     }
     fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        let mut e = BytesStart::new(name);
-        for (k, v) in attrs {
-            e.push_attribute((*k, *v));
-        }
-        self.0.write_event(Event::Start(e)).expect("in memory");
+        self.tag(name, attrs);
+        self.0.push('>');
     }
     fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        let mut e = BytesStart::new(name);
-        for (k, v) in attrs {
-            e.push_attribute((*k, *v));
-        }
-        self.0.write_event(Event::Empty(e)).expect("in memory");
+        self.tag(name, attrs);
+        self.0.push_str("/>");
     }
     fn close(&mut self, name: &str) {
-        self.0.write_event(Event::End(BytesEnd::new(name))).expect("in memory");
+        self.0.push_str("</");
+        self.0.push_str(name);
+        self.0.push('>');
     }
     fn text_el(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
         self.open(name, attrs);
-        self.0.write_event(Event::Text(BytesText::new(text))).expect("in memory");
+        self.0.push_str(&escape(text));
         self.close(name);
     }
     fn slot_value(&mut self, name: &str, ty: &str, value: &str) {
@@ -160,7 +167,7 @@ impl W {
         self.close("rim:Slot");
     }
     fn finish(self) -> String {
-        String::from_utf8(self.0.into_inner().into_inner()).expect("we write UTF-8")
+        self.0
     }
 }
 

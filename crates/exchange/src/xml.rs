@@ -1,12 +1,15 @@
 //! A namespace-aware element tree from one pull-parser pass, for located errors.
 //!
 //! Built for the exchange's hot path: the elements live in one arena in document order, names and
-//! texts borrow from the message wherever it needs no unescaping, and only byte offsets are kept;
-//! a line and column are counted only when an error is reported.
+//! texts are slices of the message wherever it needs no unescaping (never validated or copied a
+//! second time), and only byte offsets are kept; a line and column are counted only when an
+//! error is reported. quick-xml's plain reader does the tokenizing and the well-formedness checks
+//! (matching end tags, attribute syntax, duplicate attributes); the namespace scopes are resolved
+//! here, once per declaration rather than once per event, to an index into the document's few
+//! namespaces.
 
-use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -38,10 +41,10 @@ pub struct XmlError {
 const NONE: u32 = u32::MAX;
 
 struct Element<'a> {
-    /// Index into [`Document::namespaces`]; 0 is "no namespace".
+    /// Index into [`Document::namespaces`]; 0 is "no namespace", 1 the `xml` prefix's.
     namespace: u16,
-    local: Cow<'a, str>,
-    qualified: Cow<'a, str>,
+    local: &'a str,
+    qualified: &'a str,
     attributes: std::ops::Range<u32>,
     text: Cow<'a, str>,
     first_child: u32,
@@ -57,21 +60,23 @@ struct Element<'a> {
 /// A parsed message.
 pub struct Document<'a> {
     src: &'a str,
-    namespaces: Vec<String>,
+    namespaces: Vec<Cow<'a, str>>,
     elements: Vec<Element<'a>>,
-    attributes: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    attributes: Vec<(&'a str, Cow<'a, str>)>,
 }
+
+const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 
 impl<'a> Document<'a> {
     pub fn root(&self) -> Node<'_> {
         Node { doc: self, index: 0 }
     }
 
-    fn namespace_index(&mut self, ns: &[u8]) -> u16 {
-        if let Some(i) = self.namespaces.iter().position(|n| n.as_bytes() == ns) {
+    fn namespace_index(&mut self, ns: Cow<'a, str>) -> u16 {
+        if let Some(i) = self.namespaces.iter().position(|n| *n == ns) {
             return i as u16;
         }
-        self.namespaces.push(String::from_utf8_lossy(ns).into_owned());
+        self.namespaces.push(ns);
         (self.namespaces.len() - 1) as u16
     }
 }
@@ -91,7 +96,7 @@ impl<'d> Node<'d> {
         &self.doc.namespaces[self.element().namespace as usize]
     }
     pub fn name(&self) -> &'d str {
-        &self.element().local
+        self.element().local
     }
     pub fn text(&self) -> &'d str {
         &self.element().text
@@ -102,9 +107,11 @@ impl<'d> Node<'d> {
     fn is(&self, ns: &str, name: &str) -> bool {
         self.name() == name && self.namespace() == ns
     }
+    /// The value of the attribute with this local name (namespace declarations are not
+    /// attributes here).
     pub fn attribute(&self, local: &str) -> Option<&'d str> {
         let r = &self.element().attributes;
-        self.doc.attributes[r.start as usize..r.end as usize].iter().find(|(k, _)| k == local).map(|(_, v)| v.as_ref())
+        self.doc.attributes[r.start as usize..r.end as usize].iter().find(|(k, _)| *k == local).map(|(_, v)| v.as_ref())
     }
     pub fn children(&self) -> impl Iterator<Item = Node<'d>> + 'd {
         let doc = self.doc;
@@ -159,22 +166,22 @@ fn syntax(src: &str, offset: u64, what: impl std::fmt::Display) -> XmlError {
     XmlError { message: format!("Die Nachricht ist kein wohlgeformtes XML ({what})."), element: None, location: Location::of(src, offset as usize) }
 }
 
-/// `part` as a slice of `src` when it lies inside it (quick-xml hands out borrowed bytes of the
-/// input wherever nothing had to be unescaped), else an owned copy.
-fn keep<'a>(src: &'a str, part: Cow<'_, str>) -> Cow<'a, str> {
-    if let Cow::Borrowed(s) = part {
-        let (base, start) = (src.as_ptr() as usize, s.as_ptr() as usize);
-        if start >= base
-            && let Some(inside) = src.get(start - base..start - base + s.len())
-        {
-            return Cow::Borrowed(inside);
-        }
-    }
-    Cow::Owned(part.into_owned())
+/// `part` (bytes the reader handed out of `src`) as the same slice of `src`: no second UTF-8
+/// check, no copy. `None` when `part` does not lie inside `src` on character boundaries.
+fn slice<'a>(src: &'a str, part: &[u8]) -> Option<&'a str> {
+    let start = (part.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+    src.get(start..start.checked_add(part.len())?)
 }
 
-fn utf8<'b>(bytes: &'b [u8], src: &str, offset: u64) -> Result<&'b str, XmlError> {
-    std::str::from_utf8(bytes).map_err(|e| syntax(src, offset, e))
+/// A text as the reader gave it: a slice of `src` unless its line ends need normalising.
+fn content<'a>(src: &'a str, raw: &[u8], normalised: impl FnOnce() -> Result<Cow<'a, str>, String>) -> Result<Cow<'a, str>, String> {
+    // XML 1.1 line ends: \r, \u{85} (C2 85), \u{2028} (E2 80 A8).
+    if !raw.iter().any(|&b| b == b'\r' || b == 0xC2 || b == 0xE2)
+        && let Some(s) = slice(src, raw)
+    {
+        return Ok(Cow::Borrowed(s));
+    }
+    normalised()
 }
 
 fn push_text<'a>(doc: &mut Document<'a>, stack: &[u32], text: Cow<'a, str>) -> Result<(), &'static str> {
@@ -193,34 +200,81 @@ fn push_text<'a>(doc: &mut Document<'a>, stack: &[u32], text: Cow<'a, str>) -> R
     }
 }
 
-pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
-    let mut reader = NsReader::from_str(src);
-    let mut doc = Document { src, namespaces: vec![String::new()], elements: Vec::with_capacity(64), attributes: Vec::with_capacity(64) };
-    let mut stack: Vec<u32> = Vec::with_capacity(16);
-    loop {
-        let (namespace, event) = match reader.read_resolved_event() {
-            Ok((ResolveResult::Bound(ns), e)) => (Ok(doc.namespace_index(ns.as_ref())), e),
-            Ok((ResolveResult::Unbound, e)) => (Ok(0), e),
-            Ok((ResolveResult::Unknown(p), e)) => (Err(String::from_utf8_lossy(&p).into_owned()), e),
-            Err(e) => return Err(syntax(src, reader.error_position(), e)),
+/// The namespace declarations in scope: prefix ("" for the default namespace) → namespace index.
+struct Scopes<'a> {
+    bindings: Vec<(&'a str, u16)>,
+    /// How many bindings each open element found when it opened.
+    marks: Vec<u32>,
+}
+
+impl<'a> Scopes<'a> {
+    fn resolve(&self, prefix: &str) -> Option<u16> {
+        if prefix == "xml" {
+            return Some(1);
+        }
+        self.bindings.iter().rev().find(|(p, _)| *p == prefix).map(|(_, ns)| *ns)
+    }
+}
+
+/// Reads one start (or empty) tag: its attributes into the arena, its namespace declarations
+/// into the scopes; returns the element's namespace index.
+fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart<'a>, qualified: &'a str, offset: u64) -> Result<u16, XmlError> {
+    let src = doc.src;
+    let unreadable = || syntax(src, offset, "ein Name ist kein gültiges UTF-8");
+    for a in e.attributes() {
+        let a = a.map_err(|err| syntax(src, offset, err))?;
+        let key = slice(src, a.key.into_inner()).ok_or_else(unreadable)?;
+        let value: Cow<'a, str> = if a.value.contains(&b'&') {
+            Cow::Owned(a.unescape_value().map_err(|err| syntax(src, offset, err))?.into_owned())
+        } else {
+            Cow::Borrowed(slice(src, &a.value).ok_or_else(unreadable)?)
         };
+        if key == "xmlns" {
+            let ns = if value.is_empty() { 0 } else { doc.namespace_index(value) };
+            scopes.bindings.push(("", ns));
+        } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+            if value.is_empty() {
+                return Err(syntax(src, offset, format!("der Präfix „{prefix}“ wird an keinen Namensraum gebunden")));
+            }
+            let ns = doc.namespace_index(value);
+            scopes.bindings.push((prefix, ns));
+        } else {
+            let local = key.rsplit_once(':').map_or(key, |(_, l)| l);
+            doc.attributes.push((local, value));
+        }
+    }
+    let prefix = qualified.split_once(':').map_or("", |(p, _)| p);
+    match scopes.resolve(prefix) {
+        Some(ns) => Ok(ns),
+        None if prefix.is_empty() => Ok(0),
+        None => Err(XmlError {
+            message: format!("Der Namensraum-Präfix „{prefix}“ ist nicht deklariert."),
+            element: Some(qualified.to_owned()),
+            location: Location::of(src, offset as usize),
+        }),
+    }
+}
+
+pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
+    let mut reader = Reader::from_str(src);
+    let mut doc = Document {
+        src,
+        namespaces: vec![Cow::Borrowed(""), Cow::Borrowed(XML_NAMESPACE)],
+        elements: Vec::with_capacity(64),
+        attributes: Vec::with_capacity(64),
+    };
+    let mut stack: Vec<u32> = Vec::with_capacity(16);
+    let mut scopes = Scopes { bindings: Vec::with_capacity(8), marks: Vec::with_capacity(16) };
+    loop {
+        let event = reader.read_event().map_err(|e| syntax(src, reader.error_position(), e))?;
         let offset = reader.buffer_position();
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
-                let qualified = keep(src, Cow::Borrowed(utf8(e.name().into_inner(), src, offset)?));
-                let namespace = namespace.map_err(|p| XmlError {
-                    message: format!("Der Namensraum-Präfix „{p}“ ist nicht deklariert."),
-                    element: Some(qualified.to_string()),
-                    location: Location::of(src, offset as usize),
-                })?;
-                let local = keep(src, Cow::Borrowed(utf8(e.local_name().into_inner(), src, offset)?));
+                let qualified = slice(src, e.name().into_inner()).ok_or_else(|| syntax(src, offset, "ein Name ist kein gültiges UTF-8"))?;
+                let local = qualified.rsplit_once(':').map_or(qualified, |(_, l)| l);
+                let mark = scopes.bindings.len() as u32;
                 let first_attribute = doc.attributes.len() as u32;
-                for a in e.attributes() {
-                    let a = a.map_err(|err| syntax(src, offset, err))?;
-                    let value = a.unescape_value().map_err(|err| syntax(src, offset, err))?;
-                    let key = keep(src, Cow::Borrowed(utf8(a.key.local_name().into_inner(), src, offset)?));
-                    doc.attributes.push((key, keep(src, value)));
-                }
+                let namespace = start_tag(&mut doc, &mut scopes, e, qualified, offset)?;
                 let index = doc.elements.len() as u32;
                 match stack.last() {
                     Some(&parent) => {
@@ -253,10 +307,14 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
                 });
                 if matches!(event, Event::Start(_)) {
                     stack.push(index);
+                    scopes.marks.push(mark);
+                } else {
+                    scopes.bindings.truncate(mark as usize);
                 }
             }
             Event::End(_) => {
                 let index = stack.pop().ok_or_else(|| syntax(src, offset, "schließendes Element ohne öffnendes"))?;
+                scopes.bindings.truncate(scopes.marks.pop().unwrap_or(0) as usize);
                 let end = doc.elements.len() as u32;
                 let e = &mut doc.elements[index as usize];
                 e.closed = offset as u32;
@@ -266,11 +324,11 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
                 }
             }
             Event::Text(chunk) => {
-                let text = chunk.xml_content().map_err(|e| syntax(src, offset, e))?;
+                let text = content(src, &chunk, || chunk.xml_content().map(|c| Cow::Owned(c.into_owned())).map_err(|e| e.to_string())).map_err(|e| syntax(src, offset, e))?;
                 push_text(&mut doc, &stack, text).map_err(|m| syntax(src, offset, m))?;
             }
             Event::CData(c) => {
-                let text = c.decode().map_err(|e| syntax(src, offset, e))?;
+                let text = content(src, &c, || c.xml_content().map(|c| Cow::Owned(c.into_owned())).map_err(|e| e.to_string())).map_err(|e| syntax(src, offset, e))?;
                 push_text(&mut doc, &stack, text).map_err(|m| syntax(src, offset, m))?;
             }
             Event::GeneralRef(r) => {
@@ -323,6 +381,22 @@ mod tests {
         assert_eq!(root.descendants_named("urn:y", "c").len(), 2);
         let e = root.child("urn:x", "d").unwrap().error("falsch", false);
         assert_eq!(e.location, Location { line: 3, column: 6 });
+    }
+
+    #[test]
+    fn namespace_scopes_line_ends_and_references() {
+        let src = "<a xmlns='urn:x'><p:b xmlns:p='urn:p' p:k='v'><c xmlns=''>eins\r\nzwei</c><p:d xmlns:p='urn:q'/></p:b><e>&#x41;&amp;<![CDATA[<x>]]></e></a>";
+        let doc = read(src).unwrap();
+        let root = doc.root();
+        assert_eq!(root.attribute("xmlns"), None, "a declaration is not an attribute");
+        let b = root.child("urn:p", "b").unwrap();
+        assert_eq!(b.attribute("k"), Some("v"));
+        let c = b.child("", "c").expect("xmlns='' leaves no namespace");
+        assert_eq!(c.text(), "eins\nzwei", "line ends normalised");
+        assert!(b.child("urn:q", "d").is_some(), "an inner declaration rebinds the prefix");
+        assert_eq!(root.child("urn:x", "e").unwrap().text(), "A&<x>");
+        assert!(read("<a><p:b xmlns:p='urn:p'/><p:c/></a>").is_err(), "a declaration ends with its element");
+        assert_eq!(read("<a xml:lang='de'/>").unwrap().root().attribute("lang"), Some("de"));
     }
 
     #[test]
