@@ -155,7 +155,7 @@ impl Combiner {
                 // Let the tasks that are ready now queue theirs before the batch closes, and
                 // again while that brings more (at most a few rounds): under load a batch
                 // gathers what the other tasks are about to send; alone, nothing is waited for.
-                let mut seen = 0;
+                let mut seen = self.waiting.lock().expect("not poisoned").len();
                 for _ in 0..GATHER_ROUNDS {
                     tokio::task::yield_now().await;
                     let now = self.waiting.lock().expect("not poisoned").len();

@@ -2,9 +2,11 @@
 //! (`rim:RepositoryItem`, base64), and an error response (`rs:Exception`), including "preview
 //! required" (`EDM:ERR:0002`). Every message validates against the OOTS driver schema.
 //!
-//! Every text and attribute value is escaped with quick-xml's `escape`.
+//! Every text and attribute value is escaped by [`push_escaped`]: markup characters as entities,
+//! and the characters a reader would otherwise change (carriage return; in attributes also tab
+//! and line feed) as character references, so a message means for any XML 1.0 reader exactly
+//! what it says; characters XML 1.0 does not allow (C0 controls, U+FFFE, U+FFFF) become U+FFFD.
 
-use quick_xml::escape::escape;
 
 /// An authority or register as EDM names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,8 +104,41 @@ const NS_DECLS: [(&str, &str); 6] = [
     ("xmlns:xlink", "http://www.w3.org/1999/xlink"),
 ];
 
+/// Appends `value` escaped for a text (`attribute` false) or a double-quoted attribute value.
+fn push_escaped(out: &mut String, value: &str, attribute: bool) {
+    let bytes = value.as_bytes();
+    let (mut last, mut i) = (0, 0);
+    while i < bytes.len() {
+        let (replacement, width) = match bytes[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' if attribute => ("&quot;", 1),
+            b'\t' if attribute => ("&#9;", 1),
+            b'\n' if attribute => ("&#10;", 1),
+            b'\r' => ("&#13;", 1),
+            b'\t' | b'\n' => {
+                i += 1;
+                continue;
+            }
+            0..=0x1F => ("\u{FFFD}", 1),
+            0xEF if bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) => ("\u{FFFD}", 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        // `i` is at an ASCII byte or the lead byte of U+FFFE/U+FFFF: a character boundary.
+        out.push_str(&value[last..i]);
+        out.push_str(replacement);
+        i += width;
+        last = i;
+    }
+    out.push_str(&value[last..]);
+}
+
 /// Writes straight into one string: the EDM's element names are our constants, and every text
-/// and attribute value goes through quick-xml's escaping.
+/// and attribute value goes through [`push_escaped`].
 struct W(String);
 
 impl W {
@@ -119,7 +154,7 @@ impl W {
             self.0.push(' ');
             self.0.push_str(k);
             self.0.push_str("=\"");
-            self.0.push_str(&escape(*v));
+            push_escaped(&mut self.0, v, true);
             self.0.push('"');
         }
     }
@@ -138,7 +173,7 @@ impl W {
     }
     fn text_el(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
         self.open(name, attrs);
-        self.0.push_str(&escape(text));
+        push_escaped(&mut self.0, text, false);
         self.close(name);
     }
     fn slot_value(&mut self, name: &str, ty: &str, value: &str) {
@@ -311,4 +346,54 @@ pub fn error(r: &ErrorResponse) -> String {
     w.close("rs:Exception");
     w.close("query:QueryResponse");
     w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(value: &str, attribute: bool) -> String {
+        let mut out = String::new();
+        push_escaped(&mut out, value, attribute);
+        out
+    }
+
+    #[test]
+    fn values_mean_what_they_say_to_any_reader() {
+        assert_eq!(escaped("a & b <c> \"d\" 'e'", true), "a &amp; b &lt;c&gt; &quot;d&quot; 'e'");
+        assert_eq!(escaped("a\tb\nc\r", true), "a&#9;b&#10;c&#13;");
+        assert_eq!(escaped("a\tb\nc\r\"", false), "a\tb\nc&#13;\"");
+        assert_eq!(escaped("x\u{1}y\u{FFFE}z\u{FFFF}ä", false), "x\u{FFFD}y\u{FFFD}z\u{FFFD}ä");
+        assert_eq!(escaped("Müller-Lüdenscheidt", true), "Müller-Lüdenscheidt");
+    }
+
+    #[test]
+    fn a_request_reads_back_unchanged() {
+        let party = Party { id: "leipzig".into(), scheme: "urn:amtsweg:authority".into(), name: "Stadt \"Leipzig\" & Co".into() };
+        let request = Request {
+            id: "urn:uuid:1".into(),
+            issued: "2026-11-29T10:00:00Z".into(),
+            procedure: "Zeile 1\nZeile 2\tTab\r\nEnde\u{7}".into(),
+            requirement_id: "urn:r".into(),
+            requirement_name: "R".into(),
+            requester: party.clone(),
+            provider: party,
+            subject: Subject {
+                identifier: "86095742719".into(),
+                scheme: "urn:de:idnr".into(),
+                family_name: "Schmidt\r\n<Söhne>".into(),
+                given_name: "Anna".into(),
+                date_of_birth: "1988-04-12".into(),
+                level_of_assurance: "High".into(),
+            },
+            evidence_type: EvidenceTypeRef { id: "t".into(), classification: "c".into(), title: "T".into() },
+            preview_possible: false,
+            explicit_request: true,
+            preview_location: None,
+        };
+        let summary = crate::edm::inspect(&super::request(&request)).unwrap();
+        assert_eq!(summary.procedure.as_deref(), Some("Zeile 1\nZeile 2\tTab\r\nEnde\u{FFFD}"));
+        assert_eq!(summary.requester.unwrap().name, "Stadt \"Leipzig\" & Co");
+        assert_eq!(summary.person.unwrap().family_name, "Schmidt\r\n<Söhne>");
+    }
 }

@@ -107,8 +107,8 @@ impl<'d> Node<'d> {
     fn is(&self, ns: &str, name: &str) -> bool {
         self.name() == name && self.namespace() == ns
     }
-    /// The value of the attribute with this local name (namespace declarations are not
-    /// attributes here).
+    /// The value of the first attribute with this local name, whatever its namespace (`xsi:type`
+    /// is found as `type`); namespace declarations are not attributes here.
     pub fn attribute(&self, local: &str) -> Option<&'d str> {
         let r = &self.element().attributes;
         self.doc.attributes[r.start as usize..r.end as usize].iter().find(|(k, _)| *k == local).map(|(_, v)| v.as_ref())
@@ -173,16 +173,27 @@ fn slice<'a>(src: &'a str, part: &[u8]) -> Option<&'a str> {
     src.get(start..start.checked_add(part.len())?)
 }
 
-/// A text as the reader gave it: a slice of `src` unless its line ends need normalising.
+/// A text as the reader gave it: a slice of `src` unless its line ends need normalising (XML 1.0:
+/// `\r\n` and `\r` become `\n`).
 fn content<'a>(src: &'a str, raw: &[u8], normalised: impl FnOnce() -> Result<Cow<'a, str>, String>) -> Result<Cow<'a, str>, String> {
-    // XML 1.1 line ends: \r, \u{85} (C2 85), \u{2028} (E2 80 A8).
-    if !raw.iter().any(|&b| b == b'\r' || b == 0xC2 || b == 0xE2)
+    if !raw.contains(&b'\r')
         && let Some(s) = slice(src, raw)
     {
         return Ok(Cow::Borrowed(s));
     }
     normalised()
 }
+
+/// `prefix:local` or `local`, each part non-empty and at most one colon (Namespaces in XML 1.0).
+fn split_name(name: &str) -> Option<(&str, &str)> {
+    match name.split_once(':') {
+        None => Some(("", name)),
+        Some((prefix, local)) if !prefix.is_empty() && !local.is_empty() && !local.contains(':') => Some((prefix, local)),
+        Some(_) => None,
+    }
+}
+
+const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
 
 fn push_text<'a>(doc: &mut Document<'a>, stack: &[u32], text: Cow<'a, str>) -> Result<(), &'static str> {
     match stack.last() {
@@ -221,6 +232,9 @@ impl<'a> Scopes<'a> {
 fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart<'a>, qualified: &'a str, offset: u64) -> Result<u16, XmlError> {
     let src = doc.src;
     let unreadable = || syntax(src, offset, "ein Name ist kein gültiges UTF-8");
+    let bad_name = |name: &str| syntax(src, offset, format!("„{name}“ ist kein gültiger Name mit Namensraum"));
+    // Attribute prefixes are resolved after all declarations of this tag are known.
+    let mut prefixed: Vec<(usize, &'a str)> = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|err| syntax(src, offset, err))?;
         let key = slice(src, a.key.into_inner()).ok_or_else(unreadable)?;
@@ -229,21 +243,52 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
         } else {
             Cow::Borrowed(slice(src, &a.value).ok_or_else(unreadable)?)
         };
+        let (prefix, local) = split_name(key).ok_or_else(|| bad_name(key))?;
+        let reserved = |ns: &str| ns == XML_NAMESPACE || ns == XMLNS_NAMESPACE;
         if key == "xmlns" {
+            if reserved(&value) {
+                return Err(syntax(src, offset, "der voreingestellte Namensraum darf kein reservierter sein"));
+            }
             let ns = if value.is_empty() { 0 } else { doc.namespace_index(value) };
             scopes.bindings.push(("", ns));
-        } else if let Some(prefix) = key.strip_prefix("xmlns:") {
-            if value.is_empty() {
-                return Err(syntax(src, offset, format!("der Präfix „{prefix}“ wird an keinen Namensraum gebunden")));
+        } else if prefix == "xmlns" {
+            match local {
+                "xml" if value == XML_NAMESPACE => {}
+                "xml" | "xmlns" => return Err(syntax(src, offset, format!("der Präfix „{local}“ ist reserviert"))),
+                _ if value.is_empty() => return Err(syntax(src, offset, format!("der Präfix „{local}“ wird an keinen Namensraum gebunden"))),
+                _ if reserved(&value) => return Err(syntax(src, offset, format!("der Präfix „{local}“ wird an einen reservierten Namensraum gebunden"))),
+                _ => {
+                    let ns = doc.namespace_index(value);
+                    scopes.bindings.push((local, ns));
+                }
             }
-            let ns = doc.namespace_index(value);
-            scopes.bindings.push((prefix, ns));
         } else {
-            let local = key.rsplit_once(':').map_or(key, |(_, l)| l);
+            if !prefix.is_empty() {
+                prefixed.push((doc.attributes.len(), prefix));
+            }
             doc.attributes.push((local, value));
         }
     }
-    let prefix = qualified.split_once(':').map_or("", |(p, _)| p);
+    // Two attributes with the same namespace and local name are one attribute given twice; only
+    // prefixed ones can be (the reader refuses the same written name twice, and an unprefixed
+    // attribute is in no namespace, which no prefix can name).
+    let mut resolved: Vec<(u16, &str)> = Vec::new();
+    for &(i, prefix) in &prefixed {
+        let ns = scopes.resolve(prefix).ok_or_else(|| XmlError {
+            message: format!("Der Namensraum-Präfix „{prefix}“ ist nicht deklariert."),
+            element: Some(qualified.to_owned()),
+            location: Location::of(src, offset as usize),
+        })?;
+        let local = doc.attributes[i].0;
+        if resolved.contains(&(ns, local)) {
+            return Err(syntax(src, offset, format!("das Attribut „{local}“ ist doppelt")));
+        }
+        resolved.push((ns, local));
+    }
+    let (prefix, _) = split_name(qualified).ok_or_else(|| bad_name(qualified))?;
+    if prefix == "xmlns" {
+        return Err(bad_name(qualified));
+    }
     match scopes.resolve(prefix) {
         Some(ns) => Ok(ns),
         None if prefix.is_empty() => Ok(0),
@@ -271,7 +316,7 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let qualified = slice(src, e.name().into_inner()).ok_or_else(|| syntax(src, offset, "ein Name ist kein gültiges UTF-8"))?;
-                let local = qualified.rsplit_once(':').map_or(qualified, |(_, l)| l);
+                let local = split_name(qualified).map_or(qualified, |(_, l)| l);
                 let mark = scopes.bindings.len() as u32;
                 let first_attribute = doc.attributes.len() as u32;
                 let namespace = start_tag(&mut doc, &mut scopes, e, qualified, offset)?;
@@ -324,11 +369,11 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
                 }
             }
             Event::Text(chunk) => {
-                let text = content(src, &chunk, || chunk.xml_content().map(|c| Cow::Owned(c.into_owned())).map_err(|e| e.to_string())).map_err(|e| syntax(src, offset, e))?;
+                let text = content(src, &chunk, || chunk.xml10_content().map(|c| Cow::Owned(c.into_owned())).map_err(|e| e.to_string())).map_err(|e| syntax(src, offset, e))?;
                 push_text(&mut doc, &stack, text).map_err(|m| syntax(src, offset, m))?;
             }
             Event::CData(c) => {
-                let text = content(src, &c, || c.xml_content().map(|c| Cow::Owned(c.into_owned())).map_err(|e| e.to_string())).map_err(|e| syntax(src, offset, e))?;
+                let text = content(src, &c, || c.xml10_content().map(|c| Cow::Owned(c.into_owned())).map_err(|e| e.to_string())).map_err(|e| syntax(src, offset, e))?;
                 push_text(&mut doc, &stack, text).map_err(|m| syntax(src, offset, m))?;
             }
             Event::GeneralRef(r) => {
@@ -397,6 +442,27 @@ mod tests {
         assert_eq!(root.child("urn:x", "e").unwrap().text(), "A&<x>");
         assert!(read("<a><p:b xmlns:p='urn:p'/><p:c/></a>").is_err(), "a declaration ends with its element");
         assert_eq!(read("<a xml:lang='de'/>").unwrap().root().attribute("lang"), Some("de"));
+        assert_eq!(read("<a>x\u{85}y\u{2028}z</a>").unwrap().root().text(), "x\u{85}y\u{2028}z", "XML 1.0 line ends only");
+    }
+
+    #[test]
+    fn namespace_rules_are_kept() {
+        for bad in [
+            "<r xmlns:xmlns='urn:x'><xmlns:a/></r>",
+            "<r xmlns:p='http://www.w3.org/XML/1998/namespace'/>",
+            "<r xmlns:xml='urn:x'/>",
+            "<r xmlns='http://www.w3.org/2000/xmlns/'/>",
+            "<r xmlns:p=''/>",
+            "<:r/>",
+            "<r xmlns:p='urn:p'><p:a:b/></r>",
+            "<r xmlns:p='urn:p'><p:/></r>",
+            "<r foo:id='1'/>",
+            "<r xmlns:p='urn:x' xmlns:q='urn:x' p:id='1' q:id='2'/>",
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        let ok = read("<r xmlns:xml='http://www.w3.org/XML/1998/namespace' xmlns:p='urn:p' xmlns:q='urn:q' p:id='1' q:id='2' id='3'/>").unwrap();
+        assert_eq!(ok.root().attribute("id"), Some("1"), "attributes are found by local name, first given first");
     }
 
     #[test]
