@@ -148,10 +148,10 @@ pub async fn run(args: EvidenceBenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn floor_response_body(r: &Record, register: &Register) -> String {
-    let req = request(r, 0);
+/// The node's answer to `req` about `r`, as the EDM response it writes.
+fn response(r: &Record, req: &Request, register: &Register) -> amtsweg_exchange::write::Response {
     let doc = register.evidence(&r.idnr, &r.family_name, &r.date_of_birth, "2026-11-22").expect("generated person");
-    amtsweg_exchange::write::response(&amtsweg_exchange::write::Response {
+    amtsweg_exchange::write::Response {
         request_id: req.id.clone(),
         response_id: uuid::Uuid::new_v4().to_string(),
         issued: req.issued.clone(),
@@ -163,7 +163,11 @@ fn floor_response_body(r: &Record, register: &Register) -> String {
         issuing_date: "2026-11-22".into(),
         document: serde_json::to_vec(&doc).expect("JSON"),
         media_type: "application/json".into(),
-    })
+    }
+}
+
+fn floor_response_body(r: &Record, register: &Register) -> String {
+    amtsweg_exchange::write::response(&response(r, &request(r, 0), register))
 }
 
 /// The CPU cost of each step of one signed round trip, alone on one thread (median of many), so
@@ -171,7 +175,7 @@ fn floor_response_body(r: &Record, register: &Register) -> String {
 fn steps(r: &Record, city: &Identity, at_city: &PinnedKeys, node: &(Identity, PinnedKeys, Register)) {
     use amtsweg_exchange::edm::{inspect, read_response};
     use amtsweg_exchange::seal::{SealHeaders, digest};
-    use amtsweg_exchange::write::{self, Response};
+    use amtsweg_exchange::write;
     fn median(mut f: impl FnMut()) -> f64 {
         let mut runs: Vec<f64> = (0..15)
             .map(|_| {
@@ -189,20 +193,7 @@ fn steps(r: &Record, city: &Identity, at_city: &PinnedKeys, node: &(Identity, Pi
     let req = request(r, 0);
     let body = write::request(&req);
     let signed = city.sign_request("melderegister", body.as_bytes());
-    let doc = register.evidence(&r.idnr, &r.family_name, &r.date_of_birth, "2026-11-22").expect("generated person");
-    let resp = Response {
-        request_id: req.id.clone(),
-        response_id: uuid::Uuid::new_v4().to_string(),
-        issued: req.issued.clone(),
-        provider: req.provider.clone(),
-        requester: req.requester.clone(),
-        evidence_id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
-        evidence_type: req.evidence_type.clone(),
-        subject: req.subject.clone(),
-        issuing_date: "2026-11-22".into(),
-        document: serde_json::to_vec(&doc).expect("JSON"),
-        media_type: "application/json".into(),
-    };
+    let resp = response(r, &req, register);
     let answer = write::response(&resp);
     let answer_signed = node_identity.sign_response(&digest(body.as_bytes()), answer.as_bytes());
     // A fresh key set each time, so every check really checks (no remembered batch roots).

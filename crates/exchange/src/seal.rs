@@ -55,12 +55,25 @@ pub enum SealError {
     OtherRequest,
 }
 
-/// A message body's SHA-256, hex: what a signature covers and a response is bound to. Each side
-/// computes it once per message and passes it on (the `…_digest` methods).
-pub fn digest(body: &[u8]) -> String {
+/// A message body's SHA-256, hex: what a signature covers and a response is bound to. Only
+/// [`digest`] makes one, so a digest read from a header can never be passed where the digest of
+/// the bytes in hand is meant. Each side computes it once per message and passes it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyDigest(String);
+
+impl BodyDigest {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+pub fn digest(body: &[u8]) -> BodyDigest {
     let mut hex = [0u8; 64];
     hex::encode_to_slice(Sha256::digest(body), &mut hex).expect("64 hex digits for 32 bytes");
-    String::from_utf8(hex.to_vec()).expect("hex digits")
+    BodyDigest(String::from_utf8(hex.to_vec()).expect("hex digits"))
 }
 
 fn request_material(audience: &str, body_digest: &str) -> Vec<u8> {
@@ -254,25 +267,25 @@ impl Identity {
 
     /// Headers for a request to `audience`, signed alone.
     pub fn sign_request(&self, audience: &str, body: &[u8]) -> Vec<(&'static str, String)> {
-        self.headers(&self.seal_now(request_material(audience, &digest(body))))
+        self.headers(&self.seal_now(request_material(audience, digest(body).as_str())))
     }
 
-    /// Headers for a request to `audience` whose body has this [`digest`], signed in a batch.
-    pub async fn seal_request_digest(&self, audience: &str, body_digest: &str) -> Vec<(&'static str, String)> {
-        self.headers(&self.seal(request_material(audience, body_digest)).await)
+    /// Headers for a request to `audience` whose body has this digest, signed in a batch.
+    pub async fn seal_request_digest(&self, audience: &str, body: &BodyDigest) -> Vec<(&'static str, String)> {
+        self.headers(&self.seal(request_material(audience, body.as_str())).await)
     }
 
     /// Headers for a response to the request with this digest, signed alone.
-    pub fn sign_response(&self, request_digest: &str, body: &[u8]) -> Vec<(&'static str, String)> {
-        let mut h = self.headers(&self.seal_now(response_material(request_digest, &digest(body))));
-        h.push((HEADER_REQUEST_DIGEST, request_digest.to_owned()));
+    pub fn sign_response(&self, request: &BodyDigest, body: &[u8]) -> Vec<(&'static str, String)> {
+        let mut h = self.headers(&self.seal_now(response_material(request.as_str(), digest(body).as_str())));
+        h.push((HEADER_REQUEST_DIGEST, request.as_str().to_owned()));
         h
     }
 
     /// Headers for a response to the request with this digest, signed in a batch.
-    pub async fn seal_response(&self, request_digest: &str, body: &[u8]) -> Vec<(&'static str, String)> {
-        let mut h = self.headers(&self.seal(response_material(request_digest, &digest(body))).await);
-        h.push((HEADER_REQUEST_DIGEST, request_digest.to_owned()));
+    pub async fn seal_response(&self, request: &BodyDigest, body: &[u8]) -> Vec<(&'static str, String)> {
+        let mut h = self.headers(&self.seal(response_material(request.as_str(), digest(body).as_str())).await);
+        h.push((HEADER_REQUEST_DIGEST, request.as_str().to_owned()));
         h
     }
 }
@@ -378,9 +391,9 @@ impl PinnedKeys {
         self.open_request_digest(me, seal, &digest(body))
     }
 
-    /// Checks a request meant for `me` whose body has this [`digest`]; returns the sender.
-    pub fn open_request_digest(&self, me: &str, seal: &SealHeaders<'_>, body_digest: &str) -> Result<String, SealError> {
-        self.verify(seal, &request_material(me, body_digest))
+    /// Checks a request meant for `me` whose body has this digest; returns the sender.
+    pub fn open_request_digest(&self, me: &str, seal: &SealHeaders<'_>, body: &BodyDigest) -> Result<String, SealError> {
+        self.verify(seal, &request_material(me, body.as_str()))
     }
 
     /// Checks a response from `peer` to the request whose body was `request_body`.
@@ -388,8 +401,9 @@ impl PinnedKeys {
         self.open_response_digest(peer, &digest(request_body), seal, body)
     }
 
-    /// Checks a response from `peer` to the request whose body has the digest `expected`.
-    pub fn open_response_digest(&self, peer: &str, expected: &str, seal: &SealHeaders<'_>, body: &[u8]) -> Result<(), SealError> {
+    /// Checks a response from `peer` to the request whose body has the digest `request`.
+    pub fn open_response_digest(&self, peer: &str, request: &BodyDigest, seal: &SealHeaders<'_>, body: &[u8]) -> Result<(), SealError> {
+        let expected = request.as_str();
         if seal.key_id != Some(peer) {
             return Err(seal.key_id.map(|k| SealError::UnknownPeer(k.to_owned())).unwrap_or(SealError::Unsigned));
         }
@@ -399,12 +413,12 @@ impl PinnedKeys {
             Some(d) if d != expected => {
                 // Check the signature first: an altered digest is a broken signature, an intact
                 // one over another digest is an answer to another request (or a replay).
-                self.verify(seal, &response_material(d, &body_digest))?;
+                self.verify(seal, &response_material(d, body_digest.as_str()))?;
                 return Err(SealError::OtherRequest);
             }
             Some(_) => {}
         }
-        self.verify(seal, &response_material(expected, &body_digest)).map(|_| ())
+        self.verify(seal, &response_material(expected, body_digest.as_str())).map(|_| ())
     }
 }
 
@@ -471,7 +485,7 @@ mod tests {
         assert!(matches!(open(request, response, &forged), Err(SealError::UnknownPeer(_))));
         // a digest header changed to match the new request breaks the signature
         let mut tampered = r.clone();
-        tampered.iter_mut().find(|(k, _)| *k == HEADER_REQUEST_DIGEST).unwrap().1 = digest(request2);
+        tampered.iter_mut().find(|(k, _)| *k == HEADER_REQUEST_DIGEST).unwrap().1 = digest(request2).into_string();
         assert_eq!(open(request2, response, &tampered), Err(SealError::BadSignature));
         // a garbled batch header
         let mut garbled = r.clone();
@@ -487,7 +501,7 @@ mod tests {
         let mut answers = Vec::new();
         for body in &bodies[..63] {
             let (reply, answer) = oneshot::channel();
-            city.combiner.waiting.lock().unwrap().push((request_material("melderegister", &digest(body)), reply));
+            city.combiner.waiting.lock().unwrap().push((request_material("melderegister", digest(body).as_str()), reply));
             answers.push(answer);
         }
         let last = city.seal_request_digest("melderegister", &digest(&bodies[63])).await;

@@ -123,7 +123,7 @@ impl Ask<'_> {
             explicit_request: true,
             preview_location,
         };
-        let request_hash = digest(write::request(&request).as_bytes());
+        let request_hash = digest(write::request(&request).as_bytes()).into_string();
         let peer = Peer { id: &self.requirement.register, url };
         let result = fetch(&self.exchange.http, &self.exchange.identity, &self.exchange.pinned, &peer, &request, self.exchange.timeout).await;
         if let Err(e) = &result {
