@@ -2,7 +2,7 @@
 //! that must be signed by the pinned key of exactly that node and bound to exactly this request.
 
 use crate::edm::{Kind, Summary, read_response};
-use crate::seal::{Identity, PinnedKeys, SealError, SealHeaders, digest};
+use crate::seal::{BodyDigest, Identity, PinnedKeys, SealError, SealHeaders, digest};
 use crate::write::{self, PREVIEW_REQUIRED, Request};
 use std::time::Duration;
 
@@ -33,12 +33,36 @@ pub struct Peer<'a> {
     pub url: &'a str,
 }
 
-pub async fn fetch(http: &reqwest::Client, me: &Identity, pinned: &PinnedKeys, peer: &Peer<'_>, request: &Request, timeout: Duration) -> Result<Outcome, FetchError> {
+/// A request written and hashed once: the bytes that are sent, and their digest, which the
+/// request's seal covers, the response must be bound to, and the transfer log records.
+pub struct Prepared<'r> {
+    request: &'r Request,
+    body: axum::body::Bytes,
+    digest: BodyDigest,
+}
+
+impl Prepared<'_> {
+    pub fn digest(&self) -> &BodyDigest {
+        &self.digest
+    }
+}
+
+pub fn prepare(request: &Request) -> Prepared<'_> {
     let body = axum::body::Bytes::from(write::request(request));
+    let digest = digest(&body);
+    Prepared { request, body, digest }
+}
+
+/// Writes, signs and sends `request`, and checks the answer.
+pub async fn fetch(http: &reqwest::Client, me: &Identity, pinned: &PinnedKeys, peer: &Peer<'_>, request: &Request, timeout: Duration) -> Result<Outcome, FetchError> {
+    send(http, me, pinned, peer, &prepare(request), timeout).await
+}
+
+/// Signs and sends a prepared request, and checks the answer.
+pub async fn send(http: &reqwest::Client, me: &Identity, pinned: &PinnedKeys, peer: &Peer<'_>, prepared: &Prepared<'_>, timeout: Duration) -> Result<Outcome, FetchError> {
+    let Prepared { request, body, digest: request_digest } = prepared;
     let mut call = http.post(peer.url).timeout(timeout).header("content-type", "application/xml; charset=utf-8").body(body.clone());
-    // Hashed once: for the request's seal and for the binding the response must carry.
-    let request_digest = digest(&body);
-    for (name, value) in me.seal_request_digest(peer.id, &request_digest).await {
+    for (name, value) in me.seal_request_digest(peer.id, request_digest).await {
         call = call.header(name, value);
     }
     let response = call.send().await.map_err(|e| if e.is_timeout() { FetchError::Timeout } else { FetchError::Unreachable })?;
@@ -48,7 +72,7 @@ pub async fn fetch(http: &reqwest::Client, me: &Identity, pinned: &PinnedKeys, p
     let headers = response.headers().clone();
     let bytes = response.bytes().await.map_err(|e| if e.is_timeout() { FetchError::Timeout } else { FetchError::Unreachable })?;
     let seal = SealHeaders::read(|name| headers.get(name).and_then(|v| v.to_str().ok()));
-    pinned.open_response_digest(peer.id, &request_digest, &seal, &bytes).map_err(FetchError::Seal)?;
+    pinned.open_response_digest(peer.id, request_digest, &seal, &bytes).map_err(FetchError::Seal)?;
     let xml = std::str::from_utf8(&bytes).map_err(|_| FetchError::Malformed("kein UTF-8".into()))?;
     let (summary, document) = read_response(xml).map_err(|e| FetchError::Malformed(e.to_string()))?;
     if summary.request_id != request.id {

@@ -5,8 +5,8 @@
 use crate::error::AppError;
 use amtsweg_domain::records::{EvidenceRecord, Transfer};
 use amtsweg_domain::{ApplicationId, Authority, EvidenceRequirement, FieldError, Person, Service, UserId};
-use amtsweg_exchange::client::{FetchError, Outcome, Peer, fetch};
-use amtsweg_exchange::seal::{Identity, PinnedKeys, digest};
+use amtsweg_exchange::client::{FetchError, Outcome, Peer, prepare, send};
+use amtsweg_exchange::seal::{Identity, PinnedKeys};
 use amtsweg_exchange::write::{self, EvidenceTypeRef, Party, Request, Subject};
 use amtsweg_store::DynStore;
 use std::collections::HashMap;
@@ -123,9 +123,10 @@ impl Ask<'_> {
             explicit_request: true,
             preview_location,
         };
-        let request_hash = digest(write::request(&request).as_bytes()).into_string();
+        let prepared = prepare(&request);
+        let request_hash = prepared.digest().as_str().to_owned();
         let peer = Peer { id: &self.requirement.register, url };
-        let result = fetch(&self.exchange.http, &self.exchange.identity, &self.exchange.pinned, &peer, &request, self.exchange.timeout).await;
+        let result = send(&self.exchange.http, &self.exchange.identity, &self.exchange.pinned, &peer, &prepared, self.exchange.timeout).await;
         if let Err(e) = &result {
             // The kind only: a malformed answer's message may quote the register's text.
             let reason = match e {
