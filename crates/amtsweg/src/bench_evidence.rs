@@ -69,8 +69,7 @@ pub async fn run(args: EvidenceBenchArgs) -> Result<(), String> {
     // and receives once and making one bare tokenizer pass over what it receives; nothing
     // written, nothing signed or checked. What no EDM exchange on this transport can beat.
     let floor_request = axum::body::Bytes::from(amtsweg_exchange::write::request(&request(&records[0], 0)));
-    let floor_response = axum::body::Bytes::from(floor_response_body(&records[0], &node_for_steps.2));
-    let answer = floor_response.clone();
+    let answer = axum::body::Bytes::from(amtsweg_exchange::write::response(&response(&records[0], &request(&records[0], 0), &node_for_steps.2)));
     let app = router(node).route(
         "/floor",
         axum::routing::post(move |body: axum::body::Bytes| {
@@ -164,10 +163,6 @@ fn response(r: &Record, req: &Request, register: &Register) -> amtsweg_exchange:
         document: serde_json::to_vec(&doc).expect("JSON"),
         media_type: "application/json".into(),
     }
-}
-
-fn floor_response_body(r: &Record, register: &Register) -> String {
-    amtsweg_exchange::write::response(&response(r, &request(r, 0), register))
 }
 
 /// The CPU cost of each step of one signed round trip, alone on one thread (median of many), so

@@ -66,6 +66,7 @@ pub struct Document<'a> {
 }
 
 const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
 
 impl<'a> Document<'a> {
     pub fn root(&self) -> Node<'_> {
@@ -193,8 +194,6 @@ fn split_name(name: &str) -> Option<(&str, &str)> {
     }
 }
 
-const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
-
 fn push_text<'a>(doc: &mut Document<'a>, stack: &[u32], text: Cow<'a, str>) -> Result<(), &'static str> {
     match stack.last() {
         Some(&i) => {
@@ -233,6 +232,11 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
     let src = doc.src;
     let unreadable = || syntax(src, offset, "ein Name ist kein gültiges UTF-8");
     let bad_name = |name: &str| syntax(src, offset, format!("„{name}“ ist kein gültiger Name mit Namensraum"));
+    let undeclared = |prefix: &str| XmlError {
+        message: format!("Der Namensraum-Präfix „{prefix}“ ist nicht deklariert."),
+        element: Some(qualified.to_owned()),
+        location: Location::of(src, offset as usize),
+    };
     // Attribute prefixes are resolved after all declarations of this tag are known.
     let mut prefixed: Vec<(usize, &'a str)> = Vec::new();
     for a in e.attributes() {
@@ -274,11 +278,7 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
     // attribute is in no namespace, which no prefix can name).
     let mut resolved: Vec<(u16, &str)> = Vec::new();
     for &(i, prefix) in &prefixed {
-        let ns = scopes.resolve(prefix).ok_or_else(|| XmlError {
-            message: format!("Der Namensraum-Präfix „{prefix}“ ist nicht deklariert."),
-            element: Some(qualified.to_owned()),
-            location: Location::of(src, offset as usize),
-        })?;
+        let ns = scopes.resolve(prefix).ok_or_else(|| undeclared(prefix))?;
         let local = doc.attributes[i].0;
         if resolved.contains(&(ns, local)) {
             return Err(syntax(src, offset, format!("das Attribut „{local}“ ist doppelt")));
@@ -292,11 +292,7 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
     match scopes.resolve(prefix) {
         Some(ns) => Ok(ns),
         None if prefix.is_empty() => Ok(0),
-        None => Err(XmlError {
-            message: format!("Der Namensraum-Präfix „{prefix}“ ist nicht deklariert."),
-            element: Some(qualified.to_owned()),
-            location: Location::of(src, offset as usize),
-        }),
+        None => Err(undeclared(prefix)),
     }
 }
 
