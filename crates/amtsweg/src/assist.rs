@@ -108,9 +108,9 @@ pub async fn run_kb(command: KbCommand, config_path: Option<&PathBuf>) -> Result
     bar.finish_and_clear();
     let count = imported.len();
     let dir = config.assistant_dir();
-    let existing = amtsweg_web::assistant::open(&dir)?;
+    let existing = amtsweg_app::assistant::open(&dir)?;
     let store = open_store(&config).await?;
-    let catalog = amtsweg_web::assistant::catalog_documents(&store).await.map_err(|e| format!("Katalog nicht lesbar: {e:?}"))?;
+    let catalog = amtsweg_app::assistant::catalog_documents(&store).await.map_err(|e| format!("Katalog nicht lesbar: {e:?}"))?;
     let mut documents: Vec<Document> = existing.documents().iter().filter(|d| d.origin == "import").cloned().collect();
     documents.extend(imported);
     documents.extend(catalog);
@@ -145,7 +145,7 @@ async fn embed_with_progress(embedder: &Embedder, documents: &[Document]) -> Res
 async fn assistant(flags: &ServerFlags, config_path: Option<&PathBuf>) -> Result<Assistant, String> {
     let config = load(config_path, flags)?;
     let dir = config.assistant_dir();
-    let mut assistant = Assistant::new(amtsweg_web::assistant::open(&dir)?);
+    let mut assistant = Assistant::new(amtsweg_app::assistant::open(&dir)?);
     if let Some(embedder) = config.embedder() {
         assistant = assistant.with_embedder(embedder);
     }
@@ -153,8 +153,8 @@ async fn assistant(flags: &ServerFlags, config_path: Option<&PathBuf>) -> Result
         assistant = assistant.with_model(model);
     }
     if let Ok(store) = open_store(&config).await {
-        let state = amtsweg_web::assistant::AssistantState { assistant: std::sync::Arc::new(assistant), dir: Some(dir) };
-        amtsweg_web::assistant::sync_catalog(&store, &state).await.map_err(|e| format!("Katalog nicht indexierbar: {e:?}"))?;
+        let state = amtsweg_app::assistant::AssistantState { assistant: std::sync::Arc::new(assistant), dir: Some(dir) };
+        amtsweg_app::assistant::sync_catalog(&store, &state).await.map_err(|e| format!("Katalog nicht indexierbar: {e:?}"))?;
         return std::sync::Arc::try_unwrap(state.assistant).map_err(|_| "assistant still shared".to_owned());
     }
     Ok(assistant)

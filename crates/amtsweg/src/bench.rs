@@ -127,7 +127,7 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
         other => return Err(format!("unbekannter Speicher {other}")),
     };
     store.migrate().await.map_err(|e| e.to_string())?;
-    let tokens = amtsweg_web::demo::seed(&store).await.map_err(|e| e.to_string())?;
+    let tokens = amtsweg_demo::seed(&store).await.map_err(|e| e.to_string())?;
     let create = "CREATE TABLE bench_baseline (id TEXT PRIMARY KEY, payload TEXT NOT NULL)";
     match &raw {
         Raw::Sqlite(p) => sqlx::query(create).execute(p).await.map(|_| ()),
@@ -137,12 +137,13 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let mut state = AppState::new(store.clone(), WebConfig { demo: false, secure_cookies: false, kern_dir: "/nonexistent".into() });
+    let mut app = amtsweg_app::Platform::ephemeral(store.clone());
     if decisions {
-        state = state.with_exchange(amtsweg_web::demo::start_registers(&[]).await?);
+        app = app.with_exchange(amtsweg_demo::start_registers(&[]).await?);
     }
+    let state = AppState::new(app, WebConfig { demo: false, secure_cookies: false, kern_dir: "/nonexistent".into() });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(amtsweg_web::serve(listener, state, async {
+    let server = tokio::spawn(amtsweg_web::Application::on(state, listener).run_until_stopped(async {
         let _ = stopped.await;
     }));
 

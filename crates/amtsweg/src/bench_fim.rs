@@ -39,10 +39,10 @@ pub async fn run(args: FimBenchArgs) -> Result<(), String> {
     println!("FIM schemas, {} repetitions, medians:\n", args.repetitions);
     println!("| schema | size KiB | parse ms | bare XML pass ms | ratio | to form ms |");
     println!("|---|---|---|---|---|---|");
-    for (file, _, _, _) in amtsweg_web::demo::FIM_SERVICES {
+    for (file, _, _, _) in amtsweg_demo::FIM_SERVICES {
         let path = args.fixtures.join(file);
         let xml = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let lists = amtsweg_web::catalog::load_code_lists(path.parent().unwrap_or(&args.fixtures))?;
+        let lists = amtsweg_app::catalog::load_code_lists(path.parent().unwrap_or(&args.fixtures))?;
         let (mut parse, mut bare, mut convert) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..args.repetitions {
             let t = Instant::now();
@@ -74,12 +74,12 @@ pub async fn run(args: FimBenchArgs) -> Result<(), String> {
     let store = SqliteStore::connect(&format!("sqlite:{}", dir.join("b.db").display())).await.map_err(|e| e.to_string())?;
     let store: DynStore = Arc::new(store);
     store.migrate().await.map_err(|e| e.to_string())?;
-    amtsweg_web::demo::seed(&store).await.map_err(|e| e.to_string())?;
-    amtsweg_web::demo::seed_fim(&store, &args.fixtures).await?;
+    amtsweg_demo::seed(&store).await.map_err(|e| e.to_string())?;
+    amtsweg_demo::seed_fim(&store, &args.fixtures).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let state = AppState::new(store, WebConfig { demo: true, secure_cookies: false, kern_dir: "/nonexistent".into() });
-    tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
+    let state = AppState::new(amtsweg_app::Platform::ephemeral(store), WebConfig { demo: true, secure_cookies: false, kern_dir: "/nonexistent".into() });
+    tokio::spawn(amtsweg_web::Application::on(state, listener).run_until_stopped(std::future::pending()));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
     let form = client.get(format!("{base}/anmelden")).send().await.map_err(|e| e.to_string())?;
     let form_cookie = form

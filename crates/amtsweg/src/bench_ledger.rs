@@ -173,18 +173,18 @@ async fn large(dir: &std::path::Path, total: u64) -> Result<(), String> {
         let t = Instant::now();
         while store.ledger_integrate(5000).await.map_err(err)? < stop {}
         let integration = (stop - size) as f64 / t.elapsed().as_secs_f64();
-        amtsweg_web::ledger::checkpoint(&store, &key).await.map_err(err)?;
+        amtsweg_app::ledger::checkpoint(&store, &key).await.map_err(err)?;
         let t = Instant::now();
-        let v = amtsweg_web::ledger::verify(&store, key.verifier_key()).await.map_err(err)?.map_err(|m| m.to_string())?;
+        let v = amtsweg_app::ledger::verify(&store, key.verifier_key()).await.map_err(err)?.map_err(|m| m.to_string())?;
         let secs = t.elapsed().as_secs_f64();
         println!("| {} | {integration:.0} | {secs:.1} | {:.0} |", v.entries, v.entries as f64 / secs);
         size = stop;
     }
     let t = Instant::now();
-    let inclusion = amtsweg_web::ledger::inclusion(&store, size / 3, size).await.map_err(err)?;
+    let inclusion = amtsweg_app::ledger::inclusion(&store, size / 3, size).await.map_err(err)?;
     let inclusion_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let consistency = amtsweg_web::ledger::consistency(&store, 100_000.min(size), size).await.map_err(err)?;
+    let consistency = amtsweg_app::ledger::consistency(&store, 100_000.min(size), size).await.map_err(err)?;
     let consistency_ms = t.elapsed().as_secs_f64() * 1e3;
     println!("\nProofs at {size} entries:\n");
     println!("| proof | hashes | bytes of hashes | JSON bytes | made in ms |");

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Address the web server listens on.
     pub listen: SocketAddr,
+    /// Address of a listener of its own for `GET /metrics` (e.g. `127.0.0.1:9100`); empty: the
+    /// metrics are served on `listen`.
+    pub metrics_listen: String,
     /// Folder for the SQLite database and other state.
     pub data_dir: PathBuf,
     /// `sqlite:PATH` or `postgres://…`; empty means `sqlite:<data_dir>/amtsweg.db`.
@@ -88,6 +91,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            metrics_listen: String::new(),
             data_dir: PathBuf::from("data"),
             database_url: String::new(),
             kern_dir: PathBuf::from("node_modules/@kern-ux/native/dist"),
@@ -124,8 +128,9 @@ impl Default for Config {
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 31] = [
+const KEYS: [&str; 32] = [
     "listen",
+    "metrics_listen",
     "data_dir",
     "database_url",
     "kern_dir",
@@ -181,20 +186,20 @@ impl Config {
     }
 
     /// The citizen login, when a provider is configured.
-    pub fn oidc(&self) -> Result<Option<amtsweg_web::oidc::OidcLogin>, String> {
+    pub fn oidc(&self) -> Result<Option<amtsweg_web::login::oidc::OidcLogin>, String> {
         if self.oidc_issuer.is_empty() {
             return Ok(None);
         }
         if self.oidc_client_id.is_empty() || self.public_url.is_empty() {
             return Err("oidc_issuer ist gesetzt: dann sind auch oidc_client_id und public_url nötig".into());
         }
-        let mut settings = amtsweg_web::oidc::OidcSettings::new(&self.oidc_issuer, &self.oidc_client_id, &self.oidc_client_secret, &self.public_url);
+        let mut settings = amtsweg_web::login::oidc::OidcSettings::new(&self.oidc_issuer, &self.oidc_client_id, &self.oidc_client_secret, &self.public_url);
         settings.scopes = self.oidc_scopes.split_whitespace().filter(|s| *s != "openid").map(str::to_owned).collect();
         settings.acr_substantiell = self.oidc_acr_substantiell.clone();
         settings.acr_hoch = self.oidc_acr_hoch.clone();
         settings.claim_region = self.oidc_claim_region.clone();
         settings.claim_idnr = self.oidc_claim_idnr.clone();
-        amtsweg_web::oidc::OidcLogin::new(settings).map(Some).map_err(|e| format!("OpenID-Connect-Einstellungen: {e}"))
+        amtsweg_web::login::oidc::OidcLogin::new(settings).map(Some).map_err(|e| format!("OpenID-Connect-Einstellungen: {e}"))
     }
 
     pub fn rate_limits(&self) -> amtsweg_web::security::RateLimitSettings {
@@ -228,7 +233,7 @@ impl Config {
     }
 
     /// The evidence exchange as configured, if `registers` is set.
-    pub fn exchange(&self) -> Result<Option<amtsweg_web::evidence::Exchange>, String> {
+    pub fn exchange(&self) -> Result<Option<amtsweg_app::evidence::Exchange>, String> {
         if self.registers.is_empty() {
             return Ok(None);
         }
@@ -238,7 +243,7 @@ impl Config {
         let key = std::fs::read_to_string(&self.exchange_key).map_err(|e| format!("exchange_key {}: {e}", self.exchange_key))?;
         let list = std::fs::read_to_string(&self.registers).map_err(|e| format!("registers {}: {e}", self.registers))?;
         let timeout = std::time::Duration::from_millis(self.exchange_timeout_ms.max(1));
-        amtsweg_web::evidence::Exchange::configured(&self.exchange_id, &key, &list, timeout)
+        amtsweg_app::evidence::Exchange::configured(&self.exchange_id, &key, &list, timeout)
             .map(Some)
             .map_err(|e| format!("{}: {e}", self.registers))
     }

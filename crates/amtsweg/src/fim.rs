@@ -3,7 +3,7 @@
 use amtsweg_fim::codelist::CodeLists;
 use amtsweg_fim::form::{Options, RuleFile, to_form};
 use amtsweg_fim::model::FieldKind;
-use amtsweg_web::catalog::{self, ImportOutcome, ImportRequest};
+use amtsweg_app::catalog::{self, ImportOutcome, ImportRequest};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand)]

@@ -69,7 +69,7 @@ pub async fn run(command: LedgerCommand, config: Option<&PathBuf>) -> Result<(),
             let config = crate::load(config, &flags)?;
             let key = key(&config)?;
             let store = crate::open_store(&config).await?;
-            match amtsweg_web::ledger::checkpoint(&store, &key).await.map_err(|e| e.to_string())? {
+            match amtsweg_app::ledger::checkpoint(&store, &key).await.map_err(|e| e.to_string())? {
                 Some((_, note)) => print!("{note}"),
                 None => println!("Das Ledger ist noch leer."),
             }
@@ -84,7 +84,7 @@ pub async fn run(command: LedgerCommand, config: Option<&PathBuf>) -> Result<(),
             let config = crate::load(config, &flags)?;
             let key = key(&config)?;
             let store = crate::open_store(&config).await?;
-            match amtsweg_web::ledger::verify(&store, key.verifier_key()).await.map_err(|e| e.to_string())? {
+            match amtsweg_app::ledger::verify(&store, key.verifier_key()).await.map_err(|e| e.to_string())? {
                 Ok(v) => {
                     println!("{}", serde_json::to_string(&v).expect("JSON"));
                     Ok(())

@@ -18,7 +18,8 @@ mod ledger;
 mod register;
 mod staff;
 
-use amtsweg_web::{AppState, WebConfig};
+use amtsweg_app::Platform;
+use amtsweg_web::{AppState, Application, WebConfig};
 use clap::{Args, Parser, Subcommand};
 use config::Config;
 use figment::providers::Serialized;
@@ -177,9 +178,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             config.database_url = format!("sqlite:{}", db.display());
             let store = open_store(&config).await?;
-            let mut tokens = amtsweg_web::demo::seed(&store).await.map_err(|e| format!("Demo-Daten: {e}"))?;
-            amtsweg_web::demo::seed_staff_logins(&store, &mut tokens).await.map_err(|e| format!("Demo-Zugänge: {e}"))?;
-            match amtsweg_web::demo::seed_fim(&store, &fim_fixtures).await {
+            let mut tokens = amtsweg_demo::seed(&store).await.map_err(|e| format!("Demo-Daten: {e}"))?;
+            amtsweg_demo::seed_staff_logins(&store, &mut tokens).await.map_err(|e| format!("Demo-Zugänge: {e}"))?;
+            match amtsweg_demo::seed_fim(&store, &fim_fixtures).await {
                 Ok(ids) => println!("FIM-Leistungen importiert: {}", ids.join(", ")),
                 Err(e) => eprintln!("Warnung: FIM-Leistungen nicht importiert ({e}); die Demo läuft ohne sie."),
             }
@@ -189,7 +190,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             // Register nodes as configured, or the demo's own, in this process.
             let exchange = match config.exchange()? {
                 Some(configured) => configured,
-                None => amtsweg_web::demo::start_registers(&[]).await.map_err(|e| format!("Register: {e}"))?,
+                None => amtsweg_demo::start_registers(&[]).await.map_err(|e| format!("Register: {e}"))?,
             };
             for (id, url) in &exchange.registers {
                 println!("Register „{id}“: {url}");
@@ -249,43 +250,47 @@ async fn serve(
     store: amtsweg_store::DynStore,
     demo: bool,
     tokens: Option<PathBuf>,
-    exchange: Option<amtsweg_web::evidence::Exchange>,
+    exchange: Option<amtsweg_app::evidence::Exchange>,
 ) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("Adresse {} nicht verfügbar: {e}", config.listen))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let mut state = AppState::new(store, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() })
-        .with_ledger_key(ledger::key(&config)?)
-        .with_rate_limits(config.rate_limits(), config.trusted_proxies()?);
+    let upload_key = if !config.upload_key.is_empty() {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(config.upload_key.trim())
+            .map_err(|_| "upload_key ist kein Base64".to_owned())?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| "upload_key muss 32 Bytes lang sein".to_owned())?;
+        amtsweg_app::uploads::UploadKey::new(key)
+    } else {
+        if !demo {
+            eprintln!("Warnung: kein upload_key konfiguriert; hochgeladene Nachweise sind nach einem Neustart nicht mehr lesbar.");
+        }
+        amtsweg_app::uploads::UploadKey::random()
+    };
+    let mut app = Platform::new(store, ledger::key(&config)?, upload_key);
     if let Some(model) = config.model() {
-        state = state.with_model(model);
-    }
-    if let Some(login) = config.oidc()? {
-        state = state.with_oidc(login);
+        app = app.with_model(model);
     }
     // The assistant's knowledge base in the data folder (the catalog is indexed when serving starts).
-    let mut assistant = amtsweg_assist::Assistant::new(amtsweg_web::assistant::open(&config.assistant_dir())?);
+    let mut assistant = amtsweg_assist::Assistant::new(amtsweg_app::assistant::open(&config.assistant_dir())?);
     if let Some(embedder) = config.embedder() {
         assistant = assistant.with_embedder(embedder);
     }
     if let Some(model) = config.model() {
         assistant = assistant.with_model(model);
     }
-    state = state.with_assistant(assistant, Some(config.assistant_dir()));
+    app = app.with_assistant(assistant, Some(config.assistant_dir()));
     if let Some(exchange) = exchange {
-        state = state.with_exchange(exchange);
+        app = app.with_exchange(exchange);
     }
-    if !config.upload_key.is_empty() {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(config.upload_key.trim())
-            .map_err(|_| "upload_key ist kein Base64".to_owned())?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| "upload_key muss 32 Bytes lang sein".to_owned())?;
-        state = state.with_upload_key(amtsweg_web::uploads::UploadKey::new(key));
-    } else if !demo {
-        eprintln!("Warnung: kein upload_key konfiguriert; hochgeladene Nachweise sind nach einem Neustart nicht mehr lesbar.");
+    let mut state = AppState::new(app, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() })
+        .with_rate_limits(config.rate_limits(), config.trusted_proxies()?);
+    if let Some(login) = config.oidc()? {
+        state = state.with_oidc(login);
     }
+    let listen = config.listen.to_string();
+    let application = Application::build(state, &listen, (!config.metrics_listen.is_empty()).then_some(config.metrics_listen.as_str()))
+        .await
+        .map_err(|e| format!("Adresse {listen} nicht verfügbar: {e}"))?;
+    let address = application.address();
     if demo {
         println!("amtsweg-Demo läuft unter http://{address}/");
         println!("Anmelden: http://{address}/anmelden – wählen Sie eine Person (Bürgerin/Bürger, Sachbearbeitung, Teamleitung, Datenschutz oder Fachadministration).");
@@ -297,8 +302,11 @@ async fn serve(
     } else {
         println!("amtsweg läuft unter http://{address}/");
     }
+    if let Some(metrics) = application.metrics_address() {
+        println!("Metriken unter http://{metrics}/metrics");
+    }
     tracing::info!(%address, "listening");
-    amtsweg_web::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
+    application.run_until_stopped(shutdown_signal()).await.map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

@@ -65,7 +65,7 @@ fn kind(s: &str) -> Result<Kind, String> {
 pub async fn run(command: RegisterCommand) -> Result<(), String> {
     match command {
         RegisterCommand::Generate { kind: k, count, seed, demo } => {
-            let lines = if demo { amtsweg_web::demo::register_lines(kind(&k)?) } else { generate(kind(&k)?, count, seed) };
+            let lines = if demo { amtsweg_demo::register_lines(kind(&k)?) } else { generate(kind(&k)?, count, seed) };
             for line in lines {
                 println!("{line}");
             }

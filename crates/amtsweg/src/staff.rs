@@ -7,7 +7,7 @@
 use crate::{ServerFlags, load, open_store};
 use amtsweg_domain::records::StaffCredential;
 use amtsweg_domain::{AuthorityId, Role, User, UserId};
-use amtsweg_web::staff_login::{hash_password, new_totp_secret, totp_uri};
+use amtsweg_app::accounts::{hash_password, new_totp_secret, totp_uri};
 use clap::Subcommand;
 use std::io::BufRead;
 use std::path::PathBuf;

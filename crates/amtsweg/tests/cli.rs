@@ -39,7 +39,7 @@ fn fim_import_pins_content_and_refuses_changes_under_the_same_version() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite:{}", dir.join("cli.db").display());
     let asbest = fixtures().join("xdf2/S00000186v1.0_xdf2/S00000186v1.0_xdf2.xml");
-    let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/fim-rules/S00000186.rules.json");
+    let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo/fim-rules/S00000186.rules.json");
     let import = |file: &PathBuf| run(bin().env("AMTSWEG_DATABASE_URL", &db).args(["fim", "import"]).arg(file).arg("--rules").arg(&rules));
     let (code, out, err) = import(&asbest);
     assert_eq!(code, 0, "{out}{err}");
@@ -128,7 +128,7 @@ async fn staff_accounts_get_a_password_and_a_second_factor() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = amtsweg_store::connect(&format!("sqlite:{}", dir.join("amtsweg.db").display())).await.unwrap();
     store.migrate().await.unwrap();
-    let tokens = amtsweg_web::demo::seed(&store).await.unwrap();
+    let tokens = amtsweg_demo::seed(&store).await.unwrap();
     let authority = tokens.caseworkers[0].authority_id.clone();
     let staff = |args: &[&str], password: &str| {
         let mut child = bin()
@@ -165,8 +165,8 @@ async fn staff_accounts_get_a_password_and_a_second_factor() {
     assert!(err.contains("gibt es schon"), "{err}");
 
     let now = time::OffsetDateTime::now_utc();
-    let code_now = amtsweg_web::staff_login::code_at(&secret, now.unix_timestamp() as u64).unwrap();
-    let user = amtsweg_web::staff_login::verify(&store, "m.muster", "ein sehr langes Passwort", &code_now, now).await.unwrap();
+    let code_now = amtsweg_app::accounts::code_at(&secret, now.unix_timestamp() as u64).unwrap();
+    let user = amtsweg_app::accounts::verify(&store, "m.muster", "ein sehr langes Passwort", &code_now, now).await.unwrap();
     assert_eq!(user.role, amtsweg_domain::Role::TeamLead);
     assert_eq!(user.authority_id.unwrap().as_str(), authority);
 
@@ -176,9 +176,9 @@ async fn staff_accounts_get_a_password_and_a_second_factor() {
     let new_secret = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["totp_secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, secret);
     let later = now + time::Duration::seconds(30);
-    let old_code = amtsweg_web::staff_login::code_at(&secret, later.unix_timestamp() as u64).unwrap();
-    assert!(amtsweg_web::staff_login::verify(&store, "m.muster", "ein sehr langes Passwort", &old_code, later).await.is_err());
-    let new_code = amtsweg_web::staff_login::code_at(&new_secret, later.unix_timestamp() as u64).unwrap();
-    assert!(amtsweg_web::staff_login::verify(&store, "m.muster", "noch ein langes Passwort", &new_code, later).await.is_ok());
+    let old_code = amtsweg_app::accounts::code_at(&secret, later.unix_timestamp() as u64).unwrap();
+    assert!(amtsweg_app::accounts::verify(&store, "m.muster", "ein sehr langes Passwort", &old_code, later).await.is_err());
+    let new_code = amtsweg_app::accounts::code_at(&new_secret, later.unix_timestamp() as u64).unwrap();
+    assert!(amtsweg_app::accounts::verify(&store, "m.muster", "noch ein langes Passwort", &new_code, later).await.is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }

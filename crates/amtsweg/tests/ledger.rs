@@ -18,9 +18,9 @@ async fn checkpoint_verify_and_receipts_from_the_command_line() {
     let url = format!("sqlite:{}", dir.join("amtsweg.db").display());
     let store = amtsweg_store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    amtsweg_web::demo::seed(&store).await.unwrap();
+    amtsweg_demo::seed(&store).await.unwrap();
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/fim");
-    amtsweg_web::demo::seed_fim(&store, &fixtures).await.unwrap();
+    amtsweg_demo::seed_fim(&store, &fixtures).await.unwrap();
 
     let (code, note, err) = amtsweg(&dir, &["ledger", "checkpoint"]);
     assert_eq!(code, 0, "{err}");
@@ -41,7 +41,7 @@ async fn checkpoint_verify_and_receipts_from_the_command_line() {
     let key = amtsweg_ledger::LogKey::from_seed("amtsweg.local/ledger", seed).unwrap();
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let reference: String = sqlx::Row::get(&sqlx::query("SELECT reference FROM ledger_entries WHERE idx = 1").fetch_one(&pool).await.unwrap(), "reference");
-    let receipt = amtsweg_web::ledger::receipt(&store, &key, &reference).await.unwrap().unwrap();
+    let receipt = amtsweg_app::ledger::receipt(&store, &key, &reference).await.unwrap().unwrap();
     let file = dir.join("beleg.json");
     std::fs::write(&file, serde_json::to_string(&receipt).unwrap()).unwrap();
     let (code, out, err) = amtsweg(&dir, &["ledger", "verify-receipt", file.to_str().unwrap(), "--key", &vkey]);
@@ -128,7 +128,7 @@ async fn two_serve_processes_on_one_postgresql_keep_one_tree() {
 
     let store = amtsweg_store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    let tokens = serde_json::to_value(amtsweg_web::demo::seed(&store).await.unwrap()).unwrap();
+    let tokens = serde_json::to_value(amtsweg_demo::seed(&store).await.unwrap()).unwrap();
     let citizens: Vec<String> = tokens["citizens"].as_array().unwrap().iter().map(|c| c["token"].as_str().unwrap().to_owned()).collect();
     let servers = [serve(&url, &key_file, &dir), serve(&url, &key_file, &dir)];
 
@@ -156,7 +156,7 @@ async fn two_serve_processes_on_one_postgresql_keep_one_tree() {
         assert_eq!(r.status(), 200);
     }
     let key = amtsweg_ledger::LogKey::from_seed("amtsweg.local/ledger", [7; 32]).unwrap();
-    let verified = amtsweg_web::ledger::verify(&store, key.verifier_key()).await.unwrap().expect("one tree that verifies");
+    let verified = amtsweg_app::ledger::verify(&store, key.verifier_key()).await.unwrap().expect("one tree that verifies");
     let recorded = store.audit_count().await.unwrap() as u64;
     assert_eq!(store.ledger_pending().await.unwrap(), 0);
     assert_eq!(verified.entries, recorded, "every recorded action exactly once in the tree");

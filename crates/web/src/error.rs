@@ -1,141 +1,28 @@
-//! Errors of the web layer. One enum ([`AppError`]) for what can go wrong in a use case; it is
-//! turned into a JSON body for the API ([`ApiError`]) or an HTML page for people ([`PageError`]).
-//! Causes are logged with their chain; users only ever see a German message.
+//! Errors answered over HTTP. The application layer's [`AppError`] is mapped here, once, to a
+//! status code ([`status`]) and then to a JSON body for the API ([`ApiError`]) or an HTML page
+//! for people ([`PageError`]).
 
-use amtsweg_domain::FieldError;
-use amtsweg_store::StoreError;
+pub use amtsweg_app::AppError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use amtsweg_domain::FieldError;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error("not found")]
-    NotFound,
-    #[error("unauthenticated")]
-    Unauthenticated,
-    #[error("forbidden")]
-    Forbidden(&'static str),
-    #[error("invalid input")]
-    Invalid(Vec<FieldError>),
-    #[error("bad request")]
-    BadRequest(String),
-    #[error("conflict")]
-    Conflict(String),
-    #[error("no responsible authority")]
-    NoResponsibleAuthority,
-    /// The login's level of assurance is below what the service needs: log in again (step-up).
-    #[error("level of assurance too low")]
-    LevelTooLow { required: amtsweg_domain::AssuranceLevel, service: amtsweg_domain::ServiceId },
-    /// Too many requests from this client (rate limit); retry after the seconds given.
-    #[error("rate limited")]
-    TooManyRequests { retry_after_secs: u64 },
-    #[error("register unavailable")]
-    Unavailable(String),
-    #[error("not found in register")]
-    NotInRegister,
-    #[error("register answer untrustworthy")]
-    Untrustworthy,
-    #[error("store: {0}")]
-    Store(StoreError),
-    /// Another internal failure; the text is for the log (it never carries personal data).
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => AppError::NotFound,
-            StoreError::Taken => AppError::Conflict("Der Vorgang ist bereits jemand anderem zugewiesen.".into()),
-            StoreError::Answered => AppError::Conflict("Diese Rückfrage ist bereits beantwortet.".into()),
-            StoreError::KeyReused => AppError::Conflict("Der Idempotenzschlüssel wurde bereits für ein anderes Ereignis verwendet.".into()),
-            StoreError::PreviewSettled => AppError::Conflict("Über diesen Nachweis ist bereits entschieden.".into()),
-            StoreError::Conflict { current } => AppError::Conflict(format!(
-                "Das ist im aktuellen Status des Antrags („{}“) nicht möglich.",
-                current.label()
-            )),
-            other => AppError::Store(other),
-        }
-    }
-}
-
-impl AppError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::LevelTooLow { .. } => StatusCode::FORBIDDEN,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Invalid(_) | AppError::NoResponsibleAuthority => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::NotInRegister => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Untrustworthy => StatusCode::BAD_GATEWAY,
-            AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            AppError::NotFound => "not_found",
-            AppError::Unauthenticated => "unauthenticated",
-            AppError::Forbidden(_) => "forbidden",
-            AppError::LevelTooLow { .. } => "level_too_low",
-            AppError::TooManyRequests { .. } => "too_many_requests",
-            AppError::Invalid(_) => "invalid",
-            AppError::BadRequest(_) => "bad_request",
-            AppError::Conflict(_) => "conflict",
-            AppError::NoResponsibleAuthority => "no_responsible_authority",
-            AppError::Unavailable(_) => "register_unavailable",
-            AppError::NotInRegister => "not_found_in_register",
-            AppError::Untrustworthy => "register_untrustworthy",
-            AppError::Store(_) | AppError::Internal(_) => "internal",
-        }
-    }
-
-    /// The German message for the person on the other end.
-    pub fn message(&self) -> String {
-        match self {
-            AppError::NotFound => "Die angeforderte Seite oder Ressource wurde nicht gefunden.".into(),
-            AppError::Unauthenticated => "Bitte melden Sie sich an.".into(),
-            AppError::Forbidden(why) => (*why).into(),
-            AppError::LevelTooLow { required, .. } => format!(
-                "Für diese Leistung ist eine Anmeldung mit dem Vertrauensniveau „{}“ nötig{}. Bitte melden Sie sich dafür erneut an; Ihre Angaben bleiben erhalten.",
-                required.as_str(),
-                if *required == amtsweg_domain::AssuranceLevel::Hoch { ", zum Beispiel mit der Online-Ausweisfunktion Ihres Personalausweises" } else { "" }
-            ),
-            AppError::TooManyRequests { retry_after_secs } => format!(
-                "Es kamen zu viele Anfragen in kurzer Zeit. Bitte versuchen Sie es in {retry_after_secs} Sekunden noch einmal."
-            ),
-            AppError::Invalid(_) => "Die Angaben sind unvollständig oder fehlerhaft. Bitte prüfen Sie die markierten Felder.".into(),
-            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::Unavailable(m) => m.clone(),
-            AppError::NotInRegister => "Das Register kennt zu Ihren Angaben keinen solchen Nachweis. Bitte prüfen Sie Ihre Angaben oder laden Sie den Nachweis hoch.".into(),
-            AppError::Untrustworthy => "Die Antwort des Registers war nicht vertrauenswürdig und wurde verworfen. Bitte versuchen Sie es später erneut oder laden Sie den Nachweis hoch.".into(),
-            AppError::NoResponsibleAuthority => {
-                "Für Ihren Wohnort ist für diese Leistung keine Behörde zuständig, die Anträge über amtsweg annimmt. Ihr Antrag bleibt als Entwurf gespeichert.".into()
-            }
-            AppError::Store(_) | AppError::Internal(_) => "Es ist ein technischer Fehler aufgetreten. Ihre Angaben sind nicht verloren; bitte versuchen Sie es später erneut.".into(),
-        }
-    }
-
-    fn log(&self) {
-        if let AppError::Store(e) = self {
-            // The store's errors never carry stored values; log the chain for operators.
-            let mut chain = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                chain.push_str(": ");
-                chain.push_str(&s.to_string());
-                source = s.source();
-            }
-            tracing::error!(error = %chain, "request failed");
-        }
-        if let AppError::Internal(e) = self {
-            tracing::error!(error = %e, "request failed");
-        }
+/// The status code of an error of the application layer.
+pub fn status(e: &AppError) -> StatusCode {
+    match e {
+        AppError::NotFound => StatusCode::NOT_FOUND,
+        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) | AppError::LevelTooLow { .. } => StatusCode::FORBIDDEN,
+        AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Invalid(_) | AppError::NoResponsibleAuthority => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::NotInRegister => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Untrustworthy => StatusCode::BAD_GATEWAY,
+        AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -181,7 +68,7 @@ impl IntoResponse for ApiError {
             _ => Vec::new(),
         };
         let body = ErrorBody { error: e.code().into(), message: e.message(), fields };
-        let mut response = (e.status(), Json(body)).into_response();
+        let mut response = (status(&e), Json(body)).into_response();
         if matches!(e, AppError::Unauthenticated) {
             response
                 .headers_mut()
@@ -222,11 +109,28 @@ impl IntoResponse for PageError {
             return axum::response::Redirect::to("/anmelden").into_response();
         }
         if let AppError::LevelTooLow { required, service } = &e {
-            let link = (crate::portal::login::step_up_path(*required, &format!("/leistungen/{service}")), "Erneut anmelden".to_owned());
-            return crate::pages::error_page_with_link(e.status(), &e.message(), Some(link));
+            let link = (crate::login::paths::step_up_path(*required, &format!("/leistungen/{service}")), "Erneut anmelden".to_owned());
+            return crate::pages::error_page_with_link(status(&e), &e.message(), Some(link));
         }
-        let mut response = crate::pages::error_page(e.status(), &e.message());
+        let mut response = crate::pages::error_page(status(&e), &e.message());
         retry_after(&e, &mut response);
         response
     }
+}
+
+/// The answer for an address nobody serves: JSON under `/api/`, a page elsewhere.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return api_error(StatusCode::NOT_FOUND, "not_found", "Diese Adresse gibt es in der API nicht.");
+    }
+    crate::pages::error_page(StatusCode::NOT_FOUND, "Die Seite, die Sie aufrufen wollten, gibt es nicht (mehr). Bitte prüfen Sie die Adresse.")
+}
+
+/// The answer for a method an address does not support: JSON under `/api/`, a page elsewhere.
+pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    let message = "Diese Adresse unterstützt die verwendete HTTP-Methode nicht.";
+    if uri.path().starts_with("/api/") {
+        return api_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message);
+    }
+    crate::pages::error_page(StatusCode::METHOD_NOT_ALLOWED, message)
 }

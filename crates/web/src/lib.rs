@@ -5,42 +5,29 @@
 //!   my applications, mailbox) and the demo login.
 //! - `workspace/`: pages for staff (inbox, case file, decision).
 //! - `api/`: JSON under `/api/v1/`, with the OpenAPI document generated from the handlers.
-//! - `applying.rs` and `deciding.rs`: the use cases that pages and API share.
+//! - `login/`: citizen login through OpenID Connect, staff password and one-time code, sessions.
+//!
+//! Every use case lives in the application layer (`amtsweg-app`); this crate only turns HTTP
+//! into calls of its desks and their answers into pages and JSON.
 
 pub mod api;
-mod applying;
 mod assets;
-pub mod bescheid;
-pub mod casework;
 pub mod auth;
-pub mod catalog;
-pub mod assistant;
-mod deciding;
-pub mod evidence;
-pub mod demo;
 pub mod error;
 mod forms;
-pub mod memo;
-pub use amtsweg_assist::model;
-pub mod oidc;
-pub mod oversight;
+pub mod login;
 pub mod metrics;
 mod pages;
 mod portal;
-pub mod ledger;
-pub mod retention;
 pub mod security;
-pub mod staff_login;
-pub mod uploads;
+mod server;
 mod workspace;
 
-use amtsweg_store::DynStore;
+pub use server::Application;
+use amtsweg_app::Platform;
 use axum::Router;
-use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 
 /// Largest request body accepted anywhere (forms and JSON).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -57,42 +44,20 @@ pub struct WebConfig {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: DynStore,
+    /// The application layer: every use case goes through it.
+    pub app: Platform,
     pub config: Arc<WebConfig>,
-    pub metrics: Arc<metrics::Metrics>,
-    /// The connection to the registers, when configured.
-    pub exchange: Option<Arc<evidence::Exchange>>,
-    /// The key uploaded documents are encrypted with.
-    pub upload_key: Arc<uploads::UploadKey>,
-    /// The ledger's signing key (checkpoints).
-    pub ledger_key: Arc<amtsweg_ledger::LogKey>,
-    /// Shares checkpoints between concurrent requests for receipts.
-    pub checkpointer: Arc<ledger::Checkpointer>,
-    /// A self-hosted language model, only when the admin configured one.
-    pub model: Option<Arc<model::ModelClient>>,
-    /// The citizen assistant and its knowledge base.
-    pub assistant: assistant::AssistantState,
     /// Citizen login through an OpenID Connect provider, when configured.
-    pub oidc: Option<Arc<oidc::OidcLogin>>,
+    pub oidc: Option<Arc<login::oidc::OidcLogin>>,
     /// Rate limits per client (off unless configured: `serve` turns them on).
     pub limits: Arc<security::RateLimits>,
 }
 
 impl AppState {
-    pub fn new(store: DynStore, config: WebConfig) -> Self {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).expect("the operating system's random source");
-        let ledger_key = amtsweg_ledger::LogKey::from_seed("amtsweg.invalid/ledger", seed).expect("a valid origin");
+    pub fn new(app: Platform, config: WebConfig) -> Self {
         Self {
-            store,
+            app,
             config: Arc::new(config),
-            metrics: Arc::new(metrics::Metrics::new()),
-            exchange: None,
-            upload_key: Arc::new(uploads::UploadKey::random()),
-            ledger_key: Arc::new(ledger_key),
-            checkpointer: Arc::default(),
-            model: None,
-            assistant: assistant::AssistantState::default(),
             oidc: None,
             limits: Arc::new(security::RateLimits::new(security::RateLimitSettings::OFF, Vec::new())),
         }
@@ -105,46 +70,29 @@ impl AppState {
         self
     }
 
-    pub fn with_oidc(mut self, login: oidc::OidcLogin) -> Self {
+    pub fn with_oidc(mut self, login: login::oidc::OidcLogin) -> Self {
         self.oidc = Some(Arc::new(login));
-        self
-    }
-
-    /// The assistant over a knowledge base (kept in `dir` when given).
-    pub fn with_assistant(mut self, assistant: amtsweg_assist::Assistant, dir: Option<PathBuf>) -> Self {
-        self.assistant = assistant::AssistantState { assistant: Arc::new(assistant), dir };
-        self
-    }
-
-    pub fn with_model(mut self, model: model::ModelClient) -> Self {
-        self.model = Some(Arc::new(model));
-        self
-    }
-
-    /// The ledger's key (a random one otherwise: checkpoints then cannot be checked after a restart).
-    pub fn with_ledger_key(mut self, key: amtsweg_ledger::LogKey) -> Self {
-        self.ledger_key = Arc::new(key);
-        self
-    }
-
-    pub fn with_upload_key(mut self, key: uploads::UploadKey) -> Self {
-        self.upload_key = Arc::new(key);
-        self
-    }
-
-    pub fn with_exchange(mut self, exchange: evidence::Exchange) -> Self {
-        self.exchange = Some(Arc::new(exchange));
         self
     }
 }
 
-/// The whole application as one router.
+/// The whole application as one router, `/metrics` included.
 pub fn app(state: AppState) -> Router {
+    app_with(state, true)
+}
+
+/// `GET /metrics` alone, for a listener of its own.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", axum::routing::get(metrics::render)).with_state(state)
+}
+
+/// The application's router; `/metrics` on it only when `with_metrics`.
+pub fn app_with(state: AppState, with_metrics: bool) -> Router {
     let csp = security::content_security_policy(&state.oidc.as_ref().map(|o| o.provider_origins()).unwrap_or_default());
     let (api_router, mut openapi) = api::router().split_for_parts();
     api::document_common_errors(&mut openapi);
     let openapi = Arc::new(openapi);
-    Router::new()
+    let router = Router::new()
         .merge(api_router)
         .route(
             "/api/openapi.json",
@@ -154,15 +102,17 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(portal::router())
+        .merge(login::router())
         .merge(workspace::router())
         .merge(workspace::oversight_router())
         .merge(assets::router(&state.config.kern_dir))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .route("/readyz", axum::routing::get(readyz))
-        .route("/metrics", axum::routing::get(metrics::render))
-        .fallback(pages::not_found)
-        .method_not_allowed_fallback(pages::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::load_session))
+        .route("/readyz", axum::routing::get(readyz));
+    let router = if with_metrics { router.route("/metrics", axum::routing::get(metrics::render)) } else { router };
+    router
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), login::session::load_session))
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), security::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(security::refuse_oversized))
@@ -184,50 +134,11 @@ pub fn app(state: AppState) -> Router {
 
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match state.store.ping().await {
+    match state.app.store.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "store not reachable");
             (axum::http::StatusCode::SERVICE_UNAVAILABLE, "Speicher nicht erreichbar").into_response()
         }
     }
-}
-
-/// Serves the app on `listener` until `shutdown` completes; returns once connections drained.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    retention::spawn(state.store.clone());
-    ledger::spawn(state.store.clone(), state.ledger_key.clone(), std::time::Duration::from_secs(10));
-    casework::spawn(state.clone());
-    let limits = state.limits.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            every.tick().await;
-            limits.forget_idle();
-        }
-    });
-    // The catalog's service descriptions into the assistant's knowledge base: at once when it
-    // is full text only (well under a second), in the background when passages are embedded.
-    let (store, assistant) = (state.store.clone(), state.assistant.clone());
-    let sync = async move {
-        if let Err(e) = assistant::sync_catalog(&store, &assistant).await {
-            tracing::warn!(error = %e, "the catalog could not be indexed for the assistant");
-        }
-    };
-    if state.assistant.assistant.embedder().is_some() {
-        tokio::spawn(sync);
-    } else {
-        sync.await;
-    }
-    if let Some(oidc) = &state.oidc {
-        oidc.warm_up().await;
-    }
-    let router = app(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -1,7 +1,7 @@
 //! What every page shares: the layout context, rendering, the error pages, and the view models
 //! of form fields and date formatting.
 
-use crate::auth::SessionContext;
+use crate::login::session::SessionContext;
 use amtsweg_domain::Role;
 use amtsweg_domain::form::format_date_german;
 use askama::Template;
@@ -67,21 +67,6 @@ pub fn error_page_with_link(status: StatusCode, message: &str, link: Option<(Str
         status,
         &ErrorPage { layout: Layout::new(heading, None), heading: heading.into(), message: message.into(), link },
     )
-}
-
-pub async fn not_found(uri: axum::http::Uri) -> Response {
-    if uri.path().starts_with("/api/") {
-        return crate::error::api_error(StatusCode::NOT_FOUND, "not_found", "Diese Adresse gibt es in der API nicht.");
-    }
-    error_page(StatusCode::NOT_FOUND, "Die Seite, die Sie aufrufen wollten, gibt es nicht (mehr). Bitte prüfen Sie die Adresse.")
-}
-
-pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
-    let message = "Diese Adresse unterstützt die verwendete HTTP-Methode nicht.";
-    if uri.path().starts_with("/api/") {
-        return crate::error::api_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message);
-    }
-    error_page(StatusCode::METHOD_NOT_ALLOWED, message)
 }
 
 pub fn date_time(t: OffsetDateTime) -> String {

@@ -55,7 +55,7 @@ pub async fn refuse_oversized(req: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<usize>().ok());
     // Evidence uploads may be larger than forms and JSON.
     let limit = if req.uri().path().ends_with("/evidence") || req.uri().path().ends_with("/nachweise/hochladen") {
-        crate::uploads::MAX_UPLOAD_BYTES + 64 * 1024
+        amtsweg_app::uploads::MAX_UPLOAD_BYTES + 64 * 1024
     } else {
         crate::MAX_BODY_BYTES
     };

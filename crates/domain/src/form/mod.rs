@@ -10,11 +10,13 @@
 //! A field path names one place in the data: ids and indices joined by dots, e.g.
 //! `G60000001.0.F60000002`. Errors, input names and rule references use it.
 
+mod answers;
 mod rules;
 mod schema;
 mod validate;
 mod values;
 
+pub use answers::{AnswerView, PageAnswers, answers};
 pub use rules::{Check, Condition, Rule, lookup};
 pub use validate::indices;
 pub use values::{format_date_german, format_number_german, parse_date};

@@ -1,11 +1,11 @@
 use super::ApiJson;
 use crate::auth::ApiCitizen;
 use crate::error::{ApiError, AppError, ErrorBody};
-use crate::AppState;
+
 use amtsweg_domain::records::Application;
 use amtsweg_domain::{ApplicationId, ApplicationStatus, FormData, Outcome, ServiceId};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -171,14 +171,10 @@ pub async fn put_data(
     params(("id" = String, Path)),
     responses((status = 200, body = Submitted), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn submit(
-    State(state): State<AppState>,
-    ApiCitizen(desk): ApiCitizen,
-    Path(id): Path<String>,
-) -> Result<Json<Submitted>, ApiError> {
+pub async fn submit(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<Submitted>, ApiError> {
     let id = app_id(&id)?;
-    let (submission, decision) = crate::casework::submit(&state, &desk, &id).await?;
-    let receipt = crate::ledger::receipt_or_log(&state, &format!("application_submitted:application:{id}")).await;
+    let (submission, decision) = desk.submit(&id).await?;
+    let receipt = desk.submission_receipt(&id).await;
     Ok(Json(Submitted {
         id: id.to_string(),
         status: if decision.is_some() { ApplicationStatus::Decided } else { ApplicationStatus::Submitted },
@@ -204,22 +200,9 @@ pub struct ReceiptView {
 #[utoipa::path(get, path = "/api/v1/applications/{id}/receipts", tag = "applications", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = [ReceiptView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn receipts(State(state): State<AppState>, ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<Vec<ReceiptView>>, ApiError> {
-    let id = app_id(&id)?;
-    desk.application(&id).await?;
-    let mut references = vec![("submitted", format!("application_submitted:application:{id}"))];
-    for m in desk.messages().await? {
-        if m.application_id.as_ref() == Some(&id) {
-            references.push(("decision_delivered", format!("message_delivered:message:{}", m.id)));
-        }
-    }
-    let mut out = Vec::new();
-    for (event, reference) in references {
-        if let Some(receipt) = crate::ledger::receipt_in(&state, &reference).await? {
-            out.push(ReceiptView { event, receipt });
-        }
-    }
-    Ok(Json(out))
+pub async fn receipts(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<Vec<ReceiptView>>, ApiError> {
+    let receipts = desk.receipts(&app_id(&id)?).await?;
+    Ok(Json(receipts.into_iter().map(|(event, receipt)| ReceiptView { event, receipt }).collect()))
 }
 
 /// Withdraws an application that is not decided yet.

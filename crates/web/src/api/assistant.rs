@@ -1,6 +1,6 @@
 use super::ApiJson;
 use crate::AppState;
-use crate::assistant::{self, Recipient, Source};
+use amtsweg_app::assistant::{self, Recipient, Source};
 use crate::auth::{ApiCitizen, ApiStaff};
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
@@ -44,7 +44,7 @@ pub struct AskResult {
     responses((status = 200, body = AskResult), (status = 422, body = ErrorBody)))]
 pub async fn ask(State(state): State<AppState>, ApiJson(input): ApiJson<AskInput>) -> Result<Json<AskResult>, ApiError> {
     let question = assistant::check_question(input.question.as_deref())?;
-    let reply = assistant::ask(&state, &question).await?;
+    let reply = state.app.ask(&question).await?;
     Ok(Json(AskResult {
         answered: reply.answer.answered,
         answer: reply.answer.answer,

@@ -1,13 +1,12 @@
 use super::ApiJson;
 use super::applications::DecisionView;
-use crate::AppState;
 use crate::auth::{ApiLead, ApiStaff};
-use crate::deciding::StaffDesk;
+use amtsweg_app::staff::StaffDesk;
 use crate::error::{ApiError, AppError, ErrorBody};
 use amtsweg_domain::records::{AssigneeFilter, CaseFilter, CaseSort, InfoRequest, Memo};
 use amtsweg_domain::{ApplicationStatus, CaseId, FormData, Outcome, RuleOutcome, ServiceId, UserId};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use super::ApiQuery;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -251,7 +250,6 @@ pub async fn show(ApiStaff(desk): ApiStaff, Path(id): Path<String>) -> Result<Js
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn decide(
-    State(state): State<AppState>,
     ApiStaff(desk): ApiStaff,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<DecisionInput>,
@@ -259,8 +257,7 @@ pub async fn decide(
     let id = case_id(&id)?;
     let (outcome, reason) = StaffDesk::check_decision(input.outcome.as_deref(), input.reason.as_deref())
         .map_err(AppError::Invalid)?;
-    let (d, file) = desk.decide(&id, outcome, &reason).await?;
-    crate::casework::deliver(&state, file, &d).await;
+    let d = desk.decide(&id, outcome, &reason).await?;
     Ok(Json(DecisionResult {
         bescheid_url: format!("/api/v1/cases/{id}/bescheid"),
         case_id: d.case_id.to_string(),
@@ -333,18 +330,17 @@ pub async fn ask(ApiStaff(desk): ApiStaff, Path(id): Path<String>, ApiJson(input
 /// with a `notice`). Nothing is saved.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/memo-draft", tag = "cases", security(("bearer" = [])),
     params(("id" = String, Path), ("rephrase" = Option<bool>, Query)),
-    responses((status = 200, body = crate::memo::MemoDraft), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = amtsweg_app::memo::MemoDraft), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn memo_draft(
-    State(state): State<AppState>,
     ApiStaff(desk): ApiStaff,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Result<Json<crate::memo::MemoDraft>, ApiError> {
+) -> Result<Json<amtsweg_app::memo::MemoDraft>, ApiError> {
     let id = case_id(&id)?;
     let c = desk.open(&id).await?;
     let evidence = desk.evidence(&id).await?;
     let rephrase = q.get("rephrase").is_some_and(|v| v == "true");
-    Ok(Json(crate::memo::draft_for(state.model.as_deref(), &c, &evidence, rephrase).await))
+    Ok(Json(desk.draft_memo(&c, &evidence, rephrase).await))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -375,8 +371,8 @@ pub async fn bescheid(ApiStaff(desk): ApiStaff, Path(id): Path<String>) -> Resul
 #[utoipa::path(get, path = "/api/v1/cases/{id}/evidence/{evidence_id}", tag = "cases", security(("bearer" = [])),
     params(("id" = String, Path), ("evidence_id" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn uploaded(State(state): State<AppState>, ApiStaff(desk): ApiStaff, Path((id, evidence)): Path<(String, String)>) -> Result<Response, ApiError> {
-    let (media_type, bytes) = desk.uploaded(&case_id(&id)?, &evidence, &state.upload_key).await?;
+pub async fn uploaded(ApiStaff(desk): ApiStaff, Path((id, evidence)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let (media_type, bytes) = desk.uploaded(&case_id(&id)?, &evidence).await?;
     Ok(file_response(&media_type, bytes, &format!("nachweis-{evidence}")))
 }
 
@@ -425,7 +421,7 @@ pub struct LeadTimeView {
     responses((status = 200, body = [LeadTimeView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn lead_times(ApiLead(lead): ApiLead) -> Result<Json<Vec<LeadTimeView>>, ApiError> {
     Ok(Json(
-        crate::casework::lead_times(&lead.timings().await?, OffsetDateTime::now_utc())
+        amtsweg_app::casework::lead_times(&lead.timings().await?, OffsetDateTime::now_utc())
             .into_iter()
             .map(|l| LeadTimeView {
                 service_id: l.service_id,

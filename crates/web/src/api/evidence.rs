@@ -1,8 +1,8 @@
 use super::ApiJson;
 use crate::AppState;
 use crate::auth::ApiCitizen;
-use crate::error::{ApiError, AppError, ErrorBody};
-use crate::evidence::Fetched;
+use crate::error::{ApiError, ErrorBody};
+use amtsweg_app::evidence::Fetched;
 use amtsweg_domain::ApplicationId;
 use amtsweg_domain::records::{EvidenceRecord, Transfer};
 use axum::Json;
@@ -148,11 +148,11 @@ pub async fn fetch(
                 _ => {}
             }
         }
-        let record = desk.upload_evidence(&state.upload_key, &id, &evidence_type, file.as_deref().unwrap_or_default()).await?;
+        let record = desk.upload_evidence(&id, &evidence_type, file.as_deref().unwrap_or_default()).await?;
         return Ok((StatusCode::CREATED, Json(EvidenceView::from(record))).into_response());
     }
     let ApiJson(input) = ApiJson::<EvidenceInput>::from_request(request, &state).await.map_err(|r| ApiError::Response(r))?;
-    match desk.fetch_evidence(state.exchange.as_deref(), &id, &input.evidence_type, &input.source, input.consent).await? {
+    match desk.fetch_evidence(&id, &input.evidence_type, &input.source, input.consent).await? {
         Fetched::Attached(record) => Ok((StatusCode::CREATED, Json(EvidenceView::from(record))).into_response()),
         Fetched::Preview(record) => {
             let view = EvidenceView::from(record);
@@ -210,15 +210,9 @@ pub async fn list(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Resul
 /// Every exchange with a register about me (Datenschutzcockpit), newest first.
 #[utoipa::path(get, path = "/api/v1/me/transfers", tag = "mailbox", security(("bearer" = [])),
     responses((status = 200, body = [TransferView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn transfers(State(state): State<AppState>, ApiCitizen(desk): ApiCitizen) -> Result<Json<Vec<TransferView>>, ApiError> {
-    // Entries waiting for the tree are integrated first, so that each transfer shows its place.
-    state.checkpointer.fresh(&state.store, &state.ledger_key).await.map_err(AppError::from)?;
-    let mut out = Vec::new();
-    for t in desk.transfers().await? {
-        let index = state.store.ledger_index_of(&format!("evidence_requested:transfer:{}", t.id)).await.map_err(AppError::from)?;
-        out.push(TransferView { ledger_index: index, ..t.into() });
-    }
-    Ok(Json(out))
+pub async fn transfers(ApiCitizen(desk): ApiCitizen) -> Result<Json<Vec<TransferView>>, ApiError> {
+    let transfers = desk.transfers_in_ledger().await?;
+    Ok(Json(transfers.into_iter().map(|(t, index)| TransferView { ledger_index: index, ..t.into() }).collect()))
 }
 
 /// The ledger receipt of one of my transfers: the entry, its index, a signed checkpoint and the
@@ -226,10 +220,6 @@ pub async fn transfers(State(state): State<AppState>, ApiCitizen(desk): ApiCitiz
 #[utoipa::path(get, path = "/api/v1/me/transfers/{id}/receipt", tag = "mailbox", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn transfer_receipt(State(state): State<AppState>, ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<amtsweg_ledger::Receipt>, ApiError> {
-    if !desk.transfers().await?.iter().any(|t| t.id == id) {
-        return Err(AppError::NotFound.into());
-    }
-    let receipt = crate::ledger::receipt_in(&state, &format!("evidence_requested:transfer:{id}")).await?;
-    Ok(Json(receipt.ok_or(AppError::NotFound)?))
+pub async fn transfer_receipt(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<amtsweg_ledger::Receipt>, ApiError> {
+    Ok(Json(desk.transfer_receipt(&id).await?))
 }

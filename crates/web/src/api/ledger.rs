@@ -4,8 +4,6 @@
 
 use crate::AppState;
 use crate::error::{ApiError, AppError, ErrorBody};
-use crate::ledger::{self, ProofError};
-use amtsweg_domain::FieldError;
 use amtsweg_ledger::{ConsistencyProof, InclusionProof};
 use axum::Json;
 use super::ApiQuery;
@@ -18,21 +16,11 @@ fn text(body: String) -> axum::response::Response {
     ([("content-type", "text/plain; charset=utf-8")], body).into_response()
 }
 
-impl From<ProofError> for ApiError {
-    fn from(e: ProofError) -> Self {
-        ApiError(match e {
-            ProofError::NoCheckpoint(_) => AppError::Invalid(vec![FieldError::new("size", "Für diese Größe des Ledgers gibt es keinen signierten Checkpoint.")]),
-            ProofError::OutOfRange => AppError::Invalid(vec![FieldError::new("index", "Der Index muss kleiner als die Größe sein (from höchstens to).")]),
-            ProofError::Store(s) => s.into(),
-        })
-    }
-}
-
 /// The latest signed checkpoint (C2SP signed note), made now if entries are waiting.
 #[utoipa::path(get, path = "/api/v1/ledger/checkpoint", tag = "ledger",
     responses((status = 200, description = "signed note", content_type = "text/plain", body = String), (status = 404, body = ErrorBody)))]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<axum::response::Response, ApiError> {
-    let (_, note) = state.checkpointer.fresh(&state.store, &state.ledger_key).await?.ok_or(AppError::NotFound)?;
+    let (_, note) = state.app.checkpoint().await?.ok_or(AppError::NotFound)?;
     Ok(text(note))
 }
 
@@ -40,7 +28,7 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<axum::response:
 #[utoipa::path(get, path = "/api/v1/ledger/key", tag = "ledger",
     responses((status = 200, description = "verifier key", content_type = "text/plain", body = String)))]
 pub async fn key(State(state): State<AppState>) -> axum::response::Response {
-    text(format!("{}\n", state.ledger_key.verifier_key()))
+    text(format!("{}\n", state.app.ledger_verifier_key()))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -75,7 +63,7 @@ struct ConsistencyProofSchema {
 #[utoipa::path(get, path = "/api/v1/ledger/proof/inclusion", tag = "ledger", params(InclusionQuery),
     responses((status = 200, body = InclusionProofSchema), (status = 422, body = ErrorBody)))]
 pub async fn inclusion(State(state): State<AppState>, ApiQuery(q): ApiQuery<InclusionQuery>) -> Result<Json<InclusionProof>, ApiError> {
-    Ok(Json(ledger::inclusion(&state.store, q.index, q.size).await?))
+    Ok(Json(state.app.inclusion_proof(q.index, q.size).await.map_err(AppError::from)?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -90,5 +78,5 @@ pub struct ConsistencyQuery {
 #[utoipa::path(get, path = "/api/v1/ledger/proof/consistency", tag = "ledger", params(ConsistencyQuery),
     responses((status = 200, body = ConsistencyProofSchema), (status = 422, body = ErrorBody)))]
 pub async fn consistency(State(state): State<AppState>, ApiQuery(q): ApiQuery<ConsistencyQuery>) -> Result<Json<ConsistencyProof>, ApiError> {
-    Ok(Json(ledger::consistency(&state.store, q.from, q.to).await?))
+    Ok(Json(state.app.consistency_proof(q.from, q.to).await.map_err(AppError::from)?))
 }

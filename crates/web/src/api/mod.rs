@@ -106,7 +106,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes({
             // Uploads may be larger than the other bodies.
             let (schemas, paths, method_router) = routes!(evidence::fetch, evidence::list);
-            let limit = axum::extract::DefaultBodyLimit::max(crate::uploads::MAX_UPLOAD_BYTES + 64 * 1024);
+            let limit = axum::extract::DefaultBodyLimit::max(amtsweg_app::uploads::MAX_UPLOAD_BYTES + 64 * 1024);
             (schemas, paths, method_router.layer(limit))
         })
         .routes(routes!(evidence::transfers))

@@ -6,50 +6,19 @@
 
 use super::ApiJson;
 use crate::AppState;
-use crate::auth::{hash_secret, new_secret};
+pub use crate::auth::ApiProcedure;
 use crate::error::{ApiError, AppError, ErrorBody, api_error};
-use amtsweg_domain::records::ApiClient;
-use amtsweg_domain::{ApplicationStatus, CaseId, FormData, Role, RuleOutcome, UserId};
-use amtsweg_store::Actor;
+use amtsweg_app::procedures::{TOKEN_SECONDS, TokenRefused};
+use amtsweg_domain::{ApplicationStatus, CaseId, FormData, RuleOutcome};
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{Path, State};
 use super::ApiQuery;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use time::OffsetDateTime;
-
-/// How long an access token lives.
-pub const TOKEN_SECONDS: i64 = 3600;
-
-/// A request of a specialist procedure (bearer access token from `/api/v1/procedures/token`).
-pub struct ApiProcedure(pub ApiClient);
-
-impl FromRequestParts<AppState> for ApiProcedure {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or(AppError::Unauthenticated)?;
-        let client = state.store.api_client_by_token(&hash_secret(token)).await?.ok_or(AppError::Unauthenticated)?;
-        Ok(ApiProcedure(client))
-    }
-}
-
-/// Makes a client for an authority; returns its id and its secret (shown once).
-pub async fn create_client(store: &amtsweg_store::DynStore, authority: &amtsweg_domain::AuthorityId, name: &str, actor: Option<&Actor>) -> Result<(ApiClient, String), AppError> {
-    let secret = new_secret();
-    let client = store.create_api_client(authority, name, &hash_secret(&secret), actor).await?;
-    Ok((client, secret))
-}
 
 /// Other parameters (e.g. `scope`) are ignored, as OAuth 2.0 servers do.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -86,14 +55,13 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
     let (Some(id), Some(secret)) = (request.client_id, request.client_secret) else {
         return Ok(api_error(StatusCode::UNAUTHORIZED, "invalid_client", "Kennung oder Geheimnis des Clients fehlt."));
     };
-    if id.len() > 64 || secret.len() > 256 {
-        return Ok(api_error(StatusCode::UNAUTHORIZED, "invalid_client", "Kennung oder Geheimnis des Clients ist falsch."));
-    }
-    let Some(client) = state.store.api_client_by_secret(&id, &hash_secret(&secret)).await? else {
-        return Ok(api_error(StatusCode::UNAUTHORIZED, "invalid_client", "Kennung oder Geheimnis des Clients ist falsch."));
+    let token = match state.app.procedures().issue_token(&id, &secret).await {
+        Ok(token) => token,
+        Err(TokenRefused::InvalidClient) => {
+            return Ok(api_error(StatusCode::UNAUTHORIZED, "invalid_client", "Kennung oder Geheimnis des Clients ist falsch."));
+        }
+        Err(TokenRefused::App(e)) => return Err(e.into()),
     };
-    let token = new_secret();
-    state.store.put_client_token(&hash_secret(&token), &client.id, OffsetDateTime::now_utc() + time::Duration::seconds(TOKEN_SECONDS)).await?;
     Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(TokenResponse { access_token: token, token_type: "Bearer", expires_in: TOKEN_SECONDS })).into_response())
 }
 
@@ -115,7 +83,7 @@ pub struct SubmissionSummary {
 #[utoipa::path(get, path = "/api/v1/procedures/submissions", tag = "procedures", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query)),
     responses((status = 200, body = [SubmissionSummary]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn submissions(State(state): State<AppState>, ApiProcedure(client): ApiProcedure, ApiQuery(q): ApiQuery<HashMap<String, String>>) -> Result<Json<Vec<SubmissionSummary>>, ApiError> {
+pub async fn submissions(ApiProcedure(desk): ApiProcedure, ApiQuery(q): ApiQuery<HashMap<String, String>>) -> Result<Json<Vec<SubmissionSummary>>, ApiError> {
     let limit = match q.get("limit") {
         None => 50,
         Some(l) => l
@@ -124,7 +92,7 @@ pub async fn submissions(State(state): State<AppState>, ApiProcedure(client): Ap
             .filter(|l| (1..=100).contains(l))
             .ok_or_else(|| AppError::Invalid(vec![amtsweg_domain::FieldError::new("limit", "Bitte eine Zahl von 1 bis 100.")]))?,
     };
-    let cases = state.store.client_new_cases(&client, limit).await?;
+    let cases = desk.new_submissions(limit).await?;
     Ok(Json(
         cases
             .into_iter()
@@ -174,28 +142,21 @@ pub struct SubmissionView {
     submitted_at: OffsetDateTime,
 }
 
-fn procedure_actor(client: &ApiClient) -> Actor {
-    Actor { id: UserId::from_stored(format!("client-{}", client.id)), role: Role::Procedure }
-}
-
 /// One submission of my authority with its data and evidence. The read is recorded.
 #[utoipa::path(get, path = "/api/v1/procedures/submissions/{id}", tag = "procedures", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = SubmissionView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn submission(State(state): State<AppState>, ApiProcedure(client): ApiProcedure, Path(id): Path<String>) -> Result<Json<SubmissionView>, ApiError> {
+pub async fn submission(ApiProcedure(desk): ApiProcedure, Path(id): Path<String>) -> Result<Json<SubmissionView>, ApiError> {
     let id = super::parse_id(&id, CaseId::parse)?;
-    let c = state.store.open_case(&client.authority_id, &id, &procedure_actor(&client)).await?.ok_or(AppError::NotFound)?;
-    let evidence = state
-        .store
-        .case_evidence(&client.authority_id, &id)
-        .await?
+    let (c, evidence) = desk.submission(&id).await?;
+    let evidence = evidence
         .into_iter()
-        .filter(|e| e.status == "attached")
-        .map(|e| {
+        .map(|delivered| {
+            let e = delivered.record;
             let upload = e.source == "upload";
             EvidenceView {
                 document: (!upload).then(|| serde_json::from_str(&e.document).unwrap_or(serde_json::Value::Null)),
-                content_base64: upload.then(|| state.upload_key.open(&e.document).map(|b| base64::engine::general_purpose::STANDARD.encode(b))).flatten(),
+                content_base64: delivered.upload.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
                 evidence_type: e.evidence_type,
                 source: e.source,
                 register: e.register,
@@ -241,7 +202,6 @@ pub struct EventView {
     at: OffsetDateTime,
 }
 
-pub const EVENT_KINDS: [&str; 4] = ["received", "accepted", "rejected", "decided"];
 
 /// Reports a status event the citizen sees. Needs an `Idempotency-Key` header: the same key
 /// again returns the stored event (200) instead of a second one (201); the same key for
@@ -251,8 +211,7 @@ pub const EVENT_KINDS: [&str; 4] = ["received", "accepted", "rejected", "decided
     responses((status = 201, body = EventView), (status = 200, body = EventView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn event(
-    State(state): State<AppState>,
-    ApiProcedure(client): ApiProcedure,
+    ApiProcedure(desk): ApiProcedure,
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(input): ApiJson<EventInput>,
@@ -264,19 +223,9 @@ pub async fn event(
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200)
         .ok_or_else(|| AppError::BadRequest("Bitte senden Sie einen Idempotency-Key (1 bis 200 Zeichen).".into()))?;
-    let mut errors = Vec::new();
     let kind = input.kind.as_deref().unwrap_or_default();
-    if !EVENT_KINDS.contains(&kind) {
-        errors.push(amtsweg_domain::FieldError::new("kind", "Bitte „received“, „accepted“, „rejected“ oder „decided“."));
-    }
-    let note = input.note.as_deref().unwrap_or_default().trim();
-    if note.chars().count() > 2000 {
-        errors.push(amtsweg_domain::FieldError::new("note", "Die Notiz darf höchstens 2000 Zeichen lang sein."));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors).into());
-    }
-    let (e, new) = state.store.post_case_event(&client, &id, key, kind, note).await?;
+    let note = input.note.as_deref().unwrap_or_default();
+    let (e, new) = desk.report(&id, key, kind, note).await?;
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(EventView { id: e.id, kind: e.kind, note: e.note, at: e.at })))
 }

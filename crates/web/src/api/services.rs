@@ -42,7 +42,7 @@ fn summary(s: &Service) -> ServiceSummary {
 #[utoipa::path(get, path = "/api/v1/services", tag = "services",
     responses((status = 200, body = [ServiceSummary])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ServiceSummary>>, ApiError> {
-    Ok(Json(state.store.services().await?.iter().map(summary).collect()))
+    Ok(Json(state.app.catalog().services().await?.iter().map(summary).collect()))
 }
 
 /// One service with its form as JSON Schema (public).
@@ -51,6 +51,6 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ServiceSumma
     responses((status = 200, body = ServiceDetail), (status = 404, body = ErrorBody)))]
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ServiceDetail>, ApiError> {
     let id = super::parse_id(&id, ServiceId::parse)?;
-    let s = state.store.service(&id).await?.ok_or(AppError::NotFound)?;
+    let s = state.app.catalog().service(&id).await?.ok_or(AppError::NotFound)?;
     Ok(Json(ServiceDetail { summary: summary(&s), description: s.description.clone(), form_schema: s.form.json_schema(), evidence: s.evidence.clone(), required_level: s.required_level }))
 }

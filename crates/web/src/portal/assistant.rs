@@ -3,8 +3,9 @@
 //! a login, so that the answer can reach the citizen's mailbox.
 
 use crate::AppState;
-use crate::assistant::{self, Recipient, Source};
-use crate::auth::{MaybeSession, PageCitizen, check_csrf};
+use amtsweg_app::assistant::{self, Recipient, Source};
+use crate::auth::{PageCitizen, check_csrf};
+use crate::login::session::MaybeSession;
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, PageForm, render};
 use askama::Template;
@@ -52,7 +53,7 @@ async fn page(MaybeSession(session): MaybeSession) -> Response {
 }
 
 async fn turn(state: &AppState, question: &str) -> Result<Turn, AppError> {
-    let reply = assistant::ask(state, question).await?;
+    let reply = state.app.ask(question).await?;
     Ok(Turn {
         answered: reply.answer.answered,
         answer: reply.answer.answer,
@@ -91,7 +92,7 @@ async fn handover(State(state): State<AppState>, citizen: PageCitizen, PageForm(
     let topic = field(&form, "topic").map(str::trim).filter(|t| !t.is_empty()).map(|t| t.chars().take(200).collect::<String>());
     match citizen.desk.send_inquiry(authority, &question, topic.as_deref()).await {
         Ok(inquiry) => {
-            let name = state.store.authority(&inquiry.authority_id).await?.map(|a| a.name).unwrap_or_default();
+            let name = state.app.catalog().authority_name(&inquiry.authority_id).await?;
             Ok(render(StatusCode::OK, &AssistantPage { sent_to: Some(name), ..empty(layout) }))
         }
         Err(AppError::Invalid(errors)) => {

@@ -1,12 +1,12 @@
 //! The citizen portal: services, the application form with check-your-answers, the receipt,
-//! my applications, the mailbox; and the login (the persona picker of the demo).
+//! my applications, the mailbox, the Datenschutzcockpit and the assistant.
 
 mod assistant;
-pub(crate) mod login;
 
 use crate::AppState;
 use crate::pages::PageForm;
-use crate::auth::{MaybeSession, PageCitizen, check_csrf};
+use crate::auth::{PageCitizen, check_csrf};
+use crate::login::session::MaybeSession;
 use crate::error::{AppError, PageError};
 use crate::forms::{self, Block, PageAnswers, Source};
 use crate::pages::{self, Layout, date, date_time, render};
@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/antraege/{id}/nachweise/{evidence}/{decision}", post(decide_preview))
         .route(
             "/antraege/{id}/nachweise/hochladen",
-            post(upload_evidence).layer(axum::extract::DefaultBodyLimit::max(crate::uploads::MAX_UPLOAD_BYTES + 64 * 1024)),
+            post(upload_evidence).layer(axum::extract::DefaultBodyLimit::max(amtsweg_app::uploads::MAX_UPLOAD_BYTES + 64 * 1024)),
         )
         .route("/antraege/{id}/bestaetigung", get(receipt))
         .route("/antraege/{id}/zuruecknehmen", post(withdraw))
@@ -43,7 +43,6 @@ pub fn router() -> Router<AppState> {
         .route("/postfach/{id}/bescheid.pdf", get(message_document))
         .route("/postfach/{id}/antwort", post(answer))
         .route("/meine-daten", get(transfers))
-        .merge(login::router())
         .merge(assistant::router())
 }
 
@@ -69,7 +68,7 @@ struct HomePage {
 }
 
 async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, PageError> {
-    let services = state.store.services().await?;
+    let services = state.app.catalog().services().await?;
     Ok(render(
         StatusCode::OK,
         &HomePage {
@@ -103,10 +102,10 @@ async fn service(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = ServiceId::parse(&id).ok_or(AppError::NotFound)?;
-    let s = state.store.service(&id).await?.ok_or(AppError::NotFound)?;
+    let s = state.app.catalog().service(&id).await?.ok_or(AppError::NotFound)?;
     let step_up = match (s.required_level, session.as_deref()) {
         (Some(required), Some(session)) if session.user.role == amtsweg_domain::Role::Citizen && session.session.level < Some(required) => {
-            Some(login::step_up_path(required, &format!("/leistungen/{}", s.id)))
+            Some(crate::login::paths::step_up_path(required, &format!("/leistungen/{}", s.id)))
         }
         _ => None,
     };
@@ -335,14 +334,13 @@ async fn check(citizen: PageCitizen, Path(id): Path<String>) -> Result<Response,
 }
 
 async fn submit(
-    State(state): State<AppState>,
     citizen: PageCitizen,
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     check_csrf(&citizen.session, &form)?;
     let id = app_id(&id)?;
-    match crate::casework::submit(&state, &citizen.desk, &id).await {
+    match citizen.desk.submit(&id).await {
         Ok(_) => Ok(see_other(format!("/antraege/{id}/bestaetigung"))),
         // The stored data is incomplete or no longer fits the form: the first page with a problem.
         Err(AppError::Invalid(errors)) => {
@@ -615,20 +613,12 @@ fn outcome_label(outcome: &str) -> &'static str {
 }
 
 /// The Datenschutzcockpit: every exchange with a register about the citizen.
-async fn transfers(State(state): State<AppState>, citizen: PageCitizen) -> Result<Response, PageError> {
-    // Waiting entries go into the tree first, so that each transfer shows its place there.
-    state.checkpointer.fresh(&state.store, &state.ledger_key).await.map_err(crate::error::AppError::from)?;
-    let mut ledger = std::collections::HashMap::new();
-    let list = citizen.desk.transfers().await?;
-    for t in &list {
-        if let Some(i) = state.store.ledger_index_of(&format!("evidence_requested:transfer:{}", t.id)).await.map_err(crate::error::AppError::from)? {
-            ledger.insert(t.id.clone(), i);
-        }
-    }
+async fn transfers(citizen: PageCitizen) -> Result<Response, PageError> {
+    let list = citizen.desk.transfers_in_ledger().await?;
     let transfers = list
         .into_iter()
-        .map(|t| TransferRow {
-            ledger_index: ledger.get(&t.id).copied(),
+        .map(|(t, ledger_index)| TransferRow {
+            ledger_index,
             at: date_time(t.at),
             authority: t.authority_name,
             register: t.register,
@@ -643,19 +633,19 @@ async fn transfers(State(state): State<AppState>, citizen: PageCitizen) -> Resul
 }
 
 /// The citizen's explicit choice to have one piece of evidence fetched from its register.
-async fn fetch_evidence(State(state): State<AppState>, citizen: PageCitizen, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+async fn fetch_evidence(citizen: PageCitizen, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
     check_csrf(&citizen.session, &form)?;
     let id = app_id(&id)?;
     let get = |name: &str| form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let consent = get("zustimmung").map(|v| v == "true");
-    match citizen.desk.fetch_evidence(state.exchange.as_deref(), &id, get("nachweis").unwrap_or_default(), "register", consent).await {
+    match citizen.desk.fetch_evidence(&id, get("nachweis").unwrap_or_default(), "register", consent).await {
         Ok(_) => Ok(see_other(format!("/antraege/{id}/pruefen#nachweise"))),
         Err(AppError::Invalid(errors)) => {
             let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
             render_check_with(&citizen, &id, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e @ (AppError::NotInRegister | AppError::Unavailable(_) | AppError::Untrustworthy | AppError::NoResponsibleAuthority)) => {
-            let status = e.status();
+            let status = crate::error::status(&e);
             render_check_with(&citizen, &id, None, Some(e.message()), status).await
         }
         Err(AppError::Conflict(_)) => Ok(see_other(format!("/antraege/{id}"))),
@@ -678,7 +668,6 @@ async fn decide_preview(citizen: PageCitizen, Path((id, evidence, decision)): Pa
 
 /// Evidence uploaded from the check page instead of fetched.
 async fn upload_evidence(
-    State(state): State<AppState>,
     citizen: PageCitizen,
     Path(id): Path<String>,
     mut form: axum::extract::Multipart,
@@ -695,7 +684,7 @@ async fn upload_evidence(
         }
     }
     check_csrf(&citizen.session, &[("_csrf".to_owned(), csrf)])?;
-    match citizen.desk.upload_evidence(&state.upload_key, &id, &evidence_type, &file).await {
+    match citizen.desk.upload_evidence(&id, &evidence_type, &file).await {
         Ok(_) => Ok(see_other(format!("/antraege/{id}/pruefen#nachweise"))),
         Err(AppError::Invalid(errors)) => {
             let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");

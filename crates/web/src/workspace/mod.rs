@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::pages::PageForm;
 use crate::auth::{PageStaff, check_csrf};
-use crate::deciding::StaffDesk;
+use amtsweg_app::staff::StaffDesk;
 use crate::error::{AppError, PageError};
 use crate::forms::{self, AnswerView, PageAnswers};
 use crate::pages::{Layout, date, date_time, render};
@@ -91,7 +91,7 @@ async fn inbox(State(state): State<AppState>, staff: PageStaff, Query(q): Query<
             open_question: c.open_question,
         })
         .collect();
-    let services = state.store.services().await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
+    let services = state.app.catalog().services().await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
     let colleagues = staff.desk.colleagues().await?.into_iter().map(|u| (u.id.to_string(), u.display_name)).collect();
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let page = InboxPage {
@@ -198,7 +198,7 @@ async fn answer_inquiry(staff: PageStaff, Path(id): Path<String>, PageForm(form)
 
 async fn lead_times(staff: PageStaff) -> Result<Response, PageError> {
     let lead = staff.desk.lead().ok_or(AppError::Forbidden("Durchlaufzeiten sehen Teamleitungen."))?;
-    let rows = crate::casework::lead_times(&lead.timings().await?, time::OffsetDateTime::now_utc())
+    let rows = amtsweg_app::casework::lead_times(&lead.timings().await?, time::OffsetDateTime::now_utc())
         .into_iter()
         .map(|l| (l.service_name, l.decided, l.automated, duration(l.median_seconds), duration(l.p90_seconds), l.open, l.overdue))
         .collect();
@@ -378,13 +378,12 @@ fn back_to(id: &CaseId) -> Response {
     Redirect::to(&format!("/arbeitsplatz/vorgaenge/{id}")).into_response()
 }
 
-async fn decide(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
+async fn decide(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let id = case_id(&id)?;
     match StaffDesk::check_decision(field(&form, "outcome"), field(&form, "reason")) {
         Ok((outcome, reason)) => {
-            let (decision, file) = staff.desk.decide(&id, outcome, &reason).await?;
-            crate::casework::deliver(&state, file, &decision).await;
+            staff.desk.decide(&id, outcome, &reason).await?;
             Ok(back_to(&id))
         }
         Err(errors) => {
@@ -452,12 +451,12 @@ struct MemoPage {
     can_rephrase: bool,
 }
 
-async fn memo_draft(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+async fn memo_draft(staff: PageStaff, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, PageError> {
     let id = case_id(&id)?;
     let c = staff.desk.open(&id).await?;
     let evidence = staff.desk.evidence(&id).await?;
     let rephrase = q.get("ueberarbeiten").is_some_and(|v| v == "ja");
-    let draft = crate::memo::draft_for(state.model.as_deref(), &c, &evidence, rephrase).await;
+    let draft = staff.desk.draft_memo(&c, &evidence, rephrase).await;
     let page = MemoPage {
         layout: Layout::new(format!("Vermerk zu {}", c.case_number), Some(&staff.session)),
         id: id.to_string(),
@@ -467,7 +466,7 @@ async fn memo_draft(State(state): State<AppState>, staff: PageStaff, Path(id): P
         memo_error: None,
         notice: draft.notice,
         rephrased: draft.rephrased,
-        can_rephrase: state.model.is_some() && !rephrase,
+        can_rephrase: staff.desk.can_rephrase() && !rephrase,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -498,9 +497,9 @@ async fn save_memo(staff: PageStaff, Path(id): Path<String>, PageForm(form): Pag
     }
 }
 
-async fn uploaded(State(state): State<AppState>, staff: PageStaff, Path((id, evidence)): Path<(String, String)>) -> Result<Response, PageError> {
+async fn uploaded(staff: PageStaff, Path((id, evidence)): Path<(String, String)>) -> Result<Response, PageError> {
     let id = case_id(&id)?;
-    let (media_type, bytes) = staff.desk.uploaded(&id, &evidence, &state.upload_key).await?;
+    let (media_type, bytes) = staff.desk.uploaded(&id, &evidence).await?;
     Ok(crate::api::file_response(&media_type, bytes, &format!("nachweis-{evidence}")))
 }
 

@@ -293,7 +293,7 @@ async fn api_tokens_are_stored_hashed_and_expire(app: TestApp) {
     let token = app.citizen(0).to_owned();
     let (status, _) = app.get(&token, "/api/v1/applications").await;
     assert_eq!(status, 200);
-    let hash = amtsweg_web::auth::hash_secret(&token);
+    let hash = amtsweg_app::accounts::hash_secret(&token);
     assert_ne!(hash, token);
     app.raw_text("UPDATE api_tokens SET expires_at = created_at WHERE token_hash = $1", &[&hash]).await;
     let (status, body) = app.get(&token, "/api/v1/applications").await;

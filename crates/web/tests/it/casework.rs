@@ -526,21 +526,21 @@ async fn memo_rephrasing_keeps_its_citations_or_is_refused() {
         let actor = amtsweg_store::Actor { id: amtsweg_domain::UserId::parse("sachbearbeitung-leipzig").unwrap(), role: amtsweg_domain::Role::Caseworker };
         let case = app.store.open_case(&authority, &amtsweg_domain::CaseId::parse(&case_id).unwrap(), &actor).await.unwrap().unwrap();
         let timeout = std::time::Duration::from_secs(5);
-        let model = |url: &str| amtsweg_web::model::ModelClient::new(url, "test", timeout);
+        let model = |url: &str| amtsweg_app::model::ModelClient::new(url, "test", timeout);
 
-        let good = amtsweg_web::memo::draft_for(Some(&model(&model_endpoint("good").await)), &case, &[], true).await;
+        let good = amtsweg_app::memo::draft_for(Some(&model(&model_endpoint("good").await)), &case, &[], true).await;
         assert!(good.rephrased, "{:?}", good.notice);
         assert!(good.text.contains("Überarbeitet:") && good.text.contains("[field:kennzeichen]"));
 
         for mode in ["invent", "broken"] {
-            let refused = amtsweg_web::memo::draft_for(Some(&model(&model_endpoint(mode).await)), &case, &[], true).await;
+            let refused = amtsweg_app::memo::draft_for(Some(&model(&model_endpoint(mode).await)), &case, &[], true).await;
             assert!(!refused.rephrased, "{mode}");
             assert!(refused.notice.is_some(), "{mode}");
             assert!(!refused.text.contains("Überarbeitet:") && !refused.text.contains("erfunden"), "{mode}: the plain draft stands");
         }
-        let down = amtsweg_web::memo::draft_for(Some(&model("http://127.0.0.1:9/v1")), &case, &[], true).await;
+        let down = amtsweg_app::memo::draft_for(Some(&model("http://127.0.0.1:9/v1")), &case, &[], true).await;
         assert!(down.notice.unwrap().contains("nicht erreichbar"));
-        let none = amtsweg_web::memo::draft_for(None, &case, &[], true).await;
+        let none = amtsweg_app::memo::draft_for(None, &case, &[], true).await;
         assert!(none.notice.unwrap().contains("kein Sprachmodell"));
     })
     .await;
@@ -631,12 +631,11 @@ async fn a_bescheid_left_undelivered_is_issued_later(app: TestApp) {
     // The decision is stored, then the process stops before the Bescheid is written.
     let message = amtsweg_domain::records::NewMessage { sender: "Stadt Leipzig".into(), subject: format!("Bescheid ({number})"), body: "Bewilligt.".into() };
     app.store.decide(&authority, &case_id, &actor, amtsweg_domain::Outcome::Approved, "Passt.", &message).await.unwrap();
-    let state = amtsweg_web::AppState::new(app.store.clone(), amtsweg_web::WebConfig { demo: false, secure_cookies: false, kern_dir: "/nonexistent".into() })
-        .with_ledger_key(app.ledger_key());
+    let platform = crate::common::test_platform(app.store.clone());
     let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
-    assert_eq!(amtsweg_web::casework::deliver_missing(&state, time::OffsetDateTime::now_utc() - time::Duration::minutes(1)).await.unwrap(), 0, "a minute's grace");
-    assert_eq!(amtsweg_web::casework::deliver_missing(&state, later).await.unwrap(), 1);
-    assert_eq!(amtsweg_web::casework::deliver_missing(&state, later).await.unwrap(), 0, "once only");
+    assert_eq!(amtsweg_app::casework::deliver_missing(&platform, time::OffsetDateTime::now_utc() - time::Duration::minutes(1)).await.unwrap(), 0, "a minute's grace");
+    assert_eq!(amtsweg_app::casework::deliver_missing(&platform, later).await.unwrap(), 1);
+    assert_eq!(amtsweg_app::casework::deliver_missing(&platform, later).await.unwrap(), 0, "once only");
     let (_, mailbox) = app.get(app.citizen(0), "/api/v1/mailbox").await;
     let m = mailbox.as_array().unwrap().iter().find(|m| m["subject"].as_str().unwrap().contains(&number)).unwrap();
     let (status, kind, _) = fetch(&app, app.citizen(0), m["document_url"].as_str().unwrap()).await;

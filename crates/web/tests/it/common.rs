@@ -1,6 +1,6 @@
 use amtsweg_store::{DynStore, PgStore};
-use amtsweg_web::demo::DemoTokens;
-use amtsweg_web::{AppState, WebConfig};
+use amtsweg_demo::DemoTokens;
+use amtsweg_web::{AppState, Application, WebConfig};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +48,22 @@ fn postgres_url() -> Option<String> {
     }
 }
 
+/// The application layer over `store` with the test ledger key.
+pub fn test_platform(store: DynStore) -> amtsweg_app::Platform {
+    let key = amtsweg_ledger::LogKey::from_seed("amtsweg.test/ledger", LEDGER_SEED).unwrap();
+    amtsweg_app::Platform::new(store, key, amtsweg_app::uploads::UploadKey::random())
+}
+
+/// Another app node over the same store, with a platform changed by `configure`; returns its
+/// base address.
+pub async fn another_node(store: DynStore, demo: bool, configure: impl FnOnce(amtsweg_app::Platform) -> amtsweg_app::Platform) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(configure(test_platform(store)), WebConfig { demo, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") });
+    tokio::spawn(Application::on(state, listener).run_until_stopped(std::future::pending()));
+    base
+}
+
 impl TestApp {
     pub async fn start(backend: Backend) -> Option<TestApp> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -79,17 +95,13 @@ impl TestApp {
             }
         };
         store.migrate().await.unwrap();
-        let tokens = amtsweg_web::demo::seed(&store).await.unwrap();
-        amtsweg_web::demo::seed_fim(&store, &fim_fixtures()).await.expect("the real FIM schemas import");
+        let tokens = amtsweg_demo::seed(&store).await.unwrap();
+        amtsweg_demo::seed_fim(&store, &fim_fixtures()).await.expect("the real FIM schemas import");
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(
-            store.clone(),
-            WebConfig { demo: true, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") },
-        )
-        .with_exchange(amtsweg_web::demo::start_registers(&[]).await.expect("the demo registers start"))
-        .with_ledger_key(amtsweg_ledger::LogKey::from_seed("amtsweg.test/ledger", LEDGER_SEED).unwrap());
+        let platform = test_platform(store.clone()).with_exchange(amtsweg_demo::start_registers(&[]).await.expect("the demo registers start"));
+        let state = AppState::new(platform, WebConfig { demo: true, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") });
         let state = configure(state);
-        tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
+        tokio::spawn(Application::on(state, listener).run_until_stopped(std::future::pending()));
         Some(TestApp { base, store, tokens: Arc::new(tokens), http: reqwest::Client::new(), cleanup: Arc::new(cleanup) })
     }
 

@@ -102,11 +102,8 @@ async fn without_consent_nothing_is_fetched(app: TestApp) {
 
 async fn a_register_that_is_down_is_logged_and_explained(app: TestApp) {
     // A second server on the same store whose vehicle register is unreachable.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = amtsweg_web::AppState::new(app.store.clone(), amtsweg_web::WebConfig { demo: true, secure_cookies: false, kern_dir: "/nonexistent".into() })
-        .with_exchange(amtsweg_web::demo::start_registers(&["fahrzeugregister"]).await.unwrap());
-    tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
+    let exchange = amtsweg_demo::start_registers(&["fahrzeugregister"]).await.unwrap();
+    let base = crate::common::another_node(app.store.clone(), true, |p| p.with_exchange(exchange)).await;
     let anna = app.citizen(0).to_owned();
     let id = app.draft(0).await;
     let (status, _) = app.put(&anna, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
@@ -139,11 +136,11 @@ async fn transfers_are_deleted_after_two_years(app: TestApp) {
     assert_eq!(status, 201);
     let now = time::OffsetDateTime::now_utc();
     // A day before the two years are over: kept.
-    assert_eq!(amtsweg_web::retention::sweep(&app.store, now + time::Duration::days(2 * 365)).await.unwrap(), 0);
+    assert_eq!(amtsweg_app::retention::sweep(&app.store, now + time::Duration::days(2 * 365)).await.unwrap(), 0);
     let (_, log) = app.get(&anna, "/api/v1/me/transfers").await;
     assert_eq!(log.as_array().unwrap().len(), 1);
     // Two years and a few days later: gone, from the API and the page.
-    assert_eq!(amtsweg_web::retention::sweep(&app.store, now + time::Duration::days(2 * 365 + 5)).await.unwrap(), 1);
+    assert_eq!(amtsweg_app::retention::sweep(&app.store, now + time::Duration::days(2 * 365 + 5)).await.unwrap(), 1);
     let (_, log) = app.get(&anna, "/api/v1/me/transfers").await;
     assert_eq!(log, json!([]));
 }
@@ -196,7 +193,7 @@ async fn misbehave(axum::extract::State(m): axum::extract::State<Misbehaving>, h
 }
 
 async fn app_with_misbehaving_register(app: &TestApp, mode: &'static str) -> String {
-    let mut exchange = amtsweg_web::demo::start_registers(&[]).await.unwrap();
+    let mut exchange = amtsweg_demo::start_registers(&[]).await.unwrap();
     exchange.timeout = std::time::Duration::from_millis(500);
     let real = exchange.registers["melderegister"].clone();
     let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -206,12 +203,7 @@ async fn app_with_misbehaving_register(app: &TestApp, mode: &'static str) -> Str
         .with_state(Misbehaving { real, mode, earlier: Default::default() });
     tokio::spawn(async move { axum::serve(proxy, router).await });
     exchange.registers.insert("melderegister".into(), proxy_url);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = amtsweg_web::AppState::new(app.store.clone(), amtsweg_web::WebConfig { demo: true, secure_cookies: false, kern_dir: "/nonexistent".into() })
-        .with_exchange(exchange);
-    tokio::spawn(amtsweg_web::serve(listener, state, std::future::pending()));
-    base
+    crate::common::another_node(app.store.clone(), true, |p| p.with_exchange(exchange)).await
 }
 
 async fn fetch_residence(app: &TestApp, base: &str, citizen: usize) -> (u16, serde_json::Value) {

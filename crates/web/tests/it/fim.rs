@@ -14,15 +14,15 @@ on_both_stores!(every_field_of_the_real_schemas_is_on_a_page, the_api_validates_
 fn schema(file: &str) -> (amtsweg_fim::Message, CodeLists) {
     let path = fim_fixtures().join(file);
     let xml = std::fs::read_to_string(&path).unwrap();
-    let lists = amtsweg_web::catalog::load_code_lists(path.parent().unwrap()).unwrap();
+    let lists = amtsweg_app::catalog::load_code_lists(path.parent().unwrap()).unwrap();
     (amtsweg_fim::parse(&xml).unwrap(), lists)
 }
 
 async fn every_field_of_the_real_schemas_is_on_a_page(app: TestApp) {
     let anna = browser(&app, "buerger-1").await;
-    for (file, _, _, _) in amtsweg_web::demo::FIM_SERVICES {
+    for (file, _, _, _) in amtsweg_demo::FIM_SERVICES {
         let (message, lists) = schema(file);
-        let service = amtsweg_web::catalog::service_id_for(&message.schema.id);
+        let service = amtsweg_app::catalog::service_id_for(&message.schema.id);
         let (_, _, service_page) = page(&anna, app.url(&format!("/leistungen/{service}"))).await;
         let token = csrf(&service_page);
         let r = anna.post(app.url(&format!("/leistungen/{service}/antrag"))).form(&[("_csrf", token.as_str())]).send().await.unwrap();

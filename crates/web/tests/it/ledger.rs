@@ -7,7 +7,7 @@ use crate::on_both_stores;
 use amtsweg_ledger::note::{LogKey, open_checkpoint};
 use amtsweg_ledger::proof::unb64;
 use amtsweg_ledger::tree;
-use amtsweg_web::ledger::{checkpoint, verify};
+use amtsweg_app::ledger::{checkpoint, verify};
 
 on_both_stores!(
     checkpoints_and_proofs_verify_with_the_published_key,
@@ -97,7 +97,7 @@ async fn tampering_is_found_at_its_index(app: TestApp) {
     app.raw(&format!("DELETE FROM ledger_entries WHERE idx = {size}"), &[]).await;
     // A checkpoint signed by another key.
     let stranger = LogKey::from_seed("amtsweg.test/ledger", [8; 32]).unwrap();
-    let forged = stranger.checkpoint(size, amtsweg_web::ledger::root(&app.store, size).await.unwrap());
+    let forged = stranger.checkpoint(size, amtsweg_app::ledger::root(&app.store, size).await.unwrap());
     app.raw_text(&format!("UPDATE ledger_checkpoints SET note = $1 WHERE size = {size}"), &[&forged]).await;
     let m = verify(&app.store, &vkey).await.unwrap().expect_err("a foreign checkpoint");
     assert!(m.reason.contains("nicht mit dem Schlüssel"), "{}", m.reason);
@@ -132,7 +132,7 @@ async fn deleted_data_leaves_the_ledger_verifiable_and_unlinkable(app: TestApp) 
 
     // Two years later the transfer is deleted, and with it the salt of its commitment.
     let later = time::OffsetDateTime::now_utc() + time::Duration::days(2 * 365 + 5);
-    assert_eq!(amtsweg_web::retention::sweep(&app.store, later).await.unwrap(), 1);
+    assert_eq!(amtsweg_app::retention::sweep(&app.store, later).await.unwrap(), 1);
     let (size, _) = checkpoint(&app.store, &key).await.unwrap().unwrap();
     let verified = verify(&app.store, key.verifier_key()).await.unwrap().expect("still verifies after the deletion");
     assert_eq!(verified.entries, size);

@@ -147,11 +147,11 @@ where
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let Some(provider) = TestProvider::start(&base).await else { return };
-    let settings = amtsweg_web::oidc::OidcSettings {
+    let settings = amtsweg_web::login::oidc::OidcSettings {
         scopes: vec!["profile".into(), "address".into(), "amtsweg".into()],
-        ..amtsweg_web::oidc::OidcSettings::new(&provider.issuer, "amtsweg", "test-secret-of-amtsweg", &base)
+        ..amtsweg_web::login::oidc::OidcSettings::new(&provider.issuer, "amtsweg", "test-secret-of-amtsweg", &base)
     };
-    let login = amtsweg_web::oidc::OidcLogin::new(settings).unwrap();
+    let login = amtsweg_web::login::oidc::OidcLogin::new(settings).unwrap();
     let Some(app) = TestApp::start_on(backend, listener, |state| state.with_oidc(login)).await else {
         eprintln!("skipped on PostgreSQL: AMTSWEG_TEST_POSTGRES_URL is not set (it is mandatory with CI=true)");
         return;
@@ -409,7 +409,7 @@ crate::on_both_stores!(staff_log_in_with_password_and_code);
 
 async fn staff_log_in_with_password_and_code(app: TestApp) {
     use amtsweg_domain::records::StaffCredential;
-    use amtsweg_web::staff_login::{code_at, hash_password, new_totp_secret};
+    use amtsweg_app::accounts::{code_at, hash_password, new_totp_secret};
     let caseworker = &app.tokens.caseworkers[0];
     let secret = new_totp_secret();
     app.store
@@ -533,7 +533,7 @@ crate::on_both_stores!(sessions_end_when_idle_and_are_kept_alive_by_use);
 /// moves its end on, and an ended one is refused.
 async fn sessions_end_when_idle_and_are_kept_alive_by_use(app: TestApp) {
     use amtsweg_domain::records::Session;
-    use amtsweg_web::auth::{hash_secret, new_secret};
+    use amtsweg_app::accounts::{hash_secret, new_secret};
     let now = time::OffsetDateTime::now_utc();
     let user = amtsweg_domain::UserId::parse(&app.tokens.citizens[0].user_id).unwrap();
     let session = |expires_at| {

@@ -375,7 +375,7 @@ fn post_routes_in_source() -> Vec<String> {
     let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     let route = regex::Regex::new(r#"\.route\(\s*"([^"]+)",\s*(?:get\([a-z_]+\)\.)?(?:axum::routing::)?post\("#).unwrap();
     let mut found = Vec::new();
-    for dir in ["portal", "workspace"] {
+    for dir in ["portal", "workspace", "login"] {
         for entry in std::fs::read_dir(src.join(dir)).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             found.extend(route.captures_iter(&text).map(|c| c[1].to_owned()));
@@ -390,7 +390,7 @@ fn get_routes_with_ids_in_source() -> Vec<String> {
     let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     let route = regex::Regex::new(r#"\.route\(\s*"([^"]*\{[^"]+)",\s*get\("#).unwrap();
     let mut found = Vec::new();
-    for dir in ["portal", "workspace"] {
+    for dir in ["portal", "workspace", "login"] {
         for entry in std::fs::read_dir(src.join(dir)).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             found.extend(route.captures_iter(&text).map(|c| c[1].to_owned()));

@@ -5,6 +5,7 @@
 use amtsweg_ledger::note::{LogKey, open_checkpoint};
 use amtsweg_ledger::proof::{ConsistencyProof, InclusionProof, Receipt, b64};
 use amtsweg_ledger::tree::{self, Hash, Known};
+use amtsweg_domain::LedgerRef;
 use amtsweg_store::{DynStore, StoreError};
 use base64::Engine;
 use serde::Serialize;
@@ -54,6 +55,73 @@ pub async fn checkpoint(store: &DynStore, key: &LogKey) -> Result<Option<(u64, S
     Ok(Some((size, note)))
 }
 
+/// The ledger's signing key, with the checkpoints shared between the requests of this process.
+pub struct Signer {
+    key: LogKey,
+    checkpointer: Checkpointer,
+}
+
+impl Signer {
+    pub fn new(key: LogKey) -> Self {
+        Self { key, checkpointer: Checkpointer::default() }
+    }
+
+    pub fn key(&self) -> &LogKey {
+        &self.key
+    }
+
+    /// The latest checkpoint, covering every entry committed before this call.
+    pub async fn fresh(&self, store: &DynStore) -> Result<Option<(u64, String)>, StoreError> {
+        self.checkpointer.fresh(store, &self.key).await
+    }
+}
+
+impl crate::Platform {
+    /// The receipt for the entry recorded under `reference`, with a checkpoint shared between
+    /// concurrent requests.
+    pub async fn receipt(&self, reference: &LedgerRef) -> Result<Option<Receipt>, ProofError> {
+        let Some((size, note)) = self.ledger.fresh(&self.store).await? else { return Ok(None) };
+        receipt_at(&self.store, reference.as_str(), size, note).await
+    }
+
+    /// The receipt for a reference, for a response that has already succeeded: a failure to
+    /// make it is logged (without the reference) and leaves the receipt out.
+    pub async fn receipt_or_log(&self, reference: &LedgerRef) -> Option<Receipt> {
+        match self.receipt(reference).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "ledger receipt not made");
+                None
+            }
+        }
+    }
+
+    /// The latest signed checkpoint, covering every entry committed before this call.
+    pub async fn checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.ledger.fresh(&self.store).await
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries (a signed size).
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, ProofError> {
+        inclusion(&self.store, index, size).await
+    }
+
+    /// The consistency proof between two signed sizes.
+    pub async fn consistency_proof(&self, from: u64, to: u64) -> Result<ConsistencyProof, ProofError> {
+        consistency(&self.store, from, to).await
+    }
+
+    /// The ledger's verifier key (`name+keyid+base64`).
+    pub fn ledger_verifier_key(&self) -> String {
+        self.ledger.key.verifier_key().to_string()
+    }
+
+    /// The ledger index of the entry recorded under `reference`, once integrated.
+    pub async fn ledger_index(&self, reference: &LedgerRef) -> Result<Option<u64>, StoreError> {
+        self.store.ledger_index_of(reference.as_str()).await
+    }
+}
+
 /// Makes checkpoints for many waiting requests at once (group commit): a request is served by
 /// a checkpoint that began after the request did; whoever finds none running or finished since
 /// makes one, the others wait for it and then only read.
@@ -88,6 +156,17 @@ pub enum ProofError {
     OutOfRange,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<ProofError> for crate::AppError {
+    fn from(e: ProofError) -> Self {
+        use amtsweg_domain::FieldError;
+        match e {
+            ProofError::NoCheckpoint(_) => Self::Invalid(vec![FieldError::new("size", "Für diese Größe des Ledgers gibt es keinen signierten Checkpoint.")]),
+            ProofError::OutOfRange => Self::Invalid(vec![FieldError::new("index", "Der Index muss kleiner als die Größe sein (from höchstens to).")]),
+            ProofError::Store(s) => s.into(),
+        }
+    }
 }
 
 async fn checkpointed(store: &DynStore, size: u64) -> Result<(), ProofError> {
@@ -131,28 +210,10 @@ pub async fn receipt(store: &DynStore, key: &LogKey, reference: &str) -> Result<
     receipt_at(store, reference, size, note).await
 }
 
-/// The receipt as the running platform makes it: checkpoints shared between requests.
-pub async fn receipt_in(state: &crate::AppState, reference: &str) -> Result<Option<Receipt>, ProofError> {
-    let Some((size, note)) = state.checkpointer.fresh(&state.store, &state.ledger_key).await? else { return Ok(None) };
-    receipt_at(&state.store, reference, size, note).await
-}
-
 async fn receipt_at(store: &DynStore, reference: &str, size: u64, note: String) -> Result<Option<Receipt>, ProofError> {
     let Some(index) = store.ledger_index_of(reference).await? else { return Ok(None) };
     let (inclusion, entry) = inclusion_and_entry(store, index, size).await?;
     Ok(Some(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry), index, checkpoint: note, inclusion }))
-}
-
-/// The receipt for a reference, for a response that has already succeeded: a failure to make it
-/// is logged (without the reference) and leaves the receipt out.
-pub async fn receipt_or_log(state: &crate::AppState, reference: &str) -> Option<Receipt> {
-    match receipt_in(state, reference).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "ledger receipt not made");
-            None
-        }
-    }
 }
 
 /// What `amtsweg ledger verify` found.
@@ -228,17 +289,4 @@ pub async fn verify(store: &DynStore, vkey: &str) -> Result<Result<Verified, Mis
     }
     let root = tree::root(next, &known).map_err(corrupt)?;
     Ok(Ok(Verified { entries: next, checkpoints: checkpoints.len(), root: b64(&root) }))
-}
-
-/// Integrates and checkpoints at an interval, for as long as the process lives.
-pub fn spawn(store: DynStore, key: std::sync::Arc<LogKey>, every: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            if let Err(e) = checkpoint(&store, &key).await {
-                tracing::warn!(error = %e, "ledger checkpoint failed");
-            }
-        }
-    });
 }

@@ -42,13 +42,13 @@ pub fn draft(case: &CaseFile, evidence: &[EvidenceRecord]) -> MemoDraft {
     let mut facts = vec![st(
         format!(
             "Am {} ist der Antrag „{}“ eingegangen (Aktenzeichen {}).",
-            crate::pages::date(case.created_at),
+            amtsweg_domain::form::format_date_german(case.created_at.date()),
             case.service.name,
             case.case_number
         ),
         &["case"],
     )];
-    for page in crate::forms::answers(&case.service.form, &case.data) {
+    for page in amtsweg_domain::form::answers(&case.service.form, &case.data) {
         for a in page.answers {
             if a.value.trim().is_empty() {
                 continue;

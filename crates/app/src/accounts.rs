@@ -1,3 +1,7 @@
+//! Who someone is: sessions of browsers, API tokens, logins under way with an OpenID Connect
+//! provider, citizens linked to their provider's subject, and staff passwords. Secrets (session
+//! ids, tokens) are random 256-bit values; the store keeps only their SHA-256.
+//!
 //! Staff login: a login name, a password (Argon2id) and a one-time code from an authenticator
 //! app (TOTP, RFC 6238: SHA-1, six digits, 30 seconds, one step of clock drift either way).
 //!
@@ -8,14 +12,147 @@
 //! - An unknown or locked login costs the same Argon2 work as a known one, and every refusal
 //!   says the same thing (no account enumeration by answer or timing).
 
-use amtsweg_domain::records::StaffCredential;
-use amtsweg_domain::User;
+use crate::error::AppError;
+use amtsweg_domain::records::{PendingLogin, Session, StaffCredential};
+use amtsweg_domain::{AssuranceLevel, Person, Role, User, UserId};
 use amtsweg_store::DynStore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;
 use time::{Duration, OffsetDateTime};
 use totp_rs::{Algorithm, Secret, TOTP};
+
+/// A session ends this long after the login at the latest,
+pub const SESSION_HOURS: i64 = 8;
+/// and this long after its last use.
+pub const SESSION_IDLE_MINUTES: i64 = 30;
+/// Its end is moved on by use at most this often (not a write per request).
+const SESSION_TOUCH_MINUTES: i64 = 5;
+
+/// A fresh random secret, URL-safe.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The SHA-256 of a secret, as the store keeps it.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// Sessions, tokens and logins.
+pub struct Accounts {
+    store: DynStore,
+}
+
+impl Accounts {
+    pub(crate) fn new(store: DynStore) -> Self {
+        Self { store }
+    }
+
+    /// The session with this id and its user, if it is valid; its end is moved on by use
+    /// (at most one write every few minutes, never past [`SESSION_HOURS`] after the login).
+    pub async fn session(&self, id: &str) -> Result<Option<(Session, User)>, AppError> {
+        let hash = hash_secret(id);
+        let Some(mut session) = self.store.session(&hash).await? else { return Ok(None) };
+        let Some(user) = self.store.user(&session.user_id).await? else { return Ok(None) };
+        let now = OffsetDateTime::now_utc();
+        let idle = Duration::minutes(SESSION_IDLE_MINUTES);
+        if session.expires_at - now < idle - Duration::minutes(SESSION_TOUCH_MINUTES) {
+            let end = (now + idle).min(session.created_at + Duration::hours(SESSION_HOURS));
+            if end > session.expires_at {
+                match self.store.touch_session(&hash, end).await {
+                    Ok(()) => session.expires_at = end,
+                    Err(e) => tracing::warn!(error = %e, "session could not be kept alive"),
+                }
+            }
+        }
+        Ok(Some((session, user)))
+    }
+
+    /// Starts a session for `user` (the previous one of this browser, by its id hash, ends);
+    /// returns the new session's id, to be given to the browser only.
+    pub async fn begin_session(&self, previous: Option<&str>, user: &User, level: Option<AssuranceLevel>, provider_logout: bool) -> Result<String, AppError> {
+        if let Some(previous) = previous {
+            self.store.delete_session(previous).await?;
+        }
+        let id = new_secret();
+        let now = OffsetDateTime::now_utc();
+        self.store
+            .put_session(&Session {
+                id_hash: hash_secret(&id),
+                user_id: user.id.clone(),
+                csrf_token: new_secret(),
+                expires_at: now + Duration::minutes(SESSION_IDLE_MINUTES),
+                created_at: now,
+                level,
+                provider_logout,
+            })
+            .await?;
+        Ok(id)
+    }
+
+    /// Ends a session (by its id hash).
+    pub async fn end_session(&self, id_hash: &str) -> Result<(), AppError> {
+        Ok(self.store.delete_session(id_hash).await?)
+    }
+
+    /// The user of a valid API token.
+    pub async fn user_by_token(&self, token: &str) -> Result<Option<User>, AppError> {
+        Ok(self.store.user_by_api_token(&hash_secret(token)).await?)
+    }
+
+    /// Keeps a login under way with the provider; returns the id the browser holds for it.
+    pub async fn begin_provider_login(&self, mut login: PendingLogin) -> Result<String, AppError> {
+        let id = new_secret();
+        login.id_hash = hash_secret(&id);
+        self.store.put_pending_login(&login).await?;
+        Ok(id)
+    }
+
+    /// Takes a login under way (once): `None` when unknown, already taken or expired.
+    pub async fn take_provider_login(&self, id: &str) -> Result<Option<PendingLogin>, AppError> {
+        Ok(self.store.take_pending_login(&hash_secret(id)).await?)
+    }
+
+    /// The citizen linked to a provider's subject, made at the first login; name and person
+    /// data follow the provider's claims.
+    pub async fn citizen_login(&self, issuer: &str, subject: &str, person: &Person) -> Result<User, AppError> {
+        Ok(self.store.upsert_citizen_login(issuer, subject, &person.full_name(), person).await?)
+    }
+
+    /// Checks a staff login (password and one-time code); see [`verify`].
+    pub async fn staff_login(&self, login: &str, password: &str, code: &str) -> Result<User, StaffLoginError> {
+        verify(&self.store, login, password, code, OffsetDateTime::now_utc()).await
+    }
+
+    /// A user by id (the demo's persona picker).
+    pub async fn user(&self, id: &UserId) -> Result<Option<User>, AppError> {
+        Ok(self.store.user(id).await?)
+    }
+
+    /// The people of the demo world, by role, with the name of their authority (the persona
+    /// picker of the demo).
+    pub async fn personas(&self) -> Result<Vec<(User, Option<String>)>, AppError> {
+        let authorities = self.store.authorities().await?;
+        let mut out = Vec::new();
+        for role in [Role::Citizen, Role::Caseworker, Role::TeamLead, Role::DataProtection, Role::Admin] {
+            for user in self.store.users_with_role(role).await? {
+                let authority = authorities.iter().find(|a| Some(&a.id) == user.authority_id.as_ref()).map(|a| a.name.clone());
+                out.push((user, authority));
+            }
+        }
+        Ok(out)
+    }
+}
 
 pub const MAX_FAILURES: i64 = 5;
 pub const LOCK_MINUTES: i64 = 15;
@@ -80,7 +217,7 @@ fn code_step(secret: &str, code: &str, now: OffsetDateTime) -> Option<i64> {
     [step - 1, step, step + 1]
         .into_iter()
         .filter(|s| *s >= 0)
-        .find(|s| crate::auth::constant_time_eq(totp.generate(*s as u64 * STEP_SECS).as_bytes(), code.as_bytes()))
+        .find(|s| constant_time_eq(totp.generate(*s as u64 * STEP_SECS).as_bytes(), code.as_bytes()))
 }
 
 /// A hash to verify against when the login name is unknown, so that this costs the same.

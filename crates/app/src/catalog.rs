@@ -24,6 +24,30 @@ pub enum ImportError {
     Store(StoreError),
 }
 
+/// The services on offer, as anyone may read them.
+pub struct Catalog {
+    store: DynStore,
+}
+
+impl Catalog {
+    pub(crate) fn new(store: DynStore) -> Self {
+        Self { store }
+    }
+
+    pub async fn services(&self) -> Result<Vec<Service>, crate::AppError> {
+        Ok(self.store.services().await?)
+    }
+
+    pub async fn service(&self, id: &ServiceId) -> Result<Option<Service>, crate::AppError> {
+        Ok(self.store.service(id).await?)
+    }
+
+    /// The name of an authority (empty when unknown).
+    pub async fn authority_name(&self, id: &amtsweg_domain::AuthorityId) -> Result<String, crate::AppError> {
+        Ok(self.store.authority(id).await?.map(|a| a.name).unwrap_or_default())
+    }
+}
+
 pub struct ImportRequest<'a> {
     pub xml: &'a str,
     pub code_lists: &'a CodeLists,

@@ -6,7 +6,7 @@
 //! the search, a configured model and the log. The log gets only whether it was answered and
 //! how many sources; the redacted question only at `debug`.
 
-use crate::AppState;
+use crate::Platform;
 use crate::error::AppError;
 use amtsweg_domain::FieldError;
 use amtsweg_assist::kb::Document;
@@ -201,36 +201,43 @@ pub fn check_question(question: Option<&str>) -> Result<String, AppError> {
     Ok(question.to_owned())
 }
 
-/// Answers a question (after removing identifiers from it).
-pub async fn ask(state: &AppState, question: &str) -> Result<Reply, AppError> {
-    let redacted = redact(question);
-    let (answer, looked_at) = state.assistant.assistant.ask(&redacted).await.map_err(|e| AppError::Internal(format!("assistant: {e}")))?;
-    tracing::info!(answered = answer.answered, sources = answer.citations.len(), phrased = answer.phrased, "assistant question");
-    tracing::debug!(question = %redacted, "assistant question (identifiers removed)");
-    state.metrics.assistant_question(answer.answered);
-    let kb = state.assistant.assistant.kb();
-    let sources = answer
-        .citations
-        .iter()
-        .filter_map(|c| {
-            let d = kb.document(&c.doc_id)?;
-            let lines: Vec<&str> = d.sentences().collect();
-            Some(Source {
-                doc_id: d.id.clone(),
-                title: d.title.clone(),
-                url: d.url.clone(),
-                sentences: c.sentences.clone(),
-                quotes: c.sentences.iter().filter_map(|&i| lines.get(i).map(|s| s.trim().to_owned())).collect(),
+impl Platform {
+    /// Brings this node's knowledge base in step with the catalog (see [`sync_catalog`]).
+    pub async fn index_catalog(&self) -> Result<bool, AppError> {
+        sync_catalog(&self.store, &self.assistant).await
+    }
+
+    /// Answers a question (after removing identifiers from it).
+    pub async fn ask(&self, question: &str) -> Result<Reply, AppError> {
+        let redacted = redact(question);
+        let (answer, looked_at) = self.assistant.assistant.ask(&redacted).await.map_err(|e| AppError::Internal(format!("assistant: {e}")))?;
+        tracing::info!(answered = answer.answered, sources = answer.citations.len(), phrased = answer.phrased, "assistant question");
+        tracing::debug!(question = %redacted, "assistant question (identifiers removed)");
+        self.metrics.assistant_question(answer.answered);
+        let kb = self.assistant.assistant.kb();
+        let sources = answer
+            .citations
+            .iter()
+            .filter_map(|c| {
+                let d = kb.document(&c.doc_id)?;
+                let lines: Vec<&str> = d.sentences().collect();
+                Some(Source {
+                    doc_id: d.id.clone(),
+                    title: d.title.clone(),
+                    url: d.url.clone(),
+                    sentences: c.sentences.clone(),
+                    quotes: c.sentences.iter().filter_map(|&i| lines.get(i).map(|s| s.trim().to_owned())).collect(),
+                })
             })
-        })
-        .collect();
-    let suggested = looked_at.first().and_then(|d| d.authority.clone());
-    let recipients = state
-        .store
-        .authorities()
-        .await?
-        .into_iter()
-        .map(|a| Recipient { suggested: suggested.as_deref() == Some(a.id.as_str()), id: a.id.to_string(), name: a.name })
-        .collect();
-    Ok(Reply { question: redacted, answer, sources, recipients, topic: looked_at.first().map(|d| d.title.clone()) })
+            .collect();
+        let suggested = looked_at.first().and_then(|d| d.authority.clone());
+        let recipients = self
+            .store
+            .authorities()
+            .await?
+            .into_iter()
+            .map(|a| Recipient { suggested: suggested.as_deref() == Some(a.id.as_str()), id: a.id.to_string(), name: a.name })
+            .collect();
+        Ok(Reply { question: redacted, answer, sources, recipients, topic: looked_at.first().map(|d| d.title.clone()) })
+    }
 }

@@ -3,7 +3,7 @@
 //! citizens in each city (and one in Dresden, where no authority on amtsweg is responsible),
 //! one caseworker per authority, and an API token per persona.
 
-use crate::auth::{hash_secret, new_secret};
+use amtsweg_app::accounts::{hash_secret, new_secret};
 use amtsweg_domain::form::{Constraints, DataType, field, section};
 use amtsweg_domain::{
     AssuranceLevel,
@@ -88,19 +88,19 @@ pub async fn seed_staff_logins(store: &DynStore, tokens: &mut DemoTokens) -> Res
         .collect();
     for (user_id, name, role) in people {
         let password = new_secret()[..16].to_owned();
-        let totp_secret = crate::staff_login::new_totp_secret();
+        let totp_secret = amtsweg_app::accounts::new_totp_secret();
         store
             .put_staff_credential(&amtsweg_domain::records::StaffCredential {
                 user_id: UserId::parse(&user_id).expect("demo ids are valid"),
                 login: user_id.clone(),
-                password_hash: crate::staff_login::hash_password(&password),
+                password_hash: amtsweg_app::accounts::hash_password(&password),
                 totp_secret: totp_secret.clone(),
                 failed_attempts: 0,
                 locked_until: None,
                 last_totp_step: None,
             })
             .await?;
-        let totp_uri = crate::staff_login::totp_uri(&totp_secret, &user_id);
+        let totp_uri = amtsweg_app::accounts::totp_uri(&totp_secret, &user_id);
         tokens.staff_logins.push(StaffLogin { name, role, login: user_id, password, totp_secret, totp_uri });
     }
     Ok(())
@@ -397,8 +397,10 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
     }
     for a in &authorities {
         let name = format!("Fachverfahren {}", a.name);
-        let secret = new_secret();
-        let client = store.create_api_client(&a.id, &name, &hash_secret(&secret), None).await?;
+        let (client, secret) = amtsweg_app::procedures::create_client(store, &a.id, &name, None).await.map_err(|e| match e {
+            amtsweg_app::AppError::Store(e) => e,
+            other => StoreError::Corrupt(other.code().to_owned()),
+        })?;
         tokens.clients.push(ClientCredentials { name, authority_id: a.id.to_string(), client_id: client.id, client_secret: secret });
     }
     Ok(tokens)
@@ -469,16 +471,16 @@ pub async fn seed_fim(store: &DynStore, fixtures: &std::path::Path) -> Result<Ve
         let path = fixtures.join(file);
         let xml = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let folder = path.parent().unwrap_or(fixtures);
-        let code_lists = crate::catalog::load_code_lists(folder)?;
-        let rules = crate::catalog::parse_rules(rules).map_err(|e| format!("{file}: {e}"))?;
-        let outcome = crate::catalog::import(
+        let code_lists = amtsweg_app::catalog::load_code_lists(folder)?;
+        let rules = amtsweg_app::catalog::parse_rules(rules).map_err(|e| format!("{file}: {e}"))?;
+        let outcome = amtsweg_app::catalog::import(
             store,
-            crate::catalog::ImportRequest { xml: &xml, code_lists: &code_lists, rules: Some(&rules), service_name: Some(name), accept_free_text: &free_text },
+            amtsweg_app::catalog::ImportRequest { xml: &xml, code_lists: &code_lists, rules: Some(&rules), service_name: Some(name), accept_free_text: &free_text },
         )
         .await
         .map_err(|e| format!("{file}: {e}"))?;
         let id = match outcome {
-            crate::catalog::ImportOutcome::Imported { service_id, .. } | crate::catalog::ImportOutcome::Unchanged { service_id } => service_id,
+            amtsweg_app::catalog::ImportOutcome::Imported { service_id, .. } | amtsweg_app::catalog::ImportOutcome::Unchanged { service_id } => service_id,
         };
         for a in authorities() {
             store
@@ -573,7 +575,7 @@ pub const REGISTERS: [(&str, amtsweg_exchange::register::Kind); 3] = [
 /// Starts the demo's three register nodes in this process over real HTTP on loopback (the
 /// demo citizens are in them, beside synthetic people) and returns how the platform reaches
 /// them. `down` names registers to leave unreachable (for tests of a register that is down).
-pub async fn start_registers(down: &[&str]) -> Result<crate::evidence::Exchange, String> {
+pub async fn start_registers(down: &[&str]) -> Result<amtsweg_app::evidence::Exchange, String> {
     use amtsweg_exchange::node::{Node, router};
     use amtsweg_exchange::register::{Kind, Register};
     use amtsweg_exchange::seal::{Identity, PinnedKeys};
@@ -604,7 +606,7 @@ pub async fn start_registers(down: &[&str]) -> Result<crate::evidence::Exchange,
         tokio::spawn(async move { axum::serve(listener, router(node)).await });
         registers.insert(id.to_owned(), url);
     }
-    Ok(crate::evidence::Exchange {
+    Ok(amtsweg_app::evidence::Exchange {
         identity: platform,
         pinned,
         registers,

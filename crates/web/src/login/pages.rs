@@ -1,5 +1,5 @@
-//! Login and logout. Citizens log in through OpenID Connect ([`crate::oidc`]); staff with a
-//! password and a one-time code ([`crate::staff_login`]). In demo mode a persona picker lists
+//! Login and logout. Citizens log in through OpenID Connect ([`super::oidc`]); staff with a
+//! password and a one-time code ([`amtsweg_app::accounts`]). In demo mode a persona picker lists
 //! the demo people; nothing of it exists outside demo mode (the POST answers 404).
 //!
 //! Every login starts a new session with a new id (the old one is deleted), so a session id
@@ -7,11 +7,14 @@
 
 use crate::AppState;
 use crate::pages::PageForm;
-use crate::auth::{MaybeSession, SESSION_COOKIE, SessionContext, check_csrf, cookie_name, cookie_value, hash_secret, new_secret, session_cookie, set_cookie};
-use crate::oidc::LoginError;
+use super::oidc::LoginError;
+use super::paths::step_up_path;
+use super::session::{CSRF_FIELD, MaybeSession, SESSION_COOKIE, SessionContext, cookie_name, cookie_value, session_cookie, set_cookie};
+use crate::auth::check_csrf;
+use amtsweg_app::accounts::{SESSION_HOURS, StaffLoginError, constant_time_eq, new_secret};
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, render};
-use amtsweg_domain::records::{PendingLogin, Session};
+use amtsweg_domain::records::PendingLogin;
 use amtsweg_domain::{AssuranceLevel, Role, User, UserId};
 use axum::extract::Query;
 use axum::http::HeaderMap;
@@ -23,8 +26,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use time::{Duration, OffsetDateTime};
-
-use crate::auth::{SESSION_HOURS, SESSION_IDLE_MINUTES};
 
 /// The cookie of the login forms' CSRF token (before a session exists: double submit).
 const FORM_COOKIE: &str = "amtsweg_form";
@@ -38,14 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/anmelden", get(page).post(login))
         .route("/anmelden/konto", get(start_account_login))
         .route("/anmelden/mitarbeitende", post(staff_login))
-        .route(crate::oidc::CALLBACK_PATH, get(finish_account_login))
+        .route(super::oidc::CALLBACK_PATH, get(finish_account_login))
         .route("/abmelden", post(logout))
-}
-
-/// Where a citizen logs in again at a higher level, coming back to `return_to`.
-pub fn step_up_path(level: AssuranceLevel, return_to: &str) -> String {
-    let query = serde_urlencoded::to_string([("niveau", level.as_str()), ("ziel", return_to)]).unwrap_or_default();
-    format!("/anmelden/konto?{query}")
 }
 
 /// A local path to return to after a login, or `/`: never another site (open redirect).
@@ -74,22 +69,7 @@ pub(crate) async fn begin_session(
     provider_logout: bool,
     target: &str,
 ) -> Result<Response, AppError> {
-    if let Some(previous) = previous {
-        state.store.delete_session(&previous.session.id_hash).await?;
-    }
-    let id = new_secret();
-    state
-        .store
-        .put_session(&Session {
-            id_hash: hash_secret(&id),
-            user_id: user.id.clone(),
-            csrf_token: new_secret(),
-            expires_at: OffsetDateTime::now_utc() + Duration::minutes(SESSION_IDLE_MINUTES),
-            created_at: OffsetDateTime::now_utc(),
-            level,
-            provider_logout,
-        })
-        .await?;
+    let id = state.app.accounts().begin_session(previous.map(|p| p.session.id_hash.as_str()), user, level, provider_logout).await?;
     let cookie = session_cookie(&id, state.config.secure_cookies, SESSION_HOURS * 3600);
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response())
 }
@@ -113,11 +93,11 @@ async fn start_account_login(
         tracing::warn!(error = %e, "the login provider could not be reached");
         AppError::Unavailable(e.message())
     })?;
-    let id = new_secret();
-    state
-        .store
-        .put_pending_login(&PendingLogin {
-            id_hash: hash_secret(&id),
+    let id = state
+        .app
+        .accounts()
+        .begin_provider_login(PendingLogin {
+            id_hash: String::new(),
             state: started.state,
             nonce: started.nonce,
             pkce_verifier: started.pkce_verifier,
@@ -159,7 +139,7 @@ async fn account_login(
     let again = "Die Anmeldung ist abgelaufen, wurde bereits abgeschlossen oder stammt nicht aus diesem Browser. Bitte beginnen Sie die Anmeldung noch einmal.";
     // Taken once: a second use of the same answer finds nothing.
     let pending = match cookie_value(headers, &cookie_name(LOGIN_COOKIE, state.config.secure_cookies)) {
-        Some(id) if !id.is_empty() => state.store.take_pending_login(&hash_secret(id)).await?,
+        Some(id) if !id.is_empty() => state.app.accounts().take_provider_login(id).await?,
         _ => None,
     };
     let Some(pending) = pending else {
@@ -175,7 +155,7 @@ async fn account_login(
         }));
     }
     let sent_state = query.get("state").map(String::as_str).unwrap_or_default();
-    if !crate::auth::constant_time_eq(sent_state.as_bytes(), pending.state.as_bytes()) {
+    if !constant_time_eq(sent_state.as_bytes(), pending.state.as_bytes()) {
         tracing::warn!("login answer with a wrong state refused");
         return Err(AppError::BadRequest(again.into()));
     }
@@ -188,10 +168,7 @@ async fn account_login(
             _ => AppError::BadRequest(e.message()),
         }
     })?;
-    let user = state
-        .store
-        .upsert_citizen_login(&identity.issuer, &identity.subject, &identity.person.full_name(), &identity.person)
-        .await?;
+    let user = state.app.accounts().citizen_login(&identity.issuer, &identity.subject, &identity.person).await?;
     tracing::info!(level = identity.level.map(|l| l.as_str()).unwrap_or("none"), "citizen logged in");
     begin_session(state, session, &user, identity.level, true, &pending.return_to).await
 }
@@ -224,24 +201,12 @@ async fn page(
 ) -> Result<Response, PageError> {
     let mut personas = Vec::new();
     if state.config.demo {
-        let authorities = state.store.authorities().await?;
-        for user in state.store.users_with_role(Role::Citizen).await? {
-            let city = user.person.as_ref().map(|p| p.city.clone()).unwrap_or_default();
-            personas.push(Persona { id: user.id.to_string(), name: user.display_name, description: format!("Bürger/in, {city}") });
-        }
-        for role in [Role::Caseworker, Role::TeamLead, Role::DataProtection, Role::Admin] {
-            for user in state.store.users_with_role(role).await? {
-                let authority = authorities
-                    .iter()
-                    .find(|a| Some(&a.id) == user.authority_id.as_ref())
-                    .map(|a| a.name.clone())
-                    .unwrap_or_default();
-                personas.push(Persona {
-                    id: user.id.to_string(),
-                    name: user.display_name,
-                    description: format!("{}, {authority}", role.label()),
-                });
-            }
+        for (user, authority) in state.app.accounts().personas().await? {
+            let description = match (user.role, &user.person) {
+                (Role::Citizen, person) => format!("Bürger/in, {}", person.as_ref().map(|p| p.city.as_str()).unwrap_or_default()),
+                (role, _) => format!("{}, {}", role.label(), authority.unwrap_or_default()),
+            };
+            personas.push(Persona { id: user.id.to_string(), name: user.display_name, description });
         }
     }
     let return_to = safe_return(query.get("ziel").map(String::as_str));
@@ -271,9 +236,9 @@ async fn page(
 
 /// The login forms carry the token of their cookie (a site that forges the form cannot read it).
 fn check_form_token(state: &AppState, headers: &HeaderMap, form: &[(String, String)]) -> Result<(), AppError> {
-    let sent = form.iter().find(|(k, _)| k == crate::auth::CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let sent = form.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or_default();
     match cookie_value(headers, &cookie_name(FORM_COOKIE, state.config.secure_cookies)) {
-        Some(cookie) if !cookie.is_empty() && crate::auth::constant_time_eq(cookie.as_bytes(), sent.as_bytes()) => Ok(()),
+        Some(cookie) if !cookie.is_empty() && constant_time_eq(cookie.as_bytes(), sent.as_bytes()) => Ok(()),
         _ => Err(AppError::Forbidden(
             "Das Anmeldeformular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
         )),
@@ -298,19 +263,19 @@ async fn staff_login(
 ) -> Result<Response, PageError> {
     check_form_token(&state, &headers, &form)?;
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
-    let outcome = crate::staff_login::verify(&state.store, field("benutzername"), field("passwort"), field("code"), OffsetDateTime::now_utc()).await;
+    let outcome = state.app.accounts().staff_login(field("benutzername"), field("passwort"), field("code")).await;
     let back = Some(("/anmelden".to_owned(), "Zurück zur Anmeldung".to_owned()));
     match outcome {
         Ok(user) if user.role.is_authority_member() => {
             tracing::info!(role = user.role.as_str(), "staff logged in");
             Ok(begin_session(&state, session.as_deref(), &user, None, false, start_page(user.role)).await?)
         }
-        Ok(_) | Err(crate::staff_login::StaffLoginError::Invalid) => Ok(crate::pages::error_page_with_link(
+        Ok(_) | Err(StaffLoginError::Invalid) => Ok(crate::pages::error_page_with_link(
             StatusCode::UNAUTHORIZED,
-            &crate::staff_login::StaffLoginError::Invalid.message(),
+            &StaffLoginError::Invalid.message(),
             back,
         )),
-        Err(crate::staff_login::StaffLoginError::Store(e)) => Err(AppError::from(e).into()),
+        Err(StaffLoginError::Store(e)) => Err(AppError::from(e).into()),
     }
 }
 
@@ -327,7 +292,8 @@ async fn login(
     let persona = form.iter().find(|(k, _)| k == "persona").map(|(_, v)| v.as_str()).unwrap_or_default();
     let user_id = UserId::parse(persona).ok_or(AppError::BadRequest("Bitte wählen Sie eine Person aus.".into()))?;
     let user = state
-        .store
+        .app
+        .accounts()
         .user(&user_id)
         .await?
         .ok_or(AppError::BadRequest("Diese Person gibt es in der Demo nicht.".into()))?;
@@ -345,7 +311,7 @@ async fn logout(
     let mut target = "/".to_owned();
     if let Some(session) = session {
         check_csrf(&session, &form)?;
-        state.store.delete_session(&session.session.id_hash).await?;
+        state.app.accounts().end_session(&session.session.id_hash).await?;
         // End the provider's session too, where it supports that (RP-initiated logout).
         if session.session.provider_logout {
             if let Some(url) = match &state.oidc {

@@ -3,7 +3,7 @@
 //! (§ 35a VwVfG); every decision, automated or not, is delivered with its Bescheid as PDF/A,
 //! which names its place in the ledger.
 
-use crate::AppState;
+use crate::Platform;
 use crate::error::AppError;
 use amtsweg_domain::records::{CaseFile, Decision, Document, NewMessage};
 use amtsweg_domain::{Authority, AuthorityId, CaseId, Outcome, Role, RuleResult, RuleTrace, Service, UserId};
@@ -29,7 +29,7 @@ pub fn run_rules(rules: &amtsweg_domain::DecisionRules, data: &amtsweg_domain::F
     if rules.rules.is_empty() {
         return None;
     }
-    Some(rules.run(&RuleInput { data, evidence, authority_region: &authority.region, today: crate::applying::today() }))
+    Some(rules.run(&RuleInput { data, evidence, authority_region: &authority.region, today: crate::today() }))
 }
 
 fn verdict(outcome: Outcome) -> &'static str {
@@ -63,35 +63,33 @@ pub fn automated_reason(trace: &RuleTrace) -> String {
     out
 }
 
-/// Submits the citizen's draft and, where the rules allow, decides it at once.
-pub async fn submit(state: &AppState, desk: &crate::applying::CitizenDesk, id: &amtsweg_domain::ApplicationId) -> Result<(crate::applying::Submission, Option<Decision>), AppError> {
-    let started = std::time::Instant::now();
-    let submission = desk.submit(id).await?;
-    state.metrics.submission();
-    let decision = after_submission(state, &submission, desk.person()).await?;
-    if decision.is_some() {
-        state.metrics.lead_time(true, started.elapsed().as_secs_f64());
-    }
-    Ok((submission, decision))
+/// A submitted application: its case, where it went, and how the rules judged it.
+pub struct Submission {
+    pub citizen: UserId,
+    pub data: amtsweg_domain::FormData,
+    pub case: amtsweg_domain::records::CaseRef,
+    pub authority: Authority,
+    pub service: Service,
+    pub trace: Option<RuleTrace>,
 }
 
 /// After a submission: decides at once when the rules allow it. Returns the decision, if any.
-pub async fn after_submission(state: &AppState, submission: &crate::applying::Submission, person: &amtsweg_domain::Person) -> Result<Option<Decision>, AppError> {
+pub(crate) async fn after_submission(app: &Platform, submission: &Submission, person: &amtsweg_domain::Person) -> Result<Option<Decision>, AppError> {
     let Some(trace) = submission.trace.as_ref().filter(|t| t.decides_automatically()) else { return Ok(None) };
     let (authority, service, case) = (&submission.authority, &submission.service, &submission.case);
     let reason = automated_reason(trace);
     let message = decision_message(authority, &case.case_number, service, Outcome::Approved, &reason);
     // The submission has committed: whatever fails from here is logged, and the case stays
     // in the inbox (no decision) or the Bescheid is issued later (decision made).
-    let decision = match state.store.decide(&authority.id, &case.id, &system_actor(), Outcome::Approved, &reason, &message).await {
+    let decision = match app.store.decide(&authority.id, &case.id, &system_actor(), Outcome::Approved, &reason, &message).await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = AppError::from(e).code(), "automated decision not made; the case goes to the inbox");
             return Ok(None);
         }
     };
-    state.metrics.decision(Outcome::Approved);
-    state.metrics.automated_decision();
+    app.metrics.decision(Outcome::Approved);
+    app.metrics.automated_decision();
     // The case file as it now stands, from what this request already holds.
     let file = CaseFile {
         id: case.id.clone(),
@@ -110,44 +108,39 @@ pub async fn after_submission(state: &AppState, submission: &crate::applying::Su
         due_at: None,
         rule_trace: Some(trace.clone()),
     };
-    if let Err(e) = write_bescheid(state, &file, authority, &decision.message_id).await {
+    if let Err(e) = write_bescheid(app, &file, authority, &decision.message_id).await {
         tracing::warn!(error = e.code(), "bescheid not written; it will be issued later");
     }
     Ok(Some(decision))
 }
 
 /// Delivers the Bescheid of a decision a member of staff just made, from the case file they
-/// opened to decide it. The decision has committed: a failure is logged and the background job
+/// opened to decide it. The decision has committed: a failure is logged and the delivery job
 /// issues the Bescheid later.
-pub async fn deliver(state: &AppState, file: CaseFile, decision: &Decision) {
-    if let Err(e) = deliver_now(state, file, decision).await {
+pub(crate) async fn deliver(app: &Platform, mut file: CaseFile, authority: &Authority, decision: &Decision) {
+    file.decision = Some(decision.info(false));
+    file.status = amtsweg_domain::ApplicationStatus::Decided;
+    if let Err(e) = write_bescheid(app, &file, authority, &decision.message_id).await {
         tracing::warn!(error = e.code(), "bescheid not written; it will be issued later");
     }
 }
 
-async fn deliver_now(state: &AppState, mut file: CaseFile, decision: &Decision) -> Result<Document, AppError> {
-    file.decision = Some(decision.info(false));
-    file.status = amtsweg_domain::ApplicationStatus::Decided;
-    let authority = state.store.authority(&file.authority_id).await?.ok_or(AppError::NotFound)?;
-    write_bescheid(state, &file, &authority, &decision.message_id).await
-}
-
 /// The Bescheid of a decided case, for a case whose document is missing: the case file is read
 /// (as the platform) and the document rendered and attached. A stored document is returned as is.
-pub async fn issue_bescheid(state: &AppState, authority_id: &AuthorityId, case_id: &CaseId) -> Result<Document, AppError> {
-    if let Some(d) = state.store.case_document(authority_id, case_id, "bescheid").await? {
+pub async fn issue_bescheid(app: &Platform, authority_id: &AuthorityId, case_id: &CaseId) -> Result<Document, AppError> {
+    if let Some(d) = app.store.case_document(authority_id, case_id, "bescheid").await? {
         return Ok(d);
     }
-    let message = state.store.decision_message(authority_id, case_id).await?.ok_or_else(|| AppError::Conflict("Der Vorgang ist noch nicht entschieden.".into()))?;
-    let case = state.store.open_case(authority_id, case_id, &system_actor()).await?.ok_or(AppError::NotFound)?;
-    let authority = state.store.authority(authority_id).await?.ok_or(AppError::NotFound)?;
-    write_bescheid(state, &case, &authority, &message).await
+    let message = app.store.decision_message(authority_id, case_id).await?.ok_or_else(|| AppError::Conflict("Der Vorgang ist noch nicht entschieden.".into()))?;
+    let case = app.store.open_case(authority_id, case_id, &system_actor()).await?.ok_or(AppError::NotFound)?;
+    let authority = app.store.authority(authority_id).await?.ok_or(AppError::NotFound)?;
+    write_bescheid(app, &case, &authority, &message).await
 }
 
 /// Renders the Bescheid with the ledger receipt of the decision, stores it and attaches it to
 /// the message that delivered the decision (once: a second attempt returns the first document).
-async fn write_bescheid(state: &AppState, case: &CaseFile, authority: &Authority, message: &amtsweg_domain::MessageId) -> Result<Document, AppError> {
-    let receipt = crate::ledger::receipt_or_log(state, &format!("decision_issued:case:{}", case.id)).await;
+async fn write_bescheid(app: &Platform, case: &CaseFile, authority: &Authority, message: &amtsweg_domain::MessageId) -> Result<Document, AppError> {
+    let receipt = app.receipt_or_log(&amtsweg_domain::LedgerRef::decision_issued(&case.id)).await;
     let mut letter = letter(case, authority, receipt.as_ref().map(ledger_paragraph))?;
     letter.receipt = receipt.and_then(|r| serde_json::to_vec_pretty(&r).ok());
     let pdf = tokio::task::spawn_blocking(move || crate::bescheid::render(&letter))
@@ -166,41 +159,25 @@ async fn write_bescheid(state: &AppState, case: &CaseFile, authority: &Authority
         content: pdf,
         created_at: time::OffsetDateTime::now_utc(),
     };
-    Ok(state.store.attach_document(&authority.id, &document, message).await?)
+    Ok(app.store.attach_document(&authority.id, &document, message).await?)
 }
 
 /// Issues the Bescheide that a stopped process left undelivered (decided before `before`, no
 /// document); returns how many were issued.
-pub async fn deliver_missing(state: &AppState, before: time::OffsetDateTime) -> Result<usize, AppError> {
-    let missing = state.store.undelivered_decisions(before, 100).await?;
+pub async fn deliver_missing(app: &Platform, before: time::OffsetDateTime) -> Result<usize, AppError> {
+    let missing = app.store.undelivered_decisions(before, 100).await?;
     let mut issued = 0;
     for (authority, case) in missing {
-        match issue_bescheid(state, &authority, &case).await {
+        match issue_bescheid(app, &authority, &case).await {
             Ok(_) => issued += 1,
             Err(e) => {
                 tracing::warn!(error = e.code(), "bescheid not delivered");
                 // Counted, so that a case that keeps failing is given up after a few tries.
-                state.store.bescheid_failed(&case).await?;
+                app.store.bescheid_failed(&case).await?;
             }
         }
     }
     Ok(issued)
-}
-
-/// Runs [`deliver_missing`] every minute.
-pub fn spawn(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            // A minute's grace: the request that decided is still writing its Bescheid.
-            match deliver_missing(&state, time::OffsetDateTime::now_utc() - time::Duration::minutes(1)).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(count = n, "undelivered Bescheide issued"),
-                Err(e) => tracing::warn!(error = e.code(), "undelivered Bescheide not checked"),
-            }
-        }
-    });
 }
 
 fn ledger_paragraph(r: &amtsweg_ledger::Receipt) -> String {
@@ -235,7 +212,7 @@ fn letter(case: &CaseFile, authority: &Authority, ledger: Option<String>) -> Res
         authority_name: authority.name.clone(),
         authority_address: authority.address.clone(),
         case_number: case.case_number.clone(),
-        date: crate::pages::date(decision.decided_at),
+        date: amtsweg_domain::form::format_date_german(decision.decided_at.date()),
         created: time::OffsetDateTime::now_utc(),
         recipient,
         service_name: case.service.name.clone(),

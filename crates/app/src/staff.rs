@@ -2,19 +2,14 @@
 //! to one authority; every store call it makes names that authority.
 
 use crate::error::AppError;
-use crate::metrics::Metrics;
+use crate::{MAX_TEXT_CHARS as MAX_REASON_CHARS, Platform};
 use amtsweg_domain::records::{CaseFile, CaseFilter, CaseSummary, CaseTiming, Decision, Document, InfoRequest, Memo, NewMessage};
 use amtsweg_domain::{AuthorityId, CaseId, FieldError, Outcome, Role, User, UserId};
-use amtsweg_store::{Actor, DynStore};
-use std::sync::Arc;
-
-/// Longest reason accepted for a decision.
-pub const MAX_REASON_CHARS: usize = 5000;
+use amtsweg_store::Actor;
 
 #[derive(Clone)]
 pub struct StaffDesk {
-    store: DynStore,
-    metrics: Arc<Metrics>,
+    app: Platform,
     actor: Actor,
     authority: AuthorityId,
     display_name: String,
@@ -22,14 +17,13 @@ pub struct StaffDesk {
 
 impl StaffDesk {
     /// Only staff of an authority get a desk.
-    pub fn new(store: DynStore, metrics: Arc<Metrics>, user: &User) -> Option<Self> {
+    pub fn new(app: Platform, user: &User) -> Option<Self> {
         if !user.role.is_staff() {
             return None;
         }
         let authority = user.authority_id.clone()?;
         Some(Self {
-            store,
-            metrics,
+            app,
             actor: Actor { id: user.id.clone(), role: user.role },
             authority,
             display_name: user.display_name.clone(),
@@ -45,7 +39,7 @@ impl StaffDesk {
     }
 
     pub async fn authority_name(&self) -> Result<String, AppError> {
-        Ok(self.store.authority(&self.authority).await?.map(|a| a.name).unwrap_or_default())
+        Ok(self.app.store.authority(&self.authority).await?.map(|a| a.name).unwrap_or_default())
     }
 
     pub fn role(&self) -> Role {
@@ -62,22 +56,22 @@ impl StaffDesk {
     }
 
     pub async fn inbox(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>, AppError> {
-        Ok(self.store.cases(&self.authority, filter).await?)
+        Ok(self.app.store.cases(&self.authority, filter).await?)
     }
 
     /// Staff who can be given cases.
     pub async fn colleagues(&self) -> Result<Vec<User>, AppError> {
-        Ok(self.store.authority_staff(&self.authority).await?)
+        Ok(self.app.store.authority_staff(&self.authority).await?)
     }
 
     /// Takes an unassigned case (or keeps one already mine).
     pub async fn claim(&self, id: &CaseId) -> Result<(), AppError> {
-        Ok(self.store.assign_case(&self.authority, id, &self.actor, Some(&self.actor.id), true).await?)
+        Ok(self.app.store.assign_case(&self.authority, id, &self.actor, Some(&self.actor.id), true).await?)
     }
 
     /// Gives back a case assigned to me.
     pub async fn release(&self, id: &CaseId) -> Result<(), AppError> {
-        match self.store.release_case(&self.authority, id, &self.actor).await {
+        match self.app.store.release_case(&self.authority, id, &self.actor).await {
             Err(amtsweg_store::StoreError::Taken) => Err(AppError::Conflict("Nur eigene Vorgänge können zurückgegeben werden.".into())),
             other => Ok(other?),
         }
@@ -101,11 +95,11 @@ impl StaffDesk {
                 "Sehr geehrte Antragstellerin, sehr geehrter Antragsteller,\n\nzu Ihrem Antrag haben wir eine Frage:\n\n{question}\n\nBitte antworten Sie direkt in Ihrem Postfach. Ihre Antwort gelangt zu Ihrem Vorgang.\n\nMit freundlichen Grüßen\n{authority}"
             ),
         };
-        Ok(self.store.ask_citizen(&self.authority, id, &self.actor, question, &message).await?)
+        Ok(self.app.store.ask_citizen(&self.authority, id, &self.actor, question, &message).await?)
     }
 
     pub async fn questions(&self, id: &CaseId) -> Result<Vec<InfoRequest>, AppError> {
-        Ok(self.store.info_requests(&self.authority, id).await?)
+        Ok(self.app.store.info_requests(&self.authority, id).await?)
     }
 
     /// Answers a citizen's question from the assistant; the answer goes to their mailbox.
@@ -117,7 +111,7 @@ impl StaffDesk {
         if answer.chars().count() > MAX_REASON_CHARS {
             return Err(AppError::Invalid(vec![FieldError::new("answer", format!("Die Antwort darf höchstens {MAX_REASON_CHARS} Zeichen lang sein."))]));
         }
-        match self.store.answer_inquiry(&self.authority, id, &self.actor, answer).await {
+        match self.app.store.answer_inquiry(&self.authority, id, &self.actor, answer).await {
             Err(amtsweg_store::StoreError::Answered) => Err(AppError::Conflict("Diese Frage ist bereits beantwortet.".into())),
             other => Ok(other?),
         }
@@ -125,11 +119,11 @@ impl StaffDesk {
 
     /// Questions citizens sent to this authority from the assistant.
     pub async fn inquiries(&self) -> Result<Vec<amtsweg_domain::records::Inquiry>, AppError> {
-        Ok(self.store.inquiries(&self.authority).await?)
+        Ok(self.app.store.inquiries(&self.authority).await?)
     }
 
     pub async fn memos(&self, id: &CaseId) -> Result<Vec<Memo>, AppError> {
-        Ok(self.store.memos(&self.authority, id).await?)
+        Ok(self.app.store.memos(&self.authority, id).await?)
     }
 
     pub async fn save_memo(&self, id: &CaseId, body: &str) -> Result<Memo, AppError> {
@@ -140,42 +134,42 @@ impl StaffDesk {
         if body.chars().count() > 20_000 {
             return Err(AppError::Invalid(vec![FieldError::new("memo", "Der Vermerk darf höchstens 20 000 Zeichen lang sein.")]));
         }
-        Ok(self.store.add_memo(&self.authority, id, &self.actor, body).await?)
+        Ok(self.app.store.add_memo(&self.authority, id, &self.actor, body).await?)
     }
 
     /// An uploaded document of a case, decrypted (the read is recorded).
-    pub async fn uploaded(&self, id: &CaseId, evidence_id: &str, key: &crate::uploads::UploadKey) -> Result<(String, Vec<u8>), AppError> {
+    pub async fn uploaded(&self, id: &CaseId, evidence_id: &str) -> Result<(String, Vec<u8>), AppError> {
         let e = self
-            .store
+            .app.store
             .case_evidence(&self.authority, id)
             .await?
             .into_iter()
             .find(|e| e.id == evidence_id && e.source == "upload" && e.status == "attached")
             .ok_or(AppError::NotFound)?;
-        let bytes = key.open(&e.document).ok_or_else(|| AppError::Unavailable("Das Dokument kann mit dem Schlüssel dieser Installation nicht gelesen werden.".into()))?;
+        let bytes = self.app.upload_key.open(&e.document).ok_or_else(|| AppError::Unavailable("Das Dokument kann mit dem Schlüssel dieser Installation nicht gelesen werden.".into()))?;
         let actor = (self.actor.id.as_str(), self.actor.role.as_str());
-        self.store.record_action("evidence_viewed", Some(actor), Some(self.authority.as_str()), ("case", id.as_str())).await?;
+        self.app.store.record_action("evidence_viewed", Some(actor), Some(self.authority.as_str()), ("case", id.as_str())).await?;
         Ok((e.media_type, bytes))
     }
 
     /// The case's Bescheid (caseworkers and team leads of the case's authority only).
     pub async fn bescheid(&self, id: &CaseId) -> Result<Option<Document>, AppError> {
-        Ok(self.store.case_document(&self.authority, id, "bescheid").await?)
+        Ok(self.app.store.case_document(&self.authority, id, "bescheid").await?)
     }
 
     /// The history of a case: every recorded event about it, oldest first.
     pub async fn history(&self, id: &CaseId) -> Result<Vec<amtsweg_domain::records::AuditEvent>, AppError> {
-        let events = self.store.audit_trail(id.as_str()).await?;
+        let events = self.app.store.audit_trail(id.as_str()).await?;
         Ok(events.into_iter().filter(|e| e.authority_id.as_deref() == Some(self.authority.as_str()) || e.authority_id.is_none()).collect())
     }
 
     pub async fn open(&self, id: &CaseId) -> Result<CaseFile, AppError> {
-        self.store.open_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)
+        self.app.store.open_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)
     }
 
     /// The evidence attached to a case (from registers or uploaded).
     pub async fn evidence(&self, id: &CaseId) -> Result<Vec<amtsweg_domain::records::EvidenceRecord>, AppError> {
-        Ok(self.store.case_evidence(&self.authority, id).await?)
+        Ok(self.app.store.case_evidence(&self.authority, id).await?)
     }
 
     /// Checks a decision's input; reports problems per field (`outcome`, `reason`).
@@ -209,17 +203,29 @@ impl StaffDesk {
         }
     }
 
-    /// Decides the case and delivers the decision to the citizen's mailbox, atomically. The
-    /// Bescheid (PDF) is issued by the caller ([`crate::casework::deliver`]) from the case file
-    /// returned with the decision.
-    pub async fn decide(&self, id: &CaseId, outcome: Outcome, reason: &str) -> Result<(Decision, CaseFile), AppError> {
-        let case = self.store.open_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)?;
-        let authority = self.store.authority(&self.authority).await?.ok_or(AppError::NotFound)?;
+    /// Decides the case and delivers the decision to the citizen's mailbox, atomically, then
+    /// issues the Bescheid (PDF/A) and attaches it to that message. The decision stands once
+    /// made: when the Bescheid cannot be written now, the delivery job issues it later.
+    pub async fn decide(&self, id: &CaseId, outcome: Outcome, reason: &str) -> Result<Decision, AppError> {
+        let case = self.app.store.open_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)?;
+        let authority = self.app.store.authority(&self.authority).await?.ok_or(AppError::NotFound)?;
         let message = crate::casework::decision_message(&authority, &case.case_number, &case.service, outcome, reason);
-        let decision = self.store.decide(&self.authority, id, &self.actor, outcome, reason, &message).await?;
-        self.metrics.decision(outcome);
-        self.metrics.lead_time(false, (decision.decided_at - case.created_at).as_seconds_f64());
-        Ok((decision, case))
+        let decision = self.app.store.decide(&self.authority, id, &self.actor, outcome, reason, &message).await?;
+        self.app.metrics.decision(outcome);
+        self.app.metrics.lead_time(false, (decision.decided_at - case.created_at).as_seconds_f64());
+        crate::casework::deliver(&self.app, case, &authority, &decision).await;
+        Ok(decision)
+    }
+
+    /// A draft of a memo (Vermerk) on an opened case, rephrased by the configured model when
+    /// asked and one is configured.
+    pub async fn draft_memo(&self, case: &CaseFile, evidence: &[amtsweg_domain::records::EvidenceRecord], rephrase: bool) -> crate::memo::MemoDraft {
+        crate::memo::draft_for(self.app.model.as_deref(), case, evidence, rephrase).await
+    }
+
+    /// Whether drafts can be rephrased (a model is configured).
+    pub fn can_rephrase(&self) -> bool {
+        self.app.model.is_some()
     }
 }
 
@@ -233,10 +239,10 @@ impl LeadDesk {
     /// Assigns a case to a member of staff, or takes it back (`None`).
     pub async fn assign(&self, id: &CaseId, to: Option<&UserId>) -> Result<(), AppError> {
         let d = &self.desk;
-        Ok(d.store.assign_case(&d.authority, id, &d.actor, to, false).await?)
+        Ok(d.app.store.assign_case(&d.authority, id, &d.actor, to, false).await?)
     }
 
     pub async fn timings(&self) -> Result<Vec<CaseTiming>, AppError> {
-        Ok(self.desk.store.case_timings(&self.desk.authority).await?)
+        Ok(self.desk.app.store.case_timings(&self.desk.authority).await?)
     }
 }

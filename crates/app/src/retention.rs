@@ -16,18 +16,3 @@ pub async fn sweep(store: &DynStore, now: OffsetDateTime) -> Result<u64, amtsweg
     store.delete_expired_client_tokens(now).await?;
     store.delete_transfers_before(now - transfer_retention()).await
 }
-
-/// Runs the sweep now and then every hour, for as long as the process lives.
-pub fn spawn(store: DynStore) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            every.tick().await;
-            match sweep(&store, OffsetDateTime::now_utc()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "transfer log entries past their retention deleted"),
-                Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
-            }
-        }
-    });
-}

@@ -1,0 +1,148 @@
+//! The application layer of amtsweg: every use case, by who acts. It knows nothing of HTTP; the
+//! web crate, the binary, the tests and the benchmarks all come through here.
+//!
+//! A [`Platform`] holds what the use cases run on (the store, the ledger's key, the registers,
+//! the upload key, the assistant, a language model, the business metrics). A person gets a
+//! narrowed handle from it, a *desk*, that can only reach what their role may reach:
+//!
+//! | who | desk | file |
+//! |---|---|---|
+//! | citizen | [`CitizenDesk`](citizen::CitizenDesk): applications, evidence, mailbox, transfers | `citizen.rs` |
+//! | caseworker, team lead | [`StaffDesk`](staff::StaffDesk), [`LeadDesk`](staff::LeadDesk): inbox, case, decide, questions, memos | `staff.rs` |
+//! | data protection officer | [`PrivacyDesk`](oversight::PrivacyDesk) | `oversight.rs` |
+//! | service admin | [`AdminDesk`](oversight::AdminDesk) | `oversight.rs` |
+//! | specialist procedure | [`ProcedureDesk`](procedures::ProcedureDesk) | `procedures.rs` |
+//! | anyone | [`Platform::catalog`], [`Platform::ask`] (the assistant), the ledger's proofs | `catalog.rs`, `assistant.rs`, `ledger.rs` |
+//!
+//! A use case is complete: submitting runs the rules and, where the law allows, decides and
+//! delivers the Bescheid (`casework.rs`); deciding issues the Bescheid. Background work
+//! (delivery of Bescheide a stopped process left, ledger checkpoints, retention) runs as jobs
+//! (`jobs.rs`).
+
+pub mod accounts;
+pub mod assistant;
+pub mod bescheid;
+pub mod casework;
+pub mod catalog;
+pub mod citizen;
+pub mod error;
+pub mod evidence;
+pub mod jobs;
+pub mod ledger;
+pub mod memo;
+pub mod metrics;
+pub mod oversight;
+pub mod procedures;
+pub mod retention;
+pub mod staff;
+pub mod uploads;
+
+pub use amtsweg_assist::model;
+
+/// Longest free text accepted from a person in one field: a decision's reason, a question to
+/// the citizen, an answer.
+pub const MAX_TEXT_CHARS: usize = 5000;
+pub use error::AppError;
+
+use amtsweg_domain::{AssuranceLevel, User};
+use amtsweg_store::DynStore;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Today's date, as the rules and the forms see it.
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+/// What the use cases run on. Cheap to clone (every part is shared).
+#[derive(Clone)]
+pub struct Platform {
+    pub store: DynStore,
+    pub metrics: Arc<metrics::Metrics>,
+    /// The connection to the registers, when configured.
+    pub exchange: Option<Arc<evidence::Exchange>>,
+    /// The key uploaded documents are encrypted with.
+    pub upload_key: Arc<uploads::UploadKey>,
+    /// The ledger's signing key and the checkpoints shared between requests.
+    pub ledger: Arc<ledger::Signer>,
+    /// A self-hosted language model, only when the admin configured one.
+    pub model: Option<Arc<model::ModelClient>>,
+    /// The citizen assistant and its knowledge base.
+    pub assistant: assistant::AssistantState,
+}
+
+impl Platform {
+    /// A platform over `store` with the keys given. Nothing is made up here: the binary reads
+    /// or (for the demo) makes the keys.
+    pub fn new(store: DynStore, ledger_key: amtsweg_ledger::LogKey, upload_key: uploads::UploadKey) -> Self {
+        Self {
+            store,
+            metrics: Arc::new(metrics::Metrics::new()),
+            exchange: None,
+            upload_key: Arc::new(upload_key),
+            ledger: Arc::new(ledger::Signer::new(ledger_key)),
+            model: None,
+            assistant: assistant::AssistantState::default(),
+        }
+    }
+
+    /// A platform whose ledger and upload keys live only as long as this process (benchmarks,
+    /// tests, the throwaway demo): checkpoints and uploads cannot be read after a restart.
+    pub fn ephemeral(store: DynStore) -> Self {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).expect("the operating system's random source");
+        let ledger_key = amtsweg_ledger::LogKey::from_seed("amtsweg.invalid/ledger", seed).expect("a valid origin");
+        Self::new(store, ledger_key, uploads::UploadKey::random())
+    }
+
+    /// The assistant over a knowledge base (kept in `dir` when given).
+    pub fn with_assistant(mut self, assistant: amtsweg_assist::Assistant, dir: Option<PathBuf>) -> Self {
+        self.assistant = assistant::AssistantState { assistant: Arc::new(assistant), dir };
+        self
+    }
+
+    pub fn with_model(mut self, model: model::ModelClient) -> Self {
+        self.model = Some(Arc::new(model));
+        self
+    }
+
+    pub fn with_exchange(mut self, exchange: evidence::Exchange) -> Self {
+        self.exchange = Some(Arc::new(exchange));
+        self
+    }
+
+    /// The citizen's desk; `None` for anyone else (or a citizen without person data).
+    pub fn citizen(&self, user: &User, level: Option<AssuranceLevel>) -> Option<citizen::CitizenDesk> {
+        citizen::CitizenDesk::new(self.clone(), user, level)
+    }
+
+    /// The desk of a caseworker or team lead; `None` for anyone else.
+    pub fn staff(&self, user: &User) -> Option<staff::StaffDesk> {
+        staff::StaffDesk::new(self.clone(), user)
+    }
+
+    /// The data protection officer's desk; `None` for anyone else.
+    pub fn privacy(&self, user: &User) -> Option<oversight::PrivacyDesk> {
+        oversight::PrivacyDesk::new(self.store.clone(), user)
+    }
+
+    /// The service admin's desk; `None` for anyone else.
+    pub fn admin(&self, user: &User) -> Option<oversight::AdminDesk> {
+        oversight::AdminDesk::new(self.store.clone(), user)
+    }
+
+    /// The public catalog of services.
+    pub fn catalog(&self) -> catalog::Catalog {
+        catalog::Catalog::new(self.store.clone())
+    }
+
+    /// Login, sessions and tokens.
+    pub fn accounts(&self) -> accounts::Accounts {
+        accounts::Accounts::new(self.store.clone())
+    }
+
+    /// Specialist procedures: tokens for their client credentials, and their desks.
+    pub fn procedures(&self) -> procedures::Procedures {
+        procedures::Procedures::new(self.clone())
+    }
+}

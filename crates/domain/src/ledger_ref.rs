@@ -1,0 +1,57 @@
+//! The reference under which an audit event is found in the ledger: `kind:subject_kind:subject_id`
+//! (`application_submitted:application:ID`, `evidence_requested:transfer:ID`, …). The store
+//! writes it beside each entry; receipts are looked up by it.
+
+use crate::{ApplicationId, CaseId, MessageId};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LedgerRef(String);
+
+impl LedgerRef {
+    /// The reference of an event of `kind` about the subject `subject_kind`/`subject_id`.
+    pub fn new(kind: &str, subject_kind: &str, subject_id: &str) -> Self {
+        Self(format!("{kind}:{subject_kind}:{subject_id}"))
+    }
+
+    /// An application was submitted.
+    pub fn application_submitted(id: &ApplicationId) -> Self {
+        Self::new("application_submitted", "application", id.as_str())
+    }
+
+    /// A decision was issued on a case.
+    pub fn decision_issued(id: &CaseId) -> Self {
+        Self::new("decision_issued", "case", id.as_str())
+    }
+
+    /// A message (a decision) was delivered to the citizen's mailbox.
+    pub fn message_delivered(id: &MessageId) -> Self {
+        Self::new("message_delivered", "message", id.as_str())
+    }
+
+    /// Evidence was requested from a register (one transfer of the transfer log).
+    pub fn evidence_requested(transfer_id: &str) -> Self {
+        Self::new("evidence_requested", "transfer", transfer_id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LedgerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_read_kind_subject_kind_and_id() {
+        assert_eq!(LedgerRef::evidence_requested("t-1").as_str(), "evidence_requested:transfer:t-1");
+        assert_eq!(LedgerRef::decision_issued(&CaseId::parse("c-1").unwrap()).to_string(), "decision_issued:case:c-1");
+    }
+}
