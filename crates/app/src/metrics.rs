@@ -37,6 +37,13 @@ pub struct Metrics {
     automated: Counter,
     lead_times: Family<ModeLabels, Histogram, fn() -> Histogram>,
     assistant: Family<OutcomeLabels, Counter>,
+    jobs: Family<JobLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    kind: String,
+    outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -70,12 +77,20 @@ impl Metrics {
         registry.register("decisions", "Decisions issued", decisions.clone());
         let assistant = Family::<OutcomeLabels, Counter>::default();
         registry.register("assistant_questions", "Questions to the assistant, by whether it answered or declined", assistant.clone());
-        Self { registry, requests, durations, submissions, decisions, automated, lead_times, assistant }
+        let jobs = Family::<JobLabels, Counter>::default();
+        registry.register("jobs", "Background jobs this process ran, by kind and outcome", jobs.clone());
+        Self { registry, requests, durations, submissions, decisions, automated, lead_times, assistant, jobs }
     }
 
     pub fn assistant_question(&self, answered: bool) {
         let outcome = if answered { "answered" } else { "declined" };
         self.assistant.get_or_create(&OutcomeLabels { outcome: outcome.into() }).inc();
+    }
+
+    /// A background job ran (`kind` is one of the fixed job kinds).
+    pub fn job(&self, kind: &'static str, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.jobs.get_or_create(&JobLabels { kind: kind.into(), outcome: outcome.into() }).inc();
     }
 
     pub fn submission(&self) {

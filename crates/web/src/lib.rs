@@ -109,14 +109,14 @@ pub fn app_with(state: AppState, with_metrics: bool) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz));
     let router = if with_metrics { router.route("/metrics", axum::routing::get(metrics::render)) } else { router };
-    router
+    let router = router
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), login::session::load_session))
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), security::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(axum::middleware::from_fn(security::refuse_oversized))
-        .layer(axum::middleware::from_fn_with_state(csp, security::headers))
+        .layer(axum::middleware::from_fn(security::refuse_oversized));
+    security::with_headers(router, csp)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

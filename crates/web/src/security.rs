@@ -30,15 +30,16 @@ pub fn content_security_policy(provider_origins: &[String]) -> HeaderValue {
     HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(CSP))
 }
 
-pub async fn headers(axum::extract::State(csp): axum::extract::State<HeaderValue>, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
-    response
+/// The security headers of every response, as layers (`tower-http`): the policy, no sniffing,
+/// no framing, no referrer to other sites, and `no-store` unless a handler allowed caching.
+pub fn with_headers<S: Clone + Send + Sync + 'static>(router: axum::Router<S>, csp: HeaderValue) -> axum::Router<S> {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
 }
 
 /// Bodies larger than this are not even drained: the connection is closed after the answer.

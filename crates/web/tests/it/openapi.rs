@@ -1,5 +1,6 @@
-//! The OpenAPI document is generated from the handlers; this snapshot makes every change to the
-//! API visible in review. Update with `AMTSWEG_UPDATE_SNAPSHOTS=1 cargo test -p amtsweg-web --test it openapi`.
+//! The OpenAPI document is generated from the handlers; this snapshot (insta) makes every change
+//! to the API visible in review. Update with `INSTA_UPDATE=always cargo test -p amtsweg-web --test
+//! it openapi` (or `cargo insta review`), then read the diff.
 
 use crate::common::{Backend, TestApp};
 
@@ -25,12 +26,5 @@ async fn openapi_document_matches_snapshot_and_lists_the_api() {
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing in OpenAPI");
     }
-    let pretty = serde_json::to_string_pretty(&spec).unwrap() + "\n";
-    let snapshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json");
-    if std::env::var("AMTSWEG_UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
-        std::fs::write(&snapshot, &pretty).unwrap();
-    }
-    let expected = std::fs::read_to_string(&snapshot).expect("snapshot exists (create it with AMTSWEG_UPDATE_SNAPSHOTS=1)");
-    assert!(expected == pretty, "the OpenAPI document changed; review and update the snapshot (AMTSWEG_UPDATE_SNAPSHOTS=1)");
+    insta::assert_json_snapshot!("openapi", spec);
 }
