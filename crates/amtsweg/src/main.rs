@@ -131,8 +131,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// The flags given, under the keys of the configuration file.
+fn flags_figment(flags: &ServerFlags) -> figment::Figment {
+    let mut f = figment::Figment::new();
+    if let Some(v) = &flags.listen {
+        f = f.merge(Serialized::default("server.listen", v));
+    }
+    if let Some(v) = &flags.data_dir {
+        f = f.merge(Serialized::default("data_dir", v));
+    }
+    if let Some(v) = &flags.database_url {
+        f = f.merge(Serialized::default("store.database_url", v));
+    }
+    if let Some(v) = &flags.kern_dir {
+        f = f.merge(Serialized::default("server.kern_dir", v));
+    }
+    if let Some(v) = &flags.registers {
+        f = f.merge(Serialized::default("exchange.registers", v));
+    }
+    if let Some(v) = &flags.exchange_key {
+        f = f.merge(Serialized::default("exchange.key", v));
+    }
+    f
+}
+
 pub(crate) fn load(cli_config: Option<&PathBuf>, flags: &ServerFlags) -> Result<Config, String> {
-    let config = Config::load(cli_config.map(PathBuf::as_path), figment::Figment::from(Serialized::defaults(flags)))
+    let config = Config::load(cli_config.map(PathBuf::as_path), flags_figment(flags))
         .map_err(|e| format!("Konfiguration ungültig: {e}"))?;
     init_tracing(&config.log);
     Ok(config)
@@ -176,7 +200,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
             }
-            config.database_url = format!("sqlite:{}", db.display());
+            config.set_database_url(format!("sqlite:{}", db.display()));
             let store = open_store(&config).await?;
             let mut tokens = amtsweg_demo::seed(&store).await.map_err(|e| format!("Demo-Daten: {e}"))?;
             amtsweg_demo::seed_staff_logins(&store, &mut tokens).await.map_err(|e| format!("Demo-Zugänge: {e}"))?;
@@ -252,20 +276,17 @@ async fn serve(
     tokens: Option<PathBuf>,
     exchange: Option<amtsweg_app::evidence::Exchange>,
 ) -> Result<(), String> {
-    let upload_key = if !config.upload_key.is_empty() {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(config.upload_key.trim())
-            .map_err(|_| "upload_key ist kein Base64".to_owned())?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| "upload_key muss 32 Bytes lang sein".to_owned())?;
-        amtsweg_app::uploads::UploadKey::new(key)
+    // Outside the demo both keys must exist: a key made up now would leave checkpoints and
+    // uploads unreadable after the next start.
+    let (ledger_key, upload_key) = if demo {
+        (ledger::demo_key(&config)?, config.upload_key()?.unwrap_or_else(amtsweg_app::uploads::UploadKey::random))
     } else {
-        if !demo {
-            eprintln!("Warnung: kein upload_key konfiguriert; hochgeladene Nachweise sind nach einem Neustart nicht mehr lesbar.");
-        }
-        amtsweg_app::uploads::UploadKey::random()
+        let upload_key = config.upload_key()?.ok_or(
+            "Es ist kein upload_key konfiguriert, mit dem hochgeladene Nachweise verschlüsselt werden. Erzeugen Sie einen (zum Beispiel „openssl rand -base64 32“), bewahren Sie ihn sicher auf und setzen Sie ihn als [uploads] key oder AMTSWEG_UPLOAD_KEY.",
+        )?;
+        (ledger::key(&config)?, upload_key)
     };
-    let mut app = Platform::new(store, ledger::key(&config)?, upload_key);
+    let mut app = Platform::new(store, ledger_key, upload_key);
     if let Some(model) = config.model() {
         app = app.with_model(model);
     }
@@ -281,13 +302,14 @@ async fn serve(
     if let Some(exchange) = exchange {
         app = app.with_exchange(exchange);
     }
-    let mut state = AppState::new(app, WebConfig { demo, secure_cookies: config.secure_cookies, kern_dir: config.kern_dir.clone() })
+    let mut state = AppState::new(app, WebConfig { demo, secure_cookies: config.server.secure_cookies, kern_dir: config.server.kern_dir.clone() })
         .with_rate_limits(config.rate_limits(), config.trusted_proxies()?);
     if let Some(login) = config.oidc()? {
         state = state.with_oidc(login);
     }
-    let listen = config.listen.to_string();
-    let application = Application::build(state, &listen, (!config.metrics_listen.is_empty()).then_some(config.metrics_listen.as_str()))
+    let listen = config.server.listen.to_string();
+    let metrics_listen = config.server.metrics_listen.map(|a| a.to_string());
+    let application = Application::build(state, &listen, metrics_listen.as_deref())
         .await
         .map_err(|e| format!("Adresse {listen} nicht verfügbar: {e}"))?;
     let address = application.address();

@@ -224,9 +224,13 @@ fn dense_retrieval_through_a_real_embeddings_server() {
 
 /// Starts `amtsweg serve` with its log (debug level) going to a file.
 fn serve(dir: &Path, log: &Path) -> (Process, String) {
+    // The keys `serve` needs: the ledger's made once, the upload key configured.
+    let made = bin().args(["ledger", "keygen"]).env("AMTSWEG_DATA_DIR", dir).output().unwrap();
+    assert!(made.status.success() || dir.join("ledger.key").exists(), "{}", String::from_utf8_lossy(&made.stderr));
     let mut child = bin()
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("AMTSWEG_DATA_DIR", dir)
+        .env("AMTSWEG_UPLOAD_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
         .env("AMTSWEG_LOG", "debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::from(std::fs::File::create(log).unwrap()))

@@ -182,3 +182,33 @@ async fn staff_accounts_get_a_password_and_a_second_factor() {
     assert!(amtsweg_app::accounts::verify(&store, "m.muster", "noch ein langes Passwort", &new_code, later).await.is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_refuses_to_start_without_its_keys_and_says_how_to_make_them() {
+    let dir = std::env::temp_dir().join(format!("amtsweg-cli-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let serve = || {
+        let mut c = bin();
+        c.args(["serve", "--listen", "127.0.0.1:0"]).env("AMTSWEG_DATA_DIR", &dir).env_remove("AMTSWEG_UPLOAD_KEY").env_remove("AMTSWEG_LEDGER_KEY");
+        c
+    };
+    let (code, _, err) = run(&mut serve());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("upload_key") && err.contains("openssl rand -base64 32"), "{err}");
+    let (code, _, err) = run(serve().env("AMTSWEG_UPLOAD_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("amtsweg ledger keygen"), "{err}");
+    assert!(!dir.join("ledger.key").exists(), "no key is made silently");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_printed_configuration_has_sections_and_no_secrets() {
+    let (code, out, _) = run(bin().arg("config").env("AMTSWEG_UPLOAD_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="));
+    assert_eq!(code, 0);
+    for section in ["[server]", "[ledger]", "[exchange]", "[model]", "[oidc]", "[rate_limits]"] {
+        assert!(out.contains(section), "{section} missing:\n{out}");
+    }
+    assert!(!out.contains("AQIDBAUG"), "a secret was printed");
+}

@@ -25,6 +25,14 @@ async fn checkpoint_verify_and_receipts_from_the_command_line() {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/fim");
     amtsweg_demo::seed_fim(&store, &fixtures).await.unwrap();
 
+    // Without a key nothing is signed: it is made once, explicitly, and never overwritten.
+    let (code, _, err) = amtsweg(&dir, &["ledger", "checkpoint"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("amtsweg ledger keygen"), "{err}");
+    let (code, made, err) = amtsweg(&dir, &["ledger", "keygen"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(made.starts_with("amtsweg.local/ledger+"), "{made}");
+    assert_eq!(amtsweg(&dir, &["ledger", "keygen"]).0, 1, "an existing key is never overwritten");
     let (code, note, err) = amtsweg(&dir, &["ledger", "checkpoint"]);
     assert_eq!(code, 0, "{err}");
     assert!(note.starts_with("amtsweg.local/ledger\n"), "{note}");

@@ -30,6 +30,7 @@ pub fn serve(database_url: &str, key: &std::path::Path, dir: &std::path::Path) -
         .env("AMTSWEG_DATABASE_URL", database_url)
         .env("AMTSWEG_DATA_DIR", dir)
         .env("AMTSWEG_LEDGER_KEY", key)
+        .env("AMTSWEG_UPLOAD_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
         .env("AMTSWEG_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
