@@ -2,7 +2,7 @@
 //! (`application_submitted:application:ID`, `evidence_requested:transfer:ID`, …). The store
 //! writes it beside each entry; receipts are looked up by it.
 
-use crate::{ApplicationId, CaseId, MessageId};
+use crate::{ApplicationId, AuditKind, CaseId, MessageId};
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -10,28 +10,28 @@ pub struct LedgerRef(String);
 
 impl LedgerRef {
     /// The reference of an event of `kind` about the subject `subject_kind`/`subject_id`.
-    pub fn new(kind: &str, subject_kind: &str, subject_id: &str) -> Self {
-        Self(format!("{kind}:{subject_kind}:{subject_id}"))
+    pub fn new(kind: AuditKind, subject_kind: &str, subject_id: &str) -> Self {
+        Self(format!("{}:{subject_kind}:{subject_id}", kind.as_str()))
     }
 
     /// An application was submitted.
     pub fn application_submitted(id: &ApplicationId) -> Self {
-        Self::new("application_submitted", "application", id.as_str())
+        Self::new(AuditKind::ApplicationSubmitted, "application", id.as_str())
     }
 
     /// A decision was issued on a case.
     pub fn decision_issued(id: &CaseId) -> Self {
-        Self::new("decision_issued", "case", id.as_str())
+        Self::new(AuditKind::DecisionIssued, "case", id.as_str())
     }
 
     /// A message (a decision) was delivered to the citizen's mailbox.
     pub fn message_delivered(id: &MessageId) -> Self {
-        Self::new("message_delivered", "message", id.as_str())
+        Self::new(AuditKind::MessageDelivered, "message", id.as_str())
     }
 
     /// Evidence was requested from a register (one transfer of the transfer log).
     pub fn evidence_requested(transfer_id: &str) -> Self {
-        Self::new("evidence_requested", "transfer", transfer_id)
+        Self::new(AuditKind::EvidenceRequested, "transfer", transfer_id)
     }
 
     pub fn as_str(&self) -> &str {

@@ -5,6 +5,7 @@
 //! layer and the command line.
 
 pub mod application;
+pub mod audit;
 pub mod authority;
 pub mod decision;
 pub mod form;
@@ -14,6 +15,7 @@ pub mod records;
 pub mod ids;
 pub mod user;
 
+pub use audit::AuditKind;
 pub use application::{ApplicationStatus, CaseNumber, Outcome, TransitionError};
 pub use authority::{Authority, EvidenceRequirement, Responsibility, Service};
 pub use decision::{DecisionRules, RuleOutcome, RuleResult, RuleTrace};
