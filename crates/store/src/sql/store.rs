@@ -3,8 +3,8 @@
 use super::{Dialect, SqlStore};
 use crate::people::sessions;
 use crate::cases::{file, inbox, questions};
-use crate::{Actor, Backend, Result, Store};
-use crate::{applications, audit, catalog, evidence, ledger, people, procedures};
+use crate::{Actor, Backend, Job, JobCounts, Result, Store};
+use crate::{applications, audit, catalog, evidence, jobs, ledger, people, procedures};
 use amtsweg_domain::records::{
     ApiClient, Application, AuditEvent, CaseEvent, CaseFile, CaseFilter, CaseRef, CaseSummary, CaseTiming, Decision, Document, EvidenceRecord,
     FimSchemaRecord, InfoRequest, Inquiry, Memo, Message, NewMessage, PendingLogin, Session, StaffCredential, Transfer,
@@ -336,5 +336,22 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
     async fn ledger_has_salt(&self, subject: &str) -> Result<bool> {
         ledger::ledger_has_salt(self, subject).await
+    }
+
+    // --- jobs ----------------------------------------------------------------------------
+    async fn enqueue_job(&self, kind: &str, unique_key: Option<&str>, payload: &str, run_at: OffsetDateTime) -> Result<Option<i64>> {
+        jobs::enqueue_job(self, kind, unique_key, payload, run_at).await
+    }
+    async fn claim_job(&self, kinds: &[&str], now: OffsetDateTime, lock_until: OffsetDateTime) -> Result<Option<Job>> {
+        jobs::claim_job(self, kinds, now, lock_until).await
+    }
+    async fn finish_job(&self, id: i64) -> Result<()> {
+        jobs::finish_job(self, id).await
+    }
+    async fn fail_job(&self, id: i64, error: &str, retry_at: Option<OffsetDateTime>) -> Result<()> {
+        jobs::fail_job(self, id, error, retry_at).await
+    }
+    async fn job_counts(&self) -> Result<JobCounts> {
+        jobs::job_counts(self).await
     }
 }
