@@ -33,6 +33,7 @@ pub const SQLITE: Embedded = Embedded(&[
     (6, "casework", include_str!("../migrations/sqlite/0006_casework.sql")),
     (7, "assistant", include_str!("../migrations/sqlite/0007_assistant.sql")),
     (8, "login", include_str!("../migrations/sqlite/0008_login.sql")),
+    (9, "jobs", include_str!("../migrations/sqlite/0009_jobs.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -43,4 +44,5 @@ pub const POSTGRES: Embedded = Embedded(&[
     (6, "casework", include_str!("../migrations/postgres/0006_casework.sql")),
     (7, "assistant", include_str!("../migrations/postgres/0007_assistant.sql")),
     (8, "login", include_str!("../migrations/postgres/0008_login.sql")),
+    (9, "jobs", include_str!("../migrations/postgres/0009_jobs.sql")),
 ]);

@@ -1,14 +1,15 @@
 //! PostgreSQL, for several stateless app nodes on one database.
 
+use crate::sql::driver::{self, Arg};
+use crate::sql::{Dialect, Rows, SqlStore};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{PgConnection, Postgres, Transaction};
 use std::str::FromStr;
 
-#[derive(Clone)]
-pub struct PgStore {
-    pool: PgPool,
-}
+/// The store on PostgreSQL.
+pub type PgStore = SqlStore<Postgres>;
 
-impl PgStore {
+impl SqlStore<Postgres> {
     pub async fn connect(url: &str) -> crate::Result<Self> {
         Self::connect_with(PgConnectOptions::from_str(url)?).await
     }
@@ -22,22 +23,36 @@ impl PgStore {
 
     async fn connect_with(options: PgConnectOptions) -> crate::Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
-        Ok(Self { pool })
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// PostgreSQL handles concurrent writers itself: no process-local lock (the `()`).
-    async fn begin(&self) -> Result<((), sqlx::Transaction<'static, sqlx::Postgres>), sqlx::Error> {
-        Ok(((), self.pool.begin().await?))
-    }
-    /// One ledger integrator at a time across all app processes on this database.
-    async fn lock_ledger(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_advisory_xact_lock(727365110)").execute(&mut **tx).await?;
-        Ok(())
+        Ok(Self::with_pool(pool))
     }
 }
 
-crate::sql::shared_store_impl!(PgStore, sqlx::Postgres, Backend::Postgres, crate::embedded::POSTGRES);
+impl Dialect for Postgres {
+    const BACKEND: crate::Backend = crate::Backend::Postgres;
+    const MIGRATIONS: crate::embedded::Embedded = crate::embedded::POSTGRES;
+    /// One ledger integrator at a time across all app processes on this database.
+    const LEDGER_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(727365110)");
+    /// PostgreSQL handles concurrent writers itself: no process-local lock.
+    type Writers = ();
+    type WriteGuard = ();
+
+    async fn begin_write(_: &(), pool: &PgPool) -> Result<((), Transaction<'static, Self>), sqlx::Error> {
+        Ok(((), pool.begin().await?))
+    }
+
+    async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+        sqlx::migrate::Migrator::new(Self::MIGRATIONS).await?.run(pool).await
+    }
+
+    async fn execute<'a>(conn: &'a mut PgConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<u64, sqlx::Error> {
+        Ok(driver::execute::<Self>(conn, driver::bind(sql, args)).await?.rows_affected())
+    }
+
+    async fn fetch_all<'a, T: Rows>(conn: &'a mut PgConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<Vec<T>, sqlx::Error> {
+        driver::fetch_all::<Self, T>(conn, driver::bind(sql, args)).await
+    }
+
+    async fn fetch_optional<'a, T: Rows>(conn: &'a mut PgConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<Option<T>, sqlx::Error> {
+        driver::fetch_optional::<Self, T>(conn, driver::bind(sql, args)).await
+    }
+}

@@ -3,17 +3,19 @@
 //! (fair, no polling) and then start with `BEGIN IMMEDIATE`, so that they never fail on a lock
 //! upgrade; the busy timeout only matters when another process writes to the same file.
 
+use crate::sql::driver::{self, Arg};
+use crate::sql::{Dialect, Rows, SqlStore};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqliteConnection, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
-}
+/// The store on SQLite.
+pub type SqliteStore = SqlStore<Sqlite>;
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     pub async fn connect(url: &str) -> crate::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -22,23 +24,36 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(Self { pool, writer: Default::default() })
-    }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    async fn begin(
-        &self,
-    ) -> Result<(tokio::sync::OwnedMutexGuard<()>, sqlx::Transaction<'static, sqlx::Sqlite>), sqlx::Error> {
-        let writer = self.writer.clone().lock_owned().await;
-        Ok((writer, self.pool.begin_with("BEGIN IMMEDIATE").await?))
-    }
-    /// SQLite writers are already one at a time (`BEGIN IMMEDIATE`).
-    async fn lock_ledger(_tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<(), sqlx::Error> {
-        Ok(())
+        Ok(Self::with_pool(pool))
     }
 }
 
-crate::sql::shared_store_impl!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, crate::embedded::SQLITE);
+impl Dialect for Sqlite {
+    const BACKEND: crate::Backend = crate::Backend::Sqlite;
+    const MIGRATIONS: crate::embedded::Embedded = crate::embedded::SQLITE;
+    /// SQLite writers are already one at a time (`BEGIN IMMEDIATE`).
+    const LEDGER_LOCK: Option<&'static str> = None;
+    type Writers = Arc<Mutex<()>>;
+    type WriteGuard = OwnedMutexGuard<()>;
+
+    async fn begin_write(writers: &Self::Writers, pool: &SqlitePool) -> Result<(Self::WriteGuard, Transaction<'static, Self>), sqlx::Error> {
+        let writer = writers.clone().lock_owned().await;
+        Ok((writer, pool.begin_with("BEGIN IMMEDIATE").await?))
+    }
+
+    async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
+        sqlx::migrate::Migrator::new(Self::MIGRATIONS).await?.run(pool).await
+    }
+
+    async fn execute<'a>(conn: &'a mut SqliteConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<u64, sqlx::Error> {
+        Ok(driver::execute::<Self>(conn, driver::bind(sql, args)).await?.rows_affected())
+    }
+
+    async fn fetch_all<'a, T: Rows>(conn: &'a mut SqliteConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<Vec<T>, sqlx::Error> {
+        driver::fetch_all::<Self, T>(conn, driver::bind(sql, args)).await
+    }
+
+    async fn fetch_optional<'a, T: Rows>(conn: &'a mut SqliteConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<Option<T>, sqlx::Error> {
+        driver::fetch_optional::<Self, T>(conn, driver::bind(sql, args)).await
+    }
+}

@@ -1,0 +1,125 @@
+//! The audit trail: every state change appends an event in its own transaction, and with it a
+//! pending ledger entry (kind, time, role, authority, and salted commitments to the actor and
+//! the subject; see `crate::ledger`). Read back per subject, per authority, or counted.
+
+use crate::sql::{Dialect, SqlStore, Write, args, row};
+use crate::{Actor, Result, StoreError};
+use amtsweg_domain::AuthorityId;
+use amtsweg_domain::records::AuditEvent;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+macro_rules! audit_select {
+    () => {
+        "SELECT seq, at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id FROM audit_events"
+    };
+}
+const TRAIL: &str = concat!(audit_select!(), " WHERE subject_id = $1 ORDER BY seq");
+const AUTHORITY_AUDIT: &str = concat!(audit_select!(), " WHERE authority_id = $1 ORDER BY seq DESC LIMIT $2");
+const COUNT: &str = "SELECT COUNT(*) AS n FROM audit_events";
+const APPEND: &str = "INSERT INTO audit_events (at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const APPEND_PENDING: &str = "INSERT INTO ledger_pending (entry, reference) VALUES ($1, $2)";
+const SALT: &str = "SELECT salt FROM ledger_salts WHERE subject = $1";
+const NEW_SALT: &str = "INSERT INTO ledger_salts (subject, salt) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING";
+
+row!(AuditRow {
+    seq: i64,
+    at: OffsetDateTime,
+    kind: String,
+    actor_id: Option<String>,
+    actor_role: String,
+    authority_id: Option<String>,
+    subject_kind: String,
+    subject_id: String,
+});
+
+impl AuditRow {
+    fn into_domain(self) -> AuditEvent {
+        AuditEvent {
+            seq: self.seq,
+            at: self.at,
+            kind: self.kind,
+            actor_id: self.actor_id,
+            actor_role: self.actor_role,
+            authority_id: self.authority_id,
+            subject_kind: self.subject_kind,
+            subject_id: self.subject_id,
+        }
+    }
+}
+
+/// The actor as the audit trail names it: id and role.
+pub(crate) fn who(actor: &Actor) -> Option<(&str, &str)> {
+    Some((actor.id.as_str(), actor.role.as_str()))
+}
+
+/// Appends one audit event inside the caller's transaction, and its ledger entry: kind,
+/// time, role and authority, and salted commitments to the actor and the subject.
+pub(crate) async fn audit<DB: Dialect>(
+    tx: &mut Write<DB>,
+    kind: &str,
+    actor: Option<(&str, &str)>,
+    authority: Option<&str>,
+    subject: (&str, &str),
+) -> Result<()> {
+    let at = OffsetDateTime::now_utc();
+    let role = actor.map(|a| a.1).unwrap_or("system");
+    tx.execute(APPEND, args![at, kind, actor.map(|a| a.0), role, authority, subject.0, subject.1]).await?;
+    let mut commitments = BTreeMap::new();
+    if let Some((actor_id, _)) = actor {
+        let salt = salt(tx, &format!("user:{actor_id}")).await?;
+        commitments.insert("actor".to_owned(), amtsweg_ledger::Commitment::new(&salt, actor_id));
+    }
+    let subject_key = format!("{}:{}", subject.0, subject.1);
+    let salt = salt(tx, &subject_key).await?;
+    commitments.insert("subject".to_owned(), amtsweg_ledger::Commitment::new(&salt, subject.1));
+    let entry = amtsweg_ledger::Entry {
+        v: 1,
+        kind: kind.to_owned(),
+        at: at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        actor_role: role.to_owned(),
+        authority: authority.map(str::to_owned),
+        subject_kind: subject.0.to_owned(),
+        commitments,
+    };
+    tx.execute(APPEND_PENDING, args![entry.to_bytes(), format!("{kind}:{subject_key}")]).await?;
+    Ok(())
+}
+
+/// The salt of a subject's commitments, made on first use.
+async fn salt<DB: Dialect>(tx: &mut Write<DB>, subject: &str) -> Result<Vec<u8>> {
+    // Mostly there already (a subject acts or is acted on many times): read first.
+    if let Some((salt,)) = tx.optional::<(Vec<u8>,)>(SALT, args![subject]).await? {
+        return Ok(salt);
+    }
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).map_err(|_| StoreError::Corrupt("no random source".into()))?;
+    tx.execute(NEW_SALT, args![subject, fresh.as_slice()]).await?;
+    Ok(tx.one::<(Vec<u8>,)>(SALT, args![subject]).await?.0)
+}
+
+pub(crate) async fn record_action<DB: Dialect>(
+    store: &SqlStore<DB>,
+    kind: &str,
+    actor: Option<(&str, &str)>,
+    authority: Option<&str>,
+    subject: (&str, &str),
+) -> Result<()> {
+    let mut tx = store.write().await?;
+    audit(&mut tx, kind, actor, authority, subject).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn audit_trail<DB: Dialect>(store: &SqlStore<DB>, subject_id: &str) -> Result<Vec<AuditEvent>> {
+    Ok(store.all::<AuditRow>(TRAIL, args![subject_id]).await?.into_iter().map(AuditRow::into_domain).collect())
+}
+
+pub(crate) async fn authority_audit<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>> {
+    let rows = store.all::<AuditRow>(AUTHORITY_AUDIT, args![authority.as_str(), limit]).await?;
+    Ok(rows.into_iter().map(AuditRow::into_domain).collect())
+}
+
+pub(crate) async fn audit_count<DB: Dialect>(store: &SqlStore<DB>) -> Result<i64> {
+    Ok(store.one::<(i64,)>(COUNT, &[]).await?.0)
+}

@@ -1,0 +1,100 @@
+//! Background jobs: enqueued (at most one waiting or running per kind and unique key), claimed
+//! by one worker at a time across processes with a lock that expires (a crashed worker's job is
+//! taken again), then removed when done, set to wait for a retry, or given up and kept as
+//! failed. Jobs are machinery, not casework: they write no audit events.
+
+use crate::sql::{Arg, Dialect, SqlStore, args, row};
+use crate::{Backend, Job, JobCounts, Result};
+use time::OffsetDateTime;
+
+/// Stored errors are cut to this many characters (callers pass codes, never personal data).
+const MAX_ERROR_CHARS: usize = 500;
+
+/// The partial unique index `jobs_unique_key` is the arbiter: a concurrent duplicate waits for
+/// the first and then does nothing.
+const ENQUEUE: &str = "INSERT INTO jobs (kind, unique_key, payload, attempts, run_at, created_at) VALUES ($1, $2, $3, 0, $4, $5) \
+     ON CONFLICT (kind, unique_key) WHERE failed_at IS NULL DO NOTHING \
+     RETURNING id";
+/// `{kinds}` is replaced by the placeholders `$3, $4, …`. The row is chosen and locked in
+/// one statement; `SKIP LOCKED` lets concurrent claimers pass over the rows others are taking.
+const CLAIM_POSTGRES: &str = "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 \
+     WHERE id = (SELECT id FROM jobs \
+                 WHERE kind IN ({kinds}) AND failed_at IS NULL AND run_at <= $2 \
+                   AND (locked_until IS NULL OR locked_until <= $2) \
+                 ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, kind, unique_key, payload, attempts, run_at";
+/// SQLite runs it in a write transaction (one writer at a time). Its times are RFC 3339 text
+/// of varying length (sqlx leaves out a zero fraction), which compares as text only to the
+/// second: `julianday` compares them as times (to the millisecond).
+const CLAIM_SQLITE: &str = "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 \
+     WHERE id = (SELECT id FROM jobs \
+                 WHERE kind IN ({kinds}) AND failed_at IS NULL AND julianday(run_at) <= julianday($2) \
+                   AND (locked_until IS NULL OR julianday(locked_until) <= julianday($2)) \
+                 ORDER BY julianday(run_at), id LIMIT 1) \
+     RETURNING id, kind, unique_key, payload, attempts, run_at";
+const FINISH: &str = "DELETE FROM jobs WHERE id = $1";
+const RETRY: &str = "UPDATE jobs SET run_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3";
+const GIVE_UP: &str = "UPDATE jobs SET failed_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3";
+const COUNTS: &str = "SELECT COUNT(*) - COUNT(failed_at) AS waiting, COUNT(failed_at) AS failed FROM jobs";
+
+row!(JobRow { id: i64, kind: String, unique_key: Option<String>, payload: String, attempts: i32, run_at: OffsetDateTime });
+
+impl JobRow {
+    fn into_domain(self) -> Job {
+        Job { id: self.id, kind: self.kind, unique_key: self.unique_key, payload: self.payload, attempts: self.attempts, run_at: self.run_at }
+    }
+}
+
+row!(CountsRow { waiting: i64, failed: i64 });
+
+pub(crate) async fn enqueue_job<DB: Dialect>(
+    store: &SqlStore<DB>,
+    kind: &str,
+    unique_key: Option<&str>,
+    payload: &str,
+    run_at: OffsetDateTime,
+) -> Result<Option<i64>> {
+    let mut tx = store.write().await?;
+    let id = tx.optional::<(i64,)>(ENQUEUE, args![kind, unique_key, payload, run_at, OffsetDateTime::now_utc()]).await?;
+    tx.commit().await?;
+    Ok(id.map(|(id,)| id))
+}
+
+pub(crate) async fn claim_job<DB: Dialect>(store: &SqlStore<DB>, kinds: &[&str], now: OffsetDateTime, lock_until: OffsetDateTime) -> Result<Option<Job>> {
+    if kinds.is_empty() {
+        return Ok(None);
+    }
+    let template = match DB::BACKEND {
+        Backend::Postgres => CLAIM_POSTGRES,
+        Backend::Sqlite => CLAIM_SQLITE,
+    };
+    let placeholders: Vec<String> = (3..3 + kinds.len()).map(|n| format!("${n}")).collect();
+    let sql = template.replace("{kinds}", &placeholders.join(", "));
+    let mut args: Vec<Arg> = vec![lock_until.into(), now.into()];
+    args.extend(kinds.iter().map(|k| Arg::from(*k)));
+    let mut tx = store.write().await?;
+    let job = tx.optional::<JobRow>(&sql, &args).await?;
+    tx.commit().await?;
+    Ok(job.map(JobRow::into_domain))
+}
+
+pub(crate) async fn finish_job<DB: Dialect>(store: &SqlStore<DB>, id: i64) -> Result<()> {
+    let mut tx = store.write().await?;
+    tx.execute(FINISH, args![id]).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn fail_job<DB: Dialect>(store: &SqlStore<DB>, id: i64, error: &str, retry_at: Option<OffsetDateTime>) -> Result<()> {
+    let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+    let mut tx = store.write().await?;
+    match retry_at {
+        Some(at) => tx.execute(RETRY, args![at, error, id]).await?,
+        None => tx.execute(GIVE_UP, args![OffsetDateTime::now_utc(), error, id]).await?,
+    };
+    tx.commit().await
+}
+
+pub(crate) async fn job_counts<DB: Dialect>(store: &SqlStore<DB>) -> Result<JobCounts> {
+    let counts = store.one::<CountsRow>(COUNTS, &[]).await?;
+    Ok(JobCounts { waiting: counts.waiting, failed: counts.failed })
+}

@@ -1,0 +1,280 @@
+//! The jobs table on both backends: SQLite always, PostgreSQL when `AMTSWEG_TEST_POSTGRES_URL`
+//! is set (mandatory when `CI=true`), each test in a fresh database file or schema, opened by
+//! two store handles (two pools, as two processes would).
+
+use amtsweg_store::{DynStore, JobCounts, PgStore, SqliteStore, Store};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// A fresh database with two store handles on it.
+struct Db {
+    stores: Vec<DynStore>,
+    place: Place,
+}
+
+enum Place {
+    Sqlite { dir: PathBuf, handles: Vec<SqliteStore> },
+    Postgres { url: String, schema: String, handles: Vec<PgStore> },
+}
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("AMTSWEG_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true: AMTSWEG_TEST_POSTGRES_URL must be set; the PostgreSQL run is mandatory in CI");
+            }
+            None
+        }
+    }
+}
+
+impl Db {
+    async fn sqlite() -> Db {
+        let dir = std::env::temp_dir().join(format!("amtsweg-jobs-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("jobs.db").display());
+        let mut handles = Vec::new();
+        for _ in 0..2 {
+            handles.push(SqliteStore::connect(&url).await.unwrap());
+        }
+        handles[0].migrate().await.unwrap();
+        let stores = handles.iter().map(|s| Arc::new(s.clone()) as DynStore).collect();
+        Db { stores, place: Place::Sqlite { dir, handles } }
+    }
+
+    async fn postgres() -> Option<Db> {
+        let url = postgres_url()?;
+        let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&url).await.expect("PostgreSQL reachable at AMTSWEG_TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
+        admin.close().await;
+        let mut handles = Vec::new();
+        for _ in 0..2 {
+            handles.push(PgStore::connect_in_schema(&url, &schema).await.unwrap());
+        }
+        handles[0].migrate().await.unwrap();
+        let stores = handles.iter().map(|s| Arc::new(s.clone()) as DynStore).collect();
+        Some(Db { stores, place: Place::Postgres { url, schema, handles } })
+    }
+
+    /// The error text stored with a job, read past the store.
+    async fn last_error(&self, id: i64) -> Option<String> {
+        let sql = "SELECT last_error FROM jobs WHERE id = $1";
+        match &self.place {
+            Place::Sqlite { handles, .. } => sqlx::query_scalar::<_, Option<String>>(sql).bind(id).fetch_one(handles[0].pool()).await.unwrap(),
+            Place::Postgres { handles, .. } => sqlx::query_scalar::<_, Option<String>>(sql).bind(id).fetch_one(handles[0].pool()).await.unwrap(),
+        }
+    }
+
+    async fn remove(self) {
+        match self.place {
+            Place::Sqlite { dir, handles } => {
+                for h in handles {
+                    h.pool().close().await;
+                }
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Place::Postgres { url, schema, handles } => {
+                for h in handles {
+                    h.pool().close().await;
+                }
+                let admin = sqlx::PgPool::connect(&url).await.unwrap();
+                sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await.unwrap();
+                admin.close().await;
+            }
+        }
+    }
+}
+
+/// Runs each test on SQLite and on PostgreSQL; the database goes afterwards, also when the
+/// test fails.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::run(super::Db::sqlite().await, super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(db) = super::Db::postgres().await else {
+                        eprintln!("AMTSWEG_TEST_POSTGRES_URL not set: PostgreSQL skipped");
+                        return;
+                    };
+                    super::run(db, super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+async fn run<F: Future<Output = ()> + Send + 'static>(db: Db, test: impl FnOnce(Arc<Db>) -> F) {
+    let db = Arc::new(db);
+    let outcome = tokio::spawn(test(db.clone())).await;
+    let db = Arc::into_inner(db).expect("the test keeps no handle");
+    db.remove().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+on_both!(
+    enqueue_claim_finish,
+    due_jobs_oldest_first_of_the_kinds_asked,
+    unique_key_refused_while_waiting_or_running,
+    locked_job_is_not_claimed_by_a_second_claimer,
+    expired_lock_is_claimed_again,
+    failed_with_retry_waits_until_retry_at,
+    failed_without_retry_is_kept_and_never_claimed,
+    every_job_is_claimed_once_by_concurrent_claimers,
+);
+
+/// Now, to the microsecond (PostgreSQL keeps microseconds).
+fn t0() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1000 * 1000).unwrap()
+}
+
+const LOCK: Duration = Duration::minutes(5);
+
+async fn enqueue_claim_finish(db: Arc<Db>) {
+    let store = &db.stores[0];
+    let t = t0();
+    let id = store.enqueue_job("mail", None, r#"{"to":"x"}"#, t).await.unwrap().expect("enqueued");
+    assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 0 });
+    let job = store.claim_job(&["mail"], t, t + LOCK).await.unwrap().expect("due");
+    assert_eq!((job.id, job.kind.as_str(), job.unique_key, job.payload.as_str(), job.attempts, job.run_at), (id, "mail", None, r#"{"to":"x"}"#, 1, t));
+    // Running: still counted, not claimed again.
+    assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 0 });
+    assert!(store.claim_job(&["mail"], t, t + LOCK).await.unwrap().is_none());
+    store.finish_job(id).await.unwrap();
+    assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 0, failed: 0 });
+    assert!(store.claim_job(&["mail"], t + LOCK * 2, t + LOCK * 3).await.unwrap().is_none());
+}
+
+async fn due_jobs_oldest_first_of_the_kinds_asked(db: Arc<Db>) {
+    let store = &db.stores[0];
+    let t = t0();
+    let later = store.enqueue_job("mail", None, "later", t + Duration::seconds(30)).await.unwrap().unwrap();
+    let newer = store.enqueue_job("mail", None, "newer", t - Duration::milliseconds(10)).await.unwrap().unwrap();
+    let older = store.enqueue_job("mail", None, "older", t - Duration::milliseconds(20)).await.unwrap().unwrap();
+    let other = store.enqueue_job("report", None, "other", t - Duration::seconds(60)).await.unwrap().unwrap();
+    assert!(store.claim_job(&[], t, t + LOCK).await.unwrap().is_none());
+    let claimed = |job: Option<amtsweg_store::Job>| job.expect("a job is due").id;
+    assert_eq!(claimed(store.claim_job(&["mail"], t, t + LOCK).await.unwrap()), older);
+    assert_eq!(claimed(store.claim_job(&["mail"], t, t + LOCK).await.unwrap()), newer);
+    // Not due yet.
+    assert!(store.claim_job(&["mail"], t + Duration::seconds(29), t + LOCK).await.unwrap().is_none());
+    assert_eq!(claimed(store.claim_job(&["mail", "report"], t, t + LOCK).await.unwrap()), other);
+    assert_eq!(claimed(store.claim_job(&["mail"], t + Duration::seconds(30), t + LOCK).await.unwrap()), later);
+}
+
+async fn unique_key_refused_while_waiting_or_running(db: Arc<Db>) {
+    let store = &db.stores[0];
+    let t = t0();
+    let first = store.enqueue_job("bescheid", Some("case-1"), "a", t).await.unwrap().expect("enqueued");
+    assert_eq!(store.enqueue_job("bescheid", Some("case-1"), "b", t).await.unwrap(), None, "waiting");
+    // Another key, or the same key for another kind, is another job.
+    assert!(store.enqueue_job("bescheid", Some("case-2"), "c", t).await.unwrap().is_some());
+    assert!(store.enqueue_job("mail", Some("case-1"), "d", t).await.unwrap().is_some());
+    let job = store.claim_job(&["bescheid"], t, t + LOCK).await.unwrap().unwrap();
+    assert_eq!(job.id, first);
+    assert_eq!(job.unique_key.as_deref(), Some("case-1"));
+    assert_eq!(store.enqueue_job("bescheid", Some("case-1"), "e", t).await.unwrap(), None, "running");
+    store.finish_job(first).await.unwrap();
+    let again = store.enqueue_job("bescheid", Some("case-1"), "f", t).await.unwrap().expect("accepted after finish");
+    assert_ne!(again, first);
+    assert_eq!(store.job_counts().await.unwrap().waiting, 3);
+}
+
+async fn locked_job_is_not_claimed_by_a_second_claimer(db: Arc<Db>) {
+    let (one, two) = (&db.stores[0], &db.stores[1]);
+    let t = t0();
+    let id = one.enqueue_job("mail", None, "x", t).await.unwrap().unwrap();
+    assert_eq!(one.claim_job(&["mail"], t, t + LOCK).await.unwrap().unwrap().id, id);
+    assert!(two.claim_job(&["mail"], t + Duration::seconds(1), t + LOCK).await.unwrap().is_none());
+    assert!(one.claim_job(&["mail"], t + Duration::seconds(1), t + LOCK).await.unwrap().is_none());
+}
+
+async fn expired_lock_is_claimed_again(db: Arc<Db>) {
+    let (one, two) = (&db.stores[0], &db.stores[1]);
+    let t = t0();
+    let id = one.enqueue_job("mail", None, "x", t).await.unwrap().unwrap();
+    let until = t + Duration::seconds(30);
+    assert_eq!(one.claim_job(&["mail"], t, until).await.unwrap().unwrap().attempts, 1);
+    // A millisecond before the lock ends it holds; from its end on, the job is taken again.
+    assert!(two.claim_job(&["mail"], until - Duration::milliseconds(1), until + LOCK).await.unwrap().is_none());
+    let again = two.claim_job(&["mail"], until, until + LOCK).await.unwrap().expect("the crashed worker's job");
+    assert_eq!((again.id, again.attempts), (id, 2));
+    assert!(one.claim_job(&["mail"], until + Duration::seconds(1), until + LOCK).await.unwrap().is_none());
+}
+
+async fn failed_with_retry_waits_until_retry_at(db: Arc<Db>) {
+    let store = &db.stores[0];
+    let t = t0();
+    let id = store.enqueue_job("mail", None, "x", t).await.unwrap().unwrap();
+    store.claim_job(&["mail"], t, t + LOCK).await.unwrap().unwrap();
+    let retry_at = t + Duration::seconds(60);
+    store.fail_job(id, "E_SMTP_TIMEOUT", Some(retry_at)).await.unwrap();
+    assert_eq!(db.last_error(id).await.as_deref(), Some("E_SMTP_TIMEOUT"));
+    assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 0 });
+    // Unlocked, but not due before retry_at.
+    assert!(store.claim_job(&["mail"], retry_at - Duration::milliseconds(1), retry_at + LOCK).await.unwrap().is_none());
+    let job = store.claim_job(&["mail"], retry_at, retry_at + LOCK).await.unwrap().expect("due again");
+    assert_eq!((job.id, job.attempts, job.run_at), (id, 2, retry_at));
+    store.finish_job(id).await.unwrap();
+    assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 0, failed: 0 });
+}
+
+async fn failed_without_retry_is_kept_and_never_claimed(db: Arc<Db>) {
+    let store = &db.stores[0];
+    let t = t0();
+    let id = store.enqueue_job("bescheid", Some("case-1"), "x", t).await.unwrap().unwrap();
+    store.claim_job(&["bescheid"], t, t + LOCK).await.unwrap().unwrap();
+    // Cut to 500 characters (not bytes: each of these is two).
+    store.fail_job(id, &"ä".repeat(600), None).await.unwrap();
+    assert_eq!(db.last_error(id).await.unwrap(), "ä".repeat(500));
+    assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 0, failed: 1 });
+    let much_later = t + Duration::days(365);
+    assert!(store.claim_job(&["bescheid"], much_later, much_later + LOCK).await.unwrap().is_none());
+    // Given up, it no longer holds its key.
+    let next = store.enqueue_job("bescheid", Some("case-1"), "y", t).await.unwrap().expect("the key is free");
+    assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 1 });
+    assert_eq!(store.claim_job(&["bescheid"], much_later, much_later + LOCK).await.unwrap().unwrap().id, next);
+}
+
+async fn every_job_is_claimed_once_by_concurrent_claimers(db: Arc<Db>) {
+    let t = t0();
+    let mut enqueued = BTreeSet::new();
+    for n in 0..50 {
+        enqueued.insert(db.stores[n % 2].enqueue_job("mail", None, &n.to_string(), t - Duration::milliseconds(n as i64)).await.unwrap().unwrap());
+    }
+    // Four claimers, two on each handle, each claiming and finishing until nothing is due.
+    let mut claimers = Vec::new();
+    for c in 0..4 {
+        let store = db.stores[c % 2].clone();
+        claimers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = store.claim_job(&["mail"], t, t + LOCK).await.unwrap() {
+                mine.push(job.id);
+                store.finish_job(job.id).await.unwrap();
+            }
+            mine
+        }));
+    }
+    let mut claimed = Vec::new();
+    for c in claimers {
+        claimed.extend(c.await.unwrap());
+    }
+    assert_eq!(claimed.len(), 50, "every job claimed exactly once");
+    assert_eq!(claimed.into_iter().collect::<BTreeSet<_>>(), enqueued);
+    assert_eq!(db.stores[0].job_counts().await.unwrap(), JobCounts { waiting: 0, failed: 0 });
+}
