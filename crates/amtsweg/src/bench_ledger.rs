@@ -83,7 +83,7 @@ async fn appends(store: &DynStore, raw: &Arc<Raw>, writers: usize, count: usize)
     let s = store.clone();
     let ledger = measure(count, writers, move |i| {
         let s = s.clone();
-        async move { s.record_action("case_viewed", Some(("sachbearbeitung-1", "caseworker")), Some("leipzig"), ("case", &format!("bench-{i}"))).await.map_err(err) }
+        async move { s.record_action(amtsweg_domain::AuditKind::CaseViewed, Some(("sachbearbeitung-1", "caseworker")), Some("leipzig"), ("case", &format!("bench-{i}"))).await.map_err(err) }
     })
     .await?;
     let batches = integrator.await.map_err(err)??;

@@ -109,7 +109,8 @@ pub(crate) async fn after_submission(app: &Platform, submission: &Submission, pe
         rule_trace: Some(trace.clone()),
     };
     if let Err(e) = write_bescheid(app, &file, authority, &decision.message_id).await {
-        tracing::warn!(error = e.code(), "bescheid not written; it will be issued later");
+        tracing::warn!(error = e.code(), "bescheid not written; it will be issued by a job");
+        retry_later(app, &authority.id, &case.id).await;
     }
     Ok(Some(decision))
 }
@@ -121,7 +122,17 @@ pub(crate) async fn deliver(app: &Platform, mut file: CaseFile, authority: &Auth
     file.decision = Some(decision.info(false));
     file.status = amtsweg_domain::ApplicationStatus::Decided;
     if let Err(e) = write_bescheid(app, &file, authority, &decision.message_id).await {
-        tracing::warn!(error = e.code(), "bescheid not written; it will be issued later");
+        tracing::warn!(error = e.code(), "bescheid not written; it will be issued by a job");
+        retry_later(app, &authority.id, &file.id).await;
+    }
+}
+
+/// Leaves the Bescheid of a decided case to a delivery job (the periodic sweep finds it too,
+/// should even this fail).
+async fn retry_later(app: &Platform, authority: &AuthorityId, case: &CaseId) {
+    let job = crate::jobs::JobKind::DeliverBescheid { authority: authority.clone(), case: case.clone() };
+    if let Err(e) = crate::jobs::enqueue(app, &job).await {
+        tracing::warn!(error = e.code(), "delivery job not enqueued; the periodic sweep will find the case");
     }
 }
 

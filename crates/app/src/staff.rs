@@ -148,7 +148,7 @@ impl StaffDesk {
             .ok_or(AppError::NotFound)?;
         let bytes = self.app.upload_key.open(&e.document).ok_or_else(|| AppError::Unavailable("Das Dokument kann mit dem Schlüssel dieser Installation nicht gelesen werden.".into()))?;
         let actor = (self.actor.id.as_str(), self.actor.role.as_str());
-        self.app.store.record_action("evidence_viewed", Some(actor), Some(self.authority.as_str()), ("case", id.as_str())).await?;
+        self.app.store.record_action(amtsweg_domain::AuditKind::EvidenceViewed, Some(actor), Some(self.authority.as_str()), ("case", id.as_str())).await?;
         Ok((e.media_type, bytes))
     }
 
@@ -159,8 +159,7 @@ impl StaffDesk {
 
     /// The history of a case: every recorded event about it, oldest first.
     pub async fn history(&self, id: &CaseId) -> Result<Vec<amtsweg_domain::records::AuditEvent>, AppError> {
-        let events = self.app.store.audit_trail(id.as_str()).await?;
-        Ok(events.into_iter().filter(|e| e.authority_id.as_deref() == Some(self.authority.as_str()) || e.authority_id.is_none()).collect())
+        Ok(self.app.store.audit_trail(&self.authority, id.as_str()).await?)
     }
 
     pub async fn open(&self, id: &CaseId) -> Result<CaseFile, AppError> {

@@ -81,6 +81,12 @@ impl AuditKind {
     }
 }
 
+impl PartialEq<&str> for AuditKind {
+    fn eq(&self, name: &&str) -> bool {
+        self.as_str() == *name
+    }
+}
+
 impl fmt::Display for AuditKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

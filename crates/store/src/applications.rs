@@ -1,6 +1,7 @@
 //! The citizen's side: applications from draft to submission (which opens a case at the
 //! responsible authority) or withdrawal, and the mailbox.
 
+use amtsweg_domain::AuditKind;
 use crate::audit::audit;
 use crate::sql::{Dialect, SqlStore, args, corrupt, new_id, row, status_sources};
 use crate::{Result, StoreError};
@@ -128,7 +129,7 @@ pub(crate) async fn create_application<DB: Dialect>(store: &SqlStore<DB>, citize
     if inserted == 0 {
         return Err(StoreError::NotFound);
     }
-    audit(&mut tx, "application_created", Some((citizen.as_str(), "citizen")), None, ("application", &id)).await?;
+    audit(&mut tx, AuditKind::ApplicationCreated, Some((citizen.as_str(), "citizen")), None, ("application", &id)).await?;
     tx.commit().await?;
     require(store, citizen, &ApplicationId::from_stored(id)).await
 }
@@ -141,7 +142,7 @@ pub(crate) async fn save_application_data<DB: Dialect>(store: &SqlStore<DB>, cit
         drop(tx);
         return Err(explain_miss(store, citizen, id).await);
     }
-    audit(&mut tx, "application_data_changed", Some((citizen.as_str(), "citizen")), None, ("application", id.as_str())).await?;
+    audit(&mut tx, AuditKind::ApplicationDataChanged, Some((citizen.as_str(), "citizen")), None, ("application", id.as_str())).await?;
     tx.commit().await?;
     require(store, citizen, id).await
 }
@@ -177,8 +178,8 @@ pub(crate) async fn submit_application<DB: Dialect>(
     let args = args![&case_id, id.as_str(), authority.id.as_str(), case_number.as_str(), now, due, trace];
     tx.execute(OPEN_CASE, args).await?;
     let who = Some((citizen.as_str(), "citizen"));
-    audit(&mut tx, "application_submitted", who, Some(authority.id.as_str()), ("application", id.as_str())).await?;
-    audit(&mut tx, "case_created", who, Some(authority.id.as_str()), ("case", &case_id)).await?;
+    audit(&mut tx, AuditKind::ApplicationSubmitted, who, Some(authority.id.as_str()), ("application", id.as_str())).await?;
+    audit(&mut tx, AuditKind::CaseCreated, who, Some(authority.id.as_str()), ("case", &case_id)).await?;
     tx.commit().await?;
     Ok(CaseRef { id: CaseId::from_stored(case_id), case_number: case_number.as_str().to_owned(), authority_id: authority.id.clone() })
 }
@@ -194,7 +195,7 @@ pub(crate) async fn withdraw_application<DB: Dialect>(store: &SqlStore<DB>, citi
         drop(tx);
         return Err(explain_miss(store, citizen, id).await);
     }
-    audit(&mut tx, "application_withdrawn", Some((citizen.as_str(), "citizen")), None, ("application", id.as_str())).await?;
+    audit(&mut tx, AuditKind::ApplicationWithdrawn, Some((citizen.as_str(), "citizen")), None, ("application", id.as_str())).await?;
     tx.commit().await?;
     require(store, citizen, id).await
 }

@@ -4,7 +4,7 @@
 
 use crate::sql::{Dialect, SqlStore, Write, args, row};
 use crate::{Actor, Result, StoreError};
-use amtsweg_domain::AuthorityId;
+use amtsweg_domain::{AuditKind, AuthorityId, LedgerRef};
 use amtsweg_domain::records::AuditEvent;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -14,7 +14,9 @@ macro_rules! audit_select {
         "SELECT seq, at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id FROM audit_events"
     };
 }
-const TRAIL: &str = concat!(audit_select!(), " WHERE subject_id = $1 ORDER BY seq");
+/// The trail of one subject as one authority may see it: its own events and the platform's
+/// (those of no authority, such as the citizen's own steps).
+const TRAIL: &str = concat!(audit_select!(), " WHERE subject_id = $1 AND (authority_id = $2 OR authority_id IS NULL) ORDER BY seq");
 const AUTHORITY_AUDIT: &str = concat!(audit_select!(), " WHERE authority_id = $1 ORDER BY seq DESC LIMIT $2");
 const COUNT: &str = "SELECT COUNT(*) AS n FROM audit_events";
 const APPEND: &str = "INSERT INTO audit_events (at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id) \
@@ -35,17 +37,17 @@ row!(AuditRow {
 });
 
 impl AuditRow {
-    fn into_domain(self) -> AuditEvent {
-        AuditEvent {
+    fn into_domain(self) -> Result<AuditEvent> {
+        Ok(AuditEvent {
             seq: self.seq,
             at: self.at,
-            kind: self.kind,
+            kind: AuditKind::parse(&self.kind).ok_or_else(|| StoreError::Corrupt(format!("unknown audit kind {}", self.kind)))?,
             actor_id: self.actor_id,
             actor_role: self.actor_role,
             authority_id: self.authority_id,
             subject_kind: self.subject_kind,
             subject_id: self.subject_id,
-        }
+        })
     }
 }
 
@@ -58,14 +60,14 @@ pub(crate) fn who(actor: &Actor) -> Option<(&str, &str)> {
 /// time, role and authority, and salted commitments to the actor and the subject.
 pub(crate) async fn audit<DB: Dialect>(
     tx: &mut Write<DB>,
-    kind: &str,
+    kind: AuditKind,
     actor: Option<(&str, &str)>,
     authority: Option<&str>,
     subject: (&str, &str),
 ) -> Result<()> {
     let at = OffsetDateTime::now_utc();
     let role = actor.map(|a| a.1).unwrap_or("system");
-    tx.execute(APPEND, args![at, kind, actor.map(|a| a.0), role, authority, subject.0, subject.1]).await?;
+    tx.execute(APPEND, args![at, kind.as_str(), actor.map(|a| a.0), role, authority, subject.0, subject.1]).await?;
     let mut commitments = BTreeMap::new();
     if let Some((actor_id, _)) = actor {
         let salt = salt(tx, &format!("user:{actor_id}")).await?;
@@ -76,14 +78,14 @@ pub(crate) async fn audit<DB: Dialect>(
     commitments.insert("subject".to_owned(), amtsweg_ledger::Commitment::new(&salt, subject.1));
     let entry = amtsweg_ledger::Entry {
         v: 1,
-        kind: kind.to_owned(),
+        kind: kind.as_str().to_owned(),
         at: at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         actor_role: role.to_owned(),
         authority: authority.map(str::to_owned),
         subject_kind: subject.0.to_owned(),
         commitments,
     };
-    tx.execute(APPEND_PENDING, args![entry.to_bytes(), format!("{kind}:{subject_key}")]).await?;
+    tx.execute(APPEND_PENDING, args![entry.to_bytes(), LedgerRef::new(kind, subject.0, subject.1).as_str()]).await?;
     Ok(())
 }
 
@@ -101,7 +103,7 @@ async fn salt<DB: Dialect>(tx: &mut Write<DB>, subject: &str) -> Result<Vec<u8>>
 
 pub(crate) async fn record_action<DB: Dialect>(
     store: &SqlStore<DB>,
-    kind: &str,
+    kind: AuditKind,
     actor: Option<(&str, &str)>,
     authority: Option<&str>,
     subject: (&str, &str),
@@ -111,13 +113,13 @@ pub(crate) async fn record_action<DB: Dialect>(
     tx.commit().await
 }
 
-pub(crate) async fn audit_trail<DB: Dialect>(store: &SqlStore<DB>, subject_id: &str) -> Result<Vec<AuditEvent>> {
-    Ok(store.all::<AuditRow>(TRAIL, args![subject_id]).await?.into_iter().map(AuditRow::into_domain).collect())
+pub(crate) async fn audit_trail<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, subject_id: &str) -> Result<Vec<AuditEvent>> {
+    store.all::<AuditRow>(TRAIL, args![subject_id, authority.as_str()]).await?.into_iter().map(AuditRow::into_domain).collect()
 }
 
 pub(crate) async fn authority_audit<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>> {
     let rows = store.all::<AuditRow>(AUTHORITY_AUDIT, args![authority.as_str(), limit]).await?;
-    Ok(rows.into_iter().map(AuditRow::into_domain).collect())
+    rows.into_iter().map(AuditRow::into_domain).collect()
 }
 
 pub(crate) async fn audit_count<DB: Dialect>(store: &SqlStore<DB>) -> Result<i64> {

@@ -1,6 +1,7 @@
 //! The catalog: authorities, services, which authority is responsible for a service in a
 //! region, an authority's own decision rules for a service, and imported FIM schemas.
 
+use amtsweg_domain::AuditKind;
 use crate::audit::{audit, who};
 use crate::sql::{Dialect, SqlStore, args, corrupt, row};
 use crate::{Actor, Result, StoreError};
@@ -140,7 +141,7 @@ pub(crate) async fn put_decision_rules<DB: Dialect>(
     let json = serde_json::to_string(rules).map_err(|_| corrupt("decision rules"))?;
     let mut tx = store.write().await?;
     tx.execute(PUT_RULES, args![service.as_str(), authority.as_str(), json]).await?;
-    audit(&mut tx, "decision_rules_changed", who(actor), Some(authority.as_str()), ("service", service.as_str())).await?;
+    audit(&mut tx, AuditKind::DecisionRulesChanged, who(actor), Some(authority.as_str()), ("service", service.as_str())).await?;
     tx.commit().await
 }
 
@@ -205,7 +206,7 @@ pub(crate) async fn put_fim_schema<DB: Dialect>(store: &SqlStore<DB>, r: &FimSch
     let now = OffsetDateTime::now_utc();
     let args = args![&r.id, &r.version, &r.sha256, &r.xdf_version, &r.name, &r.content, &r.rules, &r.service_id, now];
     tx.execute(PUT_FIM_SCHEMA, args).await?;
-    audit(&mut tx, "fim_schema_imported", None, None, ("fim_schema", &format!("{}:{}", r.id, r.version))).await?;
+    audit(&mut tx, AuditKind::FimSchemaImported, None, None, ("fim_schema", &format!("{}:{}", r.id, r.version))).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -3,6 +3,7 @@
 //! after the retention period; evidence is attached to an application, or held for the
 //! citizen's preview until accepted or discarded.
 
+use amtsweg_domain::AuditKind;
 use crate::audit::audit;
 use crate::sql::{Dialect, SqlStore, args, row};
 use crate::{Result, StoreError};
@@ -89,7 +90,7 @@ pub(crate) async fn record_transfer<DB: Dialect>(store: &SqlStore<DB>, t: &Trans
         &t.request_hash,
     ];
     tx.execute(RECORD_TRANSFER, args).await?;
-    audit(&mut tx, "evidence_requested", None, Some(&t.authority_id), ("transfer", &t.id)).await?;
+    audit(&mut tx, AuditKind::EvidenceRequested, None, Some(&t.authority_id), ("transfer", &t.id)).await?;
     tx.commit().await
 }
 
@@ -110,7 +111,7 @@ pub(crate) async fn delete_transfers_before<DB: Dialect>(store: &SqlStore<DB>, b
     }
     let n = tx.execute(DELETE_TRANSFERS, args![before]).await?;
     if n > 0 {
-        audit(&mut tx, "data_deleted", None, None, ("transfers", &uuid::Uuid::new_v4().to_string())).await?;
+        audit(&mut tx, AuditKind::DataDeleted, None, None, ("transfers", &uuid::Uuid::new_v4().to_string())).await?;
     }
     tx.commit().await?;
     Ok(n)
@@ -176,7 +177,7 @@ pub(crate) async fn attach_evidence<DB: Dialect>(store: &SqlStore<DB>, citizen: 
     if tx.execute(ATTACH, args).await? == 0 {
         return Err(StoreError::NotFound);
     }
-    audit(&mut tx, "evidence_received", Some((citizen.as_str(), "citizen")), None, ("application", e.application_id.as_str())).await?;
+    audit(&mut tx, AuditKind::EvidenceReceived, Some((citizen.as_str(), "citizen")), None, ("application", e.application_id.as_str())).await?;
     tx.commit().await
 }
 
@@ -204,7 +205,7 @@ pub(crate) async fn settle_preview<DB: Dialect>(
         let exists = evidence(store, citizen, application).await?.into_iter().any(|e| e.id == evidence_id);
         return Err(if exists { StoreError::PreviewSettled } else { StoreError::NotFound });
     }
-    let kind = if accept { "evidence_accepted" } else { "evidence_discarded" };
+    let kind = if accept { AuditKind::EvidenceAccepted } else { AuditKind::EvidenceDiscarded };
     audit(&mut tx, kind, Some((citizen.as_str(), "citizen")), None, ("application", application.as_str())).await?;
     tx.commit().await?;
     evidence(store, citizen, application).await?.into_iter().find(|e| e.id == evidence_id).ok_or(StoreError::NotFound)

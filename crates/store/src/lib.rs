@@ -287,7 +287,10 @@ pub trait Store: Send + Sync + 'static {
     async fn fim_schema(&self, id: &str, version: &str) -> Result<Option<FimSchemaRecord>>;
 
     // --- audit ---------------------------------------------------------------------------
-    async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>>;
+    /// The events about one subject that `authority` may see: its own and those of no
+    /// authority (the citizen's own steps), oldest first. Tenancy is the store's: no caller
+    /// filters.
+    async fn audit_trail(&self, authority: &AuthorityId, subject_id: &str) -> Result<Vec<AuditEvent>>;
     /// The audit events of one authority, newest first (for the data protection officer).
     async fn authority_audit(&self, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>>;
     /// The transfers an authority asked for, newest first (for the data protection officer).
@@ -296,7 +299,7 @@ pub trait Store: Send + Sync + 'static {
 
     // --- ledger (every audit event is also a pending ledger entry) ------------------------
     /// Records an action that changes nothing else (a read of personal data, a benchmark).
-    async fn record_action(&self, kind: &str, actor: Option<(&str, &str)>, authority: Option<&str>, subject: (&str, &str)) -> Result<()>;
+    async fn record_action(&self, kind: amtsweg_domain::AuditKind, actor: Option<(&str, &str)>, authority: Option<&str>, subject: (&str, &str)) -> Result<()>;
     /// Moves up to `max` pending entries, in order, into the tree: one transaction, one
     /// integrator at a time across processes. Returns the tree's size afterwards.
     async fn ledger_integrate(&self, max: usize) -> Result<u64>;

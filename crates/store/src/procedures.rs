@@ -2,6 +2,7 @@
 //! a client has not yet confirmed, and the status events a client reports on a case (which
 //! the citizen sees).
 
+use amtsweg_domain::AuditKind;
 use crate::audit::{audit, who};
 use crate::cases::{CaseSummaryRow, case_summary_select};
 use crate::sql::{Dialect, SqlStore, args, new_id, row, status_sources};
@@ -40,7 +41,7 @@ pub(crate) async fn create_api_client<DB: Dialect>(
     let mut tx = store.write().await?;
     let id = new_id();
     tx.execute(CREATE_CLIENT, args![&id, authority.as_str(), name, secret_hash, OffsetDateTime::now_utc()]).await?;
-    audit(&mut tx, "api_client_created", actor.and_then(who), Some(authority.as_str()), ("api_client", &id)).await?;
+    audit(&mut tx, AuditKind::ApiClientCreated, actor.and_then(who), Some(authority.as_str()), ("api_client", &id)).await?;
     tx.commit().await?;
     Ok(ApiClient { id, authority_id: authority.clone(), name: name.to_owned() })
 }
@@ -59,7 +60,7 @@ pub(crate) async fn revoke_api_client<DB: Dialect>(store: &SqlStore<DB>, authori
         return Err(StoreError::NotFound);
     }
     tx.execute(DELETE_CLIENT_TOKENS, args![id]).await?;
-    audit(&mut tx, "api_client_revoked", who(actor), Some(authority.as_str()), ("api_client", id)).await?;
+    audit(&mut tx, AuditKind::ApiClientRevoked, who(actor), Some(authority.as_str()), ("api_client", id)).await?;
     tx.commit().await
 }
 
@@ -132,7 +133,8 @@ pub(crate) async fn post_case_event<DB: Dialect>(
         );
         tx.execute(&to_review, args![ApplicationStatus::InReview.as_str(), now, application_id]).await?;
     }
-    audit(&mut tx, &format!("procedure_{kind}"), None, Some(client.authority_id.as_str()), ("case", id.as_str())).await?;
+    let audit_kind = AuditKind::procedure(kind).ok_or_else(|| StoreError::Corrupt(format!("unknown procedure event {kind}")))?;
+    audit(&mut tx, audit_kind, None, Some(client.authority_id.as_str()), ("case", id.as_str())).await?;
     tx.commit().await?;
     Ok((event, true))
 }

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 pub struct AuditEvent {
     pub seq: i64,
     pub at: OffsetDateTime,
-    pub kind: String,
+    pub kind: crate::AuditKind,
     pub actor_id: Option<String>,
     pub actor_role: String,
     pub authority_id: Option<String>,

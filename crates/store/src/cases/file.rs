@@ -2,6 +2,7 @@
 //! message to the citizen in one transaction), and the documents that deliver a decision
 //! (the Bescheid), with the retry of those still missing.
 
+use amtsweg_domain::AuditKind;
 use super::is_case_of;
 use crate::applications::{decision_info, status};
 use crate::audit::{audit, who};
@@ -87,9 +88,9 @@ pub(crate) async fn open_case<DB: Dialect>(store: &SqlStore<DB>, authority: &Aut
         return Ok(None);
     };
     if moved > 0 {
-        audit(&mut tx, "case_in_review", who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+        audit(&mut tx, AuditKind::CaseInReview, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     }
-    audit(&mut tx, "case_viewed", who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+    audit(&mut tx, AuditKind::CaseViewed, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     let service = tx.one::<ServiceRow>(SERVICE, args![&row.service_id]).await?;
     tx.commit().await?;
     Ok(Some(row.into_domain(service)?))
@@ -126,8 +127,8 @@ pub(crate) async fn decide<DB: Dialect>(
     tx.execute(ADD_DECISION, args).await?;
     let args = args![&message_id, &citizen_id, &application_id, &message.sender, &message.subject, &message.body, now];
     tx.execute(DELIVER, args).await?;
-    audit(&mut tx, "decision_issued", who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
-    audit(&mut tx, "message_delivered", who(actor), Some(authority.as_str()), ("message", &message_id)).await?;
+    audit(&mut tx, AuditKind::DecisionIssued, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+    audit(&mut tx, AuditKind::MessageDelivered, who(actor), Some(authority.as_str()), ("message", &message_id)).await?;
     tx.commit().await?;
     Ok(Decision {
         case_id: id.clone(),
@@ -182,7 +183,7 @@ pub(crate) async fn attach_document<DB: Dialect>(store: &SqlStore<DB>, authority
     let stored = tx.one::<DocumentRow>(DOCUMENT_OF_KIND, args![d.case_id.as_str(), &d.kind]).await?.into_domain();
     if inserted > 0 {
         tx.execute(LINK_DOCUMENT, args![&stored.id, message.as_str()]).await?;
-        audit(&mut tx, "document_issued", None, Some(authority.as_str()), ("document", &stored.id)).await?;
+        audit(&mut tx, AuditKind::DocumentIssued, None, Some(authority.as_str()), ("document", &stored.id)).await?;
     }
     tx.commit().await?;
     Ok(stored)

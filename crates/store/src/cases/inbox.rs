@@ -1,6 +1,7 @@
 //! The inbox of an authority, assigning cases to its staff, and the figures of its casework
 //! (backlog, lead times).
 
+use amtsweg_domain::AuditKind;
 use super::{CaseSummaryRow, case_summary_select, is_case_of};
 use crate::applications::status;
 use crate::audit::{audit, who};
@@ -105,7 +106,7 @@ pub(crate) async fn assign_case<DB: Dialect>(
     if tx.execute(update, args![assignee.map(|a| a.as_str()), id.as_str(), authority.as_str()]).await? == 0 {
         return Err(if is_case_of(&mut tx, authority, id).await? { StoreError::Taken } else { StoreError::NotFound });
     }
-    let kind = if assignee.is_some() { "case_assigned" } else { "case_unassigned" };
+    let kind = if assignee.is_some() { AuditKind::CaseAssigned } else { AuditKind::CaseUnassigned };
     audit(&mut tx, kind, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     tx.commit().await
 }
@@ -115,7 +116,7 @@ pub(crate) async fn release_case<DB: Dialect>(store: &SqlStore<DB>, authority: &
     if tx.execute(RELEASE, args![id.as_str(), authority.as_str(), actor.id.as_str()]).await? == 0 {
         return Err(if is_case_of(&mut tx, authority, id).await? { StoreError::Taken } else { StoreError::NotFound });
     }
-    audit(&mut tx, "case_unassigned", who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+    audit(&mut tx, AuditKind::CaseUnassigned, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     tx.commit().await
 }
 

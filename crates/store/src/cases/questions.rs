@@ -2,6 +2,7 @@
 //! answers, memos on the case file, and the questions citizens send an authority from the
 //! assistant (inquiries) with the authority's answers to their mailbox.
 
+use amtsweg_domain::AuditKind;
 use super::is_case_of;
 use crate::applications::status;
 use crate::audit::{audit, who};
@@ -91,8 +92,8 @@ pub(crate) async fn ask_citizen<DB: Dialect>(
     let message_id = new_id();
     let args = args![&message_id, &case.citizen_id, &case.application_id, &message.sender, &message.subject, &message.body, now, &request_id];
     tx.execute(DELIVER_QUESTION, args).await?;
-    audit(&mut tx, "information_requested", who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
-    audit(&mut tx, "message_delivered", who(actor), Some(authority.as_str()), ("message", &message_id)).await?;
+    audit(&mut tx, AuditKind::InformationRequested, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+    audit(&mut tx, AuditKind::MessageDelivered, who(actor), Some(authority.as_str()), ("message", &message_id)).await?;
     tx.commit().await?;
     Ok(InfoRequest {
         id: request_id,
@@ -125,7 +126,7 @@ pub(crate) async fn answer_info_request<DB: Dialect>(store: &SqlStore<DB>, citiz
     if updated == 0 {
         return Err(if q.answered_at.is_some() { StoreError::Answered } else { StoreError::Conflict { current: status(&current)? } });
     }
-    audit(&mut tx, "information_provided", Some((citizen.as_str(), "citizen")), Some(&authority_id), ("case", q.case_id.as_str())).await?;
+    audit(&mut tx, AuditKind::InformationProvided, Some((citizen.as_str(), "citizen")), Some(&authority_id), ("case", q.case_id.as_str())).await?;
     tx.commit().await?;
     Ok(q)
 }
@@ -148,7 +149,7 @@ pub(crate) async fn add_memo<DB: Dialect>(store: &SqlStore<DB>, authority: &Auth
     let memo_id = new_id();
     tx.execute(ADD_MEMO, args![&memo_id, id.as_str(), actor.id.as_str(), body, now]).await?;
     let (name,) = tx.one::<(String,)>(DISPLAY_NAME, args![actor.id.as_str()]).await?;
-    audit(&mut tx, "memo_saved", who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+    audit(&mut tx, AuditKind::MemoSaved, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     tx.commit().await?;
     Ok(Memo { id: memo_id, author_name: name, body: body.to_owned(), created_at: now })
 }
@@ -214,7 +215,7 @@ pub(crate) async fn add_inquiry<DB: Dialect>(
     let id = new_id();
     tx.execute(ADD_INQUIRY, args![&id, authority.as_str(), citizen.as_str(), question, topic, now]).await?;
     let (name,) = tx.one::<(String,)>(DISPLAY_NAME, args![citizen.as_str()]).await?;
-    audit(&mut tx, "inquiry_sent", Some((citizen.as_str(), "citizen")), Some(authority.as_str()), ("inquiry", id.as_str())).await?;
+    audit(&mut tx, AuditKind::InquirySent, Some((citizen.as_str(), "citizen")), Some(authority.as_str()), ("inquiry", id.as_str())).await?;
     tx.commit().await?;
     Ok(Inquiry {
         id,
@@ -242,7 +243,7 @@ pub(crate) async fn answer_inquiry<DB: Dialect>(store: &SqlStore<DB>, authority:
     let body = format!("Ihre Frage:\n{}\n\nAntwort:\n{answer}", inquiry.question);
     let args = args![new_id(), &inquiry.citizen_id, &inquiry.name, "Antwort auf Ihre Frage", body, now];
     tx.execute(DELIVER_ANSWER, args).await?;
-    audit(&mut tx, "inquiry_answered", who(actor), Some(authority.as_str()), ("inquiry", id)).await?;
+    audit(&mut tx, AuditKind::InquiryAnswered, who(actor), Some(authority.as_str()), ("inquiry", id)).await?;
     tx.commit().await?;
     inquiries(store, authority).await?.into_iter().find(|q| q.id == id).ok_or(StoreError::NotFound)
 }

@@ -281,8 +281,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     // --- audit ---------------------------------------------------------------------------
-    async fn audit_trail(&self, subject_id: &str) -> Result<Vec<AuditEvent>> {
-        audit::audit_trail(self, subject_id).await
+    async fn audit_trail(&self, authority: &AuthorityId, subject_id: &str) -> Result<Vec<AuditEvent>> {
+        audit::audit_trail(self, authority, subject_id).await
     }
     async fn authority_audit(&self, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>> {
         audit::authority_audit(self, authority, limit).await
@@ -295,7 +295,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     // --- ledger --------------------------------------------------------------------------
-    async fn record_action(&self, kind: &str, actor: Option<(&str, &str)>, authority: Option<&str>, subject: (&str, &str)) -> Result<()> {
+    async fn record_action(&self, kind: amtsweg_domain::AuditKind, actor: Option<(&str, &str)>, authority: Option<&str>, subject: (&str, &str)) -> Result<()> {
         audit::record_action(self, kind, actor, authority, subject).await
     }
     async fn ledger_integrate(&self, max: usize) -> Result<u64> {

@@ -70,7 +70,7 @@ pub async fn audit(ApiPrivacy(desk): ApiPrivacy) -> Result<Json<Vec<AuditView>>,
         desk.audit()
             .await?
             .into_iter()
-            .map(|e| AuditView { seq: e.seq, at: e.at, kind: e.kind, actor_role: e.actor_role, subject_kind: e.subject_kind, subject_id: e.subject_id })
+            .map(|e| AuditView { seq: e.seq, at: e.at, kind: e.kind.as_str().to_owned(), actor_role: e.actor_role, subject_kind: e.subject_kind, subject_id: e.subject_id })
             .collect(),
     ))
 }

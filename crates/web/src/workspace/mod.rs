@@ -265,27 +265,6 @@ fn evidence_rows(case: &CaseId, records: Vec<amtsweg_domain::records::EvidenceRe
         .collect()
 }
 
-/// What a recorded event means, in German (events name kinds, never content).
-fn event_label(kind: &str) -> &'static str {
-    match kind {
-        "case_created" => "Vorgang angelegt",
-        "case_in_review" => "in Bearbeitung genommen",
-        "case_viewed" => "Akte eingesehen",
-        "case_assigned" => "zugewiesen",
-        "case_unassigned" => "Zuweisung aufgehoben",
-        "decision_issued" => "entschieden",
-        "information_requested" => "Rückfrage gestellt",
-        "information_provided" => "Rückfrage beantwortet",
-        "memo_saved" => "Vermerk zur Akte genommen",
-        "procedure_received" => "vom Fachverfahren empfangen",
-        "procedure_accepted" => "vom Fachverfahren angenommen",
-        "procedure_rejected" => "vom Fachverfahren zurückgewiesen",
-        "procedure_decided" => "im Fachverfahren entschieden",
-        "evidence_viewed" => "hochgeladenen Nachweis geöffnet",
-        _ => "sonstiges Ereignis",
-    }
-}
-
 struct CaseInput {
     errors: Vec<FieldError>,
     outcome: String,
@@ -299,7 +278,7 @@ async fn case_page(staff: &PageStaff, id: &CaseId, input: CaseInput) -> Result<C
     let questions = desk.questions(id).await?.into_iter().map(|q| (date_time(q.asked_at), q.question, q.answer)).collect();
     let memos = desk.memos(id).await?.into_iter().map(|m| (m.author_name, date_time(m.created_at), m.body)).collect();
     let has_bescheid = desk.bescheid(id).await?.is_some();
-    let history = desk.history(id).await?.into_iter().map(|e| (date_time(e.at), event_label(&e.kind))).collect();
+    let history = desk.history(id).await?.into_iter().map(|e| (date_time(e.at), e.kind.label())).collect();
     let colleagues = if desk.lead().is_some() { desk.colleagues().await?.into_iter().map(|u| (u.id.to_string(), u.display_name)).collect() } else { Vec::new() };
     let applicant = c
         .applicant
@@ -528,7 +507,7 @@ struct PrivacyPage {
 
 async fn privacy(p: crate::auth::PagePrivacy) -> Result<Response, PageError> {
     let transfers = p.desk.transfers().await?.into_iter().map(|t| (date_time(t.at), t.register, t.evidence_type, t.purpose, t.legal_basis, t.outcome)).collect();
-    let audit = p.desk.audit().await?.into_iter().map(|e| (date_time(e.at), e.kind, e.actor_role, format!("{} {}", e.subject_kind, e.subject_id))).collect();
+    let audit = p.desk.audit().await?.into_iter().map(|e| (date_time(e.at), e.kind.as_str().to_owned(), e.actor_role, format!("{} {}", e.subject_kind, e.subject_id))).collect();
     Ok(render(StatusCode::OK, &PrivacyPage { layout: Layout::new("Datenschutz", Some(&p.session)), authority: p.desk.authority_name().await?, transfers, audit }))
 }
 

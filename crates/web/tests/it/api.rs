@@ -250,13 +250,15 @@ async fn every_state_change_is_audited(app: TestApp) {
     assert_eq!(status, 200);
     let kinds = |events: Vec<amtsweg_domain::records::AuditEvent>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
     assert_eq!(
-        kinds(app.store.audit_trail(&id).await.unwrap()),
+        kinds(app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), &id).await.unwrap()),
         ["application_created", "application_data_changed", "application_submitted"]
     );
-    let case_events = app.store.audit_trail(&case_id).await.unwrap();
+    let case_events = app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), &case_id).await.unwrap();
     // deciding reads the case file (and so records the read) and puts it in review first; the
     // Bescheid is written from that file
     assert_eq!(kinds(case_events.clone()), ["case_created", "case_in_review", "case_viewed", "decision_issued"]);
+    let foreign = app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("halle").unwrap(), &case_id).await.unwrap();
+    assert!(foreign.is_empty(), "another authority reads none of Leipzig's events: {foreign:?}");
     let decision = case_events.last().unwrap();
     assert_eq!(decision.actor_role, "caseworker");
     assert_eq!(decision.authority_id.as_deref(), Some("leipzig"));

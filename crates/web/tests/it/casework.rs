@@ -19,6 +19,7 @@ on_both_stores!(
     metrics_show_automation_backlog_and_lead_times,
     admins_change_rules_that_fit_the_service,
     a_bescheid_left_undelivered_is_issued_later,
+    a_bescheid_whose_writing_failed_is_delivered_by_its_job,
 );
 
 fn staff(app: &TestApp, user_id: &str) -> String {
@@ -88,7 +89,7 @@ async fn energy_payment_with_confirmed_enrolment_is_decided_automatically(app: T
 
     // No human step: nobody but the citizen and the platform acted on the case.
     let case_id = app.case_id("erfurt", &case_number).await;
-    let events = app.store.audit_trail(&case_id).await.unwrap();
+    let events = app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("erfurt").unwrap(), &case_id).await.unwrap();
     assert!(events.iter().any(|e| e.kind == "decision_issued" && e.actor_role == "system"), "{events:?}");
     assert!(!events.iter().any(|e| e.actor_role == "caseworker" && e.kind != "case_viewed"), "{events:?}");
 
@@ -564,7 +565,7 @@ async fn caseworkers_open_uploaded_documents_of_their_cases_only(app: TestApp) {
     let (status, kind, bytes) = fetch(&app, app.caseworker("leipzig"), &path).await;
     assert_eq!((status, kind.as_str()), (200, "application/pdf"));
     assert_eq!(bytes, pdf);
-    assert!(app.store.audit_trail(&case_id).await.unwrap().iter().any(|e| e.kind == "evidence_viewed"), "the read is recorded");
+    assert!(app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), &case_id).await.unwrap().iter().any(|e| e.kind == "evidence_viewed"), "the read is recorded");
     let (status, _, _) = fetch(&app, app.caseworker("halle"), &path).await;
     assert_eq!(status, 404);
     let (status, _, _) = fetch(&app, &staff(&app, "datenschutz-leipzig"), &path).await;
@@ -614,13 +615,42 @@ async fn admins_change_rules_that_fit_the_service(app: TestApp) {
     assert_eq!(status, 403);
     // Leipzig's rules are Leipzig's: Erfurt still decides its Energiepreispauschale at once, and
     // the change is recorded with the admin as actor.
-    let events = app.store.audit_trail("bewohnerparkausweis").await.unwrap();
+    let events = app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), "bewohnerparkausweis").await.unwrap();
     let change = events.iter().find(|e| e.kind == "decision_rules_changed").expect("recorded");
     assert_eq!((change.actor_id.as_deref(), change.authority_id.as_deref()), (Some("fachadministration-leipzig"), Some("leipzig")));
     let (_, services) = app.get(&admin, "/api/v1/admin/services").await;
     assert_eq!(services.as_array().unwrap().iter().find(|s| s["service_id"] == "bewohnerparkausweis").unwrap()["rules"]["automation"], false);
     let erfurt = app.store.decision_rules(&amtsweg_domain::ServiceId::parse("bewohnerparkausweis").unwrap(), &amtsweg_domain::AuthorityId::parse("erfurt").unwrap()).await.unwrap();
     assert!(erfurt.is_none(), "no rules of its own: the service's apply");
+}
+
+async fn a_bescheid_whose_writing_failed_is_delivered_by_its_job(app: TestApp) {
+    // A citizen of this test's own, in Leipzig; a caseworker decides, and the Bescheid is not
+    // written (as if the PDF failed): a delivery job waits for it.
+    let token = app.with_citizen("Jobst", "147130000000").await;
+    let (status, draft) = app.post(&token, "/api/v1/applications", serde_json::json!({"service_id": "bewohnerparkausweis"})).await;
+    assert_eq!(status, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap();
+    let (status, _) = app.put(&token, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
+    assert_eq!(status, 200);
+    let (status, submitted) = app.post(&token, &format!("/api/v1/applications/{id}/submit"), serde_json::json!({})).await;
+    assert_eq!(status, 200, "{submitted}");
+    let number = submitted["case_number"].as_str().unwrap();
+    let case_id = amtsweg_domain::CaseId::parse(&app.case_id("leipzig", number).await).unwrap();
+    let authority = amtsweg_domain::AuthorityId::parse("leipzig").unwrap();
+    let actor = amtsweg_store::Actor { id: amtsweg_domain::UserId::parse("sachbearbeitung-leipzig").unwrap(), role: amtsweg_domain::Role::Caseworker };
+    let message = amtsweg_domain::records::NewMessage { sender: "Stadt Leipzig".into(), subject: format!("Bescheid ({number})"), body: "Bewilligt.".into() };
+    app.store.decide(&authority, &case_id, &actor, amtsweg_domain::Outcome::Approved, "Passt.", &message).await.unwrap();
+    assert!(app.store.case_document(&authority, &case_id, "bescheid").await.unwrap().is_none());
+    let job = amtsweg_app::jobs::JobKind::DeliverBescheid { authority: authority.clone(), case: case_id.clone() };
+    amtsweg_app::jobs::enqueue(&app.platform, &job).await.unwrap();
+    app.run_pending_jobs().await;
+    assert!(app.store.case_document(&authority, &case_id, "bescheid").await.unwrap().is_some(), "the job delivered the Bescheid");
+    let (_, mailbox) = app.get(&token, "/api/v1/mailbox").await;
+    let m = mailbox.as_array().unwrap().iter().find(|m| m["subject"].as_str().unwrap().contains(number)).unwrap();
+    let (status, kind, _) = fetch(&app, &token, m["document_url"].as_str().unwrap()).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+    assert_eq!(app.store.job_counts().await.unwrap().failed, 0);
 }
 
 async fn a_bescheid_left_undelivered_is_issued_later(app: TestApp) {

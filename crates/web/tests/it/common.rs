@@ -19,6 +19,8 @@ pub const LEDGER_SEED: [u8; 32] = [7; 32];
 pub struct TestApp {
     pub base: String,
     pub store: DynStore,
+    /// The application layer the app runs on (use cases, jobs).
+    pub platform: amtsweg_app::Platform,
     pub tokens: Arc<DemoTokens>,
     pub http: reqwest::Client,
     cleanup: Arc<Cleanup>,
@@ -101,8 +103,45 @@ impl TestApp {
         let platform = test_platform(store.clone()).with_exchange(amtsweg_demo::start_registers(&[]).await.expect("the demo registers start"));
         let state = AppState::new(platform, WebConfig { demo: true, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") });
         let state = configure(state);
+        let platform = state.app.clone();
         tokio::spawn(Application::on(state, listener).run_until_stopped(std::future::pending()));
-        Some(TestApp { base, store, tokens: Arc::new(tokens), http: reqwest::Client::new(), cleanup: Arc::new(cleanup) })
+        Some(TestApp { base, store, platform, tokens: Arc::new(tokens), http: reqwest::Client::new(), cleanup: Arc::new(cleanup) })
+    }
+
+    /// Runs the background jobs that are due now, instead of waiting for the worker; returns how
+    /// many ran.
+    pub async fn run_pending_jobs(&self) -> usize {
+        amtsweg_app::jobs::run_pending(&self.platform).await.expect("the jobs table is readable")
+    }
+
+    /// A citizen of this test's own, living at `region` (a 12-digit ARS) with an API token;
+    /// returns the token. Tests that need a person nobody else touches use this instead of a
+    /// demo citizen.
+    pub async fn with_citizen(&self, given_name: &str, region: &str) -> String {
+        let n = self.store.users_with_role(amtsweg_domain::Role::Citizen).await.unwrap().len() as u32 + 1000;
+        let id = amtsweg_domain::UserId::parse(&format!("test-citizen-{n}")).unwrap();
+        let person = amtsweg_domain::Person {
+            given_name: given_name.into(),
+            family_name: "Test".into(),
+            date_of_birth: time::macros::date!(1990 - 01 - 01),
+            street: "Teststraße 1".into(),
+            postal_code: "04109".into(),
+            city: "Teststadt".into(),
+            region: amtsweg_domain::RegionKey::parse(region).expect("a valid ARS"),
+            idnr: Some(amtsweg_demo::synthetic_idnr(n)),
+        };
+        let user = amtsweg_domain::User {
+            id: id.clone(),
+            role: amtsweg_domain::Role::Citizen,
+            display_name: format!("{given_name} Test"),
+            authority_id: None,
+            person: Some(person),
+        };
+        self.store.create_user(&user).await.unwrap();
+        let token = amtsweg_app::accounts::new_secret();
+        let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+        self.store.put_api_token(&amtsweg_app::accounts::hash_secret(&token), &id, expires).await.unwrap();
+        token
     }
 
     /// The ledger key the app signs checkpoints with.

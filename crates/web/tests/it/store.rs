@@ -14,7 +14,7 @@ async fn migrations_run_twice_without_change(app: TestApp) {
 
 async fn audit_trail_is_append_only(app: TestApp) {
     let (id, _) = app.submitted_application(0).await;
-    assert!(!app.store.audit_trail(&id).await.unwrap().is_empty());
+    assert!(!app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), &id).await.unwrap().is_empty());
     // The database itself refuses changes to the trail: reach it with raw SQL.
     let refused = match app.store.backend() {
         // A fresh file with the same migrations: the app's own file is private to the test app.
@@ -22,7 +22,7 @@ async fn audit_trail_is_append_only(app: TestApp) {
         amtsweg_store::Backend::Postgres => raw_postgres().await,
     };
     assert!(refused, "UPDATE/DELETE on audit_events must fail");
-    assert_eq!(app.store.audit_trail(&id).await.unwrap().len(), 3);
+    assert_eq!(app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), &id).await.unwrap().len(), 3);
 }
 
 async fn sqlite_refuses() -> bool {
