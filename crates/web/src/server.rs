@@ -45,7 +45,7 @@ impl Application {
     /// finish, stops the background worker (a job under way ends first) and returns.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let Self { state, listener, metrics } = self;
-        let worker = amtsweg_app::jobs::Worker::start(state.app.clone());
+        let worker = amtsweg_app::jobs::worker::Worker::start(state.app.clone());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let limits = state.limits.clone();
         let mut forget = stopped.clone();

@@ -111,7 +111,7 @@ impl TestApp {
     /// Runs the background jobs that are due now, instead of waiting for the worker; returns how
     /// many ran.
     pub async fn run_pending_jobs(&self) -> usize {
-        amtsweg_app::jobs::run_pending(&self.platform).await.expect("the jobs table is readable")
+        amtsweg_app::jobs::worker::run_pending(&self.platform).await.expect("the jobs table is readable")
     }
 
     /// A citizen of this test's own, living at `region` (a 12-digit ARS) with an API token;
