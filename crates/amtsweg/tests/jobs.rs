@@ -5,7 +5,7 @@ mod common;
 
 use amtsweg_app::jobs::{self, JobKind};
 use amtsweg_domain::{AssuranceLevel, AuthorityId, CaseId, Outcome, Role, UserId};
-use common::{postgres_url, serve};
+use common::SharedDatabase;
 
 /// The sum over both nodes of `amtsweg_jobs_total{kind=…,outcome="ok"}`.
 async fn runs(http: &reqwest::Client, servers: &[&str], kind: &str) -> u64 {
@@ -20,28 +20,15 @@ async fn runs(http: &reqwest::Client, servers: &[&str], kind: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_serve_processes_run_each_job_once() {
-    let Some(admin_url) = postgres_url() else {
-        eprintln!("skipped: AMTSWEG_TEST_POSTGRES_URL is not set (two processes need one PostgreSQL)");
-        return;
-    };
-    let name = format!("amtsweg_jobs_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    let dir = std::env::temp_dir().join(format!("amtsweg-jobs-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let key_file = dir.join("ledger.key");
-    std::fs::write(&key_file, "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n").unwrap();
+    let Some(db) = SharedDatabase::create("amtsweg_jobs").await else { return };
+    let url = db.url.clone();
     let store = amtsweg_store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     amtsweg_demo::seed(&store).await.unwrap();
 
     // Five cases decided by a caseworker whose Bescheid was not written (the process stopped):
     // each waits as a delivery job.
-    let key = amtsweg_ledger::LogKey::from_seed("amtsweg.local/ledger", [7; 32]).unwrap();
-    let app = amtsweg_app::Platform::new(store.clone(), key, amtsweg_app::uploads::UploadKey::random());
+    let app = amtsweg_app::Platform::new(store.clone(), db.ledger_key(), amtsweg_app::uploads::UploadKey::random());
     let citizen = store.users_with_role(Role::Citizen).await.unwrap().into_iter().find(|u| u.person.as_ref().is_some_and(|p| p.city == "Leipzig")).unwrap();
     let desk = app.citizen(&citizen, Some(AssuranceLevel::Hoch)).unwrap();
     let data = serde_json::json!({"kennzeichen": "L-AB 1234", "halter": "selbst", "beginn": "2099-03-01", "gueltigkeit": "12", "richtigkeit": true});
@@ -59,7 +46,7 @@ async fn two_serve_processes_run_each_job_once() {
         cases.push(submission.case.id);
     }
 
-    let servers = [serve(&url, &key_file, &dir), serve(&url, &key_file, &dir)];
+    let servers = [db.serve(), db.serve()];
     let bases: Vec<&str> = servers.iter().map(|s| s.1.as_str()).collect();
     let http = reqwest::Client::new();
     // Until every Bescheid is there and the retention job ran (a minute at most).
@@ -88,12 +75,10 @@ async fn two_serve_processes_run_each_job_once() {
     let counts = store.job_counts().await.unwrap();
     assert_eq!(counts.failed, 0);
     // The nodes signed checkpoints in turn: one tree, every checkpoint signed and consistent.
-    let key = amtsweg_ledger::LogKey::from_seed("amtsweg.local/ledger", [7; 32]).unwrap();
-    let verified = amtsweg_app::ledger::verify(&store, key.verifier_key()).await.unwrap().expect("one tree that verifies");
+    let verified = amtsweg_app::ledger::verify(&store, db.ledger_key().verifier_key()).await.unwrap().expect("one tree that verifies");
     assert!(verified.checkpoints >= 1);
     drop(servers);
     pool.close().await;
     drop(store);
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    db.remove().await;
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{postgres_url, serve};
+use common::SharedDatabase;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -79,27 +79,14 @@ async fn checkpoint_verify_and_receipts_from_the_command_line() {
 /// one tree, every recorded action in it exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_serve_processes_on_one_postgresql_keep_one_tree() {
-    let Some(admin_url) = postgres_url() else {
-        eprintln!("skipped: AMTSWEG_TEST_POSTGRES_URL is not set (two processes need one PostgreSQL)");
-        return;
-    };
-    let name = format!("amtsweg_ledger_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
-    let base = admin_url.rsplit_once('/').unwrap().0;
-    let url = format!("{base}/{name}");
-    let dir = std::env::temp_dir().join(format!("amtsweg-ledger-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let key_file = dir.join("ledger.key");
-    std::fs::write(&key_file, "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n").unwrap();
+    let Some(db) = SharedDatabase::create("amtsweg_ledger").await else { return };
+    let (url, dir, key_file) = (db.url.clone(), db.dir.clone(), db.key_file.clone());
 
     let store = amtsweg_store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     let tokens = serde_json::to_value(amtsweg_demo::seed(&store).await.unwrap()).unwrap();
     let citizens: Vec<String> = tokens["citizens"].as_array().unwrap().iter().map(|c| c["token"].as_str().unwrap().to_owned()).collect();
-    let servers = [serve(&url, &key_file, &dir), serve(&url, &key_file, &dir)];
+    let servers = [db.serve(), db.serve()];
 
     let http = reqwest::Client::new();
     let mut tasks = Vec::new();
@@ -124,7 +111,7 @@ async fn two_serve_processes_on_one_postgresql_keep_one_tree() {
         let r = http.get(format!("{}/api/v1/ledger/checkpoint", server.1)).send().await.unwrap();
         assert_eq!(r.status(), 200);
     }
-    let key = amtsweg_ledger::LogKey::from_seed("amtsweg.local/ledger", [7; 32]).unwrap();
+    let key = db.ledger_key();
     let verified = amtsweg_app::ledger::verify(&store, key.verifier_key()).await.unwrap().expect("one tree that verifies");
     let recorded = store.audit_count().await.unwrap() as u64;
     assert_eq!(store.ledger_pending().await.unwrap(), 0);
@@ -151,6 +138,5 @@ async fn two_serve_processes_on_one_postgresql_keep_one_tree() {
     assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["index"], 5, "{out}");
     pool.close().await;
     drop(store);
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    db.remove().await;
 }

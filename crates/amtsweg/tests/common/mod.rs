@@ -47,3 +47,52 @@ pub fn serve(database_url: &str, key: &std::path::Path, dir: &std::path::Path) -
     Server(child, url)
 }
 
+
+/// A database of its own on the test PostgreSQL, for several `amtsweg serve` processes, with a
+/// data folder and the ledger key they share. `None` (skipped) without a PostgreSQL, outside CI.
+pub struct SharedDatabase {
+    pub url: String,
+    pub dir: std::path::PathBuf,
+    pub key_file: std::path::PathBuf,
+    admin: sqlx::PgPool,
+    name: String,
+}
+
+/// The seed of the ledger key the processes share.
+pub const LEDGER_SEED: [u8; 32] = [7; 32];
+
+impl SharedDatabase {
+    pub async fn create(prefix: &str) -> Option<SharedDatabase> {
+        let Some(admin_url) = postgres_url() else {
+            eprintln!("skipped: AMTSWEG_TEST_POSTGRES_URL is not set (several processes need one PostgreSQL)");
+            return None;
+        };
+        let name = format!("{prefix}_{}", std::process::id());
+        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join("ledger.key");
+        std::fs::write(&key_file, "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n").unwrap();
+        Some(SharedDatabase { url, dir, key_file, admin, name })
+    }
+
+    /// The key in `key_file`, under the default ledger origin.
+    pub fn ledger_key(&self) -> amtsweg_ledger::LogKey {
+        amtsweg_ledger::LogKey::from_seed("amtsweg.local/ledger", LEDGER_SEED).unwrap()
+    }
+
+    /// A server process on this database.
+    pub fn serve(&self) -> Server {
+        serve(&self.url, &self.key_file, &self.dir)
+    }
+
+    /// Drops the database (connections closed by force) and the folder.
+    pub async fn remove(self) {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&self.admin).await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
