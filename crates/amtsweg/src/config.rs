@@ -233,7 +233,7 @@ impl Default for OidcConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        let d = amtsweg_web::security::RateLimitSettings::default();
+        let d = amtsweg_web::RateLimitSettings::default();
         Self { login_per_minute: d.login_per_minute, assistant_per_minute: d.assistant_per_minute, api_per_second: d.api_per_second }
     }
 }
@@ -301,23 +301,23 @@ impl Config {
     }
 
     /// The citizen login, when a provider is configured.
-    pub fn oidc(&self) -> Result<Option<amtsweg_web::login::oidc::OidcLogin>, String> {
+    pub fn oidc(&self) -> Result<Option<amtsweg_web::OidcLogin>, String> {
         let Some(issuer) = set(&self.oidc.issuer) else { return Ok(None) };
         let Some(public_url) = set(&self.server.public_url).filter(|_| !self.oidc.client_id.is_empty()) else {
             return Err("oidc_issuer ist gesetzt: dann sind auch oidc_client_id und public_url nötig".into());
         };
         let secret = self.oidc.client_secret.as_ref().map(|s| s.expose_secret().to_owned()).unwrap_or_default();
-        let mut settings = amtsweg_web::login::oidc::OidcSettings::new(issuer, &self.oidc.client_id, &secret, public_url);
+        let mut settings = amtsweg_web::OidcSettings::new(issuer, &self.oidc.client_id, &secret, public_url);
         settings.scopes = self.oidc.scopes.split_whitespace().filter(|s| *s != "openid").map(str::to_owned).collect();
         settings.acr_substantiell = self.oidc.acr_substantiell.clone();
         settings.acr_hoch = self.oidc.acr_hoch.clone();
         settings.claim_region = self.oidc.claim_region.clone();
         settings.claim_idnr = self.oidc.claim_idnr.clone();
-        amtsweg_web::login::oidc::OidcLogin::new(settings).map(Some).map_err(|e| format!("OpenID-Connect-Einstellungen: {e}"))
+        amtsweg_web::OidcLogin::new(settings).map(Some).map_err(|e| format!("OpenID-Connect-Einstellungen: {e}"))
     }
 
-    pub fn rate_limits(&self) -> amtsweg_web::security::RateLimitSettings {
-        amtsweg_web::security::RateLimitSettings {
+    pub fn rate_limits(&self) -> amtsweg_web::RateLimitSettings {
+        amtsweg_web::RateLimitSettings {
             login_per_minute: self.rate_limits.login_per_minute,
             assistant_per_minute: self.rate_limits.assistant_per_minute,
             api_per_second: self.rate_limits.api_per_second,

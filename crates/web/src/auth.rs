@@ -116,17 +116,6 @@ impl FromRequestParts<AppState> for ApiLead {
     }
 }
 
-/// Any authenticated API client (for endpoints open to every role).
-pub struct ApiAnyone;
-
-impl FromRequestParts<AppState> for ApiAnyone {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        api_user(parts, state).await?;
-        Ok(ApiAnyone)
-    }
-}
-
 /// A page request of the data protection officer.
 pub struct PagePrivacy {
     pub desk: PrivacyDesk,

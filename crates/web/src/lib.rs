@@ -10,19 +10,21 @@
 //! Every use case lives in the application layer (`amtsweg-app`); this crate only turns HTTP
 //! into calls of its desks and their answers into pages and JSON.
 
-pub mod api;
+mod api;
 mod assets;
-pub mod auth;
-pub mod error;
+mod auth;
+mod error;
 mod forms;
-pub mod login;
-pub mod metrics;
+mod login;
+mod metrics;
 mod pages;
 mod portal;
-pub mod security;
+mod security;
 mod server;
 mod workspace;
 
+pub use login::oidc::{OidcLogin, OidcSettings};
+pub use security::RateLimitSettings;
 pub use server::Application;
 use amtsweg_app::Platform;
 use axum::Router;

@@ -147,11 +147,11 @@ where
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let Some(provider) = TestProvider::start(&base).await else { return };
-    let settings = amtsweg_web::login::oidc::OidcSettings {
+    let settings = amtsweg_web::OidcSettings {
         scopes: vec!["profile".into(), "address".into(), "amtsweg".into()],
-        ..amtsweg_web::login::oidc::OidcSettings::new(&provider.issuer, "amtsweg", "test-secret-of-amtsweg", &base)
+        ..amtsweg_web::OidcSettings::new(&provider.issuer, "amtsweg", "test-secret-of-amtsweg", &base)
     };
-    let login = amtsweg_web::login::oidc::OidcLogin::new(settings).unwrap();
+    let login = amtsweg_web::OidcLogin::new(settings).unwrap();
     let Some(app) = TestApp::start_on(backend, listener, |state| state.with_oidc(login)).await else {
         eprintln!("skipped on PostgreSQL: AMTSWEG_TEST_POSTGRES_URL is not set (it is mandatory with CI=true)");
         return;
@@ -491,7 +491,7 @@ async fn staff_log_in_with_password_and_code(app: TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_answer_429_with_retry_after() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let limits = amtsweg_web::security::RateLimitSettings { login_per_minute: 3, assistant_per_minute: 2, api_per_second: 1 };
+    let limits = amtsweg_web::RateLimitSettings { login_per_minute: 3, assistant_per_minute: 2, api_per_second: 1 };
     let app = TestApp::start_on(Backend::Sqlite, listener, |state| state.with_rate_limits(limits, Vec::new())).await.unwrap();
     let client = browser();
     let mut statuses = Vec::new();
@@ -569,7 +569,7 @@ async fn sessions_end_when_idle_and_are_kept_alive_by_use(app: TestApp) {
 /// anywhere else that header is not believed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_behind_a_trusted_proxy_count_each_client() {
-    let limits = amtsweg_web::security::RateLimitSettings { login_per_minute: 2, assistant_per_minute: 0, api_per_second: 0 };
+    let limits = amtsweg_web::RateLimitSettings { login_per_minute: 2, assistant_per_minute: 0, api_per_second: 0 };
     let statuses = async |app: &TestApp, forwarded: &str| {
         let mut out = Vec::new();
         for _ in 0..3 {
