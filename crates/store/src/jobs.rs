@@ -32,6 +32,13 @@ const CLAIM_SQLITE: &str = "UPDATE jobs SET locked_until = $1, attempts = attemp
                    AND (locked_until IS NULL OR julianday(locked_until) <= julianday($2)) \
                  ORDER BY julianday(run_at), id LIMIT 1) \
      RETURNING id, kind, unique_key, payload, attempts, run_at";
+/// Whether any job of the kinds is due, read without taking the writer: the common answer of
+/// an idle worker's poll is "no", and on SQLite a claim would queue behind every request's write.
+/// `{kinds}` is replaced by `$2, $3, …`.
+const ANY_DUE_POSTGRES: &str = "SELECT id FROM jobs WHERE kind IN ({kinds}) AND failed_at IS NULL AND run_at <= $1 \
+     AND (locked_until IS NULL OR locked_until <= $1) LIMIT 1";
+const ANY_DUE_SQLITE: &str = "SELECT id FROM jobs WHERE kind IN ({kinds}) AND failed_at IS NULL AND julianday(run_at) <= julianday($1) \
+     AND (locked_until IS NULL OR julianday(locked_until) <= julianday($1)) LIMIT 1";
 const FINISH: &str = "DELETE FROM jobs WHERE id = $1";
 const RETRY: &str = "UPDATE jobs SET run_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3";
 const GIVE_UP: &str = "UPDATE jobs SET failed_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3";
@@ -64,14 +71,18 @@ pub(crate) async fn claim_job<DB: Dialect>(store: &SqlStore<DB>, kinds: &[&str],
     if kinds.is_empty() {
         return Ok(None);
     }
-    let template = match DB::BACKEND {
-        Backend::Postgres => CLAIM_POSTGRES,
-        Backend::Sqlite => CLAIM_SQLITE,
+    let (claim, any_due) = match DB::BACKEND {
+        Backend::Postgres => (CLAIM_POSTGRES, ANY_DUE_POSTGRES),
+        Backend::Sqlite => (CLAIM_SQLITE, ANY_DUE_SQLITE),
     };
-    let placeholders: Vec<String> = (3..3 + kinds.len()).map(|n| format!("${n}")).collect();
-    let sql = template.replace("{kinds}", &placeholders.join(", "));
-    let mut args: Vec<Arg> = vec![lock_until.into(), now.into()];
-    args.extend(kinds.iter().map(|k| Arg::from(*k)));
+    let placeholders = |first: usize| (first..first + kinds.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+    let kind_args = kinds.iter().map(|k| Arg::from(*k));
+    let look_args: Vec<Arg> = std::iter::once(now.into()).chain(kind_args.clone()).collect();
+    if store.optional::<(i64,)>(&any_due.replace("{kinds}", &placeholders(2)), &look_args).await?.is_none() {
+        return Ok(None);
+    }
+    let args: Vec<Arg> = [lock_until.into(), now.into()].into_iter().chain(kind_args).collect();
+    let sql = claim.replace("{kinds}", &placeholders(3));
     let mut tx = store.write().await?;
     let job = tx.optional::<JobRow>(&sql, &args).await?;
     tx.commit().await?;
