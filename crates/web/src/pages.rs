@@ -41,7 +41,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 }
 
 #[derive(Template)]
-#[template(path = "error.html")]
+#[template(path = "shared/error.html")]
 struct ErrorPage {
     layout: Layout,
     heading: String,

@@ -180,7 +180,7 @@ struct Persona {
 }
 
 #[derive(Template)]
-#[template(path = "login.html")]
+#[template(path = "login/login.html")]
 struct LoginPage {
     layout: Layout,
     demo: bool,

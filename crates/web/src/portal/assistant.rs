@@ -29,7 +29,7 @@ struct Turn {
 }
 
 #[derive(Template)]
-#[template(path = "assistant.html")]
+#[template(path = "portal/assistant.html")]
 struct AssistantPage {
     layout: Layout,
     question: String,

@@ -61,7 +61,7 @@ struct ServiceItem {
 }
 
 #[derive(Template)]
-#[template(path = "home.html")]
+#[template(path = "portal/home.html")]
 struct HomePage {
     layout: Layout,
     services: Vec<ServiceItem>,
@@ -82,7 +82,7 @@ async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSession
 }
 
 #[derive(Template)]
-#[template(path = "service.html")]
+#[template(path = "portal/service.html")]
 struct ServicePage {
     layout: Layout,
     id: String,
@@ -132,7 +132,7 @@ async fn start(citizen: PageCitizen, Path(id): Path<String>, PageForm(form): Pag
 }
 
 #[derive(Template)]
-#[template(path = "form.html")]
+#[template(path = "portal/form.html")]
 struct FormPage {
     layout: Layout,
     service_name: String,
@@ -231,7 +231,7 @@ async fn save_page(citizen: PageCitizen, id: ApplicationId, number: usize, input
 }
 
 #[derive(Template)]
-#[template(path = "check.html")]
+#[template(path = "portal/check.html")]
 struct CheckPage {
     layout: Layout,
     application_id: String,
@@ -356,7 +356,7 @@ async fn submit(
 }
 
 #[derive(Template)]
-#[template(path = "receipt.html")]
+#[template(path = "portal/receipt.html")]
 struct ReceiptPage {
     layout: Layout,
     case_number: String,
@@ -391,7 +391,7 @@ struct ApplicationRow {
 }
 
 #[derive(Template)]
-#[template(path = "applications.html")]
+#[template(path = "portal/applications.html")]
 struct ApplicationsPage {
     layout: Layout,
     applications: Vec<ApplicationRow>,
@@ -415,7 +415,7 @@ async fn applications(citizen: PageCitizen) -> Result<Response, PageError> {
 }
 
 #[derive(Template)]
-#[template(path = "application.html")]
+#[template(path = "portal/application.html")]
 struct ApplicationPage {
     layout: Layout,
     id: String,
@@ -482,7 +482,7 @@ struct MessageRow {
 }
 
 #[derive(Template)]
-#[template(path = "mailbox.html")]
+#[template(path = "portal/mailbox.html")]
 struct MailboxPage {
     layout: Layout,
     messages: Vec<MessageRow>,
@@ -506,7 +506,7 @@ async fn mailbox(citizen: PageCitizen) -> Result<Response, PageError> {
 }
 
 #[derive(Template)]
-#[template(path = "message.html")]
+#[template(path = "portal/message.html")]
 struct MessagePage {
     layout: Layout,
     id: String,
@@ -595,7 +595,7 @@ struct TransferRow {
 }
 
 #[derive(Template)]
-#[template(path = "transfers.html")]
+#[template(path = "portal/transfers.html")]
 struct TransfersPage {
     layout: Layout,
     transfers: Vec<TransferRow>,

@@ -49,7 +49,7 @@ struct CaseRow {
 }
 
 #[derive(Template)]
-#[template(path = "inbox.html")]
+#[template(path = "workspace/inbox.html")]
 struct InboxPage {
     layout: Layout,
     authority: String,
@@ -113,7 +113,7 @@ async fn inbox(State(state): State<AppState>, staff: PageStaff, Query(q): Query<
 }
 
 #[derive(Template)]
-#[template(path = "lead_times.html")]
+#[template(path = "workspace/lead_times.html")]
 struct LeadTimesPage {
     layout: Layout,
     authority: String,
@@ -145,7 +145,7 @@ struct InquiryRow {
 }
 
 #[derive(Template)]
-#[template(path = "inquiries.html")]
+#[template(path = "workspace/inquiries.html")]
 struct InquiriesPage {
     layout: Layout,
     authority: String,
@@ -209,7 +209,7 @@ async fn lead_times(staff: PageStaff) -> Result<Response, PageError> {
 }
 
 #[derive(Template)]
-#[template(path = "case.html")]
+#[template(path = "workspace/case.html")]
 struct CasePage {
     layout: Layout,
     id: String,
@@ -417,7 +417,7 @@ async fn ask(staff: PageStaff, Path(id): Path<String>, PageForm(form): PageForm)
 }
 
 #[derive(Template)]
-#[template(path = "memo.html")]
+#[template(path = "workspace/memo.html")]
 struct MemoPage {
     layout: Layout,
     id: String,
@@ -497,7 +497,7 @@ pub fn oversight_router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "privacy.html")]
+#[template(path = "workspace/privacy.html")]
 struct PrivacyPage {
     layout: Layout,
     authority: String,
@@ -512,7 +512,7 @@ async fn privacy(p: crate::auth::PagePrivacy) -> Result<Response, PageError> {
 }
 
 #[derive(Template)]
-#[template(path = "admin.html")]
+#[template(path = "workspace/admin.html")]
 struct AdminPage {
     layout: Layout,
     authority: String,
