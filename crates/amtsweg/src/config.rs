@@ -42,7 +42,7 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// A listener of its own for `GET /metrics` (e.g. `127.0.0.1:9100`); unset: the metrics are
     /// served on `listen`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "empty_is_none")]
     pub metrics_listen: Option<SocketAddr>,
     /// The address under which browsers reach amtsweg (`https://…`); needed for the citizen
     /// login: the redirect URI is `<public_url>/anmelden/rueckkehr`.
@@ -277,6 +277,15 @@ pub const ENV_KEYS: [(&str, &str); 32] = [
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
 
+/// An empty address is no address (`AMTSWEG_METRICS_LISTEN=` turns the listener off).
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(addr) => addr.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// An unset or empty text is off.
 fn set(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
@@ -448,6 +457,10 @@ mod tests {
             assert_eq!(config.oidc.client_secret.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(), Some("geheim")); // env into its section
             assert!(!format!("{config:?}").contains("geheim"), "secrets stay out of Debug");
             assert!(config.model.url.is_none() && config.exchange.registers.is_none(), "off unless set");
+            jail.set_env("AMTSWEG_METRICS_LISTEN", "");
+            assert_eq!(Config::load(Some(Path::new("amtsweg.toml")), Figment::new())?.server.metrics_listen, None, "empty is off");
+            jail.set_env("AMTSWEG_METRICS_LISTEN", "127.0.0.1:9100");
+            assert_eq!(Config::load(Some(Path::new("amtsweg.toml")), Figment::new())?.server.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
             Ok(())
         });
     }

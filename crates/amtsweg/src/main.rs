@@ -311,7 +311,7 @@ async fn serve(
     let metrics_listen = config.server.metrics_listen.map(|a| a.to_string());
     let application = Application::build(state, &listen, metrics_listen.as_deref())
         .await
-        .map_err(|e| format!("Adresse {listen} nicht verfügbar: {e}"))?;
+        .map_err(|e| format!("Adresse nicht verfügbar: {e}"))?;
     let address = application.address();
     if demo {
         println!("amtsweg-Demo läuft unter http://{address}/");

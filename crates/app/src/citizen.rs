@@ -278,6 +278,7 @@ impl CitizenDesk {
 
     /// The ledger receipt of my submission of an application (when it is in the ledger).
     pub async fn submission_receipt(&self, id: &ApplicationId) -> Option<Receipt> {
+        self.application(id).await.ok()?;
         self.app.receipt_or_log(&LedgerRef::application_submitted(id)).await
     }
 

@@ -17,7 +17,7 @@
 //! A use case is complete: submitting runs the rules and, where the law allows, decides and
 //! delivers the Bescheid (`casework.rs`); deciding issues the Bescheid. Background work
 //! (delivery of Bescheide a stopped process left, ledger checkpoints, retention) runs as jobs
-//! (`jobs.rs`).
+//! (`jobs/`).
 
 pub mod accounts;
 pub mod assistant;

@@ -71,6 +71,7 @@ audit_kinds! {
     EvidenceDiscarded => "evidence_discarded", "Nachweis nach Vorschau verworfen";
     EvidenceViewed => "evidence_viewed", "hochgeladenen Nachweis geöffnet";
     DataDeleted => "data_deleted", "Daten gelöscht";
+    Other => "other", "sonstiges Ereignis";
 }
 
 impl AuditKind {

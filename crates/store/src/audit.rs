@@ -41,7 +41,9 @@ impl AuditRow {
         Ok(AuditEvent {
             seq: self.seq,
             at: self.at,
-            kind: AuditKind::parse(&self.kind).ok_or_else(|| StoreError::Corrupt(format!("unknown audit kind {}", self.kind)))?,
+            // A kind this version does not know (an older or newer one) is shown as "other",
+            // not refused: the trail stays readable in a rolling update.
+            kind: AuditKind::parse(&self.kind).unwrap_or(AuditKind::Other),
             actor_id: self.actor_id,
             actor_role: self.actor_role,
             authority_id: self.authority_id,

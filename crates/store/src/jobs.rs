@@ -39,17 +39,34 @@ const ANY_DUE_POSTGRES: &str = "SELECT id FROM jobs WHERE kind IN ({kinds}) AND 
      AND (locked_until IS NULL OR locked_until <= $1) LIMIT 1";
 const ANY_DUE_SQLITE: &str = "SELECT id FROM jobs WHERE kind IN ({kinds}) AND failed_at IS NULL AND julianday(run_at) <= julianday($1) \
      AND (locked_until IS NULL OR julianday(locked_until) <= julianday($1)) LIMIT 1";
-const FINISH: &str = "DELETE FROM jobs WHERE id = $1";
-const RETRY: &str = "UPDATE jobs SET run_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3";
-const GIVE_UP: &str = "UPDATE jobs SET failed_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3";
+/// Each names the claim (`locked_until`, the claim's token): a worker that lost its job to
+/// another after its lock expired changes nothing.
+const FINISH: &str = "DELETE FROM jobs WHERE id = $1 AND locked_until = $2";
+const RESCHEDULE: &str = "UPDATE jobs SET run_at = $1, attempts = 0, locked_until = NULL, last_error = NULL WHERE id = $2 AND locked_until = $3";
+const RETRY: &str = "UPDATE jobs SET run_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3 AND locked_until = $4";
+const GIVE_UP: &str = "UPDATE jobs SET failed_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3 AND locked_until = $4";
 const COUNTS: &str = "SELECT COUNT(*) - COUNT(failed_at) AS waiting, COUNT(failed_at) AS failed FROM jobs";
 
 row!(JobRow { id: i64, kind: String, unique_key: Option<String>, payload: String, attempts: i32, run_at: OffsetDateTime });
 
 impl JobRow {
-    fn into_domain(self) -> Job {
-        Job { id: self.id, kind: self.kind, unique_key: self.unique_key, payload: self.payload, attempts: self.attempts, run_at: self.run_at }
+    /// The job as claimed with `lock` (the value bound, so that it names the claim exactly).
+    fn into_domain(self, lock: OffsetDateTime) -> Job {
+        Job {
+            id: self.id,
+            kind: self.kind,
+            unique_key: self.unique_key,
+            payload: self.payload,
+            attempts: self.attempts,
+            run_at: self.run_at,
+            locked_until: lock,
+        }
     }
+}
+
+/// A lock to the millisecond: what both databases store exactly, so that it can name the claim.
+fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(t)
 }
 
 row!(CountsRow { waiting: i64, failed: i64 });
@@ -68,6 +85,7 @@ pub(crate) async fn enqueue_job<DB: Dialect>(
 }
 
 pub(crate) async fn claim_job<DB: Dialect>(store: &SqlStore<DB>, kinds: &[&str], now: OffsetDateTime, lock_until: OffsetDateTime) -> Result<Option<Job>> {
+    let lock_until = to_millis(lock_until);
     if kinds.is_empty() {
         return Ok(None);
     }
@@ -86,23 +104,32 @@ pub(crate) async fn claim_job<DB: Dialect>(store: &SqlStore<DB>, kinds: &[&str],
     let mut tx = store.write().await?;
     let job = tx.optional::<JobRow>(&sql, &args).await?;
     tx.commit().await?;
-    Ok(job.map(JobRow::into_domain))
+    Ok(job.map(|row| row.into_domain(lock_until)))
 }
 
-pub(crate) async fn finish_job<DB: Dialect>(store: &SqlStore<DB>, id: i64) -> Result<()> {
+pub(crate) async fn finish_job<DB: Dialect>(store: &SqlStore<DB>, job: &Job) -> Result<bool> {
     let mut tx = store.write().await?;
-    tx.execute(FINISH, args![id]).await?;
-    tx.commit().await
+    let changed = tx.execute(FINISH, args![job.id, job.locked_until]).await?;
+    tx.commit().await?;
+    Ok(changed == 1)
 }
 
-pub(crate) async fn fail_job<DB: Dialect>(store: &SqlStore<DB>, id: i64, error: &str, retry_at: Option<OffsetDateTime>) -> Result<()> {
+pub(crate) async fn reschedule_job<DB: Dialect>(store: &SqlStore<DB>, job: &Job, run_at: OffsetDateTime) -> Result<bool> {
+    let mut tx = store.write().await?;
+    let changed = tx.execute(RESCHEDULE, args![run_at, job.id, job.locked_until]).await?;
+    tx.commit().await?;
+    Ok(changed == 1)
+}
+
+pub(crate) async fn fail_job<DB: Dialect>(store: &SqlStore<DB>, job: &Job, error: &str, retry_at: Option<OffsetDateTime>) -> Result<bool> {
     let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
     let mut tx = store.write().await?;
-    match retry_at {
-        Some(at) => tx.execute(RETRY, args![at, error, id]).await?,
-        None => tx.execute(GIVE_UP, args![OffsetDateTime::now_utc(), error, id]).await?,
+    let changed = match retry_at {
+        Some(at) => tx.execute(RETRY, args![at, error, job.id, job.locked_until]).await?,
+        None => tx.execute(GIVE_UP, args![OffsetDateTime::now_utc(), error, job.id, job.locked_until]).await?,
     };
-    tx.commit().await
+    tx.commit().await?;
+    Ok(changed == 1)
 }
 
 pub(crate) async fn job_counts<DB: Dialect>(store: &SqlStore<DB>) -> Result<JobCounts> {

@@ -96,6 +96,10 @@ pub struct Job {
     /// Claims so far, this one included.
     pub attempts: i32,
     pub run_at: OffsetDateTime,
+    /// Until when this claim holds the job (to the millisecond). Finishing, failing and
+    /// rescheduling name it: a worker whose lock expired (and whose job another took) changes
+    /// nothing.
+    pub locked_until: OffsetDateTime,
 }
 
 /// How many jobs wait or run, and how many were given up.
@@ -335,11 +339,14 @@ pub trait Store: Send + Sync + 'static {
     /// `SELECT … FOR UPDATE SKIP LOCKED` inside the claiming UPDATE, SQLite `UPDATE … RETURNING`
     /// in a write transaction. `None` when nothing is due.
     async fn claim_job(&self, kinds: &[&str], now: OffsetDateTime, lock_until: OffsetDateTime) -> Result<Option<Job>>;
-    /// A claimed job succeeded: it is removed.
-    async fn finish_job(&self, id: i64) -> Result<()>;
+    /// A claimed job succeeded: it is removed. `false` when the claim no longer held it.
+    async fn finish_job(&self, job: &Job) -> Result<bool>;
+    /// A claimed (periodic) job succeeded and is due again at `run_at`: it waits again, with its
+    /// attempts reset, in the same row (its unique key is never free in between).
+    async fn reschedule_job(&self, job: &Job, run_at: OffsetDateTime) -> Result<bool>;
     /// A claimed job failed: with `retry_at` it waits until then (unlocked, error kept); without,
     /// it is given up: kept as failed (never claimed again) for operators to see.
-    async fn fail_job(&self, id: i64, error: &str, retry_at: Option<OffsetDateTime>) -> Result<()>;
+    async fn fail_job(&self, job: &Job, error: &str, retry_at: Option<OffsetDateTime>) -> Result<bool>;
     /// Jobs that wait or run, and jobs given up (for metrics and tests).
     async fn job_counts(&self) -> Result<JobCounts>;
 }

@@ -151,11 +151,11 @@ async fn enqueue_claim_finish(db: Arc<Db>) {
     let id = store.enqueue_job("mail", None, r#"{"to":"x"}"#, t).await.unwrap().expect("enqueued");
     assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 0 });
     let job = store.claim_job(&["mail"], t, t + LOCK).await.unwrap().expect("due");
-    assert_eq!((job.id, job.kind.as_str(), job.unique_key, job.payload.as_str(), job.attempts, job.run_at), (id, "mail", None, r#"{"to":"x"}"#, 1, t));
+    assert_eq!((job.id, job.kind.as_str(), job.unique_key.clone(), job.payload.as_str(), job.attempts, job.run_at), (id, "mail", None, r#"{"to":"x"}"#, 1, t));
     // Running: still counted, not claimed again.
     assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 0 });
     assert!(store.claim_job(&["mail"], t, t + LOCK).await.unwrap().is_none());
-    store.finish_job(id).await.unwrap();
+    assert!(store.finish_job(&job).await.unwrap());
     assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 0, failed: 0 });
     assert!(store.claim_job(&["mail"], t + LOCK * 2, t + LOCK * 3).await.unwrap().is_none());
 }
@@ -189,7 +189,7 @@ async fn unique_key_refused_while_waiting_or_running(db: Arc<Db>) {
     assert_eq!(job.id, first);
     assert_eq!(job.unique_key.as_deref(), Some("case-1"));
     assert_eq!(store.enqueue_job("bescheid", Some("case-1"), "e", t).await.unwrap(), None, "running");
-    store.finish_job(first).await.unwrap();
+    assert!(store.finish_job(&job).await.unwrap());
     let again = store.enqueue_job("bescheid", Some("case-1"), "f", t).await.unwrap().expect("accepted after finish");
     assert_ne!(again, first);
     assert_eq!(store.job_counts().await.unwrap().waiting, 3);
@@ -209,28 +209,41 @@ async fn expired_lock_is_claimed_again(db: Arc<Db>) {
     let t = t0();
     let id = one.enqueue_job("mail", None, "x", t).await.unwrap().unwrap();
     let until = t + Duration::seconds(30);
-    assert_eq!(one.claim_job(&["mail"], t, until).await.unwrap().unwrap().attempts, 1);
+    let first = one.claim_job(&["mail"], t, until).await.unwrap().unwrap();
+    assert_eq!(first.attempts, 1);
     // A millisecond before the lock ends it holds; from its end on, the job is taken again.
     assert!(two.claim_job(&["mail"], until - Duration::milliseconds(1), until + LOCK).await.unwrap().is_none());
     let again = two.claim_job(&["mail"], until, until + LOCK).await.unwrap().expect("the crashed worker's job");
     assert_eq!((again.id, again.attempts), (id, 2));
     assert!(one.claim_job(&["mail"], until + Duration::seconds(1), until + LOCK).await.unwrap().is_none());
+    // The first worker comes back late: its claim no longer holds, and it changes nothing.
+    assert!(!one.finish_job(&first).await.unwrap());
+    assert!(!one.fail_job(&first, "E_LATE", None).await.unwrap());
+    assert_eq!(one.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 0 });
+    assert!(two.finish_job(&again).await.unwrap());
 }
 
 async fn failed_with_retry_waits_until_retry_at(db: Arc<Db>) {
     let store = &db.stores[0];
     let t = t0();
     let id = store.enqueue_job("mail", None, "x", t).await.unwrap().unwrap();
-    store.claim_job(&["mail"], t, t + LOCK).await.unwrap().unwrap();
+    let claimed = store.claim_job(&["mail"], t, t + LOCK).await.unwrap().unwrap();
     let retry_at = t + Duration::seconds(60);
-    store.fail_job(id, "E_SMTP_TIMEOUT", Some(retry_at)).await.unwrap();
+    assert!(store.fail_job(&claimed, "E_SMTP_TIMEOUT", Some(retry_at)).await.unwrap());
     assert_eq!(db.last_error(id).await.as_deref(), Some("E_SMTP_TIMEOUT"));
     assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 0 });
     // Unlocked, but not due before retry_at.
     assert!(store.claim_job(&["mail"], retry_at - Duration::milliseconds(1), retry_at + LOCK).await.unwrap().is_none());
     let job = store.claim_job(&["mail"], retry_at, retry_at + LOCK).await.unwrap().expect("due again");
     assert_eq!((job.id, job.attempts, job.run_at), (id, 2, retry_at));
-    store.finish_job(id).await.unwrap();
+    // A periodic job is rescheduled in its row: due again later, attempts counted afresh.
+    let next = retry_at + Duration::seconds(600);
+    assert!(store.reschedule_job(&job, next).await.unwrap());
+    assert_eq!(db.last_error(id).await, None);
+    assert!(store.claim_job(&["mail"], next - Duration::milliseconds(1), next + LOCK).await.unwrap().is_none());
+    let again = store.claim_job(&["mail"], next, next + LOCK).await.unwrap().expect("due again");
+    assert_eq!((again.id, again.attempts), (id, 1));
+    assert!(store.finish_job(&again).await.unwrap());
     assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 0, failed: 0 });
 }
 
@@ -238,9 +251,9 @@ async fn failed_without_retry_is_kept_and_never_claimed(db: Arc<Db>) {
     let store = &db.stores[0];
     let t = t0();
     let id = store.enqueue_job("bescheid", Some("case-1"), "x", t).await.unwrap().unwrap();
-    store.claim_job(&["bescheid"], t, t + LOCK).await.unwrap().unwrap();
+    let claimed = store.claim_job(&["bescheid"], t, t + LOCK).await.unwrap().unwrap();
     // Cut to 500 characters (not bytes: each of these is two).
-    store.fail_job(id, &"ä".repeat(600), None).await.unwrap();
+    assert!(store.fail_job(&claimed, &"ä".repeat(600), None).await.unwrap());
     assert_eq!(db.last_error(id).await.unwrap(), "ä".repeat(500));
     assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 0, failed: 1 });
     let much_later = t + Duration::days(365);
@@ -265,7 +278,7 @@ async fn every_job_is_claimed_once_by_concurrent_claimers(db: Arc<Db>) {
             let mut mine = Vec::new();
             while let Some(job) = store.claim_job(&["mail"], t, t + LOCK).await.unwrap() {
                 mine.push(job.id);
-                store.finish_job(job.id).await.unwrap();
+                assert!(store.finish_job(&job).await.unwrap());
             }
             mine
         }));

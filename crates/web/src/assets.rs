@@ -1,7 +1,7 @@
 //! Static files: the KERN UX design system from its npm package (`@kern-ux/native/dist`, found
 //! at the configured folder) and our own small stylesheet, compiled in.
 
-use crate::AppState;
+use crate::state::AppState;
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;

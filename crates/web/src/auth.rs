@@ -3,17 +3,33 @@
 //! own applications, a staff desk that only reaches its authority's cases, and so on. A handler
 //! that did not extract one cannot name those operations.
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, AppError, PageError};
-use crate::login::session::{CSRF_FIELD, SessionContext, session_of};
+use crate::login::session::{CSRF_FIELD, SESSION_COOKIE, SessionContext, cookie_name, cookie_value, session_of};
 use amtsweg_app::citizen::CitizenDesk;
 use amtsweg_app::oversight::{AdminDesk, PrivacyDesk};
 use amtsweg_app::procedures::ProcedureDesk;
 use amtsweg_app::staff::{LeadDesk, StaffDesk};
 use amtsweg_domain::{AssuranceLevel, User};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::http::request::Parts;
 use std::sync::Arc;
+
+/// Middleware: resolves the session cookie once per request.
+pub async fn load_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(id) = cookie_value(req.headers(), &cookie_name(SESSION_COOKIE, state.config.secure_cookies)) {
+        match state.app.accounts().session(id).await {
+            Ok(Some((session, user))) => {
+                req.extensions_mut().insert(Arc::new(SessionContext { session, user }));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = e.code(), "session lookup failed"),
+        }
+    }
+    next.run(req).await
+}
 
 const CITIZENS_ONLY: &str = "Dieser Bereich ist Bürgerinnen und Bürgern vorbehalten.";
 const STAFF_ONLY: &str = "Dieser Bereich ist der Sachbearbeitung einer Behörde vorbehalten.";

@@ -1,7 +1,7 @@
 //! The metrics over HTTP: every request counted and timed by its route pattern, and
 //! `GET /metrics` in the Prometheus text format.
 
-use crate::AppState;
+use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;

@@ -42,6 +42,9 @@ pub fn with_headers<S: Clone + Send + Sync + 'static>(router: axum::Router<S>, c
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
 }
 
+/// Largest request body accepted anywhere (forms and JSON).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// Bodies larger than this are not even drained: the connection is closed after the answer.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
@@ -58,7 +61,7 @@ pub async fn refuse_oversized(req: Request, next: Next) -> Response {
     let limit = if req.uri().path().ends_with("/evidence") || req.uri().path().ends_with("/nachweise/hochladen") {
         amtsweg_app::uploads::MAX_UPLOAD_BYTES + 64 * 1024
     } else {
-        crate::MAX_BODY_BYTES
+        MAX_BODY_BYTES
     };
     let Some(length) = declared.filter(|l| *l > limit) else {
         return next.run(req).await;
@@ -67,7 +70,7 @@ pub async fn refuse_oversized(req: Request, next: Next) -> Response {
     if length <= DRAIN_LIMIT {
         let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await;
     }
-    let message = format!("Die Anfrage ist zu groß (höchstens {} KiB).", crate::MAX_BODY_BYTES / 1024);
+    let message = format!("Die Anfrage ist zu groß (höchstens {} KiB).", MAX_BODY_BYTES / 1024);
     if is_api {
         crate::error::api_error(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
     } else {

@@ -2,7 +2,7 @@
 //! stop, with the background worker of the application layer beside it (started and stopped
 //! with the server).
 
-use crate::AppState;
+use crate::state::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -12,23 +12,36 @@ pub struct Application {
     state: AppState,
     listener: TcpListener,
     metrics: Option<TcpListener>,
+    worker: bool,
 }
 
 impl Application {
     /// Binds the listeners: the app on `listen`, the metrics on `metrics_listen` when given
     /// (then `/metrics` is only served there).
+    /// A failure names the address that could not be bound.
     pub async fn build(state: AppState, listen: &str, metrics_listen: Option<&str>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(listen).await?;
+        let bind = |addr: &str| {
+            let addr = addr.to_owned();
+            async move { TcpListener::bind(&addr).await.map_err(|e| std::io::Error::new(e.kind(), format!("{addr}: {e}"))) }
+        };
+        let listener = bind(listen).await?;
         let metrics = match metrics_listen {
-            Some(addr) => Some(TcpListener::bind(addr).await?),
+            Some(addr) => Some(bind(addr).await?),
             None => None,
         };
-        Ok(Self { state, listener, metrics })
+        Ok(Self { state, listener, metrics, worker: true })
     }
 
     /// The application on a listener bound beforehand (tests: port 0).
     pub fn on(state: AppState, listener: TcpListener) -> Self {
-        Self { state, listener, metrics: None }
+        Self { state, listener, metrics: None, worker: true }
+    }
+
+    /// Without the background worker: nothing runs unless asked (tests drain the jobs
+    /// themselves, so that no worker races them).
+    pub fn without_worker(mut self) -> Self {
+        self.worker = false;
+        self
     }
 
     /// Where the app listens.
@@ -44,8 +57,8 @@ impl Application {
     /// Serves until `shutdown` completes; then stops taking connections, lets running requests
     /// finish, stops the background worker (a job under way ends first) and returns.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { state, listener, metrics } = self;
-        let worker = amtsweg_app::jobs::worker::Worker::start(state.app.clone());
+        let Self { state, listener, metrics, worker } = self;
+        let worker = worker.then(|| amtsweg_app::jobs::worker::Worker::start(state.app.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let limits = state.limits.clone();
         let mut forget = stopped.clone();
@@ -75,7 +88,7 @@ impl Application {
             oidc.warm_up().await;
         }
         let metrics_server = metrics.map(|listener| {
-            let router = crate::metrics_router(state.clone());
+            let router = crate::router::metrics_router(state.clone());
             let mut stopped = stopped.clone();
             tokio::spawn(async move {
                 axum::serve(listener, router)
@@ -85,7 +98,7 @@ impl Application {
                     .await
             })
         });
-        let router = crate::app_with(state, metrics_server.is_none());
+        let router = crate::router::app_with(state, metrics_server.is_none());
         let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
@@ -94,7 +107,9 @@ impl Application {
         if let Some(server) = metrics_server {
             let _ = server.await;
         }
-        worker.stop().await;
+        if let Some(worker) = worker {
+            worker.stop().await;
+        }
         result
     }
 }

@@ -5,9 +5,12 @@
 //! Every app node runs a [`Worker`], started and stopped with its server. A job is claimed
 //! atomically (PostgreSQL `FOR UPDATE SKIP LOCKED`, SQLite `UPDATE … RETURNING`), so with several
 //! nodes on one database each job runs once. Periodic work is one job per kind with the unique
-//! key `periodic`: whichever node finishes it enqueues the next run, and no node can enqueue a
-//! second while one waits or runs. A failed job waits and is tried again, later each time; a
-//! one-off job is given up after [`MAX_ATTEMPTS`] and kept for operators to see.
+//! key `periodic`: whichever node runs it sets the same row's next run, and no node can enqueue
+//! a second while one waits or runs. A claim is named by its lock: a worker whose lock expired
+//! while it ran (another took the job) changes nothing afterwards. A failed job waits and is
+//! tried again, later each time; a one-off job is given up after [`MAX_ATTEMPTS`] tries
+//! (also when the process died running it) and kept for operators to see. A job runs in a task
+//! of its own: a panic fails that job, not the worker.
 
 pub mod worker;
 
@@ -20,7 +23,7 @@ use time::OffsetDateTime;
 /// Tries of a one-off job before it is given up.
 pub const MAX_ATTEMPTS: i32 = 5;
 /// The unique key of the periodic job of each kind.
-pub(crate) const PERIODIC: &str = "periodic";
+const PERIODIC: &str = "periodic";
 
 /// The kinds of background work.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! The worker: claims due jobs and runs them (see the module above for what runs when).
 
-use super::{JobKind, KINDS, MAX_ATTEMPTS, PERIODIC, schedule_periodic};
+use super::{JobKind, KINDS, MAX_ATTEMPTS, schedule_periodic};
 use crate::Platform;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -11,6 +11,8 @@ use tokio::task::JoinHandle;
 const LEASE: time::Duration = time::Duration::minutes(5);
 /// How often an idle worker looks for due jobs.
 const POLL: Duration = Duration::from_secs(2);
+/// How often a worker makes sure that every periodic job waits.
+const RESCHEDULE_EVERY: Duration = Duration::from_secs(60);
 
 /// Runs one job of `kind` now. Errors are codes (never personal data).
 pub async fn run(app: &Platform, kind: &JobKind) -> Result<(), String> {
@@ -44,18 +46,29 @@ pub async fn run_next(app: &Platform) -> Result<bool, crate::AppError> {
     let now = OffsetDateTime::now_utc();
     let Some(job) = app.store.claim_job(&KINDS, now, now + LEASE).await? else { return Ok(false) };
     let Some(kind) = JobKind::from_job(&job) else {
-        app.store.fail_job(job.id, "unknown job", None).await?;
+        app.store.fail_job(&job, "unknown job", None).await?;
         return Ok(true);
     };
-    let outcome = run(app, &kind).await;
-    app.metrics.job(kind.name(), outcome.is_ok());
-    match (outcome, kind.every()) {
-        (Ok(()), None) => app.store.finish_job(job.id).await?,
-        (Ok(()), Some(every)) => {
-            app.store.finish_job(job.id).await?;
-            let next = OffsetDateTime::now_utc() + every;
-            app.store.enqueue_job(kind.name(), Some(PERIODIC), "", next).await?;
+    let every = kind.every();
+    if every.is_none() && job.attempts > MAX_ATTEMPTS {
+        // Claimed again and again without an answer (the process died running it each time).
+        tracing::warn!(job = kind.name(), attempts = job.attempts, "background job given up");
+        app.store.fail_job(&job, "given up: no run finished", None).await?;
+        return Ok(true);
+    }
+    // In a task of its own: a panic is a failure of this job, not the end of the worker.
+    let outcome = {
+        let (app, kind) = (app.clone(), kind.clone());
+        match tokio::spawn(async move { run(&app, &kind).await }).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err("panicked".to_owned()),
         }
+    };
+    app.metrics.job(kind.name(), outcome.is_ok());
+    let held = match (outcome, every) {
+        (Ok(()), None) => app.store.finish_job(&job).await?,
+        // The next run waits in the same row: the unique key is never free in between.
+        (Ok(()), Some(every)) => app.store.reschedule_job(&job, OffsetDateTime::now_utc() + every).await?,
         (Err(e), every) => {
             tracing::warn!(job = kind.name(), error = %e, "background job failed");
             // Back off: 10 s, 20 s, 40 s, … (a periodic job at most its own interval).
@@ -65,8 +78,11 @@ pub async fn run_next(app: &Platform) -> Result<bool, crate::AppError> {
                 None => (job.attempts < MAX_ATTEMPTS).then_some(backoff),
             };
             let retry_at = retry.map(|d| OffsetDateTime::now_utc() + d);
-            app.store.fail_job(job.id, &e, retry_at).await?;
+            app.store.fail_job(&job, &e, retry_at).await?
         }
+    };
+    if !held {
+        tracing::warn!(job = kind.name(), "the job's lock expired while it ran; another worker took it");
     }
     Ok(true)
 }
@@ -91,11 +107,13 @@ impl Worker {
     pub fn start(app: Platform) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
-            let mut scheduled = false;
+            let mut scheduled: Option<std::time::Instant> = None;
             loop {
-                if !scheduled {
+                // Now and then again, every periodic job is made sure of (a row lost to an
+                // operator's hand or a restore comes back; nothing is added where one waits).
+                if scheduled.is_none_or(|at| at.elapsed() >= RESCHEDULE_EVERY) {
                     match schedule_periodic(&app).await {
-                        Ok(()) => scheduled = true,
+                        Ok(()) => scheduled = Some(std::time::Instant::now()),
                         Err(e) => tracing::warn!(error = e.code(), "periodic jobs not scheduled"),
                     }
                 }
@@ -124,6 +142,8 @@ impl Worker {
     /// Stops the worker; returns when no job runs any more.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the background worker ended abnormally");
+        }
     }
 }

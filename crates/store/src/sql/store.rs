@@ -345,11 +345,14 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     async fn claim_job(&self, kinds: &[&str], now: OffsetDateTime, lock_until: OffsetDateTime) -> Result<Option<Job>> {
         jobs::claim_job(self, kinds, now, lock_until).await
     }
-    async fn finish_job(&self, id: i64) -> Result<()> {
-        jobs::finish_job(self, id).await
+    async fn finish_job(&self, job: &Job) -> Result<bool> {
+        jobs::finish_job(self, job).await
     }
-    async fn fail_job(&self, id: i64, error: &str, retry_at: Option<OffsetDateTime>) -> Result<()> {
-        jobs::fail_job(self, id, error, retry_at).await
+    async fn reschedule_job(&self, job: &Job, run_at: OffsetDateTime) -> Result<bool> {
+        jobs::reschedule_job(self, job, run_at).await
+    }
+    async fn fail_job(&self, job: &Job, error: &str, retry_at: Option<OffsetDateTime>) -> Result<bool> {
+        jobs::fail_job(self, job, error, retry_at).await
     }
     async fn job_counts(&self) -> Result<JobCounts> {
         jobs::job_counts(self).await

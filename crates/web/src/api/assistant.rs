@@ -1,5 +1,5 @@
 use super::ApiJson;
-use crate::AppState;
+use crate::state::AppState;
 use amtsweg_app::assistant::{self, Recipient, Source};
 use crate::auth::{ApiCitizen, ApiStaff};
 use crate::error::{ApiError, ErrorBody};

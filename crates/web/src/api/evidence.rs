@@ -1,5 +1,5 @@
 use super::ApiJson;
-use crate::AppState;
+use crate::state::AppState;
 use crate::auth::ApiCitizen;
 use crate::error::{ApiError, ErrorBody};
 use amtsweg_app::evidence::Fetched;

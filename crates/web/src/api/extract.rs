@@ -41,7 +41,7 @@ fn json_rejection(rejection: JsonRejection) -> Response {
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => api_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("Die Anfrage ist zu groß (höchstens {} KiB).", crate::MAX_BODY_BYTES / 1024),
+            format!("Die Anfrage ist zu groß (höchstens {} KiB).", crate::security::MAX_BODY_BYTES / 1024),
         ),
         other => api_error(other.status(), "bad_request", "Die Anfrage konnte nicht gelesen werden."),
     }

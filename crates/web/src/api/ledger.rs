@@ -2,7 +2,7 @@
 //! consistency proofs for tree sizes a signed checkpoint covers. Nothing here shows an entry's
 //! content; leaves are hashes, entries hold only salted commitments.
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, AppError, ErrorBody};
 use amtsweg_ledger::{ConsistencyProof, InclusionProof};
 use axum::Json;

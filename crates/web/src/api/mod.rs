@@ -12,7 +12,7 @@ pub mod procedures;
 mod oversight;
 mod services;
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::error::ErrorBody;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};

@@ -5,7 +5,7 @@
 //! citizen sees. An event carries an `Idempotency-Key`: a retry returns the stored event.
 
 use super::ApiJson;
-use crate::AppState;
+use crate::state::AppState;
 pub use crate::auth::ApiProcedure;
 use crate::error::{ApiError, AppError, ErrorBody, api_error};
 use amtsweg_app::procedures::{TOKEN_SECONDS, TokenRefused};

@@ -1,4 +1,4 @@
-use crate::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, AppError, ErrorBody};
 use amtsweg_domain::{Service, ServiceId};
 use axum::Json;

@@ -3,7 +3,7 @@
 //!
 //! What is checked, and by whom:
 //! - `state` against the login under way, which is bound to this browser by a cookie and taken
-//!   once from the store (the caller, [`crate::portal::login`]);
+//!   once from the store (the caller, the login pages);
 //! - the code exchange with the PKCE verifier (the provider refuses a replayed or stolen code);
 //! - the ID token's signature against the provider's keys, its issuer, its audience (our client
 //!   id), its expiry and the nonce (the `openidconnect` crate);
@@ -33,8 +33,9 @@ pub const CALLBACK_PATH: &str = "/anmelden/rueckkehr";
 /// rotation is picked up after this long).
 const METADATA_TTL: Duration = Duration::from_secs(300);
 
-/// The provider and our registration with it (from the configuration).
-#[derive(Debug, Clone)]
+/// The provider and our registration with it (from the configuration). `Debug` leaves the
+/// client secret out.
+#[derive(Clone)]
 pub struct OidcSettings {
     /// The issuer, e.g. `https://id.bund.de` (its `/.well-known/openid-configuration` is read).
     pub issuer: String,
@@ -125,6 +126,18 @@ pub struct Started {
     pub state: String,
     pub nonce: String,
     pub pkce_verifier: String,
+}
+
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &if self.client_secret.is_empty() { "" } else { "[redacted]" })
+            .field("public_url", &self.public_url)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 pub struct OidcLogin {

@@ -5,7 +5,7 @@
 //! Every login starts a new session with a new id (the old one is deleted), so a session id
 //! planted before the login is worth nothing after it.
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::pages::PageForm;
 use super::oidc::LoginError;
 use super::paths::step_up_path;

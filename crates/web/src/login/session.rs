@@ -1,14 +1,11 @@
-//! The browser's session: our cookies, and the middleware that resolves the session cookie once
-//! per request (the application layer checks and prolongs the session).
+//! The browser's session: our cookies, and the session of a request (resolved once per request
+//! by `auth::load_session`; the application layer checks and prolongs it).
 
-use crate::AppState;
 use amtsweg_domain::User;
 use amtsweg_domain::records::Session;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 use std::sync::Arc;
 
 pub const SESSION_COOKIE: &str = "amtsweg_session";
@@ -33,7 +30,7 @@ pub fn session_cookie(id: &str, secure: bool, max_age_secs: i64) -> String {
     set_cookie(SESSION_COOKIE, id, max_age_secs, "Lax", secure)
 }
 
-/// The logged-in browser session of this request, if any (put there by [`load_session`]).
+/// The logged-in browser session of this request, if any (put there by `auth::load_session`).
 #[derive(Clone)]
 pub struct SessionContext {
     pub session: Session,
@@ -50,20 +47,6 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
-}
-
-/// Middleware: resolves the session cookie once per request.
-pub async fn load_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if let Some(id) = cookie_value(req.headers(), &cookie_name(SESSION_COOKIE, state.config.secure_cookies)) {
-        match state.app.accounts().session(id).await {
-            Ok(Some((session, user))) => {
-                req.extensions_mut().insert(Arc::new(SessionContext { session, user }));
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = e.code(), "session lookup failed"),
-        }
-    }
-    next.run(req).await
 }
 
 pub(crate) fn session_of(parts: &Parts) -> Option<Arc<SessionContext>> {

@@ -2,7 +2,7 @@
 //! comes back as a page). Anyone may ask; sending an unanswered question to an authority needs
 //! a login, so that the answer can reach the citizen's mailbox.
 
-use crate::AppState;
+use crate::state::AppState;
 use amtsweg_app::assistant::{self, Recipient, Source};
 use crate::auth::{PageCitizen, check_csrf};
 use crate::login::session::MaybeSession;

@@ -3,7 +3,7 @@
 
 mod assistant;
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::pages::PageForm;
 use crate::auth::{PageCitizen, check_csrf};
 use crate::login::session::MaybeSession;

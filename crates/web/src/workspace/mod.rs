@@ -1,7 +1,7 @@
 //! The caseworker workspace: the inbox of the caseworker's own authority, the case file and the
 //! decision, which is delivered to the citizen's mailbox.
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::pages::PageForm;
 use crate::auth::{PageStaff, check_csrf};
 use amtsweg_app::staff::StaffDesk;

@@ -104,7 +104,8 @@ impl TestApp {
         let state = AppState::new(platform, WebConfig { demo: true, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") });
         let state = configure(state);
         let platform = state.app.clone();
-        tokio::spawn(Application::on(state, listener).run_until_stopped(std::future::pending()));
+        // No background worker: tests run the jobs they need with run_pending_jobs().
+        tokio::spawn(Application::on(state, listener).without_worker().run_until_stopped(std::future::pending()));
         Some(TestApp { base, store, platform, tokens: Arc::new(tokens), http: reqwest::Client::new(), cleanup: Arc::new(cleanup) })
     }
 

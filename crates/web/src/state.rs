@@ -1,0 +1,53 @@
+//! What every handler gets: the application layer, the web configuration, the login provider
+//! and the rate limits.
+
+use crate::login::oidc::OidcLogin;
+use crate::security::{RateLimitSettings, RateLimits};
+use amtsweg_app::Platform;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Demo mode: the persona picker exists only here.
+    pub demo: bool,
+    /// Set the `Secure` flag on cookies (behind TLS).
+    pub secure_cookies: bool,
+    /// Where the KERN UX files (`@kern-ux/native/dist`) are.
+    pub kern_dir: PathBuf,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    /// The application layer: every use case goes through it.
+    pub app: Platform,
+    pub config: Arc<WebConfig>,
+    /// Citizen login through an OpenID Connect provider, when configured.
+    pub oidc: Option<Arc<OidcLogin>>,
+    /// Rate limits per client (off unless configured: `serve` turns them on).
+    pub limits: Arc<RateLimits>,
+}
+
+impl AppState {
+    pub fn new(app: Platform, config: WebConfig) -> Self {
+        Self {
+            app,
+            config: Arc::new(config),
+            oidc: None,
+            limits: Arc::new(RateLimits::new(RateLimitSettings::OFF, Vec::new())),
+        }
+    }
+
+    /// Rate limits per client; behind `trusted_proxies` the client is read from
+    /// `X-Forwarded-For`.
+    pub fn with_rate_limits(mut self, settings: RateLimitSettings, trusted_proxies: Vec<ipnet::IpNet>) -> Self {
+        self.limits = Arc::new(RateLimits::new(settings, trusted_proxies));
+        self
+    }
+
+    pub fn with_oidc(mut self, login: OidcLogin) -> Self {
+        self.oidc = Some(Arc::new(login));
+        self
+    }
+}
+
