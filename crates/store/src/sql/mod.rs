@@ -38,7 +38,9 @@ pub trait Dialect: sqlx::Database {
     fn migrate(pool: &Pool<Self>) -> impl Future<Output = Result<(), sqlx::migrate::MigrateError>> + Send;
     /// Runs a statement; returns the rows it changed.
     fn execute<'a>(conn: &'a mut Self::Connection, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a;
+    /// Reads all rows of a query.
     fn fetch_all<'a, T: Rows>(conn: &'a mut Self::Connection, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Vec<T>, sqlx::Error>> + Send + 'a;
+    /// Reads the first row of a query, if any.
     fn fetch_optional<'a, T: Rows>(conn: &'a mut Self::Connection, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'a;
 }
 
@@ -102,6 +104,7 @@ pub(crate) struct Write<DB: Dialect> {
     _guard: DB::WriteGuard,
 }
 
+/// The same statements and reads as on [`SqlStore`], inside the transaction.
 impl<DB: Dialect> Write<DB> {
     pub(crate) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         Ok(DB::execute(&mut self.tx, sql, args).await?)
