@@ -414,12 +414,8 @@ impl Config {
             figment = figment.merge(Toml::file(path));
         }
         warn_unknown_env();
-        let env = Env::prefixed(ENV_PREFIX)
-            .filter(|name| ENV_KEYS.iter().any(|(n, _)| name.as_str().eq_ignore_ascii_case(n)))
-            .map(|name| {
-                let key = ENV_KEYS.iter().find(|(n, _)| name.as_str().eq_ignore_ascii_case(n)).map(|(_, k)| *k).unwrap_or("");
-                key.into()
-            });
+        // Each variable under the key of its section (a dotted key nests).
+        let env = Env::prefixed(ENV_PREFIX).filter_map(|name| ENV_KEYS.iter().find(|(n, _)| name.as_str().eq_ignore_ascii_case(n)).map(|(_, key)| (*key).into()));
         figment.merge(env).merge(overrides).extract()
     }
 }

@@ -23,7 +23,6 @@ use amtsweg_web::{AppState, Application, WebConfig};
 use clap::{Args, Parser, Subcommand};
 use config::Config;
 use figment::providers::Serialized;
-use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,31 +90,25 @@ enum OotsCommand {
 }
 
 /// Flags that override the configuration (only those given).
-#[derive(Args, Serialize, Default)]
+#[derive(Args, Default)]
 pub(crate) struct ServerFlags {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     listen: Option<SocketAddr>,
     /// Data folder.
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
     /// Database URL (sqlite:PATH or postgres://…).
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     database_url: Option<String>,
     /// Folder of the KERN UX files.
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     kern_dir: Option<PathBuf>,
     /// TOML file listing the register nodes (id, url, public_key).
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     registers: Option<String>,
     /// The platform's key file for the evidence exchange.
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     exchange_key: Option<String>,
 }
 
@@ -133,26 +126,16 @@ fn main() -> ExitCode {
 
 /// The flags given, under the keys of the configuration file.
 fn flags_figment(flags: &ServerFlags) -> figment::Figment {
-    let mut f = figment::Figment::new();
-    if let Some(v) = &flags.listen {
-        f = f.merge(Serialized::default("server.listen", v));
-    }
-    if let Some(v) = &flags.data_dir {
-        f = f.merge(Serialized::default("data_dir", v));
-    }
-    if let Some(v) = &flags.database_url {
-        f = f.merge(Serialized::default("store.database_url", v));
-    }
-    if let Some(v) = &flags.kern_dir {
-        f = f.merge(Serialized::default("server.kern_dir", v));
-    }
-    if let Some(v) = &flags.registers {
-        f = f.merge(Serialized::default("exchange.registers", v));
-    }
-    if let Some(v) = &flags.exchange_key {
-        f = f.merge(Serialized::default("exchange.key", v));
-    }
-    f
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let given = [
+        ("server.listen", flags.listen.map(|a| a.to_string())),
+        ("data_dir", path(&flags.data_dir)),
+        ("store.database_url", flags.database_url.clone()),
+        ("server.kern_dir", path(&flags.kern_dir)),
+        ("exchange.registers", flags.registers.clone()),
+        ("exchange.key", flags.exchange_key.clone()),
+    ];
+    given.into_iter().filter_map(|(key, value)| Some((key, value?))).fold(figment::Figment::new(), |f, (key, value)| f.merge(Serialized::default(key, value)))
 }
 
 pub(crate) fn load(cli_config: Option<&PathBuf>, flags: &ServerFlags) -> Result<Config, String> {

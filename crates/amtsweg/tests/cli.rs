@@ -205,10 +205,13 @@ fn serve_refuses_to_start_without_its_keys_and_says_how_to_make_them() {
 
 #[test]
 fn the_printed_configuration_has_sections_and_no_secrets() {
-    let (code, out, _) = run(bin().arg("config").env("AMTSWEG_UPLOAD_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="));
+    let (code, out, _) = run(bin().arg("config"));
     assert_eq!(code, 0);
     for section in ["[server]", "[ledger]", "[exchange]", "[model]", "[oidc]", "[rate_limits]"] {
         assert!(out.contains(section), "{section} missing:\n{out}");
     }
-    assert!(!out.contains("AQIDBAUG"), "a secret was printed");
+    // Secrets are named only in comments, never as keys with a value.
+    for secret in ["database_url", "client_secret", "key ="] {
+        assert!(out.lines().filter(|l| !l.trim_start().starts_with('#')).all(|l| !l.trim_start().starts_with(secret)), "{secret} written as a key:\n{out}");
+    }
 }

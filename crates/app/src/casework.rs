@@ -63,8 +63,10 @@ pub fn automated_reason(trace: &RuleTrace) -> String {
     out
 }
 
-/// A submitted application: its case, where it went, and how the rules judged it.
+/// A submitted application: its case, where it went, and how the rules judged it. Only the
+/// citizen's own desk makes one.
 pub struct Submission {
+    pub application_id: amtsweg_domain::ApplicationId,
     pub citizen: UserId,
     pub data: amtsweg_domain::FormData,
     pub case: amtsweg_domain::records::CaseRef,
@@ -108,10 +110,7 @@ pub(crate) async fn after_submission(app: &Platform, submission: &Submission, pe
         due_at: None,
         rule_trace: Some(trace.clone()),
     };
-    if let Err(e) = write_bescheid(app, &file, authority, &decision.message_id).await {
-        tracing::warn!(error = e.code(), "bescheid not written; it will be issued by a job");
-        retry_later(app, &authority.id, &case.id).await;
-    }
+    write_or_leave_to_a_job(app, &file, authority, &decision).await;
     Ok(Some(decision))
 }
 
@@ -121,16 +120,15 @@ pub(crate) async fn after_submission(app: &Platform, submission: &Submission, pe
 pub(crate) async fn deliver(app: &Platform, mut file: CaseFile, authority: &Authority, decision: &Decision) {
     file.decision = Some(decision.info(false));
     file.status = amtsweg_domain::ApplicationStatus::Decided;
-    if let Err(e) = write_bescheid(app, &file, authority, &decision.message_id).await {
-        tracing::warn!(error = e.code(), "bescheid not written; it will be issued by a job");
-        retry_later(app, &authority.id, &file.id).await;
-    }
+    write_or_leave_to_a_job(app, &file, authority, decision).await;
 }
 
-/// Leaves the Bescheid of a decided case to a delivery job (the periodic sweep finds it too,
-/// should even this fail).
-async fn retry_later(app: &Platform, authority: &AuthorityId, case: &CaseId) {
-    let job = crate::jobs::JobKind::DeliverBescheid { authority: authority.clone(), case: case.clone() };
+/// Writes the Bescheid of a decision that has committed; when that fails, a delivery job is
+/// left for it (and should even that fail, the periodic sweep finds the case).
+async fn write_or_leave_to_a_job(app: &Platform, file: &CaseFile, authority: &Authority, decision: &Decision) {
+    let Err(e) = write_bescheid(app, file, authority, &decision.message_id).await else { return };
+    tracing::warn!(error = e.code(), "bescheid not written; it will be issued by a job");
+    let job = crate::jobs::JobKind::DeliverBescheid { authority: authority.id.clone(), case: file.id.clone() };
     if let Err(e) = crate::jobs::enqueue(app, &job).await {
         tracing::warn!(error = e.code(), "delivery job not enqueued; the periodic sweep will find the case");
     }

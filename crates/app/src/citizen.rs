@@ -149,7 +149,7 @@ impl CitizenDesk {
         let rules = self.app.store.decision_rules(&service.id, &authority.id).await?.unwrap_or_else(|| service.decision.clone());
         let trace = crate::casework::run_rules(&rules, &clean, &evidence, &authority);
         let case = self.app.store.submit_application(&self.id, id, &clean, &authority, trace.as_ref(), rules.processing_days).await?;
-        Ok(Submission { citizen: self.id.clone(), data: clean, case, authority, service, trace })
+        Ok(Submission { application_id: id.clone(), citizen: self.id.clone(), data: clean, case, authority, service, trace })
     }
 
     /// Answers a question of the authority (from the mailbox).
@@ -276,10 +276,10 @@ impl CitizenDesk {
         self.app.receipt(&LedgerRef::evidence_requested(id)).await?.ok_or(AppError::NotFound)
     }
 
-    /// The ledger receipt of my submission of an application (when it is in the ledger).
-    pub async fn submission_receipt(&self, id: &ApplicationId) -> Option<Receipt> {
-        self.application(id).await.ok()?;
-        self.app.receipt_or_log(&LedgerRef::application_submitted(id)).await
+    /// The ledger receipt of a submission this desk made (when it is in the ledger). Taking
+    /// the submission, not an id, it needs no check that the application is mine.
+    pub async fn submission_receipt(&self, submission: &Submission) -> Option<Receipt> {
+        self.app.receipt_or_log(&LedgerRef::application_submitted(&submission.application_id)).await
     }
 
     /// The ledger receipts of one of my applications: its submission and the delivered

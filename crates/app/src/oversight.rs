@@ -92,6 +92,6 @@ impl AdminDesk {
         if name.is_empty() || name.chars().count() > 200 {
             return Err(AppError::Invalid(vec![amtsweg_domain::FieldError::new("name", "Bitte geben Sie einen Namen mit höchstens 200 Zeichen ein.")]));
         }
-        crate::procedures::create_client(&self.store, &self.authority, name, Some(&self.actor)).await
+        Ok(crate::procedures::create_client(&self.store, &self.authority, name, Some(&self.actor)).await?)
     }
 }

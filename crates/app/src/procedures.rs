@@ -8,7 +8,7 @@ use crate::accounts::{hash_secret, new_secret};
 use crate::error::AppError;
 use amtsweg_domain::records::{ApiClient, CaseEvent, CaseFile, CaseSummary, EvidenceRecord};
 use amtsweg_domain::{AuthorityId, CaseId, FieldError, Role, UserId};
-use amtsweg_store::{Actor, DynStore};
+use amtsweg_store::{Actor, DynStore, StoreError};
 use time::OffsetDateTime;
 
 /// How long an access token lives.
@@ -18,7 +18,7 @@ pub const TOKEN_SECONDS: i64 = 3600;
 pub const EVENT_KINDS: [&str; 4] = ["received", "accepted", "rejected", "decided"];
 
 /// Makes a client for an authority; returns it and its secret (shown once).
-pub async fn create_client(store: &DynStore, authority: &AuthorityId, name: &str, actor: Option<&Actor>) -> Result<(ApiClient, String), AppError> {
+pub async fn create_client(store: &DynStore, authority: &AuthorityId, name: &str, actor: Option<&Actor>) -> Result<(ApiClient, String), StoreError> {
     let secret = new_secret();
     let client = store.create_api_client(authority, name, &hash_secret(&secret), actor).await?;
     Ok((client, secret))
@@ -85,10 +85,6 @@ pub struct DeliveredEvidence {
 }
 
 impl ProcedureDesk {
-    pub fn client(&self) -> &ApiClient {
-        &self.client
-    }
-
     fn actor(&self) -> Actor {
         Actor { id: UserId::from_stored(format!("client-{}", self.client.id)), role: Role::Procedure }
     }

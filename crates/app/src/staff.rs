@@ -2,7 +2,7 @@
 //! to one authority; every store call it makes names that authority.
 
 use crate::error::AppError;
-use crate::{MAX_TEXT_CHARS as MAX_REASON_CHARS, Platform};
+use crate::{MAX_TEXT_CHARS, Platform};
 use amtsweg_domain::records::{CaseFile, CaseFilter, CaseSummary, CaseTiming, Decision, Document, InfoRequest, Memo, NewMessage};
 use amtsweg_domain::{AuthorityId, CaseId, FieldError, Outcome, Role, User, UserId};
 use amtsweg_store::Actor;
@@ -83,8 +83,8 @@ impl StaffDesk {
         if question.is_empty() {
             return Err(AppError::Invalid(vec![FieldError::new("question", "Bitte geben Sie Ihre Frage ein.")]));
         }
-        if question.chars().count() > MAX_REASON_CHARS {
-            return Err(AppError::Invalid(vec![FieldError::new("question", format!("Die Frage darf höchstens {MAX_REASON_CHARS} Zeichen lang sein."))]));
+        if question.chars().count() > MAX_TEXT_CHARS {
+            return Err(AppError::Invalid(vec![FieldError::new("question", format!("Die Frage darf höchstens {MAX_TEXT_CHARS} Zeichen lang sein."))]));
         }
         let case = self.open(id).await?;
         let authority = self.authority_name().await?;
@@ -108,8 +108,8 @@ impl StaffDesk {
         if answer.is_empty() {
             return Err(AppError::Invalid(vec![FieldError::new("answer", "Bitte geben Sie Ihre Antwort ein.")]));
         }
-        if answer.chars().count() > MAX_REASON_CHARS {
-            return Err(AppError::Invalid(vec![FieldError::new("answer", format!("Die Antwort darf höchstens {MAX_REASON_CHARS} Zeichen lang sein."))]));
+        if answer.chars().count() > MAX_TEXT_CHARS {
+            return Err(AppError::Invalid(vec![FieldError::new("answer", format!("Die Antwort darf höchstens {MAX_TEXT_CHARS} Zeichen lang sein."))]));
         }
         match self.app.store.answer_inquiry(&self.authority, id, &self.actor, answer).await {
             Err(amtsweg_store::StoreError::Answered) => Err(AppError::Conflict("Diese Frage ist bereits beantwortet.".into())),
@@ -190,10 +190,10 @@ impl StaffDesk {
         let reason = reason.map(str::trim).unwrap_or_default().to_owned();
         if reason.is_empty() {
             errors.push(FieldError::new("reason", "Bitte begründen Sie die Entscheidung."));
-        } else if reason.chars().count() > MAX_REASON_CHARS {
+        } else if reason.chars().count() > MAX_TEXT_CHARS {
             errors.push(FieldError::new(
                 "reason",
-                format!("Die Begründung darf höchstens {MAX_REASON_CHARS} Zeichen lang sein."),
+                format!("Die Begründung darf höchstens {MAX_TEXT_CHARS} Zeichen lang sein."),
             ));
         }
         match outcome {

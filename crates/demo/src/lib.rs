@@ -397,10 +397,7 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
     }
     for a in &authorities {
         let name = format!("Fachverfahren {}", a.name);
-        let (client, secret) = amtsweg_app::procedures::create_client(store, &a.id, &name, None).await.map_err(|e| match e {
-            amtsweg_app::AppError::Store(e) => e,
-            other => StoreError::Corrupt(other.code().to_owned()),
-        })?;
+        let (client, secret) = amtsweg_app::procedures::create_client(store, &a.id, &name, None).await?;
         tokens.clients.push(ClientCredentials { name, authority_id: a.id.to_string(), client_id: client.id, client_secret: secret });
     }
     Ok(tokens)

@@ -37,8 +37,8 @@ row!(AuditRow {
 });
 
 impl AuditRow {
-    fn into_domain(self) -> Result<AuditEvent> {
-        Ok(AuditEvent {
+    fn into_domain(self) -> AuditEvent {
+        AuditEvent {
             seq: self.seq,
             at: self.at,
             // A kind this version does not know (an older or newer one) is shown as "other",
@@ -49,7 +49,7 @@ impl AuditRow {
             authority_id: self.authority_id,
             subject_kind: self.subject_kind,
             subject_id: self.subject_id,
-        })
+        }
     }
 }
 
@@ -116,12 +116,12 @@ pub(crate) async fn record_action<DB: Dialect>(
 }
 
 pub(crate) async fn audit_trail<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, subject_id: &str) -> Result<Vec<AuditEvent>> {
-    store.all::<AuditRow>(TRAIL, args![subject_id, authority.as_str()]).await?.into_iter().map(AuditRow::into_domain).collect()
+    Ok(store.all::<AuditRow>(TRAIL, args![subject_id, authority.as_str()]).await?.into_iter().map(AuditRow::into_domain).collect())
 }
 
 pub(crate) async fn authority_audit<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>> {
     let rows = store.all::<AuditRow>(AUTHORITY_AUDIT, args![authority.as_str(), limit]).await?;
-    rows.into_iter().map(AuditRow::into_domain).collect()
+    Ok(rows.into_iter().map(AuditRow::into_domain).collect())
 }
 
 pub(crate) async fn audit_count<DB: Dialect>(store: &SqlStore<DB>) -> Result<i64> {

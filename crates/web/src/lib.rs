@@ -26,8 +26,7 @@ mod state;
 mod workspace;
 
 pub use login::oidc::{OidcLogin, OidcSettings};
-pub use security::{MAX_BODY_BYTES, RateLimitSettings};
-pub use router::{app, app_with, metrics_router};
+pub use security::RateLimitSettings;
 pub use server::Application;
 pub use state::{AppState, WebConfig};
 

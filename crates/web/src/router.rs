@@ -8,17 +8,13 @@ use crate::{api, assets, auth, error, login, metrics, portal, security, workspac
 use axum::Router;
 use std::sync::Arc;
 
-/// The whole application as one router, `/metrics` included.
-pub fn app(state: AppState) -> Router {
-    app_with(state, true)
-}
-
 /// `GET /metrics` alone, for a listener of its own.
 pub fn metrics_router(state: AppState) -> Router {
     Router::new().route("/metrics", axum::routing::get(metrics::render)).with_state(state)
 }
 
-/// The application's router; `/metrics` on it only when `with_metrics`.
+/// The application's router; `/metrics` on it only when `with_metrics` (otherwise it has a
+/// listener of its own: [`metrics_router`]).
 pub fn app_with(state: AppState, with_metrics: bool) -> Router {
     let csp = security::content_security_policy(&state.oidc.as_ref().map(|o| o.provider_origins()).unwrap_or_default());
     let (api_router, mut openapi) = api::router().split_for_parts();

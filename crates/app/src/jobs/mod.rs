@@ -97,3 +97,26 @@ pub async fn schedule_periodic(app: &Platform) -> Result<(), crate::AppError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(kind: &JobKind) -> Job {
+        let t = OffsetDateTime::UNIX_EPOCH;
+        Job { id: 1, kind: kind.name().into(), unique_key: None, payload: kind.payload(), attempts: 1, run_at: t, locked_until: t }
+    }
+
+    #[test]
+    fn every_kind_is_claimed_by_the_worker_and_reads_back_from_its_row() {
+        let one_off = JobKind::DeliverBescheid { authority: AuthorityId::parse("leipzig").unwrap(), case: CaseId::parse("c-1").unwrap() };
+        let all = [one_off, JobKind::DeliverBescheide, JobKind::LedgerCheckpoint, JobKind::Retention];
+        assert_eq!(all.len(), KINDS.len());
+        for kind in &all {
+            assert!(KINDS.contains(&kind.name()), "{} is never claimed", kind.name());
+            assert_eq!(JobKind::from_job(&job(kind)).as_ref(), Some(kind));
+        }
+        assert_eq!(all.iter().filter(|k| k.every().is_some()).count(), PERIODIC_KINDS.len());
+        assert_eq!(JobKind::from_job(&Job { payload: "{}".into(), ..job(&all[0]) }), None, "a delivery job without its case is no job");
+    }
+}

@@ -174,7 +174,7 @@ pub async fn put_data(
 pub async fn submit(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Result<Json<Submitted>, ApiError> {
     let id = app_id(&id)?;
     let (submission, decision) = desk.submit(&id).await?;
-    let receipt = desk.submission_receipt(&id).await;
+    let receipt = desk.submission_receipt(&submission).await;
     Ok(Json(Submitted {
         id: id.to_string(),
         status: if decision.is_some() { ApplicationStatus::Decided } else { ApplicationStatus::Submitted },

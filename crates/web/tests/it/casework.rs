@@ -644,8 +644,9 @@ async fn a_bescheid_whose_writing_failed_is_delivered_by_its_job(app: TestApp) {
     assert!(app.store.case_document(&authority, &case_id, "bescheid").await.unwrap().is_none());
     let job = amtsweg_app::jobs::JobKind::DeliverBescheid { authority: authority.clone(), case: case_id.clone() };
     amtsweg_app::jobs::enqueue(&app.platform, &job).await.unwrap();
-    app.run_pending_jobs().await;
+    assert_eq!(app.run_pending_jobs().await, 1, "the delivery job, and nothing else, was due");
     assert!(app.store.case_document(&authority, &case_id, "bescheid").await.unwrap().is_some(), "the job delivered the Bescheid");
+    assert_eq!(app.run_pending_jobs().await, 0, "done once");
     let (_, mailbox) = app.get(&token, "/api/v1/mailbox").await;
     let m = mailbox.as_array().unwrap().iter().find(|m| m["subject"].as_str().unwrap().contains(number)).unwrap();
     let (status, kind, _) = fetch(&app, &token, m["document_url"].as_str().unwrap()).await;

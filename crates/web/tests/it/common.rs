@@ -62,7 +62,7 @@ pub async fn another_node(store: DynStore, demo: bool, configure: impl FnOnce(am
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(configure(test_platform(store)), WebConfig { demo, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") });
-    tokio::spawn(Application::on(state, listener).run_until_stopped(std::future::pending()));
+    tokio::spawn(Application::on(state, listener).without_worker().run_until_stopped(std::future::pending()));
     base
 }
 

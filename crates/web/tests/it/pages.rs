@@ -171,7 +171,7 @@ async fn citizen_and_caseworker_walk_the_whole_path(app: TestApp) {
         crate::common::test_platform(app.store.clone()),
         amtsweg_web::WebConfig { demo: false, secure_cookies: true, kern_dir: "/nonexistent".into() },
     );
-    tokio::spawn(amtsweg_web::Application::on(state, listener).run_until_stopped(std::future::pending()));
+    tokio::spawn(amtsweg_web::Application::on(state, listener).without_worker().run_until_stopped(std::future::pending()));
     let r = app.http.get(format!("{base}/anmelden")).send().await.unwrap();
     // Behind TLS our cookies carry the __Host- prefix (no other host can plant them).
     let form_cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
