@@ -64,7 +64,8 @@ impl JobRow {
     }
 }
 
-/// A lock to the millisecond: what both databases store exactly, so that it can name the claim.
+/// Job times to the millisecond: what both databases store and compare exactly, so that a lock
+/// can name the claim and a comparison never rounds across it.
 fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(t)
 }
@@ -79,13 +80,15 @@ pub(crate) async fn enqueue_job<DB: Dialect>(
     run_at: OffsetDateTime,
 ) -> Result<Option<i64>> {
     let mut tx = store.write().await?;
-    let id = tx.optional::<(i64,)>(ENQUEUE, args![kind, unique_key, payload, run_at, OffsetDateTime::now_utc()]).await?;
+    let id = tx.optional::<(i64,)>(ENQUEUE, args![kind, unique_key, payload, to_millis(run_at), OffsetDateTime::now_utc()]).await?;
     tx.commit().await?;
     Ok(id.map(|(id,)| id))
 }
 
 pub(crate) async fn claim_job<DB: Dialect>(store: &SqlStore<DB>, kinds: &[&str], now: OffsetDateTime, lock_until: OffsetDateTime) -> Result<Option<Job>> {
-    let lock_until = to_millis(lock_until);
+    // Both to the millisecond: SQLite's `julianday` rounds to the nearest millisecond, so a
+    // finer `now` could round up onto the lock and take a job a fraction too early.
+    let (now, lock_until) = (to_millis(now), to_millis(lock_until));
     if kinds.is_empty() {
         return Ok(None);
     }
@@ -116,7 +119,7 @@ pub(crate) async fn finish_job<DB: Dialect>(store: &SqlStore<DB>, job: &Job) -> 
 
 pub(crate) async fn reschedule_job<DB: Dialect>(store: &SqlStore<DB>, job: &Job, run_at: OffsetDateTime) -> Result<bool> {
     let mut tx = store.write().await?;
-    let changed = tx.execute(RESCHEDULE, args![run_at, job.id, job.locked_until]).await?;
+    let changed = tx.execute(RESCHEDULE, args![to_millis(run_at), job.id, job.locked_until]).await?;
     tx.commit().await?;
     Ok(changed == 1)
 }
@@ -125,7 +128,7 @@ pub(crate) async fn fail_job<DB: Dialect>(store: &SqlStore<DB>, job: &Job, error
     let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
     let mut tx = store.write().await?;
     let changed = match retry_at {
-        Some(at) => tx.execute(RETRY, args![at, error, job.id, job.locked_until]).await?,
+        Some(at) => tx.execute(RETRY, args![to_millis(at), error, job.id, job.locked_until]).await?,
         None => tx.execute(GIVE_UP, args![OffsetDateTime::now_utc(), error, job.id, job.locked_until]).await?,
     };
     tx.commit().await?;

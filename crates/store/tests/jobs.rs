@@ -139,8 +139,15 @@ on_both!(
 
 /// Now, to the microsecond (PostgreSQL keeps microseconds).
 fn t0() -> OffsetDateTime {
+    // Seven tenths into a millisecond: SQLite's `julianday` rounds such a time up, which once let
+    // a claim a millisecond before the lock's end take the job (the store compares whole ms).
     let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1000 * 1000).unwrap()
+    now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000 + 700_000).unwrap()
+}
+
+/// Job times are kept to the millisecond.
+fn millis(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000).unwrap()
 }
 
 const LOCK: Duration = Duration::minutes(5);
@@ -151,7 +158,7 @@ async fn enqueue_claim_finish(db: Arc<Db>) {
     let id = store.enqueue_job("mail", None, r#"{"to":"x"}"#, t).await.unwrap().expect("enqueued");
     assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 0 });
     let job = store.claim_job(&["mail"], t, t + LOCK).await.unwrap().expect("due");
-    assert_eq!((job.id, job.kind.as_str(), job.unique_key.clone(), job.payload.as_str(), job.attempts, job.run_at), (id, "mail", None, r#"{"to":"x"}"#, 1, t));
+    assert_eq!((job.id, job.kind.as_str(), job.unique_key.clone(), job.payload.as_str(), job.attempts, job.run_at), (id, "mail", None, r#"{"to":"x"}"#, 1, millis(t)));
     // Running: still counted, not claimed again.
     assert_eq!(store.job_counts().await.unwrap(), JobCounts { waiting: 1, failed: 0 });
     assert!(store.claim_job(&["mail"], t, t + LOCK).await.unwrap().is_none());
@@ -235,7 +242,7 @@ async fn failed_with_retry_waits_until_retry_at(db: Arc<Db>) {
     // Unlocked, but not due before retry_at.
     assert!(store.claim_job(&["mail"], retry_at - Duration::milliseconds(1), retry_at + LOCK).await.unwrap().is_none());
     let job = store.claim_job(&["mail"], retry_at, retry_at + LOCK).await.unwrap().expect("due again");
-    assert_eq!((job.id, job.attempts, job.run_at), (id, 2, retry_at));
+    assert_eq!((job.id, job.attempts, job.run_at), (id, 2, millis(retry_at)));
     // A periodic job is rescheduled in its row: due again later, attempts counted afresh.
     let next = retry_at + Duration::seconds(600);
     assert!(store.reschedule_job(&job, next).await.unwrap());
