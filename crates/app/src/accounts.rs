@@ -13,8 +13,8 @@
 //!   says the same thing (no account enumeration by answer or timing).
 
 use crate::error::AppError;
-use amtsweg_domain::records::{PendingLogin, Session, StaffCredential};
-use amtsweg_domain::{AssuranceLevel, Person, Role, User, UserId};
+use amtsweg_domain::records::{OpenInvitation, PendingLogin, Session, StaffCredential};
+use amtsweg_domain::{AssuranceLevel, FieldError, Person, Role, User, UserId};
 use amtsweg_store::DynStore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -134,6 +134,39 @@ impl Accounts {
         verify(&self.store, login, password, code, OffsetDateTime::now_utc()).await
     }
 
+    /// The invitation behind a one-time link, while it can be taken.
+    pub async fn invitation(&self, secret: &str) -> Result<Option<OpenInvitation>, AppError> {
+        if secret.is_empty() || secret.len() > 100 {
+            return Ok(None);
+        }
+        Ok(self.store.invitation(&hash_secret(secret)).await?)
+    }
+
+    /// Takes an invitation: the password chosen (twice, at least [`MIN_PASSWORD_CHARS`]) and the
+    /// second factor, proven by a code of the authenticator app set up with `totp_secret`.
+    /// `NotFound` when the link is unknown, taken or expired.
+    pub async fn accept_invitation(&self, secret: &str, password: &str, repeat: &str, totp_secret: &str, code: &str) -> Result<UserId, AppError> {
+        let open = self.invitation(secret).await?.ok_or(AppError::NotFound)?;
+        let mut errors = Vec::new();
+        if password.chars().count() < MIN_PASSWORD_CHARS || password.chars().count() > 200 {
+            errors.push(FieldError::new("password", format!("Das Passwort hat mindestens {MIN_PASSWORD_CHARS} und höchstens 200 Zeichen.")));
+        } else if password != repeat {
+            errors.push(FieldError::new("password_repeat", "Die beiden Passwörter stimmen nicht überein."));
+        }
+        let valid_secret = totp_secret.len() == 32 && totp_secret.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b));
+        if !valid_secret || code_step(totp_secret, code, OffsetDateTime::now_utc()).is_none() {
+            errors.push(FieldError::new("code", "Der Einmalcode stimmt nicht. Bitte prüfen Sie, ob die Uhr Ihres Geräts richtig geht, und geben Sie den aktuellen Code ein."));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        let user = self.store.accept_invitation(&hash_secret(secret), &hash, totp_secret).await?;
+        debug_assert_eq!(user, open.user_id);
+        Ok(user)
+    }
+
     /// A user by id (the demo's persona picker).
     pub async fn user(&self, id: &UserId) -> Result<Option<User>, AppError> {
         Ok(self.store.user(id).await?)
@@ -144,7 +177,7 @@ impl Accounts {
     pub async fn personas(&self) -> Result<Vec<(User, Option<String>)>, AppError> {
         let authorities = self.store.authorities().await?;
         let mut out = Vec::new();
-        for role in [Role::Citizen, Role::Caseworker, Role::TeamLead, Role::DataProtection, Role::Admin] {
+        for role in [Role::Citizen, Role::Caseworker, Role::TeamLead, Role::DataProtection, Role::Admin, Role::Operator] {
             for user in self.store.users_with_role(role).await? {
                 let authority = authorities.iter().find(|a| Some(&a.id) == user.authority_id.as_ref()).map(|a| a.name.clone());
                 out.push((user, authority));
@@ -154,6 +187,8 @@ impl Accounts {
     }
 }
 
+/// Shortest staff password (BSI IT-Grundschutz ORP.4: long passwords over complex ones).
+pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_FAILURES: i64 = 5;
 pub const LOCK_MINUTES: i64 = 15;
 const STEP_SECS: u64 = 30;
@@ -211,6 +246,10 @@ pub fn code_at(secret: &str, unix_time: u64) -> Option<String> {
 
 /// The time step a code belongs to, within one step of `now`.
 fn code_step(secret: &str, code: &str, now: OffsetDateTime) -> Option<i64> {
+    // No secret set (an invitation not yet taken, an access reset): no code passes.
+    if secret.is_empty() {
+        return None;
+    }
     let totp = totp(secret)?;
     let code = code.trim().replace(' ', "");
     let step = now.unix_timestamp() / STEP_SECS as i64;

@@ -11,6 +11,7 @@
 //! | caseworker, team lead | [`StaffDesk`](staff::StaffDesk), [`LeadDesk`](staff::LeadDesk): inbox, case, decide, questions, memos | `staff.rs` |
 //! | data protection officer | [`PrivacyDesk`](oversight::PrivacyDesk) | `oversight.rs` |
 //! | service admin | [`AdminDesk`](oversight::AdminDesk) | `oversight.rs` |
+//! | platform operator | [`OperatorDesk`](operator::OperatorDesk): authorities, responsibilities, services, staff | `operator.rs` |
 //! | specialist procedure | [`ProcedureDesk`](procedures::ProcedureDesk) | `procedures.rs` |
 //! | anyone | [`Platform::catalog`], [`Platform::ask`] (the assistant), the ledger's proofs | `catalog.rs`, `assistant.rs`, `ledger.rs` |
 //!
@@ -31,6 +32,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod memo;
 pub mod metrics;
+pub mod operator;
 pub mod oversight;
 pub mod procedures;
 pub mod retention;
@@ -129,6 +131,11 @@ impl Platform {
     /// The service admin's desk; `None` for anyone else.
     pub fn admin(&self, user: &User) -> Option<oversight::AdminDesk> {
         oversight::AdminDesk::new(self.store.clone(), user)
+    }
+
+    /// The platform operator's desk; `None` for anyone else.
+    pub fn operator(&self, user: &User) -> Option<operator::OperatorDesk> {
+        operator::OperatorDesk::new(self.clone(), user)
     }
 
     /// The public catalog of services.

@@ -4,10 +4,11 @@
 //! one caseworker per authority, and an API token per persona.
 
 use amtsweg_app::accounts::{hash_secret, new_secret};
+use amtsweg_app::operator::{AuthorityInput, FimUpload, OperatorDesk, StaffInput};
 use amtsweg_domain::form::{Constraints, DataType, field, section};
 use amtsweg_domain::{
     AssuranceLevel,
-    Authority, AuthorityId, EvidenceRequirement, FormModel, IdNr, Person, RegionKey, Responsibility, Role, Service, ServiceId, User,
+    Authority, AuthorityId, Contact, EvidenceRequirement, FormModel, IdNr, Person, RegionKey, Role, Service, ServiceId, User,
     UserId,
 };
 use amtsweg_store::{DynStore, StoreError};
@@ -52,9 +53,19 @@ pub struct ClientCredentials {
     pub client_secret: String,
 }
 
+/// The platform operator of the demo.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperatorToken {
+    pub name: String,
+    pub token: String,
+    pub user_id: String,
+}
+
 /// What `demo-tokens.json` holds.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoTokens {
+    /// The platform operator: sets up authorities, responsibilities, services and staff.
+    pub operator: OperatorToken,
     pub citizens: Vec<CitizenToken>,
     pub caseworkers: Vec<CaseworkerToken>,
     pub staff: Vec<StaffToken>,
@@ -123,6 +134,9 @@ pub fn authorities() -> Vec<Authority> {
         short_code: code.into(),
         region: region(ars),
         address: address.into(),
+        contact: Default::default(),
+        letterhead: String::new(),
+        active: true,
     })
     .collect()
 }
@@ -324,22 +338,61 @@ fn citizens() -> Vec<DemoCitizen> {
     ]
 }
 
+/// The demo's authorities, with their contact and letterhead, as the operator enters them.
+fn authority_inputs() -> Vec<AuthorityInput> {
+    let contact = |phone: &str, email: &str| Contact { phone: phone.into(), email: email.into(), opening_hours: "Mo–Fr 9–12 Uhr, Di und Do 13–18 Uhr".into() };
+    authorities()
+        .into_iter()
+        .map(|a| {
+            let (phone, email, letterhead) = match a.id.as_str() {
+                "leipzig" => ("0341 123-0", "buergerservice@leipzig.de", "Stadt Leipzig · Ordnungsamt"),
+                "halle" => ("0345 221-0", "buergerservice@halle.de", "Stadt Halle (Saale) · Fachbereich Sicherheit"),
+                _ => ("0361 655-0", "buergerservice@erfurt.de", "Landeshauptstadt Erfurt · Bürgeramt"),
+            };
+            AuthorityInput {
+                name: a.name,
+                ars: a.region.to_string(),
+                short_code: Some(a.short_code),
+                id: Some(a.id.to_string()),
+                address: a.address,
+                contact: contact(phone, email),
+                letterhead: letterhead.into(),
+            }
+        })
+        .collect()
+}
+
+fn operator_error(e: amtsweg_app::AppError) -> StoreError {
+    match e {
+        amtsweg_app::AppError::Store(e) => e,
+        other => StoreError::Corrupt(format!("demo setup refused: {}", other.message())),
+    }
+}
+
 /// Seeds the demo world into an empty, migrated store and returns a token per persona.
+///
+/// The world is set up as an operator would: authorities, responsibilities and staff through
+/// the operator's use cases (at the console). Citizens come from the login in real life; here
+/// they are written directly, as are the two hand-modelled services.
 pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
+    let desk = OperatorDesk::console(amtsweg_app::Platform::ephemeral(store.clone()));
     let authorities = authorities();
-    for a in &authorities {
-        store.put_authority(a).await?;
+    for input in authority_inputs() {
+        desk.create_authority(input).await.map_err(operator_error)?;
     }
     for service in [parking_permit(), energy_price_payment()] {
         store.put_service(&service).await?;
         for a in &authorities {
-            store
-                .put_responsibility(&Responsibility { service_id: service.id.clone(), region: a.region.clone(), authority_id: a.id.clone() })
-                .await?;
+            desk.add_responsibility(a.id.as_str(), service.id.as_str(), a.region.prefix()).await.map_err(operator_error)?;
         }
     }
     let expires = OffsetDateTime::now_utc() + Duration::days(30);
-    let mut tokens = DemoTokens { citizens: Vec::new(), caseworkers: Vec::new(), staff: Vec::new(), clients: Vec::new(), staff_logins: Vec::new() };
+    let operator = User { id: UserId::parse("betrieb").expect("valid id"), role: Role::Operator, display_name: "Robert Neumann".into(), authority_id: None, person: None };
+    store.create_user(&operator).await?;
+    let token = new_secret();
+    store.put_api_token(&hash_secret(&token), &operator.id, expires).await?;
+    let operator = OperatorToken { name: operator.display_name, token, user_id: operator.id.to_string() };
+    let mut tokens = DemoTokens { operator, citizens: Vec::new(), caseworkers: Vec::new(), staff: Vec::new(), clients: Vec::new(), staff_logins: Vec::new() };
     for (n, person) in demo_people().into_iter().enumerate() {
         let city = person.city.clone();
         let user = User {
@@ -354,46 +407,33 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
         store.put_api_token(&hash_secret(&token), &user.id, expires).await?;
         tokens.citizens.push(CitizenToken { name: user.display_name, city, token, user_id: user.id.to_string() });
     }
-    let staff = [("Katrin Müller", "leipzig"), ("Thomas Schulz", "halle"), ("Sabine Klein", "erfurt")];
-    for (name, authority) in staff {
-        let authority = authorities.iter().find(|a| a.id.as_str() == authority).expect("demo authority");
-        let user = User {
-            id: UserId::parse(&format!("sachbearbeitung-{}", authority.id)).expect("valid id"),
-            role: Role::Caseworker,
-            display_name: name.into(),
-            authority_id: Some(authority.id.clone()),
-            person: None,
-        };
-        store.create_user(&user).await?;
-        let token = new_secret();
-        store.put_api_token(&hash_secret(&token), &user.id, expires).await?;
-        tokens.caseworkers.push(CaseworkerToken {
-            name: name.into(),
-            authority: authority.name.clone(),
-            token,
-            user_id: user.id.to_string(),
-            authority_id: authority.id.to_string(),
-        });
-    }
-    let more = [
+    let staff = [
+        ("Katrin Müller", Role::Caseworker, "sachbearbeitung", "leipzig"),
+        ("Thomas Schulz", Role::Caseworker, "sachbearbeitung", "halle"),
+        ("Sabine Klein", Role::Caseworker, "sachbearbeitung", "erfurt"),
         ("Petra Lange", Role::TeamLead, "teamleitung", "leipzig"),
         ("Uwe Brandt", Role::TeamLead, "teamleitung", "halle"),
         ("Jana Vogel", Role::Caseworker, "sachbearbeitung-2", "leipzig"),
         ("Dr. Ines Wolf", Role::DataProtection, "datenschutz", "leipzig"),
         ("Frank Heller", Role::Admin, "fachadministration", "leipzig"),
     ];
-    for (name, role, prefix, authority) in more {
-        let user = User {
-            id: UserId::parse(&format!("{prefix}-{authority}")).expect("valid id"),
-            role,
-            display_name: name.into(),
-            authority_id: Some(AuthorityId::parse(authority).expect("valid id")),
-            person: None,
-        };
-        store.create_user(&user).await?;
-        let token = new_secret();
-        store.put_api_token(&hash_secret(&token), &user.id, expires).await?;
-        tokens.staff.push(StaffToken { name: name.into(), role: role.as_str().into(), token, user_id: user.id.to_string(), authority_id: authority.into() });
+    for (name, role, prefix, authority_id) in staff {
+        let authority = authorities.iter().find(|a| a.id.as_str() == authority_id).expect("demo authority");
+        let id = UserId::parse(&format!("{prefix}-{authority_id}")).expect("valid id");
+        let input = StaffInput { authority_id: authority_id.into(), name: name.into(), login: id.to_string(), role: role.as_str().into(), id: Some(id.clone()) };
+        desk.invite(input).await.map_err(operator_error)?;
+        let (token, _) = desk.issue_token(&id).await.map_err(operator_error)?;
+        if role == Role::Caseworker && prefix == "sachbearbeitung" {
+            tokens.caseworkers.push(CaseworkerToken {
+                name: name.into(),
+                authority: authority.name.clone(),
+                token,
+                user_id: id.to_string(),
+                authority_id: authority_id.into(),
+            });
+        } else {
+            tokens.staff.push(StaffToken { name: name.into(), role: role.as_str().into(), token, user_id: id.to_string(), authority_id: authority_id.into() });
+        }
     }
     for a in &authorities {
         let name = format!("Fachverfahren {}", a.name);
@@ -459,39 +499,47 @@ pub const FIM_SERVICES: [(&str, &str, &str, &[&str]); 3] = [
     ),
 ];
 
-/// Imports the demo's FIM services from the fixtures folder and makes the three demo cities
-/// responsible for them. Returns the service ids.
+/// Imports the demo's FIM services from the fixtures folder, as the operator would upload them,
+/// and makes the three demo cities responsible for them. Returns the service ids.
 pub async fn seed_fim(store: &DynStore, fixtures: &std::path::Path) -> Result<Vec<String>, String> {
+    let desk = OperatorDesk::console(amtsweg_app::Platform::ephemeral(store.clone()));
     let mut ids = Vec::new();
     for (file, name, rules, free_text) in FIM_SERVICES {
-        let free_text: Vec<String> = free_text.iter().map(|s| (*s).to_owned()).collect();
         let path = fixtures.join(file);
-        let xml = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let schema = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let folder = path.parent().unwrap_or(fixtures);
-        let code_lists = amtsweg_app::catalog::load_code_lists(folder)?;
-        let rules = amtsweg_app::catalog::parse_rules(rules).map_err(|e| format!("{file}: {e}"))?;
-        let outcome = amtsweg_app::catalog::import(
-            store,
-            amtsweg_app::catalog::ImportRequest { xml: &xml, code_lists: &code_lists, rules: Some(&rules), service_name: Some(name), accept_free_text: &free_text },
-        )
-        .await
-        .map_err(|e| format!("{file}: {e}"))?;
-        let id = match outcome {
-            amtsweg_app::catalog::ImportOutcome::Imported { service_id, .. } | amtsweg_app::catalog::ImportOutcome::Unchanged { service_id } => service_id,
+        let upload = FimUpload {
+            schema,
+            code_lists: code_list_texts(folder)?,
+            name: Some((*name).to_owned()),
+            rules: Some((*rules).to_owned()),
+            accept_free_text: free_text.iter().map(|s| (*s).to_owned()).collect(),
         };
+        let (id, _) = desk.import_fim(upload).await.map_err(|e| format!("{file}: {}", e.message()))?;
         for a in authorities() {
-            store
-                .put_responsibility(&Responsibility {
-                    service_id: ServiceId::parse(&id).expect("valid id"),
-                    region: a.region.clone(),
-                    authority_id: a.id.clone(),
-                })
-                .await
-                .map_err(|e| e.to_string())?;
+            desk.add_responsibility(a.id.as_str(), id.as_str(), a.region.prefix()).await.map_err(|e| e.message())?;
         }
-        ids.push(id);
+        ids.push(id.to_string());
     }
     Ok(ids)
+}
+
+/// The genericode code lists in a folder (`*.xml` files whose root is a `CodeList`), as texts.
+fn code_list_texts(dir: &std::path::Path) -> Result<Vec<String>, String> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if text.chars().take(400).collect::<String>().contains("CodeList") {
+            out.push(text);
+        }
+    }
+    Ok(out)
 }
 
 /// The demo citizens as people, with the IdNr the demo gives them.

@@ -71,6 +71,15 @@ audit_kinds! {
     EvidenceDiscarded => "evidence_discarded", "Nachweis nach Vorschau verworfen";
     EvidenceViewed => "evidence_viewed", "hochgeladenen Nachweis geöffnet";
     DataDeleted => "data_deleted", "Daten gelöscht";
+    AuthorityCreated => "authority_created", "Behörde angelegt";
+    AuthorityChanged => "authority_changed", "Behörde geändert";
+    ResponsibilityAdded => "responsibility_added", "Zuständigkeit eingetragen";
+    ServiceChanged => "service_changed", "Leistung geändert";
+    StaffInvited => "staff_invited", "Mitarbeitende eingeladen";
+    StaffActivated => "staff_activated", "Einladung angenommen";
+    StaffDeactivated => "staff_deactivated", "Zugang deaktiviert";
+    SecondFactorReset => "second_factor_reset", "zweiter Faktor zurückgesetzt";
+    ApiTokenIssued => "api_token_issued", "API-Token ausgestellt";
     Other => "other", "sonstiges Ereignis";
 }
 

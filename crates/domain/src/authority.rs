@@ -14,6 +14,56 @@ pub struct Authority {
     pub region: RegionKey,
     /// Postal address for the letterhead, one line.
     pub address: String,
+    /// How citizens reach the authority (printed in the Bescheid, shown in the portal).
+    #[serde(default)]
+    pub contact: Contact,
+    /// The head of the Bescheid, e.g. "Stadt Leipzig · Ordnungsamt"; empty: the name.
+    #[serde(default)]
+    pub letterhead: String,
+    /// A deactivated authority keeps its cases and records, but is responsible for nothing new
+    /// and its staff cannot log in.
+    #[serde(default = "active")]
+    pub active: bool,
+}
+
+fn active() -> bool {
+    true
+}
+
+impl Authority {
+    /// What the Bescheid prints at its head.
+    pub fn letterhead(&self) -> &str {
+        if self.letterhead.trim().is_empty() { &self.name } else { &self.letterhead }
+    }
+}
+
+/// How to reach an authority; each part may be empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Contact {
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    /// Opening hours as people write them ("Mo–Fr 9–12 Uhr, Do 13–18 Uhr").
+    #[serde(default)]
+    pub opening_hours: String,
+}
+
+impl Contact {
+    /// One line for a letter: the parts that are given, separated by " · ".
+    pub fn line(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.phone.is_empty() {
+            parts.push(format!("Telefon {}", self.phone));
+        }
+        if !self.email.is_empty() {
+            parts.push(format!("E-Mail {}", self.email));
+        }
+        if !self.opening_hours.is_empty() {
+            parts.push(format!("Sprechzeiten {}", self.opening_hours));
+        }
+        parts.join(" · ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +123,27 @@ pub struct Responsibility {
     pub authority_id: AuthorityId,
 }
 
+/// Why an authority is (or is not) responsible for a service at a place: every responsibility
+/// whose region contains the place, most specific first; the first is the one that applies.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub place: RegionKey,
+    pub matching: Vec<Responsibility>,
+}
+
+impl Resolution {
+    pub fn new<'a>(candidates: impl IntoIterator<Item = &'a Responsibility>, place: &RegionKey) -> Self {
+        let mut matching: Vec<Responsibility> = candidates.into_iter().filter(|r| r.region.contains(place)).cloned().collect();
+        matching.sort_by_key(|r| std::cmp::Reverse(r.region.significant_len()));
+        Self { place: place.clone(), matching }
+    }
+
+    /// The responsibility that applies, if any.
+    pub fn chosen(&self) -> Option<&Responsibility> {
+        self.matching.first()
+    }
+}
+
 impl Responsibility {
     /// Of several responsibilities whose region contains `home`, the most specific one wins.
     pub fn most_specific<'a>(
@@ -110,5 +181,23 @@ mod tests {
             "land-sachsen"
         );
         assert!(Responsibility::most_specific(&all, &halle).is_none());
+    }
+
+    #[test]
+    fn gemeinde_over_kreis_over_land() {
+        let all = [resp("140000000000", "land"), resp("145220000000", "landkreis"), resp("145225200320", "gemeinde")];
+        let pick = |ars: &str| Resolution::new(&all, &RegionKey::parse(ars).unwrap()).chosen().map(|r| r.authority_id.to_string());
+        // The municipality that handles the service itself.
+        assert_eq!(pick("145225200320").as_deref(), Some("gemeinde"));
+        // Another municipality of the same Kreis: the Landkreis.
+        assert_eq!(pick("145225200330").as_deref(), Some("landkreis"));
+        // Elsewhere in the Land: the Land.
+        assert_eq!(pick("147130000000").as_deref(), Some("land"));
+        // Another Land: nobody.
+        assert_eq!(pick("150020000000"), None);
+        // The reasons, most specific first.
+        let why = Resolution::new(&all, &RegionKey::parse("145225200320").unwrap());
+        let order: Vec<&str> = why.matching.iter().map(|r| r.authority_id.as_str()).collect();
+        assert_eq!(order, ["gemeinde", "landkreis", "land"]);
     }
 }

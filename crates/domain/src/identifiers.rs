@@ -8,6 +8,8 @@ use std::fmt;
 pub enum IdentifierError {
     #[error("Der Regionalschlüssel muss aus genau 12 Ziffern bestehen.")]
     RegionKeyFormat,
+    #[error("Eine Region ist ein Regionalschlüssel oder sein Anfang: 2 Ziffern (Land), 3 (Regierungsbezirk), 5 (Kreis), 9 (Gemeindeverband) oder 12 (Gemeinde).")]
+    RegionPrefixFormat,
     #[error("Der Regionalschlüssel beginnt nicht mit einem gültigen Länderschlüssel (01 bis 16).")]
     RegionKeyLand,
     #[error("Die Identifikationsnummer muss aus genau 11 Ziffern bestehen.")]
@@ -49,6 +51,35 @@ impl RegionKey {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A region given as an ARS or its prefix at a segment end: `14` (Land), `146`
+    /// (Regierungsbezirk), `14612` (Kreis), `146120000` (Gemeindeverband) or the whole key
+    /// (Gemeinde). The prefix is filled with zeros to a key, which by the ARS convention names
+    /// the whole area.
+    pub fn parse_prefix(value: &str) -> Result<Self, IdentifierError> {
+        let value = value.trim();
+        if !ARS_SEGMENT_ENDS.contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IdentifierError::RegionPrefixFormat);
+        }
+        Self::parse(&format!("{value:0<12}"))
+    }
+
+    /// The level of the region, in German: Land, Regierungsbezirk, Kreis, Gemeindeverband or
+    /// Gemeinde (a kreisfreie Stadt's key ends like a Kreis).
+    pub fn level(&self) -> &'static str {
+        match self.significant_len() {
+            2 => "Land",
+            3 => "Regierungsbezirk",
+            5 => "Kreis oder kreisfreie Stadt",
+            9 => "Gemeindeverband",
+            _ => "Gemeinde",
+        }
+    }
+
+    /// The significant prefix (`14612` for `146120000000`).
+    pub fn prefix(&self) -> &str {
+        &self.0[..self.significant_len()]
     }
 
     /// The two-digit Land code, e.g. `14` for Sachsen.
@@ -198,6 +229,25 @@ mod tests {
         assert_eq!(RegionKey::parse("17713000000a").unwrap_err(), IdentifierError::RegionKeyFormat);
         assert_eq!(RegionKey::parse("177130000000").unwrap_err(), IdentifierError::RegionKeyLand);
         assert_eq!(RegionKey::parse("007130000000").unwrap_err(), IdentifierError::RegionKeyLand);
+    }
+
+    #[test]
+    fn region_prefixes_end_at_segments() {
+        for (prefix, key, level) in [
+            ("14", "140000000000", "Land"),
+            ("146", "146000000000", "Regierungsbezirk"),
+            ("14612", "146120000000", "Kreis oder kreisfreie Stadt"),
+            ("145225200", "145225200000", "Gemeindeverband"),
+            ("145225200320", "145225200320", "Gemeinde"),
+        ] {
+            let region = RegionKey::parse_prefix(prefix).unwrap();
+            assert_eq!((region.as_str(), region.level(), region.prefix()), (key, level, prefix));
+        }
+        for bad in ["", "1", "1461", "146120", "1461200000", "14612000000", "1461200000000", "14a12", "17", "00"] {
+            assert!(RegionKey::parse_prefix(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(RegionKey::parse_prefix("1461").unwrap_err(), IdentifierError::RegionPrefixFormat);
+        assert_eq!(RegionKey::parse_prefix("17").unwrap_err(), IdentifierError::RegionKeyLand);
     }
 
     #[test]

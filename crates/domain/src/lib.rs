@@ -17,7 +17,7 @@ pub mod user;
 
 pub use audit::AuditKind;
 pub use application::{ApplicationStatus, CaseNumber, Outcome, TransitionError};
-pub use authority::{Authority, EvidenceRequirement, Responsibility, Service};
+pub use authority::{Authority, Contact, EvidenceRequirement, Resolution, Responsibility, Service};
 pub use decision::{DecisionRules, RuleOutcome, RuleResult, RuleTrace};
 pub use form::{FieldError, FormData, FormModel};
 pub use ledger_ref::LedgerRef;

@@ -18,6 +18,9 @@ pub enum Role {
     System,
     /// A specialist procedure (Fachverfahren) through the API.
     Procedure,
+    /// The platform operator of a data centre: sets up authorities, their responsibilities,
+    /// services and staff; belongs to no authority and reads no case.
+    Operator,
 }
 
 impl Role {
@@ -30,10 +33,11 @@ impl Role {
             Self::DataProtection => "data_protection",
             Self::System => "system",
             Self::Procedure => "procedure",
+            Self::Operator => "operator",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Citizen, Self::Caseworker, Self::TeamLead, Self::Admin, Self::DataProtection, Self::System, Self::Procedure].into_iter().find(|r| r.as_str() == s)
+        [Self::Citizen, Self::Caseworker, Self::TeamLead, Self::Admin, Self::DataProtection, Self::System, Self::Procedure, Self::Operator].into_iter().find(|r| r.as_str() == s)
     }
     pub fn label(self) -> &'static str {
         match self {
@@ -44,6 +48,7 @@ impl Role {
             Self::DataProtection => "Datenschutz",
             Self::System => "Automatisiertes Verfahren",
             Self::Procedure => "Fachverfahren",
+            Self::Operator => "Plattformbetrieb",
         }
     }
     /// Staff work for one authority and see its cases.

@@ -3,26 +3,47 @@
 
 use amtsweg_domain::AuditKind;
 use crate::audit::{audit, who};
-use crate::sql::{Dialect, SqlStore, args, corrupt, row};
+use crate::sql::{Dialect, SqlStore, args, corrupt, exists_as, row};
 use crate::{Actor, Result, StoreError};
 use amtsweg_domain::records::FimSchemaRecord;
-use amtsweg_domain::{AssuranceLevel, Authority, AuthorityId, DecisionRules, RegionKey, Responsibility, Service, ServiceId};
+use amtsweg_domain::{AssuranceLevel, Authority, AuthorityId, Contact, DecisionRules, RegionKey, Responsibility, Service, ServiceId};
 use time::OffsetDateTime;
 
 // --- authorities -------------------------------------------------------------------------
 
 macro_rules! authority_select {
     () => {
-        "SELECT id, name, short_code, region_key, address FROM authorities"
+        "SELECT id, name, short_code, region_key, address, phone, email, opening_hours, letterhead, deactivated_at FROM authorities"
     };
 }
 const AUTHORITIES: &str = concat!(authority_select!(), " ORDER BY name");
 const AUTHORITY: &str = concat!(authority_select!(), " WHERE id = $1");
-const PUT_AUTHORITY: &str = "INSERT INTO authorities (id, name, short_code, region_key, address) VALUES ($1, $2, $3, $4, $5) \
+const PUT_AUTHORITY: &str = "INSERT INTO authorities (id, name, short_code, region_key, address, phone, email, opening_hours, letterhead) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, short_code = excluded.short_code, \
-     region_key = excluded.region_key, address = excluded.address";
+     region_key = excluded.region_key, address = excluded.address, phone = excluded.phone, email = excluded.email, \
+     opening_hours = excluded.opening_hours, letterhead = excluded.letterhead";
+const CREATE_AUTHORITY: &str = "INSERT INTO authorities (id, name, short_code, region_key, address, phone, email, opening_hours, letterhead) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const SHORT_CODE_TAKEN: &str = "SELECT id FROM authorities WHERE short_code = $1 AND id <> $2";
+/// The short code stays: it is part of every case number the authority has given.
+const UPDATE_AUTHORITY: &str = "UPDATE authorities SET name = $1, region_key = $2, address = $3, phone = $4, email = $5, \
+     opening_hours = $6, letterhead = $7, \
+     deactivated_at = CASE WHEN $8 THEN NULL WHEN deactivated_at IS NULL THEN $9 ELSE deactivated_at END \
+     WHERE id = $10";
 
-row!(AuthorityRow { id: String, name: String, short_code: String, region_key: String, address: String });
+row!(AuthorityRow {
+    id: String,
+    name: String,
+    short_code: String,
+    region_key: String,
+    address: String,
+    phone: String,
+    email: String,
+    opening_hours: String,
+    letterhead: String,
+    deactivated_at: Option<OffsetDateTime>,
+});
 
 impl AuthorityRow {
     fn into_domain(self) -> Result<Authority> {
@@ -32,13 +53,54 @@ impl AuthorityRow {
             short_code: self.short_code,
             region: RegionKey::parse(&self.region_key).map_err(|_| corrupt("authority region"))?,
             address: self.address,
+            contact: Contact { phone: self.phone, email: self.email, opening_hours: self.opening_hours },
+            letterhead: self.letterhead,
+            active: self.deactivated_at.is_none(),
         })
     }
 }
 
 pub(crate) async fn put_authority<DB: Dialect>(store: &SqlStore<DB>, a: &Authority) -> Result<()> {
-    store.execute(PUT_AUTHORITY, args![a.id.as_str(), &a.name, &a.short_code, a.region.as_str(), &a.address]).await?;
+    store.execute(PUT_AUTHORITY, &authority_args(a)).await?;
     Ok(())
+}
+
+fn authority_args(a: &Authority) -> Vec<crate::sql::Arg<'_>> {
+    args![a.id.as_str(), &a.name, &a.short_code, a.region.as_str(), &a.address, &a.contact.phone, &a.contact.email, &a.contact.opening_hours, &a.letterhead]
+        .to_vec()
+}
+
+/// A new authority; `Exists("authority")` when the id is taken, `Exists("short_code")` when the
+/// short code is.
+pub(crate) async fn create_authority<DB: Dialect>(store: &SqlStore<DB>, a: &Authority, actor: &Actor) -> Result<()> {
+    let mut tx = store.write().await?;
+    if tx.optional::<(String,)>(SHORT_CODE_TAKEN, args![&a.short_code, a.id.as_str()]).await?.is_some() {
+        return Err(StoreError::Exists("short_code"));
+    }
+    tx.execute(CREATE_AUTHORITY, &authority_args(a)).await.map_err(exists_as("authority"))?;
+    audit(&mut tx, AuditKind::AuthorityCreated, who(actor), Some(a.id.as_str()), ("authority", a.id.as_str())).await?;
+    tx.commit().await
+}
+
+/// Changes an authority's name, region, address, contact, letterhead and whether it is active.
+/// Deactivating ends its members' sessions and tokens.
+pub(crate) async fn update_authority<DB: Dialect>(store: &SqlStore<DB>, a: &Authority, actor: &Actor) -> Result<()> {
+    let mut tx = store.write().await?;
+    let now = OffsetDateTime::now_utc();
+    let changed = tx
+        .execute(
+            UPDATE_AUTHORITY,
+            args![&a.name, a.region.as_str(), &a.address, &a.contact.phone, &a.contact.email, &a.contact.opening_hours, &a.letterhead, a.active, now, a.id.as_str()],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if !a.active {
+        crate::people::end_access_of_authority(&mut tx, &a.id, now).await?;
+    }
+    audit(&mut tx, AuditKind::AuthorityChanged, who(actor), Some(a.id.as_str()), ("authority", a.id.as_str())).await?;
+    tx.commit().await
 }
 
 pub(crate) async fn authorities<DB: Dialect>(store: &SqlStore<DB>) -> Result<Vec<Authority>> {
@@ -110,6 +172,22 @@ pub(crate) async fn put_service<DB: Dialect>(store: &SqlStore<DB>, s: &Service) 
     Ok(())
 }
 
+/// Changes a service (description, level, evidence, deadline, rules), audited.
+pub(crate) async fn update_service<DB: Dialect>(store: &SqlStore<DB>, s: &Service, actor: &Actor) -> Result<()> {
+    let form = serde_json::to_string(&s.form).map_err(|_| corrupt("service form"))?;
+    let evidence = serde_json::to_string(&s.evidence).map_err(|_| corrupt("service evidence"))?;
+    let decision = serde_json::to_string(&s.decision).map_err(|_| corrupt("service decision rules"))?;
+    let level = s.required_level.map(|l| l.as_str());
+    let mut tx = store.write().await?;
+    if tx.optional::<(String,)>("SELECT id FROM services WHERE id = $1", args![s.id.as_str()]).await?.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let args = args![s.id.as_str(), &s.name, &s.leika_key, &s.summary, &s.description, &s.legal_basis, form, evidence, decision, level];
+    tx.execute(PUT_SERVICE, args).await?;
+    audit(&mut tx, AuditKind::ServiceChanged, who(actor), None, ("service", s.id.as_str())).await?;
+    tx.commit().await
+}
+
 pub(crate) async fn services<DB: Dialect>(store: &SqlStore<DB>) -> Result<Vec<Service>> {
     store.all::<ServiceRow>(SERVICES, &[]).await?.into_iter().map(ServiceRow::into_domain).collect()
 }
@@ -147,7 +225,12 @@ pub(crate) async fn put_decision_rules<DB: Dialect>(
 
 // --- responsibilities ----------------------------------------------------------------------
 
-const RESPONSIBILITIES: &str = "SELECT service_id, region_key, authority_id FROM responsibilities WHERE service_id = $1";
+/// Only those of active authorities: a deactivated one is responsible for nothing new.
+const RESPONSIBILITIES: &str = "SELECT r.service_id, r.region_key, r.authority_id FROM responsibilities r \
+     JOIN authorities a ON a.id = r.authority_id WHERE r.service_id = $1 AND a.deactivated_at IS NULL";
+const ALL_RESPONSIBILITIES: &str = "SELECT service_id, region_key, authority_id FROM responsibilities ORDER BY service_id, region_key";
+const ADD_RESPONSIBILITY: &str = "INSERT INTO responsibilities (service_id, region_key, authority_id) VALUES ($1, $2, $3)";
+const HOLDER: &str = "SELECT authority_id FROM responsibilities WHERE service_id = $1 AND region_key = $2";
 const PUT_RESPONSIBILITY: &str = "INSERT INTO responsibilities (service_id, region_key, authority_id) VALUES ($1, $2, $3) \
      ON CONFLICT (service_id, region_key) DO UPDATE SET authority_id = excluded.authority_id";
 
@@ -166,6 +249,27 @@ impl ResponsibilityRow {
 pub(crate) async fn put_responsibility<DB: Dialect>(store: &SqlStore<DB>, r: &Responsibility) -> Result<()> {
     store.execute(PUT_RESPONSIBILITY, args![r.service_id.as_str(), r.region.as_str(), r.authority_id.as_str()]).await?;
     Ok(())
+}
+
+/// A new responsibility, audited; `Exists("responsibility")` when the service already has an
+/// authority for exactly this region (whoever it is).
+pub(crate) async fn add_responsibility<DB: Dialect>(store: &SqlStore<DB>, r: &Responsibility, actor: &Actor) -> Result<()> {
+    let mut tx = store.write().await?;
+    if tx.optional::<(String,)>(HOLDER, args![r.service_id.as_str(), r.region.as_str()]).await?.is_some() {
+        return Err(StoreError::Exists("responsibility"));
+    }
+    tx.execute(ADD_RESPONSIBILITY, args![r.service_id.as_str(), r.region.as_str(), r.authority_id.as_str()])
+        .await
+        .map_err(exists_as("responsibility"))?;
+    let subject = format!("{}:{}", r.service_id, r.region);
+    audit(&mut tx, AuditKind::ResponsibilityAdded, who(actor), Some(r.authority_id.as_str()), ("responsibility", &subject)).await?;
+    tx.commit().await
+}
+
+/// Every responsibility, of active and deactivated authorities, by service and region.
+pub(crate) async fn all_responsibilities<DB: Dialect>(store: &SqlStore<DB>) -> Result<Vec<Responsibility>> {
+    let rows = store.all::<ResponsibilityRow>(ALL_RESPONSIBILITIES, &[]).await?;
+    rows.into_iter().map(ResponsibilityRow::into_domain).collect()
 }
 
 pub(crate) async fn responsibilities<DB: Dialect>(store: &SqlStore<DB>, service: &ServiceId) -> Result<Vec<Responsibility>> {

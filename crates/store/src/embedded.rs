@@ -34,6 +34,7 @@ pub const SQLITE: Embedded = Embedded(&[
     (7, "assistant", include_str!("../migrations/sqlite/0007_assistant.sql")),
     (8, "login", include_str!("../migrations/sqlite/0008_login.sql")),
     (9, "jobs", include_str!("../migrations/sqlite/0009_jobs.sql")),
+    (10, "operator", include_str!("../migrations/sqlite/0010_operator.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -45,4 +46,5 @@ pub const POSTGRES: Embedded = Embedded(&[
     (7, "assistant", include_str!("../migrations/postgres/0007_assistant.sql")),
     (8, "login", include_str!("../migrations/postgres/0008_login.sql")),
     (9, "jobs", include_str!("../migrations/postgres/0009_jobs.sql")),
+    (10, "operator", include_str!("../migrations/postgres/0010_operator.sql")),
 ]);

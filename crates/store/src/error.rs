@@ -17,6 +17,10 @@ pub enum StoreError {
     Answered,
     #[error("the idempotency key was used for another event")]
     KeyReused,
+    /// A unique name or key is taken (the argument names which: `authority`, `short_code`,
+    /// `responsibility`, `login`).
+    #[error("{0} exists already")]
+    Exists(&'static str),
     #[error("the database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
     #[error("stored data is malformed: {0}")]

@@ -58,7 +58,7 @@ pub use sqlite::SqliteStore;
 
 use amtsweg_domain::records::{
     ApiClient, Application, AuditEvent, CaseEvent, CaseFile, CaseFilter, CaseRef, CaseSummary, CaseTiming, Decision, Document, EvidenceRecord,
-    FimSchemaRecord, InfoRequest, Inquiry, Memo, Message, NewMessage, PendingLogin, Session, StaffCredential, Transfer,
+    FimSchemaRecord, InfoRequest, Inquiry, Member, Memo, Message, NewMessage, OpenInvitation, PendingLogin, Session, StaffCredential, Transfer,
 };
 use amtsweg_domain::RuleTrace;
 use amtsweg_domain::{
@@ -136,7 +136,36 @@ pub trait Store: Send + Sync + 'static {
     /// Sets the authority's own decision rules for a service (recorded with the admin as actor).
     async fn put_decision_rules(&self, service: &ServiceId, authority: &AuthorityId, rules: &amtsweg_domain::DecisionRules, actor: &Actor) -> Result<()>;
     async fn put_responsibility(&self, responsibility: &Responsibility) -> Result<()>;
+    /// The responsibilities for a service of authorities that are active.
     async fn responsibilities(&self, service: &ServiceId) -> Result<Vec<Responsibility>>;
+
+    // --- the platform operator (every change audited with the operator as actor) ---------
+    /// A new authority; `Exists("authority")` for a taken id, `Exists("short_code")` for a
+    /// taken short code.
+    async fn create_authority(&self, authority: &Authority, actor: &Actor) -> Result<()>;
+    /// Changes an authority (not its short code: case numbers carry it). Deactivating ends its
+    /// members' sessions and tokens. `NotFound` for an unknown one.
+    async fn update_authority(&self, authority: &Authority, actor: &Actor) -> Result<()>;
+    /// `Exists("responsibility")` when the service already has an authority for this region.
+    async fn add_responsibility(&self, responsibility: &Responsibility, actor: &Actor) -> Result<()>;
+    /// Every responsibility (also of deactivated authorities), by service and region.
+    async fn all_responsibilities(&self) -> Result<Vec<Responsibility>>;
+    /// Changes a stored service; `NotFound` for an unknown one.
+    async fn update_service(&self, service: &Service, actor: &Actor) -> Result<()>;
+    /// Creates a member of staff (with `user.authority_id`) whose login `login` waits for the
+    /// invitation `token_hash`; `Exists("login")` when the login is taken.
+    async fn invite_staff(&self, user: &User, login: &str, token_hash: &str, expires_at: OffsetDateTime, actor: &Actor) -> Result<()>;
+    /// Clears a member's password and second factor, ends their sessions, opens a new link.
+    async fn reset_staff_access(&self, user: &UserId, token_hash: &str, expires_at: OffsetDateTime, actor: &Actor) -> Result<()>;
+    /// An invitation that can still be taken.
+    async fn invitation(&self, token_hash: &str) -> Result<Option<OpenInvitation>>;
+    /// Takes an invitation with the password hash and second factor chosen; `NotFound` when it
+    /// is unknown, taken or expired.
+    async fn accept_invitation(&self, token_hash: &str, password_hash: &str, totp_secret: &str) -> Result<UserId>;
+    /// Deactivates a member of staff (sessions end, tokens are revoked).
+    async fn deactivate_user(&self, user: &UserId, actor: &Actor) -> Result<()>;
+    /// Everyone who works for an authority, with login and state.
+    async fn members(&self, authority: &AuthorityId) -> Result<Vec<Member>>;
 
     // --- people and credentials -------------------------------------------------------
     async fn create_user(&self, user: &User) -> Result<()>;

@@ -7,6 +7,7 @@ use crate::state::AppState;
 use crate::error::{ApiError, AppError, PageError};
 use crate::login::session::{CSRF_FIELD, SESSION_COOKIE, SessionContext, cookie_name, cookie_value, session_of};
 use amtsweg_app::citizen::CitizenDesk;
+use amtsweg_app::operator::OperatorDesk;
 use amtsweg_app::oversight::{AdminDesk, PrivacyDesk};
 use amtsweg_app::procedures::ProcedureDesk;
 use amtsweg_app::staff::{LeadDesk, StaffDesk};
@@ -35,6 +36,7 @@ const CITIZENS_ONLY: &str = "Dieser Bereich ist Bürgerinnen und Bürgern vorbeh
 const STAFF_ONLY: &str = "Dieser Bereich ist der Sachbearbeitung einer Behörde vorbehalten.";
 const PRIVACY_ONLY: &str = "Dieser Bereich ist dem Datenschutz vorbehalten.";
 const ADMIN_ONLY: &str = "Dieser Bereich ist der Fachadministration vorbehalten.";
+const OPERATOR_ONLY: &str = "Dieser Bereich ist dem Plattformbetrieb vorbehalten.";
 
 /// Checks the CSRF token of a submitted form against the session.
 pub fn check_csrf(session: &SessionContext, form: &[(String, String)]) -> Result<(), AppError> {
@@ -192,5 +194,31 @@ impl FromRequestParts<AppState> for ApiProcedure {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).ok_or(AppError::Unauthenticated)?;
         Ok(ApiProcedure(state.app.procedures().desk(token).await?.ok_or(AppError::Unauthenticated)?))
+    }
+}
+
+/// A page request of the platform operator.
+pub struct PageOperator {
+    pub desk: OperatorDesk,
+    pub session: Arc<SessionContext>,
+}
+
+impl FromRequestParts<AppState> for PageOperator {
+    type Rejection = PageError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = page_session(parts)?;
+        let desk = state.app.operator(&session.user).ok_or(AppError::Forbidden(OPERATOR_ONLY))?;
+        Ok(PageOperator { desk, session })
+    }
+}
+
+/// An API request of the platform operator.
+pub struct ApiOperator(pub OperatorDesk);
+
+impl FromRequestParts<AppState> for ApiOperator {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let user = api_user(parts, state).await?;
+        Ok(ApiOperator(state.app.operator(&user).ok_or(AppError::Forbidden(OPERATOR_ONLY))?))
     }
 }

@@ -50,3 +50,22 @@ pub struct StaffCredential {
     /// The last TOTP time step accepted: a code is good once.
     pub last_totp_step: Option<i64>,
 }
+
+/// A member of an authority's staff, as the platform operator sees them.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: crate::User,
+    /// The password login, when they have one (or one waits for its invitation).
+    pub login: Option<String>,
+    pub active: bool,
+    /// Until when an invitation (or a reset of their access) waits to be taken.
+    pub invitation_until: Option<OffsetDateTime>,
+}
+
+/// An invitation that can still be taken: who it is for and until when.
+#[derive(Debug, Clone)]
+pub struct OpenInvitation {
+    pub user_id: UserId,
+    pub login: String,
+    pub expires_at: OffsetDateTime,
+}

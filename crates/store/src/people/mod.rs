@@ -2,9 +2,21 @@
 //! subject, and staff password logins with their lock after failed attempts. Sessions and
 //! logins under way are in [`sessions`].
 
+pub(crate) mod invitations;
 pub(crate) mod sessions;
 
-use crate::sql::{Dialect, SqlStore, args, corrupt, new_id, row};
+pub(crate) use invitations::end_access_of_authority;
+
+/// Who may act: a user not deactivated, of no authority or of an active one. Appended to the
+/// queries that let someone in (`u` is the user).
+macro_rules! may_act {
+    () => {
+        " AND u.deactivated_at IS NULL AND (u.authority_id IS NULL OR u.authority_id IN (SELECT id FROM authorities WHERE deactivated_at IS NULL))"
+    };
+}
+pub(crate) use may_act;
+
+use crate::sql::{Dialect, SqlStore, Write, args, corrupt, new_id, row};
 use crate::Result;
 use amtsweg_domain::records::StaffCredential;
 use amtsweg_domain::{AuthorityId, Person, Role, User, UserId};
@@ -40,13 +52,19 @@ impl UserRow {
 }
 
 pub(crate) async fn create_user<DB: Dialect>(store: &SqlStore<DB>, u: &User) -> Result<()> {
+    let mut tx = store.write().await?;
+    create_user_in(&mut tx, u).await?;
+    tx.commit().await
+}
+
+pub(crate) async fn create_user_in<DB: Dialect>(tx: &mut Write<DB>, u: &User) -> Result<()> {
     let person = match &u.person {
         Some(p) => Some(serde_json::to_string(p).map_err(|_| corrupt("person"))?),
         None => None,
     };
     let authority = u.authority_id.as_ref().map(|a| a.as_str());
     let args = args![u.id.as_str(), u.role.as_str(), &u.display_name, authority, person, OffsetDateTime::now_utc()];
-    store.execute(CREATE_USER, args).await?;
+    tx.execute(CREATE_USER, args).await?;
     Ok(())
 }
 
@@ -66,9 +84,12 @@ pub(crate) async fn authority_staff<DB: Dialect>(store: &SqlStore<DB>, authority
 // --- API tokens ----------------------------------------------------------------------------
 
 const PUT_API_TOKEN: &str = "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
-const USER_BY_API_TOKEN: &str = "SELECT u.id, u.role, u.display_name, u.authority_id, u.person FROM api_tokens t \
+const USER_BY_API_TOKEN: &str = concat!(
+    "SELECT u.id, u.role, u.display_name, u.authority_id, u.person FROM api_tokens t \
      JOIN users u ON u.id = t.user_id \
-     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2";
+     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
+    may_act!()
+);
 
 pub(crate) async fn put_api_token<DB: Dialect>(store: &SqlStore<DB>, token_hash: &str, user: &UserId, expires_at: OffsetDateTime) -> Result<()> {
     store.execute(PUT_API_TOKEN, args![token_hash, user.as_str(), OffsetDateTime::now_utc(), expires_at]).await?;
@@ -141,7 +162,9 @@ const BEGIN_LOGIN_ATTEMPT: &str = concat!(
      failed_attempts = CASE WHEN failed_attempts + 1 >= $1 THEN 0 ELSE failed_attempts + 1 END, \
      locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE NULL END \
      WHERE login = $3 AND (locked_until IS NULL OR locked_until <= $4) \
-     RETURNING ",
+     AND user_id IN (SELECT u.id FROM users u WHERE 1 = 1",
+    may_act!(),
+    ") RETURNING ",
     staff_credential_columns!()
 );
 /// One statement: two requests with the same code cannot both pass.

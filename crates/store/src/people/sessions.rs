@@ -10,8 +10,11 @@ use time::OffsetDateTime;
 
 const PUT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at, level, provider_logout) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const SESSION: &str = "SELECT id_hash, user_id, csrf_token, created_at, expires_at, level, provider_logout FROM sessions \
-     WHERE id_hash = $1 AND expires_at > $2";
+const SESSION: &str = concat!(
+    "SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.level, s.provider_logout FROM sessions s \
+     JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2",
+    super::may_act!()
+);
 const TOUCH_SESSION: &str = "UPDATE sessions SET expires_at = $1 WHERE id_hash = $2";
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
 

@@ -140,6 +140,14 @@ impl<DB: Dialect> Write<DB> {
     }
 }
 
+/// A unique violation as [`StoreError::Exists`] naming `what`; other errors unchanged.
+pub(crate) fn exists_as(what: &'static str) -> impl Fn(StoreError) -> StoreError {
+    move |e| match e {
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => StoreError::Exists(what),
+        other => other,
+    }
+}
+
 /// A fresh random id.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

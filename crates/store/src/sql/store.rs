@@ -7,7 +7,7 @@ use crate::{Actor, Backend, Job, JobCounts, Result, Store};
 use crate::{applications, audit, catalog, evidence, jobs, ledger, people, procedures};
 use amtsweg_domain::records::{
     ApiClient, Application, AuditEvent, CaseEvent, CaseFile, CaseFilter, CaseRef, CaseSummary, CaseTiming, Decision, Document, EvidenceRecord,
-    FimSchemaRecord, InfoRequest, Inquiry, Memo, Message, NewMessage, PendingLogin, Session, StaffCredential, Transfer,
+    FimSchemaRecord, InfoRequest, Inquiry, Member, Memo, Message, NewMessage, OpenInvitation, PendingLogin, Session, StaffCredential, Transfer,
 };
 use amtsweg_domain::{
     ApplicationId, Authority, AuthorityId, CaseId, DecisionRules, FormData, MessageId, Outcome, Person, Responsibility, Role, RuleTrace, Service,
@@ -60,6 +60,39 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
     async fn responsibilities(&self, service: &ServiceId) -> Result<Vec<Responsibility>> {
         catalog::responsibilities(self, service).await
+    }
+    async fn create_authority(&self, authority: &Authority, actor: &Actor) -> Result<()> {
+        catalog::create_authority(self, authority, actor).await
+    }
+    async fn update_authority(&self, authority: &Authority, actor: &Actor) -> Result<()> {
+        catalog::update_authority(self, authority, actor).await
+    }
+    async fn add_responsibility(&self, responsibility: &Responsibility, actor: &Actor) -> Result<()> {
+        catalog::add_responsibility(self, responsibility, actor).await
+    }
+    async fn all_responsibilities(&self) -> Result<Vec<Responsibility>> {
+        catalog::all_responsibilities(self).await
+    }
+    async fn update_service(&self, service: &Service, actor: &Actor) -> Result<()> {
+        catalog::update_service(self, service, actor).await
+    }
+    async fn invite_staff(&self, user: &User, login: &str, token_hash: &str, expires_at: OffsetDateTime, actor: &Actor) -> Result<()> {
+        people::invitations::invite_staff(self, user, login, token_hash, expires_at, actor).await
+    }
+    async fn reset_staff_access(&self, user: &UserId, token_hash: &str, expires_at: OffsetDateTime, actor: &Actor) -> Result<()> {
+        people::invitations::reset_staff_access(self, user, token_hash, expires_at, actor).await
+    }
+    async fn invitation(&self, token_hash: &str) -> Result<Option<OpenInvitation>> {
+        people::invitations::invitation(self, token_hash).await
+    }
+    async fn accept_invitation(&self, token_hash: &str, password_hash: &str, totp_secret: &str) -> Result<UserId> {
+        people::invitations::accept_invitation(self, token_hash, password_hash, totp_secret).await
+    }
+    async fn deactivate_user(&self, user: &UserId, actor: &Actor) -> Result<()> {
+        people::invitations::deactivate_user(self, user, actor).await
+    }
+    async fn members(&self, authority: &AuthorityId) -> Result<Vec<Member>> {
+        people::invitations::members(self, authority).await
     }
 
     // --- people and credentials -------------------------------------------------------

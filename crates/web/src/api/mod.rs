@@ -10,6 +10,7 @@ mod ledger;
 mod mailbox;
 pub mod procedures;
 mod oversight;
+mod platform;
 mod services;
 
 use crate::state::AppState;
@@ -38,6 +39,7 @@ pub use cases::{case_filter, file_response, pdf_response};
         (name = "mailbox", description = "Postfach"),
         (name = "privacy", description = "Datenschutz: Übermittlungen und Protokoll der eigenen Behörde, ohne Inhalte"),
         (name = "admin", description = "Fachadministration: Entscheidungsregeln, API-Clients"),
+        (name = "platform", description = "Plattformbetrieb: Behörden, Zuständigkeiten, Leistungen aus FIM-Schemata, Mitarbeitende"),
         (name = "procedures", description = "Schnittstelle für Fachverfahren einer Behörde: Client-Credentials, neue Anträge abholen, Statusmeldungen"),
         (name = "assistant", description = "Assistent: Fragen beantworten aus den Texten der Verwaltung, mit Quellen; unbeantwortete Fragen an die zuständige Behörde"),
         (name = "ledger", description = "Das fälschungssichere Protokoll: Checkpoints, Schlüssel, Beweise (öffentlich)")
@@ -93,6 +95,9 @@ pub fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Largest FIM import (schema and code lists together).
+pub const MAX_FIM_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(services::list))
@@ -134,6 +139,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(oversight::set_rules))
         .routes(routes!(oversight::clients, oversight::create_client))
         .routes(routes!(oversight::revoke_client))
+        .routes(routes!(platform::authorities, platform::create_authority))
+        .routes(routes!(platform::authority, platform::edit_authority))
+        .routes(routes!(platform::responsibilities, platform::add_responsibility))
+        .routes(routes!(platform::import_responsibilities))
+        .routes(routes!(platform::resolve))
+        .routes({
+            // Schemas and code lists may be larger than the other bodies.
+            let (schemas, paths, method_router) = routes!(platform::import_fim);
+            (schemas, paths, method_router.layer(axum::extract::DefaultBodyLimit::max(MAX_FIM_UPLOAD_BYTES)))
+        })
+        .routes(routes!(platform::edit_service))
+        .routes(routes!(platform::staff, platform::invite))
+        .routes(routes!(platform::issue_token))
+        .routes(routes!(platform::deactivate))
+        .routes(routes!(platform::reset))
         .routes(routes!(procedures::token))
         .routes(routes!(procedures::submissions))
         .routes(routes!(procedures::submission))

@@ -15,4 +15,5 @@ mod login;
 mod ledger;
 mod openapi;
 mod pages;
+mod platform;
 mod store;

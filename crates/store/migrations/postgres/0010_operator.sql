@@ -1,0 +1,20 @@
+-- amtsweg, postgres, migration 10: the platform operator (issue 17). Authorities get their
+-- contact, letterhead and a deactivation; staff can be deactivated; invitations are one-time
+-- links (only their SHA-256 is kept) where a colleague chooses a password and a second factor.
+
+ALTER TABLE authorities ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorities ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorities ADD COLUMN opening_hours TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorities ADD COLUMN letterhead TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorities ADD COLUMN deactivated_at TIMESTAMPTZ;
+
+ALTER TABLE users ADD COLUMN deactivated_at TIMESTAMPTZ;
+
+CREATE TABLE invitations (
+    token_hash TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id),
+    created_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    used_at    TIMESTAMPTZ
+);
+CREATE INDEX invitations_by_user ON invitations (user_id);

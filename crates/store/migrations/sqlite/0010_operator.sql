@@ -1,0 +1,20 @@
+-- amtsweg, SQLite, migration 10: the platform operator (issue 17). Authorities get their
+-- contact, letterhead and a deactivation; staff can be deactivated; invitations are one-time
+-- links (only their SHA-256 is kept) where a colleague chooses a password and a second factor.
+
+ALTER TABLE authorities ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorities ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorities ADD COLUMN opening_hours TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorities ADD COLUMN letterhead TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorities ADD COLUMN deactivated_at TEXT;
+
+ALTER TABLE users ADD COLUMN deactivated_at TEXT;
+
+CREATE TABLE invitations (
+    token_hash TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+);
+CREATE INDEX invitations_by_user ON invitations (user_id);

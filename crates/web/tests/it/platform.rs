@@ -1,0 +1,279 @@
+//! The platform operator's API: an authority set up from nothing with the `operator` token only,
+//! its responsibilities, a service from a FIM schema, a colleague invited, and a citizen's
+//! application landing in the new authority's inbox. Refused input changes nothing.
+
+use crate::common::{TestApp, fim_fixtures, json_of, valid_data};
+use crate::on_both_stores;
+use serde_json::json;
+
+on_both_stores!(
+    an_operator_sets_up_dresden_and_its_citizen_applies,
+    responsibilities_are_unique_per_service_and_region,
+    responsibilities_import_from_csv_reports_every_refused_line,
+    refused_operator_input_changes_nothing,
+    only_the_operator_reaches_the_platform_api,
+    deactivation_ends_access,
+);
+
+impl TestApp {
+    fn operator(&self) -> String {
+        self.tokens.operator.token.clone()
+    }
+
+    async fn patch(&self, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        json_of(self.http.patch(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()).await
+    }
+
+    async fn audit_count(&self) -> i64 {
+        self.store.audit_count().await.unwrap()
+    }
+}
+
+/// The XDatenfelder 3 sample: a schema the demo never imported.
+fn unseen_schema() -> String {
+    std::fs::read_to_string(fim_fixtures().join("xdf3/xdf3-sample.xml")).unwrap()
+}
+
+async fn an_operator_sets_up_dresden_and_its_citizen_applies(app: TestApp) {
+    let op = app.operator();
+    let tom = app.citizen(4).to_owned(); // Tom Richter, Dresden
+    let draft = app.draft(4).await;
+    assert_eq!(app.put(&tom, &format!("/api/v1/applications/{draft}/data"), valid_data()).await.0, 200);
+    let (status, body) = app.post(&tom, &format!("/api/v1/applications/{draft}/submit"), json!({})).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("no_responsible_authority")), "{body}");
+
+    // The authority.
+    let (status, dresden) = app
+        .post(
+            &op,
+            "/api/v1/platform/authorities",
+            json!({"name": "Landeshauptstadt Dresden", "ars": "146120000000", "address": "Dr.-Külz-Ring 19, 01067 Dresden",
+                   "phone": "0351 488-0", "email": "buergerbuero@dresden.de", "opening_hours": "Mo–Fr 8–18 Uhr",
+                   "letterhead": "Landeshauptstadt Dresden · Bürgeramt"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{dresden}");
+    let id = dresden["id"].as_str().unwrap().to_owned();
+    assert_eq!(id, "landeshauptstadt-dresden");
+    assert_eq!((dresden["short_code"].as_str(), dresden["active"].as_bool()), (Some("DRE"), Some(true)));
+    let (status, listed) = app.get(&op, "/api/v1/platform/authorities").await;
+    assert_eq!(status, 200);
+    assert!(listed.as_array().unwrap().iter().any(|a| a["id"] == id.as_str()));
+
+    // Responsible for the Bewohnerparkausweis in the city (a kreisfreie Stadt: 5 digits).
+    let (status, r) = app.post(&op, "/api/v1/platform/responsibilities", json!({"authority_id": id, "service_id": "bewohnerparkausweis", "region": "14612"})).await;
+    assert_eq!(status, 201, "{r}");
+    assert_eq!((r["ars"].as_str(), r["level"].as_str()), (Some("146120000000"), Some("Kreis oder kreisfreie Stadt")));
+    let (status, why) = app.get(&op, "/api/v1/platform/responsibilities/resolve?service_id=bewohnerparkausweis&ars=146120000000").await;
+    assert_eq!(status, 200);
+    assert_eq!(why["authority_id"], id.as_str());
+    assert!(why["explanation"].as_str().unwrap().contains("Landeshauptstadt Dresden"), "{why}");
+
+    // A service from a FIM schema it has never seen, and made responsible for it too.
+    let form = reqwest::multipart::Form::new()
+        .part("schema", reqwest::multipart::Part::text(unseen_schema()).file_name("schema.xml"))
+        .text("name", "Beispielleistung aus XDatenfelder 3");
+    let response = app.http.post(app.url("/api/v1/platform/services/fim")).bearer_auth(&op).multipart(form).send().await.unwrap();
+    let (status, created) = json_of(response).await;
+    assert_eq!(status, 201, "{created}");
+    let service = created["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.post(&op, "/api/v1/platform/responsibilities", json!({"authority_id": id, "service_id": service, "region": "146120000000"})).await;
+    assert_eq!(status, 201);
+    let (_, services) = app.get(&tom, "/api/v1/services").await;
+    assert!(services.as_array().unwrap().iter().any(|s| s["id"] == service.as_str() && s["name"] == "Beispielleistung aus XDatenfelder 3"));
+
+    // A caseworker invited, and given a token.
+    let (status, invited) = app
+        .post(&op, "/api/v1/platform/staff", json!({"authority_id": id, "name": "Susanne Berger", "login": "s.berger", "role": "caseworker"}))
+        .await;
+    assert_eq!(status, 201, "{invited}");
+    let url = invited["invitation_url"].as_str().unwrap();
+    assert!(url.starts_with(&app.base) && url.contains("/einladung/"), "{url}");
+    let staff_id = invited["id"].as_str().unwrap().to_owned();
+    let (status, token) = app.post(&op, &format!("/api/v1/platform/staff/{staff_id}/tokens"), json!({})).await;
+    assert_eq!(status, 201, "{token}");
+    let susanne = token["token"].as_str().unwrap().to_owned();
+    let (_, members) = app.get(&op, &format!("/api/v1/platform/staff?authority_id={id}")).await;
+    assert_eq!(members[0]["login"], "s.berger");
+    assert!(members[0]["invitation_until"].is_string(), "{members}");
+
+    // Now the application goes through, to Dresden, and only Dresden sees it.
+    let (status, submitted) = app.post(&tom, &format!("/api/v1/applications/{draft}/submit"), json!({})).await;
+    assert_eq!(status, 200, "{submitted}");
+    let number = submitted["case_number"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("DRE-"), "{number}");
+    let (status, inbox) = app.get(&susanne, "/api/v1/cases").await;
+    assert_eq!(status, 200, "{inbox}");
+    let case = inbox.as_array().unwrap().iter().find(|c| c["case_number"] == number.as_str()).expect("in Dresden's inbox");
+    let case_id = case["id"].as_str().unwrap();
+    assert_eq!(app.get(&susanne, &format!("/api/v1/cases/{case_id}")).await.0, 200);
+    assert_eq!(app.get(app.caseworker("leipzig"), &format!("/api/v1/cases/{case_id}")).await.0, 404);
+    let (_, leipzig) = app.get(app.caseworker("leipzig"), "/api/v1/cases").await;
+    assert!(leipzig.as_array().unwrap().iter().all(|c| c["case_number"] != number.as_str()));
+
+    // Every operator action is in the audit trail, with the operator's role.
+    let (_, leipzig_audit) = app.get(app.tokens.staff.iter().find(|s| s.role == "data_protection").unwrap().token.as_str(), "/api/v1/privacy/audit").await;
+    assert!(leipzig_audit.as_array().unwrap().iter().all(|e| e["subject_id"] != id.as_str()), "no other authority sees Dresden's set-up");
+    let kinds = app.store.authority_audit(&amtsweg_domain::AuthorityId::parse(&id).unwrap(), 100).await.unwrap();
+    let kinds: Vec<&str> = kinds.iter().map(|e| e.kind.as_str()).collect();
+    for kind in ["authority_created", "responsibility_added", "staff_invited", "api_token_issued"] {
+        assert!(kinds.contains(&kind), "{kind} missing in {kinds:?}");
+    }
+}
+
+async fn responsibilities_are_unique_per_service_and_region(app: TestApp) {
+    let op = app.operator();
+    let (_, a) = app.post(&op, "/api/v1/platform/authorities", json!({"name": "Landkreis Görlitz", "ars": "14626"})).await;
+    let (_, b) = app.post(&op, "/api/v1/platform/authorities", json!({"name": "Stadt Görlitz", "ars": "146260110110"})).await;
+    let (a, b) = (a["id"].as_str().unwrap().to_owned(), b["id"].as_str().unwrap().to_owned());
+    let add = |authority: String, region: &'static str| {
+        let (app, op) = (app.clone(), op.clone());
+        async move { app.post(&op, "/api/v1/platform/responsibilities", json!({"authority_id": authority, "service_id": "bewohnerparkausweis", "region": region})).await }
+    };
+    assert_eq!(add(a.clone(), "14626").await.0, 201);
+    // The city handles the service itself: a more specific region, allowed.
+    assert_eq!(add(b.clone(), "146260110110").await.0, 201);
+    // A second authority for the same service and region: refused at entry, naming the holder.
+    let (status, body) = add(b.clone(), "14626").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("Landkreis Görlitz"), "{body}");
+    // Gemeinde over Kreis over Land.
+    let resolve = |ars: &'static str| {
+        let (app, op) = (app.clone(), op.clone());
+        async move { app.get(&op, &format!("/api/v1/platform/responsibilities/resolve?service_id=bewohnerparkausweis&ars={ars}")).await.1 }
+    };
+    let city = resolve("146260110110").await;
+    assert_eq!(city["authority_id"], b.as_str());
+    assert_eq!(city["matching"].as_array().unwrap().len(), 2, "{city}");
+    assert_eq!(resolve("146260020020").await["authority_id"], a.as_str(), "another municipality of the Kreis");
+    let nowhere = resolve("120540000000").await;
+    assert!(nowhere["authority_id"].is_null(), "{nowhere}");
+    assert!(nowhere["explanation"].as_str().unwrap().contains("keine Behörde zuständig"));
+}
+
+async fn responsibilities_import_from_csv_reports_every_refused_line(app: TestApp) {
+    let op = app.operator();
+    let (_, kreis) = app.post(&op, "/api/v1/platform/authorities", json!({"name": "Landkreis Bautzen", "ars": "14625"})).await;
+    let kreis = kreis["id"].as_str().unwrap();
+    let csv = format!(
+        "service_id;region;authority_id\n\
+         bewohnerparkausweis;14625;{kreis}\n\
+         energiepreispauschale;14625;{kreis}\n\
+         unbekannt;14625;{kreis}\n\
+         bewohnerparkausweis;1462;{kreis}\n\
+         bewohnerparkausweis;14625;{kreis}\n\
+         bewohnerparkausweis;147130000000;{kreis}\n\
+         \n\
+         s00000186;14625;niemand\n"
+    );
+    let response = app.http.post(app.url("/api/v1/platform/responsibilities/import")).bearer_auth(&op).header("content-type", "text/csv").body(csv).send().await.unwrap();
+    let (status, report) = json_of(response).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["added"], 2);
+    let refused: Vec<(u64, &str)> = report["refused"].as_array().unwrap().iter().map(|r| (r["line"].as_u64().unwrap(), r["message"].as_str().unwrap())).collect();
+    let lines: Vec<u64> = refused.iter().map(|r| r.0).collect();
+    assert_eq!(lines, [4, 5, 6, 7, 9], "{refused:?}");
+    assert!(refused[0].1.contains("Leistung „unbekannt“ gibt es nicht"), "{refused:?}");
+    assert!(refused[1].1.contains("Region"), "{refused:?}");
+    assert!(refused[2].1.contains("bereits"), "{refused:?}");
+    assert!(refused[3].1.contains("Stadt Leipzig"), "Leipzig holds its own city: {refused:?}");
+    assert!(refused[4].1.contains("Behörde „niemand“"), "{refused:?}");
+    // A file without the columns is refused as a whole.
+    let response = app.http.post(app.url("/api/v1/platform/responsibilities/import")).bearer_auth(&op).header("content-type", "text/csv").body("a,b\n1,2\n").send().await.unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("authority_id"));
+}
+
+async fn refused_operator_input_changes_nothing(app: TestApp) {
+    let op = app.operator();
+    let before = (app.audit_count().await, app.get(&op, "/api/v1/platform/authorities").await.1, app.get(&op, "/api/v1/platform/responsibilities").await.1);
+    let cases: Vec<(&str, serde_json::Value, u16, &str)> = vec![
+        ("/api/v1/platform/authorities", json!({"name": "Stadt X", "ars": "1461"}), 422, "ars"),
+        ("/api/v1/platform/authorities", json!({"name": "Stadt X", "ars": "176120000000"}), 422, "ars"),
+        ("/api/v1/platform/authorities", json!({"name": "  ", "ars": "14612"}), 422, "name"),
+        ("/api/v1/platform/authorities", json!({"name": "Stadt X", "ars": "14612", "email": "keine-adresse"}), 422, "email"),
+        ("/api/v1/platform/authorities", json!({"name": "Stadt X", "ars": "14612", "short_code": "L"}), 422, "short_code"),
+        ("/api/v1/platform/authorities", json!({"name": "Stadt X", "ars": "14612", "id": "leipzig"}), 422, "id"),
+        ("/api/v1/platform/authorities", json!({"name": "Stadt X"}), 422, "ars"),
+        ("/api/v1/platform/authorities", json!({"name": "Stadt X", "ars": "14612", "extra": 1}), 422, "extra"),
+        ("/api/v1/platform/responsibilities", json!({"authority_id": "leipzig", "service_id": "gibtsnicht", "region": "14"}), 422, "service_id"),
+        ("/api/v1/platform/responsibilities", json!({"authority_id": "leipzig", "service_id": "bewohnerparkausweis", "region": "14713000"}), 422, "region"),
+        ("/api/v1/platform/responsibilities", json!({"authority_id": "leipzig", "service_id": "bewohnerparkausweis", "region": "147130000000"}), 409, ""),
+        ("/api/v1/platform/staff", json!({"authority_id": "leipzig", "name": "X", "login": "sachbearbeitung-leipzig", "role": "caseworker"}), 422, "login"),
+        ("/api/v1/platform/staff", json!({"authority_id": "leipzig", "name": "X", "login": "x y", "role": "caseworker"}), 422, "login"),
+        ("/api/v1/platform/staff", json!({"authority_id": "leipzig", "name": "X", "login": "neu", "role": "operator"}), 422, "role"),
+        ("/api/v1/platform/staff", json!({"authority_id": "gibtsnicht", "name": "X", "login": "neu", "role": "caseworker"}), 422, "authority_id"),
+    ];
+    for (path, body, want, field) in cases {
+        let (status, answer) = app.post(&op, path, body.clone()).await;
+        assert_eq!(status, want, "{path} {body}: {answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "a message: {answer}");
+        if !field.is_empty() {
+            assert!(answer["fields"].as_array().unwrap().iter().any(|f| f["field"] == field), "{path} {body}: {answer}");
+        }
+    }
+    // Not JSON, or a broken FIM schema.
+    let response = app.http.post(app.url("/api/v1/platform/authorities")).bearer_auth(&op).header("content-type", "application/json").body("{").send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let form = reqwest::multipart::Form::new().part("schema", reqwest::multipart::Part::text("<xdf:nicht-fim/>"));
+    let (status, body) = json_of(app.http.post(app.url("/api/v1/platform/services/fim")).bearer_auth(&op).multipart(form).send().await.unwrap()).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "schema");
+    let form = reqwest::multipart::Form::new().text("name", "ohne Schema");
+    let (status, body) = json_of(app.http.post(app.url("/api/v1/platform/services/fim")).bearer_auth(&op).multipart(form).send().await.unwrap()).await;
+    assert_eq!((status, body["fields"][0]["field"].as_str()), (422, Some("schema")), "{body}");
+    // An edit that breaks the rules of a service, or of an authority, changes nothing.
+    let (status, body) = app.patch(&op, "/api/v1/platform/services/bewohnerparkausweis", json!({"rules": {"processing_days": 0, "rules": []}})).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = app.patch(&op, "/api/v1/platform/authorities/leipzig", json!({"ars": "99"})).await;
+    assert_eq!(status, 422);
+    assert_eq!(app.patch(&op, "/api/v1/platform/authorities/gibtsnicht", json!({"name": "X"})).await.0, 404);
+    let after = (app.audit_count().await, app.get(&op, "/api/v1/platform/authorities").await.1, app.get(&op, "/api/v1/platform/responsibilities").await.1);
+    assert_eq!(before, after);
+    // A good edit does change it.
+    let (status, body) = app.patch(&op, "/api/v1/platform/services/bewohnerparkausweis", json!({"summary": "Parken im eigenen Viertel.", "required_level": null})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, service) = app.get(app.citizen(0), "/api/v1/services/bewohnerparkausweis").await;
+    assert_eq!(service["summary"], "Parken im eigenen Viertel.");
+    assert!(service["required_level"].is_null(), "{service}");
+}
+
+async fn only_the_operator_reaches_the_platform_api(app: TestApp) {
+    let paths = ["/api/v1/platform/authorities", "/api/v1/platform/responsibilities"];
+    for path in paths {
+        assert_eq!(app.http.get(app.url(path)).send().await.unwrap().status(), 401);
+        for token in [app.citizen(0), app.caseworker("leipzig"), app.tokens.staff.iter().find(|s| s.role == "admin").unwrap().token.as_str()] {
+            let (status, body) = app.get(token, path).await;
+            assert_eq!(status, 403, "{path}: {body}");
+            assert_eq!(body["message"], "Dieser Bereich ist dem Plattformbetrieb vorbehalten.");
+        }
+    }
+    let (status, _) = app.post(app.caseworker("leipzig"), "/api/v1/platform/authorities", json!({"name": "X", "ars": "14"})).await;
+    assert_eq!(status, 403);
+}
+
+async fn deactivation_ends_access(app: TestApp) {
+    let op = app.operator();
+    let jana = app.tokens.staff.iter().find(|s| s.user_id == "sachbearbeitung-2-leipzig").unwrap().token.clone();
+    assert_eq!(app.get(&jana, "/api/v1/cases").await.0, 200);
+    assert_eq!(app.post(&op, "/api/v1/platform/staff/sachbearbeitung-2-leipzig/deactivate", json!({})).await.0, 204);
+    assert_eq!(app.get(&jana, "/api/v1/cases").await.0, 401, "her token stopped at once");
+    assert_eq!(app.post(&op, "/api/v1/platform/staff/sachbearbeitung-2-leipzig/tokens", json!({})).await.0, 409);
+    assert_eq!(app.post(&op, "/api/v1/platform/staff/sachbearbeitung-2-leipzig/deactivate", json!({})).await.0, 404, "already");
+    // A whole authority: its staff lose access, and it takes no new applications.
+    let (status, erfurt) = app.patch(&op, "/api/v1/platform/authorities/erfurt", json!({"active": false})).await;
+    assert_eq!((status, erfurt["active"].as_bool()), (200, Some(false)));
+    assert_eq!(app.get(app.caseworker("erfurt"), "/api/v1/cases").await.0, 401);
+    let lena = app.citizen(3).to_owned(); // Erfurt
+    let draft = app.draft(3).await;
+    app.put(&lena, &format!("/api/v1/applications/{draft}/data"), valid_data()).await;
+    let (status, body) = app.post(&lena, &format!("/api/v1/applications/{draft}/submit"), json!({})).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("no_responsible_authority")), "{body}");
+    // Active again: the authority works again (its old tokens stay revoked).
+    let (status, _) = app.patch(&op, "/api/v1/platform/authorities/erfurt", json!({"active": true})).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.post(&lena, &format!("/api/v1/applications/{draft}/submit"), json!({})).await.0, 200);
+    assert_eq!(app.get(app.caseworker("erfurt"), "/api/v1/cases").await.0, 401);
+}
