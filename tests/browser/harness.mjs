@@ -2,6 +2,7 @@
 // demo personas, and runs axe-core (WCAG 2.1 A and AA) on a page.
 
 import { execFileSync, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -137,4 +138,17 @@ export async function startProvider(appBase) {
     nextLogin: (sub, acr, claims) => post('/test/login', { sub, acr, claims }),
     stop: () => child.kill('SIGTERM'),
   };
+}
+
+/** The TOTP code of a base32 secret now (RFC 6238: SHA-1, six digits, 30 s). */
+export function totp(secret) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
 }

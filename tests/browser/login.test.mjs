@@ -5,8 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { startDemo, startProvider, freePort, newPage, checkAccessibility } from './harness.mjs';
+import { startDemo, startProvider, freePort, newPage, checkAccessibility, totp } from './harness.mjs';
 
 let demo;
 let provider;
@@ -78,18 +77,6 @@ test('login with the account, step-up to "hoch", logout at the provider too', as
   assert.deepEqual(visited.length, 3);
 });
 
-/** The TOTP code of a base32 secret now (RFC 6238: SHA-1, six digits, 30 s). */
-function totp(secret) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const offset = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
 
 test('staff log in with password and one-time code; a wrong code is refused', async () => {
   const visited = [];

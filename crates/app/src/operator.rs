@@ -651,7 +651,7 @@ impl OperatorDesk {
     }
 
     /// A member of staff of any authority (the operator looks across authorities).
-    async fn member(&self, user: &UserId) -> Result<User, AppError> {
+    pub async fn member(&self, user: &UserId) -> Result<User, AppError> {
         self.app.store.user(user).await?.filter(|u| u.role.is_authority_member()).ok_or(AppError::NotFound)
     }
 

@@ -5,6 +5,7 @@
 //!   my applications, mailbox, Datenschutzcockpit, assistant).
 //! - `workspace/`: pages for staff (inbox, case file, decision).
 //! - `api/`: JSON under `/api/v1/`, with the OpenAPI document generated from the handlers.
+//! - `operator/`: pages for the platform operator under `/betrieb`, and the invitation page.
 //! - `login/`: citizen login through OpenID Connect, staff password and one-time code, sessions.
 //!
 //! Every use case lives in the application layer (`amtsweg-app`); this crate only turns HTTP
@@ -17,6 +18,7 @@ mod error;
 mod forms;
 mod login;
 mod metrics;
+mod operator;
 mod pages;
 mod portal;
 mod router;

@@ -15,6 +15,7 @@ pub struct Layout {
     pub user_name: Option<String>,
     pub is_citizen: bool,
     pub is_staff: bool,
+    pub is_operator: bool,
     pub csrf: String,
 }
 
@@ -25,6 +26,7 @@ impl Layout {
             user_name: session.map(|s| s.user.display_name.clone()),
             is_citizen: session.is_some_and(|s| s.user.role == Role::Citizen),
             is_staff: session.is_some_and(|s| s.user.role.is_staff()),
+            is_operator: session.is_some_and(|s| s.user.role == Role::Operator),
             csrf: session.map(|s| s.session.csrf_token.clone()).unwrap_or_default(),
         }
     }

@@ -57,9 +57,12 @@ pub async fn refuse_oversized(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    // Evidence uploads may be larger than forms and JSON.
-    let limit = if req.uri().path().ends_with("/evidence") || req.uri().path().ends_with("/nachweise/hochladen") {
+    // Evidence uploads, FIM schemas and responsibility imports may be larger than forms and JSON.
+    let path = req.uri().path();
+    let limit = if path.ends_with("/evidence") || path.ends_with("/nachweise/hochladen") {
         amtsweg_app::uploads::MAX_UPLOAD_BYTES + 64 * 1024
+    } else if path.ends_with("/services/fim") || path.ends_with("/leistungen/fim") || path.ends_with("/responsibilities/import") || path.ends_with("/zustaendigkeiten/import") {
+        crate::api::MAX_FIM_UPLOAD_BYTES
     } else {
         MAX_BODY_BYTES
     };

@@ -142,7 +142,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(platform::authorities, platform::create_authority))
         .routes(routes!(platform::authority, platform::edit_authority))
         .routes(routes!(platform::responsibilities, platform::add_responsibility))
-        .routes(routes!(platform::import_responsibilities))
+        .routes({
+            let (schemas, paths, method_router) = routes!(platform::import_responsibilities);
+            (schemas, paths, method_router.layer(axum::extract::DefaultBodyLimit::max(MAX_FIM_UPLOAD_BYTES)))
+        })
         .routes(routes!(platform::resolve))
         .routes({
             // Schemas and code lists may be larger than the other bodies.

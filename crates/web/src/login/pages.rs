@@ -204,7 +204,10 @@ async fn page(
         for (user, authority) in state.app.accounts().personas().await? {
             let description = match (user.role, &user.person) {
                 (Role::Citizen, person) => format!("Bürger/in, {}", person.as_ref().map(|p| p.city.as_str()).unwrap_or_default()),
-                (role, _) => format!("{}, {}", role.label(), authority.unwrap_or_default()),
+                (role, _) => match authority {
+                    Some(authority) => format!("{}, {authority}", role.label()),
+                    None => role.label().to_owned(),
+                },
             };
             personas.push(Persona { id: user.id.to_string(), name: user.display_name, description });
         }
@@ -250,6 +253,7 @@ fn start_page(role: Role) -> &'static str {
         Role::Caseworker | Role::TeamLead => "/arbeitsplatz",
         Role::DataProtection => "/datenschutz",
         Role::Admin => "/verwaltung",
+        Role::Operator => "/betrieb",
         _ => "/",
     }
 }

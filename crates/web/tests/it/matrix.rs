@@ -11,7 +11,7 @@ use std::collections::HashMap;
 on_both_stores!(every_route_for_every_role);
 
 /// Roles as the matrix names them.
-const ROLES: [&str; 10] = [
+const ROLES: [&str; 11] = [
     "citizen",
     "other_citizen",
     "caseworker",
@@ -21,6 +21,7 @@ const ROLES: [&str; 10] = [
     "data_protection",
     "admin",
     "procedure",
+    "operator",
     "nobody",
 ];
 
@@ -42,6 +43,7 @@ fn api_access(method: &str, path: &str, tag: &str) -> (&'static [&'static str], 
         ("assistant", "POST", "/api/v1/inquiries/{id}/answer") => (&["caseworker", "team_lead"], &["other_caseworker", "other_team_lead"]),
         ("privacy", _, _) => (&["data_protection"], &[]),
         ("admin", _, _) => (&["admin"], &[]),
+        ("platform", _, _) => (&["operator"], &[]),
         ("procedures", _, p) if !p.contains('{') => (&["procedure"], &[]),
         ("procedures", _, _) => (&["procedure"], &[]),
         other => panic!("no expectation for {other:?}: add the route to the matrix"),
@@ -64,6 +66,11 @@ fn valid_body(method: &str, path: &str) -> Value {
         ("POST", "/api/v1/assistant/handover") => json!({"question": "Matrix?", "authority_id": "leipzig"}),
         ("POST", "/api/v1/inquiries/{id}/answer") => json!({"answer": "Matrix"}),
         ("POST", "/api/v1/procedures/submissions/{id}/events") => json!({"kind": "rejected", "note": "Matrix"}),
+        ("POST", "/api/v1/platform/authorities") => json!({"name": "Matrix", "ars": "14"}),
+        ("PATCH", "/api/v1/platform/authorities/{id}") => json!({"name": "Matrix"}),
+        ("POST", "/api/v1/platform/responsibilities") => json!({"authority_id": "leipzig", "service_id": "bewohnerparkausweis", "region": "14"}),
+        ("PATCH", "/api/v1/platform/services/{id}") => json!({"summary": "Matrix"}),
+        ("POST", "/api/v1/platform/staff") => json!({"authority_id": "leipzig", "name": "Matrix", "login": "matrix", "role": "caseworker"}),
         _ => json!({}),
     }
 }
@@ -71,11 +78,20 @@ fn valid_body(method: &str, path: &str) -> Value {
 /// Routes that change state without a body: allowed roles are not sent through them here (the
 /// functional tests do), so that the fixtures stay as they are.
 fn bodyless_change(method: &str, path: &str) -> bool {
-    method == "POST" && ["/withdraw", "/claim", "/release", "/submit", "/accept", "/discard"].iter().any(|e| path.ends_with(e))
+    method == "POST" && ["/withdraw", "/claim", "/release", "/submit", "/accept", "/discard", "/deactivate", "/reset", "/tokens"].iter().any(|e| path.ends_with(e))
 }
 
 fn fill(path: &str, ids: &HashMap<&str, String>) -> String {
     let mut out = path.to_owned();
+    // The operator's routes: an authority, a service, a member of staff, and the queries.
+    match path {
+        "/api/v1/platform/staff" => return format!("{path}?authority_id=leipzig"),
+        "/api/v1/platform/responsibilities/resolve" => return format!("{path}?service_id=bewohnerparkausweis&ars=147130000000"),
+        p if p.starts_with("/api/v1/platform/authorities/") => return p.replace("{id}", "leipzig"),
+        p if p.starts_with("/api/v1/platform/services/") => return p.replace("{id}", "bewohnerparkausweis"),
+        p if p.starts_with("/api/v1/platform/staff/") => return p.replace("{id}", "sachbearbeitung-2-leipzig"),
+        _ => {}
+    }
     let id = if path.ends_with("/bescheid") {
         &ids["decided_case"]
     } else if path.ends_with("/document") {
@@ -152,6 +168,7 @@ async fn every_route_for_every_role(app: TestApp) {
         ("data_protection", staff("datenschutz-leipzig")),
         ("admin", staff("fachadministration-leipzig")),
         ("procedure", client_token),
+        ("operator", app.tokens.operator.token.clone()),
         ("nobody", "kein-gueltiges-token".into()),
     ]);
 
@@ -170,6 +187,7 @@ async fn every_route_for_every_role(app: TestApp) {
                     "GET" => app.http.get(app.url(&url)),
                     "POST" => app.http.post(app.url(&url)),
                     "PUT" => app.http.put(app.url(&url)),
+                    "PATCH" => app.http.patch(app.url(&url)),
                     "DELETE" => app.http.delete(app.url(&url)),
                     m => panic!("{m}"),
                 };
@@ -212,6 +230,7 @@ async fn every_route_for_every_role(app: TestApp) {
         ("team_lead", "teamleitung-leipzig"),
         ("data_protection", "datenschutz-leipzig"),
         ("admin", "fachadministration-leipzig"),
+        ("operator", "betrieb"),
     ];
     let a = &ids["application"];
     let m = &ids["message"];
@@ -238,9 +257,17 @@ async fn every_route_for_every_role(app: TestApp) {
     ];
     // Every page with an id in its address is in one of the two lists (read from the routers'
     // source; the catalog's service pages are public).
-    let listed: Vec<String> = citizen_pages.iter().chain(&workspace_pages).map(|(p, _)| p.clone()).collect();
+    let operator_pages: Vec<String> = vec![
+        "/betrieb".into(),
+        "/betrieb/zustaendigkeiten".into(),
+        "/betrieb/leistungen".into(),
+        "/betrieb/behoerden/leipzig".into(),
+        "/betrieb/leistungen/bewohnerparkausweis".into(),
+    ];
+    let listed: Vec<String> = citizen_pages.iter().chain(&workspace_pages).map(|(p, _)| p.clone()).chain(operator_pages.iter().cloned()).collect();
     for pattern in get_routes_with_ids_in_source() {
-        if pattern.starts_with("/leistungen/") {
+        // Public: the catalog's service pages; an invitation, whose secret is its address.
+        if pattern.starts_with("/leistungen/") || pattern.starts_with("/einladung/") {
             continue;
         }
         let shape = regex::Regex::new(&format!("^{}$", regex::Regex::new(r"\{[a-z]+\}").unwrap().replace_all(&regex::escape(&pattern).replace(r"\{", "{").replace(r"\}", "}"), "[^/]+"))).unwrap();
@@ -273,6 +300,10 @@ async fn every_route_for_every_role(app: TestApp) {
             let (status, _, _) = page(&b, app.url(path)).await;
             expect(status, path, role == who, false);
         }
+        for path in &operator_pages {
+            let (status, _, _) = page(&b, app.url(path)).await;
+            expect(status, path, role == "operator", false);
+        }
         // State-changing forms of others' areas, with the persona's own valid CSRF token.
         let posts: Vec<(String, &[&str], &[&str])> = vec![
             (format!("/antraege/{a}/zuruecknehmen"), &["citizen"], &["other_citizen"]),
@@ -282,6 +313,12 @@ async fn every_route_for_every_role(app: TestApp) {
             (format!("/arbeitsplatz/vorgaenge/{case}/zuweisen"), &["team_lead"], &[]),
             (format!("/arbeitsplatz/vorgaenge/{case}/entscheidung"), &["caseworker", "team_lead"], &["other_caseworker"]),
             ("/verwaltung/clients".into(), &["admin"], &[]),
+            ("/betrieb/behoerden".into(), &["operator"], &[]),
+            ("/betrieb/behoerden/leipzig".into(), &["operator"], &[]),
+            ("/betrieb/behoerden/leipzig/mitarbeitende".into(), &["operator"], &[]),
+            ("/betrieb/mitarbeitende/sachbearbeitung-2-leipzig/deaktivieren".into(), &["operator"], &[]),
+            ("/betrieb/zustaendigkeiten".into(), &["operator"], &[]),
+            ("/betrieb/leistungen/bewohnerparkausweis".into(), &["operator"], &[]),
             ("/assistent/weitergeben".into(), &["citizen", "other_citizen"], &[]),
             (format!("/arbeitsplatz/anfragen/{}/antwort", ids["inquiry"]), &["caseworker", "team_lead"], &["other_caseworker"]),
         ];
@@ -319,11 +356,22 @@ async fn every_route_for_every_role(app: TestApp) {
         ("team_lead", format!("/arbeitsplatz/vorgaenge/{case}/zuweisen"), "/arbeitsplatz/vorgaenge/{id}/zuweisen"),
         ("admin", "/verwaltung/clients".into(), "/verwaltung/clients"),
         ("admin", format!("/verwaltung/clients/{}/widerrufen", app.tokens.clients[0].client_id), "/verwaltung/clients/{id}/widerrufen"),
+        ("operator", "/betrieb/behoerden".into(), "/betrieb/behoerden"),
+        ("operator", "/betrieb/behoerden/leipzig".into(), "/betrieb/behoerden/{id}"),
+        ("operator", "/betrieb/behoerden/leipzig/mitarbeitende".into(), "/betrieb/behoerden/{id}/mitarbeitende"),
+        ("operator", "/betrieb/mitarbeitende/sachbearbeitung-2-leipzig/token".into(), "/betrieb/mitarbeitende/{id}/token"),
+        ("operator", "/betrieb/mitarbeitende/sachbearbeitung-2-leipzig/zuruecksetzen".into(), "/betrieb/mitarbeitende/{id}/zuruecksetzen"),
+        ("operator", "/betrieb/mitarbeitende/sachbearbeitung-2-leipzig/deaktivieren".into(), "/betrieb/mitarbeitende/{id}/deaktivieren"),
+        ("operator", "/betrieb/zustaendigkeiten".into(), "/betrieb/zustaendigkeiten"),
+        ("operator", "/betrieb/zustaendigkeiten/import".into(), "/betrieb/zustaendigkeiten/import"),
+        ("operator", "/betrieb/leistungen/fim".into(), "/betrieb/leistungen/fim"),
+        ("operator", "/betrieb/leistungen/bewohnerparkausweis".into(), "/betrieb/leistungen/{id}"),
         ("nobody", "/anmelden".into(), "/anmelden"),
         ("nobody", "/anmelden/mitarbeitende".into(), "/anmelden/mitarbeitende"),
     ];
-    // Asking the assistant changes nothing (anyone may ask, without a session).
-    let exempt = ["/assistent"];
+    // Asking the assistant changes nothing (anyone may ask, without a session). An invitation
+    // is taken with the secret in its address, which no other site knows: that is its token.
+    let exempt = ["/assistent", "/einladung/{secret}"];
     let covered: Vec<&str> = posts.iter().map(|(_, _, pattern)| *pattern).chain(exempt).collect();
     for pattern in post_routes_in_source() {
         assert!(covered.contains(&pattern.as_str()), "the POST route {pattern} is missing from the CSRF walk");
@@ -340,8 +388,8 @@ async fn every_route_for_every_role(app: TestApp) {
                 b
             }
         };
-        if path.ends_with("/hochladen") {
-            // The upload form is multipart: its token is one of the parts.
+        if path.ends_with("/hochladen") || path.ends_with("/import") || path.ends_with("/fim") {
+            // The upload forms are multipart: their token is one of the parts.
             for token in [None, Some("not-the-token")] {
                 let part = reqwest::multipart::Part::bytes(b"%PDF-1.4 x".to_vec()).file_name("x.pdf").mime_str("application/pdf").unwrap();
                 let mut form = reqwest::multipart::Form::new().text("type", "urn:amtsweg:evidence:residence").part("file", part);
@@ -368,6 +416,8 @@ async fn every_route_for_every_role(app: TestApp) {
     assert!(clients.as_array().unwrap().iter().any(|c| c["client_id"] == client_id.as_str()), "the client was not revoked: {clients}");
     let (_, inquiries) = app.get(app.caseworker("leipzig"), "/api/v1/inquiries").await;
     assert!(inquiries.as_array().unwrap().iter().all(|q| q["answer"].is_null()), "no refused request answered the question: {inquiries}");
+    let jana = app.tokens.staff.iter().find(|s| s.user_id == "sachbearbeitung-2-leipzig").unwrap();
+    assert_eq!(app.get(&jana.token, "/api/v1/cases").await.0, 200, "no refused form deactivated her");
 }
 
 /// The paths of every `POST` route of the page routers, read from their source.
@@ -375,7 +425,7 @@ fn post_routes_in_source() -> Vec<String> {
     let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     let route = regex::Regex::new(r#"\.route\(\s*"([^"]+)",\s*(?:get\([a-z_]+\)\.)?(?:axum::routing::)?post\("#).unwrap();
     let mut found = Vec::new();
-    for dir in ["portal", "workspace", "login"] {
+    for dir in ["portal", "workspace", "login", "operator"] {
         for entry in std::fs::read_dir(src.join(dir)).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             found.extend(route.captures_iter(&text).map(|c| c[1].to_owned()));
@@ -390,7 +440,7 @@ fn get_routes_with_ids_in_source() -> Vec<String> {
     let src = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     let route = regex::Regex::new(r#"\.route\(\s*"([^"]*\{[^"]+)",\s*get\("#).unwrap();
     let mut found = Vec::new();
-    for dir in ["portal", "workspace", "login"] {
+    for dir in ["portal", "workspace", "login", "operator"] {
         for entry in std::fs::read_dir(src.join(dir)).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             found.extend(route.captures_iter(&text).map(|c| c[1].to_owned()));
