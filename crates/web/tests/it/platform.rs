@@ -3,6 +3,7 @@
 //! application landing in the new authority's inbox. Refused input changes nothing.
 
 use crate::common::{TestApp, fim_fixtures, json_of, valid_data};
+use crate::pages::{browser, csrf, page, post_form, select};
 use crate::on_both_stores;
 use serde_json::json;
 
@@ -13,6 +14,8 @@ on_both_stores!(
     refused_operator_input_changes_nothing,
     only_the_operator_reaches_the_platform_api,
     deactivation_ends_access,
+    refused_page_forms_show_german_errors_and_change_nothing,
+    an_invitation_is_taken_once,
 );
 
 impl TestApp {
@@ -276,4 +279,112 @@ async fn deactivation_ends_access(app: TestApp) {
     assert_eq!(status, 200);
     assert_eq!(app.post(&lena, &format!("/api/v1/applications/{draft}/submit"), json!({})).await.0, 200);
     assert_eq!(app.get(app.caseworker("erfurt"), "/api/v1/cases").await.0, 401);
+}
+
+/// The text of the page's error summary and field errors.
+fn errors_on(doc: &scraper::Html) -> String {
+    select(doc, "#fehlerliste, .kern-error").iter().map(|e| e.text().collect::<String>()).collect::<Vec<_>>().join(" ")
+}
+
+async fn refused_page_forms_show_german_errors_and_change_nothing(app: TestApp) {
+    let op = browser(&app, "betrieb").await;
+    let (status, _, home) = page(&op, app.url("/betrieb")).await;
+    assert_eq!(status, 200);
+    let token = csrf(&home);
+    let t = token.as_str();
+    let before = (app.audit_count().await, app.store.authorities().await.unwrap().len(), app.store.all_responsibilities().await.unwrap().len());
+    let forms: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
+        ("/betrieb/behoerden", vec![("_csrf", t), ("name", "Stadt X"), ("ars", "1461")], 422, "Regionalschlüssel oder sein Anfang"),
+        ("/betrieb/behoerden", vec![("_csrf", t), ("name", ""), ("ars", "14612")], 422, "Bitte füllen Sie dieses Feld aus"),
+        ("/betrieb/behoerden", vec![("_csrf", t), ("name", "Stadt X"), ("ars", "14612"), ("short_code", "L")], 422, "Das Kürzel L hat schon eine andere Behörde"),
+        ("/betrieb/behoerden/leipzig", vec![("_csrf", t), ("name", "Stadt Leipzig"), ("ars", "147130000000"), ("email", "kaputt"), ("active", "ja")], 422, "E-Mail-Adresse"),
+        ("/betrieb/behoerden/leipzig/mitarbeitende", vec![("_csrf", t), ("staff_name", "X"), ("login", "sachbearbeitung-leipzig"), ("role", "caseworker")], 422, "gibt es schon"),
+        ("/betrieb/behoerden/leipzig/mitarbeitende", vec![("_csrf", t), ("staff_name", ""), ("login", "neu"), ("role", "caseworker")], 422, "Bitte füllen Sie dieses Feld aus"),
+        ("/betrieb/zustaendigkeiten", vec![("_csrf", t), ("authority_id", "leipzig"), ("service_id", "bewohnerparkausweis"), ("region", "147130000000")], 409, "bereits Stadt Leipzig zuständig"),
+        ("/betrieb/zustaendigkeiten", vec![("_csrf", t), ("authority_id", ""), ("service_id", ""), ("region", "")], 422, "gibt es nicht"),
+        ("/betrieb/leistungen/bewohnerparkausweis", vec![("_csrf", t), ("name", "Bewohnerparkausweis"), ("summary", "x"), ("description", "x"), ("legal_basis", "x"), ("rules", "{kaputt"), ("evidence", "[]")], 422, "kein gültiges JSON"),
+        ("/betrieb/leistungen/bewohnerparkausweis", vec![("_csrf", t), ("name", "Bewohnerparkausweis"), ("summary", "x"), ("description", "x"), ("legal_basis", "x"), ("rules", r#"{"processing_days": 0}"#), ("evidence", "[]")], 422, "Bearbeitungsfrist"),
+    ];
+    for (path, form, want, text) in forms {
+        let (status, _, doc) = post_form(&op, app.url(path), &form).await;
+        assert_eq!(status, want, "{path} {form:?}");
+        let shown = errors_on(&doc);
+        assert!(shown.contains(text), "{path}: expected „{text}“ in: {shown}");
+    }
+    // The uploads: no file, a broken schema.
+    let multipart = |parts: Vec<(&'static str, &'static str)>| {
+        let mut form = reqwest::multipart::Form::new().text("_csrf", token.clone());
+        for (k, v) in parts {
+            form = form.part(k, reqwest::multipart::Part::text(v).file_name(format!("{k}.txt")));
+        }
+        form
+    };
+    for (path, parts, text) in [
+        ("/betrieb/zustaendigkeiten/import", vec![("csv", "")], "Bitte wählen Sie eine CSV-Datei aus"),
+        ("/betrieb/zustaendigkeiten/import", vec![("file", "a,b\n1,2\n")], "authority_id, service_id und region"),
+        ("/betrieb/leistungen/fim", vec![("schema", "<kein-fim/>")], ""),
+        ("/betrieb/leistungen/fim", vec![("name", "ohne Schema")], "Bitte wählen Sie die Schema-Datei"),
+    ] {
+        let r = op.post(app.url(path)).multipart(multipart(parts)).send().await.unwrap();
+        assert_eq!(r.status(), 422, "{path}");
+        let doc = scraper::Html::parse_document(&r.text().await.unwrap());
+        let shown = errors_on(&doc);
+        assert!(!shown.trim().is_empty() && shown.contains(text), "{path}: {shown}");
+    }
+    let after = (app.audit_count().await, app.store.authorities().await.unwrap().len(), app.store.all_responsibilities().await.unwrap().len());
+    assert_eq!(before, after);
+    let (_, service) = app.get(app.citizen(0), "/api/v1/services/bewohnerparkausweis").await;
+    assert_ne!(service["summary"], "x", "the refused edit changed nothing");
+}
+
+async fn an_invitation_is_taken_once(app: TestApp) {
+    let op = app.operator();
+    let (status, invited) = app.post(&op, "/api/v1/platform/staff", json!({"authority_id": "halle", "name": "Ole Krause", "login": "o.krause", "role": "team_lead"})).await;
+    assert_eq!(status, 201);
+    let url = invited["invitation_url"].as_str().unwrap().to_owned();
+    let path = url.strip_prefix(&app.base).unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let (status, _, doc) = page(&client, app.url(&path)).await;
+    assert_eq!(status, 200);
+    let secret = select(&doc, "#schluessel")[0].text().collect::<String>().trim().to_owned();
+    // Wrong code, short password, different repeat: refused, the link still open.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    let code = amtsweg_app::accounts::code_at(&secret, now).unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for (password, repeat, code, field) in [
+        ("Saale und Elster", "Saale und Elster", wrong, "Einmalcode stimmt nicht"),
+        ("kurz", "kurz", code.as_str(), "mindestens 12"),
+        ("Saale und Elster", "Saale und Unstrut", code.as_str(), "stimmen nicht überein"),
+    ] {
+        let form = [("password", password), ("password_repeat", repeat), ("totp_secret", secret.as_str()), ("code", code)];
+        let (status, _, doc) = post_form(&client, app.url(&path), &form).await;
+        assert_eq!(status, 422);
+        assert!(errors_on(&doc).contains(field), "{}", errors_on(&doc));
+    }
+    // A login before the invitation is taken fails: no password is set.
+    let login = [("benutzername", "o.krause"), ("passwort", ""), ("code", code.as_str())];
+    let anon = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let token = crate::pages::login_form_token(&app, &anon).await;
+    let mut with_token = login.to_vec();
+    with_token.push(("_csrf", token.as_str()));
+    let (status, _, _) = post_form(&anon, app.url("/anmelden/mitarbeitende"), &with_token).await;
+    assert_ne!(status, 200);
+    // Taken.
+    let form = [("password", "Saale und Elster"), ("password_repeat", "Saale und Elster"), ("totp_secret", secret.as_str()), ("code", code.as_str())];
+    let r = client.post(app.url(&path)).form(&form).send().await.unwrap();
+    assert!(r.url().path().starts_with("/anmelden"), "{}", r.url());
+    // Once only.
+    assert_eq!(page(&client, app.url(&path)).await.0, 404);
+    assert_eq!(post_form(&client, app.url(&path), &form).await.0, 404);
+    let user = amtsweg_domain::UserId::parse(invited["id"].as_str().unwrap()).unwrap();
+    let member = app.store.members(&amtsweg_domain::AuthorityId::parse("halle").unwrap()).await.unwrap().into_iter().find(|m| m.user.id == user).unwrap();
+    assert!(member.active && member.invitation_until.is_none());
+    let login = app.platform.accounts().staff_login("o.krause", "Saale und Elster", &code).await;
+    assert!(login.is_ok(), "the new login works");
+    // A reset closes the password again and opens a new link.
+    let (status, reset) = app.post(&op, &format!("/api/v1/platform/staff/{user}/reset"), json!({})).await;
+    assert_eq!(status, 201);
+    assert_ne!(reset["invitation_url"], url.as_str());
+    let next = amtsweg_app::accounts::code_at(&secret, now + 30).unwrap();
+    assert!(app.platform.accounts().staff_login("o.krause", "Saale und Elster", &next).await.is_err(), "the old password and factor stopped");
 }
