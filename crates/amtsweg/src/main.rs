@@ -15,6 +15,7 @@ mod bench_ledger;
 mod config;
 mod fim;
 mod ledger;
+mod operator;
 mod register;
 mod staff;
 
@@ -68,9 +69,15 @@ enum Command {
     /// The citizen assistant: search, answer, evaluate.
     #[command(subcommand)]
     Assist(assist::AssistCommand),
-    /// Staff accounts: password login with a second factor (TOTP).
+    /// Staff accounts: invitations, tokens, password login with a second factor (TOTP).
     #[command(subcommand)]
     Staff(staff::StaffCommand),
+    /// Authorities on the platform (the platform operator): add, list, edit.
+    #[command(subcommand)]
+    Authority(operator::AuthorityCommand),
+    /// Responsibilities: which authority handles which service for which region.
+    #[command(subcommand)]
+    Responsibility(operator::ResponsibilityCommand),
 }
 
 #[derive(Args)]
@@ -177,14 +184,29 @@ async fn run(cli: Cli) -> Result<(), String> {
             if flags.data_dir.is_none() {
                 config.data_dir = std::env::temp_dir().join(format!("amtsweg-demo-{}", std::process::id()));
             }
-            // The demo always runs on its own SQLite file, fresh each start.
+            // The demo runs on a fresh world each start: its own SQLite file, or with
+            // `--database-url postgres://…` a new schema on that database.
             std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("Datenordner nicht anlegbar: {e}"))?;
-            let db = config.data_dir.join("amtsweg-demo.db");
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-            }
-            config.set_database_url(format!("sqlite:{}", db.display()));
-            let store = open_store(&config).await?;
+            let postgres = flags.database_url.as_deref().filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"));
+            let store: amtsweg_store::DynStore = match postgres {
+                Some(url) => {
+                    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
+                    let schema = format!("amtsweg_demo_{since}");
+                    let store: amtsweg_store::DynStore =
+                        std::sync::Arc::new(amtsweg_store::PgStore::connect_to_new_schema(url, &schema).await.map_err(|e| format!("Datenbank nicht erreichbar: {e}"))?);
+                    store.migrate().await.map_err(|e| format!("Migration fehlgeschlagen: {e}"))?;
+                    println!("PostgreSQL: die Demo liegt im neuen Schema {schema} (weitere Knoten: search_path={schema}).");
+                    store
+                }
+                None => {
+                    let db = config.data_dir.join("amtsweg-demo.db");
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+                    }
+                    config.set_database_url(format!("sqlite:{}", db.display()));
+                    open_store(&config).await?
+                }
+            };
             let mut tokens = amtsweg_demo::seed(&store).await.map_err(|e| format!("Demo-Daten: {e}"))?;
             amtsweg_demo::seed_staff_logins(&store, &mut tokens).await.map_err(|e| format!("Demo-Zugänge: {e}"))?;
             match amtsweg_demo::seed_fim(&store, &fim_fixtures).await {
@@ -209,6 +231,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Kb(command) => assist::run_kb(command, cli.config.as_ref()).await,
         Command::Assist(command) => assist::run_assist(command, cli.config.as_ref()).await,
         Command::Staff(command) => staff::run(command, cli.config.as_ref()).await,
+        Command::Authority(command) => operator::run_authority(command, cli.config.as_ref()).await,
+        Command::Responsibility(command) => operator::run_responsibility(command, cli.config.as_ref()).await,
         Command::Register(command) => {
             init_tracing("info");
             register::run(command).await

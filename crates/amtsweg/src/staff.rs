@@ -42,6 +42,72 @@ pub enum StaffCommand {
         #[command(flatten)]
         flags: ServerFlags,
     },
+    /// Invite a colleague of an authority: prints the one-time link (valid 72 hours) where they
+    /// choose a password and set up the second factor themselves.
+    Invite {
+        #[arg(long)]
+        authority: String,
+        /// caseworker, team_lead, data_protection or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        login: String,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+    /// An API token (90 days) for a colleague's integrations; printed once.
+    Token {
+        #[arg(long)]
+        login: String,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+}
+
+/// `invite` and `token`: through the operator's desk, audited with the actor `console`.
+async fn run_operator(command: StaffCommand, config_path: Option<&PathBuf>) -> Result<(), String> {
+    use amtsweg_app::operator::{OperatorDesk, StaffInput};
+    let flags = match &command {
+        StaffCommand::Invite { flags, .. } | StaffCommand::Token { flags, .. } => flags,
+        _ => unreachable!("only invite and token"),
+    };
+    let config = load(config_path, flags)?;
+    let store = open_store(&config).await?;
+    let desk = OperatorDesk::console(amtsweg_app::Platform::ephemeral(store.clone()));
+    let message = |e: amtsweg_app::AppError| match e {
+        amtsweg_app::AppError::Invalid(fields) => fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("\n"),
+        other => other.message(),
+    };
+    let out = match command {
+        StaffCommand::Invite { authority, role, name, login, .. } => {
+            let invitation = desk.invite(StaffInput { authority_id: authority, name, login: login.clone(), role, id: None }).await.map_err(message)?;
+            // The full address when the public address is configured; the path otherwise.
+            let url = match config.server.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                Some(base) => format!("{}{}", base.trim_end_matches('/'), invitation.path),
+                None => invitation.path.clone(),
+            };
+            serde_json::json!({
+                "user_id": invitation.user_id.as_str(),
+                "login": login,
+                "invitation_url": url,
+                "expires": invitation.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            })
+        }
+        StaffCommand::Token { login, .. } => {
+            let credential = store.staff_credential(login.trim()).await.map_err(|e| e.to_string())?.ok_or(format!("Den Benutzernamen {login} gibt es nicht."))?;
+            let (token, expires) = desk.issue_token(&credential.user_id).await.map_err(message)?;
+            serde_json::json!({
+                "user_id": credential.user_id.as_str(),
+                "token": token,
+                "expires": expires.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            })
+        }
+        _ => unreachable!("only invite and token"),
+    };
+    println!("{out}");
+    Ok(())
 }
 
 fn read_password() -> Result<String, String> {
@@ -57,6 +123,7 @@ fn read_password() -> Result<String, String> {
 pub async fn run(command: StaffCommand, config_path: Option<&PathBuf>) -> Result<(), String> {
     let (login, flags) = match &command {
         StaffCommand::Add { login, flags, .. } | StaffCommand::Reset { login, flags } => (login.trim().to_owned(), flags),
+        StaffCommand::Invite { .. } | StaffCommand::Token { .. } => return run_operator(command, config_path).await,
     };
     if login.is_empty() || login.len() > 200 || login.chars().any(char::is_whitespace) {
         return Err("Der Benutzername darf nicht leer sein und keine Leerzeichen enthalten.".into());
@@ -80,6 +147,7 @@ pub async fn run(command: StaffCommand, config_path: Option<&PathBuf>) -> Result
             id
         }
         StaffCommand::Reset { .. } => existing.map(|c| c.user_id).ok_or(format!("Den Benutzernamen {login} gibt es nicht."))?,
+        StaffCommand::Invite { .. } | StaffCommand::Token { .. } => unreachable!("handled above"),
     };
     let secret = new_totp_secret();
     let credential = StaffCredential {

@@ -21,6 +21,18 @@ impl SqlStore<Postgres> {
         Self::connect_with(options).await
     }
 
+    /// Creates the schema `schema` (of `[a-z0-9_]`, not existing yet) and connects into it: a
+    /// fresh world on a shared database (the demo on PostgreSQL).
+    pub async fn connect_to_new_schema(url: &str, schema: &str) -> crate::Result<Self> {
+        if schema.is_empty() || schema.len() > 63 || !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(crate::StoreError::Corrupt("schema name".into()));
+        }
+        let admin = PgPoolOptions::new().max_connections(1).connect_with(PgConnectOptions::from_str(url)?).await?;
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await?;
+        admin.close().await;
+        Self::connect_in_schema(url, schema).await
+    }
+
     async fn connect_with(options: PgConnectOptions) -> crate::Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
         Ok(Self::with_pool(pool))
