@@ -365,10 +365,23 @@ impl Config {
         self.ledger.key.clone().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| self.data_dir.join("ledger.key"))
     }
 
-    /// The upload key, when configured (base64 of 32 bytes).
+    /// Where a restored backup puts the upload key; read when `[uploads] key` is unset.
+    pub fn upload_key_path(&self) -> PathBuf {
+        self.data_dir.join("upload.key")
+    }
+
+    /// The upload key as configured (base64), or as `upload.key` in the data folder holds it.
+    pub fn upload_key_base64(&self) -> Option<String> {
+        let configured = self.uploads.key.as_ref().map(|k| k.expose_secret().trim().to_owned()).filter(|k| !k.is_empty());
+        configured.or_else(|| std::fs::read_to_string(self.upload_key_path()).ok().map(|t| t.trim().to_owned()).filter(|k| !k.is_empty()))
+    }
+
+    /// The upload key, when configured (base64 of 32 bytes), or else from `upload.key` in the
+    /// data folder (where `amtsweg restore` puts it).
     pub fn upload_key(&self) -> Result<Option<amtsweg_app::uploads::UploadKey>, String> {
         use base64::Engine;
-        let Some(text) = self.uploads.key.as_ref().map(|k| k.expose_secret().trim()).filter(|k| !k.is_empty()) else { return Ok(None) };
+        let Some(text) = self.upload_key_base64() else { return Ok(None) };
+        let text = text.as_str();
         let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| "upload_key ist kein Base64".to_owned())?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| "upload_key muss 32 Bytes lang sein".to_owned())?;
         Ok(Some(amtsweg_app::uploads::UploadKey::new(key)))

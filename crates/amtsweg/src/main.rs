@@ -8,6 +8,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod assist;
+mod backup;
 mod bench;
 mod bench_evidence;
 mod bench_fim;
@@ -72,6 +73,19 @@ enum Command {
     /// Staff accounts: invitations, tokens, password login with a second factor (TOTP).
     #[command(subcommand)]
     Staff(staff::StaffCommand),
+    /// Write a consistent backup (database, keys, the assistant's index, a manifest) into an
+    /// empty folder while the server runs.
+    Backup {
+        dir: PathBuf,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+    /// Restore a backup into an empty data folder (and an empty database), then migrate.
+    Restore {
+        dir: PathBuf,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
     /// Authorities on the platform (the platform operator): add, list, edit.
     #[command(subcommand)]
     Authority(operator::AuthorityCommand),
@@ -231,6 +245,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Kb(command) => assist::run_kb(command, cli.config.as_ref()).await,
         Command::Assist(command) => assist::run_assist(command, cli.config.as_ref()).await,
         Command::Staff(command) => staff::run(command, cli.config.as_ref()).await,
+        Command::Backup { dir, flags } => backup::backup(dir, cli.config.as_ref(), &flags).await,
+        Command::Restore { dir, flags } => backup::restore(dir, cli.config.as_ref(), &flags).await,
         Command::Authority(command) => operator::run_authority(command, cli.config.as_ref()).await,
         Command::Responsibility(command) => operator::run_responsibility(command, cli.config.as_ref()).await,
         Command::Register(command) => {

@@ -26,6 +26,14 @@ impl SqlStore<Sqlite> {
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         Ok(Self::with_pool(pool))
     }
+
+    /// Writes a consistent copy of the whole database to `path` (which must not exist) while
+    /// others keep reading and writing: `VACUUM INTO` reads one snapshot.
+    pub async fn vacuum_into(&self, path: &std::path::Path) -> crate::Result<()> {
+        let target = path.to_str().ok_or_else(|| crate::StoreError::Corrupt("backup path".into()))?;
+        sqlx::query("VACUUM INTO ?").bind(target).execute(self.pool()).await?;
+        Ok(())
+    }
 }
 
 impl Dialect for Sqlite {

@@ -24,9 +24,16 @@ impl Drop for Server {
 }
 
 pub fn serve(database_url: &str, key: &std::path::Path, dir: &std::path::Path) -> Server {
+    serve_with(database_url, key, dir, &[])
+}
+
+/// `serve` with more configuration in the environment (e.g. `AMTSWEG_RATE_LIMIT_API_PER_SECOND`).
+#[allow(dead_code)]
+pub fn serve_with(database_url: &str, key: &std::path::Path, dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .envs(env.iter().copied())
         .env("AMTSWEG_DATABASE_URL", database_url)
         .env("AMTSWEG_DATA_DIR", dir)
         .env("AMTSWEG_LEDGER_KEY", key)
