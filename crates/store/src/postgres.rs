@@ -39,6 +39,18 @@ impl SqlStore<Postgres> {
     }
 }
 
+/// The migrations up to and including `version`: a database as an earlier release left it
+/// (for the upgrade tests).
+impl SqlStore<Postgres> {
+    #[doc(hidden)]
+    pub async fn migrate_through(&self, version: i64) -> crate::Result<()> {
+        let all = <Postgres as Dialect>::MIGRATIONS.0;
+        let end = all.iter().position(|m| m.0 > version).unwrap_or(all.len());
+        sqlx::migrate::Migrator::new(crate::embedded::Embedded(&all[..end])).await?.run(self.pool()).await?;
+        Ok(())
+    }
+}
+
 impl Dialect for Postgres {
     const BACKEND: crate::Backend = crate::Backend::Postgres;
     const MIGRATIONS: crate::embedded::Embedded = crate::embedded::POSTGRES;

@@ -36,6 +36,18 @@ impl SqlStore<Sqlite> {
     }
 }
 
+/// The migrations up to and including `version`: a database as an earlier release left it
+/// (for the upgrade tests).
+impl SqlStore<Sqlite> {
+    #[doc(hidden)]
+    pub async fn migrate_through(&self, version: i64) -> crate::Result<()> {
+        let all = <Sqlite as Dialect>::MIGRATIONS.0;
+        let end = all.iter().position(|m| m.0 > version).unwrap_or(all.len());
+        sqlx::migrate::Migrator::new(crate::embedded::Embedded(&all[..end])).await?.run(self.pool()).await?;
+        Ok(())
+    }
+}
+
 impl Dialect for Sqlite {
     const BACKEND: crate::Backend = crate::Backend::Sqlite;
     const MIGRATIONS: crate::embedded::Embedded = crate::embedded::SQLITE;
