@@ -10,9 +10,10 @@ pub fn transfer_retention() -> time::Duration {
     time::Duration::days(2 * 365 + 1)
 }
 
-/// Deletes transfer log entries older than the retention period (returns how many), and
-/// expired access tokens of API clients.
+/// Deletes transfer log entries older than the retention period (returns how many), expired
+/// access tokens of API clients, and rate-limit state of clients back at full allowance.
 pub async fn sweep(store: &DynStore, now: OffsetDateTime) -> Result<u64, amtsweg_store::StoreError> {
     store.delete_expired_client_tokens(now).await?;
+    store.forget_allowances((now.unix_timestamp_nanos() / 1_000_000) as i64).await?;
     store.delete_transfers_before(now - transfer_retention()).await
 }

@@ -48,6 +48,7 @@ mod ledger;
 mod people;
 mod postgres;
 mod procedures;
+mod rate_limits;
 mod sql;
 mod sqlite;
 
@@ -357,6 +358,13 @@ pub trait Store: Send + Sync + 'static {
     async fn ledger_has_checkpoint(&self, size: u64) -> Result<bool>;
     /// Whether commitments to this subject can still be opened (its salt is kept).
     async fn ledger_has_salt(&self, subject: &str) -> Result<bool>;
+
+    // --- rate limits across nodes ---------------------------------------------------------
+    /// Takes one request from `key`'s allowance (GCRA: one every `interval_ms`, bursts of
+    /// `burst`): `Ok(())` when allowed, `Err(wait_ms)` when over the limit. Atomic across nodes.
+    async fn take_allowance(&self, key: &str, now_ms: i64, interval_ms: i64, burst: i64) -> Result<std::result::Result<(), i64>>;
+    /// Forgets keys back at their full allowance; returns how many.
+    async fn forget_allowances(&self, now_ms: i64) -> Result<u64>;
 
     // --- jobs ----------------------------------------------------------------------------
     /// Enqueues a job to run at `run_at`. With `unique_key`, nothing is enqueued while a job of

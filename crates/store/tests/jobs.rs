@@ -1,4 +1,4 @@
-//! The jobs table on both backends: SQLite always, PostgreSQL when `AMTSWEG_TEST_POSTGRES_URL`
+//! The jobs table (and the shared rate limits) on both backends: SQLite always, PostgreSQL when `AMTSWEG_TEST_POSTGRES_URL`
 //! is set (mandatory when `CI=true`), each test in a fresh database file or schema, opened by
 //! two store handles (two pools, as two processes would).
 
@@ -135,6 +135,7 @@ on_both!(
     failed_with_retry_waits_until_retry_at,
     failed_without_retry_is_kept_and_never_claimed,
     every_job_is_claimed_once_by_concurrent_claimers,
+    rate_limits_hold_across_handles,
 );
 
 /// Now, to the microsecond (PostgreSQL keeps microseconds).
@@ -297,4 +298,34 @@ async fn every_job_is_claimed_once_by_concurrent_claimers(db: Arc<Db>) {
     assert_eq!(claimed.len(), 50, "every job claimed exactly once");
     assert_eq!(claimed.into_iter().collect::<BTreeSet<_>>(), enqueued);
     assert_eq!(db.stores[0].job_counts().await.unwrap(), JobCounts { waiting: 0, failed: 0 });
+}
+
+/// Two handles (two nodes) share one allowance: three a minute, then wait; a minute later one
+/// more; another key has its own; swept once back at full allowance.
+async fn rate_limits_hold_across_handles(db: Arc<Db>) {
+    let (one, two) = (&db.stores[0], &db.stores[1]);
+    let now = 1_800_000_000_000i64;
+    let minute = 60_000;
+    let interval = minute / 3;
+    for (n, store) in [one, two, one].into_iter().enumerate() {
+        assert_eq!(store.take_allowance("login:a", now + n as i64, interval, 3).await.unwrap(), Ok(()), "request {n}");
+    }
+    let refused = two.take_allowance("login:a", now + 3, interval, 3).await.unwrap();
+    let wait = refused.expect_err("the fourth within the minute");
+    assert!(wait > 0 && wait <= interval, "{wait}");
+    assert_eq!(one.take_allowance("login:b", now + 3, interval, 3).await.unwrap(), Ok(()), "another client");
+    assert_eq!(two.take_allowance("login:a", now + interval + 3, interval, 3).await.unwrap(), Ok(()), "one interval later");
+    // Concurrent takers from both handles never get more than the burst.
+    let tasks: Vec<_> = (0..10)
+        .map(|n| {
+            let store = db.stores[n % 2].clone();
+            tokio::spawn(async move { store.take_allowance("assistant:c", now, interval, 3).await.unwrap().is_ok() })
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += usize::from(t.await.unwrap());
+    }
+    assert_eq!(allowed, 3);
+    assert_eq!(one.forget_allowances(now + 2 * minute).await.unwrap(), 3);
 }

@@ -42,7 +42,7 @@ pub fn app_with(state: AppState, with_metrics: bool) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::load_session))
-        .layer(axum::middleware::from_fn_with_state(state.limits.clone(), security::rate_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(security::refuse_oversized));
     security::with_headers(router, csp)

@@ -112,10 +112,27 @@ type Keyed = governor::RateLimiter<
     governor::clock::DefaultClock,
 >;
 
-/// The limiters (GCRA, `governor`), one state per client address.
+/// A limit per minute held in the database, so that it holds across every app node behind a
+/// proxy: a client cannot double its login attempts by landing on two nodes.
+#[derive(Debug, Clone, Copy)]
+struct Shared {
+    /// `login` or `assistant`: part of the key.
+    kind: &'static str,
+    per_minute: u32,
+}
+
+/// Which limit a request counts against.
+enum Limit<'a> {
+    Shared(Shared),
+    Local(&'a Keyed),
+}
+
+/// The limiters: logins and questions to the assistant in the database (GCRA, shared by the
+/// nodes), API requests per second in this node's memory (`governor`: a write per API request
+/// would cost more than it protects; behind a proxy the proxy caps the sum, see deploy/).
 pub struct RateLimits {
-    login: Option<Keyed>,
-    assistant: Option<Keyed>,
+    login: Option<Shared>,
+    assistant: Option<Shared>,
     api: Option<Keyed>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (behind TLS termination every
     /// request comes from the proxy).
@@ -126,10 +143,10 @@ impl RateLimits {
     pub fn new(settings: RateLimitSettings, trusted_proxies: Vec<ipnet::IpNet>) -> Self {
         use governor::Quota;
         use std::num::NonZeroU32;
-        let per_minute = |n: u32| NonZeroU32::new(n).map(|n| Keyed::keyed(Quota::per_minute(n)));
+        let shared = |kind, per_minute: u32| (per_minute > 0).then_some(Shared { kind, per_minute });
         Self {
-            login: per_minute(settings.login_per_minute),
-            assistant: per_minute(settings.assistant_per_minute),
+            login: shared("login", settings.login_per_minute),
+            assistant: shared("assistant", settings.assistant_per_minute),
             api: NonZeroU32::new(settings.api_per_second).map(|n| {
                 let burst = n.saturating_mul(NonZeroU32::new(5).expect("five"));
                 Keyed::keyed(Quota::per_second(n).allow_burst(burst))
@@ -159,24 +176,43 @@ impl RateLimits {
         peer
     }
 
-    /// Forgets clients that are back at a full allowance (keeps the memory bounded).
+    /// Forgets clients that are back at a full allowance (keeps this node's memory bounded; the
+    /// database's share is swept by the retention job).
     pub fn forget_idle(&self) {
-        for limiter in [&self.login, &self.assistant, &self.api].into_iter().flatten() {
+        if let Some(limiter) = &self.api {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
     }
 
-    fn limiter_for(&self, method: &axum::http::Method, path: &str) -> Option<&Keyed> {
+    fn limit_for(&self, method: &axum::http::Method, path: &str) -> Option<Limit<'_>> {
         let login = path == "/anmelden" && method == axum::http::Method::POST || path.starts_with("/anmelden/");
         let assistant = path == "/api/v1/assistant/ask" || path.starts_with("/assistent");
         if login {
-            self.login.as_ref()
+            self.login.map(Limit::Shared)
         } else if assistant {
-            self.assistant.as_ref()
+            self.assistant.map(Limit::Shared)
         } else if path.starts_with("/api/") {
-            self.api.as_ref()
+            self.api.as_ref().map(Limit::Local)
         } else {
+            None
+        }
+    }
+}
+
+/// Counts a request against a shared limit: `Some(seconds)` to wait when over it. A database
+/// that cannot be asked lets the request through (the login itself then fails on it anyway).
+async fn over_shared_limit(store: &amtsweg_store::DynStore, limit: Shared, client: std::net::IpAddr) -> Option<u64> {
+    use sha2::Digest;
+    // The address is personal data: only a hash of it is kept, and only as long as it counts.
+    let key = format!("{}:{}", limit.kind, hex::encode(&sha2::Sha256::digest(client.to_string().as_bytes())[..16]));
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let interval_ms = 60_000 / i64::from(limit.per_minute.max(1));
+    match store.take_allowance(&key, now_ms, interval_ms.max(1), i64::from(limit.per_minute)).await {
+        Ok(Ok(())) => None,
+        Ok(Err(wait_ms)) => Some((wait_ms as u64).div_ceil(1000).max(1)),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit not checked: the database did not answer");
             None
         }
     }
@@ -184,11 +220,8 @@ impl RateLimits {
 
 /// Middleware: 429 with `Retry-After` when a client is over its limit (JSON for the API, a
 /// German page otherwise).
-pub async fn rate_limit(
-    axum::extract::State(limits): axum::extract::State<std::sync::Arc<RateLimits>>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn rate_limit(axum::extract::State(state): axum::extract::State<crate::state::AppState>, req: Request, next: Next) -> Response {
+    let limits = &state.limits;
     // An IPv6 client is its /64: one host can have as many addresses in it as it likes.
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let client = peer.map(|peer| limits.client(peer, req.headers())).map(|ip| match ip {
@@ -198,15 +231,23 @@ pub async fn rate_limit(
         std::net::IpAddr::V6(v6) => std::net::IpAddr::V4(v6.to_ipv4_mapped().expect("checked")),
         v4 => v4,
     });
-    let (Some(client), Some(limiter)) = (client, limits.limiter_for(req.method(), req.uri().path())) else {
+    let (Some(client), Some(limit)) = (client, limits.limit_for(req.method(), req.uri().path())) else {
         return next.run(req).await;
     };
-    let Err(not_until) = limiter.check_key(&client) else {
-        return next.run(req).await;
+    let retry_after_secs = match limit {
+        Limit::Shared(shared) => match over_shared_limit(&state.app.store, shared, client).await {
+            None => return next.run(req).await,
+            Some(secs) => secs,
+        },
+        Limit::Local(limiter) => {
+            let Err(not_until) = limiter.check_key(&client) else {
+                return next.run(req).await;
+            };
+            use governor::clock::Clock;
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        }
     };
-    use governor::clock::Clock;
-    let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-    let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     tracing::warn!(route = %req.uri().path().split('/').take(4).collect::<Vec<_>>().join("/"), "rate limit reached");
     let error = crate::error::AppError::TooManyRequests { retry_after_secs: retry_after_secs.max(1) };
     if req.uri().path().starts_with("/api/") {

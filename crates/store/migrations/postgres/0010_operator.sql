@@ -18,3 +18,10 @@ CREATE TABLE invitations (
     used_at    TIMESTAMPTZ
 );
 CREATE INDEX invitations_by_user ON invitations (user_id);
+
+-- Rate limits that hold across app nodes (logins, questions to the assistant): per key (the
+-- kind and a hash of the client's address) the theoretical arrival time of GCRA, in ms.
+CREATE TABLE rate_limits (
+    key TEXT PRIMARY KEY,
+    tat BIGINT NOT NULL
+);

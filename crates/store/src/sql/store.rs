@@ -372,6 +372,12 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     // --- jobs ----------------------------------------------------------------------------
+    async fn take_allowance(&self, key: &str, now_ms: i64, interval_ms: i64, burst: i64) -> Result<std::result::Result<(), i64>> {
+        crate::rate_limits::take(self, key, now_ms, interval_ms, burst).await
+    }
+    async fn forget_allowances(&self, now_ms: i64) -> Result<u64> {
+        crate::rate_limits::forget(self, now_ms).await
+    }
     async fn enqueue_job(&self, kind: &str, unique_key: Option<&str>, payload: &str, run_at: OffsetDateTime) -> Result<Option<i64>> {
         jobs::enqueue_job(self, kind, unique_key, payload, run_at).await
     }
