@@ -42,12 +42,14 @@ pub enum StaffCommand {
         #[command(flatten)]
         flags: ServerFlags,
     },
-    /// Invite a colleague of an authority: prints the one-time link (valid 72 hours) where they
-    /// choose a password and set up the second factor themselves.
+    /// Invite a colleague of an authority, or a platform operator (`--role operator`, no
+    /// authority): prints the one-time link (valid 72 hours) where they choose a password and
+    /// set up the second factor themselves.
     Invite {
+        /// The authority's id (not for an operator).
         #[arg(long)]
-        authority: String,
-        /// caseworker, team_lead, data_protection or admin.
+        authority: Option<String>,
+        /// caseworker, team_lead, data_protection, admin, or operator.
         #[arg(long)]
         role: String,
         #[arg(long)]
@@ -64,14 +66,21 @@ pub enum StaffCommand {
         #[command(flatten)]
         flags: ServerFlags,
     },
+    /// Deactivate a login: its sessions end and its tokens stop at once.
+    Deactivate {
+        #[arg(long)]
+        login: String,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
 }
 
-/// `invite` and `token`: through the operator's desk, audited with the actor `console`.
+/// `invite`, `token` and `deactivate`: through the operator's desk, audited with the actor `console`.
 async fn run_operator(command: StaffCommand, config_path: Option<&PathBuf>) -> Result<(), String> {
     use amtsweg_app::operator::{OperatorDesk, StaffInput};
     let flags = match &command {
-        StaffCommand::Invite { flags, .. } | StaffCommand::Token { flags, .. } => flags,
-        _ => unreachable!("only invite and token"),
+        StaffCommand::Invite { flags, .. } | StaffCommand::Token { flags, .. } | StaffCommand::Deactivate { flags, .. } => flags,
+        _ => unreachable!("only invite, token and deactivate"),
     };
     let config = load(config_path, flags)?;
     let store = open_store(&config).await?;
@@ -82,7 +91,12 @@ async fn run_operator(command: StaffCommand, config_path: Option<&PathBuf>) -> R
     };
     let out = match command {
         StaffCommand::Invite { authority, role, name, login, .. } => {
-            let invitation = desk.invite(StaffInput { authority_id: authority, name, login: login.clone(), role, id: None }).await.map_err(message)?;
+            let invitation = match (role.trim(), authority) {
+                ("operator", None) => desk.invite_operator(&name, &login).await.map_err(message)?,
+                ("operator", Some(_)) => return Err("Ein Plattformbetrieb gehört zu keiner Behörde: --authority entfällt.".into()),
+                (_, None) => return Err("--authority: die Behörde, für die die Person arbeitet.".into()),
+                (_, Some(authority)) => desk.invite(StaffInput { authority_id: authority, name, login: login.clone(), role, id: None }).await.map_err(message)?,
+            };
             // The full address when the public address is configured; the path otherwise.
             let url = match config.server.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
                 Some(base) => format!("{}{}", base.trim_end_matches('/'), invitation.path),
@@ -104,7 +118,15 @@ async fn run_operator(command: StaffCommand, config_path: Option<&PathBuf>) -> R
                 "expires": expires.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             })
         }
-        _ => unreachable!("only invite and token"),
+        StaffCommand::Deactivate { login, .. } => {
+            let credential = store.staff_credential(login.trim()).await.map_err(|e| e.to_string())?.ok_or(format!("Den Benutzernamen {login} gibt es nicht."))?;
+            desk.deactivate(&credential.user_id).await.map_err(|e| match e {
+                amtsweg_app::AppError::NotFound => format!("Der Zugang {login} ist schon deaktiviert."),
+                other => message(other),
+            })?;
+            serde_json::json!({"user_id": credential.user_id.as_str(), "login": login, "active": false})
+        }
+        _ => unreachable!("only invite, token and deactivate"),
     };
     println!("{out}");
     Ok(())
@@ -123,7 +145,7 @@ fn read_password() -> Result<String, String> {
 pub async fn run(command: StaffCommand, config_path: Option<&PathBuf>) -> Result<(), String> {
     let (login, flags) = match &command {
         StaffCommand::Add { login, flags, .. } | StaffCommand::Reset { login, flags } => (login.trim().to_owned(), flags),
-        StaffCommand::Invite { .. } | StaffCommand::Token { .. } => return run_operator(command, config_path).await,
+        StaffCommand::Invite { .. } | StaffCommand::Token { .. } | StaffCommand::Deactivate { .. } => return run_operator(command, config_path).await,
     };
     if login.is_empty() || login.len() > 200 || login.chars().any(char::is_whitespace) {
         return Err("Der Benutzername darf nicht leer sein und keine Leerzeichen enthalten.".into());
@@ -147,7 +169,7 @@ pub async fn run(command: StaffCommand, config_path: Option<&PathBuf>) -> Result
             id
         }
         StaffCommand::Reset { .. } => existing.map(|c| c.user_id).ok_or(format!("Den Benutzernamen {login} gibt es nicht."))?,
-        StaffCommand::Invite { .. } | StaffCommand::Token { .. } => unreachable!("handled above"),
+        StaffCommand::Invite { .. } | StaffCommand::Token { .. } | StaffCommand::Deactivate { .. } => unreachable!("handled above"),
     };
     let secret = new_totp_secret();
     let credential = StaffCredential {

@@ -134,6 +134,22 @@ async fn the_operator_sets_up_dresden_at_the_console() {
     let leipzig = &tokens.caseworkers.iter().find(|c| c.authority_id == "leipzig").unwrap().token;
     let r = http.get(format!("{base}/api/v1/cases/{}", case["id"].as_str().unwrap())).bearer_auth(leipzig).send().await.unwrap();
     assert_eq!(r.status(), 404);
+
+    // The first operator of a real installation comes from the console, and can be stopped there.
+    let operator = console.json(&["staff", "invite", "--role", "operator", "--name", "Olaf Betrieb", "--login", "o.betrieb"]);
+    assert!(operator["invitation_url"].as_str().unwrap().starts_with("/einladung/"));
+    let (code, _, err) = console.run(&["staff", "invite", "--role", "operator", "--authority", "leipzig", "--name", "X", "--login", "x"]);
+    assert_eq!(code, 1, "{err}");
+    let olaf = console.json(&["staff", "token", "--login", "o.betrieb"])["token"].as_str().unwrap().to_owned();
+    let r = http.get(format!("{base}/api/v1/platform/authorities")).bearer_auth(&olaf).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the operator's token reaches the platform API");
+    let gone = console.json(&["staff", "deactivate", "--login", "o.betrieb"]);
+    assert_eq!(gone["active"], false);
+    let r = http.get(format!("{base}/api/v1/platform/authorities")).bearer_auth(&olaf).send().await.unwrap();
+    assert_eq!(r.status(), 401, "deactivated at the console: the token stopped");
+    let (code, _, err) = console.run(&["staff", "deactivate", "--login", "o.betrieb"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("schon deaktiviert"), "{err}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -650,9 +650,32 @@ impl OperatorDesk {
         }
     }
 
-    /// A member of staff of any authority (the operator looks across authorities).
+    /// A member of staff of any authority (the operator looks across authorities), or another
+    /// platform operator.
     pub async fn member(&self, user: &UserId) -> Result<User, AppError> {
-        self.app.store.user(user).await?.filter(|u| u.role.is_authority_member()).ok_or(AppError::NotFound)
+        self.app.store.user(user).await?.filter(|u| u.role.is_authority_member() || u.role == Role::Operator).ok_or(AppError::NotFound)
+    }
+
+    /// Invites another platform operator (the first comes from the console): the same one-time
+    /// link as for staff.
+    pub async fn invite_operator(&self, name: &str, login: &str) -> Result<Invitation, AppError> {
+        let mut errors = Vec::new();
+        let name = text("name", name, MAX_NAME_CHARS, true, &mut errors);
+        let login = login.trim().to_owned();
+        if login.is_empty() || login.chars().count() > 100 || !login.chars().all(|c| c.is_alphanumeric() || ".-_@".contains(c)) {
+            errors.push(FieldError::new("login", "Der Benutzername hat 1 bis 100 Zeichen: Buchstaben, Ziffern und . - _ @."));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let user = User { id: UserId::from_stored(uuid::Uuid::new_v4().to_string()), role: Role::Operator, display_name: name, authority_id: None, person: None };
+        let secret = new_secret();
+        let expires_at = OffsetDateTime::now_utc() + Duration::hours(INVITATION_HOURS);
+        match self.app.store.invite_staff(&user, &login, &hash_secret(&secret), expires_at, &self.actor).await {
+            Ok(()) => Ok(Invitation { user_id: user.id, path: format!("/einladung/{secret}"), expires_at }),
+            Err(StoreError::Exists(_)) => Err(invalid("login", format!("Den Benutzernamen „{login}“ gibt es schon."))),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Resets a member's password and second factor: a new one-time link replaces them.
@@ -672,7 +695,7 @@ impl OperatorDesk {
     /// An API token for a member's integrations (valid [`STAFF_TOKEN_DAYS`]); shown once.
     pub async fn issue_token(&self, user: &UserId) -> Result<(String, OffsetDateTime), AppError> {
         let member = self.member(user).await?;
-        if !self.app.store.members(member.authority_id.as_ref().ok_or(AppError::NotFound)?).await?.iter().any(|m| &m.user.id == user && m.active) {
+        if !self.app.store.user_active(user).await? {
             return Err(AppError::Conflict("Der Zugang ist deaktiviert.".into()));
         }
         let token = new_secret();

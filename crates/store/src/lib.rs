@@ -165,6 +165,8 @@ pub trait Store: Send + Sync + 'static {
     async fn accept_invitation(&self, token_hash: &str, password_hash: &str, totp_secret: &str) -> Result<UserId>;
     /// Deactivates a member of staff (sessions end, tokens are revoked).
     async fn deactivate_user(&self, user: &UserId, actor: &Actor) -> Result<()>;
+    /// Whether a user is known and not deactivated.
+    async fn user_active(&self, user: &UserId) -> Result<bool>;
     /// Everyone who works for an authority, with login and state.
     async fn members(&self, authority: &AuthorityId) -> Result<Vec<Member>>;
 

@@ -57,7 +57,8 @@ pub(crate) async fn invite_staff<DB: Dialect>(
     expires_at: OffsetDateTime,
     actor: &Actor,
 ) -> Result<()> {
-    let authority = user.authority_id.as_ref().ok_or(StoreError::NotFound)?;
+    // Staff of an authority, or a platform operator (of none).
+    let authority = user.authority_id.as_ref().map(|a| a.as_str());
     let mut tx = store.write().await?;
     if tx.optional::<(String,)>("SELECT user_id FROM staff_credentials WHERE login = $1", args![login]).await?.is_some() {
         return Err(StoreError::Exists("login"));
@@ -65,13 +66,14 @@ pub(crate) async fn invite_staff<DB: Dialect>(
     super::create_user_in(&mut tx, user).await.map_err(exists_as("user"))?;
     tx.execute(RESERVE_LOGIN, args![user.id.as_str(), login, NOT_SET]).await.map_err(exists_as("login"))?;
     tx.execute(PUT_INVITATION, args![token_hash, user.id.as_str(), OffsetDateTime::now_utc(), expires_at]).await?;
-    audit(&mut tx, AuditKind::StaffInvited, who(actor), Some(authority.as_str()), ("user", user.id.as_str())).await?;
+    audit(&mut tx, AuditKind::StaffInvited, who(actor), authority, ("user", user.id.as_str())).await?;
     tx.commit().await
 }
 
-/// The authority of a member of staff, checked before an operator changes them.
-async fn member_authority<DB: Dialect>(tx: &mut Write<DB>, user: &UserId) -> Result<String> {
-    tx.optional::<(Option<String>,)>(MEMBER_AUTHORITY, args![user.as_str()]).await?.and_then(|(a,)| a).ok_or(StoreError::NotFound)
+/// The authority of a member of staff (`None` for a platform operator); `NotFound` for an
+/// unknown user.
+async fn member_authority<DB: Dialect>(tx: &mut Write<DB>, user: &UserId) -> Result<Option<String>> {
+    tx.optional::<(Option<String>,)>(MEMBER_AUTHORITY, args![user.as_str()]).await?.map(|(a,)| a).ok_or(StoreError::NotFound)
 }
 
 /// Clears a member's password and second factor, ends their sessions, and opens a new one-time
@@ -86,7 +88,7 @@ pub(crate) async fn reset_staff_access<DB: Dialect>(store: &SqlStore<DB>, user: 
     tx.execute(END_SESSIONS, args![user.as_str()]).await?;
     tx.execute(CLOSE_INVITATIONS, args![now, user.as_str()]).await?;
     tx.execute(PUT_INVITATION, args![token_hash, user.as_str(), now, expires_at]).await?;
-    audit(&mut tx, AuditKind::SecondFactorReset, who(actor), Some(&authority), ("user", user.as_str())).await?;
+    audit(&mut tx, AuditKind::SecondFactorReset, who(actor), authority.as_deref(), ("user", user.as_str())).await?;
     tx.commit().await
 }
 
@@ -108,7 +110,7 @@ pub(crate) async fn accept_invitation<DB: Dialect>(store: &SqlStore<DB>, token_h
     tx.execute(SET_CREDENTIAL, args![password_hash, totp_secret, open.user_id.as_str()]).await?;
     let authority = member_authority(&mut tx, &open.user_id).await?;
     let me = Some((open.user_id.as_str(), "staff"));
-    audit(&mut tx, AuditKind::StaffActivated, me, Some(&authority), ("user", open.user_id.as_str())).await?;
+    audit(&mut tx, AuditKind::StaffActivated, me, authority.as_deref(), ("user", open.user_id.as_str())).await?;
     tx.commit().await?;
     Ok(open.user_id)
 }
@@ -125,7 +127,7 @@ pub(crate) async fn deactivate_user<DB: Dialect>(store: &SqlStore<DB>, user: &Us
     tx.execute(END_SESSIONS, args![user.as_str()]).await?;
     tx.execute(REVOKE_TOKENS, args![now, user.as_str()]).await?;
     tx.execute(CLOSE_INVITATIONS, args![now, user.as_str()]).await?;
-    audit(&mut tx, AuditKind::StaffDeactivated, who(actor), Some(&authority), ("user", user.as_str())).await?;
+    audit(&mut tx, AuditKind::StaffDeactivated, who(actor), authority.as_deref(), ("user", user.as_str())).await?;
     tx.commit().await
 }
 
@@ -134,6 +136,12 @@ pub(crate) async fn end_access_of_authority<DB: Dialect>(tx: &mut Write<DB>, aut
     tx.execute(END_AUTHORITY_SESSIONS, args![authority.as_str()]).await?;
     tx.execute(REVOKE_AUTHORITY_TOKENS, args![now, authority.as_str()]).await?;
     Ok(())
+}
+
+/// Whether a user may act (known and not deactivated).
+pub(crate) async fn user_active<DB: Dialect>(store: &SqlStore<DB>, user: &UserId) -> Result<bool> {
+    let row = store.optional::<(String,)>("SELECT id FROM users WHERE id = $1 AND deactivated_at IS NULL", args![user.as_str()]).await?;
+    Ok(row.is_some())
 }
 
 /// Everyone who works for an authority, with their login and state.

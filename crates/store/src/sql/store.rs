@@ -91,6 +91,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     async fn deactivate_user(&self, user: &UserId, actor: &Actor) -> Result<()> {
         people::invitations::deactivate_user(self, user, actor).await
     }
+    async fn user_active(&self, user: &UserId) -> Result<bool> {
+        people::invitations::user_active(self, user).await
+    }
     async fn members(&self, authority: &AuthorityId) -> Result<Vec<Member>> {
         people::invitations::members(self, authority).await
     }

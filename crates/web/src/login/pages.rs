@@ -270,7 +270,7 @@ async fn staff_login(
     let outcome = state.app.accounts().staff_login(field("benutzername"), field("passwort"), field("code")).await;
     let back = Some(("/anmelden".to_owned(), "Zurück zur Anmeldung".to_owned()));
     match outcome {
-        Ok(user) if user.role.is_authority_member() => {
+        Ok(user) if user.role.is_authority_member() || user.role == Role::Operator => {
             tracing::info!(role = user.role.as_str(), "staff logged in");
             Ok(begin_session(&state, session.as_deref(), &user, None, false, start_page(user.role)).await?)
         }
