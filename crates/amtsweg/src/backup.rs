@@ -157,6 +157,10 @@ pub async fn backup(dir: PathBuf, config_path: Option<&PathBuf>, flags: &ServerF
         files,
     };
     std::fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest).expect("JSON")).map_err(|e| e.to_string())?;
+    if let Ok(store) = open_store(&config).await {
+        let event = amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::KeyUse, true).reason("backup");
+        crate::security_event(&config, &store, event).await;
+    }
     println!("Sicherung geschrieben: {} ({} Dateien, Datenbank {backend}). Sie enthält die Schlüssel: verschlüsselt und getrennt aufbewahren.", dir.display(), manifest.files.len());
     Ok(())
 }
@@ -242,6 +246,7 @@ pub async fn restore(dir: PathBuf, config_path: Option<&PathBuf>, flags: &Server
     }
     // Brings a backup of an older release up to date.
     let store = open_store(&config).await?;
+    crate::security_event(&config, &store, amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::KeyUse, true).reason("restore")).await;
     let size = store.ledger_size().await.map_err(|e| e.to_string())?;
     println!(
         "Wiederhergestellt aus {} (Sicherung vom {}, amtsweg {}): Datenbank, Schlüssel{}. Das Ledger hat {size} Einträge; prüfen Sie es mit „amtsweg ledger verify“ und starten Sie dann amtsweg serve.",

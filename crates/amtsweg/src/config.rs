@@ -33,6 +33,16 @@ pub struct Config {
     pub embeddings: EmbeddingsConfig,
     pub oidc: OidcConfig,
     pub rate_limits: RateLimitConfig,
+    pub security: SecurityConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Where security events go besides the database (the operator's page): empty (nowhere
+    /// else), `file:PATH` (JSON lines, ECS fields), `syslog:udp:HOST:PORT` or
+    /// `syslog:unix:/dev/log` (RFC 5424, the JSON as the message).
+    pub events: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,6 +185,7 @@ impl Default for Config {
             embeddings: EmbeddingsConfig::default(),
             oidc: OidcConfig::default(),
             rate_limits: RateLimitConfig::default(),
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -240,7 +251,7 @@ impl Default for RateLimitConfig {
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// Every environment variable (without the prefix) and the key of the file it sets.
-pub const ENV_KEYS: [(&str, &str); 32] = [
+pub const ENV_KEYS: [(&str, &str); 33] = [
     ("data_dir", "data_dir"),
     ("log", "log"),
     ("listen", "server.listen"),
@@ -273,6 +284,7 @@ pub const ENV_KEYS: [(&str, &str); 32] = [
     ("rate_limit_login_per_minute", "rate_limits.login_per_minute"),
     ("rate_limit_assistant_per_minute", "rate_limits.assistant_per_minute"),
     ("rate_limit_api_per_second", "rate_limits.api_per_second"),
+    ("security_events", "security.events"),
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
@@ -368,6 +380,11 @@ impl Config {
     /// Where a restored backup puts the upload key; read when `[uploads] key` is unset.
     pub fn upload_key_path(&self) -> PathBuf {
         self.data_dir.join("upload.key")
+    }
+
+    /// The security log with its configured sink.
+    pub fn security_log(&self) -> Result<amtsweg_app::security::SecurityLog, String> {
+        Ok(amtsweg_app::security::SecurityLog::new(amtsweg_app::security::Sink::parse(&self.security.events)?))
     }
 
     /// The upload key as configured (base64), or as `upload.key` in the data folder holds it.

@@ -102,6 +102,10 @@ pub async fn run(command: LedgerCommand, config: Option<&PathBuf>) -> Result<(),
                 return Err(format!("{} gibt es schon; ein vorhandener Schlüssel wird nie überschrieben.", path.display()));
             }
             make_key_file(&path)?;
+            // The store may not exist yet (keys come first): then the event goes to the sink alone.
+            if let Ok(store) = crate::open_store(&config).await {
+                crate::security_event(&config, &store, amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::KeyUse, true).reason("ledger-key-created")).await;
+            }
             eprintln!("Schlüssel des Ledgers angelegt: {} (nur für den Eigentümer lesbar; bitte sichern).", path.display());
             println!("{}", key(&config)?.verifier_key());
             Ok(())
@@ -115,12 +119,15 @@ pub async fn run(command: LedgerCommand, config: Option<&PathBuf>) -> Result<(),
             let config = crate::load(config, &flags)?;
             let key = key(&config)?;
             let store = crate::open_store(&config).await?;
+            use amtsweg_app::security::{Action, SecurityEvent};
             match amtsweg_app::ledger::verify(&store, key.verifier_key()).await.map_err(|e| e.to_string())? {
                 Ok(v) => {
+                    crate::security_event(&config, &store, SecurityEvent::new(Action::LedgerVerification, true).reason("verified")).await;
                     println!("{}", serde_json::to_string(&v).expect("JSON"));
                     Ok(())
                 }
                 Err(m) => {
+                    crate::security_event(&config, &store, SecurityEvent::new(Action::LedgerVerification, false).reason("mismatch")).await;
                     println!("{}", serde_json::json!({"valid": false, "index": m.index, "reason": m.reason}));
                     Err(m.to_string())
                 }

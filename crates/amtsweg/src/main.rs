@@ -282,6 +282,14 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// Records a security event of a command (database and the configured sink).
+pub(crate) async fn security_event(config: &Config, store: &amtsweg_store::DynStore, event: amtsweg_app::security::SecurityEvent) {
+    match config.security_log() {
+        Ok(log) => log.record(store, event).await,
+        Err(e) => eprintln!("Warnung: {e}"),
+    }
+}
+
 pub(crate) async fn open_store(config: &Config) -> Result<amtsweg_store::DynStore, String> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
@@ -309,7 +317,7 @@ async fn serve(
         )?;
         (ledger::key(&config)?, upload_key)
     };
-    let mut app = Platform::new(store, ledger_key, upload_key);
+    let mut app = Platform::new(store, ledger_key, upload_key).with_security_log(config.security_log()?);
     if let Some(model) = config.model() {
         app = app.with_model(model);
     }

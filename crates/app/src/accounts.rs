@@ -197,6 +197,9 @@ const STEP_SECS: u64 = 30;
 pub enum StaffLoginError {
     #[error("login name, password or code wrong")]
     Invalid,
+    /// Wrong, and this attempt locked the account (answered like [`Invalid`](Self::Invalid)).
+    #[error("login refused; the account is now locked")]
+    Locked,
     #[error("store: {0}")]
     Store(#[from] amtsweg_store::StoreError),
 }
@@ -204,7 +207,7 @@ pub enum StaffLoginError {
 impl StaffLoginError {
     pub fn message(&self) -> String {
         match self {
-            StaffLoginError::Invalid => "Benutzername, Passwort oder Einmalcode stimmen nicht. Bitte versuchen Sie es noch einmal. Nach fünf erfolglosen Versuchen ist die Anmeldung für 15 Minuten gesperrt.".into(),
+            StaffLoginError::Invalid | StaffLoginError::Locked => "Benutzername, Passwort oder Einmalcode stimmen nicht. Bitte versuchen Sie es noch einmal. Nach fünf erfolglosen Versuchen ist die Anmeldung für 15 Minuten gesperrt.".into(),
             StaffLoginError::Store(_) => "Es ist ein technischer Fehler aufgetreten. Bitte versuchen Sie es später erneut.".into(),
         }
     }
@@ -296,7 +299,7 @@ pub async fn verify(store: &DynStore, login: &str, password: &str, code: &str, n
         }
         _ => {
             tracing::warn!(locked = locked_until.is_some(), "staff login failed");
-            Err(StaffLoginError::Invalid)
+            Err(if locked_until.is_some() { StaffLoginError::Locked } else { StaffLoginError::Invalid })
         }
     }
 }

@@ -13,6 +13,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("forbidden")]
     Forbidden(&'static str),
+    /// A form's CSRF token is missing or wrong (a security event).
+    #[error("csrf token refused")]
+    CsrfRefused(&'static str),
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
     #[error("bad request")]
@@ -62,7 +65,7 @@ impl AppError {
         match self {
             AppError::NotFound => "not_found",
             AppError::Unauthenticated => "unauthenticated",
-            AppError::Forbidden(_) => "forbidden",
+            AppError::Forbidden(_) | AppError::CsrfRefused(_) => "forbidden",
             AppError::LevelTooLow { .. } => "level_too_low",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Invalid(_) => "invalid",
@@ -81,7 +84,7 @@ impl AppError {
         match self {
             AppError::NotFound => "Die angeforderte Seite oder Ressource wurde nicht gefunden.".into(),
             AppError::Unauthenticated => "Bitte melden Sie sich an.".into(),
-            AppError::Forbidden(why) => (*why).into(),
+            AppError::Forbidden(why) | AppError::CsrfRefused(why) => (*why).into(),
             AppError::LevelTooLow { required, .. } => format!(
                 "Für diese Leistung ist eine Anmeldung mit dem Vertrauensniveau „{}“ nötig{}. Bitte melden Sie sich dafür erneut an; Ihre Angaben bleiben erhalten.",
                 required.as_str(),

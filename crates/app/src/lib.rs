@@ -36,6 +36,7 @@ pub mod operator;
 pub mod oversight;
 pub mod procedures;
 pub mod retention;
+pub mod security;
 pub mod staff;
 pub mod uploads;
 
@@ -71,6 +72,8 @@ pub struct Platform {
     pub model: Option<Arc<model::ModelClient>>,
     /// The citizen assistant and its knowledge base.
     pub assistant: assistant::AssistantState,
+    /// Security events for the SIEM (and the operator's page).
+    pub security: Arc<security::SecurityLog>,
 }
 
 impl Platform {
@@ -85,7 +88,19 @@ impl Platform {
             ledger: Arc::new(ledger::Signer::new(ledger_key)),
             model: None,
             assistant: assistant::AssistantState::default(),
+            security: Arc::new(security::SecurityLog::default()),
         }
+    }
+
+    /// Security events also go to `log`'s sink.
+    pub fn with_security_log(mut self, log: security::SecurityLog) -> Self {
+        self.security = Arc::new(log);
+        self
+    }
+
+    /// Records a security event (database and sink); never fails the caller.
+    pub async fn record_security(&self, event: security::SecurityEvent) {
+        self.security.record(&self.store, event).await;
     }
 
     /// A platform whose ledger and upload keys live only as long as this process (benchmarks,

@@ -601,6 +601,16 @@ impl OperatorDesk {
         Ok(service)
     }
 
+    // --- security events ----------------------------------------------------------------------
+
+    /// The latest security events (ECS documents), newest first, and the counts of the last
+    /// 24 hours by action and outcome.
+    pub async fn security_events(&self, limit: i64) -> Result<(Vec<serde_json::Value>, Vec<(String, String, i64)>), AppError> {
+        let events = self.app.store.security_events(limit.clamp(1, 1000)).await?.iter().filter_map(|e| serde_json::from_str(e).ok()).collect();
+        let counts = self.app.store.security_event_counts(OffsetDateTime::now_utc() - Duration::hours(24)).await?;
+        Ok((events, counts))
+    }
+
     // --- staff ------------------------------------------------------------------------------
 
     pub async fn members(&self, authority: &AuthorityId) -> Result<Vec<Member>, AppError> {

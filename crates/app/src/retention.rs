@@ -15,5 +15,6 @@ pub fn transfer_retention() -> time::Duration {
 pub async fn sweep(store: &DynStore, now: OffsetDateTime) -> Result<u64, amtsweg_store::StoreError> {
     store.delete_expired_client_tokens(now).await?;
     store.forget_allowances((now.unix_timestamp_nanos() / 1_000_000) as i64).await?;
+    store.delete_security_events_before(now - crate::security::RETENTION).await?;
     store.delete_transfers_before(now - transfer_retention()).await
 }

@@ -49,6 +49,7 @@ mod people;
 mod postgres;
 mod procedures;
 mod rate_limits;
+mod security_events;
 mod sql;
 mod sqlite;
 
@@ -360,6 +361,16 @@ pub trait Store: Send + Sync + 'static {
     async fn ledger_has_checkpoint(&self, size: u64) -> Result<bool>;
     /// Whether commitments to this subject can still be opened (its salt is kept).
     async fn ledger_has_salt(&self, subject: &str) -> Result<bool>;
+
+    // --- security events ------------------------------------------------------------------
+    /// Keeps a security event (its ECS document as JSON) with its action and outcome.
+    async fn put_security_event(&self, at: OffsetDateTime, action: &str, outcome: &str, event: &str) -> Result<()>;
+    /// The latest security events (ECS documents), newest first.
+    async fn security_events(&self, limit: i64) -> Result<Vec<String>>;
+    /// Events since `since`, counted by action and outcome.
+    async fn security_event_counts(&self, since: OffsetDateTime) -> Result<Vec<(String, String, i64)>>;
+    /// Deletes security events older than `before`; returns how many.
+    async fn delete_security_events_before(&self, before: OffsetDateTime) -> Result<u64>;
 
     // --- rate limits across nodes ---------------------------------------------------------
     /// Takes one request from `key`'s allowance (GCRA: one every `interval_ms`, bursts of

@@ -43,7 +43,7 @@ pub fn check_csrf(session: &SessionContext, form: &[(String, String)]) -> Result
     let sent = form.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str());
     match sent {
         Some(token) if amtsweg_app::accounts::constant_time_eq(token.as_bytes(), session.session.csrf_token.as_bytes()) => Ok(()),
-        _ => Err(AppError::Forbidden(
+        _ => Err(AppError::CsrfRefused(
             "Das Formular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
         )),
     }

@@ -14,7 +14,7 @@ pub fn status(e: &AppError) -> StatusCode {
     match e {
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) | AppError::LevelTooLow { .. } => StatusCode::FORBIDDEN,
+        AppError::Forbidden(_) | AppError::CsrfRefused(_) | AppError::LevelTooLow { .. } => StatusCode::FORBIDDEN,
         AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Invalid(_) | AppError::NoResponsibleAuthority => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -75,7 +75,15 @@ impl IntoResponse for ApiError {
                 .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
         }
         retry_after(&e, &mut response);
+        mark_csrf(&e, &mut response);
         response
+    }
+}
+
+/// A refused CSRF token is a security event.
+fn mark_csrf(e: &AppError, response: &mut Response) {
+    if matches!(e, AppError::CsrfRefused(_)) {
+        crate::siem::mark(response, amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::CsrfRefused, false));
     }
 }
 
@@ -114,6 +122,7 @@ impl IntoResponse for PageError {
         }
         let mut response = crate::pages::error_page(status(&e), &e.message());
         retry_after(&e, &mut response);
+        mark_csrf(&e, &mut response);
         response
     }
 }

@@ -24,6 +24,7 @@ mod portal;
 mod router;
 mod security;
 mod server;
+mod siem;
 mod state;
 mod workspace;
 

@@ -137,9 +137,21 @@ pub struct RateLimits {
     /// Reverse proxies whose `X-Forwarded-For` is believed (behind TLS termination every
     /// request comes from the proxy).
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// The minute of the last refusal recorded as a security event, per kind and client.
+    refused: std::sync::Mutex<std::collections::HashMap<(&'static str, std::net::IpAddr), u64>>,
 }
 
 impl RateLimits {
+    /// Whether this is the first refusal of this client for this kind of limit this minute.
+    fn first_refusal_this_minute(&self, kind: &'static str, client: std::net::IpAddr) -> bool {
+        let minute = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 60).unwrap_or_default();
+        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        if refused.len() > 100_000 {
+            refused.clear();
+        }
+        refused.insert((kind, client), minute) != Some(minute)
+    }
+
     pub fn new(settings: RateLimitSettings, trusted_proxies: Vec<ipnet::IpNet>) -> Self {
         use governor::Quota;
         use std::num::NonZeroU32;
@@ -152,13 +164,14 @@ impl RateLimits {
                 Keyed::keyed(Quota::per_second(n).allow_burst(burst))
             }),
             trusted_proxies,
+            refused: Default::default(),
         }
     }
 
     /// The client a request counts for: the peer, or, when the peer is a trusted proxy, the
     /// nearest address in `X-Forwarded-For` that is not a trusted proxy itself (what is further
     /// left could be made up by the client).
-    fn client(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+    pub fn client_of(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
         let trusted = |ip: &std::net::IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
         if !trusted(&peer) {
             return peer;
@@ -179,6 +192,7 @@ impl RateLimits {
     /// Forgets clients that are back at a full allowance (keeps this node's memory bounded; the
     /// database's share is swept by the retention job).
     pub fn forget_idle(&self) {
+        self.refused.lock().unwrap_or_else(|e| e.into_inner()).clear();
         if let Some(limiter) = &self.api {
             limiter.retain_recent();
             limiter.shrink_to_fit();
@@ -224,7 +238,7 @@ pub async fn rate_limit(axum::extract::State(state): axum::extract::State<crate:
     let limits = &state.limits;
     // An IPv6 client is its /64: one host can have as many addresses in it as it likes.
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let client = peer.map(|peer| limits.client(peer, req.headers())).map(|ip| match ip {
+    let client = peer.map(|peer| limits.client_of(peer, req.headers())).map(|ip| match ip {
         std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
             std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)))
         }
@@ -249,6 +263,18 @@ pub async fn rate_limit(axum::extract::State(state): axum::extract::State<crate:
         }
     };
     tracing::warn!(route = %req.uri().path().split('/').take(4).collect::<Vec<_>>().join("/"), "rate limit reached");
+    // One event per client and kind of limit a minute: a flood of refusals is not a flood of writes.
+    let kind = match &limit {
+        Limit::Shared(shared) => shared.kind,
+        Limit::Local(_) => "api",
+    };
+    if limits.first_refusal_this_minute(kind, client) {
+        let mut event = amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::RateLimited, false).reason(kind);
+        event.route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()).or_else(|| Some(kind.to_owned()));
+        event.method = Some(req.method().to_string());
+        event.client = Some(amtsweg_app::security::client_hash(&client));
+        state.app.record_security(event).await;
+    }
     let error = crate::error::AppError::TooManyRequests { retry_after_secs: retry_after_secs.max(1) };
     if req.uri().path().starts_with("/api/") {
         axum::response::IntoResponse::into_response(crate::error::ApiError(error))

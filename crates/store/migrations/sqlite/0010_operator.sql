@@ -25,3 +25,15 @@ CREATE TABLE rate_limits (
     key TEXT PRIMARY KEY,
     tat INTEGER NOT NULL
 );
+
+-- Security events (login, lockout, CSRF refusal, rate limit, access denied, changes by the
+-- operator and admins, key use) as the SIEM receives them: the ECS document, with its action and
+-- outcome for counting. No personal data beyond pseudonymous ids.
+CREATE TABLE security_events (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    event   TEXT NOT NULL
+);
+CREATE INDEX security_events_by_time ON security_events (at);

@@ -375,6 +375,18 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     // --- jobs ----------------------------------------------------------------------------
+    async fn put_security_event(&self, at: OffsetDateTime, action: &str, outcome: &str, event: &str) -> Result<()> {
+        crate::security_events::put(self, at, action, outcome, event).await
+    }
+    async fn security_events(&self, limit: i64) -> Result<Vec<String>> {
+        crate::security_events::latest(self, limit).await
+    }
+    async fn security_event_counts(&self, since: OffsetDateTime) -> Result<Vec<(String, String, i64)>> {
+        crate::security_events::counts(self, since).await
+    }
+    async fn delete_security_events_before(&self, before: OffsetDateTime) -> Result<u64> {
+        crate::security_events::sweep(self, before).await
+    }
     async fn take_allowance(&self, key: &str, now_ms: i64, interval_ms: i64, burst: i64) -> Result<std::result::Result<(), i64>> {
         crate::rate_limits::take(self, key, now_ms, interval_ms, burst).await
     }

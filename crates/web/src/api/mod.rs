@@ -157,6 +157,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(platform::issue_token))
         .routes(routes!(platform::deactivate))
         .routes(routes!(platform::reset))
+        .routes(routes!(platform::security_events))
         .routes(routes!(procedures::token))
         .routes(routes!(procedures::submissions))
         .routes(routes!(procedures::submission))

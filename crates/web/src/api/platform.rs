@@ -503,3 +503,34 @@ pub async fn reset(State(state): State<AppState>, ApiOperator(desk): ApiOperator
     let url = invitation_url(&state, &headers, &invitation);
     Ok((StatusCode::CREATED, Json(StaffInvited { id: id.to_string(), invitation_url: url, expires: invitation.expires_at })))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct EventsQuery {
+    /// How many of the latest events (1–1000, default 100).
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventCount {
+    action: String,
+    outcome: String,
+    count: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SecurityEventsView {
+    /// The last 24 hours, by action and outcome.
+    counts: Vec<EventCount>,
+    /// The latest events, newest first: ECS documents as the SIEM receives them.
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<serde_json::Value>,
+}
+
+/// The security events: the latest, and the counts of the last 24 hours.
+#[utoipa::path(get, path = "/api/v1/platform/security-events", tag = "platform", security(("bearer" = [])),
+    params(EventsQuery), responses((status = 200, body = SecurityEventsView)))]
+pub async fn security_events(ApiOperator(desk): ApiOperator, ApiQuery(q): ApiQuery<EventsQuery>) -> Result<Json<SecurityEventsView>, ApiError> {
+    let (events, counts) = desk.security_events(q.limit.unwrap_or(100)).await?;
+    let counts = counts.into_iter().map(|(action, outcome, count)| EventCount { action, outcome, count }).collect();
+    Ok(Json(SecurityEventsView { counts, events }))
+}

@@ -119,9 +119,14 @@ async fn finish_account_login(
 ) -> Response {
     let clear = login_cookie("", 0, state.config.secure_cookies);
     let outcome = account_login(&state, session.as_deref(), &headers, &query).await;
+    use amtsweg_app::security::{Action, SecurityEvent};
     let mut response = match outcome {
         Ok(response) => response,
-        Err(e) => PageError(e).into_response(),
+        Err(e) => {
+            let mut response = PageError(e).into_response();
+            crate::siem::mark(&mut response, SecurityEvent::new(Action::Login, false).reason("provider-login-refused"));
+            response
+        }
     };
     if let Ok(value) = header::HeaderValue::from_str(&clear) {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -170,7 +175,15 @@ async fn account_login(
     })?;
     let user = state.app.accounts().citizen_login(&identity.issuer, &identity.subject, &identity.person).await?;
     tracing::info!(level = identity.level.map(|l| l.as_str()).unwrap_or("none"), "citizen logged in");
-    begin_session(state, session, &user, identity.level, true, &pending.return_to).await
+    // A login of the same person at a higher level than their session had is a step-up.
+    let step_up = session.is_some_and(|s| s.user.id == user.id && identity.level > s.session.level);
+    let mut response = begin_session(state, session, &user, identity.level, true, &pending.return_to).await?;
+    use amtsweg_app::security::{Action, SecurityEvent};
+    crate::siem::mark(&mut response, SecurityEvent::new(Action::Login, true).reason("openid-connect").by(&user));
+    if step_up {
+        crate::siem::mark(&mut response, SecurityEvent::new(Action::StepUp, true).reason(identity.level.map(|l| l.as_str()).unwrap_or("none")).by(&user));
+    }
+    Ok(response)
 }
 
 struct Persona {
@@ -242,7 +255,7 @@ fn check_form_token(state: &AppState, headers: &HeaderMap, form: &[(String, Stri
     let sent = form.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or_default();
     match cookie_value(headers, &cookie_name(FORM_COOKIE, state.config.secure_cookies)) {
         Some(cookie) if !cookie.is_empty() && constant_time_eq(cookie.as_bytes(), sent.as_bytes()) => Ok(()),
-        _ => Err(AppError::Forbidden(
+        _ => Err(AppError::CsrfRefused(
             "Das Anmeldeformular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
         )),
     }
@@ -269,16 +282,25 @@ async fn staff_login(
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
     let outcome = state.app.accounts().staff_login(field("benutzername"), field("passwort"), field("code")).await;
     let back = Some(("/anmelden".to_owned(), "Zurück zur Anmeldung".to_owned()));
+    use amtsweg_app::security::{Action, SecurityEvent};
+    let refused = |reason: &'static str, locked: bool| {
+        let mut page = crate::pages::error_page_with_link(StatusCode::UNAUTHORIZED, &StaffLoginError::Invalid.message(), back.clone());
+        crate::siem::mark(&mut page, SecurityEvent::new(Action::Login, false).reason(reason));
+        if locked {
+            crate::siem::mark(&mut page, SecurityEvent::new(Action::Lockout, false).reason("failed-attempts"));
+        }
+        page
+    };
     match outcome {
         Ok(user) if user.role.is_authority_member() || user.role == Role::Operator => {
             tracing::info!(role = user.role.as_str(), "staff logged in");
-            Ok(begin_session(&state, session.as_deref(), &user, None, false, start_page(user.role)).await?)
+            let mut response = begin_session(&state, session.as_deref(), &user, None, false, start_page(user.role)).await?;
+            crate::siem::mark(&mut response, SecurityEvent::new(Action::Login, true).reason("password-and-totp").by(&user));
+            Ok(response)
         }
-        Ok(_) | Err(StaffLoginError::Invalid) => Ok(crate::pages::error_page_with_link(
-            StatusCode::UNAUTHORIZED,
-            &StaffLoginError::Invalid.message(),
-            back,
-        )),
+        Ok(_) => Ok(refused("role", false)),
+        Err(StaffLoginError::Invalid) => Ok(refused("invalid-credentials", false)),
+        Err(StaffLoginError::Locked) => Ok(refused("invalid-credentials", true)),
         Err(StaffLoginError::Store(e)) => Err(AppError::from(e).into()),
     }
 }
@@ -304,7 +326,10 @@ async fn login(
     let target = start_page(user.role);
     // The demo's people count as logged in with the online ID card.
     let level = (user.role == Role::Citizen).then_some(AssuranceLevel::Hoch);
-    Ok(begin_session(&state, session.as_deref(), &user, level, false, target).await?)
+    let mut response = begin_session(&state, session.as_deref(), &user, level, false, target).await?;
+    let event = amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::Login, true).reason("demo-persona").by(&user);
+    crate::siem::mark(&mut response, event);
+    Ok(response)
 }
 
 async fn logout(

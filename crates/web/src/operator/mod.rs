@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/betrieb/leistungen", get(services))
         .route("/betrieb/leistungen/fim", post(import_fim).layer(uploads))
         .route("/betrieb/leistungen/{id}", get(service).post(edit_service))
+        .route("/betrieb/sicherheit", get(security))
         .route("/einladung/{secret}", get(invitation).post(accept_invitation))
 }
 
@@ -702,6 +703,51 @@ async fn edit_service(p: PageOperator, Path(id): Path<String>, PageForm(form): P
         Err(AppError::Invalid(errors)) => Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &service_page(&p, &id, Some(&form), errors, None).await?)),
         Err(e) => Err(e.into()),
     }
+}
+
+// --- security events -----------------------------------------------------------------------
+
+struct EventRow {
+    at: String,
+    action: String,
+    outcome: &'static str,
+    role: String,
+    route: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "operator/security.html")]
+struct SecurityPage {
+    layout: Layout,
+    counts: Vec<(String, &'static str, i64)>,
+    events: Vec<EventRow>,
+}
+
+fn outcome_label(outcome: &str) -> &'static str {
+    if outcome == "success" { "erfolgreich" } else { "abgelehnt" }
+}
+
+fn action_label(action: &str) -> String {
+    amtsweg_app::security::Action::parse(action).map(|a| a.label().to_owned()).unwrap_or_else(|| action.to_owned())
+}
+
+async fn security(p: PageOperator) -> Result<Response, PageError> {
+    let (events, counts) = p.desk.security_events(100).await?;
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    let events = events
+        .iter()
+        .map(|e| EventRow {
+            at: time::OffsetDateTime::parse(e["@timestamp"].as_str().unwrap_or(""), &time::format_description::well_known::Rfc3339).map(date_time).unwrap_or_default(),
+            action: action_label(e["event"]["action"].as_str().unwrap_or("")),
+            outcome: outcome_label(e["event"]["outcome"].as_str().unwrap_or("")),
+            role: e["user"]["roles"][0].as_str().and_then(Role::parse).map(|r| r.label().to_owned()).unwrap_or_default(),
+            route: text(&e["url"]["path"]),
+            reason: text(&e["event"]["reason"]),
+        })
+        .collect();
+    let counts = counts.into_iter().map(|(action, outcome, n)| (action_label(&action), outcome_label(&outcome), n)).collect();
+    Ok(render(StatusCode::OK, &SecurityPage { layout: Layout::new("Sicherheitsereignisse", Some(&p.session)), counts, events }))
 }
 
 // --- the invitation ------------------------------------------------------------------------

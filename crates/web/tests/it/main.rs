@@ -16,4 +16,5 @@ mod ledger;
 mod openapi;
 mod pages;
 mod platform;
+mod siem;
 mod store;

@@ -1,0 +1,84 @@
+//! Security events from HTTP: a handler (or an error) marks its response with the events it
+//! knows of (a login and its failure, a lockout, a refused CSRF token); this middleware adds
+//! what the answer itself says (access denied, a change by the operator or an admin), fills in
+//! the route pattern, the method, who asked and a hash of the client's address, and records
+//! them. It sits inside the session middleware, so that it sees who is logged in.
+
+use crate::login::session::SessionContext;
+use crate::state::AppState;
+use amtsweg_app::security::{Action, SecurityEvent, client_hash};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::sync::Arc;
+
+/// Events a handler or an error attached to its response.
+#[derive(Clone, Default)]
+pub struct SecurityMark(pub Vec<SecurityEvent>);
+
+/// Attaches an event to a response.
+pub fn mark(response: &mut Response, event: SecurityEvent) {
+    match response.extensions_mut().get_mut::<SecurityMark>() {
+        Some(mark) => mark.0.push(event),
+        None => {
+            response.extensions_mut().insert(SecurityMark(vec![event]));
+        }
+    }
+}
+
+/// Routes whose successful changes are the operator's or a service admin's.
+fn configuration_route(path: &str) -> bool {
+    ["/api/v1/platform/", "/betrieb", "/api/v1/admin/", "/verwaltung"].iter().any(|p| path.starts_with(p))
+}
+
+pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let session_user = req.extensions().get::<Arc<SessionContext>>().map(|s| s.user.clone());
+    let bearer = req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(|t| t.trim().to_owned());
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let client = peer.map(|p| client_hash(&state.limits.client_of(p, req.headers())));
+    let mut response = next.run(req).await;
+    let mut events = response.extensions_mut().remove::<SecurityMark>().map(|m| m.0).unwrap_or_default();
+    let status = response.status();
+    let path = route.as_deref().unwrap_or("");
+    let authenticated = session_user.is_some() || bearer.is_some();
+    let already = |events: &[SecurityEvent], action| events.iter().any(|e| e.action == action);
+    if authenticated && !already(&events, Action::CsrfRefused) {
+        if status == StatusCode::FORBIDDEN {
+            events.push(SecurityEvent::new(Action::AccessDenied, false).reason("role"));
+        } else if status == StatusCode::NOT_FOUND && path.contains('{') {
+            events.push(SecurityEvent::new(Action::AccessDenied, false).reason("not-found-or-foreign"));
+        }
+    }
+    if status == StatusCode::UNAUTHORIZED && bearer.is_some() && path.starts_with("/api/") {
+        events.push(SecurityEvent::new(Action::AccessDenied, false).reason("invalid-token"));
+    }
+    let changed = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) && (status.is_success() || status.is_redirection());
+    if changed && configuration_route(path) {
+        events.push(SecurityEvent::new(Action::ConfigurationChange, true));
+    }
+    if events.is_empty() {
+        return response;
+    }
+    // Who asked: the session's user, or (looked up only now, when there is something to record)
+    // the token's.
+    let user = match (session_user, &bearer) {
+        (Some(user), _) => Some(user),
+        (None, Some(token)) if status != StatusCode::UNAUTHORIZED => state.app.accounts().user_by_token(token).await.ok().flatten(),
+        _ => None,
+    };
+    for mut event in events {
+        if event.user.is_none() {
+            if let Some(user) = &user {
+                event = event.by(user);
+            }
+        }
+        event.route = event.route.or_else(|| route.clone());
+        event.method.get_or_insert_with(|| method.to_string());
+        event.client = event.client.or_else(|| client.clone());
+        state.app.record_security(event).await;
+    }
+    response
+}
