@@ -26,6 +26,10 @@ test('casework pages work without JavaScript and pass axe-core', async () => {
   // The caseworker finds it, filters, opens it, asks a question.
   const katrin = await newPage(demo.browser);
   await login(katrin, demo.base, /Katrin Müller/);
+  // The list first: the filters take one compact row, so the first case is above the fold.
+  const firstCase = await katrin.locator('table tbody tr').first().boundingBox();
+  const viewport = katrin.viewportSize();
+  assert.ok(firstCase && firstCase.y + firstCase.height <= viewport.height, `the first case is below the fold (${firstCase?.y} of ${viewport.height})`);
   await katrin.getByLabel('Bearbeitung').selectOption('none');
   await katrin.getByLabel('Sortierung').selectOption('deadline');
   await katrin.getByRole('button', { name: 'Anzeigen' }).click();

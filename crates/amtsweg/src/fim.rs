@@ -31,6 +31,9 @@ pub enum FimCommand {
         /// Accept free text for a code list that cannot be resolved (its URI); repeatable.
         #[arg(long = "accept-free-text")]
         accept_free_text: Vec<String>,
+        /// The topic the portal lists the service under (e.g. "Verkehr und Mobilität").
+        #[arg(long)]
+        category: Option<String>,
     },
     /// Export the form of a schema.
     Export {
@@ -78,7 +81,7 @@ pub async fn run(command: FimCommand, store: impl AsyncFnOnce() -> Result<amtswe
             println!("{}", serde_json::to_string_pretty(&form.json_schema()).expect("JSON"));
             Ok(true)
         }
-        FimCommand::Import { files, codelists, service, rules, accept_free_text } => {
+        FimCommand::Import { files, codelists, service, rules, accept_free_text, category } => {
             let store = store().await?;
             let rule_files = rules.iter().map(|p| rule_file(p)).collect::<Result<Vec<_>, _>>()?;
             let bar = indicatif::ProgressBar::new(files.len() as u64);
@@ -95,7 +98,7 @@ pub async fn run(command: FimCommand, store: impl AsyncFnOnce() -> Result<amtswe
                     let rules = rule_files.iter().find(|r| r.schema == schema_id);
                     catalog::import(
                         &store,
-                        ImportRequest { xml: &xml, code_lists: &lists, rules, service_name: service.as_deref(), accept_free_text: &accept_free_text },
+                        ImportRequest { xml: &xml, code_lists: &lists, rules, service_name: service.as_deref(), accept_free_text: &accept_free_text, category: category.as_deref() },
                     )
                     .await
                     .map_err(|e| e.to_string())

@@ -221,7 +221,7 @@ fn letter(case: &CaseFile, authority: &Authority, ledger: Option<String>) -> Res
         authority_name: authority.name.clone(),
         authority_address: authority.address.clone(),
         case_number: case.case_number.clone(),
-        date: amtsweg_domain::form::format_date_german(decision.decided_at.date()),
+        date: amtsweg_domain::form::format_date_german(amtsweg_domain::local_time::berlin(decision.decided_at).date()),
         created: time::OffsetDateTime::now_utc(),
         recipient,
         service_name: case.service.name.clone(),

@@ -55,6 +55,8 @@ pub struct ImportRequest<'a> {
     /// The name citizens see; default: the schema's title.
     pub service_name: Option<&'a str>,
     pub accept_free_text: &'a [String],
+    /// The topic the portal lists it under.
+    pub category: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +103,7 @@ pub async fn import(store: &DynStore, request: ImportRequest<'_>) -> Result<Impo
         evidence: Vec::new(),
         decision: Default::default(),
         required_level: None,
+        category: request.category.map(str::to_owned).unwrap_or_default(),
     };
     // The service must exist before the schema row refers to it; an unchanged schema leaves
     // the stored service as it is.

@@ -52,9 +52,9 @@ use amtsweg_store::DynStore;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Today's date, as the rules and the forms see it.
+/// Today's date in Germany, as the rules and the forms see it.
 pub fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
+    amtsweg_domain::local_time::today()
 }
 
 /// What the use cases run on. Cheap to clone (every part is shared).

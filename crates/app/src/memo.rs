@@ -42,7 +42,7 @@ pub fn draft(case: &CaseFile, evidence: &[EvidenceRecord]) -> MemoDraft {
     let mut facts = vec![st(
         format!(
             "Am {} ist der Antrag „{}“ eingegangen (Aktenzeichen {}).",
-            amtsweg_domain::form::format_date_german(case.created_at.date()),
+            amtsweg_domain::form::format_date_german(amtsweg_domain::local_time::berlin(case.created_at).date()),
             case.service.name,
             case.case_number
         ),

@@ -98,6 +98,8 @@ pub struct FimUpload {
     pub rules: Option<String>,
     /// Code lists (by URI) accepted as free text when they are not given.
     pub accept_free_text: Vec<String>,
+    /// The topic the portal lists the service under.
+    pub category: Option<String>,
 }
 
 impl Explanation {
@@ -133,6 +135,8 @@ pub struct ServiceChanges {
     pub summary: Option<String>,
     pub description: Option<String>,
     pub legal_basis: Option<String>,
+    /// The topic the portal lists it under (empty: "Weitere Leistungen").
+    pub category: Option<String>,
     /// `Some(None)`: any login.
     pub required_level: Option<Option<amtsweg_domain::AssuranceLevel>>,
     pub evidence: Option<Vec<amtsweg_domain::EvidenceRequirement>>,
@@ -538,7 +542,14 @@ impl OperatorDesk {
         }
         let outcome = import(
             &self.app.store,
-            ImportRequest { xml: &request.schema, code_lists: &lists, rules: rules.as_ref(), service_name: name, accept_free_text: &request.accept_free_text },
+            ImportRequest {
+                xml: &request.schema,
+                code_lists: &lists,
+                rules: rules.as_ref(),
+                service_name: name,
+                accept_free_text: &request.accept_free_text,
+                category: request.category.as_deref().map(str::trim).filter(|c| !c.is_empty()),
+            },
         )
         .await;
         let (id, new) = match outcome {
@@ -576,6 +587,9 @@ impl OperatorDesk {
         }
         if let Some(basis) = &changes.legal_basis {
             service.legal_basis = text("legal_basis", basis, 1000, true, &mut errors);
+        }
+        if let Some(category) = &changes.category {
+            service.category = text("category", category, 100, false, &mut errors);
         }
         if let Some(level) = changes.required_level {
             service.required_level = level;

@@ -209,6 +209,7 @@ pub fn parking_permit() -> Service {
         decision: serde_json::from_str(PARKING_RULES).expect("the demo's rules are valid"),
         // An account with ELSTER certificate or the ID card (level "substantiell") is enough.
         required_level: Some(AssuranceLevel::Substantiell),
+        category: "Verkehr und Mobilität".into(),
     }
 }
 
@@ -276,6 +277,7 @@ pub fn energy_price_payment() -> Service {
         decision: serde_json::from_str(ENERGY_RULES).expect("the demo's rules are valid"),
         // A payment of money to an account: the online ID card (level "hoch").
         required_level: Some(AssuranceLevel::Hoch),
+        category: "Bildung und Förderung".into(),
     }
 }
 
@@ -514,6 +516,7 @@ pub async fn seed_fim(store: &DynStore, fixtures: &std::path::Path) -> Result<Ve
             name: Some((*name).to_owned()),
             rules: Some((*rules).to_owned()),
             accept_free_text: free_text.iter().map(|s| (*s).to_owned()).collect(),
+            category: Some(fim_category(file).to_owned()),
         };
         let (id, _) = desk.import_fim(upload).await.map_err(|e| format!("{file}: {}", e.message()))?;
         for a in authorities() {
@@ -522,6 +525,15 @@ pub async fn seed_fim(store: &DynStore, fixtures: &std::path::Path) -> Result<Ve
         ids.push(id.to_string());
     }
     Ok(ids)
+}
+
+/// The portal's topic of a demo FIM service.
+fn fim_category(file: &str) -> &'static str {
+    if file.contains("S00000121") {
+        "Aufenthalt und Einwanderung"
+    } else {
+        "Arbeit und Arbeitsschutz"
+    }
 }
 
 /// The genericode code lists in a folder (`*.xml` files whose root is a `CodeList`), as texts.

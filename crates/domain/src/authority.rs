@@ -74,6 +74,10 @@ pub struct Service {
     pub leika_key: Option<String>,
     /// One sentence for the list of services.
     pub summary: String,
+    /// The topic the service is listed under in the portal (a FIM/LeiKa group such as
+    /// "Verkehr und Mobilität", or the operator's own); empty: "Weitere Leistungen".
+    #[serde(default)]
+    pub category: String,
     /// What the service is, who may apply, what it costs; paragraphs separated by blank lines.
     pub description: String,
     /// The legal basis (Rechtsgrundlage), named to the citizen.

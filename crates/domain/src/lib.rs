@@ -11,6 +11,7 @@ pub mod decision;
 pub mod form;
 pub mod identifiers;
 pub mod ledger_ref;
+pub mod local_time;
 pub mod records;
 pub mod ids;
 pub mod user;

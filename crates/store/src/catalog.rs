@@ -116,18 +116,18 @@ pub(crate) async fn authority<DB: Dialect>(store: &SqlStore<DB>, id: &AuthorityI
 /// The columns of [`ServiceRow`]; a `WHERE` or `ORDER BY` follows.
 macro_rules! service_select {
     () => {
-        "SELECT id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules, required_level FROM services"
+        "SELECT id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules, required_level, category FROM services"
     };
 }
 const SERVICES: &str = concat!(service_select!(), " ORDER BY name");
 /// One service by id (also read with a case file).
 pub(crate) const SERVICE: &str = concat!(service_select!(), " WHERE id = $1");
-const PUT_SERVICE: &str = "INSERT INTO services (id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules, required_level) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+const PUT_SERVICE: &str = "INSERT INTO services (id, name, leika_key, summary, description, legal_basis, form, evidence, decision_rules, required_level, category) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, leika_key = excluded.leika_key, \
      summary = excluded.summary, description = excluded.description, \
      legal_basis = excluded.legal_basis, form = excluded.form, evidence = excluded.evidence, \
-     decision_rules = excluded.decision_rules, required_level = excluded.required_level";
+     decision_rules = excluded.decision_rules, required_level = excluded.required_level, category = excluded.category";
 
 row!(ServiceRow {
     id: String,
@@ -140,6 +140,7 @@ row!(ServiceRow {
     evidence: String,
     decision_rules: String,
     required_level: Option<String>,
+    category: String,
 });
 
 impl ServiceRow {
@@ -149,6 +150,7 @@ impl ServiceRow {
             name: self.name,
             leika_key: self.leika_key,
             summary: self.summary,
+            category: self.category,
             description: self.description,
             legal_basis: self.legal_basis,
             form: serde_json::from_str(&self.form).map_err(|_| corrupt("service form"))?,
@@ -167,7 +169,7 @@ pub(crate) async fn put_service<DB: Dialect>(store: &SqlStore<DB>, s: &Service) 
     let evidence = serde_json::to_string(&s.evidence).map_err(|_| corrupt("service evidence"))?;
     let decision = serde_json::to_string(&s.decision).map_err(|_| corrupt("service decision rules"))?;
     let level = s.required_level.map(|l| l.as_str());
-    let args = args![s.id.as_str(), &s.name, &s.leika_key, &s.summary, &s.description, &s.legal_basis, form, evidence, decision, level];
+    let args = args![s.id.as_str(), &s.name, &s.leika_key, &s.summary, &s.description, &s.legal_basis, form, evidence, decision, level, &s.category];
     store.execute(PUT_SERVICE, args).await?;
     Ok(())
 }
@@ -182,7 +184,7 @@ pub(crate) async fn update_service<DB: Dialect>(store: &SqlStore<DB>, s: &Servic
     if tx.optional::<(String,)>("SELECT id FROM services WHERE id = $1", args![s.id.as_str()]).await?.is_none() {
         return Err(StoreError::NotFound);
     }
-    let args = args![s.id.as_str(), &s.name, &s.leika_key, &s.summary, &s.description, &s.legal_basis, form, evidence, decision, level];
+    let args = args![s.id.as_str(), &s.name, &s.leika_key, &s.summary, &s.description, &s.legal_basis, form, evidence, decision, level, &s.category];
     tx.execute(PUT_SERVICE, args).await?;
     audit(&mut tx, AuditKind::ServiceChanged, who(actor), None, ("service", s.id.as_str())).await?;
     tx.commit().await

@@ -71,13 +71,15 @@ pub fn error_page_with_link(status: StatusCode, message: &str, link: Option<(Str
     )
 }
 
+/// A time as people in Germany read it: German local time (summer time included).
 pub fn date_time(t: OffsetDateTime) -> String {
-    // Shown in German local time is a later step (time zone data); UTC is labelled as such.
-    format!("{}, {:02}:{:02} Uhr (UTC)", format_date_german(t.date()), t.hour(), t.minute())
+    let t = amtsweg_domain::local_time::berlin(t);
+    format!("{}, {:02}:{:02} Uhr", format_date_german(t.date()), t.hour(), t.minute())
 }
 
+/// The German local date of an instant.
 pub fn date(t: OffsetDateTime) -> String {
-    format_date_german(t.date())
+    format_date_german(amtsweg_domain::local_time::berlin(t).date())
 }
 
 /// Paragraphs of a description (separated by blank lines).

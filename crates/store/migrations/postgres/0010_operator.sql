@@ -8,6 +8,9 @@ ALTER TABLE authorities ADD COLUMN opening_hours TEXT NOT NULL DEFAULT '';
 ALTER TABLE authorities ADD COLUMN letterhead TEXT NOT NULL DEFAULT '';
 ALTER TABLE authorities ADD COLUMN deactivated_at TIMESTAMPTZ;
 
+-- The topic a service is listed under in the portal.
+ALTER TABLE services ADD COLUMN category TEXT NOT NULL DEFAULT '';
+
 ALTER TABLE users ADD COLUMN deactivated_at TIMESTAMPTZ;
 
 CREATE TABLE invitations (

@@ -297,6 +297,8 @@ pub struct FimImportForm {
     rules: Option<String>,
     /// Code list URIs accepted as free text when not given; one per field.
     accept_free_text: Vec<String>,
+    /// The topic the portal lists the service under.
+    category: Option<String>,
 }
 
 /// Imports a FIM schema with its code lists as a service. Each problem of the schema is named
@@ -321,6 +323,7 @@ pub async fn import_fim(State(state): State<AppState>, ApiOperator(desk): ApiOpe
             "codelist" => upload.code_lists.push(text),
             "name" => upload.name = Some(text),
             "rules" => upload.rules = Some(text),
+            "category" => upload.category = Some(text),
             "accept_free_text" => upload.accept_free_text.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned)),
             _ => errors.push(amtsweg_domain::FieldError::new(name, "Dieses Feld ist hier nicht vorgesehen.")),
         }
@@ -346,6 +349,8 @@ pub struct ServicePatch {
     summary: Option<String>,
     description: Option<String>,
     legal_basis: Option<String>,
+    /// The topic the portal lists it under.
+    category: Option<String>,
     /// `substantiell` or `hoch`; null: any login.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -373,6 +378,7 @@ pub async fn edit_service(ApiOperator(desk): ApiOperator, Path(id): Path<String>
         summary: patch.summary,
         description: patch.description,
         legal_basis: patch.legal_basis,
+        category: patch.category,
         required_level: patch.required_level,
         evidence: patch.evidence,
         rules: patch.rules,

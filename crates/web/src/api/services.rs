@@ -12,6 +12,8 @@ pub struct ServiceSummary {
     summary: String,
     leika_key: Option<String>,
     legal_basis: String,
+    /// The topic the portal lists it under (empty: none).
+    category: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -35,6 +37,7 @@ fn summary(s: &Service) -> ServiceSummary {
         summary: s.summary.clone(),
         leika_key: s.leika_key.clone(),
         legal_basis: s.legal_basis.clone(),
+        category: s.category.clone(),
     }
 }
 

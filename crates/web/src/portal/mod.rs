@@ -13,7 +13,8 @@ use crate::pages::{self, Layout, date, date_time, render};
 use amtsweg_domain::records::Application;
 use amtsweg_domain::{ApplicationId, ApplicationStatus, FieldError, MessageId, ServiceId};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use std::collections::HashMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -64,21 +65,41 @@ struct ServiceItem {
 #[template(path = "portal/home.html")]
 struct HomePage {
     layout: Layout,
-    services: Vec<ServiceItem>,
+    /// The services by topic, topics in alphabetical order, "Weitere Leistungen" last.
+    groups: Vec<(String, Vec<ServiceItem>)>,
+    /// What was searched for.
+    query: String,
+    /// How many services match.
+    found: usize,
 }
 
-async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, PageError> {
-    let services = state.app.catalog().services().await?;
-    Ok(render(
-        StatusCode::OK,
-        &HomePage {
-            layout: Layout::new("Leistungen", session.as_deref()),
-            services: services
-                .into_iter()
-                .map(|s| ServiceItem { id: s.id.to_string(), name: s.name, summary: s.summary })
-                .collect(),
-        },
-    ))
+/// The topic of services without one.
+const OTHER_SERVICES: &str = "Weitere Leistungen";
+
+/// Lower case, umlauts and ß spelt out: "Straße" finds "strasse" and the other way round.
+fn fold(text: &str) -> String {
+    text.to_lowercase().replace('ä', "ae").replace('ö', "oe").replace('ü', "ue").replace('ß', "ss")
+}
+
+/// `GET /`: the services, searchable (`?suche=` – every word must occur in the name, the
+/// summary, the topic or the description) and grouped by topic.
+async fn home(State(state): State<AppState>, MaybeSession(session): MaybeSession, Query(q): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+    let query: String = q.get("suche").map(|s| s.trim().chars().take(200).collect()).unwrap_or_default();
+    let words: Vec<String> = fold(&query).split_whitespace().map(str::to_owned).collect();
+    let mut groups: std::collections::BTreeMap<(bool, String), Vec<ServiceItem>> = Default::default();
+    let mut found = 0;
+    for s in state.app.catalog().services().await? {
+        let haystack = fold(&format!("{} {} {} {}", s.name, s.summary, s.category, s.description));
+        if !words.iter().all(|w| haystack.contains(w.as_str())) {
+            continue;
+        }
+        found += 1;
+        let topic = if s.category.trim().is_empty() { OTHER_SERVICES.to_owned() } else { s.category.trim().to_owned() };
+        groups.entry((topic == OTHER_SERVICES, topic)).or_default().push(ServiceItem { id: s.id.to_string(), name: s.name, summary: s.summary });
+    }
+    let groups = groups.into_iter().map(|((_, topic), items)| (topic, items)).collect();
+    let title = if query.is_empty() { "Leistungen".to_owned() } else { format!("Suche „{query}“ – Leistungen") };
+    Ok(render(StatusCode::OK, &HomePage { layout: Layout::new(title, session.as_deref()), groups, query, found }))
 }
 
 #[derive(Template)]

@@ -234,6 +234,10 @@ impl TestApp {
     }
 
     /// Creates, fills and submits a valid application; returns (application id, case number).
+    pub async fn patch(&self, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        json_of(self.http.patch(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()).await
+    }
+
     pub async fn submitted_application(&self, citizen: usize) -> (String, String) {
         let token = self.citizen(citizen).to_owned();
         let id = self.draft(citizen).await;

@@ -7,6 +7,7 @@ mod common;
 mod api;
 mod assistant;
 mod casework;
+mod daily;
 mod matrix;
 mod evidence;
 mod fim;

@@ -23,10 +23,6 @@ impl TestApp {
         self.tokens.operator.token.clone()
     }
 
-    async fn patch(&self, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        json_of(self.http.patch(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()).await
-    }
-
     async fn audit_count(&self) -> i64 {
         self.store.audit_count().await.unwrap()
     }
