@@ -346,7 +346,8 @@ async fn serve(
     let address = application.address();
     if demo {
         println!("amtsweg-Demo läuft unter http://{address}/");
-        println!("Anmelden: http://{address}/anmelden – wählen Sie eine Person (Bürgerin/Bürger, Sachbearbeitung, Teamleitung, Datenschutz oder Fachadministration).");
+        println!("Anmelden: http://{address}/anmelden – wählen Sie eine Person (Bürgerin/Bürger, Sachbearbeitung, Teamleitung, Datenschutz, Fachadministration oder Plattformbetrieb).");
+        println!("Als Plattformbetrieb (Robert Neumann, /betrieb): legen Sie die Landeshauptstadt Dresden an (ARS 146120000000), machen Sie sie für den Bewohnerparkausweis zuständig, und der Antrag von Tom Richter geht durch.");
         println!("Automatisiert entschieden wird z. B. die Energiepreispauschale von Lena Hoffmann (Nachweis aus dem Immatrikulationsregister abrufen, dann absenden).");
         if let Some(path) = tokens {
             println!("API-Tokens der Demo-Personen, Zugangsdaten der Fachverfahren (clients) und Passwort-Anmeldungen der Mitarbeitenden mit TOTP-Schlüssel (staff_logins): {}", path.display());

@@ -45,8 +45,13 @@ fn site(upstreams: [&str; 2], redirect: u16, tls: u16, plain: u16, cert: &Path, 
     site.replace("amtsweg.example.de", "localhost")
 }
 
+/// Debian puts nginx in /usr/sbin, which is not on every user's PATH.
+fn nginx() -> Command {
+    if Command::new("nginx").arg("-v").output().is_ok() { Command::new("nginx") } else { Command::new("/usr/sbin/nginx") }
+}
+
 fn start_nginx(prefix: &Path, site: &str) -> Option<Nginx> {
-    if Command::new("nginx").arg("-v").output().is_err() {
+    if nginx().arg("-v").output().is_err() {
         assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI=true: nginx (Debian package nginx) must be installed");
         eprintln!("skipped: nginx is not installed");
         return None;
@@ -70,9 +75,9 @@ fn start_nginx(prefix: &Path, site: &str) -> Option<Nginx> {
          uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n  include {p}/amtsweg.conf;\n}}\n"
     );
     std::fs::write(prefix.join("nginx.conf"), conf).unwrap();
-    let check = Command::new("nginx").arg("-t").arg("-c").arg(prefix.join("nginx.conf")).arg("-p").arg(prefix).output().unwrap();
+    let check = nginx().arg("-t").arg("-c").arg(prefix.join("nginx.conf")).arg("-p").arg(prefix).output().unwrap();
     assert!(check.status.success(), "nginx -t: {}", String::from_utf8_lossy(&check.stderr));
-    let child = Command::new("nginx").arg("-c").arg(prefix.join("nginx.conf")).arg("-p").arg(prefix).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let child = nginx().arg("-c").arg(prefix.join("nginx.conf")).arg("-p").arg(prefix).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     Some(Nginx(child))
 }
 
