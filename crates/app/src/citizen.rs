@@ -188,8 +188,9 @@ impl CitizenDesk {
     /// The authority responsible for the service where the citizen lives.
     async fn responsible_authority(&self, service: &Service) -> Result<Authority, AppError> {
         let responsibilities = self.app.store.responsibilities(&service.id).await?;
-        let responsible = Responsibility::most_specific(&responsibilities, &self.person.region).ok_or(AppError::NoResponsibleAuthority)?;
-        self.app.store.authority(&responsible.authority_id).await?.ok_or(AppError::NoResponsibleAuthority)
+        let none = || AppError::NoResponsibleAuthority { service: service.name.clone(), region: self.person.region.to_string() };
+        let responsible = Responsibility::most_specific(&responsibilities, &self.person.region).ok_or_else(none)?;
+        self.app.store.authority(&responsible.authority_id).await?.ok_or_else(none)
     }
 
     /// Fetches one piece of evidence for a draft from its register, with the citizen's consent.

@@ -22,8 +22,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("conflict")]
     Conflict(String),
+    /// No authority on the platform handles the service where the citizen lives: the service's
+    /// name and the place's regional key, for the message to the citizen.
     #[error("no responsible authority")]
-    NoResponsibleAuthority,
+    NoResponsibleAuthority { service: String, region: String },
     /// The login's level of assurance is below what the service needs: log in again (step-up).
     #[error("level of assurance too low")]
     LevelTooLow { required: amtsweg_domain::AssuranceLevel, service: amtsweg_domain::ServiceId },
@@ -71,7 +73,7 @@ impl AppError {
             AppError::Invalid(_) => "invalid",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
-            AppError::NoResponsibleAuthority => "no_responsible_authority",
+            AppError::NoResponsibleAuthority { .. } => "no_responsible_authority",
             AppError::Unavailable(_) => "register_unavailable",
             AppError::NotInRegister => "not_found_in_register",
             AppError::Untrustworthy => "register_untrustworthy",
@@ -97,9 +99,9 @@ impl AppError {
             AppError::BadRequest(m) | AppError::Conflict(m) | AppError::Unavailable(m) => m.clone(),
             AppError::NotInRegister => "Das Register kennt zu Ihren Angaben keinen solchen Nachweis. Bitte prüfen Sie Ihre Angaben oder laden Sie den Nachweis hoch.".into(),
             AppError::Untrustworthy => "Die Antwort des Registers war nicht vertrauenswürdig und wurde verworfen. Bitte versuchen Sie es später erneut oder laden Sie den Nachweis hoch.".into(),
-            AppError::NoResponsibleAuthority => {
-                "Für Ihren Wohnort ist für diese Leistung keine Behörde zuständig, die Anträge über amtsweg annimmt. Ihr Antrag bleibt als Entwurf gespeichert.".into()
-            }
+            AppError::NoResponsibleAuthority { service, region } => format!(
+                "Für „{service}“ ist an Ihrem Wohnort (Regionalschlüssel {region}) keine Behörde zuständig, die Anträge über amtsweg annimmt. Ihr Antrag bleibt als Entwurf gespeichert."
+            ),
             AppError::Store(_) | AppError::Internal(_) => "Es ist ein technischer Fehler aufgetreten. Ihre Angaben sind nicht verloren; bitte versuchen Sie es später erneut.".into(),
         }
     }

@@ -16,7 +16,7 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) | AppError::CsrfRefused(_) | AppError::LevelTooLow { .. } => StatusCode::FORBIDDEN,
         AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Invalid(_) | AppError::NoResponsibleAuthority => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Invalid(_) | AppError::NoResponsibleAuthority { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

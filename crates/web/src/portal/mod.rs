@@ -370,7 +370,7 @@ async fn submit(
             let on_page: Vec<FieldError> = errors.into_iter().filter(|e| service.form.page_of(&e.field) == Some(first)).collect();
             render_form(&citizen, &id, first, None, on_page, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e @ AppError::NoResponsibleAuthority) => render_check(&citizen, &id, Some(e.message())).await,
+        Err(e @ AppError::NoResponsibleAuthority { .. }) => render_check(&citizen, &id, Some(e.message())).await,
         Err(AppError::Conflict(_)) => Ok(see_other(format!("/antraege/{id}"))),
         Err(e) => Err(e.into()),
     }
@@ -665,7 +665,7 @@ async fn fetch_evidence(citizen: PageCitizen, Path(id): Path<String>, PageForm(f
             let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
             render_check_with(&citizen, &id, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e @ (AppError::NotInRegister | AppError::Unavailable(_) | AppError::Untrustworthy | AppError::NoResponsibleAuthority)) => {
+        Err(e @ (AppError::NotInRegister | AppError::Unavailable(_) | AppError::Untrustworthy | AppError::NoResponsibleAuthority { .. })) => {
             let status = crate::error::status(&e);
             render_check_with(&citizen, &id, None, Some(e.message()), status).await
         }

@@ -105,6 +105,8 @@ async fn routing_follows_the_citizens_region(app: TestApp) {
     let (status, body) = app.post(&tom, &format!("/api/v1/applications/{id}/submit"), json!({})).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"], "no_responsible_authority");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("„Bewohnerparkausweis“") && message.contains("146120000000"), "names the service and the place: {message}");
     let (_, mine) = app.get(&tom, &format!("/api/v1/applications/{id}")).await;
     assert_eq!(mine["status"], "draft");
     assert_eq!(mine["data"]["kennzeichen"], "L-AB 1234");
