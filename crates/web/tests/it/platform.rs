@@ -229,6 +229,29 @@ async fn refused_operator_input_changes_nothing(app: TestApp) {
     let (status, _) = app.patch(&op, "/api/v1/platform/authorities/leipzig", json!({"ars": "99"})).await;
     assert_eq!(status, 422);
     assert_eq!(app.patch(&op, "/api/v1/platform/authorities/gibtsnicht", json!({"name": "X"})).await.0, 404);
+    // The other new endpoints: unknown ids, bad queries, a file of the wrong kind.
+    for (path, want) in [
+        ("/api/v1/platform/responsibilities/resolve?service_id=gibtsnicht&ars=146120000000", 422),
+        ("/api/v1/platform/responsibilities/resolve?service_id=bewohnerparkausweis&ars=1", 422),
+        ("/api/v1/platform/responsibilities/resolve", 400),
+        ("/api/v1/platform/staff?authority_id=gibtsnicht", 404),
+        ("/api/v1/platform/security-events?limit=viele", 400),
+        ("/api/v1/platform/authorities/gibtsnicht", 404),
+    ] {
+        let (status, body) = app.get(&op, path).await;
+        assert_eq!(status, want, "{path}: {body}");
+        assert!(!body["message"].as_str().unwrap_or_default().is_empty(), "{path}: {body}");
+    }
+    for path in ["/api/v1/platform/staff/gibtsnicht/tokens", "/api/v1/platform/staff/gibtsnicht/reset", "/api/v1/platform/staff/gibtsnicht/deactivate"] {
+        let (status, body) = app.post(&op, path, json!({})).await;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    let r = app.http.post(app.url("/api/v1/platform/responsibilities/import")).bearer_auth(&op).header("content-type", "application/json").body("{}").send().await.unwrap();
+    assert_eq!(r.status(), 415);
+    let r = app.http.post(app.url("/api/v1/platform/responsibilities/import")).bearer_auth(&op).header("content-type", "text/csv").body(vec![0xff, 0xfe, 0x00]).send().await.unwrap();
+    let (status, body) = json_of(r).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("UTF-8"));
     let after = (app.audit_count().await, app.get(&op, "/api/v1/platform/authorities").await.1, app.get(&op, "/api/v1/platform/responsibilities").await.1);
     assert_eq!(before, after);
     // A good edit does change it.
