@@ -429,43 +429,22 @@ impl OperatorDesk {
     /// `region` (in any order; comma or semicolon), then one per line. Every line is checked
     /// and added on its own; the report names each refused line and why.
     pub async fn import_responsibilities(&self, csv_text: &str) -> Result<ImportReport, AppError> {
-        let text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
-        let first = text.lines().next().unwrap_or("");
-        let delimiter = if first.matches(';').count() > first.matches(',').count() { b';' } else { b',' };
-        let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
-        let headers = reader.headers().map_err(|_| AppError::BadRequest("Die erste Zeile der CSV-Datei ist nicht lesbar.".into()))?.clone();
-        let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-        let (Some(a), Some(s), Some(r)) = (column("authority_id"), column("service_id"), column("region")) else {
-            return Err(AppError::BadRequest("Die erste Zeile muss die Spalten authority_id, service_id und region nennen.".into()));
-        };
+        use amtsweg_domain::responsibility_csv::{CsvLine, read};
+        let lines = read(csv_text, MAX_IMPORT_LINES).map_err(|e| AppError::BadRequest(e.to_string()))?;
         let mut report = ImportReport::default();
-        for (n, record) in reader.records().enumerate() {
-            // The line in the file as people count it, from the record's byte offset (the csv
-            // reader's own line count leaves out blank lines, and the offset is before them).
-            let line = |position: Option<&csv::Position>| {
-                let start = position.map_or(0, |p| p.byte() as usize).min(text.len());
-                let rest = text.get(start..).unwrap_or("");
-                let start = start + (rest.len() - rest.trim_start_matches(['\r', '\n']).len());
-                position.and_then(|_| text.get(..start)).map_or(n + 2, |before| before.matches('\n').count() + 1)
-            };
-            if n >= MAX_IMPORT_LINES {
-                let line = record.as_ref().map_or_else(|e| line(e.position()), |r| line(r.position()));
-                report.refused.push(RefusedLine { line, message: format!("Eine Datei hat höchstens {MAX_IMPORT_LINES} Zeilen; der Rest wurde nicht gelesen.") });
-                break;
-            }
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => {
-                    report.refused.push(RefusedLine { line: line(e.position()), message: "Die Zeile ist nicht lesbar (Anführungszeichen oder Zeichenkodierung).".into() });
+        for entry in lines {
+            let (line, authority_id, service_id, region) = match entry {
+                CsvLine::Row { line, authority_id, service_id, region } => (line, authority_id, service_id, region),
+                CsvLine::Unreadable { line } => {
+                    report.refused.push(RefusedLine { line, message: "Die Zeile ist nicht lesbar (Anführungszeichen oder Zeichenkodierung).".into() });
                     continue;
                 }
+                CsvLine::TooMany { line } => {
+                    report.refused.push(RefusedLine { line, message: format!("Eine Datei hat höchstens {MAX_IMPORT_LINES} Zeilen; der Rest wurde nicht gelesen.") });
+                    break;
+                }
             };
-            let line = line(record.position());
-            if record.iter().all(str::is_empty) {
-                continue;
-            }
-            let get = |i: usize| record.get(i).unwrap_or("");
-            match self.add_responsibility(get(a), get(s), get(r)).await {
+            match self.add_responsibility(&authority_id, &service_id, &region).await {
                 Ok(_) => report.added += 1,
                 Err(AppError::Invalid(fields)) => {
                     let message = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
