@@ -375,9 +375,9 @@ impl OperatorDesk {
         Ok(self.app.store.all_responsibilities().await?)
     }
 
-    /// Makes an authority responsible for a service in a region (an ARS or its prefix).
-    pub async fn add_responsibility(&self, authority_id: &str, service_id: &str, region_text: &str) -> Result<Responsibility, AppError> {
-        let mut errors = Vec::new();
+    /// The authority a form names, when it exists and is active; otherwise an error at
+    /// `authority_id`.
+    async fn active_authority(&self, authority_id: &str, errors: &mut Vec<FieldError>) -> Result<Option<Authority>, AppError> {
         let authority = match AuthorityId::parse(authority_id.trim()) {
             Some(id) => self.app.store.authority(&id).await?,
             None => None,
@@ -387,6 +387,13 @@ impl OperatorDesk {
             Some(a) if !a.active => errors.push(FieldError::new("authority_id", format!("Die Behörde {} ist deaktiviert.", a.name))),
             Some(_) => {}
         }
+        Ok(authority.filter(|a| a.active))
+    }
+
+    /// Makes an authority responsible for a service in a region (an ARS or its prefix).
+    pub async fn add_responsibility(&self, authority_id: &str, service_id: &str, region_text: &str) -> Result<Responsibility, AppError> {
+        let mut errors = Vec::new();
+        let authority = self.active_authority(authority_id, &mut errors).await?;
         let service = match ServiceId::parse(service_id.trim()) {
             Some(id) => self.app.store.service(&id).await?,
             None => None,
@@ -617,20 +624,9 @@ impl OperatorDesk {
         let StaffInput { authority_id, name, login, role, id } = input;
         let (authority_id, name, login, role) = (authority_id.as_str(), name.as_str(), login.as_str(), role.as_str());
         let mut errors = Vec::new();
-        let authority = match AuthorityId::parse(authority_id.trim()) {
-            Some(id) => self.app.store.authority(&id).await?,
-            None => None,
-        };
-        match &authority {
-            None => errors.push(FieldError::new("authority_id", format!("Die Behörde „{}“ gibt es nicht.", shorten(authority_id)))),
-            Some(a) if !a.active => errors.push(FieldError::new("authority_id", format!("Die Behörde {} ist deaktiviert.", a.name))),
-            Some(_) => {}
-        }
+        let authority = self.active_authority(authority_id, &mut errors).await?;
         let name = text("name", name, MAX_NAME_CHARS, true, &mut errors);
-        let login = login.trim().to_owned();
-        if login.is_empty() || login.chars().count() > 100 || !login.chars().all(|c| c.is_alphanumeric() || ".-_@".contains(c)) {
-            errors.push(FieldError::new("login", "Der Benutzername hat 1 bis 100 Zeichen: Buchstaben, Ziffern und . - _ @."));
-        }
+        let login = checked_login(login, &mut errors);
         let role = Role::parse(role.trim()).filter(|r| r.is_authority_member());
         if role.is_none() {
             errors.push(FieldError::new("role", "Die Rolle ist caseworker, team_lead, admin oder data_protection."));
@@ -664,10 +660,7 @@ impl OperatorDesk {
     pub async fn invite_operator(&self, name: &str, login: &str) -> Result<Invitation, AppError> {
         let mut errors = Vec::new();
         let name = text("name", name, MAX_NAME_CHARS, true, &mut errors);
-        let login = login.trim().to_owned();
-        if login.is_empty() || login.chars().count() > 100 || !login.chars().all(|c| c.is_alphanumeric() || ".-_@".contains(c)) {
-            errors.push(FieldError::new("login", "Der Benutzername hat 1 bis 100 Zeichen: Buchstaben, Ziffern und . - _ @."));
-        }
+        let login = checked_login(login, &mut errors);
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -708,6 +701,15 @@ impl OperatorDesk {
         self.app.store.record_action(AuditKind::ApiTokenIssued, Some((self.actor.id.as_str(), Role::Operator.as_str())), authority, ("user", user.as_str())).await?;
         Ok((token, expires))
     }
+}
+
+/// A login name as typed, trimmed; an error when it is empty, long or has other characters.
+fn checked_login(login: &str, errors: &mut Vec<FieldError>) -> String {
+    let login = login.trim().to_owned();
+    if login.is_empty() || login.chars().count() > 100 || !login.chars().all(|c| c.is_alphanumeric() || ".-_@".contains(c)) {
+        errors.push(FieldError::new("login", "Der Benutzername hat 1 bis 100 Zeichen: Buchstaben, Ziffern und . - _ @."));
+    }
+    login
 }
 
 /// At most 60 characters of something a person typed, for a message.

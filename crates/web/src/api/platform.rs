@@ -6,7 +6,7 @@ use super::{ApiJson, ApiQuery, parse_id};
 use crate::auth::ApiOperator;
 use crate::error::{ApiError, AppError, ErrorBody};
 use crate::state::AppState;
-use amtsweg_app::operator::{AuthorityChanges, AuthorityInput, FimUpload, Invitation, ServiceChanges, StaffInput};
+use amtsweg_app::operator::{AuthorityChanges, AuthorityInput, FimUpload, ServiceChanges, StaffInput};
 use amtsweg_domain::{AssuranceLevel, Authority, AuthorityId, Contact, DecisionRules, EvidenceRequirement, ServiceId, UserId};
 use axum::Json;
 use axum::extract::{FromRequest, Path, State};
@@ -408,17 +408,6 @@ pub struct StaffInvited {
     expires: OffsetDateTime,
 }
 
-/// The address of an invitation: this server as the client reached it.
-fn invitation_url(state: &AppState, headers: &HeaderMap, invitation: &Invitation) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
-        .unwrap_or("localhost");
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    format!("{scheme}://{host}{}", invitation.path)
-}
-
 /// Invites a colleague of an authority with a role: the answer carries the one-time link
 /// (valid 72 hours) where they choose a password and set up the second factor.
 #[utoipa::path(post, path = "/api/v1/platform/staff", tag = "platform", security(("bearer" = [])), request_body = NewStaff,
@@ -430,7 +419,7 @@ pub async fn invite(
     ApiJson(input): ApiJson<NewStaff>,
 ) -> Result<(StatusCode, Json<StaffInvited>), ApiError> {
     let invitation = desk.invite(StaffInput { authority_id: input.authority_id, name: input.name, login: input.login, role: input.role, id: None }).await?;
-    let url = invitation_url(&state, &headers, &invitation);
+    let url = crate::operator::invitation_link(&state, &headers, &invitation);
     Ok((StatusCode::CREATED, Json(StaffInvited { id: invitation.user_id.to_string(), invitation_url: url, expires: invitation.expires_at })))
 }
 
@@ -506,7 +495,7 @@ pub async fn deactivate(ApiOperator(desk): ApiOperator, Path(id): Path<String>) 
 pub async fn reset(State(state): State<AppState>, ApiOperator(desk): ApiOperator, headers: HeaderMap, Path(id): Path<String>) -> Result<(StatusCode, Json<StaffInvited>), ApiError> {
     let id = parse_id(&id, UserId::parse)?;
     let invitation = desk.reset_access(&id).await?;
-    let url = invitation_url(&state, &headers, &invitation);
+    let url = crate::operator::invitation_link(&state, &headers, &invitation);
     Ok((StatusCode::CREATED, Json(StaffInvited { id: id.to_string(), invitation_url: url, expires: invitation.expires_at })))
 }
 

@@ -124,8 +124,9 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
-/// The invitation link, on this server as the browser reached it.
-fn link(state: &AppState, headers: &HeaderMap, invitation: &Invitation) -> String {
+/// The invitation link, on this server as the browser (or API client) reached it: its `Host`
+/// (checked), `https` behind TLS (`secure_cookies`).
+pub(crate) fn invitation_link(state: &AppState, headers: &HeaderMap, invitation: &Invitation) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -328,7 +329,7 @@ async fn invite(State(state): State<AppState>, p: PageOperator, headers: HeaderM
         Ok(invitation) => {
             let notice = Notice::secret(
                 format!("{} ist eingeladen. Geben Sie der Person diesen Link auf einem sicheren Weg; er gilt bis {} und nur einmal:", field(&form, "staff_name").trim(), date_time(invitation.expires_at)),
-                link(&state, &headers, &invitation),
+                invitation_link(&state, &headers, &invitation),
                 "Der Link wird nur jetzt angezeigt; gespeichert ist nur sein Hashwert.",
             );
             Ok(render(StatusCode::CREATED, &authority_page(&p, &id, Values::Stored, &[], Vec::new(), notice).await?))
@@ -359,7 +360,7 @@ async fn reset(State(state): State<AppState>, p: PageOperator, headers: HeaderMa
     let invitation = p.desk.reset_access(&id).await?;
     let notice = Notice::secret(
         format!("Passwort und zweiter Faktor von {name} sind zurückgesetzt; angemeldete Sitzungen sind beendet. Mit diesem Link richtet die Person beides neu ein (gültig bis {}):", date_time(invitation.expires_at)),
-        link(&state, &headers, &invitation),
+        invitation_link(&state, &headers, &invitation),
         "Der Link wird nur jetzt angezeigt.",
     );
     Ok(render(StatusCode::CREATED, &authority_page(&p, &authority, Values::Stored, &[], Vec::new(), notice).await?))
