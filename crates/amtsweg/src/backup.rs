@@ -100,8 +100,42 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-fn run_tool(program: &str, args: &[&str]) -> Result<(), String> {
-    let out = std::process::Command::new(program).args(args).output().map_err(|e| {
+/// A PostgreSQL URL without its password, and the password (for `PGPASSWORD`): a password in
+/// the arguments would show in every process list.
+fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_owned(), None) };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((credentials, host)) = authority.rsplit_once('@') else { return (url.to_owned(), None) };
+    let Some((user, password)) = credentials.split_once(':') else { return (url.to_owned(), None) };
+    (format!("{scheme}://{user}@{host}{tail}"), Some(percent_decode(password)))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn run_tool(program: &str, args: &[&str], password: Option<&str>) -> Result<(), String> {
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let out = command.output().map_err(|e| {
         format!("{program} ist nicht ausführbar ({e}); installieren Sie das Debian-Paket postgresql-client in der Hauptversion des Servers.")
     })?;
     if !out.status.success() {
@@ -116,14 +150,25 @@ pub async fn backup(dir: PathBuf, config_path: Option<&PathBuf>, flags: &ServerF
     if dir.exists() && std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?.next().is_some() {
         return Err(format!("{} ist nicht leer; eine Sicherung braucht einen leeren oder neuen Ordner.", dir.display()));
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // The backup holds the keys: readable by its owner only.
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    folder.create(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let url = config.database_url();
     // The database first: the keys cannot change while the server runs, the data can.
     let backend = if is_postgres(&url) {
         let target = dir.join(PG_FILE);
-        run_tool("pg_dump", &["--format=custom", "--no-owner", "--no-privileges", "--file", target.to_str().ok_or("Pfad")?, &url])?;
+        let (url, password) = split_password(&url);
+        run_tool("pg_dump", &["--format=custom", "--no-owner", "--no-privileges", "--file", target.to_str().ok_or("Pfad")?, &url], password.as_deref())?;
         "postgres"
     } else {
+        // A wrong path must not give an empty backup that looks fine.
+        let file = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).map(|p| p.split('?').next().unwrap_or(p)).unwrap_or("");
+        if !Path::new(file).is_file() {
+            return Err(format!("Die Datenbank {file} gibt es nicht; prüfen Sie database_url und data_dir."));
+        }
         let store = amtsweg_store::SqliteStore::connect(&url).await.map_err(|e| format!("Datenbank nicht erreichbar: {e}"))?;
         store.vacuum_into(&dir.join(SQLITE_FILE)).await.map_err(|e| format!("Sicherung der Datenbank fehlgeschlagen: {e}"))?;
         store.pool().close().await;
@@ -157,7 +202,9 @@ pub async fn backup(dir: PathBuf, config_path: Option<&PathBuf>, flags: &ServerF
         files,
     };
     std::fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest).expect("JSON")).map_err(|e| e.to_string())?;
-    if let Ok(store) = open_store(&config).await {
+    // Recorded without migrating: a newer binary's backup must not change an older release's
+    // database.
+    if let Ok(store) = amtsweg_store::connect(&config.database_url()).await {
         let event = amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::KeyUse, true).reason("backup");
         crate::security_event(&config, &store, event).await;
     }
@@ -171,6 +218,13 @@ fn checked_manifest(dir: &Path) -> Result<Manifest, String> {
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| format!("{MANIFEST} ist beschädigt: {e}"))?;
     if manifest.format != 1 {
         return Err(format!("Das Format {} der Sicherung kennt diese Version nicht.", manifest.format));
+    }
+    let listed: std::collections::BTreeSet<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
+    for present in files_under(dir)? {
+        let present = present.to_string_lossy().replace('\\', "/");
+        if present != MANIFEST && !listed.contains(&present) {
+            return Err(format!("{present} steht nicht im Manifest: die Sicherung wurde verändert."));
+        }
     }
     for entry in &manifest.files {
         if entry.path.split('/').any(|part| part == ".." || part.is_empty()) {
@@ -213,6 +267,17 @@ pub async fn restore(dir: PathBuf, config_path: Option<&PathBuf>, flags: &Server
     if manifest.files.iter().any(|f| f.path.starts_with("assistant/")) {
         must_be_new(&config.assistant_dir(), "Der Index des Assistenten")?;
     }
+    if has(EXCHANGE_KEY) {
+        must_be_new(&config.data_dir.join(EXCHANGE_KEY), "Der Austausch-Schlüssel")?;
+    }
+    // A configured upload key must be the backup's: with another, no upload could be read.
+    if let (true, Some(configured)) = (has(UPLOAD_KEY), config.uploads.key.as_ref()) {
+        use secrecy::ExposeSecret;
+        let saved = std::fs::read_to_string(dir.join(UPLOAD_KEY)).map_err(|e| e.to_string())?;
+        if saved.trim() != configured.expose_secret().trim() {
+            return Err("Der konfigurierte upload_key ist nicht der der Sicherung: hochgeladene Nachweise wären nicht lesbar. Setzen Sie den Schlüssel aus upload.key der Sicherung.".into());
+        }
+    }
     std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
     match &target_db {
         Some(db) => {
@@ -224,7 +289,8 @@ pub async fn restore(dir: PathBuf, config_path: Option<&PathBuf>, flags: &Server
         None => {
             let store = amtsweg_store::connect(&url).await.map_err(|e| format!("Datenbank nicht erreichbar: {e}"))?;
             drop(store);
-            run_tool("pg_restore", &["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname", &url, dir.join(PG_FILE).to_str().ok_or("Pfad")?])?;
+            let (url, password) = split_password(&url);
+            run_tool("pg_restore", &["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname", &url, dir.join(PG_FILE).to_str().ok_or("Pfad")?], password.as_deref())?;
         }
     }
     write_secret(&config.ledger_key_path(), &std::fs::read(dir.join(LEDGER_KEY)).map_err(|e| e.to_string())?)?;
@@ -232,12 +298,11 @@ pub async fn restore(dir: PathBuf, config_path: Option<&PathBuf>, flags: &Server
         if config.uploads.key.is_none() {
             write_secret(&config.upload_key_path(), &std::fs::read(dir.join(UPLOAD_KEY)).map_err(|e| e.to_string())?)?;
         } else {
-            eprintln!("Hinweis: upload_key ist konfiguriert; upload.key der Sicherung wurde nicht geschrieben. Er muss dem konfigurierten Schlüssel gleichen.");
+            eprintln!("Hinweis: upload_key ist konfiguriert und gleicht dem der Sicherung; upload.key wurde nicht in den Datenordner geschrieben.");
         }
     }
     if has(EXCHANGE_KEY) {
         let target = config.data_dir.join(EXCHANGE_KEY);
-        must_be_new(&target, "Der Austausch-Schlüssel")?;
         write_secret(&target, &std::fs::read(dir.join(EXCHANGE_KEY)).map_err(|e| e.to_string())?)?;
         println!("Der Schlüssel für den Nachweisabruf liegt in {}; setzen Sie exchange_key darauf.", target.display());
     }
@@ -256,4 +321,17 @@ pub async fn restore(dir: PathBuf, config_path: Option<&PathBuf>, flags: &Server
         if dir.join(ASSISTANT).is_dir() { " und Index des Assistenten" } else { "" }
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_leaves_the_url_for_the_environment() {
+        assert_eq!(split_password("postgres://amtsweg:g%40heim@db:5432/amtsweg?sslmode=require"), ("postgres://amtsweg@db:5432/amtsweg?sslmode=require".into(), Some("g@heim".into())));
+        assert_eq!(split_password("postgres://postgres@127.0.0.1:5432/test"), ("postgres://postgres@127.0.0.1:5432/test".into(), None));
+        assert_eq!(split_password("postgresql://u:p@h/d"), ("postgresql://u@h/d".into(), Some("p".into())));
+        assert_eq!(percent_decode("a%zz%4"), "a%zz%4");
+    }
 }

@@ -317,7 +317,13 @@ async fn serve(
         )?;
         (ledger::key(&config)?, upload_key)
     };
-    let mut app = Platform::new(store, ledger_key, upload_key).with_security_log(config.security_log()?);
+    // Every node of an installation has the same upload key: the client hashes of security
+    // events and rate limits are keyed with it, so that they agree across nodes.
+    let mut security = config.security_log()?;
+    if let Some(secret) = config.upload_key_base64() {
+        security = security.with_client_secret(secret.as_bytes());
+    }
+    let mut app = Platform::new(store, ledger_key, upload_key).with_security_log(security);
     if let Some(model) = config.model() {
         app = app.with_model(model);
     }

@@ -114,6 +114,25 @@ async fn backup_under_load_and_restore(source_url: &str, source_dir: &Path, targ
     assert!(err.contains("stimmt nicht mit dem Manifest überein"), "{err}");
     assert!(!target_dir.join("ledger.key").exists() && !target_dir.join("amtsweg.db").exists(), "nothing written");
 
+    // A file the manifest does not name is refused too.
+    let extra = backup_dir.with_extension("extra");
+    copy_dir(backup_dir, &extra);
+    std::fs::write(extra.join("untergeschoben.sql"), "DROP TABLE cases;").unwrap();
+    let (code, _, err) = at(target_dir, target_url, &["restore", extra.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("untergeschoben.sql steht nicht im Manifest"), "{err}");
+    let _ = std::fs::remove_dir_all(&extra);
+    // A configured upload key that is not the backup's would leave every upload unreadable.
+    let mut other_key = bin();
+    other_key.args(["restore", backup_dir.to_str().unwrap()]).env("AMTSWEG_DATA_DIR", target_dir).env("AMTSWEG_UPLOAD_KEY", "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=").env_remove("AMTSWEG_DATABASE_URL");
+    if let Some(url) = target_url {
+        other_key.env("AMTSWEG_DATABASE_URL", url);
+    }
+    let (code, _, err) = run(&mut other_key);
+    assert_eq!(code, 1);
+    assert!(err.contains("nicht der der Sicherung"), "{err}");
+    assert!(!target_dir.join("ledger.key").exists(), "nothing written");
+
     // Restored: every submission acknowledged before the backup, and a ledger that verifies.
     let (code, out, err) = at(target_dir, target_url, &["restore", backup_dir.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");

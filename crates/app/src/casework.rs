@@ -217,9 +217,12 @@ fn letter(case: &CaseFile, authority: &Authority, ledger: Option<String>) -> Res
     } else {
         None
     };
+    // The letterhead the operator set (or the name), and under it the address with how to reach
+    // the authority.
+    let contact = authority.contact.line();
     Ok(crate::bescheid::Bescheid {
-        authority_name: authority.name.clone(),
-        authority_address: authority.address.clone(),
+        authority_name: authority.letterhead().to_owned(),
+        authority_address: if contact.is_empty() { authority.address.clone() } else { format!("{} · {contact}", authority.address) },
         case_number: case.case_number.clone(),
         date: amtsweg_domain::form::format_date_german(amtsweg_domain::local_time::berlin(decision.decided_at).date()),
         created: time::OffsetDateTime::now_utc(),

@@ -105,6 +105,17 @@ pub async fn import(store: &DynStore, request: ImportRequest<'_>) -> Result<Impo
         required_level: None,
         category: request.category.map(str::to_owned).unwrap_or_default(),
     };
+    // A new version of a service already on offer keeps what the operator set for it: the
+    // level of assurance, the evidence, the topic (unless given now) and the decision rules.
+    let mut service = service;
+    if let Some(existing) = store.service(&service.id).await.map_err(ImportError::Store)? {
+        service.required_level = existing.required_level;
+        service.evidence = existing.evidence;
+        if request.category.is_none() {
+            service.category = existing.category;
+        }
+        service.decision = existing.decision;
+    }
     // The service must exist before the schema row refers to it; an unchanged schema leaves
     // the stored service as it is.
     if let Some(existing) = store.fim_schema(&record.id, &record.version).await.map_err(ImportError::Store)? {

@@ -677,6 +677,9 @@ impl OperatorDesk {
     /// Resets a member's password and second factor: a new one-time link replaces them.
     pub async fn reset_access(&self, user: &UserId) -> Result<Invitation, AppError> {
         self.member(user).await?;
+        if !self.app.store.user_active(user).await? {
+            return Err(AppError::Conflict("Der Zugang ist deaktiviert; ein neuer Link könnte ihn nicht öffnen. Laden Sie die Person neu ein.".into()));
+        }
         let secret = new_secret();
         let expires_at = OffsetDateTime::now_utc() + Duration::hours(INVITATION_HOURS);
         self.app.store.reset_staff_access(user, &hash_secret(&secret), expires_at, &self.actor).await?;

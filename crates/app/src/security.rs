@@ -165,11 +165,6 @@ impl SecurityEvent {
     }
 }
 
-/// A hash of a client's address: the same client is recognisable across events, but not who it is.
-pub fn client_hash(address: &std::net::IpAddr) -> String {
-    use sha2::Digest;
-    hex::encode(&sha2::Sha256::digest(format!("amtsweg-client:{address}").as_bytes())[..12])
-}
 
 /// Where events go besides the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +203,11 @@ pub struct SecurityLog {
     sink: Sink,
     /// Appends from concurrent requests do not interleave.
     file: Mutex<()>,
+    /// The key of the client hashes: an unkeyed hash of an IPv4 address could be reversed by
+    /// trying all of them. Nodes of one installation share it (derived from its upload key).
+    client_key: [u8; 32],
+    /// The minute of the last event per throttle key (see [`SecurityLog::first_this_minute`]).
+    recent: Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl Default for SecurityLog {
@@ -226,8 +226,42 @@ pub fn syslog_line(event: &SecurityEvent, doc: &serde_json::Value, at: OffsetDat
 }
 
 impl SecurityLog {
+    /// A log with a random client key (one process: the demo, tests).
     pub fn new(sink: Sink) -> Self {
-        Self { sink, file: Mutex::new(()) }
+        let mut client_key = [0u8; 32];
+        getrandom::fill(&mut client_key).expect("the operating system's random source");
+        Self { sink, file: Mutex::new(()), client_key, recent: Mutex::new(Default::default()) }
+    }
+
+    /// The key of the client hashes, derived from a secret every node of the installation has.
+    pub fn with_client_secret(mut self, secret: &[u8]) -> Self {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(b"amtsweg security event client key\0");
+        hasher.update(secret);
+        self.client_key = hasher.finalize().into();
+        self
+    }
+
+    /// A keyed hash of a client's address: the same client is recognisable across events and
+    /// nodes, but who it is cannot be computed back.
+    pub fn client_hash(&self, address: &std::net::IpAddr) -> String {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(self.client_key);
+        hasher.update(address.to_string().as_bytes());
+        hex::encode(&hasher.finalize()[..12])
+    }
+
+    /// Whether this is the first time this minute for `key` (a flood of refusals is one event a
+    /// minute, not one write each).
+    pub fn first_this_minute(&self, key: String) -> bool {
+        let minute = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 60).unwrap_or_default();
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() > 100_000 {
+            recent.retain(|_, m| *m == minute);
+        }
+        recent.insert(key, minute) != Some(minute)
     }
 
     /// Keeps the event in the database and writes it to the sink. Failures are logged, never
@@ -278,7 +312,11 @@ mod tests {
         let mut e = SecurityEvent::new(Action::Login, false).reason("invalid-credentials");
         e.route = Some("/anmelden/mitarbeitende".into());
         e.method = Some("POST".into());
-        e.client = Some(client_hash(&"203.0.113.5".parse().unwrap()));
+        let log = SecurityLog::new(Sink::None).with_client_secret(b"test");
+        e.client = Some(log.client_hash(&"203.0.113.5".parse().unwrap()));
+        assert_eq!(e.client, Some(SecurityLog::new(Sink::None).with_client_secret(b"test").client_hash(&"203.0.113.5".parse().unwrap())), "the same on every node");
+        assert_ne!(e.client, Some(SecurityLog::new(Sink::None).client_hash(&"203.0.113.5".parse().unwrap())), "keyed");
+        assert!(log.first_this_minute("a".into()) && !log.first_this_minute("a".into()) && log.first_this_minute("b".into()));
         let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         let doc = e.to_ecs(at);
         assert_eq!(doc["event"]["action"], "login");

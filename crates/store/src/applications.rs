@@ -170,7 +170,8 @@ pub(crate) async fn submit_application<DB: Dialect>(
         drop(tx);
         return Err(explain_miss(store, citizen, id).await);
     }
-    let year = now.year();
+    // The year of the case number is the German one (New Year's night counts to the new year).
+    let year = amtsweg_domain::local_time::berlin(now).year();
     let (sequence,) = tx.one::<(i64,)>(NEXT_CASE_NUMBER, args![authority.id.as_str(), year]).await?;
     let case_number = CaseNumber::new(&authority.short_code, year, sequence);
     let case_id = new_id();

@@ -232,7 +232,10 @@ const RESPONSIBILITIES: &str = "SELECT r.service_id, r.region_key, r.authority_i
      JOIN authorities a ON a.id = r.authority_id WHERE r.service_id = $1 AND a.deactivated_at IS NULL";
 const ALL_RESPONSIBILITIES: &str = "SELECT service_id, region_key, authority_id FROM responsibilities ORDER BY service_id, region_key";
 const ADD_RESPONSIBILITY: &str = "INSERT INTO responsibilities (service_id, region_key, authority_id) VALUES ($1, $2, $3)";
-const HOLDER: &str = "SELECT authority_id FROM responsibilities WHERE service_id = $1 AND region_key = $2";
+/// Whether the authority holding a service and region is active (`1`) or deactivated (`0`).
+const HOLDER: &str = "SELECT CAST(CASE WHEN a.deactivated_at IS NULL THEN 1 ELSE 0 END AS BIGINT) FROM responsibilities r \
+     JOIN authorities a ON a.id = r.authority_id WHERE r.service_id = $1 AND r.region_key = $2";
+const TAKE_OVER: &str = "UPDATE responsibilities SET authority_id = $1 WHERE service_id = $2 AND region_key = $3";
 const PUT_RESPONSIBILITY: &str = "INSERT INTO responsibilities (service_id, region_key, authority_id) VALUES ($1, $2, $3) \
      ON CONFLICT (service_id, region_key) DO UPDATE SET authority_id = excluded.authority_id";
 
@@ -253,16 +256,22 @@ pub(crate) async fn put_responsibility<DB: Dialect>(store: &SqlStore<DB>, r: &Re
     Ok(())
 }
 
-/// A new responsibility, audited; `Exists("responsibility")` when the service already has an
-/// authority for exactly this region (whoever it is).
+/// A new responsibility, audited; `Exists("responsibility")` when an active authority already
+/// holds the service for exactly this region. A deactivated authority's is taken over (its
+/// successor steps in).
 pub(crate) async fn add_responsibility<DB: Dialect>(store: &SqlStore<DB>, r: &Responsibility, actor: &Actor) -> Result<()> {
     let mut tx = store.write().await?;
-    if tx.optional::<(String,)>(HOLDER, args![r.service_id.as_str(), r.region.as_str()]).await?.is_some() {
-        return Err(StoreError::Exists("responsibility"));
+    match tx.optional::<(i64,)>(HOLDER, args![r.service_id.as_str(), r.region.as_str()]).await? {
+        Some((1,)) => return Err(StoreError::Exists("responsibility")),
+        Some(_) => {
+            tx.execute(TAKE_OVER, args![r.authority_id.as_str(), r.service_id.as_str(), r.region.as_str()]).await?;
+        }
+        None => {
+            tx.execute(ADD_RESPONSIBILITY, args![r.service_id.as_str(), r.region.as_str(), r.authority_id.as_str()])
+                .await
+                .map_err(exists_as("responsibility"))?;
+        }
     }
-    tx.execute(ADD_RESPONSIBILITY, args![r.service_id.as_str(), r.region.as_str(), r.authority_id.as_str()])
-        .await
-        .map_err(exists_as("responsibility"))?;
     let subject = format!("{}:{}", r.service_id, r.region);
     audit(&mut tx, AuditKind::ResponsibilityAdded, who(actor), Some(r.authority_id.as_str()), ("responsibility", &subject)).await?;
     tx.commit().await

@@ -14,14 +14,17 @@ use time::OffsetDateTime;
 // --- clients and their tokens --------------------------------------------------------------
 
 const CREATE_CLIENT: &str = "INSERT INTO api_clients (id, authority_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
-const CLIENT_BY_SECRET: &str = "SELECT id, authority_id, name FROM api_clients WHERE id = $1 AND secret_hash = $2 AND revoked_at IS NULL";
+/// A client of a deactivated authority gets no token, and its tokens stop.
+const CLIENT_BY_SECRET: &str = "SELECT id, authority_id, name FROM api_clients WHERE id = $1 AND secret_hash = $2 AND revoked_at IS NULL \
+     AND authority_id IN (SELECT id FROM authorities WHERE deactivated_at IS NULL)";
 const CLIENTS: &str = "SELECT id, authority_id, name FROM api_clients WHERE authority_id = $1 AND revoked_at IS NULL ORDER BY name, id";
 const REVOKE_CLIENT: &str = "UPDATE api_clients SET revoked_at = $1 WHERE id = $2 AND authority_id = $3 AND revoked_at IS NULL";
 const DELETE_CLIENT_TOKENS: &str = "DELETE FROM client_tokens WHERE client_id = $1";
 const DELETE_EXPIRED_TOKENS: &str = "DELETE FROM client_tokens WHERE expires_at < $1";
 const PUT_TOKEN: &str = "INSERT INTO client_tokens (token_hash, client_id, expires_at) VALUES ($1, $2, $3)";
 const CLIENT_BY_TOKEN: &str = "SELECT k.id, k.authority_id, k.name FROM client_tokens t JOIN api_clients k ON k.id = t.client_id \
-     WHERE t.token_hash = $1 AND t.expires_at > $2 AND k.revoked_at IS NULL";
+     WHERE t.token_hash = $1 AND t.expires_at > $2 AND k.revoked_at IS NULL \
+     AND k.authority_id IN (SELECT id FROM authorities WHERE deactivated_at IS NULL)";
 
 row!(ClientRow { id: String, authority_id: String, name: String });
 

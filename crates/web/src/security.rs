@@ -36,7 +36,8 @@ pub fn with_headers<S: Clone + Send + Sync + 'static>(router: axum::Router<S>, c
     use tower_http::set_header::SetResponseHeaderLayer;
     router
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        // A page may ask for less (the invitation page: no referrer at all).
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
@@ -137,20 +138,9 @@ pub struct RateLimits {
     /// Reverse proxies whose `X-Forwarded-For` is believed (behind TLS termination every
     /// request comes from the proxy).
     trusted_proxies: Vec<ipnet::IpNet>,
-    /// The minute of the last refusal recorded as a security event, per kind and client.
-    refused: std::sync::Mutex<std::collections::HashMap<(&'static str, std::net::IpAddr), u64>>,
 }
 
 impl RateLimits {
-    /// Whether this is the first refusal of this client for this kind of limit this minute.
-    fn first_refusal_this_minute(&self, kind: &'static str, client: std::net::IpAddr) -> bool {
-        let minute = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 60).unwrap_or_default();
-        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
-        if refused.len() > 100_000 {
-            refused.clear();
-        }
-        refused.insert((kind, client), minute) != Some(minute)
-    }
 
     pub fn new(settings: RateLimitSettings, trusted_proxies: Vec<ipnet::IpNet>) -> Self {
         use governor::Quota;
@@ -164,7 +154,6 @@ impl RateLimits {
                 Keyed::keyed(Quota::per_second(n).allow_burst(burst))
             }),
             trusted_proxies,
-            refused: Default::default(),
         }
     }
 
@@ -192,7 +181,6 @@ impl RateLimits {
     /// Forgets clients that are back at a full allowance (keeps this node's memory bounded; the
     /// database's share is swept by the retention job).
     pub fn forget_idle(&self) {
-        self.refused.lock().unwrap_or_else(|e| e.into_inner()).clear();
         if let Some(limiter) = &self.api {
             limiter.retain_recent();
             limiter.shrink_to_fit();
@@ -216,10 +204,10 @@ impl RateLimits {
 
 /// Counts a request against a shared limit: `Some(seconds)` to wait when over it. A database
 /// that cannot be asked lets the request through (the login itself then fails on it anyway).
-async fn over_shared_limit(store: &amtsweg_store::DynStore, limit: Shared, client: std::net::IpAddr) -> Option<u64> {
-    use sha2::Digest;
-    // The address is personal data: only a hash of it is kept, and only as long as it counts.
-    let key = format!("{}:{}", limit.kind, hex::encode(&sha2::Sha256::digest(client.to_string().as_bytes())[..16]));
+async fn over_shared_limit(app: &amtsweg_app::Platform, limit: Shared, client: std::net::IpAddr) -> Option<u64> {
+    let store = &app.store;
+    // The address is personal data: only a keyed hash of it is kept, and only as long as it counts.
+    let key = format!("{}:{}", limit.kind, app.security.client_hash(&client));
     let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     let interval_ms = 60_000 / i64::from(limit.per_minute.max(1));
     match store.take_allowance(&key, now_ms, interval_ms.max(1), i64::from(limit.per_minute)).await {
@@ -249,7 +237,7 @@ pub async fn rate_limit(axum::extract::State(state): axum::extract::State<crate:
         return next.run(req).await;
     };
     let retry_after_secs = match limit {
-        Limit::Shared(shared) => match over_shared_limit(&state.app.store, shared, client).await {
+        Limit::Shared(shared) => match over_shared_limit(&state.app, shared, client).await {
             None => return next.run(req).await,
             Some(secs) => secs,
         },
@@ -268,11 +256,11 @@ pub async fn rate_limit(axum::extract::State(state): axum::extract::State<crate:
         Limit::Shared(shared) => shared.kind,
         Limit::Local(_) => "api",
     };
-    if limits.first_refusal_this_minute(kind, client) {
+    if state.app.security.first_this_minute(format!("rate:{kind}:{client}")) {
         let mut event = amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::RateLimited, false).reason(kind);
         event.route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()).or_else(|| Some(kind.to_owned()));
         event.method = Some(req.method().to_string());
-        event.client = Some(amtsweg_app::security::client_hash(&client));
+        event.client = Some(state.app.security.client_hash(&client));
         state.app.record_security(event).await;
     }
     let error = crate::error::AppError::TooManyRequests { retry_after_secs: retry_after_secs.max(1) };

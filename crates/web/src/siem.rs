@@ -6,7 +6,7 @@
 
 use crate::login::session::SessionContext;
 use crate::state::AppState;
-use amtsweg_app::security::{Action, SecurityEvent, client_hash};
+use amtsweg_app::security::{Action, SecurityEvent};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -38,22 +38,31 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let session_user = req.extensions().get::<Arc<SessionContext>>().map(|s| s.user.clone());
     let bearer = req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(|t| t.trim().to_owned());
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let client = peer.map(|p| client_hash(&state.limits.client_of(p, req.headers())));
+    let client = peer.map(|p| state.app.security.client_hash(&state.limits.client_of(p, req.headers())));
     let mut response = next.run(req).await;
     let mut events = response.extensions_mut().remove::<SecurityMark>().map(|m| m.0).unwrap_or_default();
     let status = response.status();
     let path = route.as_deref().unwrap_or("");
     let authenticated = session_user.is_some() || bearer.is_some();
     let already = |events: &[SecurityEvent], action| events.iter().any(|e| e.action == action);
+    // What the answer says, once per client, reason and route a minute (a flood of refusals
+    // is not a flood of writes).
+    let mut denied = None;
     if authenticated && !already(&events, Action::CsrfRefused) {
         if status == StatusCode::FORBIDDEN {
-            events.push(SecurityEvent::new(Action::AccessDenied, false).reason("role"));
+            denied = Some("role");
         } else if status == StatusCode::NOT_FOUND && path.contains('{') {
-            events.push(SecurityEvent::new(Action::AccessDenied, false).reason("not-found-or-foreign"));
+            denied = Some("not-found-or-foreign");
         }
     }
     if status == StatusCode::UNAUTHORIZED && bearer.is_some() && path.starts_with("/api/") {
-        events.push(SecurityEvent::new(Action::AccessDenied, false).reason("invalid-token"));
+        denied = Some("invalid-token");
+    }
+    if let Some(reason) = denied {
+        let key = format!("denied:{reason}:{path}:{}", client.as_deref().unwrap_or("-"));
+        if state.app.security.first_this_minute(key) {
+            events.push(SecurityEvent::new(Action::AccessDenied, false).reason(reason));
+        }
     }
     let changed = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) && (status.is_success() || status.is_redirection());
     if changed && configuration_route(path) {

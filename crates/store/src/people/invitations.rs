@@ -30,9 +30,10 @@ const DEACTIVATE_USER: &str = "UPDATE users SET deactivated_at = $1 WHERE id = $
 const END_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
 const REVOKE_TOKENS: &str = "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
 const END_AUTHORITY_SESSIONS: &str = "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE authority_id = $1)";
+const CLOSE_AUTHORITY_INVITATIONS: &str = "UPDATE invitations SET used_at = $1 WHERE used_at IS NULL AND user_id IN (SELECT id FROM users WHERE authority_id = $2)";
 const REVOKE_AUTHORITY_TOKENS: &str = "UPDATE api_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE authority_id = $2)";
 const MEMBERS: &str = "SELECT u.id, u.role, u.display_name, u.authority_id, u.person, c.login, u.deactivated_at, \
-     (SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND i.used_at IS NULL) AS open_invitation \
+     (SELECT MAX(i.expires_at) FROM invitations i WHERE i.user_id = u.id AND i.used_at IS NULL AND i.expires_at > $2) AS open_invitation \
      FROM users u LEFT JOIN staff_credentials c ON c.user_id = u.id WHERE u.authority_id = $1 ORDER BY u.display_name, u.id";
 
 row!(InvitationRow { user_id: String, login: String, expires_at: OffsetDateTime });
@@ -135,6 +136,7 @@ pub(crate) async fn deactivate_user<DB: Dialect>(store: &SqlStore<DB>, user: &Us
 pub(crate) async fn end_access_of_authority<DB: Dialect>(tx: &mut Write<DB>, authority: &AuthorityId, now: OffsetDateTime) -> Result<()> {
     tx.execute(END_AUTHORITY_SESSIONS, args![authority.as_str()]).await?;
     tx.execute(REVOKE_AUTHORITY_TOKENS, args![now, authority.as_str()]).await?;
+    tx.execute(CLOSE_AUTHORITY_INVITATIONS, args![now, authority.as_str()]).await?;
     Ok(())
 }
 
@@ -146,7 +148,7 @@ pub(crate) async fn user_active<DB: Dialect>(store: &SqlStore<DB>, user: &UserId
 
 /// Everyone who works for an authority, with their login and state.
 pub(crate) async fn members<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId) -> Result<Vec<Member>> {
-    let rows = store.all::<MemberRow>(MEMBERS, args![authority.as_str()]).await?;
+    let rows = store.all::<MemberRow>(MEMBERS, args![authority.as_str(), OffsetDateTime::now_utc()]).await?;
     rows.into_iter()
         .map(|r| {
             let user = super::UserRow { id: r.id, role: r.role, display_name: r.display_name, authority_id: r.authority_id, person: r.person }.into_domain()?;

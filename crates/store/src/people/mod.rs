@@ -195,9 +195,14 @@ impl StaffCredentialRow {
     }
 }
 
+/// Sets a password login; links still open for the account close and its sessions end (a
+/// new password at the console replaces whatever was under way).
 pub(crate) async fn put_staff_credential<DB: Dialect>(store: &SqlStore<DB>, c: &StaffCredential) -> Result<()> {
-    store.execute(PUT_STAFF_CREDENTIAL, args![c.user_id.as_str(), &c.login, &c.password_hash, &c.totp_secret]).await?;
-    Ok(())
+    let mut tx = store.write().await?;
+    tx.execute(PUT_STAFF_CREDENTIAL, args![c.user_id.as_str(), &c.login, &c.password_hash, &c.totp_secret]).await?;
+    tx.execute("UPDATE invitations SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL", args![OffsetDateTime::now_utc(), c.user_id.as_str()]).await?;
+    tx.execute("DELETE FROM sessions WHERE user_id = $1", args![c.user_id.as_str()]).await?;
+    tx.commit().await
 }
 
 pub(crate) async fn staff_credential<DB: Dialect>(store: &SqlStore<DB>, login: &str) -> Result<Option<StaffCredential>> {

@@ -531,7 +531,9 @@ async fn import_responsibilities(State(state): State<AppState>, p: PageOperator,
     match p.desk.import_responsibilities(&text).await {
         Ok(report) => {
             let text = format!("{} Zuständigkeiten eingetragen, {} Zeilen abgelehnt.", report.added, report.refused.len());
-            let status = if report.refused.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+            // Something added is a change (and a security event); only a file of which nothing
+            // could be taken is refused as a whole.
+            let status = if report.added == 0 && !report.refused.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
             let (_, page) = responsibilities_page(&p, ResponsibilitiesView { query: &none, form: &[], errors: Vec::new(), refused: report.refused, notice: Notice::text(text) }).await?;
             Ok(render(status, &page))
         }
@@ -773,6 +775,12 @@ struct InvitationPage {
 
 const INVITATION_GONE: &str = "Dieser Link ist unbekannt, schon verwendet oder abgelaufen. Bitte bitten Sie den Plattformbetrieb um eine neue Einladung.";
 
+/// The invitation's secret is in its address: no request from its page names it as referrer.
+fn no_referrer(mut response: Response) -> Response {
+    response.headers_mut().insert(axum::http::header::REFERRER_POLICY, axum::http::HeaderValue::from_static("no-referrer"));
+    response
+}
+
 fn gone() -> Response {
     crate::pages::error_page(StatusCode::NOT_FOUND, INVITATION_GONE)
 }
@@ -798,7 +806,7 @@ fn invitation_page(secret: &str, open: &amtsweg_domain::records::OpenInvitation,
 async fn invitation(State(state): State<AppState>, Path(secret): Path<String>) -> Result<Response, PageError> {
     let Some(open) = state.app.accounts().invitation(&secret).await? else { return Ok(gone()) };
     let page = invitation_page(&secret, &open, amtsweg_app::accounts::new_totp_secret(), Vec::new());
-    Ok(render(StatusCode::OK, &page))
+    Ok(no_referrer(render(StatusCode::OK, &page)))
 }
 
 async fn accept_invitation(State(state): State<AppState>, Path(secret): Path<String>, PageForm(form): PageForm) -> Result<Response, PageError> {
@@ -810,7 +818,7 @@ async fn accept_invitation(State(state): State<AppState>, Path(secret): Path<Str
         Err(AppError::Invalid(errors)) => {
             // A secret that was tampered with is replaced by a fresh one.
             let totp_secret = if totp_secret.len() == 32 { totp_secret.to_owned() } else { amtsweg_app::accounts::new_totp_secret() };
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &invitation_page(&secret, &open, totp_secret, errors)))
+            Ok(no_referrer(render(StatusCode::UNPROCESSABLE_ENTITY, &invitation_page(&secret, &open, totp_secret, errors))))
         }
         Err(AppError::NotFound) => Ok(gone()),
         Err(e) => Err(e.into()),

@@ -119,7 +119,8 @@ fn check_pdf(pdf: &[u8], case_number: &str, verifier_key: &str) {
         let out = pdftotext.arg("-enc").arg("UTF-8").arg(&file).arg("-").output().unwrap();
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
-        for needle in [case_number, "Ihrem Antrag wird stattgegeben.", "Rechtsbehelfsbelehrung", "Widerspruch", "Transparenzprotokoll"] {
+        // The letterhead and the contact the operator set for the authority.
+        for needle in [case_number, "Ihrem Antrag wird stattgegeben.", "Rechtsbehelfsbelehrung", "Widerspruch", "Transparenzprotokoll", "Landeshauptstadt Erfurt · Bürgeramt", "buergerservice@erfurt.de"] {
             assert!(text.contains(needle), "{needle} not in the PDF text:\n{text}");
         }
     }

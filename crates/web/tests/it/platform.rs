@@ -284,15 +284,37 @@ async fn deactivation_ends_access(app: TestApp) {
     assert_eq!(app.get(&jana, "/api/v1/cases").await.0, 401, "her token stopped at once");
     assert_eq!(app.post(&op, "/api/v1/platform/staff/sachbearbeitung-2-leipzig/tokens", json!({})).await.0, 409);
     assert_eq!(app.post(&op, "/api/v1/platform/staff/sachbearbeitung-2-leipzig/deactivate", json!({})).await.0, 404, "already");
+    let (status, body) = app.post(&op, "/api/v1/platform/staff/sachbearbeitung-2-leipzig/reset", json!({})).await;
+    assert_eq!(status, 409, "no link for a deactivated account: {body}");
     // A whole authority: its staff lose access, and it takes no new applications.
+    let client = app.tokens.clients.iter().find(|c| c.authority_id == "erfurt").unwrap().clone();
+    let client_token = |app: TestApp| {
+        let client = client.clone();
+        async move {
+            let form = [("grant_type", "client_credentials"), ("client_id", client.client_id.as_str()), ("client_secret", client.client_secret.as_str())];
+            app.http.post(app.url("/api/v1/procedures/token")).form(&form).send().await.unwrap()
+        }
+    };
+    let before: serde_json::Value = client_token(app.clone()).await.json().await.unwrap();
+    let procedure = before["access_token"].as_str().unwrap().to_owned();
     let (status, erfurt) = app.patch(&op, "/api/v1/platform/authorities/erfurt", json!({"active": false})).await;
     assert_eq!((status, erfurt["active"].as_bool()), (200, Some(false)));
     assert_eq!(app.get(app.caseworker("erfurt"), "/api/v1/cases").await.0, 401);
+    // Its specialist procedure is cut off too: no new token, and the one it has stops.
+    assert_eq!(client_token(app.clone()).await.status(), 401);
+    assert_eq!(app.get(&procedure, "/api/v1/procedures/submissions").await.0, 401);
     let lena = app.citizen(3).to_owned(); // Erfurt
     let draft = app.draft(3).await;
     app.put(&lena, &format!("/api/v1/applications/{draft}/data"), valid_data()).await;
     let (status, body) = app.post(&lena, &format!("/api/v1/applications/{draft}/submit"), json!({})).await;
     assert_eq!((status, body["error"].as_str()), (422, Some("no_responsible_authority")), "{body}");
+    // A successor takes over the deactivated authority's responsibility (no 409 for it).
+    let (_, successor) = app.post(&op, "/api/v1/platform/authorities", json!({"name": "Stadt Erfurt (neu)", "ars": "160510000000", "short_code": "EFN"})).await;
+    let successor = successor["id"].as_str().unwrap().to_owned();
+    let (status, body) = app.post(&op, "/api/v1/platform/responsibilities", json!({"authority_id": successor, "service_id": "energiepreispauschale", "region": "16051"})).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, why) = app.get(&op, "/api/v1/platform/responsibilities/resolve?service_id=energiepreispauschale&ars=160510000000").await;
+    assert_eq!(why["authority_id"], successor.as_str());
     // Active again: the authority works again (its old tokens stay revoked).
     let (status, _) = app.patch(&op, "/api/v1/platform/authorities/erfurt", json!({"active": true})).await;
     assert_eq!(status, 200);
