@@ -21,6 +21,12 @@ pub enum CsvError {
     Columns,
 }
 
+/// Line breaks as the CSV reader and editors count them: `\r\n`, a lone `\n` and a lone `\r`.
+pub fn line_breaks(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().filter(|(i, b)| **b == b'\n' || (**b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))).count()
+}
+
 /// The lines of a responsibility file (at most `max` rows; blank lines are skipped but counted,
 /// so that each line number is the one an editor shows).
 pub fn read(text: &str, max: usize) -> Result<Vec<CsvLine>, CsvError> {
@@ -42,7 +48,7 @@ pub fn read(text: &str, max: usize) -> Result<Vec<CsvLine>, CsvError> {
             let start = position.map_or(0, |p| p.byte() as usize).min(text.len());
             let rest = text.get(start..).unwrap_or("");
             let start = start + (rest.len() - rest.trim_start_matches(['\r', '\n']).len());
-            position.and_then(|_| text.get(..start)).map_or(n + 2, |before| before.matches('\n').count() + 1)
+            position.and_then(|_| text.get(..start)).map_or(n + 2, |before| line_breaks(before) + 1)
         };
         match record {
             Err(e) => out.push(CsvLine::Unreadable { line: line_of(e.position()) }),
@@ -81,6 +87,11 @@ mod tests {
         assert_eq!(read("", 1), Err(CsvError::Columns));
         let many = read("authority_id,service_id,region\na,b,14\nc,d,15\ne,f,16\n", 2).unwrap();
         assert_eq!(many.last(), Some(&CsvLine::TooMany { line: 4 }));
+        // Old Mac line ends (a lone CR) count as lines too (found by the fuzz target).
+        let mac = read("service_id;region;authority_id\rparken;14612;dresden\r\rblau;14;land\r", 10).unwrap();
+        let lines: Vec<usize> = mac.iter().map(|l| match l { CsvLine::Row { line, .. } | CsvLine::Unreadable { line } | CsvLine::TooMany { line } => *line }).collect();
+        assert_eq!(lines, [2, 4]);
+        assert_eq!(line_breaks("a\r\nb\rc\nd"), 3);
         // Commas, short rows.
         let short = read("authority_id,service_id,region\nx,y\n", 5).unwrap();
         assert_eq!(short, [CsvLine::Row { line: 2, authority_id: "x".into(), service_id: "y".into(), region: String::new() }]);
