@@ -54,6 +54,10 @@ pub struct ServerConfig {
     /// served on `listen`.
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "empty_is_none")]
     pub metrics_listen: Option<SocketAddr>,
+    /// A bearer token for `/metrics` on `listen` (then with the figures per authority); unset:
+    /// `/metrics` there is public and without them. A secret.
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<SecretString>,
     /// The address under which browsers reach amtsweg (`https://…`); needed for the citizen
     /// login: the redirect URI is `<public_url>/anmelden/rueckkehr`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,6 +199,7 @@ impl Default for ServerConfig {
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             metrics_listen: None,
+            metrics_token: None,
             public_url: None,
             secure_cookies: false,
             kern_dir: PathBuf::from("node_modules/@kern-ux/native/dist"),
@@ -251,11 +256,12 @@ impl Default for RateLimitConfig {
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// Every environment variable (without the prefix) and the key of the file it sets.
-pub const ENV_KEYS: [(&str, &str); 33] = [
+pub const ENV_KEYS: [(&str, &str); 34] = [
     ("data_dir", "data_dir"),
     ("log", "log"),
     ("listen", "server.listen"),
     ("metrics_listen", "server.metrics_listen"),
+    ("metrics_token", "server.metrics_token"),
     ("public_url", "server.public_url"),
     ("secure_cookies", "server.secure_cookies"),
     ("kern_dir", "server.kern_dir"),

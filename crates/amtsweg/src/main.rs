@@ -344,6 +344,10 @@ async fn serve(
     if let Some(login) = config.oidc()? {
         state = state.with_oidc(login);
     }
+    if let Some(token) = config.server.metrics_token.as_ref() {
+        use secrecy::ExposeSecret;
+        state = state.with_metrics_token(token.expose_secret().trim());
+    }
     let listen = config.server.listen.to_string();
     let metrics_listen = config.server.metrics_listen.map(|a| a.to_string());
     let application = Application::build(state, &listen, metrics_listen.as_deref())

@@ -111,7 +111,8 @@ impl Metrics {
     }
 
     /// One HTTP request answered (labels: the route pattern, never the path with its ids).
-    pub fn http_request(&self, method: String, route: String, status: u16, seconds: f64) {
+    pub fn http_request(&self, method: &str, route: String, status: u16, seconds: f64) {
+        let method = known_method(method).to_owned();
         self.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
         self.durations.get_or_create(&RouteLabels { route }).observe(seconds);
     }
@@ -120,6 +121,21 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// A label from a closed set: any other method a client makes up is `other` (a new label value
+/// per made-up method would grow the metrics without bound).
+pub fn known_method(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
     }
 }
 

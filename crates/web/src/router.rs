@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 /// `GET /metrics` alone, for a listener of its own.
 pub fn metrics_router(state: AppState) -> Router {
-    Router::new().route("/metrics", axum::routing::get(metrics::render)).with_state(state)
+    Router::new().route("/metrics", axum::routing::get(metrics::render_full)).with_state(state)
 }
 
 /// The application's router; `/metrics` on it only when `with_metrics` (otherwise it has a
@@ -37,7 +37,7 @@ pub fn app_with(state: AppState, with_metrics: bool) -> Router {
         .merge(assets::router(&state.config.kern_dir))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz));
-    let router = if with_metrics { router.route("/metrics", axum::routing::get(metrics::render)) } else { router };
+    let router = if with_metrics { router.route("/metrics", axum::routing::get(metrics::render_public)) } else { router };
     let router = router
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -26,6 +26,9 @@ pub struct AppState {
     pub oidc: Option<Arc<OidcLogin>>,
     /// Rate limits per client (off unless configured: `serve` turns them on).
     pub limits: Arc<RateLimits>,
+    /// The bearer token `/metrics` on the application's listener asks for (with the figures per
+    /// authority); unset: public, without them.
+    pub metrics_token: Option<Arc<String>>,
 }
 
 impl AppState {
@@ -35,7 +38,14 @@ impl AppState {
             config: Arc::new(config),
             oidc: None,
             limits: Arc::new(RateLimits::new(RateLimitSettings::OFF, Vec::new())),
+            metrics_token: None,
         }
+    }
+
+    /// `/metrics` on the application's listener only for this bearer token.
+    pub fn with_metrics_token(mut self, token: impl Into<String>) -> Self {
+        self.metrics_token = Some(Arc::new(token.into())).filter(|t| !t.is_empty());
+        self
     }
 
     /// Rate limits per client; behind `trusted_proxies` the client is read from

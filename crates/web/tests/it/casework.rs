@@ -581,7 +581,7 @@ async fn metrics_show_automation_backlog_and_lead_times(app: TestApp) {
     let case_id = app.case_id("leipzig", &number).await;
     let (status, _) = app.post(app.caseworker("leipzig"), &format!("/api/v1/cases/{case_id}/decision"), json!({"outcome": "approved", "reason": "Passt."})).await;
     assert_eq!(status, 200);
-    let text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app.metrics().await;
     assert!(text.contains("amtsweg_cases_open{authority=\"leipzig\"} 1"), "{text}");
     assert!(text.contains("amtsweg_cases_overdue{authority=\"leipzig\"} 0"), "{text}");
     assert!(text.contains("amtsweg_decision_lead_time_seconds_count{mode=\"manual\"} 1"), "{text}");

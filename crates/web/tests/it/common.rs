@@ -12,6 +12,9 @@ pub enum Backend {
 }
 
 /// A running app over a fresh store, seeded with the demo world.
+/// The bearer token of `/metrics` on the test apps.
+pub const METRICS_TOKEN: &str = "metrics-token-of-the-tests";
+
 /// The seed of the test app's ledger key.
 pub const LEDGER_SEED: [u8; 32] = [7; 32];
 
@@ -101,7 +104,7 @@ impl TestApp {
         amtsweg_demo::seed_fim(&store, &fim_fixtures()).await.expect("the real FIM schemas import");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let platform = test_platform(store.clone()).with_exchange(amtsweg_demo::start_registers(&[]).await.expect("the demo registers start"));
-        let state = AppState::new(platform, WebConfig { demo: true, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") });
+        let state = AppState::new(platform, WebConfig { demo: true, secure_cookies: false, kern_dir: PathBuf::from("/nonexistent") }).with_metrics_token(METRICS_TOKEN);
         let state = configure(state);
         let platform = state.app.clone();
         // No background worker: tests run the jobs they need with run_pending_jobs().
@@ -234,6 +237,11 @@ impl TestApp {
     }
 
     /// Creates, fills and submits a valid application; returns (application id, case number).
+    /// `/metrics` with its token: everything, the figures per authority too.
+    pub async fn metrics(&self) -> String {
+        self.http.get(self.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap()
+    }
+
     pub async fn patch(&self, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
         json_of(self.http.patch(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()).await
     }

@@ -11,6 +11,7 @@ mod daily;
 mod matrix;
 mod evidence;
 mod fim;
+mod hardening;
 mod isolation;
 mod login;
 mod ledger;
