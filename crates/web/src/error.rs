@@ -83,7 +83,7 @@ impl IntoResponse for ApiError {
 /// A refused CSRF token is a security event.
 fn mark_csrf(e: &AppError, response: &mut Response) {
     if matches!(e, AppError::CsrfRefused(_)) {
-        crate::siem::mark(response, amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::CsrfRefused, false));
+        crate::marks::mark(response, amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::CsrfRefused, false));
     }
 }
 

@@ -17,6 +17,7 @@ mod auth;
 mod error;
 mod forms;
 mod login;
+mod marks;
 mod metrics;
 mod operator;
 mod pages;
@@ -26,6 +27,7 @@ mod security;
 mod server;
 mod siem;
 mod state;
+mod throttle;
 mod workspace;
 
 pub use login::oidc::{OidcLogin, OidcSettings};

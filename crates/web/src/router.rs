@@ -4,7 +4,7 @@
 
 use crate::security::MAX_BODY_BYTES;
 use crate::state::AppState;
-use crate::{api, assets, auth, error, login, metrics, operator, portal, security, siem, workspace};
+use crate::{api, assets, auth, error, login, metrics, operator, portal, security, siem, throttle, workspace};
 use axum::Router;
 use std::sync::Arc;
 
@@ -43,7 +43,7 @@ pub fn app_with(state: AppState, with_metrics: bool) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), siem::record))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::load_session))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), security::rate_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(security::refuse_oversized));
     security::with_headers(router, csp)

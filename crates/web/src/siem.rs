@@ -13,19 +13,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::Arc;
 
-/// Events a handler or an error attached to its response.
-#[derive(Clone, Default)]
-pub struct SecurityMark(pub Vec<SecurityEvent>);
-
-/// Attaches an event to a response.
-pub fn mark(response: &mut Response, event: SecurityEvent) {
-    match response.extensions_mut().get_mut::<SecurityMark>() {
-        Some(mark) => mark.0.push(event),
-        None => {
-            response.extensions_mut().insert(SecurityMark(vec![event]));
-        }
-    }
-}
+use crate::marks::SecurityMark;
 
 /// Routes whose successful changes are the operator's or a service admin's.
 fn configuration_route(path: &str) -> bool {

@@ -42,6 +42,18 @@ impl AppState {
         }
     }
 
+    /// The invitation link, on this server as the browser (or API client) reached it: its `Host`
+    /// (checked), `https` behind TLS (`secure_cookies`).
+    pub fn invitation_link(&self, headers: &axum::http::HeaderMap, invitation: &amtsweg_app::operator::Invitation) -> String {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+            .unwrap_or("localhost");
+        let scheme = if self.config.secure_cookies { "https" } else { "http" };
+        format!("{scheme}://{host}{}", invitation.path)
+    }
+
     /// `/metrics` on the application's listener only for this bearer token.
     pub fn with_metrics_token(mut self, token: impl Into<String>) -> Self {
         self.metrics_token = Some(Arc::new(token.into())).filter(|t| !t.is_empty());

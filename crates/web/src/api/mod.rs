@@ -95,8 +95,7 @@ pub fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// Largest FIM import (schema and code lists together).
-pub const MAX_FIM_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
+use crate::security::MAX_FIM_UPLOAD_BYTES;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -419,7 +419,7 @@ pub async fn invite(
     ApiJson(input): ApiJson<NewStaff>,
 ) -> Result<(StatusCode, Json<StaffInvited>), ApiError> {
     let invitation = desk.invite(StaffInput { authority_id: input.authority_id, name: input.name, login: input.login, role: input.role, id: None }).await?;
-    let url = crate::operator::invitation_link(&state, &headers, &invitation);
+    let url = state.invitation_link(&headers, &invitation);
     Ok((StatusCode::CREATED, Json(StaffInvited { id: invitation.user_id.to_string(), invitation_url: url, expires: invitation.expires_at })))
 }
 
@@ -495,7 +495,7 @@ pub async fn deactivate(ApiOperator(desk): ApiOperator, Path(id): Path<String>) 
 pub async fn reset(State(state): State<AppState>, ApiOperator(desk): ApiOperator, headers: HeaderMap, Path(id): Path<String>) -> Result<(StatusCode, Json<StaffInvited>), ApiError> {
     let id = parse_id(&id, UserId::parse)?;
     let invitation = desk.reset_access(&id).await?;
-    let url = crate::operator::invitation_link(&state, &headers, &invitation);
+    let url = state.invitation_link(&headers, &invitation);
     Ok((StatusCode::CREATED, Json(StaffInvited { id: id.to_string(), invitation_url: url, expires: invitation.expires_at })))
 }
 

@@ -124,7 +124,7 @@ async fn finish_account_login(
         Ok(response) => response,
         Err(e) => {
             let mut response = PageError(e).into_response();
-            crate::siem::mark(&mut response, SecurityEvent::new(Action::Login, false).reason("provider-login-refused"));
+            crate::marks::mark(&mut response, SecurityEvent::new(Action::Login, false).reason("provider-login-refused"));
             response
         }
     };
@@ -179,9 +179,9 @@ async fn account_login(
     let step_up = session.is_some_and(|s| s.user.id == user.id && identity.level > s.session.level);
     let mut response = begin_session(state, session, &user, identity.level, true, &pending.return_to).await?;
     use amtsweg_app::security::{Action, SecurityEvent};
-    crate::siem::mark(&mut response, SecurityEvent::new(Action::Login, true).reason("openid-connect").by(&user));
+    crate::marks::mark(&mut response, SecurityEvent::new(Action::Login, true).reason("openid-connect").by(&user));
     if step_up {
-        crate::siem::mark(&mut response, SecurityEvent::new(Action::StepUp, true).reason(identity.level.map(|l| l.as_str()).unwrap_or("none")).by(&user));
+        crate::marks::mark(&mut response, SecurityEvent::new(Action::StepUp, true).reason(identity.level.map(|l| l.as_str()).unwrap_or("none")).by(&user));
     }
     Ok(response)
 }
@@ -285,9 +285,9 @@ async fn staff_login(
     use amtsweg_app::security::{Action, SecurityEvent};
     let refused = |reason: &'static str, locked: bool| {
         let mut page = crate::pages::error_page_with_link(StatusCode::UNAUTHORIZED, &StaffLoginError::Invalid.message(), back.clone());
-        crate::siem::mark(&mut page, SecurityEvent::new(Action::Login, false).reason(reason));
+        crate::marks::mark(&mut page, SecurityEvent::new(Action::Login, false).reason(reason));
         if locked {
-            crate::siem::mark(&mut page, SecurityEvent::new(Action::Lockout, false).reason("failed-attempts"));
+            crate::marks::mark(&mut page, SecurityEvent::new(Action::Lockout, false).reason("failed-attempts"));
         }
         page
     };
@@ -295,7 +295,7 @@ async fn staff_login(
         Ok(user) if user.role.is_authority_member() || user.role == Role::Operator => {
             tracing::info!(role = user.role.as_str(), "staff logged in");
             let mut response = begin_session(&state, session.as_deref(), &user, None, false, start_page(user.role)).await?;
-            crate::siem::mark(&mut response, SecurityEvent::new(Action::Login, true).reason("password-and-totp").by(&user));
+            crate::marks::mark(&mut response, SecurityEvent::new(Action::Login, true).reason("password-and-totp").by(&user));
             Ok(response)
         }
         Ok(_) => Ok(refused("role", false)),
@@ -328,7 +328,7 @@ async fn login(
     let level = (user.role == Role::Citizen).then_some(AssuranceLevel::Hoch);
     let mut response = begin_session(&state, session.as_deref(), &user, level, false, target).await?;
     let event = amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::Login, true).reason("demo-persona").by(&user);
-    crate::siem::mark(&mut response, event);
+    crate::marks::mark(&mut response, event);
     Ok(response)
 }
 

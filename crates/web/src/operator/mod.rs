@@ -8,7 +8,7 @@ use crate::auth::{PageOperator, check_csrf};
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, PageForm, date_time, render};
 use crate::state::AppState;
-use amtsweg_app::operator::{AuthorityChanges, AuthorityInput, FimUpload, Invitation, ServiceChanges, StaffInput};
+use amtsweg_app::operator::{AuthorityChanges, AuthorityInput, FimUpload, ServiceChanges, StaffInput};
 use amtsweg_domain::{AssuranceLevel, AuthorityId, Contact, FieldError, Role, ServiceId, UserId};
 use askama::Template;
 use axum::Router;
@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 
 pub fn router() -> Router<AppState> {
-    let uploads = axum::extract::DefaultBodyLimit::max(crate::api::MAX_FIM_UPLOAD_BYTES);
+    let uploads = axum::extract::DefaultBodyLimit::max(crate::security::MAX_FIM_UPLOAD_BYTES);
     Router::new()
         .route("/betrieb", get(home))
         .route("/betrieb/behoerden", post(create_authority))
@@ -122,18 +122,6 @@ impl Notice {
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
-}
-
-/// The invitation link, on this server as the browser (or API client) reached it: its `Host`
-/// (checked), `https` behind TLS (`secure_cookies`).
-pub(crate) fn invitation_link(state: &AppState, headers: &HeaderMap, invitation: &Invitation) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
-        .unwrap_or("localhost");
-    let scheme = if state.config.secure_cookies { "https" } else { "http" };
-    format!("{scheme}://{host}{}", invitation.path)
 }
 
 // --- the overview and the authorities ------------------------------------------------------
@@ -329,7 +317,7 @@ async fn invite(State(state): State<AppState>, p: PageOperator, headers: HeaderM
         Ok(invitation) => {
             let notice = Notice::secret(
                 format!("{} ist eingeladen. Geben Sie der Person diesen Link auf einem sicheren Weg; er gilt bis {} und nur einmal:", field(&form, "staff_name").trim(), date_time(invitation.expires_at)),
-                invitation_link(&state, &headers, &invitation),
+                state.invitation_link(&headers, &invitation),
                 "Der Link wird nur jetzt angezeigt; gespeichert ist nur sein Hashwert.",
             );
             Ok(render(StatusCode::CREATED, &authority_page(&p, &id, Values::Stored, &[], Vec::new(), notice).await?))
@@ -360,7 +348,7 @@ async fn reset(State(state): State<AppState>, p: PageOperator, headers: HeaderMa
     let invitation = p.desk.reset_access(&id).await?;
     let notice = Notice::secret(
         format!("Passwort und zweiter Faktor von {name} sind zurückgesetzt; angemeldete Sitzungen sind beendet. Mit diesem Link richtet die Person beides neu ein (gültig bis {}):", date_time(invitation.expires_at)),
-        invitation_link(&state, &headers, &invitation),
+        state.invitation_link(&headers, &invitation),
         "Der Link wird nur jetzt angezeigt.",
     );
     Ok(render(StatusCode::CREATED, &authority_page(&p, &authority, Values::Stored, &[], Vec::new(), notice).await?))
