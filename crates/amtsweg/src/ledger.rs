@@ -102,8 +102,9 @@ pub async fn run(command: LedgerCommand, config: Option<&PathBuf>) -> Result<(),
                 return Err(format!("{} gibt es schon; ein vorhandener Schlüssel wird nie überschrieben.", path.display()));
             }
             make_key_file(&path)?;
-            // The store may not exist yet (keys come first): then the event goes to the sink alone.
-            if let Ok(store) = crate::open_store(&config).await {
+            // Keys come before the database: recorded without creating or migrating it (when
+            // there is none yet, the event is only in the log's warning).
+            if let Ok(store) = amtsweg_store::connect(&config.database_url()).await {
                 crate::security_event(&config, &store, amtsweg_app::security::SecurityEvent::new(amtsweg_app::security::Action::KeyUse, true).reason("ledger-key-created")).await;
             }
             eprintln!("Schlüssel des Ledgers angelegt: {} (nur für den Eigentümer lesbar; bitte sichern).", path.display());

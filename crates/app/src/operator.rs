@@ -639,14 +639,7 @@ impl OperatorDesk {
             authority_id: Some(authority.id.clone()),
             person: None,
         };
-        let secret = new_secret();
-        let expires_at = OffsetDateTime::now_utc() + Duration::hours(INVITATION_HOURS);
-        match self.app.store.invite_staff(&user, &login, &hash_secret(&secret), expires_at, &self.actor).await {
-            Ok(()) => Ok(Invitation { user_id: user.id, path: format!("/einladung/{secret}"), expires_at }),
-            Err(StoreError::Exists("login")) => Err(invalid("login", format!("Den Benutzernamen „{login}“ gibt es schon."))),
-            Err(StoreError::Exists(_)) => Err(AppError::Conflict("Diese Kennung gibt es schon.".into())),
-            Err(e) => Err(e.into()),
-        }
+        self.send_invitation(&user, &login).await
     }
 
     /// A member of staff of any authority (the operator looks across authorities), or another
@@ -665,11 +658,16 @@ impl OperatorDesk {
             return Err(AppError::Invalid(errors));
         }
         let user = User { id: UserId::from_stored(uuid::Uuid::new_v4().to_string()), role: Role::Operator, display_name: name, authority_id: None, person: None };
-        let secret = new_secret();
-        let expires_at = OffsetDateTime::now_utc() + Duration::hours(INVITATION_HOURS);
-        match self.app.store.invite_staff(&user, &login, &hash_secret(&secret), expires_at, &self.actor).await {
-            Ok(()) => Ok(Invitation { user_id: user.id, path: format!("/einladung/{secret}"), expires_at }),
-            Err(StoreError::Exists(_)) => Err(invalid("login", format!("Den Benutzernamen „{login}“ gibt es schon."))),
+        self.send_invitation(&user, &login).await
+    }
+
+    /// Creates the account with its login waiting for a one-time link, and returns the link.
+    async fn send_invitation(&self, user: &User, login: &str) -> Result<Invitation, AppError> {
+        let (secret, expires_at) = new_link();
+        match self.app.store.invite_staff(user, login, &hash_secret(&secret), expires_at, &self.actor).await {
+            Ok(()) => Ok(Invitation { user_id: user.id.clone(), path: format!("/einladung/{secret}"), expires_at }),
+            Err(StoreError::Exists("login")) => Err(invalid("login", format!("Den Benutzernamen „{login}“ gibt es schon."))),
+            Err(StoreError::Exists(_)) => Err(AppError::Conflict("Diese Kennung gibt es schon.".into())),
             Err(e) => Err(e.into()),
         }
     }
@@ -680,8 +678,7 @@ impl OperatorDesk {
         if !self.app.store.user_active(user).await? {
             return Err(AppError::Conflict("Der Zugang ist deaktiviert; ein neuer Link könnte ihn nicht öffnen. Laden Sie die Person neu ein.".into()));
         }
-        let secret = new_secret();
-        let expires_at = OffsetDateTime::now_utc() + Duration::hours(INVITATION_HOURS);
+        let (secret, expires_at) = new_link();
         self.app.store.reset_staff_access(user, &hash_secret(&secret), expires_at, &self.actor).await?;
         Ok(Invitation { user_id: user.clone(), path: format!("/einladung/{secret}"), expires_at })
     }
@@ -704,6 +701,11 @@ impl OperatorDesk {
         self.app.store.record_action(AuditKind::ApiTokenIssued, Some((self.actor.id.as_str(), Role::Operator.as_str())), authority, ("user", user.as_str())).await?;
         Ok((token, expires))
     }
+}
+
+/// The secret of a one-time link and until when it holds.
+fn new_link() -> (String, OffsetDateTime) {
+    (new_secret(), OffsetDateTime::now_utc() + Duration::hours(INVITATION_HOURS))
 }
 
 /// A login name as typed, trimmed; an error when it is empty, long or has other characters.

@@ -50,8 +50,13 @@ pub fn check_csrf(session: &SessionContext, form: &[(String, String)]) -> Result
 }
 
 /// The bearer token of a request (RFC 6750), read in this one place.
-pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let header = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    bearer_of(headers.get(axum::http::header::AUTHORIZATION)?)
+}
+
+/// The bearer token in an `Authorization` header's value.
+pub fn bearer_of(value: &axum::http::HeaderValue) -> Option<&str> {
+    let header = value.to_str().ok()?;
     header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
@@ -60,7 +65,7 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
 }
 
 async fn api_user(parts: &Parts, state: &AppState) -> Result<User, AppError> {
-    let token = bearer_token(parts).ok_or(AppError::Unauthenticated)?;
+    let token = bearer_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
     state.app.accounts().user_by_token(token).await?.ok_or(AppError::Unauthenticated)
 }
 
@@ -192,7 +197,7 @@ pub struct ApiProcedure(pub ProcedureDesk);
 impl FromRequestParts<AppState> for ApiProcedure {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts).ok_or(AppError::Unauthenticated)?;
+        let token = bearer_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
         Ok(ApiProcedure(state.app.procedures().desk(token).await?.ok_or(AppError::Unauthenticated)?))
     }
 }

@@ -36,14 +36,7 @@ pub struct FieldView {
 
 impl FieldView {
     pub fn described_by(&self) -> String {
-        let mut ids = Vec::new();
-        if self.hint.is_some() {
-            ids.push(format!("{}-hint", self.id));
-        }
-        if self.error.is_some() {
-            ids.push(format!("{}-error", self.id));
-        }
-        ids.join(" ")
+        crate::pages::described_by(&self.id, self.hint.is_some(), self.error.is_some())
     }
 }
 

@@ -28,8 +28,8 @@ pub async fn render_full(State(state): State<AppState>) -> Response {
 /// bearer token (everything); without one, public, and then without the figures per authority.
 pub async fn render_public(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let Some(token) = state.metrics_token.as_deref() else { return render(&state, false).await };
-    let sent = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-    if !amtsweg_app::accounts::constant_time_eq(sent.trim().as_bytes(), token.as_bytes()) {
+    let sent = crate::auth::bearer_token(&headers).unwrap_or("");
+    if !amtsweg_app::accounts::constant_time_eq(sent.as_bytes(), token.as_bytes()) {
         let mut response = (axum::http::StatusCode::UNAUTHORIZED, "Die Metriken brauchen das konfigurierte Token (Authorization: Bearer …).\n").into_response();
         response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
         return response;

@@ -71,6 +71,18 @@ pub fn error_page_with_link(status: StatusCode, message: &str, link: Option<(Str
     )
 }
 
+/// The ids an input's `aria-describedby` names: its hint and its error, when shown.
+pub fn described_by(id: &str, hint: bool, error: bool) -> String {
+    let mut ids = Vec::new();
+    if hint {
+        ids.push(format!("{id}-hint"));
+    }
+    if error {
+        ids.push(format!("{id}-error"));
+    }
+    ids.join(" ")
+}
+
 /// A time as people in Germany read it: German local time (summer time included).
 pub fn date_time(t: OffsetDateTime) -> String {
     let t = amtsweg_domain::local_time::berlin(t);

@@ -21,17 +21,21 @@ fn configuration_route(path: &str) -> bool {
 }
 
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // Every request passes here: only cheap clones before the answer (reference counts, the
+    // header's bytes); the hash and the user's look-up only when there is something to record.
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let session_user = req.extensions().get::<Arc<SessionContext>>().map(|s| s.user.clone());
-    let bearer = req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(|t| t.trim().to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let session = req.extensions().get::<Arc<SessionContext>>().cloned();
+    let authorization = req.headers().get(axum::http::header::AUTHORIZATION).cloned();
+    let bearer = authorization.as_ref().and_then(crate::auth::bearer_of);
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let client = peer.map(|p| state.app.security.client_hash(&state.limits.client_of(p, req.headers())));
+    let client_ip = peer.map(|p| state.limits.client_of(p, req.headers()));
     let mut response = next.run(req).await;
     let mut events = response.extensions_mut().remove::<SecurityMark>().map(|m| m.0).unwrap_or_default();
     let status = response.status();
-    let path = route.as_deref().unwrap_or("");
-    let authenticated = session_user.is_some() || bearer.is_some();
+    let path = route.as_ref().map_or("", MatchedPath::as_str);
+    let authenticated = session.is_some() || bearer.is_some();
+    let client = || client_ip.map(|ip| state.app.security.client_hash(&ip));
     let already = |events: &[SecurityEvent], action| events.iter().any(|e| e.action == action);
     // What the answer says, once per client, reason and route a minute (a flood of refusals
     // is not a flood of writes).
@@ -47,7 +51,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         denied = Some("invalid-token");
     }
     if let Some(reason) = denied {
-        let key = format!("denied:{reason}:{path}:{}", client.as_deref().unwrap_or("-"));
+        let key = format!("denied:{reason}:{path}:{}", client().as_deref().unwrap_or("-"));
         if state.app.security.first_this_minute(key) {
             events.push(SecurityEvent::new(Action::AccessDenied, false).reason(reason));
         }
@@ -61,18 +65,19 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     }
     // Who asked: the session's user, or (looked up only now, when there is something to record)
     // the token's.
-    let user = match (session_user, &bearer) {
-        (Some(user), _) => Some(user),
+    let user = match (session, bearer) {
+        (Some(session), _) => Some(session.user.clone()),
         (None, Some(token)) if status != StatusCode::UNAUTHORIZED => state.app.accounts().user_by_token(token).await.ok().flatten(),
         _ => None,
     };
+    let client = client();
     for mut event in events {
         if event.user.is_none() {
             if let Some(user) = &user {
                 event = event.by(user);
             }
         }
-        event.route = event.route.or_else(|| route.clone());
+        event.route = event.route.or_else(|| route.as_ref().map(|r| r.as_str().to_owned()));
         event.method.get_or_insert_with(|| method.to_string());
         event.client = event.client.or_else(|| client.clone());
         state.app.record_security(event).await;

@@ -83,14 +83,7 @@ impl Input {
     }
     /// The ids of the hint and the error, for `aria-describedby`.
     pub fn described_by(&self) -> String {
-        let mut ids = Vec::new();
-        if self.hint.is_some() {
-            ids.push(format!("{}-hint", self.id));
-        }
-        if self.error.is_some() {
-            ids.push(format!("{}-error", self.id));
-        }
-        ids.join(" ")
+        crate::pages::described_by(self.id, self.hint.is_some(), self.error.is_some())
     }
 }
 

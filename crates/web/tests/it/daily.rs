@@ -36,15 +36,16 @@ async fn the_catalog_is_searched_and_grouped(app: TestApp) {
 }
 
 async fn times_are_german_local_time(app: TestApp) {
+    let before = amtsweg_domain::local_time::berlin(time::OffsetDateTime::now_utc());
     let (id, number) = app.submitted_application(0).await;
+    let after = amtsweg_domain::local_time::berlin(time::OffsetDateTime::now_utc());
     let b = browser(&app, "buerger-1").await;
     let (status, _, doc) = page(&b, app.url(&format!("/antraege/{id}/bestaetigung"))).await;
     assert_eq!(status, 200);
     let text = doc.root_element().text().collect::<String>();
     assert!(text.contains(&number), "{text}");
     assert!(!text.contains("UTC"), "no UTC on pages: {text}");
-    let now = amtsweg_domain::local_time::berlin(time::OffsetDateTime::now_utc());
-    let shown = format!("{:02}:", now.hour());
-    let earlier = format!("{:02}:", (now - time::Duration::minutes(2)).hour());
-    assert!(text.contains(&shown) || text.contains(&earlier), "the submission time in German local time ({shown}…): {text}");
+    // The submission's time as "HH:MM Uhr" in German local time (the minute may turn over).
+    let shown = |t: time::OffsetDateTime| format!("{:02}:{:02} Uhr", t.hour(), t.minute());
+    assert!(text.contains(&shown(before)) || text.contains(&shown(after)), "the submission at {} in German local time: {text}", shown(before));
 }
