@@ -344,6 +344,11 @@ async fn serve(
     if let Some(login) = config.oidc()? {
         state = state.with_oidc(login);
     }
+    // The login forms' tokens are signed with a key from the upload key, so that every node
+    // accepts a login page that another showed.
+    if let Some(secret) = config.upload_key_base64() {
+        state = state.with_form_secret(secret.as_bytes());
+    }
     if let Some(token) = config.server.metrics_token.as_ref() {
         use secrecy::ExposeSecret;
         state = state.with_metrics_token(token.expose_secret().trim());

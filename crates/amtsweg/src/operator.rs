@@ -54,6 +54,9 @@ pub enum AuthorityCommand {
         /// Activate again.
         #[arg(long)]
         activate: bool,
+        /// `true`: only the person a case is assigned to, or a team lead, may decide it.
+        #[arg(long)]
+        assignee_decides: Option<bool>,
         #[command(flatten)]
         flags: ServerFlags,
     },
@@ -139,6 +142,7 @@ fn authority_json(a: &Authority) -> serde_json::Value {
         "opening_hours": a.contact.opening_hours,
         "letterhead": a.letterhead,
         "active": a.active,
+        "assignee_decides": a.assignee_decides,
     })
 }
 
@@ -166,7 +170,7 @@ pub async fn run_authority(command: AuthorityCommand, config_path: Option<&PathB
             let desk = desk(config_path, &flags).await?;
             print(desk.authorities().await.map_err(refused)?.iter().map(authority_json).collect());
         }
-        AuthorityCommand::Edit { id, name, ars, details, deactivate, activate, flags } => {
+        AuthorityCommand::Edit { id, name, ars, details, deactivate, activate, assignee_decides, flags } => {
             let desk = desk(config_path, &flags).await?;
             let id = AuthorityId::parse(&id).ok_or_else(|| format!("Die Behörde „{id}“ gibt es nicht."))?;
             let changes = AuthorityChanges {
@@ -178,6 +182,7 @@ pub async fn run_authority(command: AuthorityCommand, config_path: Option<&PathB
                 opening_hours: details.opening_hours,
                 letterhead: details.letterhead,
                 active: if deactivate { Some(false) } else if activate { Some(true) } else { None },
+                assignee_decides,
             };
             let authority = desk.edit_authority(&id, changes).await.map_err(|e| match e {
                 AppError::NotFound => format!("Die Behörde „{id}“ gibt es nicht."),

@@ -141,7 +141,7 @@ pub async fn issue_bescheid(app: &Platform, authority_id: &AuthorityId, case_id:
         return Ok(d);
     }
     let message = app.store.decision_message(authority_id, case_id).await?.ok_or_else(|| AppError::Conflict("Der Vorgang ist noch nicht entschieden.".into()))?;
-    let case = app.store.open_case(authority_id, case_id, &system_actor()).await?.ok_or(AppError::NotFound)?;
+    let case = app.store.case_file(authority_id, case_id).await?.ok_or(AppError::NotFound)?;
     let authority = app.store.authority(authority_id).await?.ok_or(AppError::NotFound)?;
     write_bescheid(app, &case, &authority, &message).await
 }

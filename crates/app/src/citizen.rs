@@ -185,6 +185,17 @@ impl CitizenDesk {
         Ok(self.app.store.application_events(&self.id, id).await?)
     }
 
+    /// The history of my application and its case, oldest first. Each entry names the role
+    /// that acted, never the person (staff names stay with the authority).
+    pub async fn history(&self, id: &ApplicationId) -> Result<Vec<amtsweg_domain::records::AuditEvent>, AppError> {
+        let mut trail = self.app.store.application_trail(&self.id, id).await?;
+        for e in &mut trail {
+            e.actor_id = None;
+            e.actor_name = None;
+        }
+        Ok(trail)
+    }
+
     /// The authority responsible for the service where the citizen lives.
     async fn responsible_authority(&self, service: &Service) -> Result<Authority, AppError> {
         let responsibilities = self.app.store.responsibilities(&service.id).await?;

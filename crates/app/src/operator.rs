@@ -60,6 +60,8 @@ pub struct AuthorityChanges {
     pub opening_hours: Option<String>,
     pub letterhead: Option<String>,
     pub active: Option<bool>,
+    /// Only the assignee (or a team lead) may decide the authority's cases.
+    pub assignee_decides: Option<bool>,
 }
 
 /// One line of a responsibility import that was refused, and why.
@@ -320,6 +322,7 @@ impl OperatorDesk {
             contact,
             letterhead,
             active: true,
+            assignee_decides: false,
         };
         match self.app.store.create_authority(&authority, &self.actor).await {
             Ok(()) => Ok(authority),
@@ -361,6 +364,9 @@ impl OperatorDesk {
         authority.contact = check_contact(&contact, &mut errors);
         if let Some(active) = changes.active {
             authority.active = active;
+        }
+        if let Some(required) = changes.assignee_decides {
+            authority.assignee_decides = required;
         }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));

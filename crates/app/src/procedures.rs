@@ -98,7 +98,7 @@ impl ProcedureDesk {
     /// One submission with its data and attached evidence. The read is recorded.
     pub async fn submission(&self, id: &CaseId) -> Result<(CaseFile, Vec<DeliveredEvidence>), AppError> {
         let store = &self.app.store;
-        let case = store.open_case(&self.client.authority_id, id, &self.actor()).await?.ok_or(AppError::NotFound)?;
+        let case = store.read_case(&self.client.authority_id, id, &self.actor()).await?.ok_or(AppError::NotFound)?;
         let evidence = store
             .case_evidence(&self.client.authority_id, id)
             .await?

@@ -162,8 +162,10 @@ impl StaffDesk {
         Ok(self.app.store.audit_trail(&self.authority, id.as_str()).await?)
     }
 
+    /// Reads a case file; the read is recorded. Reading never moves the case: it goes into
+    /// review with the first action on it.
     pub async fn open(&self, id: &CaseId) -> Result<CaseFile, AppError> {
-        self.app.store.open_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)
+        self.app.store.read_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)
     }
 
     /// The evidence attached to a case (from registers or uploaded).
@@ -206,14 +208,34 @@ impl StaffDesk {
     /// issues the Bescheid (PDF/A) and attaches it to that message. The decision stands once
     /// made: when the Bescheid cannot be written now, the delivery job issues it later.
     pub async fn decide(&self, id: &CaseId, outcome: Outcome, reason: &str) -> Result<Decision, AppError> {
-        let case = self.app.store.open_case(&self.authority, id, &self.actor).await?.ok_or(AppError::NotFound)?;
+        let case = self.app.store.case_file(&self.authority, id).await?.ok_or(AppError::NotFound)?;
         let authority = self.app.store.authority(&self.authority).await?.ok_or(AppError::NotFound)?;
+        if let Some(why) = self.decision_barrier(&authority, &case) {
+            return Err(AppError::Forbidden(why));
+        }
         let message = crate::casework::decision_message(&authority, &case.case_number, &case.service, outcome, reason);
         let decision = self.app.store.decide(&self.authority, id, &self.actor, outcome, reason, &message).await?;
         self.app.metrics.decision(outcome);
         self.app.metrics.lead_time(false, (decision.decided_at - case.created_at).as_seconds_f64());
         crate::casework::deliver(&self.app, case, &authority, &decision).await;
         Ok(decision)
+    }
+
+    /// Why the actor may not decide the case, if not: where the authority lets only the
+    /// assignee decide, anyone else but a team lead is refused.
+    pub fn decision_barrier(&self, authority: &amtsweg_domain::Authority, case: &CaseFile) -> Option<&'static str> {
+        if !authority.assignee_decides || self.actor.role == Role::TeamLead || case.assignee_id.as_ref() == Some(&self.actor.id) {
+            return None;
+        }
+        Some(match case.assignee_id {
+            None => "In Ihrer Behörde entscheidet nur, wem der Fall zugewiesen ist. Bitte übernehmen Sie den Fall zuerst.",
+            Some(_) => "In Ihrer Behörde entscheidet nur, wem der Fall zugewiesen ist, oder die Teamleitung. Dieser Fall ist jemand anderem zugewiesen.",
+        })
+    }
+
+    /// The desk's authority.
+    pub async fn authority(&self) -> Result<amtsweg_domain::Authority, AppError> {
+        self.app.store.authority(&self.authority).await?.ok_or(AppError::NotFound)
     }
 
     /// A draft of a memo (Vermerk) on an opened case, rephrased by the configured model when

@@ -137,6 +137,7 @@ pub fn authorities() -> Vec<Authority> {
         contact: Default::default(),
         letterhead: String::new(),
         active: true,
+        assignee_decides: false,
     })
     .collect()
 }

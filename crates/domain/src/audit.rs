@@ -50,6 +50,7 @@ audit_kinds! {
     CaseAssigned => "case_assigned", "zugewiesen";
     CaseUnassigned => "case_unassigned", "Zuweisung aufgehoben";
     DecisionIssued => "decision_issued", "entschieden";
+    DecidedForAssignee => "decided_for_assignee", "anstelle der zugewiesenen Person entschieden";
     MessageDelivered => "message_delivered", "Nachricht zugestellt";
     DocumentIssued => "document_issued", "Bescheid erstellt";
     InformationRequested => "information_requested", "Rückfrage gestellt";

@@ -24,6 +24,10 @@ pub struct Authority {
     /// and its staff cannot log in.
     #[serde(default = "active")]
     pub active: bool,
+    /// Only the person a case is assigned to, or a team lead, may decide it (off: any
+    /// caseworker of the authority may; a decision instead of the assignee is then marked).
+    #[serde(default)]
+    pub assignee_decides: bool,
 }
 
 fn active() -> bool {

@@ -14,6 +14,7 @@ pub mod ledger_ref;
 pub mod local_time;
 pub mod records;
 pub mod responsibility_csv;
+pub mod text;
 pub mod ids;
 pub mod user;
 

@@ -51,6 +51,11 @@ impl Role {
             Self::Operator => "Plattformbetrieb",
         }
     }
+    /// A stored role name in German, as a history names the actor; a name this version does
+    /// not know (the console, an older role) reads as the platform's.
+    pub fn label_of(stored: &str) -> &'static str {
+        Self::parse(stored).map(Self::label).unwrap_or("Plattform")
+    }
     /// Staff work for one authority and see its cases.
     pub fn is_staff(self) -> bool {
         matches!(self, Self::Caseworker | Self::TeamLead)

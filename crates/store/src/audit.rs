@@ -11,13 +11,21 @@ use time::OffsetDateTime;
 
 macro_rules! audit_select {
     () => {
-        "SELECT seq, at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id FROM audit_events"
+        "SELECT e.seq, e.at, e.kind, e.actor_id, e.actor_role, u.display_name AS actor_name, e.authority_id, e.subject_kind, e.subject_id \
+         FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id"
     };
 }
 /// The trail of one subject as one authority may see it: its own events and the platform's
 /// (those of no authority, such as the citizen's own steps).
-const TRAIL: &str = concat!(audit_select!(), " WHERE subject_id = $1 AND (authority_id = $2 OR authority_id IS NULL) ORDER BY seq");
-const AUTHORITY_AUDIT: &str = concat!(audit_select!(), " WHERE authority_id = $1 ORDER BY seq DESC LIMIT $2");
+const TRAIL: &str = concat!(audit_select!(), " WHERE e.subject_id = $1 AND (e.authority_id = $2 OR e.authority_id IS NULL) ORDER BY e.seq");
+const AUTHORITY_AUDIT: &str = concat!(audit_select!(), " WHERE e.authority_id = $1 ORDER BY e.seq DESC LIMIT $2");
+/// The trail of a citizen's application: its own events and those of its case.
+const APPLICATION_TRAIL: &str = concat!(
+    audit_select!(),
+    " WHERE e.subject_id IN (SELECT a.id FROM applications a WHERE a.id = $1 AND a.citizen_id = $2 \
+       UNION SELECT c.id FROM cases c JOIN applications a ON a.id = c.application_id WHERE a.id = $1 AND a.citizen_id = $2) \
+       AND e.subject_kind IN ('application', 'case') ORDER BY e.seq"
+);
 const COUNT: &str = "SELECT COUNT(*) AS n FROM audit_events";
 const APPEND: &str = "INSERT INTO audit_events (at, kind, actor_id, actor_role, authority_id, subject_kind, subject_id) \
                       VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -31,6 +39,7 @@ row!(AuditRow {
     kind: String,
     actor_id: Option<String>,
     actor_role: String,
+    actor_name: Option<String>,
     authority_id: Option<String>,
     subject_kind: String,
     subject_id: String,
@@ -46,6 +55,7 @@ impl AuditRow {
             kind: AuditKind::parse(&self.kind).unwrap_or(AuditKind::Other),
             actor_id: self.actor_id,
             actor_role: self.actor_role,
+            actor_name: self.actor_name,
             authority_id: self.authority_id,
             subject_kind: self.subject_kind,
             subject_id: self.subject_id,
@@ -117,6 +127,11 @@ pub(crate) async fn record_action<DB: Dialect>(
 
 pub(crate) async fn audit_trail<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, subject_id: &str) -> Result<Vec<AuditEvent>> {
     Ok(store.all::<AuditRow>(TRAIL, args![subject_id, authority.as_str()]).await?.into_iter().map(AuditRow::into_domain).collect())
+}
+
+pub(crate) async fn application_trail<DB: Dialect>(store: &SqlStore<DB>, citizen: &amtsweg_domain::UserId, application: &amtsweg_domain::ApplicationId) -> Result<Vec<AuditEvent>> {
+    let rows = store.all::<AuditRow>(APPLICATION_TRAIL, args![application.as_str(), citizen.as_str()]).await?;
+    Ok(rows.into_iter().map(AuditRow::into_domain).collect())
 }
 
 pub(crate) async fn authority_audit<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>> {

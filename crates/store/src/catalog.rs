@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 macro_rules! authority_select {
     () => {
-        "SELECT id, name, short_code, region_key, address, phone, email, opening_hours, letterhead, deactivated_at FROM authorities"
+        "SELECT id, name, short_code, region_key, address, phone, email, opening_hours, letterhead, deactivated_at, assignee_decides FROM authorities"
     };
 }
 const AUTHORITIES: &str = concat!(authority_select!(), " ORDER BY name");
@@ -29,8 +29,8 @@ const SHORT_CODE_TAKEN: &str = "SELECT id FROM authorities WHERE short_code = $1
 /// The short code stays: it is part of every case number the authority has given.
 const UPDATE_AUTHORITY: &str = "UPDATE authorities SET name = $1, region_key = $2, address = $3, phone = $4, email = $5, \
      opening_hours = $6, letterhead = $7, \
-     deactivated_at = CASE WHEN $8 THEN NULL WHEN deactivated_at IS NULL THEN $9 ELSE deactivated_at END \
-     WHERE id = $10";
+     deactivated_at = CASE WHEN $8 THEN NULL WHEN deactivated_at IS NULL THEN $9 ELSE deactivated_at END, \
+     assignee_decides = $11 WHERE id = $10";
 
 row!(AuthorityRow {
     id: String,
@@ -43,6 +43,7 @@ row!(AuthorityRow {
     opening_hours: String,
     letterhead: String,
     deactivated_at: Option<OffsetDateTime>,
+    assignee_decides: bool,
 });
 
 impl AuthorityRow {
@@ -56,6 +57,7 @@ impl AuthorityRow {
             contact: Contact { phone: self.phone, email: self.email, opening_hours: self.opening_hours },
             letterhead: self.letterhead,
             active: self.deactivated_at.is_none(),
+            assignee_decides: self.assignee_decides,
         })
     }
 }
@@ -90,7 +92,7 @@ pub(crate) async fn update_authority<DB: Dialect>(store: &SqlStore<DB>, a: &Auth
     let changed = tx
         .execute(
             UPDATE_AUTHORITY,
-            args![&a.name, a.region.as_str(), &a.address, &a.contact.phone, &a.contact.email, &a.contact.opening_hours, &a.letterhead, a.active, now, a.id.as_str()],
+            args![&a.name, a.region.as_str(), &a.address, &a.contact.phone, &a.contact.email, &a.contact.opening_hours, &a.letterhead, a.active, now, a.id.as_str(), a.assignee_decides],
         )
         .await?;
     if changed == 0 {

@@ -35,6 +35,7 @@ pub const SQLITE: Embedded = Embedded(&[
     (8, "login", include_str!("../migrations/sqlite/0008_login.sql")),
     (9, "jobs", include_str!("../migrations/sqlite/0009_jobs.sql")),
     (10, "operator", include_str!("../migrations/sqlite/0010_operator.sql")),
+    (11, "accountability", include_str!("../migrations/sqlite/0011_accountability.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -47,4 +48,5 @@ pub const POSTGRES: Embedded = Embedded(&[
     (8, "login", include_str!("../migrations/postgres/0008_login.sql")),
     (9, "jobs", include_str!("../migrations/postgres/0009_jobs.sql")),
     (10, "operator", include_str!("../migrations/postgres/0010_operator.sql")),
+    (11, "accountability", include_str!("../migrations/postgres/0011_accountability.sql")),
 ]);

@@ -239,9 +239,12 @@ pub trait Store: Send + Sync + 'static {
     async fn assign_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, assignee: Option<&UserId>, claim: bool) -> Result<()>;
     /// Gives back a case assigned to the actor; `Taken` when it is not (any longer) theirs.
     async fn release_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<()>;
-    /// Opens a case file for a member of staff: records the read of personal data and puts a
-    /// submitted case into review.
-    async fn open_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>>;
+    /// Reads a case file for a member of staff or a procedure and records the read of personal
+    /// data. Reading changes nothing else: a submitted case goes into review with the first
+    /// action on it (assigning or taking it, a question, a memo).
+    async fn read_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>>;
+    /// A case file for the platform's own steps (deciding, delivering); not recorded as a read.
+    async fn case_file(&self, authority: &AuthorityId, id: &CaseId) -> Result<Option<CaseFile>>;
     async fn decide(
         &self,
         authority: &AuthorityId,
@@ -328,6 +331,9 @@ pub trait Store: Send + Sync + 'static {
     /// authority (the citizen's own steps), oldest first. Tenancy is the store's: no caller
     /// filters.
     async fn audit_trail(&self, authority: &AuthorityId, subject_id: &str) -> Result<Vec<AuditEvent>>;
+    /// The events of a citizen's own application and of its case, oldest first (none when the
+    /// application is not the citizen's).
+    async fn application_trail(&self, citizen: &UserId, application: &ApplicationId) -> Result<Vec<AuditEvent>>;
     /// The audit events of one authority, newest first (for the data protection officer).
     async fn authority_audit(&self, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>>;
     /// The transfers an authority asked for, newest first (for the data protection officer).

@@ -99,8 +99,9 @@ pub fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()
 }
 
-/// The name/value pairs of a submitted HTML form. A body that is too large or not a form gets
-/// a German error page (not the framework's plain text).
+/// The name/value pairs of a submitted HTML form, each cleaned as free text
+/// (`amtsweg_domain::text`). A body that is too large or not a form gets a German error page
+/// (not the framework's plain text).
 pub struct PageForm(pub Vec<(String, String)>);
 
 impl<S: Send + Sync> axum::extract::FromRequest<S> for PageForm {
@@ -108,7 +109,13 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for PageForm {
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Form::<Vec<(String, String)>>::from_request(req, state).await {
-            Ok(axum::Form(pairs)) => Ok(PageForm(pairs)),
+            Ok(axum::Form(mut pairs)) => {
+                for (name, value) in &mut pairs {
+                    amtsweg_domain::text::clean_in_place(name);
+                    amtsweg_domain::text::clean_in_place(value);
+                }
+                Ok(PageForm(pairs))
+            }
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(error_page(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Die gesendeten Angaben sind zu umfangreich. Bitte kürzen Sie Ihre Eingaben und versuchen Sie es noch einmal.",

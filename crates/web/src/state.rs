@@ -29,6 +29,8 @@ pub struct AppState {
     /// The bearer token `/metrics` on the application's listener asks for (with the figures per
     /// authority); unset: public, without them.
     pub metrics_token: Option<Arc<String>>,
+    /// Issues and checks the login forms' tokens (before a session exists).
+    pub form_tokens: Arc<crate::login::form_token::FormTokens>,
 }
 
 impl AppState {
@@ -39,7 +41,15 @@ impl AppState {
             oidc: None,
             limits: Arc::new(RateLimits::new(RateLimitSettings::OFF, Vec::new())),
             metrics_token: None,
+            form_tokens: Arc::new(crate::login::form_token::FormTokens::random()),
         }
+    }
+
+    /// The login forms' tokens signed with a key from a secret every node has (the upload key),
+    /// so that a login page from one node is accepted by another.
+    pub fn with_form_secret(mut self, secret: &[u8]) -> Self {
+        self.form_tokens = Arc::new(crate::login::form_token::FormTokens::from_secret(secret));
+        self
     }
 
     /// The invitation link, on this server as the browser (or API client) reached it: its `Host`

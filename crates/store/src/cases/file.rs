@@ -21,6 +21,7 @@ const CASE_FILE: &str = "SELECT c.id, c.case_number, c.authority_id, c.applicati
      WHERE c.id = $1 AND c.authority_id = $2";
 const CASE_STATUS: &str = "SELECT a.status FROM cases c JOIN applications a ON a.id = c.application_id \
      WHERE c.id = $1 AND c.authority_id = $2";
+const ASSIGNEE: &str = "SELECT assignee_id FROM cases WHERE id = $1";
 const ADD_DECISION: &str = "INSERT INTO decisions (id, case_id, outcome, reason, decided_by, decided_at, automated, message_id) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const DELIVER: &str = "INSERT INTO mailbox_messages (id, citizen_id, application_id, sender, subject, body, created_at) \
@@ -75,24 +76,25 @@ impl CaseFileRow {
     }
 }
 
-pub(crate) async fn open_case<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>> {
+/// Reads a case file and records the read (a read of personal data). Reading changes nothing
+/// else: the case goes into review with the first action on it (see [`super::begin_review`]).
+pub(crate) async fn read_case<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>> {
     let mut tx = store.write().await?;
-    let to_review = format!(
-        "UPDATE applications SET status = $1, updated_at = $2 \
-         WHERE id = (SELECT application_id FROM cases WHERE id = $3 AND authority_id = $4) AND status IN {}",
-        status_sources(ApplicationStatus::InReview)
-    );
-    let args = args![ApplicationStatus::InReview.as_str(), OffsetDateTime::now_utc(), id.as_str(), authority.as_str()];
-    let moved = tx.execute(&to_review, args).await?;
     let Some(row) = tx.optional::<CaseFileRow>(CASE_FILE, args![id.as_str(), authority.as_str()]).await? else {
         return Ok(None);
     };
-    if moved > 0 {
-        audit(&mut tx, AuditKind::CaseInReview, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
-    }
     audit(&mut tx, AuditKind::CaseViewed, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     let service = tx.one::<ServiceRow>(SERVICE, args![&row.service_id]).await?;
     tx.commit().await?;
+    Ok(Some(row.into_domain(service)?))
+}
+
+/// A case file as the platform itself needs it (to decide, to deliver): not recorded as a read.
+pub(crate) async fn case_file<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, id: &CaseId) -> Result<Option<CaseFile>> {
+    let Some(row) = store.optional::<CaseFileRow>(CASE_FILE, args![id.as_str(), authority.as_str()]).await? else {
+        return Ok(None);
+    };
+    let service = store.one::<ServiceRow>(SERVICE, args![&row.service_id]).await?;
     Ok(Some(row.into_domain(service)?))
 }
 
@@ -128,6 +130,12 @@ pub(crate) async fn decide<DB: Dialect>(
     let args = args![&message_id, &citizen_id, &application_id, &message.sender, &message.subject, &message.body, now];
     tx.execute(DELIVER, args).await?;
     audit(&mut tx, AuditKind::DecisionIssued, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+    // A decision by someone other than the person the case is assigned to says so in the
+    // history, next to the decision.
+    let (assignee,) = tx.one::<(Option<String>,)>(ASSIGNEE, args![id.as_str()]).await?;
+    if assignee.is_some_and(|a| a != actor.id.as_str()) {
+        audit(&mut tx, AuditKind::DecidedForAssignee, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+    }
     audit(&mut tx, AuditKind::MessageDelivered, who(actor), Some(authority.as_str()), ("message", &message_id)).await?;
     tx.commit().await?;
     Ok(Decision {

@@ -2,7 +2,7 @@
 //! (backlog, lead times).
 
 use amtsweg_domain::AuditKind;
-use super::{CaseSummaryRow, case_summary_select, is_case_of};
+use super::{CaseSummaryRow, begin_review, case_summary_select, is_case_of};
 use crate::applications::status;
 use crate::audit::{audit, who};
 use crate::sql::{Arg, Dialect, Present, SqlStore, args, row};
@@ -108,6 +108,9 @@ pub(crate) async fn assign_case<DB: Dialect>(
     }
     let kind = if assignee.is_some() { AuditKind::CaseAssigned } else { AuditKind::CaseUnassigned };
     audit(&mut tx, kind, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+    if assignee.is_some() {
+        begin_review(&mut tx, authority, id, actor).await?;
+    }
     tx.commit().await
 }
 

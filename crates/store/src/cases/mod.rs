@@ -1,5 +1,5 @@
 //! The authority's side: cases. [`inbox`]: the inbox, assignment, backlog and timings;
-//! [`file`]: opening a case file, deciding, and the documents that deliver a decision;
+//! [`file`]: reading a case file, deciding, and the documents that deliver a decision;
 //! [`questions`]: questions to the citizen, memos, and citizens' inquiries to the authority.
 //! Every query names the authority: a case of another authority is never reached.
 
@@ -8,10 +8,11 @@ pub(crate) mod inbox;
 pub(crate) mod questions;
 
 use crate::applications::status;
-use crate::sql::{Dialect, Present, Write, args, row};
-use crate::Result;
+use crate::audit::{audit, who};
+use crate::sql::{Dialect, Present, Write, args, row, status_sources};
+use crate::{Actor, Result};
 use amtsweg_domain::records::CaseSummary;
-use amtsweg_domain::{AuthorityId, CaseId, ServiceId, UserId};
+use amtsweg_domain::{ApplicationStatus, AuditKind, AuthorityId, CaseId, ServiceId, UserId};
 use time::OffsetDateTime;
 
 /// The columns of [`CaseSummaryRow`], for the inbox and the specialist procedures; `WHERE`
@@ -65,4 +66,19 @@ const CASE_OF_AUTHORITY: &str = "SELECT 1 AS one FROM cases WHERE id = $1 AND au
 /// Whether the case is one of the authority's.
 async fn is_case_of<DB: Dialect>(tx: &mut Write<DB>, authority: &AuthorityId, id: &CaseId) -> Result<bool> {
     Ok(tx.optional::<Present>(CASE_OF_AUTHORITY, args![id.as_str(), authority.as_str()]).await?.is_some())
+}
+
+/// Puts a submitted case into review, recorded as done by the actor: called by the first
+/// action on a case (taking or assigning it, a question, a memo), never by reading it.
+async fn begin_review<DB: Dialect>(tx: &mut Write<DB>, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<()> {
+    let to_review = format!(
+        "UPDATE applications SET status = $1, updated_at = $2 \
+         WHERE id = (SELECT application_id FROM cases WHERE id = $3 AND authority_id = $4) AND status IN {}",
+        status_sources(ApplicationStatus::InReview)
+    );
+    let args = args![ApplicationStatus::InReview.as_str(), OffsetDateTime::now_utc(), id.as_str(), authority.as_str()];
+    if tx.execute(&to_review, args).await? > 0 {
+        audit(tx, AuditKind::CaseInReview, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
+    }
+    Ok(())
 }

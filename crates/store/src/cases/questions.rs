@@ -3,7 +3,7 @@
 //! assistant (inquiries) with the authority's answers to their mailbox.
 
 use amtsweg_domain::AuditKind;
-use super::is_case_of;
+use super::{begin_review, is_case_of};
 use crate::applications::status;
 use crate::audit::{audit, who};
 use crate::sql::{Dialect, Present, SqlStore, args, new_id, row};
@@ -92,6 +92,7 @@ pub(crate) async fn ask_citizen<DB: Dialect>(
     let message_id = new_id();
     let args = args![&message_id, &case.citizen_id, &case.application_id, &message.sender, &message.subject, &message.body, now, &request_id];
     tx.execute(DELIVER_QUESTION, args).await?;
+    begin_review(&mut tx, authority, id, actor).await?;
     audit(&mut tx, AuditKind::InformationRequested, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     audit(&mut tx, AuditKind::MessageDelivered, who(actor), Some(authority.as_str()), ("message", &message_id)).await?;
     tx.commit().await?;
@@ -149,6 +150,7 @@ pub(crate) async fn add_memo<DB: Dialect>(store: &SqlStore<DB>, authority: &Auth
     let memo_id = new_id();
     tx.execute(ADD_MEMO, args![&memo_id, id.as_str(), actor.id.as_str(), body, now]).await?;
     let (name,) = tx.one::<(String,)>(DISPLAY_NAME, args![actor.id.as_str()]).await?;
+    begin_review(&mut tx, authority, id, actor).await?;
     audit(&mut tx, AuditKind::MemoSaved, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     tx.commit().await?;
     Ok(Memo { id: memo_id, author_name: name, body: body.to_owned(), created_at: now })

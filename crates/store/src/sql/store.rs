@@ -195,8 +195,11 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     async fn release_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<()> {
         inbox::release_case(self, authority, id, actor).await
     }
-    async fn open_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>> {
-        file::open_case(self, authority, id, actor).await
+    async fn read_case(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor) -> Result<Option<CaseFile>> {
+        file::read_case(self, authority, id, actor).await
+    }
+    async fn case_file(&self, authority: &AuthorityId, id: &CaseId) -> Result<Option<CaseFile>> {
+        file::case_file(self, authority, id).await
     }
     async fn decide(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, outcome: Outcome, reason: &str, message: &NewMessage) -> Result<Decision> {
         file::decide(self, authority, id, actor, outcome, reason, message).await
@@ -319,6 +322,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     // --- audit ---------------------------------------------------------------------------
     async fn audit_trail(&self, authority: &AuthorityId, subject_id: &str) -> Result<Vec<AuditEvent>> {
         audit::audit_trail(self, authority, subject_id).await
+    }
+    async fn application_trail(&self, citizen: &UserId, application: &ApplicationId) -> Result<Vec<AuditEvent>> {
+        audit::application_trail(self, citizen, application).await
     }
     async fn authority_audit(&self, authority: &AuthorityId, limit: i64) -> Result<Vec<AuditEvent>> {
         audit::authority_audit(self, authority, limit).await

@@ -45,6 +45,41 @@ pub struct ApplicationView {
     decision: Option<DecisionView>,
     /// Status events reported by the authority's specialist procedure.
     events: Vec<StatusEventView>,
+    /// Everything that happened to the application and its case, oldest first, with the role
+    /// that acted (never a name).
+    history: Vec<HistoryEntryView>,
+}
+
+/// One entry of a case's history: what happened, when, and who acted.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HistoryEntryView {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    at: OffsetDateTime,
+    /// The kind of event, e.g. `decision_issued`, `decided_for_assignee`, `case_viewed`.
+    kind: String,
+    /// The event in German.
+    label: String,
+    /// The acting role: `citizen`, `caseworker`, `team_lead`, `system`, `procedure`, …
+    actor_role: String,
+    /// The acting role in German.
+    actor_role_label: String,
+    /// The acting person (staff only; never in a citizen's view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor_name: Option<String>,
+}
+
+impl From<amtsweg_domain::records::AuditEvent> for HistoryEntryView {
+    fn from(e: amtsweg_domain::records::AuditEvent) -> Self {
+        Self {
+            at: e.at,
+            kind: e.kind.as_str().to_owned(),
+            label: e.kind.label().to_owned(),
+            actor_role_label: amtsweg_domain::Role::label_of(&e.actor_role).to_owned(),
+            actor_role: e.actor_role,
+            actor_name: e.actor_name,
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -72,6 +107,7 @@ impl From<Application> for ApplicationView {
             authority: a.authority_name,
             decision: a.decision.map(|d| DecisionView { outcome: d.outcome, reason: d.reason, decided_at: d.decided_at, automated: d.automated }),
             events: Vec::new(),
+            history: Vec::new(),
         }
     }
 }
@@ -137,6 +173,7 @@ pub async fn show(ApiCitizen(desk): ApiCitizen, Path(id): Path<String>) -> Resul
     let id = app_id(&id)?;
     let mut view: ApplicationView = desk.application(&id).await?.into();
     view.events = desk.events(&id).await?.into_iter().map(|e| StatusEventView { kind: e.kind, note: e.note, at: e.at }).collect();
+    view.history = desk.history(&id).await?.into_iter().map(HistoryEntryView::from).collect();
     Ok(Json(view))
 }
 

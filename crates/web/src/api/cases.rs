@@ -1,5 +1,5 @@
 use super::ApiJson;
-use super::applications::DecisionView;
+use super::applications::{DecisionView, HistoryEntryView};
 use crate::auth::{ApiLead, ApiStaff};
 use amtsweg_app::staff::StaffDesk;
 use crate::error::{ApiError, AppError, ErrorBody};
@@ -129,6 +129,9 @@ pub struct CaseView {
     memos: Vec<MemoView>,
     /// Where the Bescheid (PDF) is, once decided.
     bescheid_url: Option<String>,
+    /// Everything recorded about the case, oldest first, each with the acting person and role;
+    /// a decision by someone other than the assignee is followed by `decided_for_assignee`.
+    history: Vec<HistoryEntryView>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -201,8 +204,9 @@ pub async fn list(ApiStaff(desk): ApiStaff, ApiQuery(q): ApiQuery<HashMap<String
     Ok(Json(desk.inbox(&filter).await?.into_iter().map(CaseSummaryView::from).collect()))
 }
 
-/// A case file of my authority. Reading it is recorded in the audit trail; a submitted case is
-/// put in review.
+/// A case file of my authority. Reading it is recorded in the audit trail and changes nothing
+/// else: a submitted case goes into review with the first action on it (claim, assignment,
+/// question or memo).
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = CaseView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -211,6 +215,7 @@ pub async fn show(ApiStaff(desk): ApiStaff, Path(id): Path<String>) -> Result<Js
     let c = desk.open(&id).await?;
     let questions = desk.questions(&id).await?.into_iter().map(QuestionView::from).collect();
     let memos = desk.memos(&id).await?.into_iter().map(MemoView::from).collect();
+    let history = desk.history(&id).await?.into_iter().map(HistoryEntryView::from).collect();
     let decided = c.decision.is_some();
     let (rules, automation_allowed) = c.rule_trace.map(|t| (t.outcomes, t.automation_allowed)).unwrap_or_default();
     Ok(Json(CaseView {
@@ -221,6 +226,7 @@ pub async fn show(ApiStaff(desk): ApiStaff, Path(id): Path<String>) -> Result<Js
         automation_allowed,
         questions,
         memos,
+        history,
         bescheid_url: decided.then(|| format!("/api/v1/cases/{id}/bescheid")),
         id: c.id.to_string(),
         case_number: c.case_number,

@@ -1,5 +1,8 @@
 //! A JSON body extractor whose every rejection is a JSON error with a German message: syntax
-//! errors 400, wrong types or missing fields 422, wrong content type 415, too large 413.
+//! errors 400, wrong types or missing fields 422, wrong content type 415, too large 413. Every
+//! string in the body (keys too, and `\u` escapes) is free text cleaned at this boundary
+//! (`amtsweg_domain::text`: NFC, no bidi controls, no control characters but tab and line
+//! breaks) before any use case sees it.
 
 use crate::error::api_error;
 use axum::extract::rejection::JsonRejection;
@@ -18,10 +21,29 @@ where
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(mut value)) => {
+                clean_strings(&mut value);
+                serde_path_to_error::deserialize::<_, T>(value).map(ApiJson).map_err(|e| data_error(&e.to_string()))
+            }
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// Cleans every string of a JSON value, object keys included.
+pub fn clean_strings(value: &mut serde_json::Value) {
+    use amtsweg_domain::text::{clean, clean_in_place};
+    match value {
+        serde_json::Value::String(s) => clean_in_place(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(clean_strings),
+        serde_json::Value::Object(map) => {
+            if map.keys().any(|k| matches!(clean(k), std::borrow::Cow::Owned(_))) {
+                *map = std::mem::take(map).into_iter().map(|(k, v)| (clean(&k).into_owned(), v)).collect();
+            }
+            map.values_mut().for_each(clean_strings);
+        }
+        _ => {}
     }
 }
 

@@ -28,6 +28,8 @@ pub struct AuthorityView {
     opening_hours: String,
     letterhead: String,
     active: bool,
+    /// Only the person a case is assigned to, or a team lead, may decide it.
+    assignee_decides: bool,
 }
 
 impl From<Authority> for AuthorityView {
@@ -43,6 +45,7 @@ impl From<Authority> for AuthorityView {
             opening_hours: a.contact.opening_hours,
             letterhead: a.letterhead,
             active: a.active,
+            assignee_decides: a.assignee_decides,
         }
     }
 }
@@ -83,6 +86,8 @@ pub struct AuthorityPatch {
     opening_hours: Option<String>,
     letterhead: Option<String>,
     active: Option<bool>,
+    /// `true`: only the assignee (or a team lead) decides the authority's cases.
+    assignee_decides: Option<bool>,
 }
 
 /// The authorities on the platform, by name.
@@ -133,6 +138,7 @@ pub async fn edit_authority(ApiOperator(desk): ApiOperator, Path(id): Path<Strin
         opening_hours: patch.opening_hours,
         letterhead: patch.letterhead,
         active: patch.active,
+        assignee_decides: patch.assignee_decides,
     };
     Ok(Json(desk.edit_authority(&id, changes).await?.into()))
 }
@@ -321,9 +327,9 @@ pub async fn import_fim(State(state): State<AppState>, ApiOperator(desk): ApiOpe
         match name.as_str() {
             "schema" => upload.schema = text,
             "codelist" => upload.code_lists.push(text),
-            "name" => upload.name = Some(text),
-            "rules" => upload.rules = Some(text),
-            "category" => upload.category = Some(text),
+            "name" => upload.name = Some(amtsweg_domain::text::clean(&text).into_owned()),
+            "rules" => upload.rules = Some(amtsweg_domain::text::clean(&text).into_owned()),
+            "category" => upload.category = Some(amtsweg_domain::text::clean(&text).into_owned()),
             "accept_free_text" => upload.accept_free_text.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned)),
             _ => errors.push(amtsweg_domain::FieldError::new(name, "Dieses Feld ist hier nicht vorgesehen.")),
         }

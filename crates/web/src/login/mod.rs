@@ -3,6 +3,7 @@
 //! session (`session.rs`). The checks themselves (sessions, passwords, codes) are use cases of
 //! the application layer (`amtsweg_app::accounts`).
 
+pub mod form_token;
 pub mod oidc;
 mod pages;
 pub mod paths;

@@ -9,9 +9,10 @@ use crate::state::AppState;
 use crate::pages::PageForm;
 use super::oidc::LoginError;
 use super::paths::step_up_path;
+use super::form_token::LIFETIME_SECS;
 use super::session::{CSRF_FIELD, MaybeSession, SESSION_COOKIE, SessionContext, cookie_name, cookie_value, session_cookie, set_cookie};
 use crate::auth::check_csrf;
-use amtsweg_app::accounts::{SESSION_HOURS, StaffLoginError, constant_time_eq, new_secret};
+use amtsweg_app::accounts::{SESSION_HOURS, StaffLoginError, constant_time_eq};
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, render};
 use amtsweg_domain::records::PendingLogin;
@@ -226,10 +227,8 @@ async fn page(
         }
     }
     let return_to = safe_return(query.get("ziel").map(String::as_str));
-    let known = cookie_value(&headers, &cookie_name(FORM_COOKIE, state.config.secure_cookies))
-        .filter(|t| t.len() >= 32 && t.len() <= 64)
-        .map(str::to_owned);
-    let form_token = known.clone().unwrap_or_else(new_secret);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let (form_token, set) = state.form_tokens.for_page(cookie_value(&headers, &cookie_name(FORM_COOKIE, state.config.secure_cookies)), now);
     let mut response = render(
         StatusCode::OK,
         &LoginPage {
@@ -241,8 +240,8 @@ async fn page(
             form_token: form_token.clone(),
         },
     );
-    if known.is_none() {
-        let cookie = set_cookie(FORM_COOKIE, &form_token, 3600, "Strict", state.config.secure_cookies);
+    if set {
+        let cookie = set_cookie(FORM_COOKIE, &form_token, LIFETIME_SECS, "Strict", state.config.secure_cookies);
         if let Ok(value) = header::HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -250,11 +249,18 @@ async fn page(
     Ok(response)
 }
 
-/// The login forms carry the token of their cookie (a site that forges the form cannot read it).
-fn check_form_token(state: &AppState, headers: &HeaderMap, form: &[(String, String)]) -> Result<(), AppError> {
+/// The login forms carry a token that the server signed (see [`super::form_token`]) and that
+/// matches the browser's cookie (a site that forges the form can neither read nor make one).
+/// Someone logged in may also send their session's token (the login page while logged in,
+/// switching persona in the demo).
+fn check_form_token(state: &AppState, session: Option<&SessionContext>, headers: &HeaderMap, form: &[(String, String)]) -> Result<(), AppError> {
+    if session.is_some_and(|s| check_csrf(s, form).is_ok()) {
+        return Ok(());
+    }
     let sent = form.iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
     match cookie_value(headers, &cookie_name(FORM_COOKIE, state.config.secure_cookies)) {
-        Some(cookie) if !cookie.is_empty() && constant_time_eq(cookie.as_bytes(), sent.as_bytes()) => Ok(()),
+        Some(cookie) if constant_time_eq(cookie.as_bytes(), sent.as_bytes()) && state.form_tokens.remaining(cookie, now).is_some() => Ok(()),
         _ => Err(AppError::CsrfRefused(
             "Das Anmeldeformular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
         )),
@@ -278,7 +284,7 @@ async fn staff_login(
     headers: HeaderMap,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    check_form_token(&state, &headers, &form)?;
+    check_form_token(&state, session.as_deref(), &headers, &form)?;
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
     let outcome = state.app.accounts().staff_login(field("benutzername"), field("passwort"), field("code")).await;
     let back = Some(("/anmelden".to_owned(), "Zurück zur Anmeldung".to_owned()));
@@ -314,7 +320,7 @@ async fn login(
     if !state.config.demo {
         return Err(AppError::NotFound.into());
     }
-    check_form_token(&state, &headers, &form)?;
+    check_form_token(&state, session.as_deref(), &headers, &form)?;
     let persona = form.iter().find(|(k, _)| k == "persona").map(|(_, v)| v.as_str()).unwrap_or_default();
     let user_id = UserId::parse(persona).ok_or(AppError::BadRequest("Bitte wählen Sie eine Person aus.".into()))?;
     let user = state

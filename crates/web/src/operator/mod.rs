@@ -225,6 +225,7 @@ async fn authority_page(p: &PageOperator, id: &AuthorityId, edit: Values<'_>, in
         ("opening_hours".into(), a.contact.opening_hours.clone()),
         ("letterhead".into(), a.letterhead.clone()),
         ("active".into(), if a.active { "ja".into() } else { String::new() }),
+        ("assignee_decides".into(), if a.assignee_decides { "ja".into() } else { String::new() }),
     ];
     let values = match edit {
         Values::Stored => stored.as_slice(),
@@ -232,6 +233,7 @@ async fn authority_page(p: &PageOperator, id: &AuthorityId, edit: Values<'_>, in
     };
     let mut inputs: Vec<Input> = authority_inputs(values).into_iter().filter(|i| i.id != "short_code").collect();
     inputs.push(Input::new("active", "Die Behörde ist aktiv (ohne Haken: deaktiviert; ihre Mitarbeitenden verlieren den Zugang)", field(values, "active")).kind("checkbox"));
+    inputs.push(Input::new("assignee_decides", "Nur die zugewiesene Person oder die Teamleitung darf einen Fall entscheiden", field(values, "assignee_decides")).kind("checkbox"));
     let roles = [Role::Caseworker, Role::TeamLead, Role::Admin, Role::DataProtection].into_iter().map(|r| (r.as_str().to_owned(), r.label().to_owned())).collect();
     let invite_inputs = vec![
         Input::new("staff_name", "Name", field(invite, "staff_name")).required().autocomplete("off"),
@@ -293,6 +295,7 @@ async fn edit_authority(p: PageOperator, Path(id): Path<String>, PageForm(form):
         opening_hours: Some(field(&form, "opening_hours").into()),
         letterhead: Some(field(&form, "letterhead").into()),
         active: Some(field(&form, "active") == "ja"),
+        assignee_decides: Some(field(&form, "assignee_decides") == "ja"),
     };
     match p.desk.edit_authority(&id, changes).await {
         Ok(_) => Ok(Redirect::to(&format!("/betrieb/behoerden/{id}?gespeichert=1")).into_response()),
@@ -484,7 +487,7 @@ async fn multipart(state: &AppState, request: Request) -> Result<Vec<(String, Ve
 
 /// The text fields of a multipart form, for the CSRF check and the form values.
 fn texts(parts: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
-    parts.iter().filter_map(|(k, v)| std::str::from_utf8(v).ok().map(|t| (k.clone(), t.to_owned()))).collect()
+    parts.iter().filter_map(|(k, v)| std::str::from_utf8(v).ok().map(|t| (k.clone(), amtsweg_domain::text::clean(t).into_owned()))).collect()
 }
 
 async fn import_responsibilities(State(state): State<AppState>, p: PageOperator, request: Request) -> Result<Response, PageError> {

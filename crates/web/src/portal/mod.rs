@@ -447,6 +447,8 @@ struct ApplicationPage {
     decision: Option<(&'static str, String)>,
     automated: bool,
     events: Vec<(String, &'static str, String)>,
+    /// Date, what happened, and the role that acted ("Sie" for the citizen's own steps).
+    history: Vec<(String, &'static str, &'static str)>,
     editable: bool,
     withdrawable: bool,
     answer_pages: Vec<PageAnswers>,
@@ -456,10 +458,18 @@ struct ApplicationPage {
 async fn application(citizen: PageCitizen, Path(id): Path<String>) -> Result<Response, PageError> {
     let (a, service) = citizen.desk.application_with_service(&app_id(&id)?).await?;
     let events = citizen.desk.events(&a.id).await?.into_iter().map(|e| (date_time(e.at), event_kind(&e.kind), e.note)).collect();
+    let history = citizen
+        .desk
+        .history(&a.id)
+        .await?
+        .into_iter()
+        .map(|e| (date_time(e.at), e.kind.label(), if e.actor_role == "citizen" { "Sie" } else { amtsweg_domain::Role::label_of(&e.actor_role) }))
+        .collect();
     Ok(render(
         StatusCode::OK,
         &ApplicationPage {
             events,
+            history,
             automated: a.decision.as_ref().is_some_and(|d| d.automated),
             layout: Layout::new(format!("Antrag: {}", a.service_name), Some(&citizen.session)),
             id: a.id.to_string(),

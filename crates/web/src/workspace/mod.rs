@@ -236,7 +236,10 @@ struct CasePage {
     automated: bool,
     has_bescheid: bool,
     decidable: bool,
-    history: Vec<(String, &'static str)>,
+    /// Date, what happened, and who acted (name and role).
+    history: Vec<(String, &'static str, String)>,
+    /// Why this person may not decide the case (the authority lets only the assignee decide).
+    decision_barrier: Option<&'static str>,
     errors: Vec<FieldError>,
     outcome: String,
     reason: String,
@@ -278,7 +281,8 @@ async fn case_page(staff: &PageStaff, id: &CaseId, input: CaseInput) -> Result<C
     let questions = desk.questions(id).await?.into_iter().map(|q| (date_time(q.asked_at), q.question, q.answer)).collect();
     let memos = desk.memos(id).await?.into_iter().map(|m| (m.author_name, date_time(m.created_at), m.body)).collect();
     let has_bescheid = desk.bescheid(id).await?.is_some();
-    let history = desk.history(id).await?.into_iter().map(|e| (date_time(e.at), e.kind.label())).collect();
+    let history = desk.history(id).await?.into_iter().map(|e| (date_time(e.at), e.kind.label(), acting(&e))).collect();
+    let decision_barrier = desk.decision_barrier(&desk.authority().await?, &c);
     let colleagues = if desk.lead().is_some() { desk.colleagues().await?.into_iter().map(|u| (u.id.to_string(), u.display_name)).collect() } else { Vec::new() };
     let applicant = c
         .applicant
@@ -326,6 +330,7 @@ async fn case_page(staff: &PageStaff, id: &CaseId, input: CaseInput) -> Result<C
         has_bescheid,
         decidable: c.status.transition(ApplicationStatus::Decided).is_ok(),
         history,
+        decision_barrier,
         outcome_error: field_error("outcome"),
         reason_error: field_error("reason"),
         question_error: field_error("question"),
@@ -333,6 +338,16 @@ async fn case_page(staff: &PageStaff, id: &CaseId, input: CaseInput) -> Result<C
         outcome: input.outcome,
         reason: input.reason,
     })
+}
+
+/// Who acted on a history entry: the person and their role, or the role alone (the platform, a
+/// procedure).
+fn acting(e: &amtsweg_domain::records::AuditEvent) -> String {
+    let role = amtsweg_domain::Role::label_of(&e.actor_role);
+    match &e.actor_name {
+        Some(name) => format!("{name} ({role})"),
+        None => role.to_owned(),
+    }
 }
 
 fn case_id(raw: &str) -> Result<CaseId, PageError> {

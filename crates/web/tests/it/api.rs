@@ -54,11 +54,14 @@ async fn whole_path_apply_decide_deliver(app: TestApp) {
     assert_eq!(mine.as_array().unwrap().len(), 1);
     assert_eq!(mine[0]["case_number"], case_number);
 
-    // the caseworker in Leipzig sees it, opens it (in review), decides
+    // the caseworker in Leipzig sees it, opens it (still submitted), takes it (in review), decides
     let leipzig = app.caseworker("leipzig").to_owned();
     let case_id = app.case_id("leipzig", case_number).await;
     let (status, case) = app.get(&leipzig, &format!("/api/v1/cases/{case_id}")).await;
     assert_eq!(status, 200);
+    assert_eq!(case["status"], "submitted", "reading changes nothing");
+    assert_eq!(app.post(&leipzig, &format!("/api/v1/cases/{case_id}/claim"), json!({})).await.0, 204);
+    let (_, case) = app.get(&leipzig, &format!("/api/v1/cases/{case_id}")).await;
     assert_eq!(case["status"], "in_review");
     assert_eq!(case["applicant"]["family_name"], "Schmidt");
     assert_eq!(case["data"]["halter"], "selbst");
@@ -256,9 +259,9 @@ async fn every_state_change_is_audited(app: TestApp) {
         ["application_created", "application_data_changed", "application_submitted"]
     );
     let case_events = app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), &case_id).await.unwrap();
-    // deciding reads the case file (and so records the read) and puts it in review first; the
-    // Bescheid is written from that file
-    assert_eq!(kinds(case_events.clone()), ["case_created", "case_in_review", "case_viewed", "decision_issued"]);
+    // deciding straight from the inbox: no read recorded (nobody read the file), no review step
+    // (reading does not move a case; issue 22, finding 6)
+    assert_eq!(kinds(case_events.clone()), ["case_created", "decision_issued"]);
     let foreign = app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("halle").unwrap(), &case_id).await.unwrap();
     assert!(foreign.is_empty(), "another authority reads none of Leipzig's events: {foreign:?}");
     let decision = case_events.last().unwrap();

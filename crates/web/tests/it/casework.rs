@@ -242,8 +242,11 @@ async fn assignment_and_inbox_filters(app: TestApp) {
     assert!(theirs.as_array().unwrap().is_empty());
     let (_, none) = app.get(&cw, "/api/v1/cases?assignee=none").await;
     assert!(!none.as_array().unwrap().iter().any(|c| c["id"] == case_id.as_str()));
-    let (_, by_status) = app.get(&cw, "/api/v1/cases?status=submitted&service=bewohnerparkausweis&sort=deadline").await;
+    // taken, it is in review
+    let (_, by_status) = app.get(&cw, "/api/v1/cases?status=in_review&service=bewohnerparkausweis&sort=deadline").await;
     assert_eq!(by_status.as_array().unwrap().len(), 1);
+    let (_, submitted) = app.get(&cw, "/api/v1/cases?status=submitted").await;
+    assert!(submitted.as_array().unwrap().is_empty());
     let (_, decided) = app.get(&cw, "/api/v1/cases?status=decided").await;
     assert!(decided.as_array().unwrap().is_empty());
     let (_, overdue) = app.get(&cw, "/api/v1/cases?overdue=true").await;
@@ -526,7 +529,7 @@ async fn memo_rephrasing_keeps_its_citations_or_is_refused() {
         let case_id = app.case_id("leipzig", &number).await;
         let authority = amtsweg_domain::AuthorityId::parse("leipzig").unwrap();
         let actor = amtsweg_store::Actor { id: amtsweg_domain::UserId::parse("sachbearbeitung-leipzig").unwrap(), role: amtsweg_domain::Role::Caseworker };
-        let case = app.store.open_case(&authority, &amtsweg_domain::CaseId::parse(&case_id).unwrap(), &actor).await.unwrap().unwrap();
+        let case = app.store.read_case(&authority, &amtsweg_domain::CaseId::parse(&case_id).unwrap(), &actor).await.unwrap().unwrap();
         let timeout = std::time::Duration::from_secs(5);
         let model = |url: &str| amtsweg_app::model::ModelClient::new(url, "test", timeout);
 
