@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, newPage, checkAccessibility, login, fillParkingPermit } from './harness.mjs';
+import { startDemo, newPage, checkAccessibility, login, fillParkingPermit, minimalPdf } from './harness.mjs';
 
 let demo;
 before(async () => { demo = await startDemo(); });
@@ -43,7 +43,7 @@ test('preview, accept, upload instead, and Meine Daten pass axe-core', async () 
   await anna.getByRole('button', { name: 'Antrag beginnen' }).click();
   await fillParkingPermit(anna);
   const upload = anna.locator('form.upload-form').nth(1);
-  await upload.locator('input[type=file]').setInputFiles({ name: 'fahrzeugschein.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7 Fahrzeugschein') });
+  await upload.locator('input[type=file]').setInputFiles({ name: 'fahrzeugschein.pdf', mimeType: 'application/pdf', buffer: minimalPdf('Fahrzeugschein') });
   await upload.getByRole('button', { name: 'Hochladen', exact: true }).click();
   assert.match(await anna.locator('.evidence-card').nth(1).textContent(), /Dokument hochgeladen/);
   await checkAccessibility(anna, 'Nachweis hochgeladen', visited);

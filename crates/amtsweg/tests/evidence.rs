@@ -230,7 +230,7 @@ async fn the_citizen_path_against_register_node_processes() {
     let upload_to = p.draft(marie, "bewohnerparkausweis").await;
     let form = reqwest::multipart::Form::new()
         .text("type", RESIDENCE)
-        .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.7 Meldebescheinigung".to_vec()).file_name("meldebescheinigung.pdf"));
+        .part("file", reqwest::multipart::Part::bytes(amtsweg_documents::testing::pdf("Meldebescheinigung")).file_name("meldebescheinigung.pdf"));
     let r = p.http.post(format!("{}/api/v1/applications/{upload_to}/evidence", p.url)).bearer_auth(&p.citizens[marie]).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), 201);
     assert_eq!(p.transfers(marie).await.len(), before);

@@ -236,7 +236,7 @@ impl CitizenDesk {
         if !service.evidence.iter().any(|e| e.evidence_type == evidence_type) {
             return Err(AppError::Invalid(vec![amtsweg_domain::FieldError::new("type", "Diesen Nachweis braucht die Leistung nicht.")]));
         }
-        let media_type = crate::uploads::check(bytes)?;
+        let checked = crate::uploads::check(bytes).await?;
         let record = EvidenceRecord {
             id: uuid::Uuid::new_v4().to_string(),
             application_id: id.clone(),
@@ -244,8 +244,8 @@ impl CitizenDesk {
             source: "upload".into(),
             status: "attached".into(),
             register: None,
-            media_type: media_type.into(),
-            document: self.app.upload_key.seal(bytes),
+            media_type: checked.media_type.into(),
+            document: self.app.upload_key.seal(&checked.bytes),
             transfer_id: None,
             created_at: time::OffsetDateTime::now_utc(),
         };

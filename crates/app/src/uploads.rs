@@ -1,6 +1,7 @@
 //! Evidence uploaded instead of fetched: PDF, PNG or JPEG (the type is read from the content,
-//! not from the name or the declared type), at most [`MAX_UPLOAD_BYTES`], stored encrypted
-//! (AES-256-GCM with the installation's upload key, a fresh nonce per document).
+//! not from the name or the declared type; PDFs without active content, images encoded again:
+//! `amtsweg_documents`), at most [`MAX_UPLOAD_BYTES`], stored encrypted (AES-256-GCM with the
+//! installation's upload key, a fresh nonce per document).
 
 use crate::error::AppError;
 use aes_gcm::aead::{Aead, KeyInit};
@@ -11,28 +12,25 @@ use base64::engine::general_purpose::STANDARD;
 
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 
-/// The media type the content shows, if it is one we accept.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else {
-        None
-    }
-}
-
-/// Checks an upload; returns its media type.
-pub fn check(bytes: &[u8]) -> Result<&'static str, AppError> {
+/// Checks an upload (see `amtsweg_documents`): the type from the content, a PDF without active
+/// content, an image decoded and encoded again within the pixel limit. Returns what to store.
+/// The work is done off the async threads (an image of 40 megapixels takes a while).
+pub async fn check(bytes: &[u8]) -> Result<amtsweg_documents::Checked, AppError> {
+    let refused = |message: String| AppError::Invalid(vec![FieldError::new("file", message)]);
     if bytes.is_empty() {
-        return Err(AppError::Invalid(vec![FieldError::new("file", "Bitte wählen Sie eine Datei aus.")]));
+        return Err(refused("Bitte wählen Sie eine Datei aus.".into()));
     }
     if bytes.len() > MAX_UPLOAD_BYTES {
-        return Err(AppError::Invalid(vec![FieldError::new("file", format!("Die Datei ist zu groß (höchstens {} MiB).", MAX_UPLOAD_BYTES / 1024 / 1024))]));
+        return Err(refused(format!("Die Datei ist zu groß (höchstens {} MiB).", MAX_UPLOAD_BYTES / 1024 / 1024)));
     }
-    sniff(bytes).ok_or_else(|| AppError::Invalid(vec![FieldError::new("file", "Bitte laden Sie ein PDF, PNG oder JPEG hoch; die Datei ist keines davon.")]))
+    let owned = bytes.to_vec();
+    let checked = tokio::task::spawn_blocking(move || amtsweg_documents::check(&owned))
+        .await
+        .map_err(|_| AppError::Unavailable("Die Datei konnte gerade nicht geprüft werden. Bitte versuchen Sie es noch einmal.".into()))?;
+    checked.map_err(|refusal| {
+        tracing::info!(reason = %refusal, "upload refused");
+        refused(refusal.message())
+    })
 }
 
 /// The installation's key for documents at rest.
@@ -73,14 +71,13 @@ impl UploadKey {
 mod tests {
     use super::*;
 
-    #[test]
-    fn types_are_read_from_the_content() {
-        assert_eq!(sniff(b"%PDF-1.7 ..."), Some("application/pdf"));
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
-        assert_eq!(sniff(b"MZ\x90\x00 not a pdf"), None);
-        assert!(check(b"").is_err());
-        assert!(check(&vec![b'%'; MAX_UPLOAD_BYTES + 1]).is_err());
+    #[tokio::test]
+    async fn uploads_are_checked_before_anything_is_stored() {
+        assert!(check(b"").await.is_err());
+        assert!(check(&vec![b'%'; MAX_UPLOAD_BYTES + 1]).await.is_err());
+        assert!(check(b"MZ\x90\x00 not a pdf").await.is_err());
+        let pdf = amtsweg_documents::testing::pdf("Meldebescheinigung");
+        assert_eq!(check(&pdf).await.unwrap().bytes, pdf, "a plain PDF is stored as it came");
     }
 
     #[test]

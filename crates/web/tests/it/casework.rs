@@ -555,7 +555,7 @@ async fn caseworkers_open_uploaded_documents_of_their_cases_only(app: TestApp) {
     let anna = app.citizen(0).to_owned();
     let id = app.draft(0).await;
     app.put(&anna, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
-    let pdf = b"%PDF-1.7 Fahrzeugschein".to_vec();
+    let pdf = amtsweg_documents::testing::pdf("Fahrzeugschein");
     let form = reqwest::multipart::Form::new()
         .text("type", "urn:amtsweg:evidence:vehicle-holder")
         .part("file", reqwest::multipart::Part::bytes(pdf.clone()).file_name("fahrzeugschein.pdf"));

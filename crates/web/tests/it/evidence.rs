@@ -294,7 +294,7 @@ async fn uploads_instead_are_checked_by_content_and_stored_encrypted(app: TestAp
             .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
         app.http.post(url.clone()).bearer_auth(&anna).multipart(form).send()
     };
-    let pdf = b"%PDF-1.7 Meldebescheinigung Anna Schmidt".to_vec();
+    let pdf = amtsweg_documents::testing::pdf("Meldebescheinigung Anna Schmidt");
     let (status, body) = crate::common::json_of(upload("meldebescheinigung.pdf", pdf).await.unwrap()).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["source"], "upload");
@@ -342,7 +342,12 @@ async fn the_check_page_offers_upload_instead(app: TestApp) {
     assert_eq!(r.status(), 422);
     let doc = scraper::Html::parse_document(&r.text().await.unwrap());
     assert!(text(&doc, "main").contains("PDF, PNG oder JPEG"));
+    // What only starts like a PNG is refused with what is wrong; a real one is taken.
     let r = upload(b"\x89PNG\r\n\x1a\nbild".to_vec()).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let doc = scraper::Html::parse_document(&r.text().await.unwrap());
+    assert!(text(&doc, "main").contains("Das Bild lässt sich nicht lesen"));
+    let r = upload(amtsweg_documents::testing::png(60, 40)).await.unwrap();
     assert_eq!(r.status(), 200);
     let doc = scraper::Html::parse_document(&r.text().await.unwrap());
     assert!(text(&doc, "#nachweise ~ .evidence-card").contains("Dokument hochgeladen"));

@@ -294,3 +294,52 @@ async fn finding_3_login_forms_take_only_tokens_the_server_issued(app: TestApp) 
         assert_eq!(r.url().path(), "/arbeitsplatz");
     }
 }
+
+on_both_stores!(finding_4_active_documents_do_not_pass_through);
+
+/// Finding 4: uploads that were PDF by magic bytes but carried HTML, PDFs with `/OpenAction`
+/// and JavaScript, and a 20,000 × 20,000 PNG were stored and handed to staff unchanged. Now
+/// active PDFs are refused with what they contain, and images are decoded and encoded again
+/// within 40 megapixels.
+async fn finding_4_active_documents_do_not_pass_through(app: TestApp) {
+    use amtsweg_documents::testing::{black_png, pdf_with, png};
+    let anna = app.citizen(0).to_owned();
+    let id = app.draft(0).await;
+    app.put(&anna, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("type", "urn:amtsweg:evidence:vehicle-holder")
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        let request = app.http.post(app.url(&format!("/api/v1/applications/{id}/evidence"))).bearer_auth(&anna).multipart(form);
+        async move { crate::common::json_of(request.send().await.unwrap()).await }
+    };
+    let refused = [
+        ("seite.pdf", b"%PDF-1.7\n<html><body><script>alert(document.cookie)</script></body></html>".to_vec(), "HTML"),
+        ("oeffnen.pdf", pdf_with("Fahrzeugschein", "/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", ""), "JavaScript"),
+        ("starten.pdf", pdf_with("Fahrzeugschein", "", "/AA << /O << /S /Launch /F (cmd.exe) >> >>"), "von selbst"),
+        ("anhang.pdf", pdf_with("Fahrzeugschein", "/Names << /EmbeddedFiles << /Names [(a.exe) 6 0 R] >> >>", ""), "eingebettete Dateien"),
+        ("riesig.png", black_png(20_000, 20_000), "20000 × 20000"),
+    ];
+    for (name, bytes, why) in refused {
+        let (status, body) = upload(name, bytes).await;
+        assert_eq!(status, 422, "{name}: {body}");
+        assert_eq!(body["fields"][0]["field"], "file", "{name}: {body}");
+        assert!(body["fields"][0]["message"].as_str().unwrap().contains(why), "{name}: {body}");
+    }
+    let (_, stored) = app.get(&anna, &format!("/api/v1/applications/{id}/evidence")).await;
+    assert_eq!(stored, json!([]), "nothing refused was stored");
+
+    // An image with something appended is stored as a plain image, and that is what staff get.
+    let mut picture = png(30, 20);
+    picture.extend(b"<script>alert(1)</script>");
+    let (status, body) = upload("fahrzeugschein.png", picture.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    let evidence = body["id"].as_str().unwrap().to_owned();
+    let (_, submitted) = app.post(&anna, &format!("/api/v1/applications/{id}/submit"), json!({})).await;
+    let case = app.case_id("leipzig", submitted["case_number"].as_str().unwrap()).await;
+    let r = app.http.get(app.url(&format!("/api/v1/cases/{case}/evidence/{evidence}"))).bearer_auth(app.caseworker("leipzig")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let handed = r.bytes().await.unwrap().to_vec();
+    assert!(handed.starts_with(b"\x89PNG\r\n\x1a\n") && handed != picture);
+    assert!(!handed.windows(7).any(|w| w == b"<script"), "nothing appended reaches staff");
+}

@@ -121,7 +121,7 @@ async fn every_route_for_every_role(app: TestApp) {
     app.put(&anna, &format!("/api/v1/applications/{id}/data"), crate::common::valid_data()).await;
     let form = reqwest::multipart::Form::new()
         .text("type", "urn:amtsweg:evidence:vehicle-holder")
-        .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.7 Fahrzeugschein".to_vec()).file_name("f.pdf"));
+        .part("file", reqwest::multipart::Part::bytes(amtsweg_documents::testing::pdf("Fahrzeugschein")).file_name("f.pdf"));
     let r = app.http.post(app.url(&format!("/api/v1/applications/{id}/evidence"))).bearer_auth(&anna).multipart(form).send().await.unwrap();
     let (_, evidence) = crate::common::json_of(r).await;
     let (status, fetched) = app.post(&anna, &format!("/api/v1/applications/{id}/evidence"), json!({"type": "urn:amtsweg:evidence:main-residence", "source": "register", "consent": true})).await;

@@ -1,0 +1,109 @@
+//! Images: decoded (the header first, so that the pixel limit holds before anything is
+//! allocated), turned as their EXIF orientation says, and encoded again in their own format.
+//! What is stored has no metadata and nothing appended: a plain image of the type it claims.
+
+use crate::{MAX_PIXELS, Refusal};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use std::io::Cursor;
+
+/// The JPEG quality of re-encoded photos (visually the same as what phones write).
+const JPEG_QUALITY: u8 = 90;
+/// The most memory a decoder may take (40 megapixels of RGBA with room to spare).
+const MAX_ALLOC: u64 = 512 * 1024 * 1024;
+
+pub(crate) fn reencode(bytes: &[u8], format: ImageFormat) -> Result<Vec<u8>, Refusal> {
+    // A panic in a decoder on hostile input is an unreadable image, not a failed request.
+    std::panic::catch_unwind(|| decode_and_encode(bytes, format)).map_err(|_| Refusal::UnreadableImage)?
+}
+
+fn decode_and_encode(bytes: &[u8], format: ImageFormat) -> Result<Vec<u8>, Refusal> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|_| Refusal::UnreadableImage)?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(Refusal::TooManyPixels { width, height });
+    }
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut picture = DynamicImage::from_decoder(decoder).map_err(|_| Refusal::UnreadableImage)?;
+    picture.apply_orientation(orientation);
+    let mut out = Vec::new();
+    match format {
+        ImageFormat::Jpeg => {
+            // JPEG has no alpha and 8 bits: grey stays grey, everything else is RGB.
+            let picture = match picture {
+                DynamicImage::ImageLuma8(_) => picture,
+                other => DynamicImage::ImageRgb8(other.to_rgb8()),
+            };
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
+            picture.write_with_encoder(encoder).map_err(|_| Refusal::UnreadableImage)?;
+        }
+        _ => picture.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).map_err(|_| Refusal::UnreadableImage)?,
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check;
+
+    /// A JPEG with an EXIF segment: orientation 6 (turn 90° clockwise) and a GPS marker.
+    fn jpeg_with_exif(width: u32, height: u32) -> Vec<u8> {
+        let picture = image::RgbImage::from_fn(width, height, |x, _| image::Rgb([if x < width / 2 { 255 } else { 0 }, 0, 0]));
+        let mut plain = Vec::new();
+        DynamicImage::ImageRgb8(picture).write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 95)).unwrap();
+        let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+        tiff.extend([0, 1]); // one entry
+        tiff.extend([0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]); // Orientation = 6
+        tiff.extend([0, 0, 0, 0]);
+        tiff.extend(b"GPSLatitude 51.34");
+        let mut exif = b"Exif\0\0".to_vec();
+        exif.extend(tiff);
+        let mut out = plain[..2].to_vec();
+        out.extend([0xFF, 0xE1]);
+        out.extend(((exif.len() + 2) as u16).to_be_bytes());
+        out.extend(exif);
+        out.extend(&plain[2..]);
+        out
+    }
+
+    #[test]
+    fn images_are_encoded_again_without_what_was_added() {
+        let original = crate::testing::png(40, 30);
+        let mut appended = original.clone();
+        appended.extend(b"<script>alert(1)</script>");
+        let checked = check(&appended).unwrap();
+        assert_eq!(checked.media_type, "image/png");
+        assert!(!checked.bytes.windows(7).any(|w| w == b"<script"));
+        let back = image::load_from_memory(&checked.bytes).unwrap().to_rgb8();
+        assert_eq!(back, image::load_from_memory(&original).unwrap().to_rgb8(), "the same pixels");
+    }
+
+    #[test]
+    fn photos_lose_their_metadata_and_stand_upright() {
+        let photo = jpeg_with_exif(64, 32);
+        assert!(photo.windows(3).any(|w| w == b"GPS"));
+        let checked = check(&photo).unwrap();
+        assert_eq!(checked.media_type, "image/jpeg");
+        assert!(!checked.bytes.windows(4).any(|w| w == b"Exif") && !checked.bytes.windows(3).any(|w| w == b"GPS"));
+        let upright = image::load_from_memory(&checked.bytes).unwrap();
+        assert_eq!((upright.width(), upright.height()), (32, 64), "turned as the EXIF orientation said");
+    }
+
+    #[test]
+    fn too_many_pixels_are_refused_before_decoding() {
+        // 20,000 × 20,000 black-and-white pixels compress to a small file.
+        let file = crate::testing::black_png(20_000, 20_000);
+        assert!(file.len() < 5 * 1024 * 1024, "{}", file.len());
+        assert_eq!(check(&file), Err(Refusal::TooManyPixels { width: 20_000, height: 20_000 }));
+    }
+
+    #[test]
+    fn what_only_starts_like_an_image_is_refused() {
+        assert_eq!(check(b"\x89PNG\r\n\x1a\nbild"), Err(Refusal::UnreadableImage));
+        assert_eq!(check(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Err(Refusal::UnreadableImage));
+    }
+}

@@ -1,0 +1,29 @@
+//! Documents and free text from outside, on arbitrary input: `amtsweg_documents::check` never
+//! panics (a panic inside the PDF or image decoders is caught there and becomes a refusal), what
+//! it accepts has the type its content shows, a PDF is kept byte for byte, an image comes out as
+//! one that passes the check again; and cleaned free text is clean and stays as it is.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // libFuzzer's panic hook aborts before any unwinding; the decoders' panics are caught by
+    // the code under test, so the default hook is put back (a panic that escapes still fails).
+    static DEFAULT_HOOK: std::sync::Once = std::sync::Once::new();
+    DEFAULT_HOOK.call_once(|| {
+        let _ = std::panic::take_hook();
+    });
+    if let Ok(checked) = amtsweg_documents::check(data) {
+        assert_eq!(Some(checked.media_type), amtsweg_documents::sniff(data));
+        if checked.media_type == "application/pdf" {
+            assert_eq!(checked.bytes, data);
+        } else {
+            let again = amtsweg_documents::check(&checked.bytes).expect("a re-encoded image passes again");
+            assert_eq!(again.media_type, checked.media_type);
+        }
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let clean = amtsweg_domain::text::clean(text);
+        assert!(!clean.chars().any(amtsweg_domain::text::is_unsafe));
+        assert_eq!(amtsweg_domain::text::clean(&clean), clean);
+    }
+});
