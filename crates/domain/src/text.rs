@@ -22,8 +22,9 @@ pub fn clean(text: &str) -> Cow<'_, str> {
     if !has_unsafe && is_nfc {
         return Cow::Borrowed(text);
     }
-    let kept = text.chars().filter(|c| !is_unsafe(*c));
-    Cow::Owned(if is_nfc { kept.collect() } else { kept.nfc().collect() })
+    // Composed again after the removal: what was removed may have stood between a letter and
+    // its combining mark (found by the fuzz target).
+    Cow::Owned(text.chars().filter(|c| !is_unsafe(*c)).nfc().collect())
 }
 
 /// Cleans a string in place (only writes when something changes).
@@ -44,6 +45,7 @@ mod tests {
         assert_eq!(clean("a\u{2066}b\u{2069}c"), "abc");
         assert_eq!(clean("a\0b\u{7}c\u{7F}d\u{85}e"), "abcde");
         assert_eq!(clean("Zeile 1\r\nZeile 2\tEnde"), "Zeile 1\r\nZeile 2\tEnde");
+        assert_eq!(clean("e\0\u{301}"), "é", "a removed control between a letter and its mark");
         assert_eq!(clean("مرحبا\u{200F} world"), "مرحبا\u{200F} world", "bidi marks stay");
         assert!(matches!(clean("schon sauber: Straße"), Cow::Borrowed(_)));
     }
