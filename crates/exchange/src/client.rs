@@ -3,7 +3,7 @@
 
 use crate::edm::{Kind, Summary, read_response};
 use crate::seal::{BodyDigest, Identity, PinnedKeys, SealError, SealHeaders, digest};
-use crate::write::{self, PREVIEW_REQUIRED, Request};
+use crate::write::{self, Request};
 use std::time::Duration;
 
 #[derive(Debug)]
@@ -81,7 +81,7 @@ pub async fn send(http: &reqwest::Client, me: &Identity, pinned: &PinnedKeys, pe
     match summary.kind {
         Kind::Exception => {
             let e = summary.exception.clone().unwrap_or_default();
-            if e.code == PREVIEW_REQUIRED {
+            if e.preview_required {
                 Ok(Outcome::PreviewRequired { location: e.preview_location })
             } else {
                 Ok(Outcome::Refused { code: e.code, message: e.message })

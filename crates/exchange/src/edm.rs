@@ -1,5 +1,12 @@
 //! Reading OOTS EDM 1.0 messages into a summary: kind, ids, procedure, requester, provider,
 //! person, requested evidence type, evidence, or the exception.
+//!
+//! The reader follows the schema (issue 21): what the OOTS XSDs make optional is optional here
+//! (an exception's `code`, `detail`, `message` and `severity`; a response's `requestId`), and
+//! what they require is checked ([`check_structure`]) and refused with the element, line and
+//! column. Beyond the XSD, the EDM specification requires a few slots (the specification
+//! identifier, the issue time, a request's evidence type); those are refused when missing too.
+//! A newer minor version of the EDM is read with a warning; another major version is refused.
 
 use crate::xml::{Node, XmlError, read};
 
@@ -11,6 +18,12 @@ pub const NS_RIM: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:4.0";
 pub const NS_RS: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:4.0";
 pub const NS_SDG: &str = "http://data.europa.eu/p4s";
 pub const SPECIFICATION: &str = "oots-edm:v1.0";
+/// The severity an exception has when it names none (the XSD's default).
+pub const DEFAULT_SEVERITY: &str = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error";
+/// The severity of the provider's "preview required" error (EDM 1.0, code list ErrorSeverity).
+pub const PREVIEW_SEVERITY: &str = "urn:sr.oots.tech.europa.eu:codes:ErrorSeverity:EDMErrorResponse:PreviewRequired";
+/// The code of the "preview required" error (EDM 1.0, code list EDMErrorCodes).
+pub const PREVIEW_CODE: &str = "EDM:ERR:0002";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,11 +68,19 @@ pub struct Requirement {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ExceptionInfo {
+    /// The EDM error code (`EDM:ERR:0004`); empty when the exception names none (optional in
+    /// the XSD).
     pub code: String,
+    /// The exception's `xsi:type`, written with the prefix `rs:` whatever prefix the message
+    /// used (`{namespace}local` for a type outside RegRep's rs namespace); empty when absent.
     pub r#type: String,
     pub message: String,
     pub detail: String,
+    /// The severity, the XSD's default when the exception names none.
+    pub severity: String,
     pub preview_location: Option<String>,
+    /// Whether this is the provider's "preview required" error (see [`is_preview_required`]).
+    pub preview_required: bool,
 }
 
 /// What `amtsweg oots inspect` prints.
@@ -97,6 +118,20 @@ pub struct Summary {
     pub evidence: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<ExceptionInfo>,
+    /// What the reader tolerated but the sender should know (a newer minor EDM version).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Whether an exception is the provider's "preview required" error. EDM 1.0 (TDD, error
+/// response, and the example of the preview error) marks it three ways: the code
+/// `EDM:ERR:0002`, the severity `…:EDMErrorResponse:PreviewRequired`, and a `PreviewLocation`
+/// slot, which the specification allows only on that error. `code` and `severity` are optional
+/// in the XSD and the slot may be left out, so any one of them suffices. The type alone
+/// (`rs:AuthorizationExceptionType`) does not: the specification uses it for other
+/// authorisation errors too.
+pub fn is_preview_required(code: &str, severity: &str, preview_location: Option<&str>) -> bool {
+    code == PREVIEW_CODE || severity == PREVIEW_SEVERITY || preview_location.is_some()
 }
 
 /// The `rim:Slot` with this name among a node's children.
@@ -140,13 +175,93 @@ fn agent(node: &Node<'_>, slot_name: &str) -> Option<Agent> {
     })
 }
 
-fn check_specification(root: &Node<'_>) -> Result<(), XmlError> {
+/// The EDM version the message declares (`SpecificationIdentifier`, the one place EDM 1.0 gives
+/// for it): 1.0 is read; a newer minor version (1.1, 1.2, …) is read with a warning, since minor
+/// versions only add; anything else is refused.
+fn check_specification(root: &Node<'_>) -> Result<Vec<String>, XmlError> {
     let spec = required_slot(root, "SpecificationIdentifier")?;
-    if spec != SPECIFICATION {
-        return Err(slot(root, "SpecificationIdentifier").expect("exists").error(
-            format!("Die Spezifikation „{spec}“ wird nicht unterstützt (erwartet: {SPECIFICATION})."),
+    if spec == SPECIFICATION {
+        return Ok(Vec::new());
+    }
+    let minor = spec.strip_prefix("oots-edm:v1.").filter(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()) && !m.starts_with('0'));
+    match minor {
+        Some(_) => Ok(vec![format!("Die Nachricht folgt „{spec}“, einer neueren Fassung der EDM 1; gelesen wurde sie nach {SPECIFICATION}.")]),
+        None => Err(slot(root, "SpecificationIdentifier").expect("exists").error(
+            format!("Die Spezifikation „{spec}“ wird nicht unterstützt (erwartet: {SPECIFICATION} oder eine neuere Fassung 1.x)."),
             true,
-        ));
+        )),
+    }
+}
+
+/// What the XSDs require of the elements of EDM messages, checked wherever they occur: RegRep's
+/// required attributes and abstract types (a `rim:SlotValue` or `rim:Element` must say its
+/// `xsi:type`), and the required children of each SDG type (from SDG Generic Metadata Profile
+/// 1.0.0; the element names map to types as the profile declares them).
+fn check_structure(root: &Node<'_>) -> Result<(), XmlError> {
+    let missing_attribute = |n: &Node<'_>, attribute: &str| n.error(format!("Das Pflichtattribut „{attribute}“ fehlt (OOTS-Schema)."), false);
+    if root.name() == "QueryRequest" {
+        for required in ["ResponseOption", "Query"] {
+            if root.child(NS_QUERY, required).is_none() {
+                return Err(root.error(format!("Das Pflichtelement <query:{required}> fehlt (OOTS-Schema)."), true));
+            }
+        }
+    }
+    for n in std::iter::once(*root).chain(root.descendants()) {
+        let required_attribute = match (n.namespace(), n.name()) {
+            (NS_RIM, "Slot") => Some("name"),
+            (NS_RIM, "SlotValue" | "Element") => Some("type"),
+            (NS_RIM, "LocalizedString") => Some("value"),
+            (NS_RIM, "RegistryObject") => Some("id"),
+            (NS_QUERY, "Query") => Some("queryDefinition"),
+            _ => None,
+        };
+        if let Some(attribute) = required_attribute {
+            if n.attribute(attribute).is_none() {
+                return Err(missing_attribute(&n, if attribute == "type" { "xsi:type" } else { attribute }));
+            }
+        }
+        if let Some(value) = n.attribute("type").filter(|_| n.namespace() == NS_RIM) {
+            if n.qname(value).is_none() {
+                return Err(n.error(format!("Der Typ „{value}“ (xsi:type) nennt einen nicht deklarierten Namensraum-Präfix."), false));
+            }
+        }
+        // The repository item (the evidence itself) belongs to rim:ExtrinsicObjectType (and
+        // its extension rim:CommentType): a registry object that carries one must say so.
+        if n.namespace() == NS_RIM && n.name() == "RegistryObject" && (n.child(NS_RIM, "RepositoryItem").is_some() || n.child(NS_RIM, "RepositoryItemRef").is_some()) {
+            let extrinsic = n.attribute("type").and_then(|t| n.qname(t)).is_some_and(|(ns, local)| ns == NS_RIM && matches!(local, "ExtrinsicObjectType" | "CommentType"));
+            if !extrinsic {
+                return Err(n.error("Ein rim:RegistryObject mit rim:RepositoryItem muss den Typ rim:ExtrinsicObjectType haben (xsi:type, OOTS-Schema).", false));
+            }
+        }
+        if n.namespace() != NS_SDG {
+            continue;
+        }
+        let (all, one_of): (&[&str], &[&str]) = match n.name() {
+            "Agent" | "EvidenceRequester" | "EvidenceProvider" | "IssuingAuthority" => (&["Identifier", "Name"], &[]),
+            "Publisher" => (&["Identifier", "Name", "Address", "Jurisdiction"], &[]),
+            "ReferenceFramework" | "RelatedTo" | "EvidenceTypeList" | "InformationConcept" | "EvidenceProviderClassification" | "ClassificationConcept" => (&["Identifier"], &[]),
+            "Requirement" => (&["Identifier", "Name"], &[]),
+            "Jurisdiction" | "Address" | "CurrentAddress" | "RegisteredAddress" => (&["AdminUnitLevel1"], &[]),
+            "EvidenceType" | "IsConformantTo" => (&["EvidenceTypeClassification", "Title"], &[]),
+            "DataServiceEvidenceType" => (&["Identifier", "EvidenceTypeClassification", "Title", "DistributedAs"], &[]),
+            "AccessService" => (&["Identifier", "ConformsTo", "Publisher"], &[]),
+            "EvidenceProviderJurisdictionDetermination" => (&["JurisdictionContextId", "JurisdictionContext", "JurisdictionLevel"], &[]),
+            "DistributedAs" | "Distribution" => (&["Format"], &[]),
+            "ValidityPeriod" => (&["StartDate", "EndDate"], &[]),
+            "Person" | "NaturalPerson" => (&["FamilyName", "GivenName", "DateOfBirth"], &[]),
+            "LegalPerson" => (&["LegalName"], &[]),
+            "SupportedValue" => (&[], &["StringValue", "DateValue", "BooleanValue"]),
+            "SectorSpecificAttribute" => (&["AttributeName", "AttributeURI", "AttributeValue"], &[]),
+            "Evidence" => (&["Identifier", "IsAbout", "IssuingAuthority", "IsConformantTo", "IssuingDate", "Distribution"], &[]),
+            "IsAbout" => (&[], &["NaturalPerson", "LegalPerson"]),
+            _ => (&[], &[]),
+        };
+        if let Some(name) = all.iter().find(|c| n.child(NS_SDG, c).is_none()) {
+            return Err(n.error(format!("Das Pflichtelement <sdg:{name}> fehlt (OOTS-Schema)."), true));
+        }
+        if !one_of.is_empty() && !one_of.iter().any(|c| n.child(NS_SDG, c).is_some()) {
+            return Err(n.error(format!("Eines der Elemente {} ist Pflicht (OOTS-Schema).", one_of.iter().map(|c| format!("<sdg:{c}>")).collect::<Vec<_>>().join(", ")), true));
+        }
     }
     Ok(())
 }
@@ -170,7 +285,8 @@ fn summarize(root: &Node<'_>) -> Result<Summary, XmlError> {
             false,
         ));
     }
-    check_specification(root)?;
+    let warnings = check_specification(root)?;
+    check_structure(root)?;
     if root.name() == "QueryRequest" {
         let id = root.attribute("id").filter(|v| !v.trim().is_empty()).ok_or_else(|| root.error("Die Anfrage hat keine Kennung (Attribut id).", false))?;
         let query = root.child(NS_QUERY, "Query").ok_or_else(|| root.error("Die Anfrage enthält kein <query:Query>.", true))?;
@@ -213,20 +329,40 @@ fn summarize(root: &Node<'_>) -> Result<Summary, XmlError> {
             evidence_type,
             evidence: Vec::new(),
             exception: None,
+            warnings,
         });
     }
-    let request_id = root.attribute("requestId").filter(|v| !v.trim().is_empty()).ok_or_else(|| root.error("Die Antwort nennt keine Anfrage (Attribut requestId).", false))?;
+    // `requestId` is optional in the XSD (RegistryResponseType): a response without it is read,
+    // and the exchange, which matches responses to its requests, refuses it there.
+    let request_id = root.attribute("requestId").unwrap_or_default();
     let status = root.attribute("status").ok_or_else(|| root.error("Die Antwort hat keinen Status (Attribut status).", false))?;
-    let exception = root.child(NS_RS, "Exception").map(|e| ExceptionInfo {
-        code: e.attribute("code").unwrap_or_default().to_owned(),
-        r#type: e.attribute("type").unwrap_or_default().to_owned(),
-        message: e.attribute("message").unwrap_or_default().to_owned(),
-        detail: e.attribute("detail").unwrap_or_default().to_owned(),
-        preview_location: slot_text(&e, "PreviewLocation"),
-    });
-    if exception.as_ref().is_some_and(|e| e.code.is_empty()) {
-        return Err(root.child(NS_RS, "Exception").expect("exists").error("Die Ausnahme hat keinen Code (Attribut code).", false));
-    }
+    let exception = match root.child(NS_RS, "Exception") {
+        None => None,
+        Some(e) => {
+            let r#type = match e.attribute("type") {
+                None => String::new(),
+                Some(value) => match e.qname(value) {
+                    Some((NS_RS, local)) => format!("rs:{local}"),
+                    Some((ns, local)) => format!("{{{ns}}}{local}"),
+                    None => return Err(e.error(format!("Der Typ „{value}“ (xsi:type) nennt einen nicht deklarierten Namensraum-Präfix."), false)),
+                },
+            };
+            let code = e.attribute("code").unwrap_or_default().trim().to_owned();
+            // Without the surrounding whitespace and control characters: the TDD's own example
+            // of the preview error carries a DEL after its severity.
+            let severity = e.attribute("severity").map(|s| s.trim_matches(|c: char| c.is_whitespace() || c.is_control())).unwrap_or(DEFAULT_SEVERITY).to_owned();
+            let preview_location = slot_text(&e, "PreviewLocation");
+            Some(ExceptionInfo {
+                preview_required: is_preview_required(&code, &severity, preview_location.as_deref()),
+                code,
+                r#type,
+                message: e.attribute("message").unwrap_or_default().to_owned(),
+                detail: e.attribute("detail").unwrap_or_default().to_owned(),
+                severity,
+                preview_location,
+            })
+        }
+    };
     let mut evidence = Vec::new();
     if let Some(list) = root.child(NS_RIM, "RegistryObjectList") {
         for object in list.children_named(NS_RIM, "RegistryObject") {
@@ -252,6 +388,7 @@ fn summarize(root: &Node<'_>) -> Result<Summary, XmlError> {
         evidence_type: None,
         evidence,
         exception,
+        warnings,
     })
 }
 

@@ -55,6 +55,9 @@ struct Element<'a> {
     /// Byte offsets where the start tag and the end tag end.
     opened: u32,
     closed: u32,
+    /// The innermost namespace declaration in scope ([`Document::bindings`]), for QNames in
+    /// attribute values (`xsi:type`).
+    scope: u32,
 }
 
 /// A parsed message.
@@ -63,6 +66,8 @@ pub struct Document<'a> {
     namespaces: Vec<Cow<'a, str>>,
     elements: Vec<Element<'a>>,
     attributes: Vec<(&'a str, Cow<'a, str>)>,
+    /// Every namespace declaration: prefix, namespace index, the declaration in scope before.
+    bindings: Vec<(&'a str, u16, u32)>,
 }
 
 const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
@@ -153,6 +158,33 @@ impl<'d> Node<'d> {
         }
         out
     }
+    /// Every element below this one, in document order.
+    pub fn descendants(&self) -> impl Iterator<Item = Node<'d>> + 'd {
+        let doc = self.doc;
+        (self.index + 1..self.element().end).map(move |index| Node { doc, index })
+    }
+    /// The namespace a prefix ("" for the default) names where this element stands.
+    pub fn namespace_of(&self, prefix: &str) -> Option<&'d str> {
+        if prefix == "xml" {
+            return Some(XML_NAMESPACE);
+        }
+        let mut at = self.element().scope;
+        while at != NONE {
+            let (p, ns, prev) = self.doc.bindings[at as usize];
+            if p == prefix {
+                return Some(&self.doc.namespaces[ns as usize]);
+            }
+            at = prev;
+        }
+        prefix.is_empty().then_some("")
+    }
+    /// A QName in an attribute value (`xsi:type="rs:AuthorizationExceptionType"`) as
+    /// namespace and local name, resolved where the element stands; `None` when its prefix is
+    /// not declared.
+    pub fn qname(&self, value: &'d str) -> Option<(&'d str, &'d str)> {
+        let (prefix, local) = split_name(value.trim())?;
+        Some((self.namespace_of(prefix)?, local))
+    }
     pub fn error(&self, message: impl Into<String>, at_end: bool) -> XmlError {
         let e = self.element();
         XmlError {
@@ -213,8 +245,10 @@ fn push_text<'a>(doc: &mut Document<'a>, stack: &[u32], text: Cow<'a, str>) -> R
 /// The namespace declarations in scope: prefix ("" for the default namespace) → namespace index.
 struct Scopes<'a> {
     bindings: Vec<(&'a str, u16)>,
-    /// How many bindings each open element found when it opened.
-    marks: Vec<u32>,
+    /// How many bindings each open element found when it opened, and the innermost
+    /// declaration ([`Document::bindings`]) then.
+    marks: Vec<(u32, u32)>,
+    head: u32,
 }
 
 impl<'a> Scopes<'a> {
@@ -255,6 +289,8 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
             }
             let ns = if value.is_empty() { 0 } else { doc.namespace_index(value) };
             scopes.bindings.push(("", ns));
+            doc.bindings.push(("", ns, scopes.head));
+            scopes.head = (doc.bindings.len() - 1) as u32;
         } else if prefix == "xmlns" {
             match local {
                 "xml" if value == XML_NAMESPACE => {}
@@ -264,6 +300,8 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
                 _ => {
                     let ns = doc.namespace_index(value);
                     scopes.bindings.push((local, ns));
+                    doc.bindings.push((local, ns, scopes.head));
+                    scopes.head = (doc.bindings.len() - 1) as u32;
                 }
             }
         } else {
@@ -303,9 +341,10 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
         namespaces: vec![Cow::Borrowed(""), Cow::Borrowed(XML_NAMESPACE)],
         elements: Vec::with_capacity(64),
         attributes: Vec::with_capacity(64),
+        bindings: Vec::with_capacity(8),
     };
     let mut stack: Vec<u32> = Vec::with_capacity(16);
-    let mut scopes = Scopes { bindings: Vec::with_capacity(8), marks: Vec::with_capacity(16) };
+    let mut scopes = Scopes { bindings: Vec::with_capacity(8), marks: Vec::with_capacity(16), head: NONE };
     loop {
         let event = reader.read_event().map_err(|e| syntax(src, reader.error_position(), e))?;
         let offset = reader.buffer_position();
@@ -313,7 +352,7 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let qualified = slice(src, e.name().into_inner()).ok_or_else(|| syntax(src, offset, "ein Name ist kein gültiges UTF-8"))?;
                 let local = split_name(qualified).map_or(qualified, |(_, l)| l);
-                let mark = scopes.bindings.len() as u32;
+                let mark = (scopes.bindings.len() as u32, scopes.head);
                 let first_attribute = doc.attributes.len() as u32;
                 let namespace = start_tag(&mut doc, &mut scopes, e, qualified, offset)?;
                 let index = doc.elements.len() as u32;
@@ -345,17 +384,21 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
                     end: index + 1,
                     opened: offset as u32,
                     closed: offset as u32,
+                    scope: scopes.head,
                 });
                 if matches!(event, Event::Start(_)) {
                     stack.push(index);
                     scopes.marks.push(mark);
                 } else {
-                    scopes.bindings.truncate(mark as usize);
+                    scopes.bindings.truncate(mark.0 as usize);
+                    scopes.head = mark.1;
                 }
             }
             Event::End(_) => {
                 let index = stack.pop().ok_or_else(|| syntax(src, offset, "schließendes Element ohne öffnendes"))?;
-                scopes.bindings.truncate(scopes.marks.pop().unwrap_or(0) as usize);
+                let (len, head) = scopes.marks.pop().unwrap_or((0, NONE));
+                scopes.bindings.truncate(len as usize);
+                scopes.head = head;
                 let end = doc.elements.len() as u32;
                 let e = &mut doc.elements[index as usize];
                 e.closed = offset as u32;

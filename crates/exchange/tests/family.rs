@@ -41,6 +41,8 @@ struct Variant {
 fn parts(xml: &str) -> (Vec<(String, std::ops::Range<usize>)>, Vec<(String, std::ops::Range<usize>)>) {
     let mut reader = Reader::from_str(xml);
     let mut open: Vec<(String, usize)> = Vec::new();
+    // The names of the enclosing rim:Slot elements, to say which slot a part belongs to.
+    let mut slots: Vec<Option<String>> = Vec::new();
     let mut elements = Vec::new();
     let mut attributes = Vec::new();
     loop {
@@ -50,6 +52,10 @@ fn parts(xml: &str) -> (Vec<(String, std::ops::Range<usize>)>, Vec<(String, std:
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                let slot_name = (e.local_name().as_ref() == b"Slot")
+                    .then(|| e.attributes().flatten().find(|a| a.key.as_ref() == b"name").map(|a| String::from_utf8_lossy(&a.value).into_owned()))
+                    .flatten();
+                let context = slot_name.clone().or_else(|| slots.iter().rev().flatten().next().cloned()).map(|s| format!(" in slot {s}")).unwrap_or_default();
                 // The tag's text from '<' to '>': its attributes by position.
                 let start = xml[before..after].find('<').map(|i| before + i).unwrap();
                 let tag = &xml[start..after];
@@ -78,19 +84,21 @@ fn parts(xml: &str) -> (Vec<(String, std::ops::Range<usize>)>, Vec<(String, std:
                     }
                     i += 1;
                     if key != "xmlns" && !key.starts_with("xmlns:") {
-                        attributes.push((format!("@{key} of <{name}>"), start + ws..start + i));
+                        attributes.push((format!("@{key} of <{name}>{context}"), start + ws..start + i));
                     }
                 }
                 if matches!(event, Event::Start(_)) {
-                    open.push((name, start));
+                    open.push((format!("{name}>{context}"), start));
+                    slots.push(slot_name);
                 } else if !open.is_empty() {
-                    elements.push((format!("<{name}>"), start..after));
+                    elements.push((format!("<{name}>{context}"), start..after));
                 }
             }
             Event::End(_) => {
                 let (name, start) = open.pop().unwrap();
+                slots.pop();
                 if !open.is_empty() {
-                    elements.push((format!("<{name}>"), start..after));
+                    elements.push((format!("<{name}"), start..after));
                 }
             }
             Event::Eof => break,
@@ -148,13 +156,26 @@ fn rewritings(sample: &str, xml: &str) -> Vec<Variant> {
 
 /// Whitespace, line ends and comments between elements.
 fn spacing(sample: &str, xml: &str) -> Vec<Variant> {
-    let between = |filler: &str| {
+    // Between two tags ("><"), never inside a comment (the samples' comments quote markup).
+    let between = |xml: &str, filler: &str| {
         let mut out = String::with_capacity(xml.len() * 2);
         let mut rest = xml;
-        while let Some(i) = rest.find("><") {
-            out.push_str(&rest[..=i]);
-            out.push_str(filler);
-            rest = &rest[i + 1..];
+        loop {
+            let gap = rest.find("><");
+            let comment = rest.find("<!--");
+            match (gap, comment) {
+                (Some(g), Some(c)) if c < g + 1 => {
+                    let end = rest[c..].find("-->").map(|e| c + e + 3).unwrap_or(rest.len());
+                    out.push_str(&rest[..end]);
+                    rest = &rest[end..];
+                }
+                (Some(g), _) => {
+                    out.push_str(&rest[..=g]);
+                    out.push_str(filler);
+                    rest = &rest[g + 1..];
+                }
+                (None, _) => break,
+            }
         }
         out.push_str(rest);
         out
@@ -175,11 +196,11 @@ fn spacing(sample: &str, xml: &str) -> Vec<Variant> {
         out
     };
     vec![
-        Variant { name: format!("{sample}: comments between elements"), xml: between("<!-- Kommentar -->"), removed: String::new() },
-        Variant { name: format!("{sample}: tabs and line breaks between elements"), xml: between("\r\n\t \n"), removed: String::new() },
+        Variant { name: format!("{sample}: comments between elements"), xml: between(xml, "<!-- Kommentar -->"), removed: String::new() },
+        Variant { name: format!("{sample}: tabs and line breaks between elements"), xml: between(xml, "\r\n\t \n"), removed: String::new() },
         Variant { name: format!("{sample}: no whitespace between elements"), xml: compact.clone(), removed: String::new() },
         Variant { name: format!("{sample}: CRLF line ends"), xml: xml.replace('\n', "\r\n"), removed: String::new() },
-        Variant { name: format!("{sample}: comments in a compact message"), xml: compact.replace("><", "><!-- k --><"), removed: String::new() },
+        Variant { name: format!("{sample}: comments in a compact message"), xml: between(&compact, "<!-- k -->"), removed: String::new() },
     ]
 }
 
@@ -208,24 +229,29 @@ fn xmllint(files: &[PathBuf]) -> Option<Vec<bool>> {
     Some(verdicts)
 }
 
-/// The summary's leaves: path → text.
-fn leaves(value: &Value, path: String, out: &mut BTreeMap<String, String>) {
+/// The summary's leaves: path → texts.
+fn leaves(value: &Value, path: String, out: &mut BTreeMap<String, Vec<String>>) {
     match value {
         Value::Object(map) => map.iter().for_each(|(k, v)| leaves(v, format!("{path}/{k}"), out)),
-        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| leaves(v, format!("{path}/{i}"), out)),
-        Value::String(s) if !s.is_empty() => {
-            out.insert(path, s.clone());
-        }
-        Value::Bool(b) => {
-            out.insert(path, b.to_string());
-        }
+        // Lists by their values, not their positions: removing the first of two items moves
+        // the second.
+        Value::Array(items) => items.iter().for_each(|v| leaves(v, format!("{path}/*"), out)),
+        Value::String(s) if !s.is_empty() => out.entry(path).or_default().push(s.clone()),
+        Value::Bool(b) => out.entry(path).or_default().push(b.to_string()),
         _ => {}
     }
 }
 
 /// Variants where the reader and the schema part, on purpose.
 fn listed(name: &str) -> Option<&'static str> {
-    let _ = name;
+    // The XSD leaves every rim:Slot optional; EDM 1.0 requires these (TDD, "EDM requirements"):
+    // without them a message cannot be checked for its version, dated, or answered.
+    for slot in ["SpecificationIdentifier", "IssueDateTime", "EvidenceRequest"] {
+        let removed_part = [format!("<rim:Slot> in slot {slot}"), format!("<rim:SlotValue> in slot {slot}"), format!("<rim:Value> in slot {slot}"), format!("<sdg:DataServiceEvidenceType> in slot {slot}")];
+        if removed_part.iter().any(|p| name.contains(&format!("without {p} #"))) {
+            return Some("required by the EDM specification beyond the XSD");
+        }
+    }
     None
 }
 
@@ -272,10 +298,20 @@ fn every_variant_xmllint_accepts_is_read_and_every_one_it_refuses_is_refused() {
                 leaves(&originals[sample], String::new(), &mut before);
                 let mut after = BTreeMap::new();
                 leaves(&serde_json::to_value(&summary).unwrap(), String::new(), &mut after);
-                for (path, value) in before {
-                    let gone = !variant.removed.is_empty() && (variant.removed.contains(&value) || path.ends_with("preview_possible") || path.ends_with("explicit_request"));
-                    if !gone && after.get(&path) != Some(&value) {
-                        wrong.push(format!("{}: read, but {path} is {:?} instead of {value:?}", variant.name, after.get(&path)));
+                for (path, values) in before {
+                    for value in values {
+                        // A fact may go with the part that carried it (its text, a flag of its
+                        // slot, the kind of a response whose exception went).
+                        let gone = !variant.removed.is_empty()
+                            && (variant.removed.contains(&value)
+                                || path.ends_with("preview_possible")
+                                || path.ends_with("explicit_request")
+                                || path.starts_with("/exception/preview_required")
+                                || path.starts_with("/exception/severity")
+                                || (path == "/kind" && variant.removed.contains("Exception")));
+                        if !gone && !after.get(&path).is_some_and(|v| v.contains(&value)) {
+                            wrong.push(format!("{}: read, but {path} is {:?} instead of {value:?}", variant.name, after.get(&path)));
+                        }
                     }
                 }
             }
@@ -292,4 +328,62 @@ fn every_variant_xmllint_accepts_is_read_and_every_one_it_refuses_is_refused() {
     }
     println!("EDM family: {} variants, {read} read, {refused} refused, {excepted} listed exceptions", variants.len());
     assert!(wrong.is_empty(), "{} of {} variants disagree with xmllint:\n{}", wrong.len(), variants.len(), wrong.join("\n"));
+}
+
+fn sample(name: &str) -> String {
+    std::fs::read_to_string(fixtures().join("samples").join(name)).unwrap()
+}
+
+#[test]
+fn a_newer_minor_version_is_read_with_a_warning_and_another_major_refused() {
+    let xml = sample("birth-request.xml");
+    assert!(inspect(&xml).unwrap().warnings.is_empty());
+    let newer = xml.replace("<rim:Value>oots-edm:v1.0</rim:Value>", "<rim:Value>oots-edm:v1.2</rim:Value>");
+    assert_ne!(newer, xml, "the sample declares its version");
+    let summary = inspect(&newer).unwrap();
+    assert_eq!(summary.warnings.len(), 1, "{summary:?}");
+    assert!(summary.warnings[0].contains("oots-edm:v1.2"));
+    assert_eq!(summary.request_id, inspect(&xml).unwrap().request_id, "read as 1.0");
+    for refused in ["oots-edm:v2.0", "oots-edm:v1.", "oots-edm:v1.01", "oots-edm:v0.9", "edm:v1.1"] {
+        let e = inspect(&xml.replace("oots-edm:v1.0", refused)).unwrap_err();
+        assert!(e.message.contains("wird nicht unterstützt") && e.element.is_some(), "{refused}: {e}");
+    }
+}
+
+#[test]
+fn preview_required_is_recognised_by_any_of_its_marks() {
+    let xml = sample("education-preview-error.xml");
+    let full = inspect(&xml).unwrap().exception.unwrap();
+    assert!(full.preview_required && full.code == "EDM:ERR:0002" && full.r#type == "rs:AuthorizationExceptionType");
+    // The attributes as the sample writes them (its severity ends in a DEL character).
+    let attribute = |name: &str| {
+        let start = xml.find(&format!(" {name}=\"")).unwrap();
+        let end = start + 1 + xml[start + 1..].find('"').unwrap() + 1 + xml[start + 1..].split('"').nth(1).unwrap().len() + 1;
+        xml[start..end].to_owned()
+    };
+    let (severity, code) = (attribute("severity"), attribute("code"));
+    assert!(severity.contains("PreviewRequired") && code.contains("EDM:ERR:0002"), "{severity} {code}");
+    let location_slot = xml.find(r#"<rim:Slot name="PreviewLocation">"#).unwrap();
+    let location_end = location_slot + xml[location_slot..].find("</rim:Slot>").unwrap() + "</rim:Slot>".len();
+    let without_location = format!("{}{}", &xml[..location_slot], &xml[location_end..]);
+    // Only the code; only the severity; only the location slot: each is enough.
+    let only_code = without_location.replace(&severity, "");
+    let only_severity = without_location.replace(&code, "");
+    let only_location = xml.replace(&severity, "").replace(&code, "");
+    for (what, variant) in [("code", &only_code), ("severity", &only_severity), ("location", &only_location)] {
+        let e = inspect(variant).unwrap().exception.unwrap();
+        assert!(e.preview_required, "by the {what} alone: {e:?}");
+    }
+    // None of them: another authorisation error, with the XSD's default severity.
+    let none = without_location.replace(&severity, "").replace(&code, "");
+    let e = inspect(&none).unwrap().exception.unwrap();
+    assert!(!e.preview_required && e.code.is_empty());
+    assert_eq!(e.severity, amtsweg_exchange::edm::DEFAULT_SEVERITY);
+    // The type is reported the same whatever prefix the message gives RegRep's rs namespace,
+    // and a prefix that is not declared is refused where it stands.
+    let renamed = xml.replace("xmlns:rs=", "xmlns:fehler=").replace("<rs:", "<fehler:").replace("</rs:", "</fehler:").replace("\"rs:", "\"fehler:");
+    assert_eq!(inspect(&renamed).unwrap().exception.unwrap().r#type, "rs:AuthorizationExceptionType");
+    let undeclared = xml.replace("xsi:type=\"rs:AuthorizationExceptionType\"", "xsi:type=\"unbekannt:AuthorizationExceptionType\"");
+    let e = inspect(&undeclared).unwrap_err();
+    assert!(e.message.contains("nicht deklarierten") && e.element.as_deref() == Some("rs:Exception"), "{e}");
 }
