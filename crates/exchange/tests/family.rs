@@ -323,6 +323,9 @@ fn every_variant_xmllint_accepts_is_read_and_every_one_it_refuses_is_refused() {
                 if e.location.line == 0 || e.location.line > lines.max(1) {
                     wrong.push(format!("{}: refused outside the message: {e}", variant.name));
                 }
+                if e.element.is_none() {
+                    wrong.push(format!("{}: refused without naming the element: {e}", variant.name));
+                }
             }
         }
     }
