@@ -188,7 +188,11 @@ impl CitizenDesk {
     /// The history of my application and its case, oldest first. Each entry names the role
     /// that acted, never the person (staff names stay with the authority).
     pub async fn history(&self, id: &ApplicationId) -> Result<Vec<amtsweg_domain::records::AuditEvent>, AppError> {
+        use amtsweg_domain::AuditKind;
         let mut trail = self.app.store.application_trail(&self.id, id).await?;
+        // How the authority organises its work (who is assigned, internal memos) is its own;
+        // every use of the citizen's data and every step of the case is shown.
+        trail.retain(|e| !matches!(e.kind, AuditKind::CaseAssigned | AuditKind::CaseUnassigned | AuditKind::MemoSaved | AuditKind::DecidedForAssignee));
         for e in &mut trail {
             e.actor_id = None;
             e.actor_name = None;

@@ -500,8 +500,14 @@ impl OperatorDesk {
     /// Imports a FIM schema with its code lists (genericode texts) as a service, with the same
     /// checks and messages as `amtsweg fim import`. Returns the service id and whether it is new
     /// (`false`: the same schema was imported before, nothing changed).
-    pub async fn import_fim(&self, request: FimUpload) -> Result<(ServiceId, bool), AppError> {
+    pub async fn import_fim(&self, mut request: FimUpload) -> Result<(ServiceId, bool), AppError> {
         use crate::catalog::{ImportError, ImportOutcome, ImportRequest, import, parse_rules};
+        // What the operator typed is free text (the files are not): cleaned here, for the page
+        // and the API alike (issue 22, finding 5).
+        for text in [&mut request.name, &mut request.category, &mut request.rules].into_iter().flatten() {
+            amtsweg_domain::text::clean_in_place(text);
+        }
+        request.accept_free_text.iter_mut().for_each(amtsweg_domain::text::clean_in_place);
         if request.schema.trim().is_empty() {
             return Err(invalid("schema", "Bitte wählen Sie die Schema-Datei (XML) aus."));
         }

@@ -229,7 +229,7 @@ impl StaffDesk {
         }
         Some(match case.assignee_id {
             None => "In Ihrer Behörde entscheidet nur, wem der Fall zugewiesen ist. Bitte übernehmen Sie den Fall zuerst.",
-            Some(_) => "In Ihrer Behörde entscheidet nur, wem der Fall zugewiesen ist, oder die Teamleitung. Dieser Fall ist jemand anderem zugewiesen.",
+            Some(_) => "In Ihrer Behörde entscheidet nur, wem der Fall zugewiesen ist, oder die Teamleitung. Dieser Fall ist jemand anderem zugewiesen; wenden Sie sich bitte an die Teamleitung, wenn Sie ihn übernehmen sollen.",
         })
     }
 

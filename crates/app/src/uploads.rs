@@ -23,14 +23,20 @@ pub async fn check(bytes: &[u8]) -> Result<amtsweg_documents::Checked, AppError>
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(refused(format!("Die Datei ist zu groß (höchstens {} MiB).", MAX_UPLOAD_BYTES / 1024 / 1024)));
     }
+    // At most two checks at a time: decoding a photo of 40 megapixels takes a few hundred MB.
+    static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let busy = || AppError::Unavailable("Die Datei konnte gerade nicht geprüft werden. Bitte versuchen Sie es noch einmal.".into());
+    let _permit = CHECKS.acquire().await.map_err(|_| busy())?;
     let owned = bytes.to_vec();
-    let checked = tokio::task::spawn_blocking(move || amtsweg_documents::check(&owned))
-        .await
-        .map_err(|_| AppError::Unavailable("Die Datei konnte gerade nicht geprüft werden. Bitte versuchen Sie es noch einmal.".into()))?;
-    checked.map_err(|refusal| {
+    let checked = tokio::task::spawn_blocking(move || amtsweg_documents::check(&owned)).await.map_err(|_| busy())?.map_err(|refusal| {
         tracing::info!(reason = %refusal, "upload refused");
         refused(refusal.message())
-    })
+    })?;
+    // An image encoded again may grow (a palette or one-bit picture stored with full colour).
+    if checked.bytes.len() > 2 * MAX_UPLOAD_BYTES {
+        return Err(refused("Das Bild wird beim Speichern zu groß. Bitte laden Sie es kleiner oder als PDF hoch.".into()));
+    }
+    Ok(checked)
 }
 
 /// The installation's key for documents at rest.

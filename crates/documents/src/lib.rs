@@ -51,13 +51,28 @@ impl Refusal {
             Refusal::ActiveContent(what) => format!(
                 "Das PDF enthält {what}. Solche aktiven Inhalte nehmen wir aus Sicherheitsgründen nicht an. Bitte drucken Sie das Dokument als PDF („Als PDF drucken“) und laden Sie diese Fassung hoch."
             ),
-            Refusal::UnreadableImage => "Das Bild lässt sich nicht lesen; es ist beschädigt oder hat ein anderes Format, als seine ersten Bytes sagen. Bitte laden Sie es erneut als PNG oder JPEG hoch.".into(),
+            Refusal::UnreadableImage => "Das Bild lässt sich nicht lesen; es ist beschädigt oder kein echtes PNG- oder JPEG-Bild. Bitte speichern Sie es erneut als PNG oder JPEG und laden Sie es noch einmal hoch.".into(),
             Refusal::TooManyPixels { width, height } => format!(
-                "Das Bild ist mit {width} × {height} Bildpunkten zu groß (höchstens {} Megapixel). Bitte verkleinern Sie es und laden Sie es erneut hoch.",
+                "Das Bild ist mit {} × {} Bildpunkten zu groß (höchstens {} Megapixel). Bitte verkleinern Sie es und laden Sie es erneut hoch.",
+                german_number(*width),
+                german_number(*height),
                 MAX_PIXELS / 1_000_000
             ),
         }
     }
+}
+
+/// A whole number as German text writes it: 20.000.
+fn german_number(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The media type the content shows, if it is one we accept.
@@ -107,6 +122,7 @@ mod tests {
             let m = r.message();
             assert!(m.starts_with("Bitte") || m.starts_with("Das") || m.starts_with("Die"), "{m}");
         }
-        assert!(Refusal::TooManyPixels { width: 20_000, height: 20_000 }.message().contains("20000 × 20000"));
+        assert!(Refusal::TooManyPixels { width: 20_000, height: 1_234_567 }.message().contains("20.000 × 1.234.567"));
+        assert_eq!(german_number(999), "999");
     }
 }

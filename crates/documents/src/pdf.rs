@@ -4,7 +4,8 @@
 //! sees what the citizen sent, and a signed PDF keeps its signature.
 
 use crate::Refusal;
-use lopdf::{Dictionary, Object};
+use lopdf::xref::XrefEntry;
+use lopdf::{Dictionary, Document, Object};
 
 /// Byte sequences that only HTML has (compared without case). A browser that is handed the
 /// file as a page would run it.
@@ -20,14 +21,24 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), Refusal> {
     if document.trailer.get(b"Encrypt").is_ok() {
         return Err(Refusal::EncryptedPdf);
     }
+    // lopdf leaves out what it cannot load (an object that does not parse, an object stream
+    // in a filter it does not decode); a viewer repairs and decodes more. A document with an
+    // object in use that could not be looked at is not checked, so it is refused.
+    let loaded = |number: u32| document.objects.range((number, 0)..=(number, u16::MAX)).next().is_some();
+    let unread = document.reference_table.entries.iter().any(|(number, entry)| {
+        matches!(entry, XrefEntry::Normal { .. } | XrefEntry::Compressed { .. }) && *number != 0 && !loaded(*number)
+    });
+    if unread {
+        return Err(Refusal::UnreadablePdf);
+    }
     let mut pending: Vec<&Object> = document.objects.values().collect();
     let trailer = Object::Dictionary(document.trailer.clone());
     pending.push(&trailer);
     // Depth-first without recursion: nesting is the document's to choose.
     while let Some(object) = pending.pop() {
         match object {
-            Object::Dictionary(d) => look_at(d, &mut pending)?,
-            Object::Stream(s) => look_at(&s.dict, &mut pending)?,
+            Object::Dictionary(d) => look_at(&document, d, &mut pending)?,
+            Object::Stream(s) => look_at(&document, &s.dict, &mut pending)?,
             Object::Array(items) => pending.extend(items),
             _ => {}
         }
@@ -36,7 +47,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), Refusal> {
 }
 
 /// Refuses a dictionary with active content; queues its values.
-fn look_at<'a>(d: &'a Dictionary, pending: &mut Vec<&'a Object>) -> Result<(), Refusal> {
+fn look_at<'a>(document: &Document, d: &'a Dictionary, pending: &mut Vec<&'a Object>) -> Result<(), Refusal> {
     for (key, value) in d.iter() {
         let what = match key.as_slice() {
             b"JS" | b"JavaScript" => Some("JavaScript"),
@@ -44,8 +55,13 @@ fn look_at<'a>(d: &'a Dictionary, pending: &mut Vec<&'a Object>) -> Result<(), R
             b"EmbeddedFiles" | b"EF" => Some("eingebettete Dateien"),
             b"XFA" => Some("ein XFA-Formular"),
             b"RichMediaContent" | b"RichMediaSettings" => Some("Multimedia-Inhalte"),
+            // Also when the name is given by reference (`/S 7 0 R`), as viewers resolve it.
             b"S" | b"Type" | b"Subtype" => match value {
                 Object::Name(name) => active_name(name),
+                Object::Reference(id) => match document.get_object(*id) {
+                    Ok(Object::Name(name)) => active_name(name),
+                    _ => None,
+                },
                 _ => None,
             },
             _ => None,
@@ -64,7 +80,7 @@ fn active_name(name: &[u8]) -> Option<&'static str> {
         b"JavaScript" => Some("JavaScript"),
         b"Launch" => Some("eine Aktion, die ein Programm startet"),
         b"SubmitForm" | b"ImportData" => Some("eine Aktion, die Daten sendet oder lädt"),
-        b"GoToR" | b"GoToE" => Some("einen Sprung in eine andere Datei"),
+        b"GoToR" | b"GoToE" => Some("einen Verweis, der eine andere Datei öffnet"),
         b"Rendition" | b"Movie" | b"Sound" | b"RichMedia" | b"RichMediaExecute" | b"3D" => Some("Multimedia-Inhalte"),
         b"EmbeddedFile" | b"FileAttachment" => Some("eingebettete Dateien"),
         _ => None,
@@ -98,13 +114,23 @@ mod tests {
             ("/AcroForm << /Fields [] /XFA 6 0 R >>", "", "XFA"),
             ("/OpenAction << /S /SubmitForm /F (https://example.invalid) >>", "", "Daten"),
             ("", "/Annots [<< /Type /Annot /Subtype /FileAttachment /Rect [0 0 1 1] >>]", "eingebettete Dateien"),
+            // The action type by reference: object 5 is the font; object 6 is replaced below.
+            ("/OpenAction << /S 7 0 R /F (cmd.exe) >>", "", "Programm"),
         ];
         for (catalog, page, what) in cases {
-            match check(&pdf_with("x", catalog, page)) {
+            let file = String::from_utf8(pdf_with("x", catalog, page)).unwrap().replace("7 0 obj\n(frei00)", "7 0 obj\n/Launch ");
+            match check(file.as_bytes()) {
                 Err(Refusal::ActiveContent(found)) => assert!(found.contains(what), "{catalog}{page}: {found}"),
                 other => panic!("{catalog}{page}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn an_object_that_cannot_be_looked_at_is_refused() {
+        // Object 6 no longer parses; a viewer might repair it, the check cannot look at it.
+        let broken = String::from_utf8(pdf("x")).unwrap().replace("6 0 obj\n<< /Length 0 >>", "6 0 obj\n]] ]] ]] ]] ]]]");
+        assert_eq!(check(broken.as_bytes()), Err(Refusal::UnreadablePdf));
     }
 
     #[test]

@@ -34,7 +34,7 @@ fn decode_and_encode(bytes: &[u8], format: ImageFormat) -> Result<Vec<u8>, Refus
         ImageFormat::Jpeg => {
             // JPEG has no alpha and 8 bits: grey stays grey, everything else is RGB.
             let picture = match picture {
-                DynamicImage::ImageLuma8(_) => picture,
+                DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) => picture,
                 other => DynamicImage::ImageRgb8(other.to_rgb8()),
             };
             let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);

@@ -16,6 +16,8 @@ pub fn pdf_with(text: &str, catalog: &str, page: &str) -> Vec<u8> {
         format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
         "<< /Length 0 >>\nstream\n\nendstream".to_owned(),
+        // Object 7: a string of seven characters that tests may swap for a name of seven.
+        "(frei00)".to_owned(),
     ];
     let mut out = b"%PDF-1.7\n".to_vec();
     let mut offsets = Vec::new();

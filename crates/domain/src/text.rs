@@ -1,8 +1,10 @@
 //! Free text as people type it, made safe to store and show (issue 22, finding 5): Unicode NFC,
 //! so that the same word is the same bytes, and without characters that make text lie about
 //! itself: bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069),
-//! which reorder what staff pages and the Bescheid show, and control characters (C0 except tab
-//! and line breaks, DEL, C1), which are invisible or cut text off (NUL). The web layer applies it
+//! which reorder what staff pages and the Bescheid show; control characters (C0 except tab
+//! and line breaks, DEL, C1), which are invisible or cut text off (NUL); and the invisible
+//! carriers of hidden text (tag characters U+E0000–U+E007F, interlinear annotations
+//! U+FFF9–U+FFFB, the deprecated format characters U+206A–U+206F). The web layer applies it
 //! to every field of every form and JSON body at the boundary; the bidi marks (U+200E, U+200F,
 //! U+061C) stay, as Arabic and Hebrew text needs them.
 
@@ -12,6 +14,9 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 /// Whether a character is removed from free text.
 pub fn is_unsafe(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        // Invisible carriers of hidden text: the deprecated format characters, the interlinear
+        // annotation characters and the tag characters.
+        || matches!(c, '\u{206A}'..='\u{206F}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
         || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
@@ -43,6 +48,7 @@ mod tests {
         assert_eq!(clean("Cafe\u{301}"), "Café");
         assert_eq!(clean("abc\u{202E}fed"), "abcfed");
         assert_eq!(clean("a\u{2066}b\u{2069}c"), "abc");
+        assert_eq!(clean("Antrag\u{E0041}\u{E0042} ok\u{FFF9}"), "Antrag ok", "tag and annotation characters");
         assert_eq!(clean("a\0b\u{7}c\u{7F}d\u{85}e"), "abcde");
         assert_eq!(clean("Zeile 1\r\nZeile 2\tEnde"), "Zeile 1\r\nZeile 2\tEnde");
         assert_eq!(clean("e\0\u{301}"), "é", "a removed control between a letter and its mark");

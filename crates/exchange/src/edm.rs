@@ -17,6 +17,7 @@ pub const NS_QUERY: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:query:4.0";
 pub const NS_RIM: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:4.0";
 pub const NS_RS: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:4.0";
 pub const NS_SDG: &str = "http://data.europa.eu/p4s";
+pub const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 pub const SPECIFICATION: &str = "oots-edm:v1.0";
 /// The severity an exception has when it names none (the XSD's default).
 pub const DEFAULT_SEVERITY: &str = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error";
@@ -216,11 +217,12 @@ fn check_structure(root: &Node<'_>) -> Result<(), XmlError> {
             _ => None,
         };
         if let Some(attribute) = required_attribute {
-            if n.attribute(attribute).is_none() {
+            let present = if attribute == "type" { n.attribute_in(NS_XSI, "type").is_some() } else { n.attribute(attribute).is_some() };
+            if !present {
                 return Err(missing_attribute(&n, if attribute == "type" { "xsi:type" } else { attribute }));
             }
         }
-        if let Some(value) = n.attribute("type").filter(|_| n.namespace() == NS_RIM) {
+        if let Some(value) = n.attribute_in(NS_XSI, "type").filter(|_| n.namespace() == NS_RIM) {
             if n.qname(value).is_none() {
                 return Err(n.error(format!("Der Typ „{value}“ (xsi:type) nennt einen nicht deklarierten Namensraum-Präfix."), false));
             }
@@ -228,7 +230,7 @@ fn check_structure(root: &Node<'_>) -> Result<(), XmlError> {
         // The repository item (the evidence itself) belongs to rim:ExtrinsicObjectType (and
         // its extension rim:CommentType): a registry object that carries one must say so.
         if n.namespace() == NS_RIM && n.name() == "RegistryObject" && (n.child(NS_RIM, "RepositoryItem").is_some() || n.child(NS_RIM, "RepositoryItemRef").is_some()) {
-            let extrinsic = n.attribute("type").and_then(|t| n.qname(t)).is_some_and(|(ns, local)| ns == NS_RIM && matches!(local, "ExtrinsicObjectType" | "CommentType"));
+            let extrinsic = n.attribute_in(NS_XSI, "type").and_then(|t| n.qname(t)).is_some_and(|(ns, local)| ns == NS_RIM && matches!(local, "ExtrinsicObjectType" | "CommentType"));
             if !extrinsic {
                 return Err(n.error("Ein rim:RegistryObject mit rim:RepositoryItem muss den Typ rim:ExtrinsicObjectType haben (xsi:type, OOTS-Schema).", false));
             }
@@ -339,7 +341,7 @@ fn summarize(root: &Node<'_>) -> Result<Summary, XmlError> {
     let exception = match root.child(NS_RS, "Exception") {
         None => None,
         Some(e) => {
-            let r#type = match e.attribute("type") {
+            let r#type = match e.attribute_in(NS_XSI, "type") {
                 None => String::new(),
                 Some(value) => match e.qname(value) {
                     Some((NS_RS, local)) => format!("rs:{local}"),

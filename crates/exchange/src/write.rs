@@ -91,7 +91,7 @@ pub struct ErrorResponse {
 }
 
 /// The provider needs the person to preview the evidence first.
-pub const PREVIEW_REQUIRED: &str = "EDM:ERR:0002";
+pub const PREVIEW_REQUIRED: &str = crate::edm::PREVIEW_CODE;
 /// No evidence found for the person.
 pub const NOT_FOUND: &str = "EDM:ERR:0004";
 
@@ -329,7 +329,7 @@ pub fn error(r: &ErrorResponse) -> String {
             (
                 "severity",
                 if r.code == PREVIEW_REQUIRED {
-                    "urn:sr.oots.tech.europa.eu:codes:ErrorSeverity:EDMErrorResponse:PreviewRequired"
+                    crate::edm::PREVIEW_SEVERITY
                 } else {
                     "urn:sr.oots.tech.europa.eu:codes:ErrorSeverity:EDMErrorResponse:Error"
                 },

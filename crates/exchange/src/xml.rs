@@ -66,6 +66,8 @@ pub struct Document<'a> {
     namespaces: Vec<Cow<'a, str>>,
     elements: Vec<Element<'a>>,
     attributes: Vec<(&'a str, Cow<'a, str>)>,
+    /// The namespace of each attribute (index into `namespaces`; 0: none).
+    attribute_namespaces: Vec<u16>,
     /// Every namespace declaration: prefix, namespace index, the declaration in scope before.
     bindings: Vec<(&'a str, u16, u32)>,
 }
@@ -118,6 +120,14 @@ impl<'d> Node<'d> {
     pub fn attribute(&self, local: &str) -> Option<&'d str> {
         let r = &self.element().attributes;
         self.doc.attributes[r.start as usize..r.end as usize].iter().find(|(k, _)| *k == local).map(|(_, v)| v.as_ref())
+    }
+    /// The value of the attribute with this namespace and local name (`xsi:type` as
+    /// `attribute_in(XSI, "type")`, whatever its prefix).
+    pub fn attribute_in(&self, namespace: &str, local: &str) -> Option<&'d str> {
+        let r = &self.element().attributes;
+        (r.start as usize..r.end as usize)
+            .find(|&i| self.doc.attributes[i].0 == local && self.doc.namespaces[self.doc.attribute_namespaces[i] as usize] == *namespace)
+            .map(|i| self.doc.attributes[i].1.as_ref())
     }
     pub fn children(&self) -> impl Iterator<Item = Node<'d>> + 'd {
         let doc = self.doc;
@@ -309,6 +319,7 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
                 prefixed.push((doc.attributes.len(), prefix));
             }
             doc.attributes.push((local, value));
+            doc.attribute_namespaces.push(0);
         }
     }
     // Two attributes with the same namespace and local name are one attribute given twice; only
@@ -322,6 +333,7 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
             return Err(syntax(src, offset, format!("das Attribut „{local}“ ist doppelt")));
         }
         resolved.push((ns, local));
+        doc.attribute_namespaces[i] = ns;
     }
     let (prefix, _) = split_name(qualified).ok_or_else(|| bad_name(qualified))?;
     if prefix == "xmlns" {
@@ -341,6 +353,7 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
         namespaces: vec![Cow::Borrowed(""), Cow::Borrowed(XML_NAMESPACE)],
         elements: Vec::with_capacity(64),
         attributes: Vec::with_capacity(64),
+        attribute_namespaces: Vec::with_capacity(64),
         bindings: Vec::with_capacity(8),
     };
     let mut stack: Vec<u32> = Vec::with_capacity(16);

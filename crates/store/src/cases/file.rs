@@ -1,4 +1,4 @@
-//! A case file: opening it (a recorded read of personal data), deciding (the decision and its
+//! A case file: reading it (a recorded read of personal data), deciding (the decision and its
 //! message to the citizen in one transaction), and the documents that deliver a decision
 //! (the Bescheid), with the retry of those still missing.
 
@@ -21,7 +21,7 @@ const CASE_FILE: &str = "SELECT c.id, c.case_number, c.authority_id, c.applicati
      WHERE c.id = $1 AND c.authority_id = $2";
 const CASE_STATUS: &str = "SELECT a.status FROM cases c JOIN applications a ON a.id = c.application_id \
      WHERE c.id = $1 AND c.authority_id = $2";
-const ASSIGNEE: &str = "SELECT assignee_id FROM cases WHERE id = $1";
+const ASSIGNEE: &str = "SELECT assignee_id FROM cases WHERE id = $1 AND authority_id = $2";
 const ADD_DECISION: &str = "INSERT INTO decisions (id, case_id, outcome, reason, decided_by, decided_at, automated, message_id) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const DELIVER: &str = "INSERT INTO mailbox_messages (id, citizen_id, application_id, sender, subject, body, created_at) \
@@ -132,7 +132,7 @@ pub(crate) async fn decide<DB: Dialect>(
     audit(&mut tx, AuditKind::DecisionIssued, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     // A decision by someone other than the person the case is assigned to says so in the
     // history, next to the decision.
-    let (assignee,) = tx.one::<(Option<String>,)>(ASSIGNEE, args![id.as_str()]).await?;
+    let (assignee,) = tx.one::<(Option<String>,)>(ASSIGNEE, args![id.as_str(), authority.as_str()]).await?;
     if assignee.is_some_and(|a| a != actor.id.as_str()) {
         audit(&mut tx, AuditKind::DecidedForAssignee, who(actor), Some(authority.as_str()), ("case", id.as_str())).await?;
     }

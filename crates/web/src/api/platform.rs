@@ -327,9 +327,9 @@ pub async fn import_fim(State(state): State<AppState>, ApiOperator(desk): ApiOpe
         match name.as_str() {
             "schema" => upload.schema = text,
             "codelist" => upload.code_lists.push(text),
-            "name" => upload.name = Some(amtsweg_domain::text::clean(&text).into_owned()),
-            "rules" => upload.rules = Some(amtsweg_domain::text::clean(&text).into_owned()),
-            "category" => upload.category = Some(amtsweg_domain::text::clean(&text).into_owned()),
+            "name" => upload.name = Some(text),
+            "rules" => upload.rules = Some(text),
+            "category" => upload.category = Some(text),
             "accept_free_text" => upload.accept_free_text.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned)),
             _ => errors.push(amtsweg_domain::FieldError::new(name, "Dieses Feld ist hier nicht vorgesehen.")),
         }

@@ -254,6 +254,12 @@ async fn page(
 /// Someone logged in may also send their session's token (the login page while logged in,
 /// switching persona in the demo).
 fn check_form_token(state: &AppState, session: Option<&SessionContext>, headers: &HeaderMap, form: &[(String, String)]) -> Result<(), AppError> {
+    // A signed token can still be fetched by someone else and planted (over plain HTTP, from a
+    // sibling subdomain, where `__Host-` is off); the browser says where a form was sent from,
+    // and a login form is only taken from this site.
+    if !sent_from_this_site(headers) {
+        return Err(AppError::CsrfRefused("Das Anmeldeformular wurde von einer anderen Seite gesendet. Bitte melden Sie sich direkt auf dieser Seite an."));
+    }
     if session.is_some_and(|s| check_csrf(s, form).is_ok()) {
         return Ok(());
     }
@@ -264,6 +270,23 @@ fn check_form_token(state: &AppState, session: Option<&SessionContext>, headers:
         _ => Err(AppError::CsrfRefused(
             "Das Anmeldeformular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
         )),
+    }
+}
+
+/// Whether a form post came from this site, as far as the browser tells: `Sec-Fetch-Site`
+/// (`same-origin`, or `none` for what the person did themselves) and `Origin` (this host).
+/// Clients that send neither (scripts, older browsers) are judged by the token alone.
+fn sent_from_this_site(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        if !matches!(site, "same-origin" | "none") {
+            return false;
+        }
+    }
+    match (header("origin"), header("host")) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
     }
 }
 

@@ -272,7 +272,32 @@ async fn finding_3_login_forms_take_only_tokens_the_server_issued(app: TestApp) 
     for forged in [later, flipped] {
         assert_eq!(planted(forged, "/anmelden", vec![("persona", "buerger-1".into())]).await, 403);
     }
-    assert_eq!(planted(issued, "/anmelden", vec![("persona", "buerger-1".into())]).await, 200, "the issued token itself");
+    // A token the server issued, planted by someone else: the browser tells where the form
+    // came from, and only this site's forms are taken.
+    for (header, value) in [("origin", "https://boese.example".to_owned()), ("origin", "null".to_owned()), ("sec-fetch-site", "same-site".to_owned()), ("sec-fetch-site", "cross-site".to_owned())] {
+        let r = app
+            .http
+            .post(app.url("/anmelden"))
+            .header("cookie", format!("amtsweg_form={issued}"))
+            .header(header, value.as_str())
+            .form(&[("persona", "buerger-1"), ("_csrf", issued.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{header}: {value}");
+    }
+    let own_origin = app.base.clone();
+    let r = app
+        .http
+        .post(app.url("/anmelden"))
+        .header("cookie", format!("amtsweg_form={issued}"))
+        .header("origin", own_origin.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("persona", "buerger-1"), ("_csrf", issued.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "this site's own form with the token it issued");
 
     // Logged in, the login page works with its own token and with the session's.
     for which in ["form", "session"] {
@@ -318,7 +343,7 @@ async fn finding_4_active_documents_do_not_pass_through(app: TestApp) {
         ("oeffnen.pdf", pdf_with("Fahrzeugschein", "/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", ""), "JavaScript"),
         ("starten.pdf", pdf_with("Fahrzeugschein", "", "/AA << /O << /S /Launch /F (cmd.exe) >> >>"), "von selbst"),
         ("anhang.pdf", pdf_with("Fahrzeugschein", "/Names << /EmbeddedFiles << /Names [(a.exe) 6 0 R] >> >>", ""), "eingebettete Dateien"),
-        ("riesig.png", black_png(20_000, 20_000), "20000 × 20000"),
+        ("riesig.png", black_png(20_000, 20_000), "20.000 × 20.000"),
     ];
     for (name, bytes, why) in refused {
         let (status, body) = upload(name, bytes).await;
