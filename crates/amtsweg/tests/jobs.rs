@@ -41,7 +41,7 @@ async fn two_serve_processes_run_each_job_once() {
         let (submission, decision) = desk.submit(&application.id).await.unwrap();
         assert!(decision.is_none(), "without evidence the case goes to the inbox");
         let message = amtsweg_domain::records::NewMessage { sender: "Stadt Leipzig".into(), subject: "Bescheid".into(), body: "Bewilligt.".into() };
-        store.decide(&authority, &submission.case.id, &caseworker, Outcome::Approved, "Passt.", &message).await.unwrap();
+        store.decide(&authority, &submission.case.id, &caseworker, Outcome::Approved, "Passt.", &message, false).await.unwrap();
         jobs::enqueue(&app, &JobKind::DeliverBescheid { authority: authority.clone(), case: submission.case.id.clone() }).await.unwrap();
         cases.push(submission.case.id);
     }

@@ -83,7 +83,7 @@ pub(crate) async fn after_submission(app: &Platform, submission: &Submission, pe
     let message = decision_message(authority, &case.case_number, service, Outcome::Approved, &reason);
     // The submission has committed: whatever fails from here is logged, and the case stays
     // in the inbox (no decision) or the Bescheid is issued later (decision made).
-    let decision = match app.store.decide(&authority.id, &case.id, &system_actor(), Outcome::Approved, &reason, &message).await {
+    let decision = match app.store.decide(&authority.id, &case.id, &system_actor(), Outcome::Approved, &reason, &message, false).await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = AppError::from(e).code(), "automated decision not made; the case goes to the inbox");

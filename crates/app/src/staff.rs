@@ -214,7 +214,11 @@ impl StaffDesk {
             return Err(AppError::Forbidden(why));
         }
         let message = crate::casework::decision_message(&authority, &case.case_number, &case.service, outcome, reason);
-        let decision = self.app.store.decide(&self.authority, id, &self.actor, outcome, reason, &message).await?;
+        let only_assignee = authority.assignee_decides && self.actor.role != Role::TeamLead;
+        let decision = match self.app.store.decide(&self.authority, id, &self.actor, outcome, reason, &message, only_assignee).await {
+            Err(amtsweg_store::StoreError::Taken) => return Err(AppError::Forbidden("Dieser Fall wurde gerade jemand anderem zugewiesen; in Ihrer Behörde entscheidet nur, wem er zugewiesen ist.")),
+            other => other?,
+        };
         self.app.metrics.decision(outcome);
         self.app.metrics.lead_time(false, (decision.decided_at - case.created_at).as_seconds_f64());
         crate::casework::deliver(&self.app, case, &authority, &decision).await;

@@ -253,6 +253,7 @@ pub trait Store: Send + Sync + 'static {
         outcome: Outcome,
         reason: &str,
         message: &NewMessage,
+        only_assignee: bool,
     ) -> Result<Decision>;
     /// Stores a case document and links it to the message that delivers it (once per kind:
     /// a second call returns the first document).

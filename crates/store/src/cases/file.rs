@@ -106,19 +106,23 @@ pub(crate) async fn decide<DB: Dialect>(
     outcome: Outcome,
     reason: &str,
     message: &NewMessage,
+    only_assignee: bool,
 ) -> Result<Decision> {
     let now = OffsetDateTime::now_utc();
     let mut tx = store.write().await?;
+    // Where only the assignee may decide, that is checked in the same statement as the change
+    // of status: a reassignment in between cannot slip through.
     let to_decided = format!(
         "UPDATE applications SET status = $1, updated_at = $2 \
-         WHERE id = (SELECT application_id FROM cases WHERE id = $3 AND authority_id = $4) AND status IN {} \
+         WHERE id = (SELECT application_id FROM cases WHERE id = $3 AND authority_id = $4 AND (NOT $5 OR assignee_id = $6)) AND status IN {} \
          RETURNING id, citizen_id",
         status_sources(ApplicationStatus::Decided)
     );
-    let args = args![ApplicationStatus::Decided.as_str(), now, id.as_str(), authority.as_str()];
+    let args = args![ApplicationStatus::Decided.as_str(), now, id.as_str(), authority.as_str(), only_assignee, actor.id.as_str()];
     let Some((application_id, citizen_id)) = tx.optional::<(String, String)>(&to_decided, args).await? else {
         drop(tx);
         return Err(match store.optional::<(String,)>(CASE_STATUS, args![id.as_str(), authority.as_str()]).await? {
+            Some((current,)) if only_assignee && ApplicationStatus::sources_of(ApplicationStatus::Decided).contains(&status(&current)?) => StoreError::Taken,
             Some((current,)) => StoreError::Conflict { current: status(&current)? },
             None => StoreError::NotFound,
         });

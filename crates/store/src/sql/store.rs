@@ -201,8 +201,8 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     async fn case_file(&self, authority: &AuthorityId, id: &CaseId) -> Result<Option<CaseFile>> {
         file::case_file(self, authority, id).await
     }
-    async fn decide(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, outcome: Outcome, reason: &str, message: &NewMessage) -> Result<Decision> {
-        file::decide(self, authority, id, actor, outcome, reason, message).await
+    async fn decide(&self, authority: &AuthorityId, id: &CaseId, actor: &Actor, outcome: Outcome, reason: &str, message: &NewMessage, only_assignee: bool) -> Result<Decision> {
+        file::decide(self, authority, id, actor, outcome, reason, message, only_assignee).await
     }
     async fn attach_document(&self, authority: &AuthorityId, document: &Document, message: &MessageId) -> Result<Document> {
         file::attach_document(self, authority, document, message).await

@@ -644,7 +644,7 @@ async fn a_bescheid_whose_writing_failed_is_delivered_by_its_job(app: TestApp) {
     let authority = amtsweg_domain::AuthorityId::parse("leipzig").unwrap();
     let actor = amtsweg_store::Actor { id: amtsweg_domain::UserId::parse("sachbearbeitung-leipzig").unwrap(), role: amtsweg_domain::Role::Caseworker };
     let message = amtsweg_domain::records::NewMessage { sender: "Stadt Leipzig".into(), subject: format!("Bescheid ({number})"), body: "Bewilligt.".into() };
-    app.store.decide(&authority, &case_id, &actor, amtsweg_domain::Outcome::Approved, "Passt.", &message).await.unwrap();
+    app.store.decide(&authority, &case_id, &actor, amtsweg_domain::Outcome::Approved, "Passt.", &message, false).await.unwrap();
     assert!(app.store.case_document(&authority, &case_id, "bescheid").await.unwrap().is_none());
     let job = amtsweg_app::jobs::JobKind::DeliverBescheid { authority: authority.clone(), case: case_id.clone() };
     amtsweg_app::jobs::enqueue(&app.platform, &job).await.unwrap();
@@ -665,7 +665,7 @@ async fn a_bescheid_left_undelivered_is_issued_later(app: TestApp) {
     let actor = amtsweg_store::Actor { id: amtsweg_domain::UserId::parse("sachbearbeitung-leipzig").unwrap(), role: amtsweg_domain::Role::Caseworker };
     // The decision is stored, then the process stops before the Bescheid is written.
     let message = amtsweg_domain::records::NewMessage { sender: "Stadt Leipzig".into(), subject: format!("Bescheid ({number})"), body: "Bewilligt.".into() };
-    app.store.decide(&authority, &case_id, &actor, amtsweg_domain::Outcome::Approved, "Passt.", &message).await.unwrap();
+    app.store.decide(&authority, &case_id, &actor, amtsweg_domain::Outcome::Approved, "Passt.", &message, false).await.unwrap();
     let platform = crate::common::test_platform(app.store.clone());
     let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
     assert_eq!(amtsweg_app::casework::deliver_missing(&platform, time::OffsetDateTime::now_utc() - time::Duration::minutes(1)).await.unwrap(), 0, "a minute's grace");

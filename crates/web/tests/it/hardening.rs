@@ -94,6 +94,14 @@ async fn finding_1_the_authority_may_let_only_the_assignee_decide(app: TestApp) 
     assert!(select(&doc, "form[action$='/entscheidung']").is_empty(), "no decision form for Katrin");
     let (_, file) = app.get(&jana, &format!("/api/v1/cases/{case}")).await;
     assert!(file["decision"].is_null() && file["status"] == "in_review", "nothing decided: {file}");
+    // The store holds the rule in the same statement as the decision (no race with a
+    // reassignment between the check and the decision).
+    let katrin = amtsweg_store::Actor { id: amtsweg_domain::UserId::parse("sachbearbeitung-leipzig").unwrap(), role: amtsweg_domain::Role::Caseworker };
+    let message = amtsweg_domain::records::NewMessage { sender: "Stadt Leipzig".into(), subject: "Bescheid".into(), body: "Text".into() };
+    let authority = amtsweg_domain::AuthorityId::parse("leipzig").unwrap();
+    let case_id = amtsweg_domain::CaseId::parse(&case).unwrap();
+    let raced = app.store.decide(&authority, &case_id, &katrin, amtsweg_domain::Outcome::Approved, "Passt.", &message, true).await;
+    assert!(matches!(raced, Err(amtsweg_store::StoreError::Taken)), "{raced:?}");
     // The assignee decides; no mark.
     let (status, body) = app.post(&jana, &format!("/api/v1/cases/{case}/decision"), decision.clone()).await;
     assert_eq!(status, 200, "{body}");
