@@ -199,7 +199,6 @@ fn check_specification(root: &Node<'_>) -> Result<Vec<String>, XmlError> {
 /// `xsi:type`), and the required children of each SDG type (from SDG Generic Metadata Profile
 /// 1.0.0; the element names map to types as the profile declares them).
 fn check_structure(root: &Node<'_>) -> Result<(), XmlError> {
-    let missing_attribute = |n: &Node<'_>, attribute: &str| n.error(format!("Das Pflichtattribut „{attribute}“ fehlt (OOTS-Schema)."), false);
     if root.name() == "QueryRequest" {
         for required in ["ResponseOption", "Query"] {
             if root.child(NS_QUERY, required).is_none() {
@@ -208,21 +207,21 @@ fn check_structure(root: &Node<'_>) -> Result<(), XmlError> {
         }
     }
     for n in std::iter::once(*root).chain(root.descendants()) {
+        // (namespace, local name, as written in the message) of the attribute it requires.
         let required_attribute = match (n.namespace(), n.name()) {
-            (NS_RIM, "Slot") => Some("name"),
-            (NS_RIM, "SlotValue" | "Element") => Some("type"),
-            (NS_RIM, "LocalizedString") => Some("value"),
-            (NS_RIM, "RegistryObject") => Some("id"),
-            (NS_QUERY, "Query") => Some("queryDefinition"),
+            (NS_RIM, "Slot") => Some(("", "name", "name")),
+            (NS_RIM, "SlotValue" | "Element") => Some((NS_XSI, "type", "xsi:type")),
+            (NS_RIM, "LocalizedString") => Some(("", "value", "value")),
+            (NS_RIM, "RegistryObject") => Some(("", "id", "id")),
+            (NS_QUERY, "Query") => Some(("", "queryDefinition", "queryDefinition")),
             _ => None,
         };
-        if let Some(attribute) = required_attribute {
-            let present = if attribute == "type" { n.attribute_in(NS_XSI, "type").is_some() } else { n.attribute(attribute).is_some() };
-            if !present {
-                return Err(missing_attribute(&n, if attribute == "type" { "xsi:type" } else { attribute }));
+        if let Some((namespace, local, written)) = required_attribute {
+            if n.attribute_in(namespace, local).is_none() {
+                return Err(n.error(format!("Das Pflichtattribut „{written}“ fehlt (OOTS-Schema)."), false));
             }
         }
-        if let Some(value) = n.attribute_in(NS_XSI, "type").filter(|_| n.namespace() == NS_RIM) {
+        if let Some(value) = n.attribute_in(NS_XSI, "type") {
             if n.qname(value).is_none() {
                 return Err(n.error(format!("Der Typ „{value}“ (xsi:type) nennt einen nicht deklarierten Namensraum-Präfix."), false));
             }
@@ -341,13 +340,11 @@ fn summarize(root: &Node<'_>) -> Result<Summary, XmlError> {
     let exception = match root.child(NS_RS, "Exception") {
         None => None,
         Some(e) => {
-            let r#type = match e.attribute_in(NS_XSI, "type") {
+            // Resolvable: check_structure refused an undeclared prefix.
+            let r#type = match e.attribute_in(NS_XSI, "type").and_then(|value| e.qname(value)) {
                 None => String::new(),
-                Some(value) => match e.qname(value) {
-                    Some((NS_RS, local)) => format!("rs:{local}"),
-                    Some((ns, local)) => format!("{{{ns}}}{local}"),
-                    None => return Err(e.error(format!("Der Typ „{value}“ (xsi:type) nennt einen nicht deklarierten Namensraum-Präfix."), false)),
-                },
+                Some((NS_RS, local)) => format!("rs:{local}"),
+                Some((ns, local)) => format!("{{{ns}}}{local}"),
             };
             let code = e.attribute("code").unwrap_or_default().trim().to_owned();
             // Without the surrounding whitespace and control characters: the TDD's own example

@@ -178,15 +178,10 @@ impl<'d> Node<'d> {
         if prefix == "xml" {
             return Some(XML_NAMESPACE);
         }
-        let mut at = self.element().scope;
-        while at != NONE {
-            let (p, ns, prev) = self.doc.bindings[at as usize];
-            if p == prefix {
-                return Some(&self.doc.namespaces[ns as usize]);
-            }
-            at = prev;
+        match resolve(&self.doc.bindings, self.element().scope, prefix) {
+            Some(ns) => Some(&self.doc.namespaces[ns as usize]),
+            None => prefix.is_empty().then_some(""),
         }
-        prefix.is_empty().then_some("")
     }
     /// A QName in an attribute value (`xsi:type="rs:AuthorizationExceptionType"`) as
     /// namespace and local name, resolved where the element stands; `None` when its prefix is
@@ -252,27 +247,39 @@ fn push_text<'a>(doc: &mut Document<'a>, stack: &[u32], text: Cow<'a, str>) -> R
     }
 }
 
-/// The namespace declarations in scope: prefix ("" for the default namespace) → namespace index.
-struct Scopes<'a> {
-    bindings: Vec<(&'a str, u16)>,
-    /// How many bindings each open element found when it opened, and the innermost
-    /// declaration ([`Document::bindings`]) then.
-    marks: Vec<(u32, u32)>,
+/// The namespace a prefix ("" for the default namespace) is bound to, from the declaration
+/// `head` of [`Document::bindings`] back through those in scope before it.
+fn resolve(bindings: &[(&str, u16, u32)], mut head: u32, prefix: &str) -> Option<u16> {
+    if prefix == "xml" {
+        return Some(1);
+    }
+    while head != NONE {
+        let (p, ns, prev) = bindings[head as usize];
+        if p == prefix {
+            return Some(ns);
+        }
+        head = prev;
+    }
+    None
+}
+
+/// Where the parser stands in the chain of namespace declarations: the innermost one in scope,
+/// and for each open element the one in scope before it opened.
+struct Scopes {
+    marks: Vec<u32>,
     head: u32,
 }
 
-impl<'a> Scopes<'a> {
-    fn resolve(&self, prefix: &str) -> Option<u16> {
-        if prefix == "xml" {
-            return Some(1);
-        }
-        self.bindings.iter().rev().find(|(p, _)| *p == prefix).map(|(_, ns)| *ns)
+impl Scopes {
+    fn declare<'a>(&mut self, doc: &mut Document<'a>, prefix: &'a str, ns: u16) {
+        doc.bindings.push((prefix, ns, self.head));
+        self.head = (doc.bindings.len() - 1) as u32;
     }
 }
 
 /// Reads one start (or empty) tag: its attributes into the arena, its namespace declarations
 /// into the scopes; returns the element's namespace index.
-fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart<'a>, qualified: &'a str, offset: u64) -> Result<u16, XmlError> {
+fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes, e: &BytesStart<'a>, qualified: &'a str, offset: u64) -> Result<u16, XmlError> {
     let src = doc.src;
     let unreadable = || syntax(src, offset, "ein Name ist kein gültiges UTF-8");
     let bad_name = |name: &str| syntax(src, offset, format!("„{name}“ ist kein gültiger Name mit Namensraum"));
@@ -298,9 +305,7 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
                 return Err(syntax(src, offset, "der voreingestellte Namensraum darf kein reservierter sein"));
             }
             let ns = if value.is_empty() { 0 } else { doc.namespace_index(value) };
-            scopes.bindings.push(("", ns));
-            doc.bindings.push(("", ns, scopes.head));
-            scopes.head = (doc.bindings.len() - 1) as u32;
+            scopes.declare(doc, "", ns);
         } else if prefix == "xmlns" {
             match local {
                 "xml" if value == XML_NAMESPACE => {}
@@ -309,9 +314,7 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
                 _ if reserved(&value) => return Err(syntax(src, offset, format!("der Präfix „{local}“ wird an einen reservierten Namensraum gebunden"))),
                 _ => {
                     let ns = doc.namespace_index(value);
-                    scopes.bindings.push((local, ns));
-                    doc.bindings.push((local, ns, scopes.head));
-                    scopes.head = (doc.bindings.len() - 1) as u32;
+                    scopes.declare(doc, local, ns);
                 }
             }
         } else {
@@ -327,7 +330,7 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
     // attribute is in no namespace, which no prefix can name).
     let mut resolved: Vec<(u16, &str)> = Vec::new();
     for &(i, prefix) in &prefixed {
-        let ns = scopes.resolve(prefix).ok_or_else(|| undeclared(prefix))?;
+        let ns = resolve(&doc.bindings, scopes.head, prefix).ok_or_else(|| undeclared(prefix))?;
         let local = doc.attributes[i].0;
         if resolved.contains(&(ns, local)) {
             return Err(syntax(src, offset, format!("das Attribut „{local}“ ist doppelt")));
@@ -339,7 +342,7 @@ fn start_tag<'a>(doc: &mut Document<'a>, scopes: &mut Scopes<'a>, e: &BytesStart
     if prefix == "xmlns" {
         return Err(bad_name(qualified));
     }
-    match scopes.resolve(prefix) {
+    match resolve(&doc.bindings, scopes.head, prefix) {
         Some(ns) => Ok(ns),
         None if prefix.is_empty() => Ok(0),
         None => Err(undeclared(prefix)),
@@ -357,7 +360,7 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
         bindings: Vec::with_capacity(8),
     };
     let mut stack: Vec<u32> = Vec::with_capacity(16);
-    let mut scopes = Scopes { bindings: Vec::with_capacity(8), marks: Vec::with_capacity(16), head: NONE };
+    let mut scopes = Scopes { marks: Vec::with_capacity(16), head: NONE };
     loop {
         let event = reader.read_event().map_err(|e| syntax(src, reader.error_position(), e))?;
         let offset = reader.buffer_position();
@@ -365,7 +368,7 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let qualified = slice(src, e.name().into_inner()).ok_or_else(|| syntax(src, offset, "ein Name ist kein gültiges UTF-8"))?;
                 let local = split_name(qualified).map_or(qualified, |(_, l)| l);
-                let mark = (scopes.bindings.len() as u32, scopes.head);
+                let mark = scopes.head;
                 let first_attribute = doc.attributes.len() as u32;
                 let namespace = start_tag(&mut doc, &mut scopes, e, qualified, offset)?;
                 let index = doc.elements.len() as u32;
@@ -403,15 +406,12 @@ pub fn read(src: &str) -> Result<Document<'_>, XmlError> {
                     stack.push(index);
                     scopes.marks.push(mark);
                 } else {
-                    scopes.bindings.truncate(mark.0 as usize);
-                    scopes.head = mark.1;
+                    scopes.head = mark;
                 }
             }
             Event::End(_) => {
                 let index = stack.pop().ok_or_else(|| syntax(src, offset, "schließendes Element ohne öffnendes"))?;
-                let (len, head) = scopes.marks.pop().unwrap_or((0, NONE));
-                scopes.bindings.truncate(len as usize);
-                scopes.head = head;
+                scopes.head = scopes.marks.pop().unwrap_or(NONE);
                 let end = doc.elements.len() as u32;
                 let e = &mut doc.elements[index as usize];
                 e.closed = offset as u32;
