@@ -487,7 +487,7 @@ async fn multipart(state: &AppState, request: Request) -> Result<Vec<(String, Ve
 
 /// The text fields of a multipart form, for the CSRF check and the form values.
 fn texts(parts: &[(String, Vec<u8>)]) -> Vec<(String, String)> {
-    parts.iter().filter_map(|(k, v)| std::str::from_utf8(v).ok().map(|t| (k.clone(), amtsweg_domain::text::clean(t).into_owned()))).collect()
+    parts.iter().filter_map(|(k, v)| std::str::from_utf8(v).ok().map(|t| (k.clone(), t.to_owned()))).collect()
 }
 
 async fn import_responsibilities(State(state): State<AppState>, p: PageOperator, request: Request) -> Result<Response, PageError> {
