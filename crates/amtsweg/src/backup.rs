@@ -171,7 +171,7 @@ pub async fn backup(dir: PathBuf, config_path: Option<&PathBuf>, flags: &ServerF
         }
         let store = amtsweg_store::SqliteStore::connect(&url).await.map_err(|e| format!("Datenbank nicht erreichbar: {e}"))?;
         store.vacuum_into(&dir.join(SQLITE_FILE)).await.map_err(|e| format!("Sicherung der Datenbank fehlgeschlagen: {e}"))?;
-        store.pool().close().await;
+        drop(store);
         "sqlite"
     };
     let ledger_key = config.ledger_key_path();

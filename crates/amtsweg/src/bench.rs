@@ -25,6 +25,9 @@ pub enum BenchCommand {
     /// preview, submit: decided with the Bescheid as PDF/A in the mailbox), against complete
     /// submissions that go to the inbox, in the same run.
     Decisions(BenchArgs),
+    /// Complete applications against a running server through its public HTTP API, for a fixed
+    /// time per concurrency level, with the server's CPU time per application.
+    Load(crate::bench_load::LoadArgs),
 }
 
 #[derive(clap::Args)]
@@ -87,17 +90,65 @@ where
     Ok(figures(all, started.elapsed()))
 }
 
-enum Raw {
+pub(crate) enum Raw {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
+    /// A scratch schema of its own (dropped by [`Raw::drop_scratch`]).
+    PostgresScratch(sqlx::PgPool, String),
 }
 
-async fn baseline_insert(raw: &Raw, id: String) -> Result<(), String> {
+const BASELINE_TABLE: &str = "CREATE TABLE bench_baseline (id TEXT PRIMARY KEY, payload TEXT NOT NULL)";
+
+impl Raw {
+    /// A scratch table for the baseline in a new database: `sqlite:PATH` (a new file, WAL,
+    /// `synchronous=FULL`, as the store opens it) or `postgres://…` (a new schema).
+    pub(crate) async fn scratch(url: &str) -> Result<Self, String> {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let schema = format!("bench_{unique}");
+            let admin = sqlx::PgPool::connect(url).await.map_err(|e| format!("PostgreSQL: {e}"))?;
+            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.map_err(|e| e.to_string())?;
+            admin.close().await;
+            let options = std::str::FromStr::from_str(url).map(|o: sqlx::postgres::PgConnectOptions| o.options([("search_path", schema.as_str())])).map_err(|e: sqlx::Error| e.to_string())?;
+            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(16).connect_with(options).await.map_err(|e| e.to_string())?;
+            sqlx::query(BASELINE_TABLE).execute(&pool).await.map_err(|e| e.to_string())?;
+            Ok(Raw::PostgresScratch(pool, schema))
+        } else if url.starts_with("sqlite:") {
+            let store = SqliteStore::connect(url).await.map_err(|e| e.to_string())?;
+            let pool = sqlite_pool(store.path()).await?;
+            sqlx::query(BASELINE_TABLE).execute(&pool).await.map_err(|e| format!("{url}: {e} (die Datei muss neu sein)"))?;
+            Ok(Raw::Sqlite(pool))
+        } else {
+            Err(format!("--baseline: sqlite:PFAD oder postgres://… erwartet, nicht {url}"))
+        }
+    }
+
+    pub(crate) async fn drop_scratch(&self) {
+        if let Raw::PostgresScratch(pool, schema) = self {
+            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(pool).await;
+        }
+    }
+}
+
+/// A sqlx pool on an SQLite file, opened as the store opens its writer (WAL, `synchronous=FULL`):
+/// the baseline's bare insert.
+async fn sqlite_pool(path: &std::path::Path) -> Result<sqlx::SqlitePool, String> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(30));
+    SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(|e| e.to_string())
+}
+
+pub(crate) async fn baseline_insert(raw: &Raw, id: String) -> Result<(), String> {
     let sql = "INSERT INTO bench_baseline (id, payload) VALUES ($1, $2)";
     let payload = r#"{"kennzeichen":"L-AB 1234","halter":"selbst"}"#;
     match raw {
         Raw::Sqlite(p) => sqlx::query(sql).bind(id).bind(payload).execute(p).await.map(|_| ()),
-        Raw::Postgres(p) => sqlx::query(sql).bind(id).bind(payload).execute(p).await.map(|_| ()),
+        Raw::Postgres(p) | Raw::PostgresScratch(p, _) => sqlx::query(sql).bind(id).bind(payload).execute(p).await.map(|_| ()),
     }
     .map_err(|e| e.to_string())
 }
@@ -112,7 +163,7 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let s = SqliteStore::connect(&format!("sqlite:{}", dir.join("bench.db").display())).await.map_err(|e| e.to_string())?;
             cleanup_dir = Some(dir);
-            let raw = Raw::Sqlite(s.pool().clone());
+            let raw = Raw::Sqlite(sqlite_pool(s.path()).await?);
             (Arc::new(s), raw)
         }
         "postgres" => {
@@ -128,10 +179,10 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
     };
     store.migrate().await.map_err(|e| e.to_string())?;
     let tokens = amtsweg_demo::seed(&store).await.map_err(|e| e.to_string())?;
-    let create = "CREATE TABLE bench_baseline (id TEXT PRIMARY KEY, payload TEXT NOT NULL)";
+    let create = BASELINE_TABLE;
     match &raw {
         Raw::Sqlite(p) => sqlx::query(create).execute(p).await.map(|_| ()),
-        Raw::Postgres(p) => sqlx::query(create).execute(p).await.map(|_| ()),
+        Raw::Postgres(p) | Raw::PostgresScratch(p, _) => sqlx::query(create).execute(p).await.map(|_| ()),
     }
     .map_err(|e| e.to_string())?;
 
@@ -299,6 +350,7 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
         BenchCommand::Fim(args) => return crate::bench_fim::run(args).await,
         BenchCommand::Evidence(args) => return crate::bench_evidence::run(args).await,
         BenchCommand::Ledger(args) => return crate::bench_ledger::run(args).await,
+        BenchCommand::Load(args) => return crate::bench_load::run(args).await,
     };
     let stores: Vec<&str> = match args.store.as_str() {
         "both" => vec!["sqlite", "postgres"],

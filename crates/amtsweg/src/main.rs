@@ -13,6 +13,7 @@ mod bench;
 mod bench_evidence;
 mod bench_fim;
 mod bench_ledger;
+mod bench_load;
 mod config;
 mod fim;
 mod ledger;

@@ -34,6 +34,9 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("register unavailable")]
     Unavailable(String),
+    /// Too many writes wait already (launch-day overload): try again after the seconds given.
+    #[error("overloaded")]
+    Overloaded { retry_after_secs: u64 },
     #[error("not found in register")]
     NotInRegister,
     #[error("register answer untrustworthy")]
@@ -53,6 +56,7 @@ impl From<StoreError> for AppError {
             StoreError::Answered => AppError::Conflict("Diese Rückfrage ist bereits beantwortet.".into()),
             StoreError::KeyReused => AppError::Conflict("Der Idempotenzschlüssel wurde bereits für ein anderes Ereignis verwendet.".into()),
             StoreError::PreviewSettled => AppError::Conflict("Über diesen Nachweis ist bereits entschieden.".into()),
+            StoreError::Overloaded => AppError::Overloaded { retry_after_secs: 1 },
             StoreError::Conflict { current } => AppError::Conflict(format!(
                 "Das ist im aktuellen Status des Antrags („{}“) nicht möglich.",
                 current.label()
@@ -75,6 +79,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::NoResponsibleAuthority { .. } => "no_responsible_authority",
             AppError::Unavailable(_) => "register_unavailable",
+            AppError::Overloaded { .. } => "overloaded",
             AppError::NotInRegister => "not_found_in_register",
             AppError::Untrustworthy => "register_untrustworthy",
             AppError::Store(_) | AppError::Internal(_) => "internal",
@@ -94,6 +99,10 @@ impl AppError {
             ),
             AppError::TooManyRequests { retry_after_secs } => format!(
                 "Es kamen zu viele Anfragen in kurzer Zeit. Bitte versuchen Sie es in {retry_after_secs} Sekunden noch einmal."
+            ),
+            AppError::Overloaded { retry_after_secs } => format!(
+                "Gerade stellen sehr viele Menschen gleichzeitig Anträge. Ihre Angaben aus diesem Schritt sind noch nicht gespeichert; bitte senden Sie sie in {retry_after_secs} Sekunde{} noch einmal.",
+                if *retry_after_secs == 1 { "" } else { "n" }
             ),
             AppError::Invalid(_) => "Die Angaben sind unvollständig oder fehlerhaft. Bitte prüfen Sie die markierten Felder.".into(),
             AppError::BadRequest(m) | AppError::Conflict(m) | AppError::Unavailable(m) => m.clone(),

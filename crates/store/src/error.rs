@@ -27,6 +27,14 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The write did not become durable (the batch's commit failed); nothing of it is stored.
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
+    /// Too many writes wait already: the caller should answer 503 with `Retry-After`.
+    #[error("too many writes are waiting")]
+    Overloaded,
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
 }

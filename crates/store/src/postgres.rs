@@ -3,7 +3,8 @@
 use crate::sql::driver::{self, Arg};
 use crate::sql::{Dialect, Rows, SqlStore};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
+use std::future::Future;
 use std::str::FromStr;
 
 /// The store on PostgreSQL.
@@ -35,7 +36,7 @@ impl SqlStore<Postgres> {
 
     async fn connect_with(options: PgConnectOptions) -> crate::Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
-        Ok(Self::with_pool(pool))
+        Ok(Self::with_db(pool))
     }
 }
 
@@ -49,6 +50,11 @@ impl SqlStore<Postgres> {
         sqlx::migrate::Migrator::new(crate::embedded::Embedded(&all[..end])).await?.run(self.pool()).await?;
         Ok(())
     }
+
+    /// The connection pool, for tests and benchmarks that reach past the store.
+    pub fn pool(&self) -> &PgPool {
+        self.db()
+    }
 }
 
 impl Dialect for Postgres {
@@ -56,27 +62,59 @@ impl Dialect for Postgres {
     const MIGRATIONS: crate::embedded::Embedded = crate::embedded::POSTGRES;
     /// One ledger integrator at a time across all app processes on this database.
     const LEDGER_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(727365110)");
-    /// PostgreSQL handles concurrent writers itself: no process-local lock.
-    type Writers = ();
-    type WriteGuard = ();
+    type Db = PgPool;
+    type Tx = Transaction<'static, Postgres>;
 
-    async fn begin_write(_: &(), pool: &PgPool) -> Result<((), Transaction<'static, Self>), sqlx::Error> {
-        Ok(((), pool.begin().await?))
+    async fn migrate(pool: &PgPool) -> crate::Result<()> {
+        Ok(sqlx::migrate::Migrator::new(Self::MIGRATIONS).await?.run(pool).await?)
     }
 
-    async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-        sqlx::migrate::Migrator::new(Self::MIGRATIONS).await?.run(pool).await
+    fn execute<'a>(pool: &'a PgPool, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = crate::Result<u64>> + Send + 'a {
+        async move {
+            let mut conn = pool.acquire().await?;
+            Ok(driver::execute::<Self>(&mut conn, driver::bind(sql, args)).await?.rows_affected())
+        }
     }
 
-    async fn execute<'a>(conn: &'a mut PgConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<u64, sqlx::Error> {
-        Ok(driver::execute::<Self>(conn, driver::bind(sql, args)).await?.rows_affected())
+    fn fetch_all<'a, T: Rows>(pool: &'a PgPool, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = crate::Result<Vec<T>>> + Send + 'a {
+        async move {
+            let mut conn = pool.acquire().await?;
+            Ok(driver::fetch_all::<Self, T>(&mut conn, driver::bind(sql, args)).await?)
+        }
     }
 
-    async fn fetch_all<'a, T: Rows>(conn: &'a mut PgConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<Vec<T>, sqlx::Error> {
-        driver::fetch_all::<Self, T>(conn, driver::bind(sql, args)).await
+    fn fetch_optional<'a, T: Rows>(pool: &'a PgPool, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = crate::Result<Option<T>>> + Send + 'a {
+        async move {
+            let mut conn = pool.acquire().await?;
+            Ok(driver::fetch_optional::<Self, T>(&mut conn, driver::bind(sql, args)).await?)
+        }
     }
 
-    async fn fetch_optional<'a, T: Rows>(conn: &'a mut PgConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<Option<T>, sqlx::Error> {
-        driver::fetch_optional::<Self, T>(conn, driver::bind(sql, args)).await
+    async fn begin(pool: &PgPool) -> crate::Result<Transaction<'static, Postgres>> {
+        Ok(pool.begin().await?)
+    }
+
+    fn tx_execute<'a>(tx: &'a mut Transaction<'static, Postgres>, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = crate::Result<u64>> + Send + 'a {
+        async move { Ok(driver::execute::<Self>(tx, driver::bind(sql, args)).await?.rows_affected()) }
+    }
+
+    fn tx_fetch_all<'a, T: Rows>(tx: &'a mut Transaction<'static, Postgres>, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = crate::Result<Vec<T>>> + Send + 'a {
+        async move { Ok(driver::fetch_all::<Self, T>(tx, driver::bind(sql, args)).await?) }
+    }
+
+    fn tx_fetch_optional<'a, T: Rows>(
+        tx: &'a mut Transaction<'static, Postgres>,
+        sql: &'a str,
+        args: &'a [Arg<'a>],
+    ) -> impl Future<Output = crate::Result<Option<T>>> + Send + 'a {
+        async move { Ok(driver::fetch_optional::<Self, T>(tx, driver::bind(sql, args)).await?) }
+    }
+
+    async fn commit(tx: Transaction<'static, Postgres>) -> crate::Result<()> {
+        Ok(tx.commit().await?)
+    }
+
+    async fn rollback(tx: Transaction<'static, Postgres>) -> crate::Result<()> {
+        Ok(tx.rollback().await?)
     }
 }

@@ -1,79 +1,514 @@
-//! The embedded default: one SQLite file in WAL mode, durable commits (`synchronous=FULL`).
-//! SQLite has one writer at a time. Write transactions queue in this process on an async lock
-//! (fair, no polling) and then start with `BEGIN IMMEDIATE`, so that they never fail on a lock
-//! upgrade; the busy timeout only matters when another process writes to the same file.
+//! The embedded default: one SQLite file in WAL mode, durable commits (`synchronous=FULL`),
+//! through rusqlite.
+//!
+//! # One writer that commits in batches
+//!
+//! SQLite has one writer at a time and a durable commit costs a sync of the WAL, so every write
+//! transaction of this process goes through one writer connection, and what waits is committed
+//! together (group commit):
+//!
+//! - A write transaction queues on the writer (a fair async lock). The first of a batch begins
+//!   `BEGIN IMMEDIATE`; each runs in its own `SAVEPOINT`, with its statements executed inline
+//!   (prepared statements cached on the connection, no thread hand-off per statement). Its
+//!   `commit` releases the savepoint, lets the next writer in and waits for the batch.
+//! - The committer, a thread of its own, takes the writer when the writers queued before it
+//!   are through and commits the batch: one `COMMIT`, one sync, for all of them. Each writer's
+//!   `commit` returns only after that, so nothing is acknowledged before it is durable; if the
+//!   commit fails, every writer of the batch gets the error.
+//! - Before the commit the committer runs the batch hook (the ledger's integration and signed
+//!   checkpoint, `crate::ledger::BatchLedger`), in the same transaction.
+//! - A writer that fails or is dropped rolls back to its savepoint; the others are untouched.
+//! - At most [`MAX_WAITING`] writers wait; beyond that a write is refused at once
+//!   ([`StoreError::Overloaded`]), so that a request never waits without bound.
+//!
+//! Reads run on separate connections (WAL: they never wait for the writer), inline: a read
+//! of a few rows takes microseconds. A statement given to the read path that writes
+//! (`DELETE … RETURNING`) is recognised (`sqlite3_stmt_readonly`) and goes to the writer.
+//!
+//! Migrations and the upgrade tests still run through sqlx (its migrator and bookkeeping table).
 
-use crate::sql::driver::{self, Arg};
+use crate::sql::driver::Arg;
+use crate::sql::rows::FromSqlite;
 use crate::sql::{Dialect, Rows, SqlStore};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqliteConnection, Transaction};
-use std::str::FromStr;
-use std::sync::Arc;
+use crate::{Result, StoreError};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Weak};
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+
+/// The SQLite dialect.
+pub struct Sqlite;
 
 /// The store on SQLite.
 pub type SqliteStore = SqlStore<Sqlite>;
 
+/// Writers that may wait for the writer at once; more are refused with
+/// [`StoreError::Overloaded`] (the web layer answers 503 with `Retry-After`).
+pub const MAX_WAITING: usize = 4096;
+/// Idle read connections kept open.
+const IDLE_READERS: usize = 16;
+/// Prepared statements cached per connection.
+const STATEMENT_CACHE: usize = 256;
+
+/// Runs before each batch's `COMMIT`, on the writer connection, inside the transaction.
+pub type BatchHook = Arc<dyn Fn(&Connection) -> Result<()> + Send + Sync>;
+
+/// The outcome of a batch, shared by its writers (the error as text: no stored values).
+type Outcome = Option<std::result::Result<(), Arc<str>>>;
+
+struct Batch {
+    members: usize,
+    done: watch::Sender<Outcome>,
+}
+
+struct Writer {
+    conn: Connection,
+    batch: Option<Batch>,
+    hook: Option<BatchHook>,
+}
+
+/// Wakes the committer.
+struct Wake {
+    pending: std::sync::Mutex<bool>,
+    signal: Condvar,
+    closed: AtomicBool,
+}
+
+struct Inner {
+    path: PathBuf,
+    readers: std::sync::Mutex<Vec<Connection>>,
+    writer: Arc<Mutex<Writer>>,
+    waiting: AtomicUsize,
+    wake: Arc<Wake>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.wake.closed.store(true, Ordering::SeqCst);
+        self.wake.signal.notify_all();
+    }
+}
+
+/// The connections to one SQLite file: the writer (with its committer) and the readers.
+#[derive(Clone)]
+pub struct SqliteDb(Arc<Inner>);
+
+/// The file named by a `sqlite:` URL (`sqlite:PATH`, `sqlite://PATH`, options after `?` ignored).
+fn path_of(url: &str) -> Result<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).ok_or(StoreError::UnsupportedUrl)?;
+    let file = rest.split('?').next().unwrap_or(rest);
+    if file.is_empty() || file.starts_with(':') {
+        return Err(StoreError::Corrupt("an SQLite database needs a file".into()));
+    }
+    Ok(PathBuf::from(file))
+}
+
+fn open(path: &Path, writer: bool) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    if writer {
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The writer never waits in SQLite's busy handler (which sleeps and polls): another
+        // process's write is waited for in `begin_immediate`, without holding a thread.
+        conn.busy_timeout(Duration::ZERO)?;
+    } else {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "query_only", "ON")?;
+    }
+    Ok(conn)
+}
+
 impl SqlStore<Sqlite> {
-    pub async fn connect(url: &str) -> crate::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(Self::with_pool(pool))
+    pub async fn connect(url: &str) -> Result<Self> {
+        let path = path_of(url)?;
+        let conn = open(&path, true)?;
+        let wake = Arc::new(Wake { pending: std::sync::Mutex::new(false), signal: Condvar::new(), closed: AtomicBool::new(false) });
+        let writer = Arc::new(Mutex::new(Writer { conn, batch: None, hook: None }));
+        let (weak, waker) = (Arc::downgrade(&writer), wake.clone());
+        std::thread::Builder::new()
+            .name("amtsweg-sqlite-commit".into())
+            .spawn(move || committer(weak, waker))
+            .map_err(|e| StoreError::Corrupt(format!("committer thread: {e}")))?;
+        Ok(Self::with_db(SqliteDb(Arc::new(Inner { path, readers: Default::default(), writer, waiting: AtomicUsize::new(0), wake }))))
     }
 
     /// Writes a consistent copy of the whole database to `path` (which must not exist) while
     /// others keep reading and writing: `VACUUM INTO` reads one snapshot.
-    pub async fn vacuum_into(&self, path: &std::path::Path) -> crate::Result<()> {
-        let target = path.to_str().ok_or_else(|| crate::StoreError::Corrupt("backup path".into()))?;
-        sqlx::query("VACUUM INTO ?").bind(target).execute(self.pool()).await?;
-        Ok(())
+    pub async fn vacuum_into(&self, path: &Path) -> Result<()> {
+        let target = path.to_str().ok_or_else(|| StoreError::Corrupt("backup path".into()))?.to_owned();
+        let source = self.db().0.path.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let conn = open(&source, false)?;
+            conn.execute("VACUUM INTO ?1", [target])?;
+            Ok(())
+        })
+        .await
+        .map_err(|_| StoreError::Corrupt("backup task".into()))?
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.db().0.path
+    }
+
+    /// Sets what runs before each batch's commit, in its transaction (the ledger's integration).
+    pub(crate) async fn set_batch_hook(&self, hook: BatchHook) {
+        self.db().0.writer.lock().await.hook = Some(hook);
+    }
+
+    /// The migrations up to and including `version`: a database as an earlier release left it
+    /// (for the upgrade tests).
+    #[doc(hidden)]
+    pub async fn migrate_through(&self, version: i64) -> Result<()> {
+        let all = <Sqlite as Dialect>::MIGRATIONS.0;
+        let end = all.iter().position(|m| m.0 > version).unwrap_or(all.len());
+        let pool = migration_pool(&self.db().0.path).await?;
+        let result = sqlx::migrate::Migrator::new(crate::embedded::Embedded(&all[..end])).await?.run(&pool).await;
+        pool.close().await;
+        Ok(result?)
     }
 }
 
-/// The migrations up to and including `version`: a database as an earlier release left it
-/// (for the upgrade tests).
-impl SqlStore<Sqlite> {
-    #[doc(hidden)]
-    pub async fn migrate_through(&self, version: i64) -> crate::Result<()> {
-        let all = <Sqlite as Dialect>::MIGRATIONS.0;
-        let end = all.iter().position(|m| m.0 > version).unwrap_or(all.len());
-        sqlx::migrate::Migrator::new(crate::embedded::Embedded(&all[..end])).await?.run(self.pool()).await?;
-        Ok(())
+/// One sqlx connection for the migrator.
+async fn migration_pool(path: &Path) -> Result<sqlx::SqlitePool> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30));
+    Ok(SqlitePoolOptions::new().max_connections(1).connect_with(options).await?)
+}
+
+/// The committer: commits each batch once the writers queued before it are through.
+fn committer(writer: Weak<Mutex<Writer>>, wake: Arc<Wake>) {
+    loop {
+        {
+            let Ok(mut pending) = wake.pending.lock() else { return };
+            while !*pending {
+                if wake.closed.load(Ordering::SeqCst) {
+                    return;
+                }
+                pending = match wake.signal.wait_timeout(pending, Duration::from_secs(1)) {
+                    Ok((p, _)) => p,
+                    Err(_) => return,
+                };
+            }
+            *pending = false;
+        }
+        let Some(writer) = writer.upgrade() else { return };
+        // Fair: the writers already waiting go first and join the batch.
+        let mut w = writer.blocking_lock();
+        commit_batch(&mut w);
     }
+}
+
+fn commit_batch(w: &mut Writer) {
+    let Some(batch) = w.batch.take() else { return };
+    let result: std::result::Result<(), Arc<str>> = if w.conn.is_autocommit() {
+        Err("the batch's transaction was rolled back".into())
+    } else if batch.members == 0 {
+        let _ = w.conn.execute_batch("ROLLBACK");
+        Ok(())
+    } else {
+        let hooked = match &w.hook {
+            Some(hook) => run_hook(&w.conn, hook),
+            None => Ok(()),
+        };
+        if let Err(e) = hooked {
+            // The batch's own writes still commit; what the hook would add waits for the next.
+            tracing::warn!(error = %e, "batch hook failed; its work waits for the next batch");
+        }
+        match w.conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "commit of a batch failed");
+                if !w.conn.is_autocommit() {
+                    let _ = w.conn.execute_batch("ROLLBACK");
+                }
+                Err(Arc::from(format!("commit failed: {e}")))
+            }
+        }
+    };
+    let _ = batch.done.send(Some(result));
+}
+
+fn run_hook(conn: &Connection, hook: &BatchHook) -> Result<()> {
+    conn.execute_batch("SAVEPOINT hook")?;
+    match hook(conn) {
+        Ok(()) => Ok(conn.execute_batch("RELEASE hook")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO hook; RELEASE hook");
+            Err(e)
+        }
+    }
+}
+
+/// Binds the arguments: `$N` names the N-th argument, as in PostgreSQL.
+fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) -> rusqlite::Result<()> {
+    for i in 1..=stmt.parameter_count() {
+        let n = match stmt.parameter_name(i) {
+            Some(name) => name.trim_start_matches(['$', '?']).parse::<usize>().map_err(|_| rusqlite::Error::InvalidParameterName(name.to_owned()))?,
+            None => i,
+        };
+        let arg = args.get(n.wrapping_sub(1)).ok_or(rusqlite::Error::InvalidParameterCount(n, args.len()))?;
+        match arg {
+            Arg::Text(Some(v)) => stmt.raw_bind_parameter(i, v.as_ref())?,
+            Arg::Text(None) => stmt.raw_bind_parameter(i, rusqlite::types::Null)?,
+            Arg::Bytes(v) => stmt.raw_bind_parameter(i, v.as_ref())?,
+            Arg::Int(v) => stmt.raw_bind_parameter(i, v)?,
+            Arg::Int32(v) => stmt.raw_bind_parameter(i, v)?,
+            Arg::Bool(v) => stmt.raw_bind_parameter(i, i64::from(*v))?,
+            Arg::Time(v) => {
+                let text = v.format(&time::format_description::well_known::Rfc3339).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                stmt.raw_bind_parameter(i, text)?
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_execute(conn: &Connection, sql: &str, args: &[Arg<'_>]) -> rusqlite::Result<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    drop(rows);
+    Ok(conn.changes())
+}
+
+fn run_fetch<T: FromSqlite>(conn: &Connection, sql: &str, args: &[Arg<'_>], limit: usize) -> rusqlite::Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        if out.len() < limit {
+            out.push(T::from_sqlite(row)?);
+        }
+        // A statement that writes runs to its end even when one row is wanted.
+    }
+    Ok(out)
+}
+
+impl SqliteDb {
+    /// Runs `f` on a read connection, or returns `None` when the statement writes.
+    fn read<T>(&self, sql: &str, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<Option<T>> {
+        let conn = match self.0.readers.lock().map_err(|_| StoreError::Corrupt("readers".into()))?.pop() {
+            Some(c) => c,
+            None => open(&self.0.path, false)?,
+        };
+        let result = match conn.prepare_cached(sql) {
+            Ok(stmt) if !stmt.readonly() => Ok(None),
+            Ok(stmt) => {
+                drop(stmt);
+                f(&conn).map(Some)
+            }
+            Err(e) => Err(e),
+        };
+        if let Ok(mut idle) = self.0.readers.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(conn);
+        }
+        Ok(result?)
+    }
+
+    fn wake(&self) {
+        if let Ok(mut pending) = self.0.wake.pending.lock() {
+            *pending = true;
+        }
+        self.0.wake.signal.notify_one();
+    }
+}
+
+/// Counts a writer as waiting until it holds the writer (or gives up).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A write transaction: a savepoint in the writer's batch.
+pub struct SqliteTx {
+    writer: Option<OwnedMutexGuard<Writer>>,
+    db: SqliteDb,
+}
+
+impl SqliteTx {
+    fn conn(&mut self) -> &Connection {
+        &self.writer.as_ref().expect("a transaction holds the writer until it ends").conn
+    }
+}
+
+impl Drop for SqliteTx {
+    /// Without a commit: back to the savepoint; the batch's other writers are untouched.
+    fn drop(&mut self) {
+        if let Some(mut w) = self.writer.take() {
+            let _ = w.conn.execute_batch("ROLLBACK TO w; RELEASE w");
+            settle_after_rollback(&mut w);
+        }
+    }
+}
+
+/// After a writer rolled back: a batch nobody else is in ends now (the file's write lock is not
+/// kept for nothing); a batch SQLite rolled back as a whole is reported to its writers.
+fn settle_after_rollback(w: &mut Writer) {
+    let lost = w.conn.is_autocommit();
+    let empty = w.batch.as_ref().is_some_and(|b| b.members == 0);
+    if lost || empty {
+        if !lost {
+            let _ = w.conn.execute_batch("ROLLBACK");
+        }
+        if let Some(batch) = w.batch.take() {
+            let _ = batch.done.send(Some(if lost { Err("the batch's transaction was rolled back".into()) } else { Ok(()) }));
+        }
+    }
+}
+
+/// `BEGIN IMMEDIATE`, waiting (without holding a thread) while another process writes.
+async fn begin_immediate(w: &mut Writer) -> Result<()> {
+    let mut pause = Duration::from_millis(1);
+    let mut waited = Duration::ZERO;
+    loop {
+        match w.conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy && waited < Duration::from_secs(30) => {
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether an error is a violated unique or primary key constraint.
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 impl Dialect for Sqlite {
     const BACKEND: crate::Backend = crate::Backend::Sqlite;
     const MIGRATIONS: crate::embedded::Embedded = crate::embedded::SQLITE;
-    /// SQLite writers are already one at a time (`BEGIN IMMEDIATE`).
+    /// SQLite writers are already one at a time.
     const LEDGER_LOCK: Option<&'static str> = None;
-    type Writers = Arc<Mutex<()>>;
-    type WriteGuard = OwnedMutexGuard<()>;
+    type Db = SqliteDb;
+    type Tx = SqliteTx;
 
-    async fn begin_write(writers: &Self::Writers, pool: &SqlitePool) -> Result<(Self::WriteGuard, Transaction<'static, Self>), sqlx::Error> {
-        let writer = writers.clone().lock_owned().await;
-        Ok((writer, pool.begin_with("BEGIN IMMEDIATE").await?))
+    async fn migrate(db: &SqliteDb) -> Result<()> {
+        let pool = migration_pool(&db.0.path).await?;
+        let result = sqlx::migrate::Migrator::new(Self::MIGRATIONS).await?.run(&pool).await;
+        pool.close().await;
+        Ok(result?)
     }
 
-    async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
-        sqlx::migrate::Migrator::new(Self::MIGRATIONS).await?.run(pool).await
+    fn execute<'a>(db: &'a SqliteDb, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<u64>> + Send + 'a {
+        async move {
+            if let Some(n) = db.read(sql, |c| run_execute(c, sql, args))? {
+                return Ok(n);
+            }
+            let mut tx = Self::begin(db).await?;
+            let n = Self::tx_execute(&mut tx, sql, args).await?;
+            Self::commit(tx).await?;
+            Ok(n)
+        }
     }
 
-    async fn execute<'a>(conn: &'a mut SqliteConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<u64, sqlx::Error> {
-        Ok(driver::execute::<Self>(conn, driver::bind(sql, args)).await?.rows_affected())
+    fn fetch_all<'a, T: Rows>(db: &'a SqliteDb, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Vec<T>>> + Send + 'a {
+        async move {
+            if let Some(rows) = db.read(sql, |c| run_fetch(c, sql, args, usize::MAX))? {
+                return Ok(rows);
+            }
+            let mut tx = Self::begin(db).await?;
+            let rows = Self::tx_fetch_all(&mut tx, sql, args).await?;
+            Self::commit(tx).await?;
+            Ok(rows)
+        }
     }
 
-    async fn fetch_all<'a, T: Rows>(conn: &'a mut SqliteConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<Vec<T>, sqlx::Error> {
-        driver::fetch_all::<Self, T>(conn, driver::bind(sql, args)).await
+    fn fetch_optional<'a, T: Rows>(db: &'a SqliteDb, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Option<T>>> + Send + 'a {
+        async move {
+            if let Some(rows) = db.read(sql, |c| run_fetch(c, sql, args, 1))? {
+                return Ok(rows.into_iter().next());
+            }
+            let mut tx = Self::begin(db).await?;
+            let row = Self::tx_fetch_optional(&mut tx, sql, args).await?;
+            Self::commit(tx).await?;
+            Ok(row)
+        }
     }
 
-    async fn fetch_optional<'a, T: Rows>(conn: &'a mut SqliteConnection, sql: &'a str, args: &'a [Arg<'a>]) -> Result<Option<T>, sqlx::Error> {
-        driver::fetch_optional::<Self, T>(conn, driver::bind(sql, args)).await
+    async fn begin(db: &SqliteDb) -> Result<SqliteTx> {
+        let inner = &db.0;
+        if inner.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            inner.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(StoreError::Overloaded);
+        }
+        let waiting = Waiting(&inner.waiting);
+        let mut w = inner.writer.clone().lock_owned().await;
+        drop(waiting);
+        if w.batch.is_none() {
+            begin_immediate(&mut w).await?;
+            w.batch = Some(Batch { members: 0, done: watch::channel(None).0 });
+        }
+        if let Err(e) = w.conn.execute_batch("SAVEPOINT w") {
+            settle_after_rollback(&mut w);
+            return Err(e.into());
+        }
+        Ok(SqliteTx { writer: Some(w), db: db.clone() })
+    }
+
+    fn tx_execute<'a>(tx: &'a mut SqliteTx, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<u64>> + Send + 'a {
+        async move { Ok(run_execute(tx.conn(), sql, args)?) }
+    }
+
+    fn tx_fetch_all<'a, T: Rows>(tx: &'a mut SqliteTx, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Vec<T>>> + Send + 'a {
+        async move { Ok(run_fetch(tx.conn(), sql, args, usize::MAX)?) }
+    }
+
+    fn tx_fetch_optional<'a, T: Rows>(tx: &'a mut SqliteTx, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Option<T>>> + Send + 'a {
+        async move { Ok(run_fetch(tx.conn(), sql, args, 1)?.into_iter().next()) }
+    }
+
+    async fn commit(mut tx: SqliteTx) -> Result<()> {
+        let mut w = tx.writer.take().expect("a transaction holds the writer until it ends");
+        if w.conn.is_autocommit() {
+            settle_after_rollback(&mut w);
+            return Err(StoreError::NotCommitted("the transaction was rolled back by SQLite".into()));
+        }
+        if let Err(e) = w.conn.execute_batch("RELEASE w") {
+            let _ = w.conn.execute_batch("ROLLBACK TO w; RELEASE w");
+            settle_after_rollback(&mut w);
+            return Err(e.into());
+        }
+        let batch = w.batch.as_mut().expect("a savepoint lies in a batch");
+        batch.members += 1;
+        let mut done = batch.done.subscribe();
+        drop(w);
+        tx.db.wake();
+        loop {
+            if let Some(outcome) = done.borrow_and_update().clone() {
+                return outcome.map_err(|e| StoreError::NotCommitted(e.to_string()));
+            }
+            if done.changed().await.is_err() {
+                return Err(StoreError::NotCommitted("the commit's outcome is unknown".into()));
+            }
+        }
+    }
+
+    async fn rollback(tx: SqliteTx) -> Result<()> {
+        drop(tx);
+        Ok(())
     }
 }

@@ -64,7 +64,10 @@ impl Db {
     async fn last_error(&self, id: i64) -> Option<String> {
         let sql = "SELECT last_error FROM jobs WHERE id = $1";
         match &self.place {
-            Place::Sqlite { handles, .. } => sqlx::query_scalar::<_, Option<String>>(sql).bind(id).fetch_one(handles[0].pool()).await.unwrap(),
+            Place::Sqlite { handles, .. } => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", handles[0].path().display())).await.unwrap();
+                sqlx::query_scalar::<_, Option<String>>(sql).bind(id).fetch_one(&pool).await.unwrap()
+            }
             Place::Postgres { handles, .. } => sqlx::query_scalar::<_, Option<String>>(sql).bind(id).fetch_one(handles[0].pool()).await.unwrap(),
         }
     }
@@ -72,9 +75,7 @@ impl Db {
     async fn remove(self) {
         match self.place {
             Place::Sqlite { dir, handles } => {
-                for h in handles {
-                    h.pool().close().await;
-                }
+                drop(handles);
                 let _ = std::fs::remove_dir_all(dir);
             }
             Place::Postgres { url, schema, handles } => {

@@ -41,7 +41,7 @@ async fn sqlite_database_of_the_previous_release_is_migrated() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = SqliteStore::connect(&format!("sqlite:{}", dir.join("old.db").display())).await.unwrap();
     store.migrate_through(PREVIOUS_RELEASE).await.unwrap();
-    let pool = store.pool().clone();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", store.path().display())).await.unwrap();
     upgrade_keeps_what_was_there(&store, async |sql: &str| {
         sqlx::query(sql).execute(&pool).await.unwrap();
     })

@@ -19,7 +19,7 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::Invalid(_) | AppError::NoResponsibleAuthority { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
         AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Unavailable(_) | AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         AppError::NotInRegister => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Untrustworthy => StatusCode::BAD_GATEWAY,
         AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -88,7 +88,7 @@ fn mark_csrf(e: &AppError, response: &mut Response) {
 }
 
 fn retry_after(e: &AppError, response: &mut Response) {
-    if let AppError::TooManyRequests { retry_after_secs } = e {
+    if let AppError::TooManyRequests { retry_after_secs } | AppError::Overloaded { retry_after_secs } = e {
         response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
     }
 }

@@ -1,11 +1,11 @@
 //! The one implementation of [`Store`](crate::Store), [`SqlStore`], generic over the backend:
-//! the [`Dialect`] trait hides what differs between SQLite and PostgreSQL (how a write
-//! transaction begins, the ledger lock, the migrations, and the driver calls), so that the
+//! the [`Dialect`] trait hides what differs between SQLite and PostgreSQL (the driver, how a
+//! write transaction begins and commits, the ledger lock, the migrations), so that the
 //! aggregates (`crate::catalog`, `crate::cases`, …) are written once against [`SqlStore`] and
 //! [`Write`] with plain SQL text, [`Arg`]uments and typed rows.
 
 pub(crate) mod driver;
-mod rows;
+pub(crate) mod rows;
 mod store;
 
 pub(crate) use driver::{Arg, args};
@@ -13,70 +13,69 @@ pub(crate) use rows::{Present, Rows, row};
 
 use crate::embedded::Embedded;
 use crate::{Backend, Result, StoreError};
-use sqlx::{Pool, Transaction};
 use std::future::Future;
 
-/// A database amtsweg runs on: implemented for `sqlx::Sqlite` (in `crate::sqlite`) and
-/// `sqlx::Postgres` (in `crate::postgres`). Not nameable outside the crate.
-pub trait Dialect: sqlx::Database {
+/// A database amtsweg runs on: implemented for `crate::sqlite::Sqlite` (rusqlite, one batching
+/// writer) and `sqlx::Postgres` (in `crate::postgres`). Not nameable outside the crate.
+pub trait Dialect: Send + Sync + Sized + 'static {
     const BACKEND: Backend;
     const MIGRATIONS: Embedded;
     /// Run first in a write transaction that integrates the ledger: one integrator at a time
     /// across processes (`None` where write transactions are one at a time already).
     const LEDGER_LOCK: Option<&'static str>;
-    /// What queues this process's write transactions (SQLite's writer lock; nothing on PostgreSQL).
-    type Writers: Clone + Default + Send + Sync + 'static;
-    /// Held while a write transaction runs.
-    type WriteGuard: Send + 'static;
+    /// The connections: a pool, or a writer with its readers.
+    type Db: Clone + Send + Sync + 'static;
+    /// A write transaction under way.
+    type Tx: Send + 'static;
 
-    /// Begins a write transaction.
-    fn begin_write(
-        writers: &Self::Writers,
-        pool: &Pool<Self>,
-    ) -> impl Future<Output = Result<(Self::WriteGuard, Transaction<'static, Self>), sqlx::Error>> + Send;
     /// Applies the embedded migrations not applied yet.
-    fn migrate(pool: &Pool<Self>) -> impl Future<Output = Result<(), sqlx::migrate::MigrateError>> + Send;
-    /// Runs a statement; returns the rows it changed.
-    fn execute<'a>(conn: &'a mut Self::Connection, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a;
-    /// Reads all rows of a query.
-    fn fetch_all<'a, T: Rows>(conn: &'a mut Self::Connection, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Vec<T>, sqlx::Error>> + Send + 'a;
-    /// Reads the first row of a query, if any.
-    fn fetch_optional<'a, T: Rows>(conn: &'a mut Self::Connection, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'a;
+    fn migrate(db: &Self::Db) -> impl Future<Output = Result<()>> + Send;
+    /// Runs a statement on its own (autocommit); returns the rows it changed.
+    fn execute<'a>(db: &'a Self::Db, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<u64>> + Send + 'a;
+    /// Reads all rows of a query, outside any transaction.
+    fn fetch_all<'a, T: Rows>(db: &'a Self::Db, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Vec<T>>> + Send + 'a;
+    /// Reads the first row of a query, if any, outside any transaction.
+    fn fetch_optional<'a, T: Rows>(db: &'a Self::Db, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Option<T>>> + Send + 'a;
+    /// Begins a write transaction.
+    fn begin(db: &Self::Db) -> impl Future<Output = Result<Self::Tx>> + Send;
+    fn tx_execute<'a>(tx: &'a mut Self::Tx, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<u64>> + Send + 'a;
+    fn tx_fetch_all<'a, T: Rows>(tx: &'a mut Self::Tx, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Vec<T>>> + Send + 'a;
+    fn tx_fetch_optional<'a, T: Rows>(tx: &'a mut Self::Tx, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Option<T>>> + Send + 'a;
+    /// Commits: returns once the transaction is durable.
+    fn commit(tx: Self::Tx) -> impl Future<Output = Result<()>> + Send;
+    /// Rolls back now and lets the next writer in.
+    fn rollback(tx: Self::Tx) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// The store over one database: [`SqliteStore`](crate::SqliteStore) or
 /// [`PgStore`](crate::PgStore).
 pub struct SqlStore<DB: Dialect> {
-    pool: Pool<DB>,
-    writers: DB::Writers,
+    db: DB::Db,
 }
 
 impl<DB: Dialect> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone(), writers: self.writers.clone() }
+        Self { db: self.db.clone() }
     }
 }
 
 impl<DB: Dialect> SqlStore<DB> {
-    pub(crate) fn with_pool(pool: Pool<DB>) -> Self {
-        Self { pool, writers: Default::default() }
+    pub(crate) fn with_db(db: DB::Db) -> Self {
+        Self { db }
     }
 
-    /// The connection pool, for tests and benchmarks that reach past the store.
-    pub fn pool(&self) -> &Pool<DB> {
-        &self.pool
+    pub(crate) fn db(&self) -> &DB::Db {
+        &self.db
     }
 
     /// Reads all rows of a query, outside any transaction.
     pub(crate) async fn all<T: Rows>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(DB::fetch_all(&mut conn, sql, args).await?)
+        DB::fetch_all(&self.db, sql, args).await
     }
 
     /// Reads the first row of a query, if any.
     pub(crate) async fn optional<T: Rows>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(DB::fetch_optional(&mut conn, sql, args).await?)
+        DB::fetch_optional(&self.db, sql, args).await
     }
 
     /// Reads the first row of a query; `RowNotFound` without one.
@@ -86,36 +85,32 @@ impl<DB: Dialect> SqlStore<DB> {
 
     /// Runs one statement on its own (autocommit); returns the rows it changed.
     pub(crate) async fn execute(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(DB::execute(&mut conn, sql, args).await?)
+        DB::execute(&self.db, sql, args).await
     }
 
-    /// Begins a write transaction (on SQLite after the writers before it in this process).
+    /// Begins a write transaction (on SQLite in this process's batch of writes).
     pub(crate) async fn write(&self) -> Result<Write<DB>> {
-        let (guard, tx) = DB::begin_write(&self.writers, &self.pool).await?;
-        Ok(Write { tx, _guard: guard })
+        Ok(Write { tx: DB::begin(&self.db).await? })
     }
 }
 
 /// A write transaction. Dropped without [`commit`](Write::commit), it rolls back.
 pub(crate) struct Write<DB: Dialect> {
-    // Declared first, dropped first: the transaction ends before the next writer may begin.
-    tx: Transaction<'static, DB>,
-    _guard: DB::WriteGuard,
+    tx: DB::Tx,
 }
 
 /// The same statements and reads as on [`SqlStore`], inside the transaction.
 impl<DB: Dialect> Write<DB> {
     pub(crate) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        Ok(DB::execute(&mut self.tx, sql, args).await?)
+        DB::tx_execute(&mut self.tx, sql, args).await
     }
 
     pub(crate) async fn all<T: Rows>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>> {
-        Ok(DB::fetch_all(&mut self.tx, sql, args).await?)
+        DB::tx_fetch_all(&mut self.tx, sql, args).await
     }
 
     pub(crate) async fn optional<T: Rows>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>> {
-        Ok(DB::fetch_optional(&mut self.tx, sql, args).await?)
+        DB::tx_fetch_optional(&mut self.tx, sql, args).await
     }
 
     pub(crate) async fn one<T: Rows>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<T> {
@@ -131,12 +126,12 @@ impl<DB: Dialect> Write<DB> {
     }
 
     pub(crate) async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        DB::commit(self.tx).await
     }
 
     /// Rolls back now and lets the next writer in.
     pub(crate) async fn rollback(self) -> Result<()> {
-        Ok(self.tx.rollback().await?)
+        DB::rollback(self.tx).await
     }
 }
 
@@ -144,6 +139,7 @@ impl<DB: Dialect> Write<DB> {
 pub(crate) fn exists_as(what: &'static str) -> impl Fn(StoreError) -> StoreError {
     move |e| match e {
         StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => StoreError::Exists(what),
+        StoreError::Sqlite(e) if crate::sqlite::is_unique_violation(&e) => StoreError::Exists(what),
         other => other,
     }
 }

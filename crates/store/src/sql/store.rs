@@ -22,7 +22,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
 
     async fn migrate(&self) -> Result<()> {
-        Ok(DB::migrate(self.pool()).await?)
+        DB::migrate(self.db()).await
     }
 
     async fn ping(&self) -> Result<()> {

@@ -32,7 +32,7 @@ async fn sqlite_refuses() -> bool {
     let store = amtsweg_store::SqliteStore::connect(&url).await.unwrap();
     use amtsweg_store::Store;
     store.migrate().await.unwrap();
-    let pool = store.pool();
+    let pool = &sqlx::SqlitePool::connect(&url).await.unwrap();
     sqlx::query("INSERT INTO audit_events (at, kind, actor_role, subject_kind, subject_id) VALUES ('2026-01-01T00:00:00Z', 'k', 'system', 's', 'x')")
         .execute(pool)
         .await
