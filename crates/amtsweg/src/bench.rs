@@ -188,7 +188,11 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let mut app = amtsweg_app::Platform::ephemeral(store.clone());
+    // A platform as `serve` runs it: with its ledger key, each batch signs a checkpoint.
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
+    let key = amtsweg_ledger::LogKey::from_seed("amtsweg.bench/ledger", seed).map_err(|e| e.to_string())?;
+    let mut app = amtsweg_app::Platform::new(store.clone(), key, amtsweg_app::uploads::UploadKey::random());
     if decisions {
         app = app.with_exchange(amtsweg_demo::start_registers(&[]).await?);
     }

@@ -79,13 +79,25 @@ pub struct Platform {
 impl Platform {
     /// A platform over `store` with the keys given. Nothing is made up here: the binary reads
     /// or (for the demo) makes the keys.
+    ///
+    /// Where the store commits in batches (SQLite), each batch then integrates its ledger entries
+    /// and signs a checkpoint with this key in the same commit, so that a receipt only reads.
     pub fn new(store: DynStore, ledger_key: amtsweg_ledger::LogKey, upload_key: uploads::UploadKey) -> Self {
+        let platform = Self::unsigned(store, ledger_key, upload_key);
+        let signer = platform.ledger.clone();
+        platform.store.sign_ledger_per_batch(Arc::new(move |size, root| signer.key().checkpoint(size, amtsweg_ledger::tree::Hash(root))));
+        platform
+    }
+
+    /// A platform that leaves the store's batches unsigned (its key is not the platform's).
+    fn unsigned(store: DynStore, ledger_key: amtsweg_ledger::LogKey, upload_key: uploads::UploadKey) -> Self {
+        let ledger = Arc::new(ledger::Signer::new(ledger_key));
         Self {
             store,
             metrics: Arc::new(metrics::Metrics::new()),
             exchange: None,
             upload_key: Arc::new(upload_key),
-            ledger: Arc::new(ledger::Signer::new(ledger_key)),
+            ledger,
             model: None,
             assistant: assistant::AssistantState::default(),
             security: Arc::new(security::SecurityLog::default()),
@@ -109,7 +121,9 @@ impl Platform {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).expect("the operating system's random source");
         let ledger_key = amtsweg_ledger::LogKey::from_seed("amtsweg.invalid/ledger", seed).expect("a valid origin");
-        Self::new(store, ledger_key, uploads::UploadKey::random())
+        // Consoles and seeds run beside the server on the same database: their throwaway key
+        // must never sign the store's checkpoints.
+        Self::unsigned(store, ledger_key, uploads::UploadKey::random())
     }
 
     /// The assistant over a knowledge base (kept in `dir` when given).

@@ -145,6 +145,33 @@ row!(ServiceRow {
     category: String,
 });
 
+/// Parsed forms by service id, with the stored text they were parsed from. A form is read with
+/// nearly every request of an application and parsing it (and compiling its patterns, which the
+/// model keeps once compiled) costs far more than comparing its text: the stored text is the
+/// key, so a change by any process, or another store on another database, is seen at once.
+static FORMS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, (String, amtsweg_domain::FormModel)>>> =
+    std::sync::LazyLock::new(Default::default);
+/// Forms kept at most (the catalog of a platform has a few hundred services).
+const FORMS_KEPT: usize = 1024;
+
+fn parsed_form(id: &str, text: String) -> Result<amtsweg_domain::FormModel> {
+    if let Ok(forms) = FORMS.lock()
+        && let Some((stored, form)) = forms.get(id)
+        && *stored == text
+    {
+        return Ok(form.clone());
+    }
+    let form: amtsweg_domain::FormModel = serde_json::from_str(&text).map_err(|_| corrupt("service form"))?;
+    form.compile_patterns();
+    if let Ok(mut forms) = FORMS.lock() {
+        if forms.len() >= FORMS_KEPT {
+            forms.clear();
+        }
+        forms.insert(id.to_owned(), (text, form.clone()));
+    }
+    Ok(form)
+}
+
 impl ServiceRow {
     pub(crate) fn into_domain(self) -> Result<Service> {
         Ok(Service {
@@ -155,7 +182,7 @@ impl ServiceRow {
             category: self.category,
             description: self.description,
             legal_basis: self.legal_basis,
-            form: serde_json::from_str(&self.form).map_err(|_| corrupt("service form"))?,
+            form: parsed_form(&self.id, self.form)?,
             evidence: serde_json::from_str(&self.evidence).map_err(|_| corrupt("service evidence"))?,
             decision: serde_json::from_str(&self.decision_rules).map_err(|_| corrupt("service decision rules"))?,
             required_level: match self.required_level {

@@ -101,7 +101,22 @@ pub(crate) async fn ledger_integrate_signed<DB: Dialect>(
 ) -> Result<Option<(u64, String, bool)>> {
     let mut tx = store.write().await?;
     tx.lock_ledger().await?;
-    let (size, taken, mut known) = integrate_in(&mut tx, max).await?;
+    let done = integrate_signed_in(&mut tx, max, sign).await?;
+    if done.is_some() {
+        tx.commit().await?;
+    }
+    Ok(done)
+}
+
+/// Integrates up to `max` pending entries inside `tx` (which holds the integrator's lock) and
+/// stores a checkpoint of the new size signed with `sign`: the checkpoint and whether more may
+/// wait; `None` when nothing was pending. Also what SQLite's committer runs in each batch.
+pub(crate) async fn integrate_signed_in<DB: Dialect>(
+    tx: &mut Write<DB>,
+    max: usize,
+    sign: &(dyn Fn(u64, [u8; 32]) -> String + Send + Sync),
+) -> Result<Option<(u64, String, bool)>> {
+    let (size, taken, mut known) = integrate_in(tx, max).await?;
     if taken == 0 {
         return Ok(None);
     }
@@ -114,7 +129,6 @@ pub(crate) async fn ledger_integrate_signed<DB: Dialect>(
     let root = tree::root(size, &known).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
     let note = sign(size, root.0);
     tx.execute(ADD_CHECKPOINT, args![size as i64, &note, OffsetDateTime::now_utc()]).await?;
-    tx.commit().await?;
     Ok(Some((size, note, taken == max)))
 }
 

@@ -73,6 +73,9 @@ use time::OffsetDateTime;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Signs a checkpoint note for (size, root hash) with the ledger's key.
+pub type LedgerSign = Arc<dyn Fn(u64, [u8; 32]) -> String + Send + Sync>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -351,6 +354,10 @@ pub trait Store: Send + Sync + 'static {
     /// `sign(size, root)`) and stores a checkpoint of the new size. Returns that checkpoint and
     /// whether more may wait; `None` when nothing was pending.
     async fn ledger_integrate_signed(&self, max: usize, sign: &(dyn Fn(u64, [u8; 32]) -> String + Send + Sync)) -> Result<Option<(u64, String, bool)>>;
+    /// From now on, where the backend commits writes in batches (SQLite), each batch integrates
+    /// its ledger entries and stores a checkpoint signed with `sign`, in the same commit, so that
+    /// a receipt needs no write of its own. `false` where the backend does not.
+    fn sign_ledger_per_batch(&self, sign: LedgerSign) -> bool;
     async fn ledger_size(&self) -> Result<u64>;
     async fn ledger_pending(&self) -> Result<u64>;
     /// Stored hashes by index; missing ones are left out.

@@ -117,4 +117,9 @@ impl Dialect for Postgres {
     async fn rollback(tx: Transaction<'static, Postgres>) -> crate::Result<()> {
         Ok(tx.rollback().await?)
     }
+
+    /// Not yet: each receipt integrates and signs (shared between concurrent requests).
+    fn sign_ledger_per_batch(_: &PgPool, _: crate::LedgerSign) -> bool {
+        false
+    }
 }

@@ -30,10 +30,11 @@
 use crate::sql::driver::Arg;
 use crate::sql::rows::FromSqlite;
 use crate::sql::{Dialect, Rows, SqlStore};
-use crate::{Result, StoreError};
+use crate::{LedgerSign, Result, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::future::Future;
 use std::sync::{Arc, Condvar, Weak};
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
@@ -52,8 +53,8 @@ const IDLE_READERS: usize = 16;
 /// Prepared statements cached per connection.
 const STATEMENT_CACHE: usize = 256;
 
-/// Runs before each batch's `COMMIT`, on the writer connection, inside the transaction.
-pub type BatchHook = Arc<dyn Fn(&Connection) -> Result<()> + Send + Sync>;
+/// Ledger entries integrated per batch at most (the rest waits for the next).
+const LEDGER_BATCH: usize = 5000;
 
 /// The outcome of a batch, shared by its writers (the error as text: no stored values).
 type Outcome = Option<std::result::Result<(), Arc<str>>>;
@@ -66,7 +67,6 @@ struct Batch {
 struct Writer {
     conn: Connection,
     batch: Option<Batch>,
-    hook: Option<BatchHook>,
 }
 
 /// Wakes the committer.
@@ -82,6 +82,8 @@ struct Inner {
     writer: Arc<Mutex<Writer>>,
     waiting: AtomicUsize,
     wake: Arc<Wake>,
+    /// With a key, each batch integrates its ledger entries and signs a checkpoint.
+    ledger: std::sync::RwLock<Option<LedgerSign>>,
 }
 
 impl Drop for Inner {
@@ -128,13 +130,14 @@ impl SqlStore<Sqlite> {
         let path = path_of(url)?;
         let conn = open(&path, true)?;
         let wake = Arc::new(Wake { pending: std::sync::Mutex::new(false), signal: Condvar::new(), closed: AtomicBool::new(false) });
-        let writer = Arc::new(Mutex::new(Writer { conn, batch: None, hook: None }));
-        let (weak, waker) = (Arc::downgrade(&writer), wake.clone());
+        let writer = Arc::new(Mutex::new(Writer { conn, batch: None }));
+        let inner = Arc::new(Inner { path, readers: Default::default(), writer, waiting: AtomicUsize::new(0), wake: wake.clone(), ledger: Default::default() });
+        let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("amtsweg-sqlite-commit".into())
-            .spawn(move || committer(weak, waker))
+            .spawn(move || committer(weak, wake))
             .map_err(|e| StoreError::Corrupt(format!("committer thread: {e}")))?;
-        Ok(Self::with_db(SqliteDb(Arc::new(Inner { path, readers: Default::default(), writer, waiting: AtomicUsize::new(0), wake }))))
+        Ok(Self::with_db(SqliteDb(inner)))
     }
 
     /// Writes a consistent copy of the whole database to `path` (which must not exist) while
@@ -156,10 +159,6 @@ impl SqlStore<Sqlite> {
         &self.db().0.path
     }
 
-    /// Sets what runs before each batch's commit, in its transaction (the ledger's integration).
-    pub(crate) async fn set_batch_hook(&self, hook: BatchHook) {
-        self.db().0.writer.lock().await.hook = Some(hook);
-    }
 
     /// The migrations up to and including `version`: a database as an earlier release left it
     /// (for the upgrade tests).
@@ -188,7 +187,7 @@ async fn migration_pool(path: &Path) -> Result<sqlx::SqlitePool> {
 }
 
 /// The committer: commits each batch once the writers queued before it are through.
-fn committer(writer: Weak<Mutex<Writer>>, wake: Arc<Wake>) {
+fn committer(inner: Weak<Inner>, wake: Arc<Wake>) {
     loop {
         {
             let Ok(mut pending) = wake.pending.lock() else { return };
@@ -203,14 +202,15 @@ fn committer(writer: Weak<Mutex<Writer>>, wake: Arc<Wake>) {
             }
             *pending = false;
         }
-        let Some(writer) = writer.upgrade() else { return };
+        let Some(inner) = inner.upgrade() else { return };
         // Fair: the writers already waiting go first and join the batch.
-        let mut w = writer.blocking_lock();
-        commit_batch(&mut w);
+        let w = inner.writer.clone().blocking_lock_owned();
+        let sign = inner.ledger.read().ok().and_then(|s| s.clone());
+        commit_batch(w, &SqliteDb(inner.clone()), sign.as_ref());
     }
 }
 
-fn commit_batch(w: &mut Writer) {
+fn commit_batch(mut w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: Option<&LedgerSign>) {
     let Some(batch) = w.batch.take() else { return };
     let result: std::result::Result<(), Arc<str>> = if w.conn.is_autocommit() {
         Err("the batch's transaction was rolled back".into())
@@ -218,13 +218,8 @@ fn commit_batch(w: &mut Writer) {
         let _ = w.conn.execute_batch("ROLLBACK");
         Ok(())
     } else {
-        let hooked = match &w.hook {
-            Some(hook) => run_hook(&w.conn, hook),
-            None => Ok(()),
-        };
-        if let Err(e) = hooked {
-            // The batch's own writes still commit; what the hook would add waits for the next.
-            tracing::warn!(error = %e, "batch hook failed; its work waits for the next batch");
+        if let Some(sign) = sign {
+            w = integrate_ledger(w, db, sign);
         }
         match w.conn.execute_batch("COMMIT") {
             Ok(()) => Ok(()),
@@ -240,15 +235,35 @@ fn commit_batch(w: &mut Writer) {
     let _ = batch.done.send(Some(result));
 }
 
-fn run_hook(conn: &Connection, hook: &BatchHook) -> Result<()> {
-    conn.execute_batch("SAVEPOINT hook")?;
-    match hook(conn) {
-        Ok(()) => Ok(conn.execute_batch("RELEASE hook")?),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK TO hook; RELEASE hook");
-            Err(e)
-        }
+/// The batch's ledger entries into the tree, and a signed checkpoint, in the batch's
+/// transaction (its own savepoint: if this fails, the batch's writes still commit and the
+/// entries wait for the next batch or the next receipt).
+fn integrate_ledger(w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: &LedgerSign) -> OwnedMutexGuard<Writer> {
+    if let Err(e) = w.conn.execute_batch("SAVEPOINT ledger") {
+        tracing::warn!(error = %e, "ledger savepoint not taken");
+        return w;
     }
+    let mut write = crate::sql::Write::<Sqlite>::from_tx(SqliteTx { writer: Some(w), db: db.clone() });
+    // Every statement on this connection completes at once: the future is ready on first poll.
+    let outcome = {
+        let future = std::pin::pin!(crate::ledger::integrate_signed_in(&mut write, LEDGER_BATCH, &**sign));
+        match future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(r) => r.map(|_| ()),
+            std::task::Poll::Pending => Err(StoreError::Corrupt("ledger integration waited".into())),
+        }
+    };
+    let w = write.into_tx().writer.take().expect("the hook's transaction holds the writer");
+    let end = match outcome {
+        Ok(()) => "RELEASE ledger",
+        Err(e) => {
+            tracing::warn!(error = %e, "ledger not integrated in this batch");
+            "ROLLBACK TO ledger; RELEASE ledger"
+        }
+    };
+    if let Err(e) = w.conn.execute_batch(end) {
+        tracing::warn!(error = %e, "ledger savepoint not ended");
+    }
+    w
 }
 
 /// Binds the arguments: `$N` names the N-th argument, as in PostgreSQL.
@@ -510,5 +525,12 @@ impl Dialect for Sqlite {
     async fn rollback(tx: SqliteTx) -> Result<()> {
         drop(tx);
         Ok(())
+    }
+
+    fn sign_ledger_per_batch(db: &SqliteDb, sign: LedgerSign) -> bool {
+        if let Ok(mut slot) = db.0.ledger.write() {
+            *slot = Some(sign);
+        }
+        true
     }
 }

@@ -299,6 +299,14 @@ impl FormModel {
         pages
     }
 
+    /// Compiles every field's pattern now (otherwise at first use): a model that is kept and
+    /// cloned (the store's form cache) then carries its compiled patterns along.
+    pub fn compile_patterns(&self) {
+        for f in self.fields() {
+            let _ = f.pattern();
+        }
+    }
+
     /// Every field, depth first.
     pub fn fields(&self) -> Vec<&Field> {
         fn walk<'a>(items: &'a [Item], out: &mut Vec<&'a Field>) {

@@ -45,6 +45,9 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     fn commit(tx: Self::Tx) -> impl Future<Output = Result<()>> + Send;
     /// Rolls back now and lets the next writer in.
     fn rollback(tx: Self::Tx) -> impl Future<Output = Result<()>> + Send;
+    /// Makes each commit integrate the ledger's pending entries and store a checkpoint signed
+    /// with `sign`, where the backend batches commits; `false` where it does not.
+    fn sign_ledger_per_batch(db: &Self::Db, sign: crate::LedgerSign) -> bool;
 }
 
 /// The store over one database: [`SqliteStore`](crate::SqliteStore) or
@@ -101,6 +104,14 @@ pub(crate) struct Write<DB: Dialect> {
 
 /// The same statements and reads as on [`SqlStore`], inside the transaction.
 impl<DB: Dialect> Write<DB> {
+    pub(crate) fn from_tx(tx: DB::Tx) -> Self {
+        Self { tx }
+    }
+
+    pub(crate) fn into_tx(self) -> DB::Tx {
+        self.tx
+    }
+
     pub(crate) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         DB::tx_execute(&mut self.tx, sql, args).await
     }

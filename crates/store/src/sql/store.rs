@@ -343,6 +343,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     async fn ledger_integrate(&self, max: usize) -> Result<u64> {
         ledger::ledger_integrate(self, max).await
     }
+    fn sign_ledger_per_batch(&self, sign: crate::LedgerSign) -> bool {
+        DB::sign_ledger_per_batch(self.db(), sign)
+    }
     async fn ledger_integrate_signed(&self, max: usize, sign: &(dyn Fn(u64, [u8; 32]) -> String + Send + Sync)) -> Result<Option<(u64, String, bool)>> {
         ledger::ledger_integrate_signed(self, max, sign).await
     }
