@@ -132,7 +132,7 @@ impl Raw {
 
 /// A sqlx pool on an SQLite file, opened as the store opens its writer (WAL, `synchronous=FULL`):
 /// the baseline's bare insert.
-async fn sqlite_pool(path: &std::path::Path) -> Result<sqlx::SqlitePool, String> {
+pub(crate) async fn sqlite_pool(path: &std::path::Path) -> Result<sqlx::SqlitePool, String> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
     let options = SqliteConnectOptions::new()
         .filename(path)

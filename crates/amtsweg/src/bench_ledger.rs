@@ -31,8 +31,8 @@ fn err(e: impl std::fmt::Display) -> String {
 
 async fn sqlite(dir: &std::path::Path) -> Result<(DynStore, sqlx::SqlitePool), String> {
     let s = SqliteStore::connect(&format!("sqlite:{}", dir.join("ledger.db").display())).await.map_err(err)?;
-    let pool = s.pool().clone();
     s.migrate().await.map_err(err)?;
+    let pool = crate::bench::sqlite_pool(s.path()).await?;
     Ok((Arc::new(s), pool))
 }
 

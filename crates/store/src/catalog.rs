@@ -174,6 +174,7 @@ fn parsed_form(id: &str, text: String) -> Result<amtsweg_domain::FormModel> {
 
 impl ServiceRow {
     pub(crate) fn into_domain(self) -> Result<Service> {
+        let form = parsed_form(&self.id, self.form)?;
         Ok(Service {
             id: ServiceId::from_stored(self.id),
             name: self.name,
@@ -182,7 +183,7 @@ impl ServiceRow {
             category: self.category,
             description: self.description,
             legal_basis: self.legal_basis,
-            form: parsed_form(&self.id, self.form)?,
+            form,
             evidence: serde_json::from_str(&self.evidence).map_err(|_| corrupt("service evidence"))?,
             decision: serde_json::from_str(&self.decision_rules).map_err(|_| corrupt("service decision rules"))?,
             required_level: match self.required_level {

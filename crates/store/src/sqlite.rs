@@ -50,6 +50,10 @@ pub type SqliteStore = SqlStore<Sqlite>;
 pub const MAX_WAITING: usize = 4096;
 /// Idle read connections kept open.
 const IDLE_READERS: usize = 16;
+/// How often the WAL is copied into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// How often the committer restarts the WAL (see `restart_wal_now_and_then`).
+const RESTART_EVERY: Duration = Duration::from_secs(1);
 /// Prepared statements cached per connection.
 const STATEMENT_CACHE: usize = 256;
 
@@ -67,6 +71,8 @@ struct Batch {
 struct Writer {
     conn: Connection,
     batch: Option<Batch>,
+    /// When the WAL was last restarted.
+    restarted: std::time::Instant,
 }
 
 /// Wakes the committer.
@@ -111,10 +117,19 @@ fn open(path: &Path, writer: bool) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Pages through a memory map: after each commit a connection must re-read what changed,
+    // and a mapped page costs no system call. Savepoint journals in memory.
+    conn.query_row("PRAGMA mmap_size = 1073741824", [], |_| Ok(()))?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     if writer {
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Checkpoints run beside the writer (`checkpointer`), not in a commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // A restarted WAL is cut back to this size (it grows to a second's writes under load).
+        conn.query_row("PRAGMA journal_size_limit = 67108864", [], |_| Ok(()))?;
         // The writer never waits in SQLite's busy handler (which sleeps and polls): another
         // process's write is waited for in `begin_immediate`, without holding a thread.
         conn.busy_timeout(Duration::ZERO)?;
@@ -130,13 +145,18 @@ impl SqlStore<Sqlite> {
         let path = path_of(url)?;
         let conn = open(&path, true)?;
         let wake = Arc::new(Wake { pending: std::sync::Mutex::new(false), signal: Condvar::new(), closed: AtomicBool::new(false) });
-        let writer = Arc::new(Mutex::new(Writer { conn, batch: None }));
+        let writer = Arc::new(Mutex::new(Writer { conn, batch: None, restarted: std::time::Instant::now() }));
         let inner = Arc::new(Inner { path, readers: Default::default(), writer, waiting: AtomicUsize::new(0), wake: wake.clone(), ledger: Default::default() });
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("amtsweg-sqlite-commit".into())
             .spawn(move || committer(weak, wake))
             .map_err(|e| StoreError::Corrupt(format!("committer thread: {e}")))?;
+        let (weak, file) = (Arc::downgrade(&inner), inner.path.clone());
+        std::thread::Builder::new()
+            .name("amtsweg-sqlite-checkpoint".into())
+            .spawn(move || checkpointer(weak, &file))
+            .map_err(|e| StoreError::Corrupt(format!("checkpoint thread: {e}")))?;
         Ok(Self::with_db(SqliteDb(inner)))
     }
 
@@ -186,6 +206,24 @@ async fn migration_pool(path: &Path) -> Result<sqlx::SqlitePool> {
     Ok(SqlitePoolOptions::new().max_connections(1).connect_with(options).await?)
 }
 
+/// Copies the WAL into the database beside the writer (`PASSIVE`: never waits for or blocks
+/// the writer or the readers), every [`CHECKPOINT_EVERY`]; the writer's own automatic
+/// checkpoint is off, so that no commit carries one.
+fn checkpointer(inner: Weak<Inner>, path: &Path) {
+    let Ok(conn) = open(path, false).and_then(|c| c.pragma_update(None, "query_only", "OFF").map(|_| c)) else { return };
+    loop {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        let Some(inner) = inner.upgrade() else { return };
+        if inner.wake.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        drop(inner);
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+}
+
 /// The committer: commits each batch once the writers queued before it are through.
 fn committer(inner: Weak<Inner>, wake: Arc<Wake>) {
     loop {
@@ -222,7 +260,10 @@ fn commit_batch(mut w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: Option<&Led
             w = integrate_ledger(w, db, sign);
         }
         match w.conn.execute_batch("COMMIT") {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                restart_wal_now_and_then(&mut w);
+                Ok(())
+            }
             Err(e) => {
                 tracing::error!(error = %e, "commit of a batch failed");
                 if !w.conn.is_autocommit() {
@@ -233,6 +274,22 @@ fn commit_batch(mut w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: Option<&Led
         }
     };
     let _ = batch.done.send(Some(result));
+}
+
+/// Under steady load the WAL never runs dry for the passive checkpoints to restart it, so the
+/// committer restarts it itself every [`RESTART_EVERY`]: what the passive checkpoints have not
+/// copied yet (a fraction of a second's writes) is copied, readers are waited for briefly, and
+/// the next batch writes the WAL from its start again. Between the commit and the next batch, so
+/// it delays writes by that copy, never a commit.
+fn restart_wal_now_and_then(w: &mut Writer) {
+    if w.restarted.elapsed() < RESTART_EVERY {
+        return;
+    }
+    w.restarted = std::time::Instant::now();
+    let restart = w.conn.busy_timeout(Duration::from_millis(100)).and_then(|_| w.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())));
+    if let Err(e) = restart.and_then(|_| w.conn.busy_timeout(Duration::ZERO)) {
+        tracing::warn!(error = %e, "WAL restart failed");
+    }
 }
 
 /// The batch's ledger entries into the tree, and a signed checkpoint, in the batch's
