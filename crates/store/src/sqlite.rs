@@ -166,7 +166,9 @@ impl SqlStore<Sqlite> {
         let target = path.to_str().ok_or_else(|| StoreError::Corrupt("backup path".into()))?.to_owned();
         let source = self.db().0.path.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
+            // A read connection, allowed to write the copy (query_only would refuse that).
             let conn = open(&source, false)?;
+            conn.pragma_update(None, "query_only", "OFF")?;
             conn.execute("VACUUM INTO ?1", [target])?;
             Ok(())
         })
