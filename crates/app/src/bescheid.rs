@@ -14,7 +14,7 @@ use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::surface::Surface;
 use krilla::tagging::{ArtifactType, ContentTag, Node, SpanTag, Tag, TagGroup, TagTree};
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::{Document, SerializeSettings};
 use skrifa::instance::{LocationRef, Size};
 use skrifa::{FontRef, MetadataProvider};
@@ -59,13 +59,63 @@ const BOTTOM: f32 = 70.0;
 struct Face {
     font: Font,
     metrics: FontRef<'static>,
+    shaper: rustybuzz::Face<'static>,
+    /// Lines shaped before: most of a Bescheid is the same text each time.
+    shaped: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<KrillaGlyph>>>>,
 }
+
+/// Shaped lines kept per face at most.
+const SHAPED_KEPT: usize = 4096;
 
 impl Face {
     fn new(data: &'static [u8]) -> Result<Self, String> {
         let font = Font::new(data.into(), 0).ok_or("Schrift nicht lesbar")?;
         let metrics = FontRef::new(data).map_err(|_| "Schrift nicht lesbar")?;
-        Ok(Self { font, metrics })
+        let shaper = rustybuzz::Face::from_slice(data, 0).ok_or("Schrift nicht lesbar")?;
+        Ok(Self { font, metrics, shaper, shaped: Default::default() })
+    }
+
+    /// The glyphs of a line (shaped with kerning, in either direction), each with the range of
+    /// the text it shows (for the text layer: copy, search, screen readers).
+    fn glyphs(&self, text: &str) -> std::sync::Arc<Vec<KrillaGlyph>> {
+        if let Some(g) = self.shaped.lock().ok().and_then(|m| m.get(text).cloned()) {
+            return g;
+        }
+        let mut buffer = rustybuzz::UnicodeBuffer::new();
+        buffer.push_str(text);
+        buffer.guess_segment_properties();
+        let output = rustybuzz::shape(&self.shaper, &[], buffer);
+        let em = f32::from(self.shaper.units_per_em() as u16);
+        let (infos, positions) = (output.glyph_infos(), output.glyph_positions());
+        // A glyph's text runs from its cluster to the next larger cluster of the line.
+        let mut starts: Vec<usize> = infos.iter().map(|g| g.cluster as usize).collect();
+        starts.sort_unstable();
+        starts.dedup();
+        let glyphs: Vec<KrillaGlyph> = infos
+            .iter()
+            .zip(positions)
+            .map(|(info, pos)| {
+                let start = info.cluster as usize;
+                let end = starts.get(starts.partition_point(|&c| c <= start)).copied().unwrap_or(text.len());
+                KrillaGlyph::new(
+                    GlyphId::new(info.glyph_id),
+                    pos.x_advance as f32 / em,
+                    pos.x_offset as f32 / em,
+                    pos.y_offset as f32 / em,
+                    pos.y_advance as f32 / em,
+                    start..end,
+                    None,
+                )
+            })
+            .collect();
+        let glyphs = std::sync::Arc::new(glyphs);
+        if let Ok(mut m) = self.shaped.lock() {
+            if m.len() >= SHAPED_KEPT {
+                m.clear();
+            }
+            m.insert(text.to_owned(), glyphs.clone());
+        }
+        glyphs
     }
 
     fn width(&self, text: &str, size: f32) -> f32 {
@@ -319,12 +369,34 @@ pub fn render(b: &Bescheid) -> Result<Vec<u8>, String> {
 }
 
 fn draw(surface: &mut Surface<'_>, face: &Face, size: f32, x: f32, y: f32, text: &str) {
-    surface.draw_text(Point::from_xy(x, y), face.font.clone(), size, text, false, TextDirection::Auto);
+    surface.draw_glyphs(Point::from_xy(x, y), &face.glyphs(text), face.font.clone(), text, size, false);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every character of a line belongs to exactly one glyph's text (the PDF's text layer), in
+    /// both directions, and a line shaped again is the same.
+    #[test]
+    fn glyphs_cover_the_text_once_in_both_directions() {
+        let (regular, _) = faces().unwrap();
+        for text in ["Straße 12, 04107 Leipzig – „Bescheid“", "محمد الأحمد", "Ärger mit fi und ffl"] {
+            let glyphs = regular.glyphs(text);
+            assert!(!glyphs.is_empty());
+            let mut covered = vec![0u8; text.len()];
+            for g in glyphs.iter() {
+                assert!(g.text_range.start < g.text_range.end && g.text_range.end <= text.len(), "{text}: {:?}", g.text_range);
+                for b in g.text_range.clone() {
+                    covered[b] += 1;
+                }
+            }
+            // Glyphs of one cluster share its range; every byte is in some glyph's range.
+            assert!(covered.iter().all(|&c| c >= 1), "{text}: {covered:?}");
+            let again = regular.glyphs(text);
+            assert_eq!(glyphs.len(), again.len());
+        }
+    }
 
     fn sample() -> Bescheid {
         Bescheid {
