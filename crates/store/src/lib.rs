@@ -12,7 +12,8 @@
 //! # One generic implementation
 //!
 //! [`SqlStore<DB>`](SqlStore) is the only implementation of [`Store`]; [`SqliteStore`] and
-//! [`PgStore`] are its instances for `sqlx::Sqlite` and `sqlx::Postgres`. What differs between the
+//! [`PgStore`] are its instances for SQLite (rusqlite, one writer that commits in batches: see
+//! `sqlite.rs`) and `sqlx::Postgres`. What differs between the
 //! two sits behind a small crate-private trait, `sql::Dialect`, implemented for both: how a write
 //! transaction begins (SQLite: this process's writers queue on an async lock, then
 //! `BEGIN IMMEDIATE`; PostgreSQL: a plain transaction), the ledger integrator's lock
