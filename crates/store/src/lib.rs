@@ -57,7 +57,7 @@ mod sqlite;
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sql::SqlStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{MAX_WAITING as SQLITE_MAX_WAITING, SqliteStore};
 
 use amtsweg_domain::records::{
     ApiClient, Application, AuditEvent, CaseEvent, CaseFile, CaseFilter, CaseRef, CaseSummary, CaseTiming, Decision, Document, EvidenceRecord,

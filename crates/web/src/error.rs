@@ -143,3 +143,18 @@ pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
     }
     crate::pages::error_page(StatusCode::METHOD_NOT_ALLOWED, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Too many waiting writes: 503 with `Retry-After`, a message that says the step is not saved.
+    #[test]
+    fn an_overloaded_store_is_answered_503_with_retry_after() {
+        let e = AppError::from(amtsweg_store::StoreError::Overloaded);
+        assert!(e.message().contains("noch nicht gespeichert"), "{}", e.message());
+        let response = ApiError(e).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "1");
+    }
+}
