@@ -85,7 +85,8 @@ impl Platform {
     pub fn new(store: DynStore, ledger_key: amtsweg_ledger::LogKey, upload_key: uploads::UploadKey) -> Self {
         let platform = Self::unsigned(store, ledger_key, upload_key);
         let signer = platform.ledger.clone();
-        platform.store.sign_ledger_per_batch(Arc::new(move |size, root| signer.key().checkpoint(size, amtsweg_ledger::tree::Hash(root))));
+        let per_batch = platform.store.sign_ledger_per_batch(Arc::new(move |size, root| signer.key().checkpoint(size, amtsweg_ledger::tree::Hash(root))));
+        platform.ledger.set_per_batch(per_batch);
         platform
     }
 
