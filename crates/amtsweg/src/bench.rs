@@ -52,10 +52,14 @@ pub(crate) struct Figures {
     pub p99: Duration,
 }
 
-fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
+pub(crate) fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
     latencies.sort();
-    let pick = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1).min(latencies.len() - 1)];
-    Figures { per_second: latencies.len() as f64 / elapsed.as_secs_f64(), p50: pick(0.50), p99: pick(0.99) }
+    Figures { per_second: latencies.len() as f64 / elapsed.as_secs_f64(), p50: quantile(&latencies, 0.50), p99: quantile(&latencies, 0.99) }
+}
+
+/// The `q`-quantile (nearest rank) of sorted, non-empty latencies.
+pub(crate) fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1).min(sorted.len() - 1)]
 }
 
 /// Runs `count` operations on `concurrency` workers and measures each.
@@ -114,8 +118,8 @@ impl Raw {
             sqlx::query(BASELINE_TABLE).execute(&pool).await.map_err(|e| e.to_string())?;
             Ok(Raw::PostgresScratch(pool, schema))
         } else if url.starts_with("sqlite:") {
-            let store = SqliteStore::connect(url).await.map_err(|e| e.to_string())?;
-            let pool = sqlite_pool(store.path()).await?;
+            let options = std::str::FromStr::from_str(url).map_err(|e: sqlx::Error| format!("--baseline: {e}"))?;
+            let pool = sqlite_pool(options).await?;
             sqlx::query(BASELINE_TABLE).execute(&pool).await.map_err(|e| format!("{url}: {e} (die Datei muss neu sein)"))?;
             Ok(Raw::Sqlite(pool))
         } else {
@@ -132,10 +136,9 @@ impl Raw {
 
 /// A sqlx pool on an SQLite file, opened as the store opens its writer (WAL, `synchronous=FULL`):
 /// the baseline's bare insert.
-pub(crate) async fn sqlite_pool(path: &std::path::Path) -> Result<sqlx::SqlitePool, String> {
-    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-    let options = SqliteConnectOptions::new()
-        .filename(path)
+pub(crate) async fn sqlite_pool(options: sqlx::sqlite::SqliteConnectOptions) -> Result<sqlx::SqlitePool, String> {
+    use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+    let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
@@ -163,7 +166,7 @@ async fn run_store(kind: &str, args: &BenchArgs, decisions: bool) -> Result<Vec<
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let s = SqliteStore::connect(&format!("sqlite:{}", dir.join("bench.db").display())).await.map_err(|e| e.to_string())?;
             cleanup_dir = Some(dir);
-            let raw = Raw::Sqlite(sqlite_pool(s.path()).await?);
+            let raw = Raw::Sqlite(sqlite_pool(sqlx::sqlite::SqliteConnectOptions::new().filename(s.path())).await?);
             (Arc::new(s), raw)
         }
         "postgres" => {

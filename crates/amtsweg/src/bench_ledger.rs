@@ -32,7 +32,7 @@ fn err(e: impl std::fmt::Display) -> String {
 async fn sqlite(dir: &std::path::Path) -> Result<(DynStore, sqlx::SqlitePool), String> {
     let s = SqliteStore::connect(&format!("sqlite:{}", dir.join("ledger.db").display())).await.map_err(err)?;
     s.migrate().await.map_err(err)?;
-    let pool = crate::bench::sqlite_pool(s.path()).await?;
+    let pool = crate::bench::sqlite_pool(sqlx::sqlite::SqliteConnectOptions::new().filename(s.path())).await?;
     Ok((Arc::new(s), pool))
 }
 

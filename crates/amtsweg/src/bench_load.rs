@@ -6,7 +6,7 @@
 //! the bare durable insert into a scratch table of that database at the same concurrency, in
 //! the same run.
 
-use crate::bench::ms;
+use crate::bench::{figures, ms, quantile};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,10 +75,6 @@ struct Failure(String);
 async fn call(request: reqwest::RequestBuilder, step: &str, status: u16) -> Result<serde_json::Value, Failure> {
     let response = request.send().await.map_err(|e| Failure(format!("{step}: {}", transport(&e))))?;
     let got = response.status().as_u16();
-    if got == 503 {
-        let _ = response.bytes().await;
-        return Err(Failure(format!("{step}: 503")));
-    }
     let body = response.bytes().await.map_err(|e| Failure(format!("{step}: {}", transport(&e))))?;
     if got != status {
         return Err(Failure(format!("{step}: {got}")));
@@ -132,8 +128,11 @@ async fn application(client: &reqwest::Client, base: &str, token: &str, scenario
     }
 }
 
-/// CPU time (user + system) of the processes so far.
+/// CPU time (user + system) of the processes so far; `None` without a process to read.
 fn cpu_time(pids: &[u32]) -> Option<Duration> {
+    if pids.is_empty() {
+        return None;
+    }
     let mut ticks = 0u64;
     for pid in pids {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -231,7 +230,7 @@ async fn level(client: &reqwest::Client, base: &str, tokens: &Arc<Vec<String>>, 
 }
 
 /// The baseline: bare durable inserts at `clients` for `seconds`.
-async fn baseline_level(raw: &Arc<crate::bench::Raw>, clients: usize, seconds: u64) -> Result<(f64, Duration, Duration), String> {
+async fn baseline_level(raw: &Arc<crate::bench::Raw>, clients: usize, seconds: u64) -> Result<crate::bench::Figures, String> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -253,16 +252,10 @@ async fn baseline_level(raw: &Arc<crate::bench::Raw>, clients: usize, seconds: u
     for w in workers {
         all.extend(w.await.map_err(|e| e.to_string())??);
     }
-    let elapsed = started.elapsed();
-    all.sort();
     if all.is_empty() {
         return Err("keine Einfügung in der Messzeit".into());
     }
-    Ok((all.len() as f64 / elapsed.as_secs_f64(), pick(&all, 0.5), pick(&all, 0.99)))
-}
-
-fn pick(sorted: &[Duration], q: f64) -> Duration {
-    sorted[((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1).min(sorted.len() - 1)]
+    Ok(figures(all, started.elapsed()))
 }
 
 pub async fn run(args: LoadArgs) -> Result<(), String> {
@@ -319,12 +312,12 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
             Some(c) if done > 0 => format!("{:.2}", ms(c) / done as f64),
             _ => "—".into(),
         };
-        let (p50, p99) = if done > 0 { (ms(pick(&tally.latencies, 0.5)), ms(pick(&tally.latencies, 0.99))) } else { (f64::NAN, f64::NAN) };
+        let (p50, p99) = if done > 0 { (ms(quantile(&tally.latencies, 0.5)), ms(quantile(&tally.latencies, 0.99))) } else { (f64::NAN, f64::NAN) };
         let errors: u64 = tally.errors.values().sum();
         let base_cols = match &baseline {
             Some(raw) => {
-                let (rate, p50, p99) = baseline_level(raw, clients.max(1), args.seconds).await?;
-                format!("{rate:.0} | {:.2} | {:.2}", ms(p50), ms(p99))
+                let insert = baseline_level(raw, clients.max(1), args.seconds).await?;
+                format!("{:.0} | {:.2} | {:.2}", insert.per_second, ms(insert.p50), ms(insert.p99))
             }
             None => "— | — | —".into(),
         };
@@ -333,7 +326,7 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
             done as f64 / elapsed.as_secs_f64(),
             tally.receipts,
             tally.promises,
-            per_app(server_cpu.filter(|_| !pids.is_empty())),
+            per_app(server_cpu),
             per_app(client_cpu),
         );
         if errors > 0 {

@@ -84,8 +84,8 @@ impl Signer {
 }
 
 impl crate::Platform {
-    /// The receipt for the entry recorded under `reference`, with a checkpoint shared between
-    /// concurrent requests.
+    /// The receipt for the entry recorded under `reference`: against the latest checkpoint where
+    /// each commit signs one, otherwise with a checkpoint shared between concurrent requests.
     pub async fn receipt(&self, reference: &LedgerRef) -> Result<Option<Receipt>, ProofError> {
         // Where each commit integrated its entries under a signed checkpoint, the latest one
         // covers an entry whose write has returned: only reads, no turn to wait for.
@@ -94,8 +94,7 @@ impl crate::Platform {
             && let Some((size, note)) = self.store.ledger_latest_checkpoint().await?
             && index < size
         {
-            let (inclusion, entry) = inclusion_and_entry(&self.store, index, size).await?;
-            return Ok(Some(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry), index, checkpoint: note, inclusion }));
+            return Ok(Some(receipt_of(&self.store, index, size, note).await?));
         }
         let Some((size, note)) = self.ledger.fresh(&self.store).await? else { return Ok(None) };
         receipt_at(&self.store, reference.as_str(), size, note).await
@@ -229,8 +228,13 @@ pub async fn receipt(store: &DynStore, key: &LogKey, reference: &str) -> Result<
 
 async fn receipt_at(store: &DynStore, reference: &str, size: u64, note: String) -> Result<Option<Receipt>, ProofError> {
     let Some(index) = store.ledger_index_of(reference).await? else { return Ok(None) };
+    Ok(Some(receipt_of(store, index, size, note).await?))
+}
+
+/// The receipt of entry `index` against the checkpoint `note` of a tree of `size` entries.
+async fn receipt_of(store: &DynStore, index: u64, size: u64, note: String) -> Result<Receipt, ProofError> {
     let (inclusion, entry) = inclusion_and_entry(store, index, size).await?;
-    Ok(Some(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry), index, checkpoint: note, inclusion }))
+    Ok(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry), index, checkpoint: note, inclusion })
 }
 
 /// What `amtsweg ledger verify` found.

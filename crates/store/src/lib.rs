@@ -14,16 +14,16 @@
 //! [`SqlStore<DB>`](SqlStore) is the only implementation of [`Store`]; [`SqliteStore`] and
 //! [`PgStore`] are its instances for SQLite (rusqlite, one writer that commits in batches: see
 //! `sqlite.rs`) and `sqlx::Postgres`. What differs between the
-//! two sits behind a small crate-private trait, `sql::Dialect`, implemented for both: how a write
-//! transaction begins (SQLite: this process's writers queue on an async lock, then
-//! `BEGIN IMMEDIATE`; PostgreSQL: a plain transaction), the ledger integrator's lock
-//! (`pg_advisory_xact_lock`; nothing on SQLite), the embedded migrations, and three driver calls
-//! (execute, fetch all, fetch optional). The aggregates (`catalog`, `people`, `applications`,
+//! two sits behind a small crate-private trait, `sql::Dialect`, implemented for both: the
+//! connections, how a write transaction begins and commits (SQLite: a savepoint in the writer's
+//! batch, answered after the batch's commit; PostgreSQL: a plain transaction), the ledger
+//! integrator's lock (`pg_advisory_xact_lock`; nothing on SQLite), the embedded migrations, and
+//! the statement calls (execute, fetch all, fetch optional, outside or inside a transaction). The aggregates (`catalog`, `people`, `applications`,
 //! `cases`, `procedures`, `evidence`, `ledger`, `audit`, `jobs`: one module or folder each, no
 //! file over a few hundred lines) are plain functions generic over `DB: Dialect`. They pass SQL
 //! text (`const` strings beside their row types) with driver-independent arguments (`sql::Arg`)
 //! and get back typed rows: `row!` structs with a hand-written `sqlx::FromRow` for any
-//! `sqlx::Row` that decodes their columns, turned into domain types by `into_domain()`, which
+//! `sqlx::Row` that decodes their columns and a `FromSqlite` for rusqlite's rows, turned into domain types by `into_domain()`, which
 //! reports bad stored values as [`StoreError::Corrupt`]. `sql::store` implements [`Store`] by
 //! calling them.
 //!

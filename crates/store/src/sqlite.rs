@@ -15,8 +15,9 @@
 //!   are through and commits the batch: one `COMMIT`, one sync, for all of them. Each writer's
 //!   `commit` returns only after that, so nothing is acknowledged before it is durable; if the
 //!   commit fails, every writer of the batch gets the error.
-//! - Before the commit the committer runs the batch hook (the ledger's integration and signed
-//!   checkpoint, `crate::ledger::BatchLedger`), in the same transaction.
+//! - Before the commit, once the platform has set the ledger's key, the committer integrates the
+//!   batch's ledger entries and stores a signed checkpoint (`crate::ledger::integrate_signed_in`)
+//!   in the same transaction.
 //! - A writer that fails or is dropped rolls back to its savepoint; the others are untouched.
 //! - At most [`MAX_WAITING`] writers wait; beyond that a write is refused at once
 //!   ([`StoreError::Overloaded`]), so that a request never waits without bound.
@@ -33,8 +34,8 @@ use crate::sql::{Dialect, Rows, SqlStore};
 use crate::{LedgerSign, Result, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Weak};
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
@@ -180,7 +181,6 @@ impl SqlStore<Sqlite> {
     pub fn path(&self) -> &Path {
         &self.db().0.path
     }
-
 
     /// The migrations up to and including `version`: a database as an earlier release left it
     /// (for the upgrade tests).
@@ -403,6 +403,18 @@ impl SqliteDb {
     }
 }
 
+/// Runs a statement outside a transaction: on a read connection, or, when it writes, as a write
+/// transaction of its own in the writer's batch.
+async fn read_or_write<T>(db: &SqliteDb, sql: &str, run: impl Fn(&Connection) -> rusqlite::Result<T> + Send) -> Result<T> {
+    if let Some(value) = db.read(sql, &run)? {
+        return Ok(value);
+    }
+    let mut tx = Sqlite::begin(db).await?;
+    let value = run(tx.conn())?;
+    Sqlite::commit(tx).await?;
+    Ok(value)
+}
+
 /// Counts a writer as waiting until it holds the writer (or gives up).
 struct Waiting<'a>(&'a AtomicUsize);
 
@@ -488,39 +500,15 @@ impl Dialect for Sqlite {
     }
 
     fn execute<'a>(db: &'a SqliteDb, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<u64>> + Send + 'a {
-        async move {
-            if let Some(n) = db.read(sql, |c| run_execute(c, sql, args))? {
-                return Ok(n);
-            }
-            let mut tx = Self::begin(db).await?;
-            let n = Self::tx_execute(&mut tx, sql, args).await?;
-            Self::commit(tx).await?;
-            Ok(n)
-        }
+        read_or_write(db, sql, move |c| run_execute(c, sql, args))
     }
 
     fn fetch_all<'a, T: Rows>(db: &'a SqliteDb, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Vec<T>>> + Send + 'a {
-        async move {
-            if let Some(rows) = db.read(sql, |c| run_fetch(c, sql, args, usize::MAX))? {
-                return Ok(rows);
-            }
-            let mut tx = Self::begin(db).await?;
-            let rows = Self::tx_fetch_all(&mut tx, sql, args).await?;
-            Self::commit(tx).await?;
-            Ok(rows)
-        }
+        read_or_write(db, sql, move |c| run_fetch(c, sql, args, usize::MAX))
     }
 
     fn fetch_optional<'a, T: Rows>(db: &'a SqliteDb, sql: &'a str, args: &'a [Arg<'a>]) -> impl Future<Output = Result<Option<T>>> + Send + 'a {
-        async move {
-            if let Some(rows) = db.read(sql, |c| run_fetch(c, sql, args, 1))? {
-                return Ok(rows.into_iter().next());
-            }
-            let mut tx = Self::begin(db).await?;
-            let row = Self::tx_fetch_optional(&mut tx, sql, args).await?;
-            Self::commit(tx).await?;
-            Ok(row)
-        }
+        read_or_write(db, sql, move |c| Ok(run_fetch(c, sql, args, 1)?.into_iter().next()))
     }
 
     async fn begin(db: &SqliteDb) -> Result<SqliteTx> {
@@ -571,13 +559,9 @@ impl Dialect for Sqlite {
         let mut done = batch.done.subscribe();
         drop(w);
         tx.db.wake();
-        loop {
-            if let Some(outcome) = done.borrow_and_update().clone() {
-                return outcome.map_err(|e| StoreError::NotCommitted(e.to_string()));
-            }
-            if done.changed().await.is_err() {
-                return Err(StoreError::NotCommitted("the commit's outcome is unknown".into()));
-            }
+        match done.wait_for(Option::is_some).await.map(|outcome| outcome.clone()) {
+            Ok(Some(outcome)) => outcome.map_err(|e| StoreError::NotCommitted(e.to_string())),
+            _ => Err(StoreError::NotCommitted("the commit's outcome is unknown".into())),
         }
     }
 
