@@ -2,7 +2,8 @@
 //! the site in `deploy/nginx/amtsweg.conf` (ports, certificate and name replaced for loopback).
 //! A citizen applies through the API and a caseworker logs in and decides through the pages,
 //! with requests spread over both nodes: the session, its CSRF token, the login rate limit and
-//! the ledger behave as on one node. TLS is terminated by nginx.
+//! the ledger behave as on one node, and a revoked token is refused at once on both. TLS is
+//! terminated by nginx.
 
 mod common;
 
@@ -241,6 +242,22 @@ async fn two_nodes_behind_nginx_behave_as_one() {
         sizes.push(checkpoint.lines().nth(1).unwrap().parse::<u64>().unwrap());
     }
     assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+
+    // Each node keeps a token's user in memory; a revocation on one node is refused on the
+    // very next request on every node (the other one hears of it by NOTIFY).
+    let caseworker = &tokens.caseworkers[0];
+    for _ in 0..2 {
+        for node in &nodes {
+            let r = http.get(format!("{}/api/v1/cases", node.1)).bearer_auth(&caseworker.token).send().await.unwrap();
+            assert_eq!(r.status(), 200, "the token works on {}", node.1);
+        }
+    }
+    let r = http.post(format!("{}/api/v1/platform/staff/{}/deactivate", nodes[0].1, caseworker.user_id)).bearer_auth(&tokens.operator.token).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    for node in [&nodes[1], &nodes[0]] {
+        let r = http.get(format!("{}/api/v1/cases", node.1)).bearer_auth(&caseworker.token).send().await.unwrap();
+        assert_eq!(r.status(), 401, "a revoked token is refused on the next request on {}", node.1);
+    }
     drop(nodes);
     let out = Command::new(env!("CARGO_BIN_EXE_amtsweg"))
         .args(["ledger", "verify"])

@@ -90,11 +90,11 @@ impl crate::Platform {
         // Where each commit integrated its entries under a signed checkpoint, the latest one
         // covers an entry whose write has returned: only reads, no turn to wait for.
         if self.ledger.per_batch.load(std::sync::atomic::Ordering::Relaxed)
-            && let Some(index) = self.store.ledger_index_of(reference.as_str()).await?
+            && let Some((index, entry)) = self.store.ledger_entry_of(reference.as_str()).await?
             && let Some((size, note)) = self.store.ledger_latest_checkpoint().await?
             && index < size
         {
-            return Ok(Some(receipt_of(&self.store, index, size, note).await?));
+            return Ok(Some(receipt_of(&self.store, index, entry, size, note).await?));
         }
         let Some((size, note)) = self.ledger.fresh(&self.store).await? else { return Ok(None) };
         receipt_at(&self.store, reference.as_str(), size, note).await
@@ -190,20 +190,19 @@ async fn checkpointed(store: &DynStore, size: u64) -> Result<(), ProofError> {
 }
 
 pub async fn inclusion(store: &DynStore, index: u64, size: u64) -> Result<InclusionProof, ProofError> {
-    Ok(inclusion_and_entry(store, index, size).await?.0)
-}
-
-/// The inclusion proof and the entry it proves (read once).
-async fn inclusion_and_entry(store: &DynStore, index: u64, size: u64) -> Result<(InclusionProof, Vec<u8>), ProofError> {
     if index >= size {
         return Err(ProofError::OutOfRange);
     }
     checkpointed(store, size).await?;
+    let (_, entry) = store.ledger_entries(index, index + 1).await?.pop().ok_or(StoreError::NotFound)?;
+    proof_of(store, index, &entry, size).await
+}
+
+/// The inclusion proof of entry `index` (`entry`) in the tree of `size` entries (`index < size`).
+async fn proof_of(store: &DynStore, index: u64, entry: &[u8], size: u64) -> Result<InclusionProof, ProofError> {
     let k = known(store, &tree::needed_for_inclusion(index, size)).await?;
     let hashes = tree::inclusion(index, size, &k).map_err(corrupt)?;
-    let (_, entry) = store.ledger_entries(index, index + 1).await?.pop().ok_or(StoreError::NotFound)?;
-    let proof = InclusionProof { index, size, leaf_hash: b64(&amtsweg_ledger::leaf_hash(&entry)), hashes: hashes.iter().map(b64).collect() };
-    Ok((proof, entry))
+    Ok(InclusionProof { index, size, leaf_hash: b64(&amtsweg_ledger::leaf_hash(entry)), hashes: hashes.iter().map(b64).collect() })
 }
 
 pub async fn consistency(store: &DynStore, from: u64, to: u64) -> Result<ConsistencyProof, ProofError> {
@@ -227,13 +226,17 @@ pub async fn receipt(store: &DynStore, key: &LogKey, reference: &str) -> Result<
 }
 
 async fn receipt_at(store: &DynStore, reference: &str, size: u64, note: String) -> Result<Option<Receipt>, ProofError> {
-    let Some(index) = store.ledger_index_of(reference).await? else { return Ok(None) };
-    Ok(Some(receipt_of(store, index, size, note).await?))
+    let Some((index, entry)) = store.ledger_entry_of(reference).await? else { return Ok(None) };
+    Ok(Some(receipt_of(store, index, entry, size, note).await?))
 }
 
-/// The receipt of entry `index` against the checkpoint `note` of a tree of `size` entries.
-async fn receipt_of(store: &DynStore, index: u64, size: u64, note: String) -> Result<Receipt, ProofError> {
-    let (inclusion, entry) = inclusion_and_entry(store, index, size).await?;
+/// The receipt of entry `index` (`entry`) against the stored checkpoint `note` of a tree of
+/// `size` entries (read from the checkpoints: no need to look it up again).
+async fn receipt_of(store: &DynStore, index: u64, entry: Vec<u8>, size: u64, note: String) -> Result<Receipt, ProofError> {
+    if index >= size {
+        return Err(ProofError::OutOfRange);
+    }
+    let inclusion = proof_of(store, index, &entry, size).await?;
     Ok(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry), index, checkpoint: note, inclusion })
 }
 

@@ -51,7 +51,8 @@ const APPLICATIONS: &str = concat!(application_select!(), " WHERE a.citizen_id =
 const STATUS: &str = "SELECT status FROM applications WHERE id = $1 AND citizen_id = $2";
 const CREATE: &str = "INSERT INTO applications (id, citizen_id, service_id, status, data, created_at, updated_at) \
      SELECT $1, $2, id, $3, '{}', $4, $4 FROM services WHERE id = $5";
-const SAVE_DATA: &str = "UPDATE applications SET data = $1, updated_at = $2 WHERE id = $3 AND citizen_id = $4 AND status = $5";
+const SAVE_DATA: &str = "UPDATE applications SET data = $1, updated_at = $2 WHERE id = $3 AND citizen_id = $4 AND status = $5 \
+     RETURNING service_id, created_at";
 const NEXT_CASE_NUMBER: &str = "INSERT INTO case_counters (authority_id, year, next_value) VALUES ($1, $2, 1) \
      ON CONFLICT (authority_id, year) DO UPDATE SET next_value = case_counters.next_value + 1 \
      RETURNING next_value";
@@ -123,7 +124,7 @@ pub(crate) async fn applications<DB: Dialect>(store: &SqlStore<DB>, citizen: &Us
 
 pub(crate) async fn create_application<DB: Dialect>(store: &SqlStore<DB>, citizen: &UserId, service: &ServiceId) -> Result<Application> {
     let id = new_id();
-    let now = OffsetDateTime::now_utc();
+    let now = stored_time(OffsetDateTime::now_utc());
     let mut tx = store.write().await?;
     let inserted = tx.execute(CREATE, args![&id, citizen.as_str(), ApplicationStatus::Draft.as_str(), now, service.as_str()]).await?;
     if inserted == 0 {
@@ -131,20 +132,56 @@ pub(crate) async fn create_application<DB: Dialect>(store: &SqlStore<DB>, citize
     }
     audit(&mut tx, AuditKind::ApplicationCreated, Some((citizen.as_str(), "citizen")), None, ("application", &id)).await?;
     tx.commit().await?;
-    require(store, citizen, &ApplicationId::from_stored(id)).await
+    let id = ApplicationId::from_stored(id);
+    draft(store, citizen, id, service.clone(), FormData::default(), now, now).await
+}
+
+/// A draft as just written, without reading it back: a draft has no case or decision, and its
+/// service's name comes from the kept catalog (read back only if the service is gone since).
+async fn draft<DB: Dialect>(
+    store: &SqlStore<DB>,
+    citizen: &UserId,
+    id: ApplicationId,
+    service_id: ServiceId,
+    data: FormData,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+) -> Result<Application> {
+    let Some(service) = crate::Store::service(store, &service_id).await? else { return require(store, citizen, &id).await };
+    Ok(Application {
+        id,
+        citizen_id: citizen.clone(),
+        service_id,
+        service_name: service.name,
+        status: ApplicationStatus::Draft,
+        data,
+        created_at,
+        updated_at,
+        submitted_at: None,
+        case_number: None,
+        authority_name: None,
+        decision: None,
+    })
 }
 
 pub(crate) async fn save_application_data<DB: Dialect>(store: &SqlStore<DB>, citizen: &UserId, id: &ApplicationId, data: &FormData) -> Result<Application> {
     let json = serde_json::to_string(data).map_err(|_| corrupt("application data"))?;
+    let now = stored_time(OffsetDateTime::now_utc());
     let mut tx = store.write().await?;
-    let args = args![json, OffsetDateTime::now_utc(), id.as_str(), citizen.as_str(), ApplicationStatus::Draft.as_str()];
-    if tx.execute(SAVE_DATA, args).await? == 0 {
+    let args = args![json, now, id.as_str(), citizen.as_str(), ApplicationStatus::Draft.as_str()];
+    let Some((service_id, created_at)) = tx.optional::<(String, OffsetDateTime)>(SAVE_DATA, args).await? else {
         drop(tx);
         return Err(explain_miss(store, citizen, id).await);
-    }
+    };
     audit(&mut tx, AuditKind::ApplicationDataChanged, Some((citizen.as_str(), "citizen")), None, ("application", id.as_str())).await?;
     tx.commit().await?;
-    require(store, citizen, id).await
+    draft(store, citizen, id.clone(), ServiceId::from_stored(service_id), data.clone(), created_at, now).await
+}
+
+/// A time as the databases keep it (PostgreSQL to the microsecond), so that what is answered
+/// equals what is read later.
+fn stored_time(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap_or(t)
 }
 
 pub(crate) async fn submit_application<DB: Dialect>(
@@ -170,17 +207,19 @@ pub(crate) async fn submit_application<DB: Dialect>(
         drop(tx);
         return Err(explain_miss(store, citizen, id).await);
     }
+    let case_id = new_id();
+    let who = Some((citizen.as_str(), "citizen"));
+    audit(&mut tx, AuditKind::ApplicationSubmitted, who, Some(authority.id.as_str()), ("application", id.as_str())).await?;
+    audit(&mut tx, AuditKind::CaseCreated, who, Some(authority.id.as_str()), ("case", &case_id)).await?;
+    // The authority's counter last: its row stays locked until the commit, and every other
+    // submission to the authority waits for it (on PostgreSQL; SQLite writes one at a time).
     // The year of the case number is the German one (New Year's night counts to the new year).
     let year = amtsweg_domain::local_time::berlin(now).year();
     let (sequence,) = tx.one::<(i64,)>(NEXT_CASE_NUMBER, args![authority.id.as_str(), year]).await?;
     let case_number = CaseNumber::new(&authority.short_code, year, sequence);
-    let case_id = new_id();
     let due = now + time::Duration::days(i64::from(processing_days));
     let args = args![&case_id, id.as_str(), authority.id.as_str(), case_number.as_str(), now, due, trace];
     tx.execute(OPEN_CASE, args).await?;
-    let who = Some((citizen.as_str(), "citizen"));
-    audit(&mut tx, AuditKind::ApplicationSubmitted, who, Some(authority.id.as_str()), ("application", id.as_str())).await?;
-    audit(&mut tx, AuditKind::CaseCreated, who, Some(authority.id.as_str()), ("case", &case_id)).await?;
     tx.commit().await?;
     Ok(CaseRef { id: CaseId::from_stored(case_id), case_number: case_number.as_str().to_owned(), authority_id: authority.id.clone() })
 }

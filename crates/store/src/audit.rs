@@ -31,7 +31,9 @@ const APPEND: &str = "INSERT INTO audit_events (at, kind, actor_id, actor_role, 
                       VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const APPEND_PENDING: &str = "INSERT INTO ledger_pending (entry, reference) VALUES ($1, $2)";
 const SALT: &str = "SELECT salt FROM ledger_salts WHERE subject = $1";
-const NEW_SALT: &str = "INSERT INTO ledger_salts (subject, salt) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING";
+const SALTS_OF_ONE: &str = "SELECT subject, salt FROM ledger_salts WHERE subject = $1";
+const SALTS_OF_TWO: &str = "SELECT subject, salt FROM ledger_salts WHERE subject IN ($1, $2)";
+const NEW_SALT: &str = "INSERT INTO ledger_salts (subject, salt) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING RETURNING salt";
 
 row!(AuditRow {
     seq: i64,
@@ -81,13 +83,13 @@ pub(crate) async fn audit<DB: Dialect>(
     let role = actor.map(|a| a.1).unwrap_or("system");
     tx.execute(APPEND, args![at, kind.as_str(), actor.map(|a| a.0), role, authority, subject.0, subject.1]).await?;
     let mut commitments = BTreeMap::new();
-    if let Some((actor_id, _)) = actor {
-        let salt = salt(tx, &format!("user:{actor_id}")).await?;
+    let subject_key = format!("{}:{}", subject.0, subject.1);
+    let actor_key = actor.map(|(actor_id, _)| format!("user:{actor_id}"));
+    let mut salts = salts(tx, &subject_key, actor_key.as_deref()).await?;
+    if let (Some((actor_id, _)), Some(salt)) = (actor, salts.1.take()) {
         commitments.insert("actor".to_owned(), amtsweg_ledger::Commitment::new(&salt, actor_id));
     }
-    let subject_key = format!("{}:{}", subject.0, subject.1);
-    let salt = salt(tx, &subject_key).await?;
-    commitments.insert("subject".to_owned(), amtsweg_ledger::Commitment::new(&salt, subject.1));
+    commitments.insert("subject".to_owned(), amtsweg_ledger::Commitment::new(&salts.0, subject.1));
     let entry = amtsweg_ledger::Entry {
         v: 1,
         kind: kind.as_str().to_owned(),
@@ -101,16 +103,32 @@ pub(crate) async fn audit<DB: Dialect>(
     Ok(())
 }
 
-/// The salt of a subject's commitments, made on first use.
-async fn salt<DB: Dialect>(tx: &mut Write<DB>, subject: &str) -> Result<Vec<u8>> {
-    // Mostly there already (a subject acts or is acted on many times): read first.
-    if let Some((salt,)) = tx.optional::<(Vec<u8>,)>(SALT, args![subject]).await? {
-        return Ok(salt);
-    }
-    let mut fresh = [0u8; 32];
-    getrandom::fill(&mut fresh).map_err(|_| StoreError::Corrupt("no random source".into()))?;
-    tx.execute(NEW_SALT, args![subject, fresh.as_slice()]).await?;
-    Ok(tx.one::<(Vec<u8>,)>(SALT, args![subject]).await?.0)
+/// The salts of a subject's and an actor's commitments, each made on first use: one statement
+/// where both exist already (mostly: a subject acts or is acted on many times), one more for
+/// each made.
+async fn salts<DB: Dialect>(tx: &mut Write<DB>, subject: &str, actor: Option<&str>) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+    let found: Vec<(String, Vec<u8>)> = match actor {
+        Some(actor) => tx.all(SALTS_OF_TWO, args![subject, actor]).await?,
+        None => tx.all(SALTS_OF_ONE, args![subject]).await?,
+    };
+    let mut get = async |key: &str| -> Result<Vec<u8>> {
+        if let Some((_, salt)) = found.iter().find(|(k, _)| k == key) {
+            return Ok(salt.clone());
+        }
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).map_err(|_| StoreError::Corrupt("no random source".into()))?;
+        // Made by this statement, or (a concurrent first use) by another: then read it.
+        match tx.optional::<(Vec<u8>,)>(NEW_SALT, args![key, fresh.as_slice()]).await? {
+            Some((salt,)) => Ok(salt),
+            None => Ok(tx.one::<(Vec<u8>,)>(SALT, args![key]).await?.0),
+        }
+    };
+    let subject_salt = get(subject).await?;
+    let actor_salt = match actor {
+        Some(actor) => Some(get(actor).await?),
+        None => None,
+    };
+    Ok((subject_salt, actor_salt))
 }
 
 pub(crate) async fn record_action<DB: Dialect>(

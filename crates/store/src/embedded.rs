@@ -36,6 +36,7 @@ pub const SQLITE: Embedded = Embedded(&[
     (9, "jobs", include_str!("../migrations/sqlite/0009_jobs.sql")),
     (10, "operator", include_str!("../migrations/sqlite/0010_operator.sql")),
     (11, "accountability", include_str!("../migrations/sqlite/0011_accountability.sql")),
+    (12, "cache versions", include_str!("../migrations/sqlite/0012_cache_versions.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -49,4 +50,5 @@ pub const POSTGRES: Embedded = Embedded(&[
     (9, "jobs", include_str!("../migrations/postgres/0009_jobs.sql")),
     (10, "operator", include_str!("../migrations/postgres/0010_operator.sql")),
     (11, "accountability", include_str!("../migrations/postgres/0011_accountability.sql")),
+    (12, "cache versions", include_str!("../migrations/postgres/0012_cache_versions.sql")),
 ]);

@@ -15,6 +15,7 @@ const HASH: &str = "SELECT hash FROM ledger_hashes WHERE idx = $1";
 const HASH_RANGE: &str = "SELECT idx, hash FROM ledger_hashes WHERE idx >= $1 AND idx < $2 ORDER BY idx";
 const ENTRIES: &str = "SELECT idx, entry FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx";
 const INDEX_OF: &str = "SELECT idx FROM ledger_entries WHERE reference = $1 ORDER BY idx LIMIT 1";
+const ENTRY_OF: &str = "SELECT idx, entry FROM ledger_entries WHERE reference = $1 ORDER BY idx LIMIT 1";
 const ADD_CHECKPOINT: &str = "INSERT INTO ledger_checkpoints (size, note, created_at) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING";
 const CHECKPOINTS: &str = "SELECT size, note FROM ledger_checkpoints ORDER BY size";
 const LATEST_CHECKPOINT: &str = "SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1";
@@ -33,6 +34,30 @@ fn insert_many(table_and_columns: &str, columns: usize, rows: usize) -> String {
         sql.push_str(&format!("{}({})", if r == 0 { "" } else { ", " }, placeholders.join(", ")));
     }
     sql
+}
+
+/// `{head} ($1, …, $n){tail}` for the integers `values` (not empty), padded to a power of two
+/// with the last value again (which changes no `IN`).
+fn in_list(head: &str, values: &[impl Copy + TryInto<i64>], tail: &str) -> (String, Vec<Arg<'static>>) {
+    let size = values.len().next_power_of_two();
+    let last = values.len() - 1;
+    let args = (0..size).map(|n| Arg::from(values[n.min(last)].try_into().unwrap_or(i64::MAX))).collect();
+    let placeholders: Vec<String> = (1..=size).map(|n| format!("${n}")).collect();
+    (format!("{head} ({}){tail}", placeholders.join(", ")), args)
+}
+
+/// `items` in chunks whose lengths are powers of two, at most `max` (a power of two) each.
+fn pow2_chunks<T>(mut items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let len = items.len().min(max);
+        let len = if len.is_power_of_two() { len } else { len.next_power_of_two() / 2 };
+        let (chunk, rest) = items.split_at(len);
+        items = rest;
+        Some(chunk)
+    })
 }
 
 /// Moves up to `max` pending entries into the tree inside `tx` (which holds the integrator's
@@ -65,21 +90,23 @@ async fn integrate_in<DB: Dialect>(tx: &mut Write<DB>, max: usize) -> Result<(u6
         hashes.extend(stored.into_iter().map(|(i, h)| (i as i64, h.0)));
         entries.push((index as i64, entry, reference));
     }
-    // Many rows per statement: integration is the ledger's hot path.
-    for chunk in entries.chunks(500) {
+    // Many rows per statement: integration is the ledger's hot path. The statements come in
+    // a few sizes only (powers of two), so that each connection prepares each text once
+    // rather than a new one per batch.
+    for chunk in pow2_chunks(&entries, 256) {
         let args: Vec<Arg> = chunk.iter().flat_map(|(i, e, r)| [Arg::from(*i), Arg::from(e.as_slice()), Arg::from(r)]).collect();
         tx.execute(&insert_many("ledger_entries (idx, entry, reference)", 3, chunk.len()), &args).await?;
     }
-    for chunk in hashes.chunks(1000) {
+    for chunk in pow2_chunks(&hashes, 512) {
         let args: Vec<Arg> = chunk.iter().flat_map(|(i, h)| [Arg::from(*i), Arg::from(h.as_slice())]).collect();
         tx.execute(&insert_many("ledger_hashes (idx, hash)", 2, chunk.len()), &args).await?;
     }
     // Exactly the rows taken: on PostgreSQL a row with a smaller id may have been committed
     // after the SELECT above (ids are drawn before commit), and must wait for the next round
-    // rather than be deleted unseen. (Integers, safe to inline.)
-    for chunk in ids.chunks(1000) {
-        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-        tx.execute(&format!("DELETE FROM ledger_pending WHERE id IN ({})", list.join(",")), &[]).await?;
+    // rather than be deleted unseen. Padded to a power of two with the last id again.
+    for chunk in ids.chunks(512) {
+        let (sql, args) = in_list("DELETE FROM ledger_pending WHERE id IN", chunk, "");
+        tx.execute(&sql, &args).await?;
     }
     Ok((size + taken as u64, taken, known))
 }
@@ -141,12 +168,12 @@ pub(crate) async fn ledger_pending<DB: Dialect>(store: &SqlStore<DB>) -> Result<
 }
 
 pub(crate) async fn ledger_hashes<DB: Dialect>(store: &SqlStore<DB>, indexes: &[u64]) -> Result<Vec<(u64, [u8; 32])>> {
-    // One statement per 500 indexes (integers, safe to inline): a proof reads a few dozen at most.
+    // One statement per 512 indexes (a proof reads a few dozen at most), padded to a power of
+    // two with the last index again: a few statement texts, each prepared once per connection.
     let mut out = Vec::with_capacity(indexes.len());
-    for chunk in indexes.chunks(500) {
-        let list: Vec<String> = chunk.iter().map(|i| (*i as i64).to_string()).collect();
-        let sql = format!("SELECT idx, hash FROM ledger_hashes WHERE idx IN ({}) ORDER BY idx", list.join(","));
-        for (idx, hash) in store.all::<(i64, Vec<u8>)>(&sql, &[]).await? {
+    for chunk in indexes.chunks(512) {
+        let (sql, args) = in_list("SELECT idx, hash FROM ledger_hashes WHERE idx IN", chunk, " ORDER BY idx");
+        for (idx, hash) in store.all::<(i64, Vec<u8>)>(&sql, &args).await? {
             out.push((idx as u64, hash_of(hash)?));
         }
     }
@@ -165,6 +192,10 @@ pub(crate) async fn ledger_entries<DB: Dialect>(store: &SqlStore<DB>, from: u64,
 
 pub(crate) async fn ledger_index_of<DB: Dialect>(store: &SqlStore<DB>, reference: &str) -> Result<Option<u64>> {
     Ok(store.optional::<(i64,)>(INDEX_OF, args![reference]).await?.map(|(idx,)| idx as u64))
+}
+
+pub(crate) async fn ledger_entry_of<DB: Dialect>(store: &SqlStore<DB>, reference: &str) -> Result<Option<(u64, Vec<u8>)>> {
+    Ok(store.optional::<(i64, Vec<u8>)>(ENTRY_OF, args![reference]).await?.map(|(idx, entry)| (idx as u64, entry)))
 }
 
 pub(crate) async fn ledger_add_checkpoint<DB: Dialect>(store: &SqlStore<DB>, size: u64, note: &str) -> Result<()> {
@@ -187,4 +218,17 @@ pub(crate) async fn ledger_has_checkpoint<DB: Dialect>(store: &SqlStore<DB>, siz
 
 pub(crate) async fn ledger_has_salt<DB: Dialect>(store: &SqlStore<DB>, subject: &str) -> Result<bool> {
     Ok(store.optional::<crate::sql::Present>(HAS_SALT, args![subject]).await?.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_are_powers_of_two_and_cover_everything_in_order() {
+        for n in 0..1100usize {
+            let items: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = super::pow2_chunks(&items, 256).collect();
+            assert!(chunks.iter().all(|c| c.len().is_power_of_two() && c.len() <= 256), "{n}");
+            assert_eq!(chunks.concat(), items);
+        }
+    }
 }

@@ -39,6 +39,7 @@
 
 mod applications;
 mod audit;
+mod cache;
 mod cases;
 mod catalog;
 mod embedded;
@@ -369,6 +370,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ledger_entries(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>>;
     /// The index of the entry recorded for this reference (`transfer:ID`, …), once integrated.
     async fn ledger_index_of(&self, reference: &str) -> Result<Option<u64>>;
+    /// The index and the entry first recorded under `reference`, once integrated.
+    async fn ledger_entry_of(&self, reference: &str) -> Result<Option<(u64, Vec<u8>)>>;
     async fn ledger_add_checkpoint(&self, size: u64, note: &str) -> Result<()>;
     /// Stored checkpoints, by size.
     async fn ledger_checkpoints(&self) -> Result<Vec<(u64, String)>>;

@@ -1,11 +1,13 @@
 //! PostgreSQL, for several stateless app nodes on one database.
 
+use crate::cache::{Caches, Listened};
 use crate::sql::driver::{self, Arg};
 use crate::sql::{Dialect, Rows, SqlStore};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The store on PostgreSQL.
 pub type PgStore = SqlStore<Postgres>;
@@ -34,9 +36,56 @@ impl SqlStore<Postgres> {
         Self::connect_in_schema(url, schema).await
     }
 
+    /// Connects and listens for changes of what is kept (`crate::cache`).
     async fn connect_with(options: PgConnectOptions) -> crate::Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
-        Ok(Self::with_db(pool))
+        let listened = Arc::new(Listened::default());
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        tokio::spawn(listen(pool.clone(), listened.clone(), stopped));
+        let caches = Caches { listened: Some(listened), _stop: Some(stop), ..Caches::default() };
+        Ok(Self::with_caches(pool, caches))
+    }
+}
+
+/// The channel the triggers of migration 12 notify.
+const CACHE_CHANNEL: &str = "amtsweg_cache";
+
+/// Listens on its own connection until the store is dropped; on a lost connection, connects
+/// again (after a second), and only then lets the store keep anything again.
+async fn listen(pool: PgPool, listened: Arc<Listened>, mut stopped: tokio::sync::watch::Receiver<()>) {
+    loop {
+        let connected = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(CACHE_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            _ = stopped.changed() => return,
+            connected = connected => match connected {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cache notifications: not listening, retrying in a second");
+                    tokio::select! {
+                        _ = stopped.changed() => return,
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                    }
+                }
+            },
+        };
+        listened.listening();
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => return,
+                received = listener.try_recv() => match received {
+                    Ok(Some(notification)) => listened.changed(notification.payload()),
+                    Ok(None) | Err(_) => {
+                        tracing::warn!("cache notifications: connection lost, nothing is kept until it is back");
+                        listened.lost();
+                        break;
+                    }
+                },
+            }
+        }
     }
 }
 

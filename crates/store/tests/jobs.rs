@@ -1,8 +1,10 @@
-//! The jobs table (and the shared rate limits) on both backends: SQLite always, PostgreSQL when `AMTSWEG_TEST_POSTGRES_URL`
+//! What app nodes share through the database (the jobs table, the rate limits, the versions of
+//! what each node keeps in memory) on both backends: SQLite always, PostgreSQL when `AMTSWEG_TEST_POSTGRES_URL`
 //! is set (mandatory when `CI=true`), each test in a fresh database file or schema, opened by
 //! two store handles (two pools, as two processes would).
 
-use amtsweg_store::{DynStore, JobCounts, PgStore, SqliteStore, Store};
+use amtsweg_domain::{Authority, AuthorityId, Role, User, UserId};
+use amtsweg_store::{Actor, DynStore, JobCounts, PgStore, SqliteStore, Store};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,6 +74,20 @@ impl Db {
         }
     }
 
+    /// Runs a statement on the database directly, as an operator's hand would.
+    async fn execute_past_the_store(&self, sql: &str) {
+        match &self.place {
+            Place::Sqlite { handles, .. } => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", handles[0].path().display())).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Place::Postgres { handles, .. } => {
+                sqlx::query(sql).execute(handles[0].pool()).await.unwrap();
+            }
+        }
+    }
+
     async fn remove(self) {
         match self.place {
             Place::Sqlite { dir, handles } => {
@@ -137,6 +153,9 @@ on_both!(
     failed_without_retry_is_kept_and_never_claimed,
     every_job_is_claimed_once_by_concurrent_claimers,
     rate_limits_hold_across_handles,
+    a_kept_token_stops_with_its_revocation_on_every_handle,
+    a_kept_token_stops_with_a_change_made_past_the_store,
+    the_kept_catalog_follows_a_change_on_another_handle,
 );
 
 /// Now, to the microsecond (PostgreSQL keeps microseconds).
@@ -329,4 +348,84 @@ async fn rate_limits_hold_across_handles(db: Arc<Db>) {
     }
     assert_eq!(allowed, 3);
     assert_eq!(one.forget_allowances(now + 2 * minute).await.unwrap(), 3);
+}
+
+// --- what each handle keeps in memory (`cache.rs`) -------------------------------------------
+
+/// Looks `what` up on a handle until it gives `expected`: at once on SQLite (each lookup reads
+/// the version); on PostgreSQL as soon as the handle's listening connection has heard of the
+/// change (well under a millisecond; up to 5 s allowed here so that a busy machine cannot fail
+/// the test; the next request after a revocation, across nodes, is `tests/nginx.rs`).
+async fn until<T: PartialEq + std::fmt::Debug, F: Future<Output = T>>(db: &Db, expected: T, what: impl Fn() -> F) {
+    let tries = if matches!(db.place, Place::Sqlite { .. }) { 1 } else { 500 };
+    let mut last = None;
+    for _ in 0..tries {
+        let got = what().await;
+        if got == expected {
+            return;
+        }
+        last = Some(got);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("still {last:?}, expected {expected:?}");
+}
+
+async fn citizen_with_token(store: &DynStore, n: &str) -> (UserId, String) {
+    let id = UserId::parse(&format!("buerger-{n}")).unwrap();
+    let user = User { id: id.clone(), role: Role::Citizen, display_name: format!("Bürgerin {n}"), authority_id: None, person: None };
+    store.create_user(&user).await.unwrap();
+    let hash = format!("token-hash-{n}");
+    store.put_api_token(&hash, &id, OffsetDateTime::now_utc() + Duration::days(1)).await.unwrap();
+    (id, hash)
+}
+
+fn console() -> Actor {
+    Actor { id: UserId::parse("console").unwrap(), role: Role::Operator }
+}
+
+async fn a_kept_token_stops_with_its_revocation_on_every_handle(db: Arc<Db>) {
+    let (a, b) = (&db.stores[0], &db.stores[1]);
+    let (id, hash) = citizen_with_token(a, "eins").await;
+    for _ in 0..2 {
+        for store in [a, b] {
+            assert_eq!(store.user_by_api_token(&hash).await.unwrap().map(|u| u.id), Some(id.clone()), "looked up, then kept");
+        }
+    }
+    b.deactivate_user(&id, &console()).await.unwrap();
+    for store in [a, b] {
+        until(&db, None, || async { store.user_by_api_token(&hash).await.unwrap().map(|u| u.id) }).await;
+    }
+}
+
+async fn a_kept_token_stops_with_a_change_made_past_the_store(db: Arc<Db>) {
+    let a = &db.stores[0];
+    let (id, hash) = citizen_with_token(a, "zwei").await;
+    assert_eq!(a.user_by_api_token(&hash).await.unwrap().map(|u| u.id), Some(id.clone()));
+    assert_eq!(a.user_by_api_token(&hash).await.unwrap().map(|u| u.id), Some(id.clone()));
+    // As an operator would by hand: the triggers see it all the same.
+    db.execute_past_the_store("UPDATE api_tokens SET revoked_at = expires_at").await;
+    until(&db, None, || async { a.user_by_api_token(&hash).await.unwrap().map(|u| u.id) }).await;
+}
+
+async fn the_kept_catalog_follows_a_change_on_another_handle(db: Arc<Db>) {
+    let (a, b) = (&db.stores[0], &db.stores[1]);
+    let mut authority: Authority = serde_json::from_value(serde_json::json!({
+        "id": "stadt-probe", "name": "Stadt Probe", "short_code": "SP", "region": "147130000000", "address": "Markt 1, 04109 Leipzig",
+    }))
+    .unwrap();
+    let name_on = |store: &DynStore| {
+        let store = store.clone();
+        async move { store.authority(&AuthorityId::parse("stadt-probe").unwrap()).await.unwrap().map(|a| a.name) }
+    };
+    assert_eq!(name_on(a).await, None, "not there yet (and the absence kept)");
+    assert_eq!(name_on(b).await, None, "kept on the other handle too");
+    b.create_authority(&authority, &console()).await.unwrap();
+    assert_eq!(name_on(b).await.as_deref(), Some("Stadt Probe"), "the changing handle reads its own write at once");
+    until(&db, Some("Stadt Probe".to_string()), || name_on(a)).await;
+    assert_eq!(name_on(a).await.as_deref(), Some("Stadt Probe"), "kept");
+    authority.name = "Stadt Probe (neu)".into();
+    assert_eq!(name_on(b).await.as_deref(), Some("Stadt Probe"));
+    b.update_authority(&authority, &console()).await.unwrap();
+    assert_eq!(name_on(b).await.as_deref(), Some("Stadt Probe (neu)"), "at once on the changing handle");
+    until(&db, Some("Stadt Probe (neu)".to_string()), || name_on(a)).await;
 }

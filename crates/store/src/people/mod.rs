@@ -85,7 +85,7 @@ pub(crate) async fn authority_staff<DB: Dialect>(store: &SqlStore<DB>, authority
 
 const PUT_API_TOKEN: &str = "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
 const USER_BY_API_TOKEN: &str = concat!(
-    "SELECT u.id, u.role, u.display_name, u.authority_id, u.person FROM api_tokens t \
+    "SELECT u.id, u.role, u.display_name, u.authority_id, u.person, t.expires_at FROM api_tokens t \
      JOIN users u ON u.id = t.user_id \
      WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
     may_act!()
@@ -96,9 +96,13 @@ pub(crate) async fn put_api_token<DB: Dialect>(store: &SqlStore<DB>, token_hash:
     Ok(())
 }
 
-pub(crate) async fn user_by_api_token<DB: Dialect>(store: &SqlStore<DB>, token_hash: &str) -> Result<Option<User>> {
-    let row = store.optional::<UserRow>(USER_BY_API_TOKEN, args![token_hash, OffsetDateTime::now_utc()]).await?;
-    row.map(UserRow::into_domain).transpose()
+row!(TokenUserRow { id: String, role: String, display_name: String, authority_id: Option<String>, person: Option<String>, expires_at: OffsetDateTime });
+
+/// The user a valid token belongs to, and when the token expires.
+pub(crate) async fn user_by_api_token<DB: Dialect>(store: &SqlStore<DB>, token_hash: &str) -> Result<Option<(User, OffsetDateTime)>> {
+    let Some(row) = store.optional::<TokenUserRow>(USER_BY_API_TOKEN, args![token_hash, OffsetDateTime::now_utc()]).await? else { return Ok(None) };
+    let TokenUserRow { id, role, display_name, authority_id, person, expires_at } = row;
+    Ok(Some((UserRow { id, role, display_name, authority_id, person }.into_domain()?, expires_at)))
 }
 
 // --- citizens from a login provider --------------------------------------------------------

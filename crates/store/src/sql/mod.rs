@@ -11,9 +11,11 @@ mod store;
 pub(crate) use driver::{Arg, args};
 pub(crate) use rows::{Present, Rows, row};
 
+use crate::cache::{Caches, Kept, Scope};
 use crate::embedded::Embedded;
 use crate::{Backend, Result, StoreError};
 use std::future::Future;
+use std::sync::Arc;
 
 /// A database amtsweg runs on: implemented for `crate::sqlite::Sqlite` (rusqlite, one batching
 /// writer) and `sqlx::Postgres` (in `crate::postgres`). Not nameable outside the crate.
@@ -54,21 +56,77 @@ pub trait Dialect: Send + Sync + Sized + 'static {
 /// [`PgStore`](crate::PgStore).
 pub struct SqlStore<DB: Dialect> {
     db: DB::Db,
+    /// What is kept between requests (`crate::cache`), shared by the clones.
+    caches: Arc<Caches>,
 }
 
 impl<DB: Dialect> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
-        Self { db: self.db.clone() }
+        Self { db: self.db.clone(), caches: self.caches.clone() }
     }
 }
 
+const CACHE_VERSION: &str = "SELECT version FROM cache_versions WHERE name = $1";
+
 impl<DB: Dialect> SqlStore<DB> {
+    /// A store that reads the versions of what it keeps from the database.
     pub(crate) fn with_db(db: DB::Db) -> Self {
-        Self { db }
+        Self::with_caches(db, Caches::default())
+    }
+
+    pub(crate) fn with_caches(db: DB::Db, caches: Caches) -> Self {
+        Self { db, caches: Arc::new(caches) }
     }
 
     pub(crate) fn db(&self) -> &DB::Db {
         &self.db
+    }
+
+    pub(crate) fn caches(&self) -> &Caches {
+        &self.caches
+    }
+
+    /// The current version of `scope`; `None`: keep and use nothing now (the listening
+    /// connection is down, or the version could not be read: the lookup itself then reads the
+    /// database and reports what is wrong).
+    pub(crate) async fn cache_version(&self, scope: Scope) -> Option<u64> {
+        match &self.caches.listened {
+            Some(listened) => listened.version(scope),
+            None => self.optional::<(i64,)>(CACHE_VERSION, args![scope.name()]).await.ok().flatten().map(|(v,)| v as u64),
+        }
+    }
+
+    /// Runs a write to tables behind `scopes` and then lets this store's kept values of them go
+    /// at once (read-your-writes on this node; the database's triggers tell every other node,
+    /// and SQLite's versions are read from the database anyway).
+    pub(crate) async fn changing<T>(&self, scopes: &[Scope], write: impl Future<Output = Result<T>>) -> Result<T> {
+        let done = write.await;
+        if let Some(listened) = &self.caches.listened {
+            for scope in scopes {
+                listened.changed(scope.name());
+            }
+        }
+        done
+    }
+
+    /// The value kept in `kept` for `key` under the current version of `scope`, or `load`ed
+    /// (and kept under the version read before it).
+    pub(crate) async fn kept<K, V>(&self, scope: Scope, kept: impl Fn(&Caches) -> &Kept<K, V>, key: K, load: impl Future<Output = Result<V>>) -> Result<V>
+    where
+        K: Eq + std::hash::Hash,
+        V: Clone,
+    {
+        let version = self.cache_version(scope).await;
+        if let Some(v) = version
+            && let Some(hit) = kept(&self.caches).get(&key, v)
+        {
+            return Ok(hit);
+        }
+        let value = load.await?;
+        if let Some(v) = version {
+            kept(&self.caches).put(key, v, value.clone());
+        }
+        Ok(value)
     }
 
     /// Reads all rows of a query, outside any transaction.

@@ -1,6 +1,7 @@
 //! [`Store`] for [`SqlStore`]: each method calls its aggregate's function, in the trait's order.
 
 use super::{Dialect, SqlStore};
+use crate::cache::Scope;
 use crate::people::sessions;
 use crate::cases::{file, inbox, questions};
 use crate::{Actor, Backend, Job, JobCounts, Result, Store};
@@ -32,49 +33,50 @@ impl<DB: Dialect> Store for SqlStore<DB> {
 
     // --- catalog -------------------------------------------------------------------------
     async fn put_authority(&self, authority: &Authority) -> Result<()> {
-        catalog::put_authority(self, authority).await
+        self.changing(&[Scope::Access, Scope::Catalog], catalog::put_authority(self, authority)).await
     }
     async fn authorities(&self) -> Result<Vec<Authority>> {
         catalog::authorities(self).await
     }
     async fn authority(&self, id: &AuthorityId) -> Result<Option<Authority>> {
-        catalog::authority(self, id).await
+        self.kept(Scope::Catalog, |c| &c.authorities, id.clone(), catalog::authority(self, id)).await
     }
     async fn put_service(&self, service: &Service) -> Result<()> {
-        catalog::put_service(self, service).await
+        self.changing(&[Scope::Catalog], catalog::put_service(self, service)).await
     }
     async fn services(&self) -> Result<Vec<Service>> {
         catalog::services(self).await
     }
     async fn service(&self, id: &ServiceId) -> Result<Option<Service>> {
-        catalog::service(self, id).await
+        self.kept(Scope::Catalog, |c| &c.services, id.clone(), catalog::service(self, id)).await
     }
     async fn decision_rules(&self, service: &ServiceId, authority: &AuthorityId) -> Result<Option<DecisionRules>> {
-        catalog::decision_rules(self, service, authority).await
+        let key = (service.clone(), authority.clone());
+        self.kept(Scope::Catalog, |c| &c.rules, key, catalog::decision_rules(self, service, authority)).await
     }
     async fn put_decision_rules(&self, service: &ServiceId, authority: &AuthorityId, rules: &DecisionRules, actor: &Actor) -> Result<()> {
-        catalog::put_decision_rules(self, service, authority, rules, actor).await
+        self.changing(&[Scope::Catalog], catalog::put_decision_rules(self, service, authority, rules, actor)).await
     }
     async fn put_responsibility(&self, responsibility: &Responsibility) -> Result<()> {
-        catalog::put_responsibility(self, responsibility).await
+        self.changing(&[Scope::Catalog], catalog::put_responsibility(self, responsibility)).await
     }
     async fn responsibilities(&self, service: &ServiceId) -> Result<Vec<Responsibility>> {
-        catalog::responsibilities(self, service).await
+        self.kept(Scope::Catalog, |c| &c.responsibilities, service.clone(), catalog::responsibilities(self, service)).await
     }
     async fn create_authority(&self, authority: &Authority, actor: &Actor) -> Result<()> {
-        catalog::create_authority(self, authority, actor).await
+        self.changing(&[Scope::Access, Scope::Catalog], catalog::create_authority(self, authority, actor)).await
     }
     async fn update_authority(&self, authority: &Authority, actor: &Actor) -> Result<()> {
-        catalog::update_authority(self, authority, actor).await
+        self.changing(&[Scope::Access, Scope::Catalog], catalog::update_authority(self, authority, actor)).await
     }
     async fn add_responsibility(&self, responsibility: &Responsibility, actor: &Actor) -> Result<()> {
-        catalog::add_responsibility(self, responsibility, actor).await
+        self.changing(&[Scope::Catalog], catalog::add_responsibility(self, responsibility, actor)).await
     }
     async fn all_responsibilities(&self) -> Result<Vec<Responsibility>> {
         catalog::all_responsibilities(self).await
     }
     async fn update_service(&self, service: &Service, actor: &Actor) -> Result<()> {
-        catalog::update_service(self, service, actor).await
+        self.changing(&[Scope::Catalog], catalog::update_service(self, service, actor)).await
     }
     async fn invite_staff(&self, user: &User, login: &str, token_hash: &str, expires_at: OffsetDateTime, actor: &Actor) -> Result<()> {
         people::invitations::invite_staff(self, user, login, token_hash, expires_at, actor).await
@@ -89,7 +91,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         people::invitations::accept_invitation(self, token_hash, password_hash, totp_secret).await
     }
     async fn deactivate_user(&self, user: &UserId, actor: &Actor) -> Result<()> {
-        people::invitations::deactivate_user(self, user, actor).await
+        self.changing(&[Scope::Access], people::invitations::deactivate_user(self, user, actor)).await
     }
     async fn user_active(&self, user: &UserId) -> Result<bool> {
         people::invitations::user_active(self, user).await
@@ -112,7 +114,21 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         people::put_api_token(self, token_hash, user, expires_at).await
     }
     async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>> {
-        people::user_by_api_token(self, token_hash).await
+        // Only tokens found valid are kept, with their expiry: an unknown one is looked up
+        // each time (so that nothing grows from guesses), a kept one until it expires.
+        let version = self.cache_version(Scope::Access).await;
+        let now = OffsetDateTime::now_utc();
+        if let Some(v) = version
+            && let Some((user, expires_at)) = self.caches().tokens.get(token_hash, v)
+            && expires_at > now
+        {
+            return Ok(Some(user));
+        }
+        let found = people::user_by_api_token(self, token_hash).await?;
+        if let (Some(v), Some(found)) = (version, &found) {
+            self.caches().tokens.put(token_hash.to_owned(), v, found.clone());
+        }
+        Ok(found.map(|(user, _)| user))
     }
     async fn put_session(&self, session: &Session) -> Result<()> {
         sessions::put_session(self, session).await
@@ -133,7 +149,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         sessions::take_pending_login(self, id_hash).await
     }
     async fn upsert_citizen_login(&self, issuer: &str, subject: &str, display_name: &str, person: &Person) -> Result<User> {
-        people::upsert_citizen_login(self, issuer, subject, display_name, person).await
+        self.changing(&[Scope::Access], people::upsert_citizen_login(self, issuer, subject, display_name, person)).await
     }
     async fn put_staff_credential(&self, credential: &StaffCredential) -> Result<()> {
         people::put_staff_credential(self, credential).await
@@ -366,6 +382,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
     async fn ledger_index_of(&self, reference: &str) -> Result<Option<u64>> {
         ledger::ledger_index_of(self, reference).await
+    }
+    async fn ledger_entry_of(&self, reference: &str) -> Result<Option<(u64, Vec<u8>)>> {
+        ledger::ledger_entry_of(self, reference).await
     }
     async fn ledger_add_checkpoint(&self, size: u64, note: &str) -> Result<()> {
         ledger::ledger_add_checkpoint(self, size, note).await

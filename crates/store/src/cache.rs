@@ -1,0 +1,166 @@
+//! What the store keeps in memory between requests: the user behind a bearer token (`access`)
+//! and the catalog a request reads (services, authorities, responsibilities, decision rules).
+//!
+//! Each kept value is tagged with the version of its scope read *before* the value was read
+//! from the database, and is used only while that version is still current, so that a value
+//! read concurrently with a change is never kept past it. The versions are raised by triggers
+//! in the transaction of every change to a table behind a scope (migration 12), whoever makes
+//! it: this process, another node, the console or a hand-made `UPDATE`.
+//!
+//! - SQLite: every lookup reads the scope's version (one row of a tiny table, on a reader).
+//! - PostgreSQL: the triggers also `NOTIFY amtsweg_cache` with the scope, each node listens
+//!   and counts the notifications it got, so a lookup reads no row at all. While the listening
+//!   connection is down nothing is kept or used (every lookup reads the database); when it is
+//!   back, all scopes move on, since notifications may have been missed meanwhile.
+
+use amtsweg_domain::{Authority, AuthorityId, DecisionRules, Responsibility, Service, ServiceId, User};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use time::OffsetDateTime;
+
+/// What a kept value depends on; the names are those of `cache_versions` and of the payloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Access,
+    Catalog,
+}
+
+impl Scope {
+    const ALL: [Scope; 2] = [Scope::Access, Scope::Catalog];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Scope::Access => "access",
+            Scope::Catalog => "catalog",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Entries per map at most: a full map starts again empty (a bound on memory, not an LRU:
+/// the catalog is small, and tokens beyond it are read from the database as before).
+const MAX_ENTRIES: usize = 100_000;
+
+/// Values by key, each tagged with the version it was read under.
+pub(crate) struct Kept<K, V> {
+    map: Mutex<HashMap<K, (u64, V)>>,
+}
+
+impl<K: Eq + Hash, V: Clone> Default for Kept<K, V> {
+    fn default() -> Self {
+        Self { map: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> Kept<K, V> {
+    /// The value kept for `key` if it was read under `version`.
+    pub(crate) fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q, version: u64) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).filter(|(v, _)| *v == version).map(|(_, value)| value.clone())
+    }
+
+    pub(crate) fn put(&self, key: K, version: u64, value: V) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (version, value));
+    }
+}
+
+/// The versions a listening PostgreSQL node was told of.
+#[derive(Default)]
+pub(crate) struct Listened {
+    up: AtomicBool,
+    versions: [AtomicU64; 2],
+}
+
+impl Listened {
+    /// The scope's version; `None` while the listening connection is down.
+    pub(crate) fn version(&self, scope: Scope) -> Option<u64> {
+        self.up.load(Ordering::SeqCst).then(|| self.versions[scope.index()].load(Ordering::SeqCst))
+    }
+
+    /// A notification: the scope it names moves on (all of them for a payload not known).
+    pub(crate) fn changed(&self, payload: &str) {
+        match Scope::ALL.into_iter().find(|s| s.name() == payload) {
+            Some(scope) => {
+                self.versions[scope.index()].fetch_add(1, Ordering::SeqCst);
+            }
+            None => self.move_all(),
+        }
+    }
+
+    /// The connection is lost: nothing is kept or used until [`listening`](Self::listening).
+    pub(crate) fn lost(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.move_all();
+    }
+
+    /// Listening (again): what was kept before may have missed a change.
+    pub(crate) fn listening(&self) {
+        self.move_all();
+        self.up.store(true, Ordering::SeqCst);
+    }
+
+    fn move_all(&self) {
+        for v in &self.versions {
+            v.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Everything one store keeps.
+#[derive(Default)]
+pub(crate) struct Caches {
+    /// A token's user and the token's expiry, by the token's hash (only tokens that were valid).
+    pub(crate) tokens: Kept<String, (User, OffsetDateTime)>,
+    pub(crate) services: Kept<ServiceId, Option<Service>>,
+    pub(crate) authorities: Kept<AuthorityId, Option<Authority>>,
+    pub(crate) responsibilities: Kept<ServiceId, Vec<Responsibility>>,
+    pub(crate) rules: Kept<(ServiceId, AuthorityId), Option<DecisionRules>>,
+    /// PostgreSQL: the versions told by notifications; `None`: read them from the database.
+    pub(crate) listened: Option<std::sync::Arc<Listened>>,
+    /// Dropped with the store: ends the listening task.
+    pub(crate) _stop: Option<tokio::sync::watch::Sender<()>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_used_only_under_the_version_it_was_read_under() {
+        let kept: Kept<String, u32> = Kept::default();
+        kept.put("a".into(), 3, 7);
+        assert_eq!(kept.get("a", 3), Some(7));
+        assert_eq!(kept.get("a", 4), None);
+        assert_eq!(kept.get("b", 3), None);
+    }
+
+    #[test]
+    fn a_listening_node_moves_on_with_each_notification_and_uses_nothing_while_deaf() {
+        let l = Listened::default();
+        assert_eq!(l.version(Scope::Access), None, "not listening yet");
+        l.listening();
+        let (a, c) = (l.version(Scope::Access).unwrap(), l.version(Scope::Catalog).unwrap());
+        l.changed("access");
+        assert_ne!(l.version(Scope::Access), Some(a));
+        assert_eq!(l.version(Scope::Catalog), Some(c), "a change of access leaves the catalog");
+        l.changed("something else");
+        assert_ne!(l.version(Scope::Catalog), Some(c), "an unknown payload moves every scope");
+        let before = l.version(Scope::Catalog).unwrap();
+        l.lost();
+        assert_eq!(l.version(Scope::Catalog), None);
+        l.listening();
+        assert_ne!(l.version(Scope::Catalog), Some(before), "back after a loss: what was kept is old");
+    }
+}
