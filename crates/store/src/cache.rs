@@ -7,11 +7,16 @@
 //! in the transaction of every change to a table behind a scope (migration 12), whoever makes
 //! it: this process, another node, the console or a hand-made `UPDATE`.
 //!
-//! - SQLite: every lookup reads the scope's version (one row of a tiny table, on a reader).
-//! - PostgreSQL: the triggers also `NOTIFY amtsweg_cache` with the scope, each node listens
-//!   and counts the notifications it got, so a lookup reads no row at all. While the listening
-//!   connection is down nothing is kept or used (every lookup reads the database); when it is
-//!   back, all scopes move on, since notifications may have been missed meanwhile.
+//! - Access (a token's user), on both databases: every lookup reads the version (one row of a
+//!   tiny table). A revoked token must be refused on the very next request on every node, and
+//!   nothing orders a notification before a request that another node answers.
+//! - The catalog on SQLite: the same.
+//! - The catalog on PostgreSQL: the triggers also `NOTIFY amtsweg_cache` with the scope; each
+//!   node listens and counts the notifications it got, so a lookup reads no row at all, and its
+//!   own writes move its versions at once (`SqlStore::changing`). While the listening
+//!   connection is down (an error, or the node's own heartbeat not heard back within two
+//!   seconds) nothing is kept or used; when it is back, all scopes move on, since notifications
+//!   may have been missed meanwhile.
 
 use amtsweg_domain::{Authority, AuthorityId, DecisionRules, Responsibility, Service, ServiceId, User};
 use std::collections::HashMap;

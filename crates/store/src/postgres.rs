@@ -8,6 +8,7 @@ use sqlx::{Postgres, Transaction};
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The store on PostgreSQL.
 pub type PgStore = SqlStore<Postgres>;
@@ -47,15 +48,35 @@ impl SqlStore<Postgres> {
     }
 }
 
-/// The channel the triggers of migration 12 notify.
+/// The channel the triggers of migrations 12 and 13 notify.
 const CACHE_CHANNEL: &str = "amtsweg_cache";
+/// How often a listening node sends itself a notification, and how long it waits to hear it
+/// before it takes the connection for lost: a connection can die without an error (a firewall's
+/// idle timeout, a failover), and a node that does not notice would keep what it keeps for ever.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+const HEARD_WITHIN: Duration = Duration::from_secs(2);
 
-/// Listens on its own connection until the store is dropped; on a lost connection, connects
-/// again (after a second), and only then lets the store keep anything again.
+/// Nothing is kept once the listening task ends, however it ends (a panic, a runtime shut down).
+struct DeafWhenGone(Arc<Listened>);
+
+impl Drop for DeafWhenGone {
+    fn drop(&mut self) {
+        self.0.lost();
+    }
+}
+
+/// Listens on its own connection until the store is dropped. Keeps nothing before the versions'
+/// table exists (migration 12), and from a lost connection (an error, or its own heartbeat not
+/// heard back in time) until it listens again.
 async fn listen(pool: PgPool, listened: Arc<Listened>, mut stopped: tokio::sync::watch::Receiver<()>) {
+    let _deaf_when_gone = DeafWhenGone(listened.clone());
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let mut beat = 0u64;
     loop {
         let connected = async {
+            sqlx::query("SELECT 1 FROM cache_versions LIMIT 1").execute(&pool).await?;
             let mut listener = PgListener::connect_with(&pool).await?;
+            listener.eager_reconnect(false);
             listener.listen(CACHE_CHANNEL).await?;
             Ok::<_, sqlx::Error>(listener)
         };
@@ -64,28 +85,53 @@ async fn listen(pool: PgPool, listened: Arc<Listened>, mut stopped: tokio::sync:
             connected = connected => match connected {
                 Ok(listener) => listener,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cache notifications: not listening, retrying in a second");
+                    tracing::debug!(error = %e, "cache notifications: not listening yet, retrying in a second");
                     tokio::select! {
                         _ = stopped.changed() => return,
-                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
                     }
                 }
             },
         };
         listened.listening();
-        loop {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        // The heartbeat sent and not heard back yet, and when it was sent.
+        let mut waiting: Option<(String, Instant)> = None;
+        let lost = loop {
             tokio::select! {
                 _ = stopped.changed() => return,
-                received = listener.try_recv() => match received {
-                    Ok(Some(notification)) => listened.changed(notification.payload()),
-                    Ok(None) | Err(_) => {
-                        tracing::warn!("cache notifications: connection lost, nothing is kept until it is back");
-                        listened.lost();
-                        break;
+                _ = tick.tick() => match &waiting {
+                    Some((_, sent)) if sent.elapsed() > HEARD_WITHIN => break "its heartbeat was not heard back",
+                    Some(_) => {}
+                    None => {
+                        beat += 1;
+                        let payload = format!("ping:{nonce}:{beat}");
+                        let sent = sqlx::query("SELECT pg_notify($1, $2)").bind(CACHE_CHANNEL).bind(&payload).execute(&pool);
+                        match tokio::time::timeout(HEARD_WITHIN, sent).await {
+                            Ok(Ok(_)) => waiting = Some((payload, Instant::now())),
+                            _ => break "its heartbeat could not be sent",
+                        }
                     }
                 },
+                received = listener.try_recv() => match received {
+                    Ok(Some(notification)) => {
+                        let payload = notification.payload();
+                        if payload.starts_with("ping:") {
+                            // Every node's heartbeat reaches every node: only its own counts.
+                            if waiting.as_ref().is_some_and(|(p, _)| p == payload) {
+                                waiting = None;
+                            }
+                        } else {
+                            listened.changed(payload);
+                        }
+                    }
+                    Ok(None) => break "the connection was closed",
+                    Err(_) => break "the connection failed",
+                },
             }
-        }
+        };
+        tracing::warn!(reason = lost, "cache notifications: connection lost, nothing is kept until it is back");
+        listened.lost();
     }
 }
 

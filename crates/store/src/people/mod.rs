@@ -108,7 +108,9 @@ pub(crate) async fn user_by_api_token<DB: Dialect>(store: &SqlStore<DB>, token_h
 // --- citizens from a login provider --------------------------------------------------------
 
 const LINKED_USER: &str = "SELECT user_id FROM external_logins WHERE issuer = $1 AND subject = $2";
-const UPDATE_CITIZEN: &str = "UPDATE users SET display_name = $1, person = $2 WHERE id = $3 AND role = $4";
+/// Only when something changed: an update moves the version of what app nodes keep (`cache.rs`).
+const UPDATE_CITIZEN: &str =
+    "UPDATE users SET display_name = $1, person = $2 WHERE id = $3 AND role = $4 AND (display_name <> $1 OR person IS NULL OR person <> $2)";
 const CREATE_CITIZEN: &str = "INSERT INTO users (id, role, display_name, authority_id, person, created_at) VALUES ($1, $2, $3, NULL, $4, $5)";
 const LINK: &str = "INSERT INTO external_logins (issuer, subject, user_id) VALUES ($1, $2, $3) ON CONFLICT (issuer, subject) DO NOTHING";
 

@@ -88,11 +88,13 @@ impl<DB: Dialect> SqlStore<DB> {
 
     /// The current version of `scope`; `None`: keep and use nothing now (the listening
     /// connection is down, or the version could not be read: the lookup itself then reads the
-    /// database and reports what is wrong).
+    /// database and reports what is wrong). Access is always read from the database: a revoked
+    /// token must be refused on the very next request on every node, and a notification may
+    /// arrive after that request; the catalog follows the notifications where a node listens.
     pub(crate) async fn cache_version(&self, scope: Scope) -> Option<u64> {
-        match &self.caches.listened {
-            Some(listened) => listened.version(scope),
-            None => self.optional::<(i64,)>(CACHE_VERSION, args![scope.name()]).await.ok().flatten().map(|(v,)| v as u64),
+        match (&self.caches.listened, scope) {
+            (Some(listened), Scope::Catalog) => listened.version(scope),
+            _ => self.optional::<(i64,)>(CACHE_VERSION, args![scope.name()]).await.ok().flatten().map(|(v,)| v as u64),
         }
     }
 
