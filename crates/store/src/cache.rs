@@ -13,9 +13,9 @@
 //! - The catalog on SQLite: the same.
 //! - The catalog on PostgreSQL: the triggers also `NOTIFY amtsweg_cache` with the scope; each
 //!   node listens and counts the notifications it got, so a lookup reads no row at all, and its
-//!   own writes move its versions at once (`SqlStore::changing`). While the listening
+//!   own catalog writes move its version at once (`SqlStore::changing_catalog`). While the listening
 //!   connection is down (an error, or the node's own heartbeat not heard back within two
-//!   seconds) nothing is kept or used; when it is back, all scopes move on, since notifications
+//!   seconds) nothing is kept or used; when it is back, the catalog moves on, since notifications
 //!   may have been missed meanwhile.
 
 use amtsweg_domain::{Authority, AuthorityId, DecisionRules, Responsibility, Service, ServiceId, User};
@@ -33,8 +33,6 @@ pub(crate) enum Scope {
 }
 
 impl Scope {
-    const ALL: [Scope; 2] = [Scope::Access, Scope::Catalog];
-
     pub(crate) fn name(self) -> &'static str {
         match self {
             Scope::Access => "access",
@@ -42,9 +40,6 @@ impl Scope {
         }
     }
 
-    fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// Entries per map at most: a full map starts again empty (a bound on memory, not an LRU:
@@ -81,45 +76,42 @@ impl<K: Eq + Hash, V: Clone> Kept<K, V> {
     }
 }
 
-/// The versions a listening PostgreSQL node was told of.
+/// The catalog's version as a listening PostgreSQL node counts it (access is always read from
+/// the database, see the module's text).
 #[derive(Default)]
 pub(crate) struct Listened {
     up: AtomicBool,
-    versions: [AtomicU64; 2],
+    catalog: AtomicU64,
 }
 
 impl Listened {
-    /// The scope's version; `None` while the listening connection is down.
-    pub(crate) fn version(&self, scope: Scope) -> Option<u64> {
-        self.up.load(Ordering::SeqCst).then(|| self.versions[scope.index()].load(Ordering::SeqCst))
+    /// The catalog's version; `None` while the listening connection is down.
+    pub(crate) fn version(&self) -> Option<u64> {
+        self.up.load(Ordering::SeqCst).then(|| self.catalog.load(Ordering::SeqCst))
     }
 
-    /// A notification: the scope it names moves on (all of them for a payload not known).
+    /// A notification: the catalog moves on unless it named access alone.
     pub(crate) fn changed(&self, payload: &str) {
-        match Scope::ALL.into_iter().find(|s| s.name() == payload) {
-            Some(scope) => {
-                self.versions[scope.index()].fetch_add(1, Ordering::SeqCst);
-            }
-            None => self.move_all(),
+        if payload != Scope::Access.name() {
+            self.moved();
         }
+    }
+
+    /// The catalog changed (a notification, or this node's own write).
+    pub(crate) fn moved(&self) {
+        self.catalog.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The connection is lost: nothing is kept or used until [`listening`](Self::listening).
     pub(crate) fn lost(&self) {
         self.up.store(false, Ordering::SeqCst);
-        self.move_all();
+        self.moved();
     }
 
     /// Listening (again): what was kept before may have missed a change.
     pub(crate) fn listening(&self) {
-        self.move_all();
+        self.moved();
         self.up.store(true, Ordering::SeqCst);
-    }
-
-    fn move_all(&self) {
-        for v in &self.versions {
-            v.fetch_add(1, Ordering::SeqCst);
-        }
     }
 }
 
@@ -132,7 +124,7 @@ pub(crate) struct Caches {
     pub(crate) authorities: Kept<AuthorityId, Option<Authority>>,
     pub(crate) responsibilities: Kept<ServiceId, Vec<Responsibility>>,
     pub(crate) rules: Kept<(ServiceId, AuthorityId), Option<DecisionRules>>,
-    /// PostgreSQL: the versions told by notifications; `None`: read them from the database.
+    /// PostgreSQL: the catalog's version told by notifications; `None`: read it from the database.
     pub(crate) listened: Option<std::sync::Arc<Listened>>,
     /// Dropped with the store: ends the listening task.
     pub(crate) _stop: Option<tokio::sync::watch::Sender<()>>,
@@ -152,20 +144,22 @@ mod tests {
     }
 
     #[test]
-    fn a_listening_node_moves_on_with_each_notification_and_uses_nothing_while_deaf() {
+    fn a_listening_node_moves_on_with_each_catalog_notification_and_uses_nothing_while_deaf() {
         let l = Listened::default();
-        assert_eq!(l.version(Scope::Access), None, "not listening yet");
+        assert_eq!(l.version(), None, "not listening yet");
         l.listening();
-        let (a, c) = (l.version(Scope::Access).unwrap(), l.version(Scope::Catalog).unwrap());
+        let c = l.version().unwrap();
         l.changed("access");
-        assert_ne!(l.version(Scope::Access), Some(a));
-        assert_eq!(l.version(Scope::Catalog), Some(c), "a change of access leaves the catalog");
+        assert_eq!(l.version(), Some(c), "a change of access alone leaves the catalog");
+        l.changed("catalog");
+        assert_ne!(l.version(), Some(c));
+        let c = l.version().unwrap();
         l.changed("something else");
-        assert_ne!(l.version(Scope::Catalog), Some(c), "an unknown payload moves every scope");
-        let before = l.version(Scope::Catalog).unwrap();
+        assert_ne!(l.version(), Some(c), "an unknown payload moves the catalog");
+        let before = l.version().unwrap();
         l.lost();
-        assert_eq!(l.version(Scope::Catalog), None);
+        assert_eq!(l.version(), None);
         l.listening();
-        assert_ne!(l.version(Scope::Catalog), Some(before), "back after a loss: what was kept is old");
+        assert_ne!(l.version(), Some(before), "back after a loss: what was kept is old");
     }
 }

@@ -93,20 +93,18 @@ impl<DB: Dialect> SqlStore<DB> {
     /// arrive after that request; the catalog follows the notifications where a node listens.
     pub(crate) async fn cache_version(&self, scope: Scope) -> Option<u64> {
         match (&self.caches.listened, scope) {
-            (Some(listened), Scope::Catalog) => listened.version(scope),
+            (Some(listened), Scope::Catalog) => listened.version(),
             _ => self.optional::<(i64,)>(CACHE_VERSION, args![scope.name()]).await.ok().flatten().map(|(v,)| v as u64),
         }
     }
 
-    /// Runs a write to tables behind `scopes` and then lets this store's kept values of them go
-    /// at once (read-your-writes on this node; the database's triggers tell every other node,
-    /// and SQLite's versions are read from the database anyway).
-    pub(crate) async fn changing<T>(&self, scopes: &[Scope], write: impl Future<Output = Result<T>>) -> Result<T> {
+    /// Runs a write to the catalog's tables and then lets this store's kept catalog go at once
+    /// (read-your-writes on this node; the database's triggers tell every other node, and on
+    /// SQLite the version is read from the database anyway, as access is on both).
+    pub(crate) async fn changing_catalog<T>(&self, write: impl Future<Output = Result<T>>) -> Result<T> {
         let done = write.await;
         if let Some(listened) = &self.caches.listened {
-            for scope in scopes {
-                listened.changed(scope.name());
-            }
+            listened.moved();
         }
         done
     }

@@ -33,7 +33,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
 
     // --- catalog -------------------------------------------------------------------------
     async fn put_authority(&self, authority: &Authority) -> Result<()> {
-        self.changing(&[Scope::Access, Scope::Catalog], catalog::put_authority(self, authority)).await
+        self.changing_catalog(catalog::put_authority(self, authority)).await
     }
     async fn authorities(&self) -> Result<Vec<Authority>> {
         catalog::authorities(self).await
@@ -42,7 +42,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         self.kept(Scope::Catalog, |c| &c.authorities, id.clone(), catalog::authority(self, id)).await
     }
     async fn put_service(&self, service: &Service) -> Result<()> {
-        self.changing(&[Scope::Catalog], catalog::put_service(self, service)).await
+        self.changing_catalog(catalog::put_service(self, service)).await
     }
     async fn services(&self) -> Result<Vec<Service>> {
         catalog::services(self).await
@@ -55,28 +55,28 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         self.kept(Scope::Catalog, |c| &c.rules, key, catalog::decision_rules(self, service, authority)).await
     }
     async fn put_decision_rules(&self, service: &ServiceId, authority: &AuthorityId, rules: &DecisionRules, actor: &Actor) -> Result<()> {
-        self.changing(&[Scope::Catalog], catalog::put_decision_rules(self, service, authority, rules, actor)).await
+        self.changing_catalog(catalog::put_decision_rules(self, service, authority, rules, actor)).await
     }
     async fn put_responsibility(&self, responsibility: &Responsibility) -> Result<()> {
-        self.changing(&[Scope::Catalog], catalog::put_responsibility(self, responsibility)).await
+        self.changing_catalog(catalog::put_responsibility(self, responsibility)).await
     }
     async fn responsibilities(&self, service: &ServiceId) -> Result<Vec<Responsibility>> {
         self.kept(Scope::Catalog, |c| &c.responsibilities, service.clone(), catalog::responsibilities(self, service)).await
     }
     async fn create_authority(&self, authority: &Authority, actor: &Actor) -> Result<()> {
-        self.changing(&[Scope::Access, Scope::Catalog], catalog::create_authority(self, authority, actor)).await
+        self.changing_catalog(catalog::create_authority(self, authority, actor)).await
     }
     async fn update_authority(&self, authority: &Authority, actor: &Actor) -> Result<()> {
-        self.changing(&[Scope::Access, Scope::Catalog], catalog::update_authority(self, authority, actor)).await
+        self.changing_catalog(catalog::update_authority(self, authority, actor)).await
     }
     async fn add_responsibility(&self, responsibility: &Responsibility, actor: &Actor) -> Result<()> {
-        self.changing(&[Scope::Catalog], catalog::add_responsibility(self, responsibility, actor)).await
+        self.changing_catalog(catalog::add_responsibility(self, responsibility, actor)).await
     }
     async fn all_responsibilities(&self) -> Result<Vec<Responsibility>> {
         catalog::all_responsibilities(self).await
     }
     async fn update_service(&self, service: &Service, actor: &Actor) -> Result<()> {
-        self.changing(&[Scope::Catalog], catalog::update_service(self, service, actor)).await
+        self.changing_catalog(catalog::update_service(self, service, actor)).await
     }
     async fn invite_staff(&self, user: &User, login: &str, token_hash: &str, expires_at: OffsetDateTime, actor: &Actor) -> Result<()> {
         people::invitations::invite_staff(self, user, login, token_hash, expires_at, actor).await
@@ -91,7 +91,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         people::invitations::accept_invitation(self, token_hash, password_hash, totp_secret).await
     }
     async fn deactivate_user(&self, user: &UserId, actor: &Actor) -> Result<()> {
-        self.changing(&[Scope::Access], people::invitations::deactivate_user(self, user, actor)).await
+        people::invitations::deactivate_user(self, user, actor).await
     }
     async fn user_active(&self, user: &UserId) -> Result<bool> {
         people::invitations::user_active(self, user).await
@@ -149,7 +149,7 @@ impl<DB: Dialect> Store for SqlStore<DB> {
         sessions::take_pending_login(self, id_hash).await
     }
     async fn upsert_citizen_login(&self, issuer: &str, subject: &str, display_name: &str, person: &Person) -> Result<User> {
-        self.changing(&[Scope::Access], people::upsert_citizen_login(self, issuer, subject, display_name, person)).await
+        people::upsert_citizen_login(self, issuer, subject, display_name, person).await
     }
     async fn put_staff_credential(&self, credential: &StaffCredential) -> Result<()> {
         people::put_staff_credential(self, credential).await
