@@ -213,9 +213,13 @@ pub(crate) fn exists_as(what: &'static str) -> impl Fn(StoreError) -> StoreError
     }
 }
 
-/// A fresh random id.
+/// A fresh id: a UUID version 7 (milliseconds since 1970, then 74 random bits). Ids made in the
+/// same moment sort together, so the rows of a batch and their index entries land on the same
+/// few pages at the right edge of each B-tree instead of on pages spread over the whole index
+/// (fewer pages written per commit on SQLite, fewer on PostgreSQL too). No id is a secret: every
+/// read checks who may see the row.
 pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// `StoreError::Corrupt` naming what was malformed (never the value).
