@@ -29,12 +29,15 @@ pub enum KbCommand {
 pub enum AssistCommand {
     /// Rank documents for questions.
     Search(QueryArgs),
-    /// Answer questions from the knowledge base, with the sentences cited.
+    /// Answer questions from the knowledge base, with the sentences cited. An input line may
+    /// carry `"page"` (a document id: answer from that document only) and `"language"`.
     Ask(QueryArgs),
     /// Recall@1/5, MRR@10, answer-sentence precision/recall/F1, declines and latency on a page
     /// collection and questions about it (built in memory; the data folder is not touched), for
     /// the baseline (BM25 with stemmer, no compound splitting), full text, and with `--embeddings`
-    /// full text fused with dense retrieval.
+    /// full text fused with dense retrieval. Also the dataset authors' measures: answer-line
+    /// P/R/F and declines on the question's own page and end to end, all lines of the page as
+    /// baseline, and per question language (`language` of each question line, German if absent).
     Eval(EvalArgs),
 }
 
@@ -76,10 +79,33 @@ pub struct EvalArgs {
     policy: Option<String>,
 }
 
+/// One line of `search` or `ask` input.
 #[derive(Deserialize)]
 struct QuestionLine {
     id: serde_json::Value,
     question: String,
+    /// `ask` only: answer from this document alone (its id), as an evaluation on the question's
+    /// own page needs.
+    #[serde(default)]
+    page: Option<String>,
+    /// The question's language (ISO 639-1, e.g. `de`, `en`, `ar`, `fr`, `uk`).
+    #[serde(default)]
+    language: Option<String>,
+}
+
+impl QuestionLine {
+    fn check(&self) -> Result<(), String> {
+        match &self.language {
+            Some(l) if l.len() != 2 || !l.bytes().all(|b| b.is_ascii_lowercase()) => Err(format!("\"language\" ist kein Sprachcode nach ISO 639-1 (zwei Kleinbuchstaben): {l:?}")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What answering one line gave: a JSON object, or a refusal of that line (the run goes on).
+enum Outcome {
+    Answer(serde_json::Value),
+    Refused(&'static str, String),
 }
 
 fn progress(len: u64, what: &str) -> ProgressBar {
@@ -164,22 +190,28 @@ pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -
     match command {
         AssistCommand::Search(args) => {
             let assistant = assistant(&args.flags, config_path).await?;
-            answer_lines(&args, |question| {
+            answer_lines(&args, |line| {
                 let assistant = &assistant;
                 async move {
-                    let results = assistant.search(&question, args.k).await?;
-                    Ok(json!({ "results": results }))
+                    let results = assistant.search(&line.question, args.k).await?;
+                    Ok(Outcome::Answer(json!({ "results": results })))
                 }
             })
             .await
         }
         AssistCommand::Ask(args) => {
             let assistant = assistant(&args.flags, config_path).await?;
-            answer_lines(&args, |question| {
+            answer_lines(&args, |line| {
                 let assistant = &assistant;
                 async move {
-                    let (answer, _) = assistant.ask(&question).await?;
-                    Ok(json!({ "answered": answer.answered, "answer": answer.answer, "citations": answer.citations }))
+                    let answer = match &line.page {
+                        Some(page) => match assistant.ask_on_page(&line.question, page) {
+                            Some(answer) => answer,
+                            None => return Ok(Outcome::Refused("unknown_page", format!("kein Dokument mit der id {page:?} in der Wissensbasis"))),
+                        },
+                        None => assistant.ask(&line.question).await?.0,
+                    };
+                    Ok(Outcome::Answer(json!({ "answered": answer.answered, "answer": answer.answer, "citations": answer.citations })))
                 }
             })
             .await
@@ -189,18 +221,24 @@ pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -
 }
 
 /// Runs `f` for the `--json` question or for every line of standard input, printing one JSON
-/// object per question (with the line's `id`). A malformed line gets an error object and the
-/// run goes on.
+/// object per question (with the line's `id`). A malformed line, or one `f` refuses, gets an
+/// error object (`{"line", "error"}`, with the `id` when known) and the run goes on; the exit
+/// code says that some were refused.
 async fn answer_lines<F, Fut>(args: &QueryArgs, f: F) -> Result<(), String>
 where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<serde_json::Value, KbError>>,
+    F: Fn(QuestionLine) -> Fut,
+    Fut: Future<Output = Result<Outcome, KbError>>,
 {
     let Format::Jsonl = args.format;
     if let Some(question) = &args.json {
-        let value = f(question.clone()).await.map_err(|e| e.to_string())?;
-        println!("{}", serde_json::to_string(&value).expect("JSON"));
-        return Ok(());
+        let line = QuestionLine { id: serde_json::Value::Null, question: question.clone(), page: None, language: None };
+        return match f(line).await.map_err(|e| e.to_string())? {
+            Outcome::Answer(value) => {
+                println!("{}", serde_json::to_string(&value).expect("JSON"));
+                Ok(())
+            }
+            Outcome::Refused(_, message) => Err(message),
+        };
     }
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -210,21 +248,29 @@ where
         if line.trim().is_empty() {
             continue;
         }
-        let value = match serde_json::from_str::<QuestionLine>(&line) {
-            Ok(q) => match f(q.question).await {
-                Ok(mut value) => {
-                    let mut object = serde_json::Map::new();
-                    object.insert("id".into(), q.id);
-                    if let Some(map) = value.as_object_mut() {
-                        object.append(map);
+        let parsed = serde_json::from_str::<QuestionLine>(&line).map_err(|e| format!("kein {{\"id\", \"question\"}}-Objekt ({e})")).and_then(|q| q.check().map(|()| q));
+        let value = match parsed {
+            Ok(q) => {
+                let id = q.id.clone();
+                match f(q).await.map_err(|e| e.to_string())? {
+                    Outcome::Answer(mut value) => {
+                        let mut object = serde_json::Map::new();
+                        object.insert("id".into(), id);
+                        if let Some(map) = value.as_object_mut() {
+                            object.append(map);
+                        }
+                        serde_json::Value::Object(object)
                     }
-                    serde_json::Value::Object(object)
+                    Outcome::Refused(error, message) => {
+                        failed += 1;
+                        eprintln!("Zeile {}: {message}", n + 1);
+                        json!({ "id": id, "line": n + 1, "error": error })
+                    }
                 }
-                Err(e) => return Err(e.to_string()),
-            },
-            Err(e) => {
+            }
+            Err(message) => {
                 failed += 1;
-                eprintln!("Zeile {}: kein {{\"id\", \"question\"}}-Objekt ({e})", n + 1);
+                eprintln!("Zeile {}: {message}", n + 1);
                 json!({ "line": n + 1, "error": "invalid_line" })
             }
         };
@@ -282,7 +328,22 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
     })
     .await
     .map_err(|e| e.to_string())??;
+    if let Some(first) = reports.first() {
+        let a = &first.all_lines;
+        eprintln!("{:<16} auf der Seite der Frage: Antwortzeilen P {:.3} R {:.3} F {:.3}", "alle_zeilen", a.precision, a.recall, a.f);
+    }
     for report in &reports {
+        let (g, e) = (&report.gold_page, &report.end_to_end);
+        eprintln!(
+            "{:<16} auf der Seite der Frage: P {:.3} R {:.3} F {:.3}, abgelehnt: unbeantwortbar {:.3}, beantwortbar {:.3} | Ende zu Ende: F {:.3}, abgelehnt: unbeantwortbar {:.3}, beantwortbar {:.3}",
+            report.retrieval, g.precision, g.recall, g.f, g.unanswerable_declined, g.answerable_declined, e.f, e.unanswerable_declined, e.answerable_declined
+        );
+        for (language, l) in &report.by_language {
+            eprintln!(
+                "{:<16}   {language} ({} Fragen): recall@5 {:.3}, Seite der Frage F {:.3} ({:.3}/{:.3} abgelehnt), Ende zu Ende F {:.3}",
+                "", l.questions, l.recall_at_5, l.gold_page.f, l.gold_page.unanswerable_declined, l.gold_page.answerable_declined, l.end_to_end.f
+            );
+        }
         eprintln!(
             "{:<16} recall@1 {:.3}  recall@5 {:.3}  MRR@10 {:.3} | Antwortsätze P {:.3} R {:.3} F1 {:.3} | abgelehnt: beantwortbar {:.3}, unbeantwortbar {:.3} | Suche p50 {:.2} ms p95 {:.2} ms p99 {:.2} ms",
             report.retrieval,

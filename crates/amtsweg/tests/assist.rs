@@ -93,6 +93,28 @@ fn import_search_and_ask_from_the_command_line() {
     assert_eq!(answers[1]["answered"], false, "{out}");
     assert!(answers[1]["citations"].as_array().unwrap().is_empty());
 
+    // With "page", the answer comes from that document only; an unknown page or a language that
+    // is no ISO 639-1 code refuses that line alone (error object, exit code 1), the others are answered.
+    let input = concat!(
+        "{\"id\": 9, \"question\": \"Wie hoch ist die Hundesteuer?\", \"page\": \"sperrmuell\", \"language\": \"de\"}\n",
+        "{\"id\": 10, \"question\": \"Wie hoch ist die Steuer für den ersten Hund?\", \"page\": \"hundesteuer\"}\n",
+        "{\"id\": 11, \"question\": \"Hundesteuer\", \"page\": \"gibt-es-nicht\"}\n",
+        "{\"id\": 12, \"question\": \"Hundesteuer\", \"language\": \"deutsch\"}\n",
+    );
+    let (code, out, err) = run(&["assist", "ask", "--format", "jsonl"], &dir, input, &[]);
+    assert_eq!(code, 1, "{err}");
+    let answers = lines(&out);
+    assert_eq!(answers.len(), 4, "{out}");
+    assert!(answers[0]["citations"].as_array().unwrap().iter().all(|c| c["doc_id"] == "sperrmuell"), "only the named page is cited: {out}");
+    assert_eq!(answers[1]["answered"], true, "{out}");
+    assert_eq!(answers[1]["citations"][0]["doc_id"], "hundesteuer");
+    assert!(answers[1]["citations"][0]["sentences"].as_array().unwrap().contains(&Value::from(2)), "{out}");
+    assert_eq!(answers[2]["id"], 11);
+    assert_eq!(answers[2]["error"], "unknown_page");
+    assert!(err.contains("Zeile 3") && err.contains("gibt-es-nicht"), "{err}");
+    assert_eq!(answers[3]["error"], "invalid_line");
+    assert!(err.contains("Zeile 4") && err.contains("ISO 639-1"), "{err}");
+
     // A malformed line gets an error object, the others are still answered, and the exit code says so.
     let (code, out, err) = run(&["assist", "search"], &dir, "kein json\n{\"id\": 2, \"question\": \"Sperrmüll\"}\n", &[]);
     assert_eq!(code, 1);
@@ -143,6 +165,37 @@ fn eval_on_the_dev_questions_keeps_the_recorded_figures() {
     assert!(r["answer_f1"].as_f64().unwrap() >= 0.15, "{r}");
     assert!(r["unanswerable_declined"].as_f64().unwrap() > r["answerable_declined"].as_f64().unwrap(), "declines more often where there is no answer: {r}");
     assert!(r["latency_ms_p95"].as_f64().unwrap() > 0.0);
+    // The dataset authors' measures: all lines of the page (recall 1 by construction), the
+    // answer on the question's own page, end to end, and per language (here German only).
+    let all = &r["all_lines"];
+    assert_eq!(all["recall"], 1.0, "{all}");
+    assert!(all["f"].as_f64().unwrap() > 0.40 && all["f"].as_f64().unwrap() < 0.50, "{all}");
+    assert_eq!(all["unanswerable_declined"], 0.0);
+    let gold = &r["gold_page"];
+    assert!(gold["f"].as_f64().unwrap() > 0.0 && gold["f"].as_f64().unwrap() <= 1.0, "{gold}");
+    assert!(r["end_to_end"]["f"].as_f64().unwrap() <= gold["f"].as_f64().unwrap() + 0.05, "a wrong page only costs: {r}");
+    assert_eq!(r["by_language"]["de"]["questions"], 193);
+    assert_eq!(r["by_language"]["de"]["gold_page"], *gold);
+    assert!(err.contains("alle_zeilen") && err.contains("Ende zu Ende"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Questions in several languages in one file are reported per language.
+#[test]
+fn eval_reports_each_question_language() {
+    let dir = temp_dir("eval-languages");
+    let take = |file: &str| std::fs::read_to_string(qa().join(file)).unwrap().lines().take(30).map(str::to_owned).collect::<Vec<_>>();
+    let mut questions = take("questions-dev-de.jsonl");
+    questions.extend(take("questions-dev-en.jsonl"));
+    std::fs::write(dir.join("questions.jsonl"), questions.join("\n")).unwrap();
+    let pages = qa().join("pages-de.jsonl");
+    let (code, out, err) = run(&["assist", "eval", "--pages", pages.to_str().unwrap(), "--questions", dir.join("questions.jsonl").to_str().unwrap()], &dir, "", &[]);
+    assert_eq!(code, 0, "{err}");
+    let r = report(&out, "full_text");
+    assert_eq!(r["by_language"]["de"]["questions"], 30, "{r}");
+    assert_eq!(r["by_language"]["en"]["questions"], 30, "{r}");
+    // German analysis finds the German pages from German questions far better than from English ones.
+    assert!(r["by_language"]["de"]["recall_at_5"].as_f64().unwrap() > r["by_language"]["en"]["recall_at_5"].as_f64().unwrap(), "{r}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1,8 +1,13 @@
 //! Evaluation on a page collection and questions about it: recall@1, recall@5 and MRR@10 of
 //! the question's page, answer-sentence precision, recall and F1 on answerable questions, how
 //! often the assistant declines, and search latency percentiles.
+//!
+//! Beside these, the measures of the dataset's authors (OMoS-QA, KONVENS 2024), see
+//! [`AnswerLines`]: on the question's own page ("gold page", the answer step alone) and end to
+//! end (the page retrieval put first), with the baseline "all lines of the gold page", and the
+//! same per question language.
 
-use crate::answer::{self, Policy};
+use crate::answer::{self, Answer, Policy};
 use crate::kb::{Document, KbError, KnowledgeBase};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -32,10 +37,106 @@ pub struct Question {
     pub answer_sentences: Vec<usize>,
     #[serde(default = "yes")]
     pub answerable: bool,
+    /// The question's language (ISO 639-1); German when absent.
+    #[serde(default = "german")]
+    pub language: String,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn german() -> String {
+    "de".into()
+}
+
+impl Question {
+    /// Answerable by its page: marked so and with answer lines.
+    pub fn answerable(&self) -> bool {
+        self.answerable && !self.answer_sentences.is_empty()
+    }
+}
+
+/// Answer lines measured as the dataset's authors do. Per answerable question: precision is the
+/// share of predicted lines that are answer lines of the question's page (an empty prediction
+/// counts as precision 1; lines of another page are never right), recall the share of its
+/// answer lines predicted; `precision` and `recall` are the means over the answerable
+/// questions and `f` their harmonic mean (not the mean of per-question F). Declines are empty
+/// predictions, counted separately on answerable and on unanswerable questions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AnswerLines {
+    pub precision: f64,
+    pub recall: f64,
+    pub f: f64,
+    pub answerable_declined: f64,
+    pub unanswerable_declined: f64,
+}
+
+/// Adds up [`AnswerLines`] one question at a time.
+#[derive(Debug, Default)]
+pub struct LineTally {
+    precision: f64,
+    recall: f64,
+    answerable: usize,
+    answerable_declined: usize,
+    unanswerable: usize,
+    unanswerable_declined: usize,
+}
+
+impl LineTally {
+    /// One question's prediction: the lines cited per document id (empty: declined).
+    pub fn add(&mut self, question: &Question, cited: &[(&str, &[usize])]) {
+        let predicted: usize = cited.iter().map(|(_, lines)| lines.len()).sum();
+        if !question.answerable() {
+            self.unanswerable += 1;
+            self.unanswerable_declined += usize::from(predicted == 0);
+            return;
+        }
+        self.answerable += 1;
+        let gold: BTreeSet<usize> = question.answer_sentences.iter().copied().collect();
+        let right: BTreeSet<usize> = cited.iter().filter(|(doc, _)| *doc == question.page).flat_map(|(_, lines)| lines.iter().copied()).filter(|l| gold.contains(l)).collect();
+        let right_count: usize = cited.iter().filter(|(doc, _)| *doc == question.page).map(|(_, lines)| lines.iter().filter(|l| gold.contains(l)).count()).sum();
+        if predicted == 0 {
+            self.answerable_declined += 1;
+            self.precision += 1.0;
+        } else {
+            self.precision += right_count as f64 / predicted as f64;
+        }
+        self.recall += right.len() as f64 / gold.len() as f64;
+    }
+
+    pub fn finish(&self) -> AnswerLines {
+        let a = self.answerable.max(1) as f64;
+        let (precision, recall) = (self.precision / a, self.recall / a);
+        let f = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+        AnswerLines {
+            precision,
+            recall,
+            f,
+            answerable_declined: self.answerable_declined as f64 / a,
+            unanswerable_declined: self.unanswerable_declined as f64 / self.unanswerable.max(1) as f64,
+        }
+    }
+}
+
+/// The figures of the questions of one language.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LanguageReport {
+    pub questions: usize,
+    pub recall_at_1: f64,
+    pub recall_at_5: f64,
+    pub gold_page: AnswerLines,
+    pub end_to_end: AnswerLines,
+}
+
+/// Per language, the running sums.
+#[derive(Default)]
+struct LanguageTally {
+    questions: usize,
+    at_1: usize,
+    at_5: usize,
+    gold_page: LineTally,
+    end_to_end: LineTally,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -57,6 +158,14 @@ pub struct Report {
     pub latency_ms_p50: f64,
     pub latency_ms_p95: f64,
     pub latency_ms_p99: f64,
+    /// The authors' measures of the answer on the question's own page.
+    pub gold_page: AnswerLines,
+    /// The authors' measures of the answer on the page ranked first.
+    pub end_to_end: AnswerLines,
+    /// Baseline: every line of the question's own page.
+    pub all_lines: AnswerLines,
+    /// The same, per question language.
+    pub by_language: std::collections::BTreeMap<String, LanguageReport>,
 }
 
 /// Reads a JSON-lines file; errors name the line.
@@ -87,6 +196,8 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
     let mut report = Report { questions: questions.len(), retrieval, ..Report::default() };
     let mut latencies = Vec::with_capacity(questions.len());
     let (mut p_sum, mut r_sum, mut f_sum, mut answerable_declined, mut unanswerable_declined) = (0.0, 0.0, 0.0, 0usize, 0usize);
+    let (mut gold_page, mut end_to_end, mut all_lines) = (LineTally::default(), LineTally::default(), LineTally::default());
+    let mut languages: std::collections::BTreeMap<String, LanguageTally> = std::collections::BTreeMap::new();
     for question in questions {
         let started = Instant::now();
         let hits = ranker.rank(kb, &question.question, 10)?;
@@ -98,7 +209,20 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
             report.mrr_at_10 += 1.0 / (rank as f64 + 1.0);
         }
         let answer = answer::extract(kb, &question.question, &hits, policy);
-        let answerable = question.answerable && !question.answer_sentences.is_empty();
+        let on_page = match kb.position(&question.page) {
+            Some(doc) => answer::extract(kb, &question.question, &[crate::Hit { doc, score: 0.0 }], policy),
+            None => Answer::declined(),
+        };
+        let every_line: Vec<usize> = kb.document(&question.page).map(|d| (0..d.sentences().count()).collect()).unwrap_or_default();
+        let language = languages.entry(question.language.clone()).or_default();
+        language.questions += 1;
+        language.at_1 += usize::from(rank == Some(0));
+        language.at_5 += usize::from(rank.is_some_and(|r| r < 5));
+        for (tally, answer) in [(&mut gold_page, &on_page), (&mut language.gold_page, &on_page), (&mut end_to_end, &answer), (&mut language.end_to_end, &answer)] {
+            tally.add(question, &cited(answer));
+        }
+        all_lines.add(question, &[(question.page.as_str(), every_line.as_slice())]);
+        let answerable = question.answerable();
         if answerable {
             report.answerable += 1;
             if !answer.answered {
@@ -139,7 +263,26 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
     report.latency_ms_p50 = percentile(&latencies, 0.50);
     report.latency_ms_p95 = percentile(&latencies, 0.95);
     report.latency_ms_p99 = percentile(&latencies, 0.99);
+    report.gold_page = gold_page.finish();
+    report.end_to_end = end_to_end.finish();
+    report.all_lines = all_lines.finish();
+    report.by_language = languages
+        .into_iter()
+        .map(|(language, t)| {
+            let n = t.questions.max(1) as f64;
+            let figures = LanguageReport { questions: t.questions, recall_at_1: t.at_1 as f64 / n, recall_at_5: t.at_5 as f64 / n, gold_page: t.gold_page.finish(), end_to_end: t.end_to_end.finish() };
+            (language, figures)
+        })
+        .collect();
     Ok(report)
+}
+
+/// An answer's cited lines per document.
+fn cited(answer: &Answer) -> Vec<(&str, &[usize])> {
+    if !answer.answered {
+        return Vec::new();
+    }
+    answer.citations.iter().map(|c| (c.doc_id.as_str(), c.sentences.as_slice())).collect()
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -149,4 +292,40 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     }
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn question(page: &str, gold: &[usize]) -> Question {
+        Question { id: 1.into(), question: "?".into(), page: page.into(), answer_sentences: gold.to_vec(), answerable: !gold.is_empty(), language: "de".into() }
+    }
+
+    #[test]
+    fn answer_lines_follow_the_authors_definition() {
+        let mut t = LineTally::default();
+        // Half right: P 0.5, R 1/3.
+        t.add(&question("a", &[1, 2, 3]), &[("a", &[1, 5])]);
+        // Declined although answerable: P 1 (the authors' convention), R 0.
+        t.add(&question("a", &[0]), &[]);
+        // Lines of another page are never right.
+        t.add(&question("a", &[0]), &[("b", &[0])]);
+        // Unanswerable: one declined, one answered.
+        t.add(&question("a", &[]), &[]);
+        t.add(&question("a", &[]), &[("a", &[0])]);
+        let f = t.finish();
+        assert!((f.precision - 1.5 / 3.0).abs() < 1e-9, "{f:?}");
+        assert!((f.recall - (1.0 / 3.0) / 3.0).abs() < 1e-9, "{f:?}");
+        let expected = 2.0 * f.precision * f.recall / (f.precision + f.recall);
+        assert!((f.f - expected).abs() < 1e-12, "the harmonic mean of the means: {f:?}");
+        assert!((f.answerable_declined - 1.0 / 3.0).abs() < 1e-9);
+        assert!((f.unanswerable_declined - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nothing_to_measure_gives_zeros_not_nan() {
+        let f = LineTally::default().finish();
+        assert_eq!(f, AnswerLines::default());
+    }
 }

@@ -208,6 +208,11 @@ impl KnowledgeBase {
         self.by_id.get(id).map(|&i| &self.documents[i])
     }
 
+    /// The index of a document in [`documents`](Self::documents), by its id.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
     pub fn dense(&self) -> Option<&DenseIndex> {
         self.dense.as_ref()
     }

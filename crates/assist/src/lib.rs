@@ -87,6 +87,16 @@ impl Assistant {
         Ok(hits.iter().map(|h| Ranked { doc_id: kb.documents()[h.doc].id.clone(), score: h.score }).collect())
     }
 
+    /// The answer to a question from one document only (as an evaluation on the question's own
+    /// page needs); `None` when no document has that id. Identifiers are removed first, as in
+    /// [`ask`](Self::ask).
+    pub fn ask_on_page(&self, question: &str, page: &str) -> Option<Answer> {
+        let question = &redact::search_text(&redact::redact(question));
+        let kb = self.kb();
+        let doc = kb.position(page)?;
+        Some(answer::extract(&kb, question, &[kb::Hit { doc, score: 0.0 }], &self.policy))
+    }
+
     /// The answer to a question, and the documents it looked at. Identifiers are removed
     /// first, whatever the caller did: a configured model never sees them.
     pub async fn ask(&self, question: &str) -> Result<(Answer, Vec<Document>), KbError> {
