@@ -1,11 +1,16 @@
 //! The assistant's outside input: documents imported as JSON lines (`amtsweg kb import`) and a
 //! citizen's question. The first line is the question, the rest the documents; the documents
 //! are indexed (German analysis with compound splitting), the question is redacted, searched
-//! and answered, and every citation must point at a sentence that exists.
+//! and answered (the learned models and the hand-weighted baseline), and every citation must
+//! point at a sentence that exists.
 #![no_main]
 use amtsweg_assist::eval::read_jsonl;
 use amtsweg_assist::{Document, KnowledgeBase, Policy, answer, redact};
+use amtsweg_assist::lines::AnswerModel;
 use libfuzzer_sys::fuzz_target;
+use std::sync::LazyLock;
+
+static MODEL: LazyLock<AnswerModel> = LazyLock::new(AnswerModel::shipped);
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -15,8 +20,9 @@ fuzz_target!(|data: &[u8]| {
     let documents: Vec<Document> = read_jsonl(documents).unwrap_or_default();
     let Ok(kb) = KnowledgeBase::in_memory(documents) else { return };
     let Ok(hits) = kb.search(&question, None, 5) else { return };
-    let reply = answer::extract(&kb, &question, &hits, &Policy::default());
-    for citation in &reply.citations {
+    let learned = answer::learned(&kb, &MODEL, &question, &hits);
+    let weighted = answer::extract(&kb, &question, &hits, &Policy::default());
+    for citation in learned.citations.iter().chain(&weighted.citations) {
         let document = kb.document(&citation.doc_id).expect("a cited document exists");
         let count = document.sentences().count();
         assert!(citation.sentences.iter().all(|&i| i < count), "a cited sentence exists");

@@ -5,6 +5,7 @@ use crate::{ServerFlags, load, open_store};
 use amtsweg_assist::dense::{DenseIndex, Embedder};
 use amtsweg_assist::eval::{self, FullText, Page, Question, Ranker};
 use amtsweg_assist::kb::{Document, Hit, KbError, KnowledgeBase};
+use amtsweg_assist::lines::AnswerModel;
 use amtsweg_assist::{Assistant, Policy};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -39,6 +40,31 @@ pub enum AssistCommand {
     /// P/R/F and declines on the question's own page and end to end, all lines of the page as
     /// baseline, and per question language (`language` of each question line, German if absent).
     Eval(EvalArgs),
+    /// Train the answer-line models (which lines answer; when to decline) from labelled
+    /// questions about pages: the models on `--questions`, their settings on `--dev` (at most
+    /// 10 % of answerable dev questions declined). Writes the parameter file into the data
+    /// folder's assistant (used by `assist ask` and by the server from its next start) or to
+    /// `--out`; a malformed file is refused with its line and nothing is written.
+    Train(TrainArgs),
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Pages, one JSON object a line: id, title, text (one sentence a line).
+    #[arg(long)]
+    pages: PathBuf,
+    /// Training questions, one JSON object a line: id, question, page, answer_sentences
+    /// (0-based lines of the page; empty when the page does not answer), answerable.
+    #[arg(long)]
+    questions: PathBuf,
+    /// Dev questions (same form), on which the settings are chosen and the figures measured.
+    #[arg(long)]
+    dev: PathBuf,
+    /// Write the parameter file here instead of into the data folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    flags: ServerFlags,
 }
 
 #[derive(Clone, Copy, ValueEnum, Default)]
@@ -74,9 +100,12 @@ pub struct EvalArgs {
     /// (`embeddings_url`), fused with the full text.
     #[arg(long)]
     embeddings: bool,
-    /// Answer policy as JSON (for tuning), e.g. `{"relative":0.5,"follow":2}`.
+    /// The hand-weighted baseline's policy as JSON (for tuning), e.g. `{"relative":0.5,"follow":2}`.
     #[arg(long)]
     policy: Option<String>,
+    /// An answer-line parameter file (from `assist train --out`) instead of the shipped one.
+    #[arg(long)]
+    model: Option<PathBuf>,
 }
 
 /// One line of `search` or `ask` input.
@@ -171,7 +200,7 @@ async fn embed_with_progress(embedder: &Embedder, documents: &[Document]) -> Res
 async fn assistant(flags: &ServerFlags, config_path: Option<&PathBuf>) -> Result<Assistant, String> {
     let config = load(config_path, flags)?;
     let dir = config.assistant_dir();
-    let mut assistant = Assistant::new(amtsweg_app::assistant::open(&dir)?);
+    let mut assistant = Assistant::new(amtsweg_app::assistant::open(&dir)?).with_answer_model(AnswerModel::in_dir(&dir)?);
     if let Some(embedder) = config.embedder() {
         assistant = assistant.with_embedder(embedder);
     }
@@ -217,6 +246,7 @@ pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -
             .await
         }
         AssistCommand::Eval(args) => evaluate(args, config_path).await,
+        AssistCommand::Train(args) => train(args, config_path).await,
     }
 }
 
@@ -301,6 +331,10 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
         Some(json) => parse_policy(json)?,
         None => Policy::default(),
     };
+    let model = match &args.model {
+        Some(path) => AnswerModel::from_json(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => AnswerModel::shipped(),
+    };
     let documents: Vec<Document> = pages.into_iter().map(Document::from).collect();
     let embedder = if args.embeddings {
         let config = load(config_path, &ServerFlags::default())?;
@@ -315,22 +349,27 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
     let handle = tokio::runtime::Handle::current();
     let reports = tokio::task::spawn_blocking(move || -> Result<Vec<eval::Report>, String> {
         let plain = KnowledgeBase::in_memory_without_compounds(documents.clone()).map_err(|e| e.to_string())?;
-        let mut reports = vec![eval::evaluate(&plain, &questions, &mut FullText, "bm25_baseline", &policy).map_err(|e| e.to_string())?];
+        let mut reports = vec![eval::evaluate(&plain, &questions, &mut FullText, "bm25_baseline", &policy, &model).map_err(|e| e.to_string())?];
         drop(plain);
         let mut kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;
-        reports.push(eval::evaluate(&kb, &questions, &mut FullText, "full_text", &policy).map_err(|e| e.to_string())?);
+        reports.push(eval::evaluate(&kb, &questions, &mut FullText, "full_text", &policy, &model).map_err(|e| e.to_string())?);
         if let Some(embedder) = embedder {
             kb.set_dense(dense);
             let mut fused = Fused { embedder, handle };
-            reports.push(eval::evaluate(&kb, &questions, &mut fused, "full_text+dense", &policy).map_err(|e| e.to_string())?);
+            reports.push(eval::evaluate(&kb, &questions, &mut fused, "full_text+dense", &policy, &model).map_err(|e| e.to_string())?);
         }
         Ok(reports)
     })
     .await
     .map_err(|e| e.to_string())??;
-    if let Some(first) = reports.first() {
+    if let Some(first) = reports.last() {
         let a = &first.all_lines;
         eprintln!("{:<16} auf der Seite der Frage: Antwortzeilen P {:.3} R {:.3} F {:.3}", "alle_zeilen", a.precision, a.recall, a.f);
+        let w = &first.weighted_gold_page;
+        eprintln!(
+            "{:<16} auf der Seite der Frage: Antwortzeilen P {:.3} R {:.3} F {:.3}, abgelehnt: unbeantwortbar {:.3}, beantwortbar {:.3}",
+            "handgewichtet", w.precision, w.recall, w.f, w.unanswerable_declined, w.answerable_declined
+        );
     }
     for report in &reports {
         let (g, e) = (&report.gold_page, &report.end_to_end);
@@ -345,7 +384,7 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
             );
         }
         eprintln!(
-            "{:<16} recall@1 {:.3}  recall@5 {:.3}  MRR@10 {:.3} | Antwortsätze P {:.3} R {:.3} F1 {:.3} | abgelehnt: beantwortbar {:.3}, unbeantwortbar {:.3} | Suche p50 {:.2} ms p95 {:.2} ms p99 {:.2} ms",
+            "{:<16} recall@1 {:.3}  recall@5 {:.3}  MRR@10 {:.3} | Antwortsätze P {:.3} R {:.3} F1 {:.3} | abgelehnt: beantwortbar {:.3}, unbeantwortbar {:.3} | Suche p50 {:.2} ms p95 {:.2} ms p99 {:.2} ms | Antwort p50 {:.2} ms p95 {:.2} ms",
             report.retrieval,
             report.recall_at_1,
             report.recall_at_5,
@@ -357,10 +396,64 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
             report.unanswerable_declined,
             report.latency_ms_p50,
             report.latency_ms_p95,
-            report.latency_ms_p99
+            report.latency_ms_p99,
+            report.answer_ms_p50,
+            report.answer_ms_p95
         );
         println!("{}", serde_json::to_string(report).expect("JSON"));
     }
+    Ok(())
+}
+
+async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), String> {
+    let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
+    let pages: Vec<Page> = eval::read_jsonl(&read(&args.pages)?).map_err(|e| format!("{}: {e}", args.pages.display()))?;
+    let train_questions: Vec<(usize, Question)> = eval::read_numbered(&read(&args.questions)?).map_err(|e| format!("{}: {e}", args.questions.display()))?;
+    let dev_questions: Vec<(usize, Question)> = eval::read_numbered(&read(&args.dev)?).map_err(|e| format!("{}: {e}", args.dev.display()))?;
+    let out_dir = match &args.out {
+        Some(_) => None,
+        None => Some(load(config_path, &args.flags)?.assistant_dir()),
+    };
+    let trained_on = format!(
+        "{} ({} Fragen), Einstellungen auf {} ({} Fragen)",
+        args.questions.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        train_questions.len(),
+        args.dev.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        dev_questions.len()
+    );
+    let (questions_path, dev_path) = (args.questions.clone(), args.dev.clone());
+    let (model, report) = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let documents: Vec<Document> = pages.into_iter().map(Document::from).collect();
+        let kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;
+        amtsweg_assist::train::check(&kb, &train_questions).map_err(|e| format!("{}: {e}", questions_path.display()))?;
+        amtsweg_assist::train::check(&kb, &dev_questions).map_err(|e| format!("{}: {e}", dev_path.display()))?;
+        let train: Vec<Question> = train_questions.into_iter().map(|(_, q)| q).collect();
+        let dev: Vec<Question> = dev_questions.into_iter().map(|(_, q)| q).collect();
+        amtsweg_assist::train::train(&kb, &train, &dev, &trained_on).map_err(|e| format!("{}: {e}", questions_path.display()))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let written = match (&args.out, out_dir) {
+        (Some(path), _) => {
+            let partial = path.with_extension("partial");
+            std::fs::write(&partial, model.to_json()).and_then(|()| std::fs::rename(&partial, path)).map_err(|e| format!("{}: {e}", path.display()))?;
+            path.clone()
+        }
+        (None, Some(dir)) => model.save_in(&dir).map_err(|e| format!("{}: {e}", dir.display()))?,
+        (None, None) => unreachable!("a data folder when no --out"),
+    };
+    let d = &report.dev;
+    eprintln!(
+        "Modell geschrieben: {} | Dev ({} Fragen), auf der Seite der Frage: Antwortzeilen P {:.3} R {:.3} F {:.3}, abgelehnt: unbeantwortbar {:.3}, beantwortbar {:.3}",
+        written.display(),
+        report.dev_questions,
+        d.precision,
+        d.recall,
+        d.f,
+        d.unanswerable_declined,
+        d.answerable_declined
+    );
+    println!("{}", serde_json::to_string(&report).expect("JSON"));
     Ok(())
 }
 

@@ -329,7 +329,8 @@ async fn serve(
         app = app.with_model(model);
     }
     // The assistant's knowledge base in the data folder (the catalog is indexed when serving starts).
-    let mut assistant = amtsweg_assist::Assistant::new(amtsweg_app::assistant::open(&config.assistant_dir())?);
+    let mut assistant = amtsweg_assist::Assistant::new(amtsweg_app::assistant::open(&config.assistant_dir())?)
+        .with_answer_model(amtsweg_assist::lines::AnswerModel::in_dir(&config.assistant_dir())?);
     if let Some(embedder) = config.embedder() {
         assistant = assistant.with_embedder(embedder);
     }

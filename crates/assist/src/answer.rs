@@ -65,7 +65,26 @@ fn weighted_terms(kb: &KnowledgeBase, question: &str) -> HashMap<String, f32> {
     terms
 }
 
-/// The extractive answer from the ranked documents.
+/// The answer from the ranked documents with the learned models ([`crate::lines`]): the lines
+/// of the best document the line model picks, or a decline when the decline model says the
+/// document does not answer.
+pub fn learned(kb: &KnowledgeBase, model: &crate::lines::AnswerModel, question: &str, hits: &[Hit]) -> Answer {
+    let Some(top) = hits.first() else { return Answer::declined() };
+    if kb.terms(question).is_empty() {
+        return Answer::declined();
+    }
+    let chosen = crate::train::answer_lines(kb, model, question, top.doc);
+    if chosen.is_empty() {
+        return Answer::declined();
+    }
+    let document = &kb.documents()[top.doc];
+    let sentences: Vec<&str> = document.sentences().collect();
+    let answer = chosen.iter().map(|&i| sentences[i].trim()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    Answer { answered: true, answer, citations: vec![Citation { doc_id: document.id.clone(), sentences: chosen }], phrased: false }
+}
+
+/// The hand-weighted extractive answer from the ranked documents (before the learned models;
+/// kept as the baseline `assist eval` measures against).
 pub fn extract(kb: &KnowledgeBase, question: &str, hits: &[Hit], policy: &Policy) -> Answer {
     let Some(top) = hits.first() else { return Answer::declined() };
     let terms = weighted_terms(kb, question);

@@ -8,6 +8,7 @@
 //! same per question language.
 
 use crate::answer::{self, Answer, Policy};
+use crate::lines::AnswerModel;
 use crate::kb::{Document, KbError, KnowledgeBase};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -158,12 +159,17 @@ pub struct Report {
     pub latency_ms_p50: f64,
     pub latency_ms_p95: f64,
     pub latency_ms_p99: f64,
+    /// The answer step after the search (the learned models on the page ranked first).
+    pub answer_ms_p50: f64,
+    pub answer_ms_p95: f64,
     /// The authors' measures of the answer on the question's own page.
     pub gold_page: AnswerLines,
     /// The authors' measures of the answer on the page ranked first.
     pub end_to_end: AnswerLines,
     /// Baseline: every line of the question's own page.
     pub all_lines: AnswerLines,
+    /// Baseline: the hand-weighted answer (before the learned models) on the question's page.
+    pub weighted_gold_page: AnswerLines,
     /// The same, per question language.
     pub by_language: std::collections::BTreeMap<String, LanguageReport>,
 }
@@ -174,6 +180,15 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, 
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("Zeile {}: {e}", i + 1)))
+        .collect()
+}
+
+/// Reads a JSON-lines file keeping each value's line number (1-based); errors name the line.
+pub fn read_numbered<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<(usize, T)>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map(|v| (i + 1, v)).map_err(|e| format!("Zeile {}: {e}", i + 1)))
         .collect()
 }
 
@@ -192,11 +207,15 @@ impl Ranker for FullText {
     }
 }
 
-pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ranker, retrieval: &'static str, policy: &Policy) -> Result<Report, KbError> {
+/// Runs every question: retrieval, the assistant's answer (the learned models of `model`) end to
+/// end and on the question's own page, and the baselines (all lines; the hand-weighted answer
+/// of `policy`, on the question's own page).
+pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ranker, retrieval: &'static str, policy: &Policy, model: &AnswerModel) -> Result<Report, KbError> {
     let mut report = Report { questions: questions.len(), retrieval, ..Report::default() };
     let mut latencies = Vec::with_capacity(questions.len());
+    let mut answer_latencies = Vec::with_capacity(questions.len());
     let (mut p_sum, mut r_sum, mut f_sum, mut answerable_declined, mut unanswerable_declined) = (0.0, 0.0, 0.0, 0usize, 0usize);
-    let (mut gold_page, mut end_to_end, mut all_lines) = (LineTally::default(), LineTally::default(), LineTally::default());
+    let (mut gold_page, mut end_to_end, mut all_lines, mut weighted) = (LineTally::default(), LineTally::default(), LineTally::default(), LineTally::default());
     let mut languages: std::collections::BTreeMap<String, LanguageTally> = std::collections::BTreeMap::new();
     for question in questions {
         let started = Instant::now();
@@ -208,11 +227,17 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
             report.recall_at_5 += f64::from(u8::from(rank < 5));
             report.mrr_at_10 += 1.0 / (rank as f64 + 1.0);
         }
-        let answer = answer::extract(kb, &question.question, &hits, policy);
-        let on_page = match kb.position(&question.page) {
-            Some(doc) => answer::extract(kb, &question.question, &[crate::Hit { doc, score: 0.0 }], policy),
-            None => Answer::declined(),
+        let started = Instant::now();
+        let answer = answer::learned(kb, model, &question.question, &hits);
+        answer_latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        let (on_page, weighted_on_page) = match kb.position(&question.page) {
+            Some(doc) => {
+                let page = [crate::Hit { doc, score: 0.0 }];
+                (answer::learned(kb, model, &question.question, &page), answer::extract(kb, &question.question, &page, policy))
+            }
+            None => (Answer::declined(), Answer::declined()),
         };
+        weighted.add(question, &cited(&weighted_on_page));
         let every_line: Vec<usize> = kb.document(&question.page).map(|d| (0..d.sentences().count()).collect()).unwrap_or_default();
         let language = languages.entry(question.language.clone()).or_default();
         language.questions += 1;
@@ -263,9 +288,13 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
     report.latency_ms_p50 = percentile(&latencies, 0.50);
     report.latency_ms_p95 = percentile(&latencies, 0.95);
     report.latency_ms_p99 = percentile(&latencies, 0.99);
+    answer_latencies.sort_by(f64::total_cmp);
+    report.answer_ms_p50 = percentile(&answer_latencies, 0.50);
+    report.answer_ms_p95 = percentile(&answer_latencies, 0.95);
     report.gold_page = gold_page.finish();
     report.end_to_end = end_to_end.finish();
     report.all_lines = all_lines.finish();
+    report.weighted_gold_page = weighted.finish();
     report.by_language = languages
         .into_iter()
         .map(|(language, t)| {

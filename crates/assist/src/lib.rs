@@ -7,8 +7,11 @@ pub mod answer;
 pub mod dense;
 pub mod eval;
 pub mod kb;
+pub mod lines;
+pub mod logistic;
 pub mod model;
 pub mod redact;
+pub mod train;
 
 pub use answer::{Answer, Citation, Policy};
 pub use kb::{Document, Hit, KbError, KnowledgeBase};
@@ -22,7 +25,7 @@ pub struct Assistant {
     kb: RwLock<Arc<KnowledgeBase>>,
     embedder: Option<Embedder>,
     model: Option<ModelClient>,
-    policy: Policy,
+    answer_model: Arc<lines::AnswerModel>,
 }
 
 /// A ranked document as the API shows it.
@@ -34,7 +37,13 @@ pub struct Ranked {
 
 impl Assistant {
     pub fn new(kb: KnowledgeBase) -> Self {
-        Self { kb: RwLock::new(Arc::new(kb)), embedder: None, model: None, policy: Policy::default() }
+        Self { kb: RwLock::new(Arc::new(kb)), embedder: None, model: None, answer_model: Arc::new(lines::AnswerModel::shipped()) }
+    }
+
+    /// Answers with these answer-line models instead of the shipped ones.
+    pub fn with_answer_model(mut self, model: lines::AnswerModel) -> Self {
+        self.answer_model = Arc::new(model);
+        self
     }
 
     pub fn with_embedder(mut self, embedder: Embedder) -> Self {
@@ -94,7 +103,7 @@ impl Assistant {
         let question = &redact::search_text(&redact::redact(question));
         let kb = self.kb();
         let doc = kb.position(page)?;
-        Some(answer::extract(&kb, question, &[kb::Hit { doc, score: 0.0 }], &self.policy))
+        Some(answer::learned(&kb, &self.answer_model, question, &[kb::Hit { doc, score: 0.0 }]))
     }
 
     /// The answer to a question, and the documents it looked at. Identifiers are removed
@@ -104,7 +113,7 @@ impl Assistant {
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
         let hits = kb.search(question, vector.as_deref(), 5)?;
-        let extractive = answer::extract(&kb, question, &hits, &self.policy);
+        let extractive = answer::learned(&kb, &self.answer_model, question, &hits);
         let answer = match &self.model {
             Some(model) if !hits.is_empty() => match answer::phrase(model, &kb, question, &hits, &extractive).await {
                 Some(phrased) => phrased,

@@ -1,0 +1,392 @@
+//! Answer lines chosen by learned models instead of hand-set weights.
+//!
+//! Two logistic regressions ([`crate::logistic`]), shipped as a small versioned parameter file
+//! (`model/answer-lines.json`, built into the binary; an authority's own, made by
+//! `amtsweg assist train`, replaces it):
+//!
+//! 1. **Lines**: for each line of a page the probability that it answers the question, from
+//!    features of the line ([`line_features`]): how much of the question's weight (idf after
+//!    German analysis) it carries, the same for its neighbours and its section, the best line
+//!    of the page and the distance to it, position, line type (heading, list, ends with a
+//!    colon), and whether it holds what the question asks for (a time for "wann", an address
+//!    for "wo", an amount for "wie viel", a phone number, an e-mail address).
+//! 2. **Decline**: from the question as a whole ([`question_features`]): the best line's
+//!    probability and its gap to the second, the sum of all, the share of the question's
+//!    weight the page carries, the best line's share. Below a threshold set on the dev
+//!    questions (at most 10 % of answerable ones declined), the assistant declines.
+//!
+//! Lines are taken when their probability reaches `threshold` or `relative` × the best; with
+//! `block`, the answer is the contiguous block from the first to the last taken line (pages
+//! are written in blocks: a heading, then its lines). All settings are chosen on dev.
+
+use crate::logistic::Logistic;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// The model built into the binary.
+const SHIPPED: &str = include_str!("../model/answer-lines.json");
+
+/// The file name of an authority's own model in its assistant folder.
+pub const FILE: &str = "answer-lines.json";
+
+/// The parameter file's format version; a file of another version is refused.
+pub const VERSION: u32 = 1;
+
+/// The names of the line features, in order (the parameter file names them too, so a file made
+/// for other features is refused).
+pub const LINE_FEATURES: &[&str] = &[
+    "coverage",
+    "coverage_previous",
+    "coverage_next",
+    "coverage_before_3",
+    "coverage_after_3",
+    "best_coverage",
+    "second_coverage",
+    "best_gap",
+    "coverage_relative",
+    "position",
+    "first_line",
+    "heading",
+    "ends_with_colon",
+    "after_colon",
+    "distance_to_best",
+    "is_best",
+    "after_best",
+    "just_after_best",
+    "just_before_best",
+    "length",
+    "no_terms",
+    "page_length",
+    "section_coverage",
+    "in_best_section",
+    "page_coverage",
+    "asked_time",
+    "asked_place",
+    "asked_amount",
+    "asked_phone",
+    "asked_mail",
+    "has_time",
+    "has_place",
+    "has_amount",
+    "has_phone",
+    "has_mail",
+    "last_line",
+];
+
+pub const QUESTION_FEATURES: &[&str] = &[
+    "best_probability",
+    "probability_gap",
+    "probability_sum",
+    "lines_likely",
+    "best_coverage",
+    "page_coverage",
+    "best_gap",
+    "page_length",
+    "missing_weight",
+    "missing_rarest",
+    "question_terms",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerModel {
+    pub version: u32,
+    /// Where the model comes from (questions it was trained and chosen on), for the admin.
+    pub trained_on: String,
+    pub line_features: Vec<String>,
+    pub question_features: Vec<String>,
+    pub lines: Logistic,
+    pub decline: Logistic,
+    /// A line is taken at this probability …
+    pub threshold: f64,
+    /// … or at this share of the best line's.
+    pub relative: f64,
+    /// The answer is the block from the first to the last taken line.
+    pub block: bool,
+    /// Declined below this decline-model probability of being answerable.
+    pub decline_below: f64,
+}
+
+/// Why a parameter file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelFileError {
+    #[error("keine gültige Modelldatei: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("Modelldatei der Version {0}; diese Fassung liest Version {VERSION}")]
+    Version(u32),
+    #[error("die Modelldatei passt nicht zu den Merkmalen dieser Fassung")]
+    Features,
+}
+
+impl AnswerModel {
+    /// The model built into the binary.
+    pub fn shipped() -> Self {
+        Self::from_json(SHIPPED).expect("the shipped model is valid")
+    }
+
+    /// Reads and checks a parameter file.
+    pub fn from_json(text: &str) -> Result<Self, ModelFileError> {
+        let model: Self = serde_json::from_str(text)?;
+        if model.version != VERSION {
+            return Err(ModelFileError::Version(model.version));
+        }
+        let names = |v: &[String], w: &[&str]| v.len() == w.len() && v.iter().zip(w).all(|(a, b)| a == b);
+        if !names(&model.line_features, LINE_FEATURES)
+            || !names(&model.question_features, QUESTION_FEATURES)
+            || !model.lines.is_valid(LINE_FEATURES.len())
+            || !model.decline.is_valid(QUESTION_FEATURES.len())
+            || ![model.threshold, model.relative, model.decline_below].iter().all(|v| v.is_finite())
+        {
+            return Err(ModelFileError::Features);
+        }
+        Ok(model)
+    }
+
+    /// The model an assistant folder holds (written by `amtsweg assist train`), or the shipped
+    /// one when it holds none. A file that does not read is an error naming it.
+    pub fn in_dir(dir: &std::path::Path) -> Result<Self, String> {
+        let path = dir.join(FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::shipped()),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// Writes the model into an assistant folder, whole or not at all (a temporary file renamed).
+    pub fn save_in(&self, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(FILE);
+        let partial = dir.join(format!("{FILE}.partial"));
+        std::fs::write(&partial, self.to_json())?;
+        std::fs::rename(&partial, &path)?;
+        Ok(path)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a model serialises")
+    }
+
+    /// The lines to answer with (empty: decline), from the page's features.
+    pub fn choose(&self, page: &PageFeatures) -> Vec<usize> {
+        let probabilities: Vec<f64> = page.lines.iter().map(|f| self.lines.probability(f)).collect();
+        if self.decline.probability(&question_features(page, &probabilities)) < self.decline_below {
+            return Vec::new();
+        }
+        take(&probabilities, self.threshold, self.relative, self.block)
+    }
+}
+
+/// The lines taken at these settings (never none, when the page has lines).
+pub fn take(probabilities: &[f64], threshold: f64, relative: f64, block: bool) -> Vec<usize> {
+    let best = probabilities.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut taken: Vec<usize> = (0..probabilities.len()).filter(|&i| probabilities[i] >= threshold || probabilities[i] >= relative * best).collect();
+    if taken.is_empty() {
+        taken.extend(probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i));
+    }
+    if block && let (Some(&first), Some(&last)) = (taken.first(), taken.last()) {
+        taken = (first..=last).collect();
+    }
+    taken
+}
+
+/// A page's lines as features for one question, with what the question-level features need.
+#[derive(Debug, Clone)]
+pub struct PageFeatures {
+    pub lines: Vec<Vec<f64>>,
+    best_coverage: f64,
+    best_gap: f64,
+    page_coverage: f64,
+    /// The weight (idf) of the question's terms the page lacks, and of the rarest of them.
+    missing_weight: f64,
+    missing_rarest: f64,
+    question_terms: usize,
+}
+
+static TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(\d{1,2}[:.]\d{2}|uhr|montags?|dienstags?|mittwochs?|donnerstags?|freitags?|samstags?|sonntags?|täglich|werktags|januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember)\b").expect("valid")
+});
+static PLACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(straße|str\.|platz\b|weg\b|allee|\b\d{5}\b|raum\b|zimmer|gebäude|stock\b|etage)").expect("valid"));
+static AMOUNT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(€|\beuro\b|kostenlos|kostenfrei|gebühr|gratis|\bkosten\b)").expect("valid"));
+static PHONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(\+49|\btel\b|telefon|\b0\d{2,5}[ /-]?\d{3,})").expect("valid"));
+static MAIL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(@|e-mail|www\.|https?://)").expect("valid"));
+/// What a question asks for, by its words.
+static ASKS: LazyLock<[Regex; 5]> = LazyLock::new(|| {
+    [
+        Regex::new(r"(?i)\b(wann|uhrzeit|öffnungszeit|bis wann|ab wann|wie lange|termin|tage?\b)").expect("valid"),
+        Regex::new(r"(?i)\b(wo\b|wohin|adresse|anschrift|ort\b|standort)").expect("valid"),
+        Regex::new(r"(?i)\b(wie viel|wieviel|kosten|kostet|gebühr|preis|euro|bezahl|zahlen)").expect("valid"),
+        Regex::new(r"(?i)\b(telefon|nummer|anrufen|erreich|kontakt)").expect("valid"),
+        Regex::new(r"(?i)\b(e-mail|email|mail|internetseite|webseite|website|online)").expect("valid"),
+    ]
+});
+
+/// A heading: a short line that does not end like a sentence.
+fn is_heading(line: &str) -> bool {
+    let line = line.trim_end();
+    line.chars().count() < 70 && !line.ends_with(['.', '!', ',', ';', ':'])
+}
+
+/// The features of every line of a page for a question whose terms carry these weights (idf),
+/// given the analysed terms of each line.
+pub fn line_features(weights: &HashMap<String, f64>, lines: &[&str], line_terms: &[Vec<String>], question: &str) -> PageFeatures {
+    let n = lines.len();
+    let total: f64 = weights.values().sum();
+    let share = |terms: &mut dyn Iterator<Item = &String>| -> f64 {
+        if total <= 0.0 {
+            return 0.0;
+        }
+        let mut seen: Vec<&String> = terms.filter(|t| weights.contains_key(*t)).collect();
+        seen.sort();
+        seen.dedup();
+        seen.iter().map(|t| weights[*t]).sum::<f64>() / total
+    };
+    let coverage: Vec<f64> = line_terms.iter().map(|t| share(&mut t.iter())).collect();
+    let page_coverage = share(&mut line_terms.iter().flatten());
+    let mut sorted = coverage.clone();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let best = sorted.first().copied().unwrap_or(0.0);
+    let second = sorted.get(1).copied().unwrap_or(0.0);
+    let best_line = coverage.iter().position(|&c| c == best).unwrap_or(0);
+    // Sections begin at a heading that follows a non-heading.
+    let mut section = Vec::with_capacity(n);
+    let mut current = 0usize;
+    for i in 0..n {
+        if i > 0 && is_heading(lines[i]) && !is_heading(lines[i - 1]) {
+            current += 1;
+        }
+        section.push(current);
+    }
+    let mut section_coverage = vec![0.0; current + 1];
+    for (s, value) in section_coverage.iter_mut().enumerate() {
+        *value = share(&mut (0..n).filter(|&i| section[i] == s).flat_map(|i| line_terms[i].iter()));
+    }
+    let asked: Vec<bool> = ASKS.iter().map(|r| r.is_match(question)).collect();
+    let flag = |b: bool| f64::from(u8::from(b));
+    let window_max = |range: std::ops::Range<usize>| range.map(|j| coverage[j]).fold(0.0, f64::max);
+    let features = (0..n)
+        .map(|i| {
+            let line = lines[i];
+            let d = i as f64 - best_line as f64;
+            let has = [TIME.is_match(line), PLACE.is_match(line), AMOUNT.is_match(line), PHONE.is_match(line), MAIL.is_match(line)];
+            let mut f = vec![
+                coverage[i],
+                if i > 0 { coverage[i - 1] } else { 0.0 },
+                if i + 1 < n { coverage[i + 1] } else { 0.0 },
+                window_max(i.saturating_sub(3)..i),
+                window_max((i + 1).min(n)..(i + 4).min(n)),
+                best,
+                second,
+                best - second,
+                if best > 0.0 { coverage[i] / best } else { 0.0 },
+                i as f64 / n as f64,
+                flag(i == 0),
+                flag(is_heading(line)),
+                flag(line.trim_end().ends_with(':')),
+                flag(i > 0 && lines[i - 1].trim_end().ends_with(':')),
+                d.abs().min(10.0) / 10.0,
+                flag(d == 0.0),
+                flag(d > 0.0),
+                flag((1.0..=3.0).contains(&d)),
+                flag((-3.0..0.0).contains(&d)),
+                (1.0 + line.chars().count() as f64).ln(),
+                flag(line_terms[i].is_empty()),
+                (n as f64).ln(),
+                section_coverage[section[i]],
+                flag(section[i] == section[best_line]),
+                page_coverage,
+            ];
+            f.extend(has.iter().zip(&asked).map(|(h, a)| flag(*h && *a)));
+            f.extend(has.iter().map(|h| flag(*h)));
+            f.push(flag(i + 1 == n));
+            f
+        })
+        .collect();
+    let on_page: std::collections::HashSet<&String> = line_terms.iter().flatten().collect();
+    let missing: Vec<f64> = weights.iter().filter(|(t, _)| !on_page.contains(t)).map(|(_, w)| *w).collect();
+    PageFeatures {
+        lines: features,
+        best_coverage: best,
+        best_gap: best - second,
+        page_coverage,
+        missing_weight: missing.iter().sum(),
+        missing_rarest: missing.iter().copied().fold(0.0, f64::max),
+        question_terms: weights.len(),
+    }
+}
+
+/// The question-level features, from the page and its lines' probabilities.
+pub fn question_features(page: &PageFeatures, probabilities: &[f64]) -> Vec<f64> {
+    let mut sorted = probabilities.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let best = sorted.first().copied().unwrap_or(0.0);
+    let second = sorted.get(1).copied().unwrap_or(0.0);
+    vec![
+        best,
+        best - second,
+        probabilities.iter().sum(),
+        probabilities.iter().filter(|&&p| p >= 0.3).count() as f64,
+        page.best_coverage,
+        page.page_coverage,
+        page.best_gap,
+        (probabilities.len().max(1) as f64).ln(),
+        page.missing_weight,
+        page.missing_rarest,
+        page.question_terms as f64,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_model_reads() {
+        let model = AnswerModel::shipped();
+        assert_eq!(model.version, VERSION);
+        assert_eq!(AnswerModel::from_json(&model.to_json()).unwrap(), model);
+    }
+
+    #[test]
+    fn a_file_for_other_features_or_another_version_is_refused() {
+        let model = AnswerModel::shipped();
+        let mut other = model.clone();
+        other.version = 99;
+        assert!(matches!(AnswerModel::from_json(&other.to_json()), Err(ModelFileError::Version(99))));
+        let mut other = model.clone();
+        other.line_features.pop();
+        assert!(matches!(AnswerModel::from_json(&other.to_json()), Err(ModelFileError::Features)));
+        let mut other = model;
+        other.lines.weights[0] = f64::NAN;
+        assert!(AnswerModel::from_json(&other.to_json().replace("NaN", "null")).is_err());
+        assert!(matches!(AnswerModel::from_json("{"), Err(ModelFileError::Json(_))));
+    }
+
+    #[test]
+    fn lines_are_taken_by_threshold_relative_share_and_as_a_block() {
+        let p = [0.1, 0.7, 0.2, 0.5, 0.05];
+        assert_eq!(take(&p, 0.6, 2.0, false), vec![1]);
+        assert_eq!(take(&p, 0.6, 0.7, false), vec![1, 3]);
+        assert_eq!(take(&p, 0.6, 0.7, true), vec![1, 2, 3]);
+        assert_eq!(take(&p, 0.9, 2.0, false), vec![1], "never nothing: the best line");
+        assert!(take(&[], 0.5, 0.5, true).is_empty());
+    }
+
+    #[test]
+    fn features_see_what_the_question_asks_for() {
+        let lines = ["Sprechzeiten", "Montag bis Freitag 8:00 bis 12:00 Uhr", "Telefon 0341 123456"];
+        let terms: Vec<Vec<String>> = vec![vec!["sprechzeit".into()], vec![], vec!["telefon".into()]];
+        let weights: HashMap<String, f64> = [("sprechzeit".to_owned(), 2.0)].into();
+        let page = line_features(&weights, &lines, &terms, "Wann sind die Sprechzeiten?");
+        assert_eq!(page.lines.len(), 3);
+        assert!(page.lines.iter().all(|f| f.len() == LINE_FEATURES.len()));
+        let at = |name: &str| LINE_FEATURES.iter().position(|n| *n == name).unwrap();
+        assert_eq!(page.lines[0][at("coverage")], 1.0);
+        assert_eq!(page.lines[1][at("asked_time")], 1.0, "a time, and the question asks when");
+        assert_eq!(page.lines[2][at("asked_time")], 0.0);
+        assert_eq!(page.lines[2][at("has_phone")], 1.0);
+        assert_eq!(page.lines[2][at("asked_phone")], 0.0);
+        assert_eq!(page.lines[1][at("just_after_best")], 1.0);
+    }
+}

@@ -1,0 +1,162 @@
+//! Training the answer-line models ([`crate::lines`]) from labelled questions: the line model
+//! on the training questions, the decline model on the training questions' out-of-fold line
+//! probabilities (five folds, so it learns from probabilities like those of unseen questions),
+//! and the settings (line threshold, relative share, block, decline threshold) chosen on the dev
+//! questions. Deterministic: the same files give the same parameter file.
+
+use crate::eval::{LineTally, Question};
+use crate::kb::KnowledgeBase;
+use crate::lines::{self, AnswerModel, PageFeatures};
+use crate::logistic::Logistic;
+use std::collections::HashMap;
+
+/// Penalties of the two regressions (chosen on the dataset's dev questions).
+const LINE_L2: f64 = 3.0;
+const DECLINE_L2: f64 = 1.0;
+const FOLDS: usize = 5;
+/// At most this share of answerable dev questions may be declined.
+pub const MAX_ANSWERABLE_DECLINED: f64 = 0.10;
+
+/// A labelled question that does not fit the pages: which one (by its place in the file).
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error("Zeile {0}: keine Seite mit der id {1:?}")]
+    UnknownPage(usize, String),
+    #[error("Zeile {0}: Antwortzeile {1} gibt es nicht (die Seite hat {2} Zeilen)")]
+    NoSuchLine(usize, usize, usize),
+    #[error("keine Trainingsfragen mit Antwort und ohne Antwort: beide werden gebraucht")]
+    OneSided,
+}
+
+/// The dev figures of a trained model (on the question's own page).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainReport {
+    pub train_questions: usize,
+    pub dev_questions: usize,
+    pub dev: crate::eval::AnswerLines,
+}
+
+/// Checks that every question's page exists and its answer lines are on it; each question comes
+/// with its line in the file, which the error names.
+pub fn check(kb: &KnowledgeBase, questions: &[(usize, Question)]) -> Result<(), LabelError> {
+    for (line, q) in questions {
+        let document = kb.document(&q.page).ok_or_else(|| LabelError::UnknownPage(*line, q.page.clone()))?;
+        let count = document.sentences().count();
+        if let Some(&bad) = q.answer_sentences.iter().find(|&&i| i >= count) {
+            return Err(LabelError::NoSuchLine(*line, bad, count));
+        }
+    }
+    Ok(())
+}
+
+/// The features of each question's page (pages analysed once).
+struct Pages<'a> {
+    kb: &'a KnowledgeBase,
+    terms: HashMap<usize, Vec<Vec<String>>>,
+}
+
+impl<'a> Pages<'a> {
+    fn features(&mut self, question: &str, doc: usize) -> PageFeatures {
+        let kb = self.kb;
+        let document = &kb.documents()[doc];
+        let lines: Vec<&str> = document.sentences().collect();
+        let terms = self.terms.entry(doc).or_insert_with(|| lines.iter().map(|l| kb.terms(l)).collect());
+        lines::line_features(&question_weights(kb, question), &lines, terms, question)
+    }
+}
+
+/// The question's terms, each with its idf.
+pub fn question_weights(kb: &KnowledgeBase, question: &str) -> HashMap<String, f64> {
+    kb.terms(question).into_iter().map(|t| {
+        let idf = f64::from(kb.idf(&t));
+        (t, idf)
+    }).collect()
+}
+
+/// Trains both models; the questions must have been [`check`]ed against `kb`.
+pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_on: &str) -> Result<(AnswerModel, TrainReport), LabelError> {
+    if !train.iter().any(Question::answerable) || train.iter().all(Question::answerable) {
+        return Err(LabelError::OneSided);
+    }
+    let mut pages = Pages { kb, terms: HashMap::new() };
+    let doc = |q: &Question| kb.position(&q.page).expect("checked");
+    let train_pages: Vec<PageFeatures> = train.iter().map(|q| pages.features(&q.question, doc(q))).collect();
+    let dev_pages: Vec<PageFeatures> = dev.iter().map(|q| pages.features(&q.question, doc(q))).collect();
+    let rows = |set: &[usize]| -> (Vec<Vec<f64>>, Vec<bool>) {
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for &k in set {
+            for (i, f) in train_pages[k].lines.iter().enumerate() {
+                x.push(f.clone());
+                y.push(train[k].answer_sentences.contains(&i));
+            }
+        }
+        (x, y)
+    };
+    let all: Vec<usize> = (0..train.len()).collect();
+    let (x, y) = rows(&all);
+    let line_model = Logistic::fit(&x, &y, LINE_L2);
+
+    // Out-of-fold probabilities for the decline model.
+    let mut question_rows = vec![Vec::new(); train.len()];
+    for fold in 0..FOLDS {
+        let (held, kept): (Vec<usize>, Vec<usize>) = all.iter().partition(|&&k| k % FOLDS == fold);
+        let (x, y) = rows(&kept);
+        let model = Logistic::fit(&x, &y, LINE_L2);
+        for k in held {
+            let p: Vec<f64> = train_pages[k].lines.iter().map(|f| model.probability(f)).collect();
+            question_rows[k] = lines::question_features(&train_pages[k], &p);
+        }
+    }
+    let answerable: Vec<bool> = train.iter().map(Question::answerable).collect();
+    let decline_model = Logistic::fit(&question_rows, &answerable, DECLINE_L2);
+
+    // Settings on dev: the line settings with the best F on answerable questions, then the
+    // decline threshold that declines at most 10 % of them.
+    let dev_probabilities: Vec<Vec<f64>> = dev_pages.iter().map(|p| p.lines.iter().map(|f| line_model.probability(f)).collect()).collect();
+    let score = |threshold: f64, relative: f64, block: bool, declined: &dyn Fn(usize) -> bool| -> crate::eval::AnswerLines {
+        let mut tally = LineTally::default();
+        for (k, q) in dev.iter().enumerate() {
+            let chosen = if declined(k) { Vec::new() } else { lines::take(&dev_probabilities[k], threshold, relative, block) };
+            tally.add(q, &[(q.page.as_str(), chosen.as_slice())]);
+        }
+        tally.finish()
+    };
+    let mut best = (f64::NEG_INFINITY, 0.5, 2.0, false);
+    for threshold in [0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5] {
+        for relative in [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 2.0] {
+            for block in [false, true] {
+                let f = score(threshold, relative, block, &|_| false).f;
+                if f > best.0 {
+                    best = (f, threshold, relative, block);
+                }
+            }
+        }
+    }
+    let (_, threshold, relative, block) = best;
+    let decline_scores: Vec<f64> = dev_pages.iter().zip(&dev_probabilities).map(|(page, p)| decline_model.probability(&lines::question_features(page, p))).collect();
+    let mut answerable_scores: Vec<f64> = dev.iter().zip(&decline_scores).filter(|(q, _)| q.answerable()).map(|(_, s)| *s).collect();
+    answerable_scores.sort_by(f64::total_cmp);
+    let allowed = (MAX_ANSWERABLE_DECLINED * answerable_scores.len() as f64).floor() as usize;
+    let decline_below = answerable_scores.get(allowed).copied().unwrap_or(0.0);
+    let dev_figures = score(threshold, relative, block, &|k| decline_scores[k] < decline_below);
+    let model = AnswerModel {
+        version: lines::VERSION,
+        trained_on: trained_on.to_owned(),
+        line_features: lines::LINE_FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+        question_features: lines::QUESTION_FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+        lines: line_model,
+        decline: decline_model,
+        threshold,
+        relative,
+        block,
+        decline_below,
+    };
+    Ok((model, TrainReport { train_questions: train.len(), dev_questions: dev.len(), dev: dev_figures }))
+}
+
+/// The learned answer on one page: the chosen lines (empty: declined).
+pub fn answer_lines(kb: &KnowledgeBase, model: &AnswerModel, question: &str, doc: usize) -> Vec<usize> {
+    let mut pages = Pages { kb, terms: HashMap::new() };
+    model.choose(&pages.features(question, doc))
+}
