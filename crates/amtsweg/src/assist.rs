@@ -125,7 +125,7 @@ struct QuestionLine {
 impl QuestionLine {
     fn check(&self) -> Result<(), String> {
         match &self.language {
-            Some(l) if l.len() != 2 || !l.bytes().all(|b| b.is_ascii_lowercase()) => Err(format!("\"language\" ist kein Sprachcode nach ISO 639-1 (zwei Kleinbuchstaben): {l:?}")),
+            Some(l) if l.len() != 2 || !l.bytes().all(|b| b.is_ascii_lowercase()) => Err("\"language\" ist kein Sprachcode nach ISO 639-1 (zwei Kleinbuchstaben)".to_owned()),
             _ => Ok(()),
         }
     }
@@ -326,7 +326,7 @@ impl Ranker for Fused {
 async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), String> {
     let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
     let pages: Vec<Page> = eval::read_jsonl(&read(&args.pages)?).map_err(|e| format!("{}: {e}", args.pages.display()))?;
-    let questions: Vec<Question> = eval::read_jsonl(&read(&args.questions)?).map_err(|e| format!("{}: {e}", args.questions.display()))?;
+    let numbered: Vec<(usize, Question)> = eval::read_numbered(&read(&args.questions)?).map_err(|e| format!("{}: {e}", args.questions.display()))?;
     let policy = match &args.policy {
         Some(json) => parse_policy(json)?,
         None => Policy::default(),
@@ -347,8 +347,12 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
         None => None,
     };
     let handle = tokio::runtime::Handle::current();
+    let questions_path = args.questions.clone();
     let reports = tokio::task::spawn_blocking(move || -> Result<Vec<eval::Report>, String> {
         let plain = KnowledgeBase::in_memory_without_compounds(documents.clone()).map_err(|e| e.to_string())?;
+        // Every question's page and answer lines must exist, or the figures would be wrong.
+        amtsweg_assist::train::check(&plain, &numbered).map_err(|e| format!("{}: {e}", questions_path.display()))?;
+        let questions: Vec<Question> = numbered.into_iter().map(|(_, q)| q).collect();
         let mut reports = vec![eval::evaluate(&plain, &questions, &mut FullText, "bm25_baseline", &policy, &model).map_err(|e| e.to_string())?];
         drop(plain);
         let mut kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;
@@ -362,10 +366,10 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
     })
     .await
     .map_err(|e| e.to_string())??;
-    if let Some(first) = reports.last() {
-        let a = &first.all_lines;
+    if let Some(last) = reports.last() {
+        let a = &last.all_lines;
         eprintln!("{:<16} auf der Seite der Frage: Antwortzeilen P {:.3} R {:.3} F {:.3}", "alle_zeilen", a.precision, a.recall, a.f);
-        let w = &first.weighted_gold_page;
+        let w = &last.weighted_gold_page;
         eprintln!(
             "{:<16} auf der Seite der Frage: Antwortzeilen P {:.3} R {:.3} F {:.3}, abgelehnt: unbeantwortbar {:.3}, beantwortbar {:.3}",
             "handgewichtet", w.precision, w.recall, w.f, w.unanswerable_declined, w.answerable_declined
@@ -435,8 +439,7 @@ async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), Str
     .map_err(|e| e.to_string())??;
     let written = match (&args.out, out_dir) {
         (Some(path), _) => {
-            let partial = path.with_extension("partial");
-            std::fs::write(&partial, model.to_json()).and_then(|()| std::fs::rename(&partial, path)).map_err(|e| format!("{}: {e}", path.display()))?;
+            model.save_as(path).map_err(|e| format!("{}: {e}", path.display()))?;
             path.clone()
         }
         (None, Some(dir)) => model.save_in(&dir).map_err(|e| format!("{}: {e}", dir.display()))?,

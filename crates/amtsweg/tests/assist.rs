@@ -377,7 +377,18 @@ fn train_writes_the_model_the_assistant_uses_and_refuses_bad_files_whole() {
     let (code, _, err) = train_with("line.jsonl", text(&lines));
     assert_eq!(code, 1);
     assert!(err.contains("Zeile 3") && err.contains("Antwortzeile 100000"), "{err}");
+    // Marked unanswerable, yet with answer lines.
+    lines[2]["answer_sentences"] = serde_json::json!([1]);
+    lines[2]["answerable"] = false.into();
+    let (code, _, err) = train_with("inconsistent.jsonl", text(&lines));
+    assert_eq!(code, 1);
+    assert!(err.contains("Zeile 3") && err.contains("answerable"), "{err}");
+    // The evaluation refuses the same file: its figures would be wrong.
+    let (code, _, err) = run(&["assist", "eval", "--pages", pages.to_str().unwrap(), "--questions", dir.join("unknown.jsonl").to_str().unwrap()], &dir, "", &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("Zeile 3") && err.contains("gibt/es-nicht"), "{err}");
     assert!(!model_file.exists(), "nothing written");
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("partial")), "no leftovers");
 
     // The real training questions.
     let (code, out, err) = train_with("train.jsonl", train.clone());

@@ -136,7 +136,10 @@ impl AnswerModel {
             || !names(&model.question_features, QUESTION_FEATURES)
             || !model.lines.is_valid(LINE_FEATURES.len())
             || !model.decline.is_valid(QUESTION_FEATURES.len())
-            || ![model.threshold, model.relative, model.decline_below].iter().all(|v| v.is_finite())
+            || !(0.0..=1.0).contains(&model.threshold)
+            || !(0.0..=10.0).contains(&model.relative)
+            || !(0.0..=1.0).contains(&model.decline_below)
+            || model.lines.scale.iter().chain(&model.decline.scale).any(|s| *s < 0.0)
         {
             return Err(ModelFileError::Features);
         }
@@ -154,22 +157,42 @@ impl AnswerModel {
         }
     }
 
-    /// Writes the model into an assistant folder, whole or not at all (a temporary file renamed).
+    /// Writes the model into an assistant folder, whole or not at all.
     pub fn save_in(&self, dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(FILE);
-        let partial = dir.join(format!("{FILE}.partial"));
-        std::fs::write(&partial, self.to_json())?;
-        std::fs::rename(&partial, &path)?;
+        self.save_as(&path)?;
         Ok(path)
+    }
+
+    /// Writes the model to `path`, whole or not at all: a temporary file beside it (named after
+    /// this process), synced, renamed over it, and the folder synced.
+    pub fn save_as(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| FILE.to_owned());
+        let partial = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+        let mut file = std::fs::File::create(&partial)?;
+        file.write_all(self.to_json().as_bytes())?;
+        file.sync_all()?;
+        drop(file);
+        if let Err(e) = std::fs::rename(&partial, path) {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        std::fs::File::open(folder)?.sync_all()
     }
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a model serialises")
     }
 
-    /// The lines to answer with (empty: decline), from the page's features.
+    /// The lines to answer with (empty: decline), from the page's features. A question without
+    /// a term the analysis keeps is declined.
     pub fn choose(&self, page: &PageFeatures) -> Vec<usize> {
+        if !page.has_question_terms() {
+            return Vec::new();
+        }
         let probabilities: Vec<f64> = page.lines.iter().map(|f| self.lines.probability(f)).collect();
         if self.decline.probability(&question_features(page, &probabilities)) < self.decline_below {
             return Vec::new();
@@ -225,14 +248,17 @@ static ASKS: LazyLock<[Regex; 5]> = LazyLock::new(|| {
 /// A heading: a short line that does not end like a sentence.
 fn is_heading(line: &str) -> bool {
     let line = line.trim_end();
-    line.chars().count() < 70 && !line.ends_with(['.', '!', ',', ';', ':'])
+    !line.trim_start().is_empty() && line.chars().count() < 70 && !line.ends_with(['.', '!', ',', ';', ':'])
 }
 
 /// The features of every line of a page for a question whose terms carry these weights (idf),
 /// given the analysed terms of each line.
 pub fn line_features(weights: &HashMap<String, f64>, lines: &[&str], line_terms: &[Vec<String>], question: &str) -> PageFeatures {
     let n = lines.len();
-    let total: f64 = weights.values().sum();
+    // Sums in the terms' order, so that the same question gives the same bits in every run.
+    let mut sorted_weights: Vec<(&String, &f64)> = weights.iter().collect();
+    sorted_weights.sort_by(|a, b| a.0.cmp(b.0));
+    let total: f64 = sorted_weights.iter().map(|(_, w)| **w).sum();
     let share = |terms: &mut dyn Iterator<Item = &String>| -> f64 {
         if total <= 0.0 {
             return 0.0;
@@ -248,7 +274,8 @@ pub fn line_features(weights: &HashMap<String, f64>, lines: &[&str], line_terms:
     sorted.sort_by(|a, b| b.total_cmp(a));
     let best = sorted.first().copied().unwrap_or(0.0);
     let second = sorted.get(1).copied().unwrap_or(0.0);
-    let best_line = coverage.iter().position(|&c| c == best).unwrap_or(0);
+    // No line with a question word: no best line (its features say "far from it").
+    let best_line = if best > 0.0 { coverage.iter().position(|&c| c == best) } else { None };
     // Sections begin at a heading that follows a non-heading.
     let mut section = Vec::with_capacity(n);
     let mut current = 0usize;
@@ -268,7 +295,7 @@ pub fn line_features(weights: &HashMap<String, f64>, lines: &[&str], line_terms:
     let features = (0..n)
         .map(|i| {
             let line = lines[i];
-            let d = i as f64 - best_line as f64;
+            let d = best_line.map_or(f64::INFINITY, |b| i as f64 - b as f64);
             let has = [TIME.is_match(line), PLACE.is_match(line), AMOUNT.is_match(line), PHONE.is_match(line), MAIL.is_match(line)];
             let mut f = vec![
                 coverage[i],
@@ -287,14 +314,14 @@ pub fn line_features(weights: &HashMap<String, f64>, lines: &[&str], line_terms:
                 flag(i > 0 && lines[i - 1].trim_end().ends_with(':')),
                 d.abs().min(10.0) / 10.0,
                 flag(d == 0.0),
-                flag(d > 0.0),
+                flag(d > 0.0 && d.is_finite()),
                 flag((1.0..=3.0).contains(&d)),
                 flag((-3.0..0.0).contains(&d)),
                 (1.0 + line.chars().count() as f64).ln(),
                 flag(line_terms[i].is_empty()),
                 (n as f64).ln(),
                 section_coverage[section[i]],
-                flag(section[i] == section[best_line]),
+                flag(best_line.is_some_and(|b| section[i] == section[b])),
                 page_coverage,
             ];
             f.extend(has.iter().zip(&asked).map(|(h, a)| flag(*h && *a)));
@@ -304,7 +331,7 @@ pub fn line_features(weights: &HashMap<String, f64>, lines: &[&str], line_terms:
         })
         .collect();
     let on_page: std::collections::HashSet<&String> = line_terms.iter().flatten().collect();
-    let missing: Vec<f64> = weights.iter().filter(|(t, _)| !on_page.contains(t)).map(|(_, w)| *w).collect();
+    let missing: Vec<f64> = sorted_weights.iter().filter(|(t, _)| !on_page.contains(t)).map(|(_, w)| **w).collect();
     PageFeatures {
         lines: features,
         best_coverage: best,
@@ -313,6 +340,13 @@ pub fn line_features(weights: &HashMap<String, f64>, lines: &[&str], line_terms:
         missing_weight: missing.iter().sum(),
         missing_rarest: missing.iter().copied().fold(0.0, f64::max),
         question_terms: weights.len(),
+    }
+}
+
+impl PageFeatures {
+    /// Whether the question kept any term after analysis (without, it is declined).
+    pub fn has_question_terms(&self) -> bool {
+        self.question_terms > 0
     }
 }
 

@@ -18,8 +18,9 @@ pub struct Logistic {
 impl Logistic {
     /// Fits the rows `x` (all of the same length) to the labels `y`; `l2` is the penalty on the
     /// weights of the standardised features (not on the bias). Features that never vary get
-    /// weight 0.
-    pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> Self {
+    /// weight 0. `None` when Newton's method does not converge (a singular system, or no
+    /// convergence in 50 steps): no model rather than a half-fitted one.
+    pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> Option<Self> {
         let k = x.first().map_or(0, Vec::len);
         let n = x.len().max(1) as f64;
         let mut mean = vec![0.0; k];
@@ -40,6 +41,7 @@ impl Logistic {
         let z: Vec<Vec<f64>> = x.iter().map(|row| standardise(row, &mean, &scale)).collect();
         // Parameters: weights 0..k, bias at k.
         let mut beta = vec![0.0; k + 1];
+        let mut converged = false;
         for _ in 0..50 {
             let mut gradient = vec![0.0; k + 1];
             let mut hessian = vec![vec![0.0; k + 1]; k + 1];
@@ -74,17 +76,24 @@ impl Logistic {
                 hessian[i][i] = 1.0;
                 gradient[i] = 0.0;
             }
-            let Some(step) = solve(hessian, gradient) else { break };
+            let step = solve(hessian, gradient)?;
             let change = step.iter().map(|s| s.abs()).fold(0.0, f64::max);
             for (b, s) in beta.iter_mut().zip(&step) {
                 *b -= s;
             }
+            if !change.is_finite() {
+                return None;
+            }
             if change < 1e-8 {
+                converged = true;
                 break;
             }
         }
+        if !converged {
+            return None;
+        }
         let bias = beta.pop().unwrap_or(0.0);
-        Self { mean, scale, weights: beta, bias }
+        Some(Self { mean, scale, weights: beta, bias })
     }
 
     /// The probability of the positive label for one row.
@@ -155,7 +164,7 @@ mod tests {
             x.push(vec![v, 3.0, f64::from((i * 7919) % 13)]);
             y.push(v > 0.5 || i % 50 == 0);
         }
-        let model = Logistic::fit(&x, &y, 1.0);
+        let model = Logistic::fit(&x, &y, 1.0).expect("converges");
         assert!(model.is_valid(3));
         assert_eq!(model.weights[1], 0.0, "a constant feature gets no weight");
         assert!(model.weights[0] > 2.0, "{model:?}");
@@ -163,7 +172,16 @@ mod tests {
         assert!(model.probability(&[0.9, 3.0, 5.0]) > 0.9);
         assert!(model.probability(&[0.1, 3.0, 5.0]) < 0.1);
         // The same data gives the same model.
-        assert_eq!(model, Logistic::fit(&x, &y, 1.0));
+        assert_eq!(Some(model), Logistic::fit(&x, &y, 1.0));
+    }
+
+    #[test]
+    fn separable_data_without_a_penalty_is_no_model() {
+        // Perfectly separable: the weights grow without bound, Newton's method never settles.
+        let x: Vec<Vec<f64>> = (0..20).map(|i| vec![f64::from(i)]).collect();
+        let y: Vec<bool> = (0..20).map(|i| i >= 10).collect();
+        assert!(Logistic::fit(&x, &y, 0.0).is_none());
+        assert!(Logistic::fit(&x, &y, 1.0).is_some(), "the penalty keeps the weights finite");
     }
 
     #[test]

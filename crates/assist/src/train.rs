@@ -24,8 +24,14 @@ pub enum LabelError {
     UnknownPage(usize, String),
     #[error("Zeile {0}: Antwortzeile {1} gibt es nicht (die Seite hat {2} Zeilen)")]
     NoSuchLine(usize, usize, usize),
+    #[error("Zeile {0}: \"answerable\" passt nicht zu \"answer_sentences\" (beantwortbar heißt: mit Antwortzeilen)")]
+    Inconsistent(usize),
     #[error("keine Trainingsfragen mit Antwort und ohne Antwort: beide werden gebraucht")]
     OneSided,
+    #[error("keine Dev-Fragen mit Antwort: an ihnen werden die Einstellungen gewählt")]
+    NoDev,
+    #[error("das Modell lässt sich an diese Fragen nicht anpassen (das Verfahren konvergiert nicht)")]
+    NoFit,
 }
 
 /// The dev figures of a trained model (on the question's own page).
@@ -41,6 +47,9 @@ pub struct TrainReport {
 pub fn check(kb: &KnowledgeBase, questions: &[(usize, Question)]) -> Result<(), LabelError> {
     for (line, q) in questions {
         let document = kb.document(&q.page).ok_or_else(|| LabelError::UnknownPage(*line, q.page.clone()))?;
+        if q.answerable != !q.answer_sentences.is_empty() {
+            return Err(LabelError::Inconsistent(*line));
+        }
         let count = document.sentences().count();
         if let Some(&bad) = q.answer_sentences.iter().find(|&&i| i >= count) {
             return Err(LabelError::NoSuchLine(*line, bad, count));
@@ -56,7 +65,9 @@ struct Pages<'a> {
 }
 
 impl<'a> Pages<'a> {
+    /// The features for a question as the assistant sees it: identifiers removed first.
     fn features(&mut self, question: &str, doc: usize) -> PageFeatures {
+        let question = &crate::redact::search_text(&crate::redact::redact(question));
         let kb = self.kb;
         let document = &kb.documents()[doc];
         let lines: Vec<&str> = document.sentences().collect();
@@ -78,6 +89,9 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
     if !train.iter().any(Question::answerable) || train.iter().all(Question::answerable) {
         return Err(LabelError::OneSided);
     }
+    if !dev.iter().any(Question::answerable) {
+        return Err(LabelError::NoDev);
+    }
     let mut pages = Pages { kb, terms: HashMap::new() };
     let doc = |q: &Question| kb.position(&q.page).expect("checked");
     let train_pages: Vec<PageFeatures> = train.iter().map(|q| pages.features(&q.question, doc(q))).collect();
@@ -95,21 +109,26 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
     };
     let all: Vec<usize> = (0..train.len()).collect();
     let (x, y) = rows(&all);
-    let line_model = Logistic::fit(&x, &y, LINE_L2);
+    let line_model = Logistic::fit(&x, &y, LINE_L2).ok_or(LabelError::NoFit)?;
 
-    // Out-of-fold probabilities for the decline model.
+    // Out-of-fold probabilities for the decline model; the folds split by page, so that no
+    // question's page was seen by the model that scores it.
+    let fold_of = |k: usize| train[k].page.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)) as usize % FOLDS;
     let mut question_rows = vec![Vec::new(); train.len()];
     for fold in 0..FOLDS {
-        let (held, kept): (Vec<usize>, Vec<usize>) = all.iter().partition(|&&k| k % FOLDS == fold);
+        let (held, kept): (Vec<usize>, Vec<usize>) = all.iter().partition(|&&k| fold_of(k) == fold);
+        if held.is_empty() {
+            continue;
+        }
         let (x, y) = rows(&kept);
-        let model = Logistic::fit(&x, &y, LINE_L2);
+        let model = Logistic::fit(&x, &y, LINE_L2).ok_or(LabelError::NoFit)?;
         for k in held {
             let p: Vec<f64> = train_pages[k].lines.iter().map(|f| model.probability(f)).collect();
             question_rows[k] = lines::question_features(&train_pages[k], &p);
         }
     }
     let answerable: Vec<bool> = train.iter().map(Question::answerable).collect();
-    let decline_model = Logistic::fit(&question_rows, &answerable, DECLINE_L2);
+    let decline_model = Logistic::fit(&question_rows, &answerable, DECLINE_L2).ok_or(LabelError::NoFit)?;
 
     // Settings on dev: the line settings with the best F on answerable questions, then the
     // decline threshold that declines at most 10 % of them.
@@ -117,7 +136,7 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
     let score = |threshold: f64, relative: f64, block: bool, declined: &dyn Fn(usize) -> bool| -> crate::eval::AnswerLines {
         let mut tally = LineTally::default();
         for (k, q) in dev.iter().enumerate() {
-            let chosen = if declined(k) { Vec::new() } else { lines::take(&dev_probabilities[k], threshold, relative, block) };
+            let chosen = if declined(k) || !dev_pages[k].has_question_terms() { Vec::new() } else { lines::take(&dev_probabilities[k], threshold, relative, block) };
             tally.add(q, &[(q.page.as_str(), chosen.as_slice())]);
         }
         tally.finish()
@@ -137,8 +156,13 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
     let decline_scores: Vec<f64> = dev_pages.iter().zip(&dev_probabilities).map(|(page, p)| decline_model.probability(&lines::question_features(page, p))).collect();
     let mut answerable_scores: Vec<f64> = dev.iter().zip(&decline_scores).filter(|(q, _)| q.answerable()).map(|(_, s)| *s).collect();
     answerable_scores.sort_by(f64::total_cmp);
+    // Declining below a point halfway between the `allowed`-th and the next answerable score
+    // declines at most `allowed` of them, and the margin keeps rounding from moving one across.
     let allowed = (MAX_ANSWERABLE_DECLINED * answerable_scores.len() as f64).floor() as usize;
-    let decline_below = answerable_scores.get(allowed).copied().unwrap_or(0.0);
+    let decline_below = match (allowed.checked_sub(1).and_then(|i| answerable_scores.get(i)), answerable_scores.get(allowed)) {
+        (Some(below), Some(above)) => (below + above) / 2.0,
+        _ => 0.0,
+    };
     let dev_figures = score(threshold, relative, block, &|k| decline_scores[k] < decline_below);
     let model = AnswerModel {
         version: lines::VERSION,
