@@ -56,7 +56,7 @@ impl Answer {
 }
 
 /// The question's terms with their weights.
-fn weighted_terms(kb: &KnowledgeBase, question: &str) -> HashMap<String, f32> {
+pub(crate) fn weighted_terms(kb: &KnowledgeBase, question: &str) -> HashMap<String, f32> {
     let mut terms = HashMap::new();
     for term in kb.terms(question) {
         let idf = kb.idf(&term);
@@ -70,10 +70,7 @@ fn weighted_terms(kb: &KnowledgeBase, question: &str) -> HashMap<String, f32> {
 /// document does not answer.
 pub fn learned(kb: &KnowledgeBase, model: &crate::lines::AnswerModel, question: &str, hits: &[Hit]) -> Answer {
     let Some(top) = hits.first() else { return Answer::declined() };
-    if kb.terms(question).is_empty() {
-        return Answer::declined();
-    }
-    let chosen = crate::train::answer_lines(kb, model, question, top.doc);
+    let chosen = model.choose(&crate::lines::Pages::new(kb).features(question, top.doc));
     if chosen.is_empty() {
         return Answer::declined();
     }

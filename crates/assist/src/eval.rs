@@ -178,11 +178,7 @@ pub struct Report {
 
 /// Reads a JSON-lines file; errors name the line.
 pub fn read_jsonl<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("Zeile {}: {e}", i + 1)))
-        .collect()
+    Ok(read_numbered(text)?.into_iter().map(|(_, value)| value).collect())
 }
 
 /// Reads a JSON-lines file keeping each value's line number (1-based); errors name the line.

@@ -214,6 +214,29 @@ pub fn take(probabilities: &[f64], threshold: f64, relative: f64, block: bool) -
     taken
 }
 
+/// The features of questions' pages, each page's lines analysed once.
+pub struct Pages<'a> {
+    kb: &'a crate::KnowledgeBase,
+    terms: HashMap<usize, Vec<Vec<String>>>,
+}
+
+impl<'a> Pages<'a> {
+    pub fn new(kb: &'a crate::KnowledgeBase) -> Self {
+        Self { kb, terms: HashMap::new() }
+    }
+
+    /// The features of document `doc`'s lines for a question as the assistant sees it:
+    /// identifiers removed first.
+    pub fn features(&mut self, question: &str, doc: usize) -> PageFeatures {
+        let question = &crate::redact::search_text(&crate::redact::redact(question));
+        let kb = self.kb;
+        let lines: Vec<&str> = kb.documents()[doc].sentences().collect();
+        let terms = self.terms.entry(doc).or_insert_with(|| lines.iter().map(|l| kb.terms(l)).collect());
+        let weights = crate::answer::weighted_terms(kb, question).into_iter().map(|(t, w)| (t, f64::from(w))).collect();
+        line_features(&weights, &lines, terms, question)
+    }
+}
+
 /// A page's lines as features for one question, with what the question-level features need.
 #[derive(Debug, Clone)]
 pub struct PageFeatures {

@@ -6,9 +6,8 @@
 
 use crate::eval::{LineTally, Question};
 use crate::kb::KnowledgeBase;
-use crate::lines::{self, AnswerModel, PageFeatures};
+use crate::lines::{self, AnswerModel, PageFeatures, Pages};
 use crate::logistic::Logistic;
-use std::collections::HashMap;
 
 /// Penalties of the two regressions (chosen on the dataset's dev questions).
 const LINE_L2: f64 = 3.0;
@@ -58,32 +57,6 @@ pub fn check(kb: &KnowledgeBase, questions: &[(usize, Question)]) -> Result<(), 
     Ok(())
 }
 
-/// The features of each question's page (pages analysed once).
-struct Pages<'a> {
-    kb: &'a KnowledgeBase,
-    terms: HashMap<usize, Vec<Vec<String>>>,
-}
-
-impl<'a> Pages<'a> {
-    /// The features for a question as the assistant sees it: identifiers removed first.
-    fn features(&mut self, question: &str, doc: usize) -> PageFeatures {
-        let question = &crate::redact::search_text(&crate::redact::redact(question));
-        let kb = self.kb;
-        let document = &kb.documents()[doc];
-        let lines: Vec<&str> = document.sentences().collect();
-        let terms = self.terms.entry(doc).or_insert_with(|| lines.iter().map(|l| kb.terms(l)).collect());
-        lines::line_features(&question_weights(kb, question), &lines, terms, question)
-    }
-}
-
-/// The question's terms, each with its idf.
-pub fn question_weights(kb: &KnowledgeBase, question: &str) -> HashMap<String, f64> {
-    kb.terms(question).into_iter().map(|t| {
-        let idf = f64::from(kb.idf(&t));
-        (t, idf)
-    }).collect()
-}
-
 /// Trains both models; the questions must have been [`check`]ed against `kb`.
 pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_on: &str) -> Result<(AnswerModel, TrainReport), LabelError> {
     if !train.iter().any(Question::answerable) || train.iter().all(Question::answerable) {
@@ -92,7 +65,7 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
     if !dev.iter().any(Question::answerable) {
         return Err(LabelError::NoDev);
     }
-    let mut pages = Pages { kb, terms: HashMap::new() };
+    let mut pages = Pages::new(kb);
     let doc = |q: &Question| kb.position(&q.page).expect("checked");
     let train_pages: Vec<PageFeatures> = train.iter().map(|q| pages.features(&q.question, doc(q))).collect();
     let dev_pages: Vec<PageFeatures> = dev.iter().map(|q| pages.features(&q.question, doc(q))).collect();
@@ -177,10 +150,4 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
         decline_below,
     };
     Ok((model, TrainReport { train_questions: train.len(), dev_questions: dev.len(), dev: dev_figures }))
-}
-
-/// The learned answer on one page: the chosen lines (empty: declined).
-pub fn answer_lines(kb: &KnowledgeBase, model: &AnswerModel, question: &str, doc: usize) -> Vec<usize> {
-    let mut pages = Pages { kb, terms: HashMap::new() };
-    model.choose(&pages.features(question, doc))
 }

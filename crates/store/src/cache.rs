@@ -39,7 +39,6 @@ impl Scope {
             Scope::Catalog => "catalog",
         }
     }
-
 }
 
 /// Entries per map at most: a full map starts again empty (a bound on memory, not an LRU:
