@@ -16,9 +16,10 @@ use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum KbCommand {
-    /// Import documents (JSON lines: id, title, text with one sentence a line, optional url and
-    /// authority) into the knowledge base of the data folder; documents with a known id are
-    /// replaced. The catalog's service descriptions are brought up to date at the same time.
+    /// Import documents (JSON lines: id, title, text with one sentence a line, optional url,
+    /// authority and language, German when absent) into the knowledge base of the data folder;
+    /// a document with a known id and language is replaced, the versions of a page in other
+    /// languages stay beside it. The catalog's service descriptions are brought up to date at the same time.
     Import {
         file: PathBuf,
         #[command(flatten)]
@@ -50,9 +51,10 @@ pub enum AssistCommand {
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Pages, one JSON object a line: id, title, text (one sentence a line).
-    #[arg(long)]
-    pages: PathBuf,
+    /// Pages, one JSON object a line: id, title, text (one sentence a line), optional
+    /// language (German when absent). Repeat for the pages' versions in other languages.
+    #[arg(long, required = true)]
+    pages: Vec<PathBuf>,
     /// Training questions, one JSON object a line: id, question, page, answer_sentences
     /// (0-based lines of the page; empty when the page does not answer), answerable.
     #[arg(long)]
@@ -90,10 +92,12 @@ pub struct QueryArgs {
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// Pages, one JSON object a line: id, title, text (one sentence a line).
-    #[arg(long)]
-    pages: PathBuf,
-    /// Questions, one JSON object a line: id, question, page, answer_sentences, answerable.
+    /// Pages, one JSON object a line: id, title, text (one sentence a line), optional
+    /// language (German when absent). Repeat for the pages' versions in other languages.
+    #[arg(long, required = true)]
+    pages: Vec<PathBuf>,
+    /// Questions, one JSON object a line: id, question, page, answer_sentences, answerable,
+    /// optional language (German when absent; the search and the answer use it).
     #[arg(long)]
     questions: PathBuf,
     /// Also measure with dense retrieval through the configured embeddings endpoint
@@ -125,8 +129,8 @@ struct QuestionLine {
 impl QuestionLine {
     fn check(&self) -> Result<(), String> {
         match &self.language {
-            Some(l) if l.len() != 2 || !l.bytes().all(|b| b.is_ascii_lowercase()) => Err("\"language\" ist kein Sprachcode nach ISO 639-1 (zwei Kleinbuchstaben)".to_owned()),
-            _ => Ok(()),
+            Some(l) => amtsweg_assist::language::check_code(l).map_err(|e| format!("\"language\": {e}")),
+            None => Ok(()),
         }
     }
 }
@@ -156,6 +160,7 @@ pub async fn run_kb(command: KbCommand, config_path: Option<&PathBuf>) -> Result
         if document.id.trim().is_empty() || document.title.trim().is_empty() {
             return Err(format!("{}:{}: id und title dürfen nicht leer sein", file.display(), i + 1));
         }
+        amtsweg_assist::language::check_code(&document.language).map_err(|e| format!("{}:{}: language: {e}", file.display(), i + 1))?;
         document.origin = "import".into();
         imported.push(document);
         bar.inc(1);
@@ -222,7 +227,7 @@ pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -
             answer_lines(&args, |line| {
                 let assistant = &assistant;
                 async move {
-                    let results = assistant.search(&line.question, args.k).await?;
+                    let results = assistant.search(&line.question, line.language.as_deref(), args.k).await?;
                     Ok(Outcome::Answer(json!({ "results": results })))
                 }
             })
@@ -233,14 +238,19 @@ pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -
             answer_lines(&args, |line| {
                 let assistant = &assistant;
                 async move {
+                    let language = line.language.as_deref();
                     let answer = match &line.page {
-                        Some(page) => match assistant.ask_on_page(&line.question, page) {
+                        Some(page) => match assistant.ask_on_page(&line.question, page, language) {
                             Some(answer) => answer,
                             None => return Ok(Outcome::Refused("unknown_page", format!("kein Dokument mit der id {page:?} in der Wissensbasis"))),
                         },
-                        None => assistant.ask(&line.question).await?.0,
+                        None => assistant.ask(&line.question, language).await?.0,
                     };
-                    Ok(Outcome::Answer(json!({ "answered": answer.answered, "answer": answer.answer, "citations": answer.citations })))
+                    let mut out = json!({ "answered": answer.answered, "answer": answer.answer, "citations": answer.citations, "language": answer.language });
+                    if let Some(note) = &answer.note {
+                        out["note"] = json!(note);
+                    }
+                    Ok(Outcome::Answer(out))
                 }
             })
             .await
@@ -317,15 +327,29 @@ struct Fused {
 }
 
 impl Ranker for Fused {
-    fn rank(&mut self, kb: &KnowledgeBase, question: &str, k: usize) -> Result<Vec<Hit>, KbError> {
+    fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize) -> Result<Vec<Hit>, KbError> {
         let vector = self.handle.block_on(self.embedder.embed_query(question)).ok();
-        kb.search(question, vector.as_deref(), k)
+        kb.search(question, language, vector.as_deref(), k)
     }
+}
+
+/// Page files, each line checked (a language must be an ISO 639-1 code); errors name file and
+/// line.
+fn read_pages(paths: &[PathBuf]) -> Result<Vec<Page>, String> {
+    let mut pages = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (line, page) in eval::read_numbered::<Page>(&text).map_err(|e| format!("{}: {e}", path.display()))? {
+            amtsweg_assist::language::check_code(&page.language).map_err(|e| format!("{}: Zeile {line}: language: {e}", path.display()))?;
+            pages.push(page);
+        }
+    }
+    Ok(pages)
 }
 
 async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), String> {
     let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
-    let pages: Vec<Page> = eval::read_jsonl(&read(&args.pages)?).map_err(|e| format!("{}: {e}", args.pages.display()))?;
+    let pages = read_pages(&args.pages)?;
     let numbered: Vec<(usize, Question)> = eval::read_numbered(&read(&args.questions)?).map_err(|e| format!("{}: {e}", args.questions.display()))?;
     let policy = match &args.policy {
         Some(json) => parse_policy(json)?,
@@ -411,7 +435,7 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
 
 async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), String> {
     let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
-    let pages: Vec<Page> = eval::read_jsonl(&read(&args.pages)?).map_err(|e| format!("{}: {e}", args.pages.display()))?;
+    let pages = read_pages(&args.pages)?;
     let train_questions: Vec<(usize, Question)> = eval::read_numbered(&read(&args.questions)?).map_err(|e| format!("{}: {e}", args.questions.display()))?;
     let dev_questions: Vec<(usize, Question)> = eval::read_numbered(&read(&args.dev)?).map_err(|e| format!("{}: {e}", args.dev.display()))?;
     let out_dir = match &args.out {

@@ -58,6 +58,7 @@ pub fn service_document(service: &Service, authority: Option<&Authority>) -> Doc
         url: Some(format!("/leistungen/{}", service.id)),
         authority: authority.map(|a| a.id.to_string()),
         origin: "catalog".into(),
+        language: amtsweg_assist::language::GERMAN.into(),
     }
 }
 
@@ -169,6 +170,8 @@ pub struct Source {
     pub sentences: Vec<usize>,
     /// The cited sentences themselves.
     pub quotes: Vec<String>,
+    /// The language of the cited version of the document (ISO 639-1).
+    pub language: String,
 }
 
 /// An authority a question can be sent to.
@@ -189,6 +192,18 @@ pub struct Reply {
     pub topic: Option<String>,
 }
 
+/// Checks the language a request asks for: absent, empty (recognise it from the question), or
+/// an ISO 639-1 code.
+pub fn check_language(language: Option<&str>) -> Result<Option<String>, AppError> {
+    match language.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Ok(None),
+        Some(l) => match amtsweg_assist::language::check_code(l) {
+            Ok(()) => Ok(Some(l.to_owned())),
+            Err(_) => Err(AppError::Invalid(vec![FieldError::new("language", "Bitte geben Sie die Sprache als Kürzel nach ISO 639-1 an, zum Beispiel de, en, fr, ar oder uk.")])),
+        },
+    }
+}
+
 /// Checks a question: present and not too long.
 pub fn check_question(question: Option<&str>) -> Result<String, AppError> {
     let question = question.unwrap_or_default().trim();
@@ -207,11 +222,12 @@ impl Platform {
         sync_catalog(&self.store, &self.assistant).await
     }
 
-    /// Answers a question (after removing identifiers from it).
-    pub async fn ask(&self, question: &str) -> Result<Reply, AppError> {
+    /// Answers a question (after removing identifiers from it) in `language`, or in the
+    /// question's language as recognised when `None`.
+    pub async fn ask(&self, question: &str, language: Option<&str>) -> Result<Reply, AppError> {
         let redacted = redact(question);
-        let (answer, looked_at) = self.assistant.assistant.ask(&redacted).await.map_err(|e| AppError::Internal(format!("assistant: {e}")))?;
-        tracing::info!(answered = answer.answered, sources = answer.citations.len(), phrased = answer.phrased, "assistant question");
+        let (answer, looked_at) = self.assistant.assistant.ask(&redacted, language).await.map_err(|e| AppError::Internal(format!("assistant: {e}")))?;
+        tracing::info!(answered = answer.answered, sources = answer.citations.len(), phrased = answer.phrased, language = %answer.language, "assistant question");
         tracing::debug!(question = %redacted, "assistant question (identifiers removed)");
         self.metrics.assistant_question(answer.answered);
         let kb = self.assistant.assistant.kb();
@@ -219,7 +235,7 @@ impl Platform {
             .citations
             .iter()
             .filter_map(|c| {
-                let d = kb.document(&c.doc_id)?;
+                let d = &kb.documents()[kb.version_for(&c.doc_id, &c.language)?];
                 let lines: Vec<&str> = d.sentences().collect();
                 Some(Source {
                     doc_id: d.id.clone(),
@@ -227,6 +243,7 @@ impl Platform {
                     url: d.url.clone(),
                     sentences: c.sentences.clone(),
                     quotes: c.sentences.iter().filter_map(|&i| lines.get(i).map(|s| s.trim().to_owned())).collect(),
+                    language: d.language.clone(),
                 })
             })
             .collect();

@@ -12,8 +12,15 @@ use std::collections::{BTreeSet, HashMap};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Citation {
     pub doc_id: String,
-    /// Line indices into the document's text.
+    /// Line indices into the text of the document's version in `language`.
     pub sentences: Vec<usize>,
+    /// The language of the cited version (ISO 639-1).
+    #[serde(default = "german")]
+    pub language: String,
+}
+
+fn german() -> String {
+    crate::language::GERMAN.to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +31,14 @@ pub struct Answer {
     /// Whether a language model phrased the answer (its citations were checked).
     #[serde(default)]
     pub phrased: bool,
+    /// The language the assistant speaks to the asker in: the question's (a decline is
+    /// written in it; quotes keep their own language).
+    #[serde(default = "german")]
+    pub language: String,
+    /// Said before the quotes when they are in another language than the question's, in the
+    /// question's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 pub const DECLINE: &str = "Dazu finde ich in den Texten der Verwaltung keine Antwort. Sie können Ihre Frage an die zuständige Behörde senden.";
@@ -50,52 +65,71 @@ impl Default for Policy {
 }
 
 impl Answer {
+    /// The decline in German.
     pub fn declined() -> Self {
-        Self { answered: false, answer: DECLINE.to_owned(), citations: Vec::new(), phrased: false }
+        Self::declined_in(crate::language::GERMAN)
+    }
+
+    /// The decline in the asker's language.
+    pub fn declined_in(language: &str) -> Self {
+        Self { answered: false, answer: crate::language::decline(language).to_owned(), citations: Vec::new(), phrased: false, language: language.to_owned(), note: None }
+    }
+
+    /// An answer quoting these lines of a document version to a question in `language`.
+    pub fn quoting(kb: &KnowledgeBase, doc: usize, lines: Vec<usize>, language: &str) -> Self {
+        let document = &kb.documents()[doc];
+        let sentences: Vec<&str> = document.sentences().collect();
+        let answer = lines.iter().filter_map(|&i| sentences.get(i)).map(|s| s.trim()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+        Answer {
+            answered: true,
+            answer,
+            citations: vec![Citation { doc_id: document.id.clone(), sentences: lines, language: document.language.clone() }],
+            phrased: false,
+            language: language.to_owned(),
+            note: crate::language::quoting(language, &document.language).map(str::to_owned),
+        }
     }
 }
 
-/// The question's terms with their weights.
-pub(crate) fn weighted_terms(kb: &KnowledgeBase, question: &str) -> HashMap<String, f32> {
+/// The question's terms with their weights, analysed as text in `language`.
+pub(crate) fn weighted_terms(kb: &KnowledgeBase, language: &str, question: &str) -> HashMap<String, f32> {
     let mut terms = HashMap::new();
-    for term in kb.terms(question) {
-        let idf = kb.idf(&term);
+    for term in kb.terms_in(language, question) {
+        let idf = kb.idf_in(language, &term);
         terms.entry(term).or_insert(idf);
     }
     terms
 }
 
-/// The answer from the ranked documents with the learned models ([`crate::lines`]): the lines
-/// of the best document the line model picks, or a decline when the decline model says the
-/// document does not answer.
-pub fn learned(kb: &KnowledgeBase, model: &crate::lines::AnswerModel, question: &str, hits: &[Hit]) -> Answer {
-    let Some(top) = hits.first() else { return Answer::declined() };
+/// The answer to a question in `language` from the ranked documents with the learned models
+/// ([`crate::lines`]): the lines of the best document the line model picks, or a decline (in
+/// the asker's language) when the decline model says the document does not answer.
+pub fn learned(kb: &KnowledgeBase, model: &crate::lines::AnswerModel, question: &str, language: &str, hits: &[Hit]) -> Answer {
+    let Some(top) = hits.first() else { return Answer::declined_in(language) };
     let chosen = model.choose(&crate::lines::Pages::new(kb).features(question, top.doc));
     if chosen.is_empty() {
-        return Answer::declined();
+        return Answer::declined_in(language);
     }
-    let document = &kb.documents()[top.doc];
-    let sentences: Vec<&str> = document.sentences().collect();
-    let answer = chosen.iter().map(|&i| sentences[i].trim()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
-    Answer { answered: true, answer, citations: vec![Citation { doc_id: document.id.clone(), sentences: chosen }], phrased: false }
+    Answer::quoting(kb, top.doc, chosen, language)
 }
 
 /// The hand-weighted extractive answer from the ranked documents (before the learned models;
 /// kept as the baseline `assist eval` measures against).
 pub fn extract(kb: &KnowledgeBase, question: &str, hits: &[Hit], policy: &Policy) -> Answer {
     let Some(top) = hits.first() else { return Answer::declined() };
-    let terms = weighted_terms(kb, question);
+    let document = &kb.documents()[top.doc];
+    let language = document.language.as_str();
+    let terms = weighted_terms(kb, language, question);
     let total: f32 = terms.values().sum();
     if total <= 0.0 {
         return Answer::declined();
     }
-    let document = &kb.documents()[top.doc];
     let sentences: Vec<&str> = document.sentences().collect();
-    let mut in_document: BTreeSet<&str> = kb.terms(&document.title).iter().filter_map(|t| terms.get_key_value(t).map(|(k, _)| k.as_str())).collect();
+    let mut in_document: BTreeSet<&str> = kb.terms_in(language, &document.title).iter().filter_map(|t| terms.get_key_value(t).map(|(k, _)| k.as_str())).collect();
     let weights: Vec<f32> = sentences
         .iter()
         .map(|sentence| {
-            let found: BTreeSet<String> = kb.terms(sentence).into_iter().filter(|t| terms.contains_key(t)).collect();
+            let found: BTreeSet<String> = kb.terms_in(language, sentence).into_iter().filter(|t| terms.contains_key(t)).collect();
             for t in &found {
                 if let Some((k, _)) = terms.get_key_value(t) {
                     in_document.insert(k.as_str());
@@ -125,12 +159,12 @@ pub fn extract(kb: &KnowledgeBase, question: &str, hits: &[Hit], policy: &Policy
         ranked.sort_by(|a, b| weights[*b].total_cmp(&weights[*a]).then(a.cmp(b)));
         chosen = ranked.into_iter().take(policy.max_sentences).collect();
     }
-    let answer = chosen.iter().map(|&i| sentences[i].trim()).collect::<Vec<_>>().join(" ");
-    Answer { answered: true, answer, citations: vec![Citation { doc_id: document.id.clone(), sentences: chosen.into_iter().collect() }], phrased: false }
+    Answer::quoting(kb, top.doc, chosen.into_iter().collect(), language)
 }
 
+/// The instructions for the model; `{language}` is the asker's language.
 const PROMPT: &str = "Sie beantworten Fragen von Bürgerinnen und Bürgern ausschließlich aus den mitgegebenen Texten der Verwaltung. \
-Jeder Satz ist mit [Dokument#Satznummer] gekennzeichnet. Antworten Sie höflich auf Deutsch in der Sie-Form, kurz und nur mit dem, \
+Jeder Satz ist mit [Dokument#Satznummer] gekennzeichnet. Antworten Sie höflich in der Sprache {language} (auf Deutsch in der Sie-Form), kurz und nur mit dem, \
 was in den Sätzen steht. Antworten Sie mit JSON: {\"answered\": true|false, \"answer\": \"…\", \"citations\": [{\"doc_id\": \"…\", \"sentences\": [Satznummern]}]}. \
 Wenn die Texte die Frage nicht beantworten, setzen Sie answered auf false. Erfinden Sie nichts.";
 
@@ -138,8 +172,10 @@ Wenn die Texte die Frage nicht beantworten, setzen Sie answered auf false. Erfin
 /// only when it parses, cites at least one sentence, and every cited sentence exists in the
 /// passages it was given; `None` otherwise.
 pub async fn phrase(model: &ModelClient, kb: &KnowledgeBase, question: &str, hits: &[Hit], extractive: &Answer) -> Option<Answer> {
+    let language = extractive.language.as_str();
     let mut passages = String::new();
     let mut given: BTreeSet<(String, usize)> = BTreeSet::new();
+    let mut languages: HashMap<String, String> = HashMap::new();
     for hit in hits.iter().take(3) {
         let document = &kb.documents()[hit.doc];
         // The extractive choice and its neighbourhood, or the start of the document.
@@ -152,6 +188,7 @@ pub async fn phrase(model: &ModelClient, kb: &KnowledgeBase, question: &str, hit
             let hi = (cited.iter().max().copied().unwrap_or(0) + 3).min(lines.len());
             (lo..hi).collect()
         };
+        languages.insert(document.id.clone(), document.language.clone());
         passages.push_str(&format!("Dokument {} – {}\n", document.id, document.title));
         for i in window {
             passages.push_str(&format!("[{}#{}] {}\n", document.id, i, lines[i]));
@@ -160,7 +197,7 @@ pub async fn phrase(model: &ModelClient, kb: &KnowledgeBase, question: &str, hit
         passages.push('\n');
     }
     let user = format!("Texte:\n{passages}\nFrage: {question}");
-    let reply = model.chat(PROMPT, &user).await.ok()?;
+    let reply = model.chat(&PROMPT.replace("{language}", crate::language::name(language)), &user).await.ok()?;
     let json = reply.trim().trim_start_matches("```json").trim_start_matches("```").trim_end_matches("```").trim();
     #[derive(Deserialize)]
     struct Reply {
@@ -172,12 +209,13 @@ pub async fn phrase(model: &ModelClient, kb: &KnowledgeBase, question: &str, hit
     }
     let reply: Reply = serde_json::from_str(json).ok()?;
     if !reply.answered {
-        return Some(Answer::declined());
+        return Some(Answer::declined_in(language));
     }
     let cites_something = reply.citations.iter().any(|c| !c.sentences.is_empty());
     let all_exist = reply.citations.iter().all(|c| c.sentences.iter().all(|i| given.contains(&(c.doc_id.clone(), *i))));
     if !cites_something || !all_exist || reply.answer.trim().is_empty() {
         return None;
     }
-    Some(Answer { answered: true, answer: reply.answer.trim().to_owned(), citations: reply.citations, phrased: true })
+    let citations = reply.citations.into_iter().map(|c| Citation { language: languages[&c.doc_id].clone(), ..c }).collect();
+    Some(Answer { answered: true, answer: reply.answer.trim().to_owned(), citations, phrased: true, language: language.to_owned(), note: None })
 }

@@ -21,11 +21,14 @@ pub struct Page {
     pub text: String,
     #[serde(default)]
     pub url: Option<String>,
+    /// The page's language (ISO 639-1); German when absent.
+    #[serde(default = "german")]
+    pub language: String,
 }
 
 impl From<Page> for Document {
     fn from(page: Page) -> Self {
-        Document { id: page.id, title: page.title, text: page.text, url: page.url, authority: None, origin: "import".into() }
+        Document { id: page.id, title: page.title, text: page.text, url: page.url, authority: None, origin: "import".into(), language: page.language }
     }
 }
 
@@ -193,15 +196,15 @@ pub fn read_numbered<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<(
 /// One question's ranking, given the question and the `k` wanted; returns the ranked
 /// document indices. The caller decides whether dense retrieval takes part.
 pub trait Ranker {
-    fn rank(&mut self, kb: &KnowledgeBase, question: &str, k: usize) -> Result<Vec<crate::Hit>, KbError>;
+    fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize) -> Result<Vec<crate::Hit>, KbError>;
 }
 
 /// Full text alone.
 pub struct FullText;
 
 impl Ranker for FullText {
-    fn rank(&mut self, kb: &KnowledgeBase, question: &str, k: usize) -> Result<Vec<crate::Hit>, KbError> {
-        kb.search(question, None, k)
+    fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize) -> Result<Vec<crate::Hit>, KbError> {
+        kb.search(question, language, None, k)
     }
 }
 
@@ -217,7 +220,8 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
     let mut languages: std::collections::BTreeMap<String, LanguageTally> = std::collections::BTreeMap::new();
     for question in questions {
         let started = Instant::now();
-        let hits = ranker.rank(kb, &question.question, 10)?;
+        let language = question.language.as_str();
+        let hits = ranker.rank(kb, &question.question, language, 10)?;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         let rank = hits.iter().position(|h| kb.documents()[h.doc].id == question.page);
         if let Some(rank) = rank {
@@ -226,23 +230,24 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
             report.mrr_at_10 += 1.0 / (rank as f64 + 1.0);
         }
         let started = Instant::now();
-        let answer = answer::learned(kb, model, &question.question, &hits);
+        let answer = answer::learned(kb, model, &question.question, language, &hits);
         answer_latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-        let (on_page, weighted_on_page) = match kb.position(&question.page) {
+        // On the question's page: its version in the question's language where there is one.
+        let (on_page, weighted_on_page) = match kb.version_for(&question.page, language) {
             Some(doc) => {
                 let page = [crate::Hit { doc, score: 0.0 }];
-                (answer::learned(kb, model, &question.question, &page), answer::extract(kb, &question.question, &page, policy))
+                (answer::learned(kb, model, &question.question, language, &page), answer::extract(kb, &question.question, &page, policy))
             }
             None => (Answer::declined(), Answer::declined()),
         };
-        weighted.add(question, &cited(&weighted_on_page));
+        weighted.add(question, &cited(kb, &weighted_on_page));
         let every_line: Vec<usize> = kb.document(&question.page).map(|d| (0..d.sentences().count()).collect()).unwrap_or_default();
-        let language = languages.entry(question.language.clone()).or_default();
-        language.questions += 1;
-        language.at_1 += usize::from(rank == Some(0));
-        language.at_5 += usize::from(rank.is_some_and(|r| r < 5));
-        for (tally, answer) in [(&mut gold_page, &on_page), (&mut language.gold_page, &on_page), (&mut end_to_end, &answer), (&mut language.end_to_end, &answer)] {
-            tally.add(question, &cited(answer));
+        let tally = languages.entry(question.language.clone()).or_default();
+        tally.questions += 1;
+        tally.at_1 += usize::from(rank == Some(0));
+        tally.at_5 += usize::from(rank.is_some_and(|r| r < 5));
+        for (lines, answer) in [(&mut gold_page, &on_page), (&mut tally.gold_page, &on_page), (&mut end_to_end, &answer), (&mut tally.end_to_end, &answer)] {
+            lines.add(question, &cited(kb, answer));
         }
         all_lines.add(question, &[(question.page.as_str(), every_line.as_slice())]);
         let answerable = question.answerable();
@@ -305,11 +310,22 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
 }
 
 /// An answer's cited lines per document.
-fn cited(answer: &Answer) -> Vec<(&str, &[usize])> {
+/// The lines an answer cites, by page. Answer lines are labelled on the page's German version;
+/// lines of another version count where that version has as many lines (the translations
+/// are line by line), and are never right otherwise.
+fn cited<'a>(kb: &KnowledgeBase, answer: &'a Answer) -> Vec<(&'a str, &'a [usize])> {
     if !answer.answered {
         return Vec::new();
     }
-    answer.citations.iter().map(|c| (c.doc_id.as_str(), c.sentences.as_slice())).collect()
+    let lines = |doc: Option<usize>| doc.map(|d| kb.documents()[d].sentences().count());
+    answer
+        .citations
+        .iter()
+        .map(|c| {
+            let aligned = c.language == crate::language::GERMAN || lines(kb.version(&c.doc_id, &c.language)) == lines(kb.version(&c.doc_id, crate::language::GERMAN));
+            (if aligned { c.doc_id.as_str() } else { "" }, c.sentences.as_slice())
+        })
+        .collect()
 }
 
 /// Nearest-rank percentile of sorted values.

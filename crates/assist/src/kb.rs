@@ -2,6 +2,10 @@
 //! documents themselves beside it (their sentences are what answers cite), and optionally the
 //! vectors of a dense embedding model.
 //!
+//! A page may be there in several languages: its versions share the id and differ in
+//! `language`; each is indexed with its language's analysis ([`crate::language`]), and a
+//! search ranks pages, answering from the version in the asker's language where there is one.
+//!
 //! Layout of the folder: `documents.jsonl` (the texts, one a line), `vocabulary.json` (the
 //! dictionary of the compound splitter), `index/` (tantivy), `dense.json` (vectors, only when
 //! an embeddings endpoint was configured at build time). A rebuild writes a new index beside the
@@ -9,6 +13,7 @@
 
 use crate::analysis::{self, Vocabulary};
 use crate::dense::DenseIndex;
+use crate::language::{Analysis, GERMAN};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +24,6 @@ use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFiel
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, TantivyDocument, Term};
 
-const ANALYZER: &str = "de";
 /// How much a word in the title counts against one in the text (tuned on the training
 /// questions: the title is short, so BM25 already weighs its words highly).
 const TITLE_BOOST: f32 = 0.6;
@@ -40,10 +44,18 @@ pub struct Document {
     /// `import`.
     #[serde(default = "import_origin")]
     pub origin: String,
+    /// The language of the text (ISO 639-1); German when not given. Versions of one page in
+    /// several languages share the id.
+    #[serde(default = "german")]
+    pub language: String,
 }
 
 fn import_origin() -> String {
     "import".into()
+}
+
+fn german() -> String {
+    GERMAN.into()
 }
 
 impl Document {
@@ -71,31 +83,69 @@ pub struct Hit {
 }
 
 pub struct KnowledgeBase {
+    /// Every version of every page.
     documents: Vec<Document>,
-    by_id: HashMap<String, usize>,
+    /// The versions of each page, in the order they came.
+    by_id: HashMap<String, Vec<usize>>,
     vocabulary: Arc<Vocabulary>,
-    analyzer: TextAnalyzer,
+    analyzers: HashMap<Analysis, TextAnalyzer>,
     reader: IndexReader,
     fields: Fields,
     dense: Option<DenseIndex>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Fields {
     ord: Field,
-    title: Field,
-    body: Field,
+    /// Title and text fields of each analysis.
+    text: HashMap<Analysis, (Field, Field)>,
+}
+
+impl Fields {
+    fn of(&self, analysis: Analysis) -> (Field, Field) {
+        self.text[&analysis]
+    }
 }
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
-    let text = TextOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqs));
     let ord = builder.add_u64_field("ord", STORED);
     let _id = builder.add_text_field("id", STRING);
-    let title = builder.add_text_field("title", text.clone());
-    let body = builder.add_text_field("body", text);
-    (builder.build(), Fields { ord, title, body })
+    let mut text = HashMap::new();
+    for analysis in Analysis::ALL {
+        let options = TextOptions::default()
+            .set_indexing_options(TextFieldIndexing::default().set_tokenizer(analysis.name()).set_index_option(IndexRecordOption::WithFreqs));
+        // The German fields keep their earlier names.
+        let (title, body) = match analysis {
+            Analysis::German => ("title".to_owned(), "body".to_owned()),
+            other => (format!("title_{}", other.name()), format!("body_{}", other.name())),
+        };
+        text.insert(analysis, (builder.add_text_field(&title, options.clone()), builder.add_text_field(&body, options)));
+    }
+    (builder.build(), Fields { ord, text })
+}
+
+/// The analyzers of every language, German with the knowledge base's vocabulary; registered
+/// with the index.
+fn analyzers(index: &Index, vocabulary: &Arc<Vocabulary>) -> HashMap<Analysis, TextAnalyzer> {
+    let mut analyzers = HashMap::new();
+    for analysis in Analysis::ALL {
+        let analyzer = match analysis {
+            Analysis::German => analysis::german(vocabulary.clone()),
+            other => other.stemming(),
+        };
+        index.tokenizers().register(analysis.name(), analyzer.clone());
+        analyzers.insert(analysis, analyzer);
+    }
+    analyzers
+}
+
+fn versions(documents: &[Document]) -> HashMap<String, Vec<usize>> {
+    let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, d) in documents.iter().enumerate() {
+        by_id.entry(d.id.clone()).or_default().push(i);
+    }
+    by_id
 }
 
 impl KnowledgeBase {
@@ -161,13 +211,17 @@ impl KnowledgeBase {
             Err(_) => None,
         };
         let index = Index::open_in_dir(&path)?;
+        let (expected, _) = schema();
+        if index.schema() != expected {
+            // An index from before the languages: the caller rebuilds it from documents.jsonl.
+            return Err(corrupt("index", "built by an earlier version (fields differ)"));
+        }
         let (_, fields) = schema();
         let vocabulary = Arc::new(vocabulary);
-        let analyzer = analysis::german(vocabulary.clone());
-        index.tokenizers().register(ANALYZER, analyzer.clone());
+        let analyzers = analyzers(&index, &vocabulary);
         let reader = index.reader()?;
-        let by_id = documents.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect();
-        let kb = Self { documents, by_id, vocabulary, analyzer, reader, fields, dense };
+        let by_id = versions(&documents);
+        let kb = Self { documents, by_id, vocabulary, analyzers, reader, fields, dense };
         if kb.reader.searcher().num_docs() as usize != kb.documents.len() {
             return Err(corrupt("index", "number of documents differs from documents.jsonl"));
         }
@@ -176,41 +230,60 @@ impl KnowledgeBase {
 
     fn fill(index: Index, fields: Fields, documents: Vec<Document>, compounds: bool) -> Result<Self, KbError> {
         let unique = unique(documents);
-        let by_id: HashMap<String, usize> = unique.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect();
+        let by_id = versions(&unique);
         let vocabulary = Arc::new(if compounds {
-            Vocabulary::from_texts(unique.iter().flat_map(|d| [d.title.as_str(), d.text.as_str()]))
+            Vocabulary::from_texts(unique.iter().filter(|d| d.language == GERMAN).flat_map(|d| [d.title.as_str(), d.text.as_str()]))
         } else {
             Vocabulary::default()
         });
-        let analyzer = analysis::german(vocabulary.clone());
-        index.tokenizers().register(ANALYZER, analyzer.clone());
+        let analyzers = analyzers(&index, &vocabulary);
         let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 32_000_000)?;
         let id_field = index.schema().get_field("id").expect("schema has id");
         for (ord, document) in unique.iter().enumerate() {
             let mut doc = TantivyDocument::default();
             doc.add_u64(fields.ord, ord as u64);
             doc.add_text(id_field, &document.id);
-            doc.add_text(fields.title, &document.title);
-            doc.add_text(fields.body, &document.text);
+            let (title, body) = fields.of(Analysis::of(&document.language));
+            doc.add_text(title, &document.title);
+            doc.add_text(body, &document.text);
             writer.add_document(doc)?;
         }
         writer.commit()?;
         let reader = index.reader()?;
         reader.reload()?;
-        Ok(Self { documents: unique, by_id, vocabulary, analyzer, reader, fields, dense: None })
+        Ok(Self { documents: unique, by_id, vocabulary, analyzers, reader, fields, dense: None })
     }
 
     pub fn documents(&self) -> &[Document] {
         &self.documents
     }
 
+    /// A page by its id: its German version, else the first that came.
     pub fn document(&self, id: &str) -> Option<&Document> {
-        self.by_id.get(id).map(|&i| &self.documents[i])
+        self.position(id).map(|i| &self.documents[i])
     }
 
-    /// The index of a document in [`documents`](Self::documents), by its id.
+    /// The index in [`documents`](Self::documents) of a page's German version, else of its
+    /// first version.
     pub fn position(&self, id: &str) -> Option<usize> {
-        self.by_id.get(id).copied()
+        let versions = self.by_id.get(id)?;
+        versions.iter().copied().find(|&i| self.documents[i].language == GERMAN).or(versions.first().copied())
+    }
+
+    /// The version of a page in a language.
+    pub fn version(&self, id: &str, language: &str) -> Option<usize> {
+        self.by_id.get(id)?.iter().copied().find(|&i| self.documents[i].language == language)
+    }
+
+    /// The version of a page to answer a question in `language` from: the one in that
+    /// language, else the German one, else the first.
+    pub fn version_for(&self, id: &str, language: &str) -> Option<usize> {
+        self.version(id, language).or_else(|| self.position(id))
+    }
+
+    /// How many pages there are (each counted once, whatever its versions).
+    pub fn pages(&self) -> usize {
+        self.by_id.len()
     }
 
     pub fn dense(&self) -> Option<&DenseIndex> {
@@ -221,32 +294,62 @@ impl KnowledgeBase {
         self.dense = dense;
     }
 
-    /// The analysed terms of a text (stems, compound parts, no stop words).
+    /// The analysed terms of a German text (stems, compound parts, no stop words).
     pub fn terms(&self, text: &str) -> Vec<String> {
-        analysis::terms(&mut self.analyzer.clone(), text)
+        self.terms_in(GERMAN, text)
     }
 
-    /// How rare a term is in the texts (BM25's idf).
+    /// The analysed terms of a text in `language`.
+    pub fn terms_in(&self, language: &str, text: &str) -> Vec<String> {
+        analysis::terms(&mut self.analyzers[&Analysis::of(language)].clone(), text)
+    }
+
+    /// How rare a term is in the German texts (BM25's idf).
     pub fn idf(&self, term: &str) -> f32 {
+        self.idf_in(GERMAN, term)
+    }
+
+    /// How rare a term of `language`'s analysis is among the texts analysed that way.
+    pub fn idf_in(&self, language: &str, term: &str) -> f32 {
         let searcher = self.reader.searcher();
-        let n = searcher.num_docs() as f32;
-        let df = searcher.doc_freq(&Term::from_field_text(self.fields.body, term)).unwrap_or(0) as f32;
+        let (_, body) = self.fields.of(Analysis::of(language));
+        let n = self.documents.iter().filter(|d| Analysis::of(&d.language) == Analysis::of(language)).count() as f32;
+        let df = searcher.doc_freq(&Term::from_field_text(body, term)).unwrap_or(0) as f32;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
-    /// Full-text ranking: BM25 over title (boosted) and text.
-    pub fn search_text(&self, question: &str, limit: usize) -> Result<Vec<Hit>, KbError> {
-        let mut terms = self.terms(question);
-        terms.sort();
-        terms.dedup();
-        if terms.is_empty() || self.documents.is_empty() || limit == 0 {
-            return Ok(Vec::new());
+    /// Full-text ranking of the pages for a question in `language`: BM25 over title (boosted)
+    /// and text of the versions in that language's analysis; a page scores with its best
+    /// version. Each hit names the version to answer from ([`version_for`](Self::version_for)).
+    pub fn search_text(&self, question: &str, language: &str, limit: usize) -> Result<Vec<Hit>, KbError> {
+        let versions = self.search_versions(question, language, self.documents.len().min(limit.saturating_mul(self.most_versions())))?;
+        Ok(self.by_page(versions, language, limit))
+    }
+
+    /// The versions by BM25 for a question in `language`: the versions in that language's
+    /// analysis, and (for a question in another language) the German ones with the question
+    /// analysed as German, where names and loan words still match (on the training questions
+    /// this finds slightly more pages for English, French and Arabic than their own versions
+    /// alone; adding up a page's versions instead of taking the best did worse).
+    fn search_versions(&self, question: &str, language: &str, limit: usize) -> Result<Vec<Hit>, KbError> {
+        let mut analyses = vec![Analysis::of(language)];
+        if analyses[0] != Analysis::German {
+            analyses.push(Analysis::German);
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 2);
-        for term in &terms {
-            let title = TermQuery::new(Term::from_field_text(self.fields.title, term), IndexRecordOption::WithFreqs);
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(title), TITLE_BOOST))));
-            clauses.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(self.fields.body, term), IndexRecordOption::WithFreqs))));
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for analysis in analyses {
+            let (title_field, body_field) = self.fields.of(analysis);
+            let mut terms = analysis::terms(&mut self.analyzers[&analysis].clone(), question);
+            terms.sort();
+            terms.dedup();
+            for term in &terms {
+                let title = TermQuery::new(Term::from_field_text(title_field, term), IndexRecordOption::WithFreqs);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(title), TITLE_BOOST))));
+                clauses.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(body_field, term), IndexRecordOption::WithFreqs))));
+            }
+        }
+        if clauses.is_empty() || self.documents.is_empty() || limit == 0 {
+            return Ok(Vec::new());
         }
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
@@ -260,36 +363,66 @@ impl KnowledgeBase {
         Ok(hits)
     }
 
-    /// The ranking for a question: full text, fused with the dense ranking when the question's
-    /// vector is given and the knowledge base has vectors.
-    pub fn search(&self, question: &str, query_vector: Option<&[f32]>, k: usize) -> Result<Vec<Hit>, KbError> {
+    fn most_versions(&self) -> usize {
+        self.by_id.values().map(Vec::len).max().unwrap_or(1)
+    }
+
+    /// Ranked versions as ranked pages: each page once, at its best version's place, pointing
+    /// to the version to answer a question in `language` from.
+    fn by_page(&self, versions: Vec<Hit>, language: &str, limit: usize) -> Vec<Hit> {
+        let mut seen = std::collections::HashSet::new();
+        let mut pages = Vec::with_capacity(limit.min(versions.len()));
+        for hit in versions {
+            if pages.len() == limit {
+                break;
+            }
+            let id = &self.documents[hit.doc].id;
+            if seen.insert(id.as_str()) {
+                let doc = self.version(id, language).unwrap_or(hit.doc);
+                pages.push(Hit { doc, score: hit.score });
+            }
+        }
+        pages
+    }
+
+    /// The ranking of the pages for a question in `language`: full text, fused with the dense
+    /// ranking when the question's vector is given and the knowledge base has vectors (which
+    /// find pages across languages).
+    pub fn search(&self, question: &str, language: &str, query_vector: Option<&[f32]>, k: usize) -> Result<Vec<Hit>, KbError> {
         match (query_vector, &self.dense) {
             (Some(vector), Some(dense)) if dense.documents() == self.documents.len() => {
-                // Every document's full-text score takes part in the standardisation.
-                let text = self.search_text(question, self.documents.len())?;
+                // Every version's full-text score takes part in the standardisation.
+                let text = self.search_versions(question, language, self.documents.len())?;
                 let fused = crate::dense::fuse(&text, &dense.search(vector), self.documents.len());
-                Ok(fused.into_iter().take(k).collect())
+                Ok(self.by_page(fused, language, k))
             }
-            _ => self.search_text(question, k),
+            _ => self.search_text(question, language, k),
         }
     }
 }
 
-/// The documents with one per id: a later document replaces an earlier one in its place. The
-/// knowledge base holds exactly these, in this order (passage vectors must be made for them).
+/// The documents with one per id and language: a later version replaces an earlier one in its
+/// place, and a page's versions stand together. The knowledge base holds exactly these, in
+/// this order (passage vectors must be made for them).
 pub fn unique(documents: Vec<Document>) -> Vec<Document> {
-    let mut by_id: HashMap<String, usize> = HashMap::new();
-    let mut unique: Vec<Document> = Vec::with_capacity(documents.len());
+    let mut by_key: HashMap<(String, String), (usize, usize)> = HashMap::new();
+    let mut pages: Vec<Vec<Document>> = Vec::new();
+    let mut page_of: HashMap<String, usize> = HashMap::new();
     for document in documents {
-        match by_id.get(&document.id) {
-            Some(&i) => unique[i] = document,
+        let key = (document.id.clone(), document.language.clone());
+        match by_key.get(&key) {
+            Some(&(page, version)) => pages[page][version] = document,
             None => {
-                by_id.insert(document.id.clone(), unique.len());
-                unique.push(document);
+                let page = *page_of.entry(document.id.clone()).or_insert_with(|| {
+                    pages.push(Vec::new());
+                    pages.len() - 1
+                });
+                by_key.insert(key, (page, pages[page].len()));
+                pages[page].push(document);
             }
         }
     }
-    unique
+    pages.into_iter().flatten().collect()
 }
 
 fn corrupt(file: &str, message: impl std::fmt::Display) -> KbError {
@@ -320,7 +453,11 @@ mod tests {
     use super::*;
 
     fn doc(id: &str, title: &str, text: &str) -> Document {
-        Document { id: id.into(), title: title.into(), text: text.into(), url: None, authority: None, origin: "import".into() }
+        Document { id: id.into(), title: title.into(), text: text.into(), url: None, authority: None, origin: "import".into(), language: "de".into() }
+    }
+
+    fn in_language(language: &str, id: &str, title: &str, text: &str) -> Document {
+        Document { language: language.into(), ..doc(id, title, text) }
     }
 
     #[test]
@@ -330,16 +467,45 @@ mod tests {
     }
 
     #[test]
+    fn the_versions_of_a_page_stand_together_and_each_language_is_found_with_its_own_stems() {
+        let docs = unique(vec![
+            doc("hund", "Hundesteuer", "Hundesteuer\nDie Steuer für Hunde zahlen Sie jährlich."),
+            doc("muell", "Sperrmüll", "Sperrmüll\nAbholung zweimal im Jahr."),
+            in_language("en", "hund", "Dog tax", "Dog tax\nYou pay the tax for dogs every year."),
+            in_language("en", "hund", "Dog licence tax", "Dog licence tax\nYou pay the tax for dogs every year."),
+        ]);
+        let order: Vec<(&str, &str)> = docs.iter().map(|d| (d.id.as_str(), d.language.as_str())).collect();
+        assert_eq!(order, [("hund", "de"), ("hund", "en"), ("muell", "de")]);
+        assert_eq!(docs[1].title, "Dog licence tax");
+        let kb = KnowledgeBase::in_memory(docs).unwrap();
+        assert_eq!(kb.pages(), 2);
+        assert_eq!(kb.document("hund").unwrap().language, "de");
+        // "dogs" finds "dog" through the English stemmer, and the answer comes from the English
+        // version; a German question gets the German one.
+        let hits = kb.search_text("Do I pay for my dogs?", "en", 5).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!((kb.documents()[hits[0].doc].id.as_str(), kb.documents()[hits[0].doc].language.as_str()), ("hund", "en"));
+        let hits = kb.search_text("Steuer für meinen Hund", "de", 5).unwrap();
+        assert_eq!(kb.documents()[hits[0].doc].language, "de");
+        // A page without a version in the question's language is still found by its German
+        // words (names, loan words), and answered from the German version.
+        let hits = kb.search_text("Quand est-ce que le Sperrmüll passe ?", "fr", 5).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!((kb.documents()[hits[0].doc].id.as_str(), kb.documents()[hits[0].doc].language.as_str()), ("muell", "de"));
+        assert_eq!(kb.version_for("muell", "fr"), kb.position("muell"));
+    }
+
+    #[test]
     fn built_on_disk_reopened_and_rebuilt_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let kb = KnowledgeBase::build(dir.path(), vec![doc("hund", "Hundesteuer", "Hundesteuer\nDie Steuer für Hunde.")], None).unwrap();
-        assert_eq!(kb.search_text("Hund", 5).unwrap()[0].doc, 0);
+        assert_eq!(kb.search_text("Hund", "de", 5).unwrap()[0].doc, 0);
         let reopened = KnowledgeBase::open(dir.path()).unwrap();
         assert_eq!(reopened.documents().len(), 1);
-        assert_eq!(reopened.search_text("Steuer", 5).unwrap().len(), 1);
+        assert_eq!(reopened.search_text("Steuer", "de", 5).unwrap().len(), 1);
         // A rebuild swaps the index; the old one is gone, the new one answers.
         let kb = KnowledgeBase::build(dir.path(), vec![doc("muell", "Sperrmüll", "Sperrmüll\nAbholung zweimal im Jahr.")], None).unwrap();
-        assert!(kb.search_text("Hund", 5).unwrap().is_empty());
+        assert!(kb.search_text("Hund", "de", 5).unwrap().is_empty());
         assert_eq!(KnowledgeBase::open(dir.path()).unwrap().document("muell").unwrap().title, "Sperrmüll");
         assert!(!dir.path().join("index.new").exists() && !dir.path().join("index.old").exists());
         // A damaged document file is reported, not half-read.

@@ -7,6 +7,7 @@ pub mod answer;
 pub mod dense;
 pub mod eval;
 pub mod kb;
+pub mod language;
 pub mod lines;
 pub mod logistic;
 pub mod model;
@@ -19,6 +20,12 @@ pub use kb::{Document, Hit, KbError, KnowledgeBase};
 use dense::Embedder;
 use model::ModelClient;
 use std::sync::{Arc, RwLock};
+
+/// The language to answer a question in: the one asked for, else the question's as far as it
+/// can be told, else German.
+pub fn language_of(question: &str, requested: Option<&str>) -> String {
+    requested.or_else(|| language::detect(question)).unwrap_or(language::GERMAN).to_owned()
+}
 
 /// The knowledge base with the optional endpoints; shared by the web server and the CLI.
 pub struct Assistant {
@@ -86,34 +93,39 @@ impl Assistant {
         }
     }
 
-    /// The `k` best documents for a question. Identifiers are removed first, whatever the
-    /// caller did: nothing of them is searched or sent on.
-    pub async fn search(&self, question: &str, k: usize) -> Result<Vec<Ranked>, KbError> {
+    /// The `k` best pages for a question in `language` (recognised from the question when
+    /// `None`). Identifiers are removed first, whatever the caller did: nothing of them is
+    /// searched or sent on.
+    pub async fn search(&self, question: &str, language: Option<&str>, k: usize) -> Result<Vec<Ranked>, KbError> {
         let question = &redact::search_text(&redact::redact(question));
+        let language = language_of(question, language);
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
-        let hits = kb.search(question, vector.as_deref(), k)?;
+        let hits = kb.search(question, &language, vector.as_deref(), k)?;
         Ok(hits.iter().map(|h| Ranked { doc_id: kb.documents()[h.doc].id.clone(), score: h.score }).collect())
     }
 
-    /// The answer to a question from one document only (as an evaluation on the question's own
-    /// page needs); `None` when no document has that id. Identifiers are removed first, as in
-    /// [`ask`](Self::ask).
-    pub fn ask_on_page(&self, question: &str, page: &str) -> Option<Answer> {
+    /// The answer to a question from one page only (as an evaluation on the question's own
+    /// page needs), from its version in the question's language where there is one; `None`
+    /// when no page has that id. Identifiers are removed first, as in [`ask`](Self::ask).
+    pub fn ask_on_page(&self, question: &str, page: &str, language: Option<&str>) -> Option<Answer> {
         let question = &redact::search_text(&redact::redact(question));
+        let language = language_of(question, language);
         let kb = self.kb();
-        let doc = kb.position(page)?;
-        Some(answer::learned(&kb, &self.answer_model, question, &[kb::Hit { doc, score: 0.0 }]))
+        let doc = kb.version_for(page, &language)?;
+        Some(answer::learned(&kb, &self.answer_model, question, &language, &[kb::Hit { doc, score: 0.0 }]))
     }
 
-    /// The answer to a question, and the documents it looked at. Identifiers are removed
-    /// first, whatever the caller did: a configured model never sees them.
-    pub async fn ask(&self, question: &str) -> Result<(Answer, Vec<Document>), KbError> {
+    /// The answer to a question in `language` (recognised from the question when `None`), and
+    /// the documents it looked at. Identifiers are removed first, whatever the caller did: a
+    /// configured model never sees them.
+    pub async fn ask(&self, question: &str, language: Option<&str>) -> Result<(Answer, Vec<Document>), KbError> {
         let question = &redact::search_text(&redact::redact(question));
+        let language = language_of(question, language);
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
-        let hits = kb.search(question, vector.as_deref(), 5)?;
-        let extractive = answer::learned(&kb, &self.answer_model, question, &hits);
+        let hits = kb.search(question, &language, vector.as_deref(), 5)?;
+        let extractive = answer::learned(&kb, &self.answer_model, question, &language, &hits);
         let answer = match &self.model {
             Some(model) if !hits.is_empty() => match answer::phrase(model, &kb, question, &hits, &extractive).await {
                 Some(phrased) => phrased,

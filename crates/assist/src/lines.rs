@@ -226,13 +226,15 @@ impl<'a> Pages<'a> {
     }
 
     /// The features of document `doc`'s lines for a question as the assistant sees it:
-    /// identifiers removed first.
+    /// identifiers removed first, the question analysed as text in the document's language.
     pub fn features(&mut self, question: &str, doc: usize) -> PageFeatures {
         let question = &crate::redact::search_text(&crate::redact::redact(question));
         let kb = self.kb;
-        let lines: Vec<&str> = kb.documents()[doc].sentences().collect();
-        let terms = self.terms.entry(doc).or_insert_with(|| lines.iter().map(|l| kb.terms(l)).collect());
-        let weights = crate::answer::weighted_terms(kb, question).into_iter().map(|(t, w)| (t, f64::from(w))).collect();
+        let document = &kb.documents()[doc];
+        let language = document.language.as_str();
+        let lines: Vec<&str> = document.sentences().collect();
+        let terms = self.terms.entry(doc).or_insert_with(|| lines.iter().map(|l| kb.terms_in(language, l)).collect());
+        let weights = crate::answer::weighted_terms(kb, language, question).into_iter().map(|(t, w)| (t, f64::from(w))).collect();
         line_features(&weights, &lines, terms, question)
     }
 }

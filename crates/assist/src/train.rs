@@ -23,6 +23,8 @@ pub enum LabelError {
     UnknownPage(usize, String),
     #[error("Zeile {0}: Antwortzeile {1} gibt es nicht (die Seite hat {2} Zeilen)")]
     NoSuchLine(usize, usize, usize),
+    #[error("Zeile {0}: language: {1}")]
+    Language(usize, String),
     #[error("Zeile {0}: \"answerable\" passt nicht zu \"answer_sentences\" (beantwortbar heißt: mit Antwortzeilen)")]
     Inconsistent(usize),
     #[error("keine Trainingsfragen mit Antwort und ohne Antwort: beide werden gebraucht")]
@@ -43,9 +45,19 @@ pub struct TrainReport {
 
 /// Checks that every question's page exists and its answer lines are on it; each question comes
 /// with its line in the file, which the error names.
+/// The version of a question's page its answer lines are read on: the one in the question's
+/// language when it has as many lines as the German one (the labels are the German page's),
+/// else the German one.
+pub fn labelled_version(kb: &KnowledgeBase, q: &Question) -> Option<usize> {
+    let german = kb.position(&q.page)?;
+    let lines = |doc: usize| kb.documents()[doc].sentences().count();
+    Some(kb.version(&q.page, &q.language).filter(|&v| lines(v) == lines(german)).unwrap_or(german))
+}
+
 pub fn check(kb: &KnowledgeBase, questions: &[(usize, Question)]) -> Result<(), LabelError> {
     for (line, q) in questions {
         let document = kb.document(&q.page).ok_or_else(|| LabelError::UnknownPage(*line, q.page.clone()))?;
+        crate::language::check_code(&q.language).map_err(|e| LabelError::Language(*line, e))?;
         if q.answerable != !q.answer_sentences.is_empty() {
             return Err(LabelError::Inconsistent(*line));
         }
@@ -66,7 +78,7 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
         return Err(LabelError::NoDev);
     }
     let mut pages = Pages::new(kb);
-    let doc = |q: &Question| kb.position(&q.page).expect("checked");
+    let doc = |q: &Question| labelled_version(kb, q).expect("checked");
     let train_pages: Vec<PageFeatures> = train.iter().map(|q| pages.features(&q.question, doc(q))).collect();
     let dev_pages: Vec<PageFeatures> = dev.iter().map(|q| pages.features(&q.question, doc(q))).collect();
     let rows = |set: &[usize]| -> (Vec<Vec<f64>>, Vec<bool>) {

@@ -15,12 +15,17 @@ pub struct AskInput {
     /// The question, at most 1000 characters. Identifiers (IdNr, IBAN, phone, e-mail, dates)
     /// are removed before it is searched, logged or sent to a model.
     question: Option<String>,
+    /// The language to answer in (ISO 639-1, e.g. `de`, `en`, `fr`, `ar`, `uk`); when absent,
+    /// the question's language as recognised, else German.
+    language: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
 pub struct CitationView {
     doc_id: String,
     sentences: Vec<usize>,
+    /// The language of the cited version of the document.
+    language: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -29,6 +34,11 @@ pub struct AskResult {
     /// where the question can be sent.
     answered: bool,
     answer: String,
+    /// The language the assistant answered in (the question's); quotes keep their own.
+    language: String,
+    /// Said before the quotes when they are in another language than the question's (the
+    /// page is not there in the asker's language), in the asker's language.
+    note: Option<String>,
     /// Document ids and line indices of the sentences the answer rests on.
     citations: Vec<CitationView>,
     /// The cited documents with titles, links and the sentences themselves.
@@ -44,11 +54,14 @@ pub struct AskResult {
     responses((status = 200, body = AskResult), (status = 422, body = ErrorBody)))]
 pub async fn ask(State(state): State<AppState>, ApiJson(input): ApiJson<AskInput>) -> Result<Json<AskResult>, ApiError> {
     let question = assistant::check_question(input.question.as_deref())?;
-    let reply = state.app.ask(&question).await?;
+    let language = assistant::check_language(input.language.as_deref())?;
+    let reply = state.app.ask(&question, language.as_deref()).await?;
     Ok(Json(AskResult {
         answered: reply.answer.answered,
         answer: reply.answer.answer,
-        citations: reply.answer.citations.into_iter().map(|c| CitationView { doc_id: c.doc_id, sentences: c.sentences }).collect(),
+        language: reply.answer.language,
+        note: reply.answer.note,
+        citations: reply.answer.citations.into_iter().map(|c| CitationView { doc_id: c.doc_id, sentences: c.sentences, language: c.language }).collect(),
         sources: reply.sources,
         phrased: reply.answer.phrased,
         handover: reply.recipients,

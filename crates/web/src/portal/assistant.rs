@@ -22,6 +22,13 @@ pub fn router() -> Router<AppState> {
 struct Turn {
     answered: bool,
     answer: String,
+    /// The language of the assistant's own sentences (declines, the note), for `lang`.
+    language: String,
+    note: Option<String>,
+    /// The question's language (asked for, or recognised).
+    question_language: String,
+    /// The language of the answer's text: the quotes' when it quotes another language.
+    text_language: String,
     phrased: bool,
     sources: Vec<Source>,
     recipients: Vec<Recipient>,
@@ -33,6 +40,8 @@ struct Turn {
 struct AssistantPage {
     layout: Layout,
     question: String,
+    /// The answer language asked for ("": recognise it from the question).
+    language: String,
     error: Option<String>,
     turn: Option<Turn>,
     /// Set after a question was sent to an authority.
@@ -40,23 +49,41 @@ struct AssistantPage {
     handover_error: Option<String>,
 }
 
+impl AssistantPage {
+    /// The offered answer languages: code, name in itself, whether chosen.
+    fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        LANGUAGES.iter().map(|&(code, name)| (code, name, code == self.language)).collect()
+    }
+}
+
 fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// The languages the chat offers, each named in itself.
+const LANGUAGES: &[(&str, &str)] = &[("de", "Deutsch"), ("en", "English"), ("fr", "Français"), ("ar", "العربية"), ("uk", "Українська")];
+
 fn empty(layout: Layout) -> AssistantPage {
-    AssistantPage { layout, question: String::new(), error: None, turn: None, sent_to: None, handover_error: None }
+    AssistantPage { layout, question: String::new(), language: String::new(), error: None, turn: None, sent_to: None, handover_error: None }
 }
 
 async fn page(MaybeSession(session): MaybeSession) -> Response {
     render(StatusCode::OK, &empty(Layout::new("Fragen an die Verwaltung", session.as_deref())))
 }
 
-async fn turn(state: &AppState, question: &str) -> Result<Turn, AppError> {
-    let reply = state.app.ask(question).await?;
+async fn turn(state: &AppState, question: &str, language: Option<&str>) -> Result<Turn, AppError> {
+    let reply = state.app.ask(question, language).await?;
     Ok(Turn {
         answered: reply.answer.answered,
         answer: reply.answer.answer,
+        question_language: reply.answer.language.clone(),
+        text_language: match reply.sources.first() {
+            Some(source) if reply.answer.answered && !reply.answer.phrased => source.language.clone(),
+            _ if reply.answer.phrased => reply.answer.language.clone(),
+            _ => amtsweg_assist::language::spoken(&reply.answer.language).to_owned(),
+        },
+        language: amtsweg_assist::language::spoken(&reply.answer.language).to_owned(),
+        note: reply.answer.note,
         phrased: reply.answer.phrased,
         sources: reply.sources,
         recipients: reply.recipients,
@@ -71,14 +98,16 @@ async fn ask(State(state): State<AppState>, MaybeSession(session): MaybeSession,
     }
     let layout = Layout::new("Fragen an die Verwaltung", session.as_deref());
     let raw = field(&form, "question").unwrap_or_default().to_owned();
+    // Only the offered languages (or none: recognise it); anything else is recognised too.
+    let language = field(&form, "language").filter(|l| LANGUAGES.iter().any(|(code, _)| code == l)).map(str::to_owned);
     match assistant::check_question(Some(&raw)) {
         Ok(question) => {
-            let turn = turn(&state, &question).await?;
-            Ok(render(StatusCode::OK, &AssistantPage { question, turn: Some(turn), ..empty(layout) }))
+            let turn = turn(&state, &question, language.as_deref()).await?;
+            Ok(render(StatusCode::OK, &AssistantPage { question, language: language.unwrap_or_default(), turn: Some(turn), ..empty(layout) }))
         }
         Err(AppError::Invalid(errors)) => {
             let error = errors.into_iter().next().map(|e| e.message);
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &AssistantPage { question: raw, error, ..empty(layout) }))
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &AssistantPage { question: raw, language: language.unwrap_or_default(), error, ..empty(layout) }))
         }
         Err(e) => Err(e.into()),
     }
@@ -98,7 +127,7 @@ async fn handover(State(state): State<AppState>, citizen: PageCitizen, PageForm(
         Err(AppError::Invalid(errors)) => {
             let message = errors.into_iter().next().map(|e| e.message);
             let mut turn = match assistant::check_question(Some(&question)) {
-                Ok(q) => Some(turn(&state, &q).await?),
+                Ok(q) => Some(turn(&state, &q, None).await?),
                 Err(_) => None,
             };
             if let Some(t) = turn.as_mut() {

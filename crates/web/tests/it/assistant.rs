@@ -198,6 +198,7 @@ async fn a_model_phrases_answers_only_with_sentences_that_exist() {
         url: None,
         authority: None,
         origin: "import".into(),
+        language: "de".into(),
     }];
     // Not redacted here: the assistant removes the IdNr itself before the model sees anything.
     let question = "Wie viel Euro beträgt die Steuer für den ersten Hund? Meine IdNr ist 12345678901.";
@@ -206,7 +207,7 @@ async fn a_model_phrases_answers_only_with_sentences_that_exist() {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let url = chat_endpoint(mode, seen.clone()).await;
         let assistant = Assistant::new(KnowledgeBase::in_memory(documents.clone()).unwrap()).with_model(ModelClient::new(&url, "test", timeout));
-        let (answer, _) = assistant.ask(question).await.unwrap();
+        let (answer, _) = assistant.ask(question, None).await.unwrap();
         assert_eq!(answer.phrased, phrased && mode == "good", "{mode}: {answer:?}");
         match mode {
             "good" => {
@@ -226,6 +227,6 @@ async fn a_model_phrases_answers_only_with_sentences_that_exist() {
     }
     // A model that is down: the extractive answer.
     let assistant = Assistant::new(KnowledgeBase::in_memory(documents).unwrap()).with_model(ModelClient::new("http://127.0.0.1:9/v1", "test", timeout));
-    let (answer, _) = assistant.ask(question).await.unwrap();
+    let (answer, _) = assistant.ask(question, None).await.unwrap();
     assert!(answer.answered && !answer.phrased && answer.answer.contains("96 Euro"), "{answer:?}");
 }
