@@ -336,30 +336,37 @@ impl KnowledgeBase {
         if analyses[0] != Analysis::German {
             analyses.push(Analysis::German);
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if self.documents.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let mut hits = Vec::new();
         for analysis in analyses {
             let (title_field, body_field) = self.fields.of(analysis);
             let mut terms = analysis::terms(&mut self.analyzers[&analysis].clone(), question);
             terms.sort();
             terms.dedup();
+            if terms.is_empty() {
+                continue;
+            }
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len() * 2);
             for term in &terms {
                 let title = TermQuery::new(Term::from_field_text(title_field, term), IndexRecordOption::WithFreqs);
                 clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(title), TITLE_BOOST))));
                 clauses.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(body_field, term), IndexRecordOption::WithFreqs))));
             }
+            // BM25 as if the texts of this analysis were the whole index (its idf and mean
+            // length), so that versions in other languages change no score.
+            let statistics = Statistics { searcher: &searcher, docs: self.documents.iter().filter(|d| Analysis::of(&d.language) == analysis).count() as u64 };
+            let top = searcher.search_with_statistics_provider(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit).order_by_score(), &statistics)?;
+            for (score, address) in top {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let ord = doc.get_first(self.fields.ord).and_then(|v| v.as_u64()).ok_or_else(|| corrupt("index", "document without ordinal"))?;
+                hits.push(Hit { doc: ord as usize, score });
+            }
         }
-        if clauses.is_empty() || self.documents.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let ord = doc.get_first(self.fields.ord).and_then(|v| v.as_u64()).ok_or_else(|| corrupt("index", "document without ordinal"))?;
-            hits.push(Hit { doc: ord as usize, score });
-        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
+        hits.truncate(limit);
         Ok(hits)
     }
 
@@ -398,6 +405,26 @@ impl KnowledgeBase {
             }
             _ => self.search_text(question, language, k),
         }
+    }
+}
+
+/// The index's statistics with the number of documents of one analysis.
+struct Statistics<'a> {
+    searcher: &'a tantivy::Searcher,
+    docs: u64,
+}
+
+impl tantivy::query::Bm25StatisticsProvider for Statistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        self.searcher.total_num_tokens(field)
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(self.docs.max(1))
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        self.searcher.doc_freq(term)
     }
 }
 

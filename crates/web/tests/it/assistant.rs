@@ -12,6 +12,7 @@ on_both_stores!(
     a_question_outside_every_text_is_declined_and_handed_over,
     the_chat_page_works_without_javascript,
     bad_questions_get_clear_errors,
+    a_question_in_another_language_is_answered_in_it,
 );
 
 async fn ask(app: &TestApp, question: &str) -> (u16, Value) {
@@ -161,6 +162,45 @@ async fn bad_questions_get_clear_errors(app: TestApp) {
     let (status, _, html) = post_form(&app.http, app.url("/assistent"), &[("question", "")]).await;
     assert_eq!(status, 422);
     assert!(text(&html, "#question-error").contains("Bitte geben Sie Ihre Frage ein."));
+}
+
+/// The catalog's texts are German: a question in English (asked for, or recognised) or Arabic
+/// gets the German sentences with a note in its language, or a decline in it; the page marks
+/// each part with its language.
+async fn a_question_in_another_language_is_answered_in_it(app: TestApp) {
+    let question = "Which requirements apply to the Bewohnerparkausweis?";
+    let r = app.http.post(app.url("/api/v1/assistant/ask")).json(&json!({"question": question, "language": "en"})).send().await.unwrap();
+    let (status, body) = crate::common::json_of(r).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["language"], "en", "{body}");
+    if body["answered"] == true {
+        assert_eq!(body["citations"][0]["language"], "de", "{body}");
+        assert_eq!(body["sources"][0]["language"], "de", "{body}");
+        assert!(body["note"].as_str().unwrap().contains("only available in German"), "{body}");
+    } else {
+        assert!(body["answer"].as_str().unwrap().starts_with("I cannot find"), "{body}");
+    }
+    // Recognised from the question when the request does not say.
+    let (status, body) = ask(&app, "أين يمكنني الحصول على تصريح وقوف السيارات للمقيمين؟").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["language"], "ar", "{body}");
+    // A language that is no ISO 639-1 code is an error on its field.
+    let r = app.http.post(app.url("/api/v1/assistant/ask")).json(&json!({"question": question, "language": "English"})).send().await.unwrap();
+    let (status, body) = crate::common::json_of(r).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "language", "{body}");
+
+    // The chat page: the language chosen stays chosen, and each part carries its language.
+    let anonymous = reqwest::Client::new();
+    let (status, _, html) = post_form(&anonymous, app.url("/assistent"), &[("question", question), ("language", "en")]).await;
+    assert_eq!(status, 200);
+    assert!(!crate::pages::select(&html, "#language option[value='en'][selected]").is_empty(), "{}", html.html());
+    assert!(!crate::pages::select(&html, "#question-asked[lang='en']").is_empty(), "{}", html.html());
+    assert!(!crate::pages::select(&html, "#answer-text[lang]").is_empty(), "{}", html.html());
+    let (status, _, html) = post_form(&anonymous, app.url("/assistent"), &[("question", "أين يمكنني الحصول على تصريح وقوف السيارات للمقيمين؟")]).await;
+    assert_eq!(status, 200);
+    assert!(!crate::pages::select(&html, "#question-asked[lang='ar'][dir='auto']").is_empty(), "{}", html.html());
+    assert!(!crate::pages::select(&html, "#language option[value=''][selected]").is_empty() || crate::pages::select(&html, "#language option[selected]").is_empty(), "automatic stays chosen");
 }
 
 /// An OpenAI-compatible chat endpoint on loopback: `good` phrases the answer and cites a
