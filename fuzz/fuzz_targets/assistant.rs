@@ -1,11 +1,12 @@
 //! The assistant's outside input: documents imported as JSON lines (`amtsweg kb import`) and a
-//! citizen's question. The first line is the question, the rest the documents; the documents
-//! are indexed (German analysis with compound splitting), the question is redacted, searched
-//! and answered (the learned models and the hand-weighted baseline), and every citation must
-//! point at a sentence that exists.
+//! citizen's question. The first line is the question, the rest the documents (in any
+//! language); the documents are indexed (each language with its analysis), the question is
+//! redacted, its language recognised, searched and answered (the learned models and the
+//! hand-weighted baseline), and every citation must point at a sentence of the cited version
+//! that exists.
 #![no_main]
 use amtsweg_assist::eval::read_jsonl;
-use amtsweg_assist::{Document, KnowledgeBase, Policy, answer, redact};
+use amtsweg_assist::{Document, KnowledgeBase, Policy, answer, language_of, redact};
 use amtsweg_assist::lines::AnswerModel;
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
@@ -19,11 +20,14 @@ fuzz_target!(|data: &[u8]| {
     let question = redact::search_text(&redacted);
     let documents: Vec<Document> = read_jsonl(documents).unwrap_or_default();
     let Ok(kb) = KnowledgeBase::in_memory(documents) else { return };
-    let Ok(hits) = kb.search(&question, None, 5) else { return };
-    let learned = answer::learned(&kb, &MODEL, &question, &hits);
+    let language = language_of(&question, None);
+    let Ok(hits) = kb.search(&question, &language, None, 5) else { return };
+    let learned = answer::learned(&kb, &MODEL, &question, &language, &hits);
+    assert_eq!(learned.language, language);
     let weighted = answer::extract(&kb, &question, &hits, &Policy::default());
     for citation in learned.citations.iter().chain(&weighted.citations) {
-        let document = kb.document(&citation.doc_id).expect("a cited document exists");
+        let version = kb.version(&citation.doc_id, &citation.language).expect("a cited version exists");
+        let document = &kb.documents()[version];
         let count = document.sentences().count();
         assert!(citation.sentences.iter().all(|&i| i < count), "a cited sentence exists");
     }
