@@ -355,6 +355,13 @@ fn dense_retrieval_through_a_real_embeddings_server() {
     assert_eq!(code, 0, "{err}");
     let fused: Value = serde_json::from_str(fused.trim()).unwrap();
     assert_eq!(fused["results"][0]["doc_id"], "sperrmuell", "{fused}");
+    // Across languages: an English question about a page that is there in German only is found
+    // through the vectors alone (full text has no English texts to search).
+    let question = "Where can I get rid of my old sofa?";
+    let (code, fused, err) = run(&["assist", "search", "--json", question], &dir, "", &env);
+    assert_eq!(code, 0, "{err}");
+    let fused: Value = serde_json::from_str(fused.trim()).unwrap();
+    assert_eq!(fused["results"][0]["doc_id"], "sperrmuell", "{fused}");
     // Importing the same documents again replaces them; the vectors still fit the documents.
     let (code, _, err) = run(&["kb", "import", file.to_str().unwrap()], &dir, "", &env);
     assert_eq!(code, 0, "{err}");
