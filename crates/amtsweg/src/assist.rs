@@ -359,7 +359,9 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
         Some(path) => AnswerModel::from_json(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?,
         None => AnswerModel::shipped(),
     };
-    let documents: Vec<Document> = pages.into_iter().map(Document::from).collect();
+    // In the order the knowledge base keeps them (a page's versions together): the passage vectors
+    // are made for exactly these.
+    let documents: Vec<Document> = amtsweg_assist::kb::unique(pages.into_iter().map(Document::from).collect());
     let embedder = if args.embeddings {
         let config = load(config_path, &ServerFlags::default())?;
         Some(config.embedder().ok_or("--embeddings braucht embeddings_url in der Konfiguration (oder AMTSWEG_EMBEDDINGS_URL)")?)

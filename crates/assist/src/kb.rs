@@ -218,8 +218,11 @@ impl KnowledgeBase {
         let index = Index::open_in_dir(&path)?;
         let (expected, _) = schema();
         if index.schema() != expected {
-            // An index from before the languages: the caller rebuilds it from documents.jsonl.
-            return Err(corrupt("index", "built by an earlier version (fields differ)"));
+            // An index built by an earlier version (before the languages): rebuilt from the
+            // documents kept beside it, with their vectors, and swapped in.
+            drop(index);
+            tracing::info!("the assistant's index was built by an earlier version; rebuilding it");
+            return Self::build(dir, documents, dense);
         }
         let (_, fields) = schema();
         let vocabulary = Arc::new(vocabulary);
@@ -491,6 +494,10 @@ mod tests {
         Document { id: id.into(), title: title.into(), text: text.into(), url: None, authority: None, origin: "import".into(), language: "de".into() }
     }
 
+    fn kb_ids(kb: &KnowledgeBase) -> Vec<&str> {
+        kb.documents().iter().map(|d| d.id.as_str()).collect()
+    }
+
     fn in_language(language: &str, id: &str, title: &str, text: &str) -> Document {
         Document { language: language.into(), ..doc(id, title, text) }
     }
@@ -543,6 +550,21 @@ mod tests {
         assert!(kb.search_text("Hund", "de", 5).unwrap().is_empty());
         assert_eq!(KnowledgeBase::open(dir.path()).unwrap().document("muell").unwrap().title, "Sperrmüll");
         assert!(!dir.path().join("index.new").exists() && !dir.path().join("index.old").exists());
+        // An index of an earlier version (other fields) is rebuilt from the documents on opening.
+        let old = dir.path().join("index");
+        std::fs::remove_dir_all(&old).unwrap();
+        std::fs::create_dir_all(&old).unwrap();
+        let mut earlier = Schema::builder();
+        earlier.add_u64_field("ord", STORED);
+        earlier.add_text_field("body", TextOptions::default());
+        let index = Index::create_in_dir(&old, earlier.build()).unwrap();
+        let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 15_000_000).unwrap();
+        writer.add_document(TantivyDocument::default()).unwrap();
+        writer.commit().unwrap();
+        drop((writer, index));
+        let reopened = KnowledgeBase::open(dir.path()).unwrap();
+        assert_eq!(kb_ids(&reopened), ["muell"]);
+        assert_eq!(reopened.search_text("Sperrmüll", "de", 5).unwrap().len(), 1);
         // A damaged document file is reported, not half-read.
         std::fs::write(dir.path().join("documents.jsonl"), "{kaputt").unwrap();
         assert!(matches!(KnowledgeBase::open(dir.path()), Err(KbError::Corrupt { .. })));
