@@ -312,19 +312,15 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
 /// An answer's cited lines per document.
 /// The lines an answer cites, by page. Answer lines are labelled on the page's German version;
 /// lines of another version count where that version has as many lines (the translations
-/// are line by line), and are never right otherwise.
+/// are line by line, [`crate::train::aligned`]), and are never right otherwise.
 fn cited<'a>(kb: &KnowledgeBase, answer: &'a Answer) -> Vec<(&'a str, &'a [usize])> {
     if !answer.answered {
         return Vec::new();
     }
-    let lines = |doc: Option<usize>| doc.map(|d| kb.documents()[d].sentences().count());
     answer
         .citations
         .iter()
-        .map(|c| {
-            let aligned = c.language == crate::language::GERMAN || lines(kb.version(&c.doc_id, &c.language)) == lines(kb.version(&c.doc_id, crate::language::GERMAN));
-            (if aligned { c.doc_id.as_str() } else { "" }, c.sentences.as_slice())
-        })
+        .map(|c| (if crate::train::aligned(kb, &c.doc_id, &c.language) { c.doc_id.as_str() } else { "" }, c.sentences.as_slice()))
         .collect()
 }
 

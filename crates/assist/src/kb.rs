@@ -94,6 +94,8 @@ pub struct KnowledgeBase {
     by_id: HashMap<String, Vec<usize>>,
     vocabulary: Arc<Vocabulary>,
     analyzers: HashMap<Analysis, TextAnalyzer>,
+    /// How many documents each analysis has (BM25's and idf's number of texts).
+    counts: HashMap<Analysis, u64>,
     reader: IndexReader,
     fields: Fields,
     dense: Option<DenseIndex>,
@@ -143,6 +145,14 @@ fn analyzers(index: &Index, vocabulary: &Arc<Vocabulary>) -> HashMap<Analysis, T
         analyzers.insert(analysis, analyzer);
     }
     analyzers
+}
+
+fn counts(documents: &[Document]) -> HashMap<Analysis, u64> {
+    let mut counts = HashMap::new();
+    for d in documents {
+        *counts.entry(Analysis::of(&d.language)).or_default() += 1;
+    }
+    counts
 }
 
 fn versions(documents: &[Document]) -> HashMap<String, Vec<usize>> {
@@ -229,7 +239,8 @@ impl KnowledgeBase {
         let analyzers = analyzers(&index, &vocabulary);
         let reader = index.reader()?;
         let by_id = versions(&documents);
-        let kb = Self { documents, by_id, vocabulary, analyzers, reader, fields, dense };
+        let counts = counts(&documents);
+        let kb = Self { documents, by_id, vocabulary, analyzers, counts, reader, fields, dense };
         if kb.reader.searcher().num_docs() as usize != kb.documents.len() {
             return Err(corrupt("index", "number of documents differs from documents.jsonl"));
         }
@@ -259,7 +270,8 @@ impl KnowledgeBase {
         writer.commit()?;
         let reader = index.reader()?;
         reader.reload()?;
-        Ok(Self { documents: unique, by_id, vocabulary, analyzers, reader, fields, dense: None })
+        let counts = counts(&unique);
+        Ok(Self { documents: unique, by_id, vocabulary, analyzers, counts, reader, fields, dense: None })
     }
 
     pub fn documents(&self) -> &[Document] {
@@ -321,7 +333,7 @@ impl KnowledgeBase {
     pub fn idf_in(&self, language: &str, term: &str) -> f32 {
         let searcher = self.reader.searcher();
         let (_, body) = self.fields.of(Analysis::of(language));
-        let n = self.documents.iter().filter(|d| Analysis::of(&d.language) == Analysis::of(language)).count() as f32;
+        let n = self.count(Analysis::of(language)) as f32;
         let df = searcher.doc_freq(&Term::from_field_text(body, term)).unwrap_or(0) as f32;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
@@ -365,7 +377,7 @@ impl KnowledgeBase {
             }
             // BM25 as if the texts of this analysis were the whole index (its idf and mean
             // length), so that versions in other languages change no score.
-            let statistics = Statistics { searcher: &searcher, docs: self.documents.iter().filter(|d| Analysis::of(&d.language) == analysis).count() as u64 };
+            let statistics = Statistics { searcher: &searcher, docs: self.count(analysis) };
             let top = searcher.search_with_statistics_provider(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit).order_by_score(), &statistics)?;
             for (score, address) in top {
                 let doc: TantivyDocument = searcher.doc(address)?;
@@ -376,6 +388,10 @@ impl KnowledgeBase {
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc)));
         hits.truncate(limit);
         Ok(hits)
+    }
+
+    fn count(&self, analysis: Analysis) -> u64 {
+        self.counts.get(&analysis).copied().unwrap_or(0)
     }
 
     fn most_versions(&self) -> usize {
@@ -409,7 +425,7 @@ impl KnowledgeBase {
                 // Every version's full-text score takes part in the standardisation.
                 let text = self.search_versions(question, language, self.documents.len())?;
                 // Without texts in the question's language, full text only matches names.
-                let own = self.documents.iter().any(|d| Analysis::of(&d.language) == Analysis::of(language));
+                let own = self.count(Analysis::of(language)) > 0;
                 let weight = if own { crate::dense::TEXT_WEIGHT } else { CROSS_TEXT_WEIGHT };
                 let fused = crate::dense::fuse(&text, &dense.search(vector), self.documents.len(), weight);
                 Ok(self.by_page(fused, language, k))

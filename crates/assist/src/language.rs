@@ -139,13 +139,13 @@ pub fn name(language: &str) -> &'static str {
     }
 }
 
-/// The languages the assistant speaks to the asker in (declines, notes); quotes keep the
-/// language of their text.
-pub const SPOKEN: [&str; 5] = ["de", "en", "fr", "ar", "uk"];
+/// The languages the assistant speaks to the asker in (declines, notes), each with its name in
+/// itself; quotes keep the language of their text.
+pub const SPOKEN: [(&str, &str); 5] = [("de", "Deutsch"), ("en", "English"), ("fr", "Français"), ("ar", "العربية"), ("uk", "Українська")];
 
 /// The language the assistant's own sentences to an asker in `language` are written in.
 pub fn spoken(language: &str) -> &str {
-    if SPOKEN.contains(&language) { language } else { GERMAN }
+    if SPOKEN.iter().any(|(code, _)| *code == language) { language } else { GERMAN }
 }
 
 /// Whether a language is written right to left (for `dir` on the page).

@@ -50,8 +50,15 @@ pub struct TrainReport {
 /// else the German one.
 pub fn labelled_version(kb: &KnowledgeBase, q: &Question) -> Option<usize> {
     let german = kb.position(&q.page)?;
-    let lines = |doc: usize| kb.documents()[doc].sentences().count();
-    Some(kb.version(&q.page, &q.language).filter(|&v| lines(v) == lines(german)).unwrap_or(german))
+    Some(kb.version(&q.page, &q.language).filter(|_| aligned(kb, &q.page, &q.language)).unwrap_or(german))
+}
+
+/// Whether a page's version in `language` has the lines of the version its answer lines are
+/// labelled on (the German one, else the first; see [`KnowledgeBase::position`]), one to one.
+pub fn aligned(kb: &KnowledgeBase, page: &str, language: &str) -> bool {
+    let lines = |doc: Option<usize>| doc.map(|d| kb.documents()[d].sentences().count());
+    let labelled = lines(kb.position(page));
+    labelled.is_some() && lines(kb.version(page, language)) == labelled
 }
 
 pub fn check(kb: &KnowledgeBase, questions: &[(usize, Question)]) -> Result<(), LabelError> {

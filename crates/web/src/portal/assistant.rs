@@ -60,8 +60,8 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-/// The languages the chat offers, each named in itself.
-const LANGUAGES: &[(&str, &str)] = &[("de", "Deutsch"), ("en", "English"), ("fr", "Français"), ("ar", "العربية"), ("uk", "Українська")];
+/// The languages the chat offers (those the assistant speaks), each named in itself.
+const LANGUAGES: &[(&str, &str)] = &amtsweg_assist::language::SPOKEN;
 
 fn empty(layout: Layout) -> AssistantPage {
     AssistantPage { layout, question: String::new(), language: String::new(), error: None, turn: None, sent_to: None, handover_error: None }
