@@ -6,6 +6,8 @@ use amtsweg_assist::dense::{DenseIndex, Embedder};
 use amtsweg_assist::eval::{self, FullText, Page, Question, Ranker};
 use amtsweg_assist::kb::{Document, Hit, KbError, KnowledgeBase};
 use amtsweg_assist::lines::AnswerModel;
+use amtsweg_assist::scope::Scope;
+use amtsweg_domain::Authority;
 use amtsweg_assist::{Assistant, Policy};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -110,6 +112,10 @@ pub struct EvalArgs {
     /// An answer-line parameter file (from `assist train --out`) instead of the shipped one.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Ask every question as a citizen of its page's authority (the page's `authority`; `city`
+    /// in the dataset's files): the search puts that authority's and the shared pages first.
+    #[arg(long)]
+    own_authority: bool,
 }
 
 /// One line of `search` or `ask` input.
@@ -124,14 +130,33 @@ struct QuestionLine {
     /// The question's language (ISO 639-1, e.g. `de`, `en`, `ar`, `fr`, `uk`).
     #[serde(default)]
     language: Option<String>,
+    /// The asker's authority (its id): its texts and the shared ones are searched first.
+    #[serde(default)]
+    authority: Option<String>,
+    /// The asker's region (ARS or a prefix of one): texts for a region containing it, and the
+    /// shared ones, are searched first.
+    #[serde(default)]
+    region: Option<String>,
 }
 
 impl QuestionLine {
     fn check(&self) -> Result<(), String> {
-        match &self.language {
-            Some(l) => amtsweg_assist::language::check_code(l).map_err(|e| format!("\"language\": {e}")),
-            None => Ok(()),
+        if let Some(l) = &self.language {
+            amtsweg_assist::language::check_code(l).map_err(|e| format!("\"language\": {e}"))?;
         }
+        if let Some(r) = &self.region {
+            amtsweg_domain::RegionKey::parse_prefix(r).map_err(|_| format!("\"region\": kein Regionalschlüssel (12 Ziffern oder ein Anfang davon an einer Stufengrenze): {r:?}"))?;
+        }
+        Ok(())
+    }
+
+    /// Where the asker belongs, as the platform tells it (see [`amtsweg_app::assistant::scope_of`]):
+    /// a place named in the question, else the line's region; the authorities responsible
+    /// there, and the line's authority.
+    fn scope(&self, authorities: &[Authority]) -> Scope {
+        let region = self.region.as_deref().and_then(|r| amtsweg_domain::RegionKey::parse_prefix(r).ok());
+        let authority = self.authority.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned);
+        amtsweg_app::assistant::scope_of(&self.question, &amtsweg_app::assistant::Asker { region, authority }, authorities)
     }
 }
 
@@ -161,8 +186,16 @@ pub async fn run_kb(command: KbCommand, config_path: Option<&PathBuf>) -> Result
             return Err(format!("{}:{}: id und title dürfen nicht leer sein", file.display(), i + 1));
         }
         amtsweg_assist::language::check_code(&document.language).map_err(|e| format!("{}:{}: language: {e}", file.display(), i + 1))?;
+        if let Some(region) = document.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            let key = amtsweg_domain::RegionKey::parse_prefix(region)
+                .map_err(|_| format!("{}:{}: region: kein Regionalschlüssel (12 Ziffern oder ein Anfang davon an einer Stufengrenze, zum Beispiel 14 oder 14713): {region:?}", file.display(), i + 1))?;
+            document.region = Some(key.prefix().to_owned());
+        } else {
+            document.region = None;
+        }
+        document.authority = document.authority.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
         document.origin = "import".into();
-        imported.push(document);
+        imported.push((i + 1, document));
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -170,6 +203,15 @@ pub async fn run_kb(command: KbCommand, config_path: Option<&PathBuf>) -> Result
     let dir = config.assistant_dir();
     let existing = amtsweg_app::assistant::open(&dir)?;
     let store = open_store(&config).await?;
+    let authorities = store.authorities().await.map_err(|e| format!("Behörden nicht lesbar: {e}"))?;
+    for (line, document) in &imported {
+        if let Some(authority) = &document.authority
+            && !authorities.iter().any(|a| a.id.as_str() == authority)
+        {
+            return Err(format!("{}:{line}: authority: keine Behörde mit der id {authority:?} (die Behörden zeigt „amtsweg authority list“)", file.display()));
+        }
+    }
+    let imported: Vec<Document> = imported.into_iter().map(|(_, d)| d).collect();
     let catalog = amtsweg_app::assistant::catalog_documents(&store).await.map_err(|e| format!("Katalog nicht lesbar: {e:?}"))?;
     let mut documents: Vec<Document> = existing.documents().iter().filter(|d| d.origin == "import").cloned().collect();
     documents.extend(imported);
@@ -202,7 +244,7 @@ async fn embed_with_progress(embedder: &Embedder, documents: &[Document]) -> Res
 
 /// The assistant over the data folder's knowledge base, with the catalog brought up to date
 /// when a database is reachable.
-async fn assistant(flags: &ServerFlags, config_path: Option<&PathBuf>) -> Result<Assistant, String> {
+async fn assistant(flags: &ServerFlags, config_path: Option<&PathBuf>) -> Result<(Assistant, Vec<Authority>), String> {
     let config = load(config_path, flags)?;
     let dir = config.assistant_dir();
     let mut assistant = Assistant::new(amtsweg_app::assistant::open(&dir)?).with_answer_model(AnswerModel::in_dir(&dir)?);
@@ -215,28 +257,30 @@ async fn assistant(flags: &ServerFlags, config_path: Option<&PathBuf>) -> Result
     if let Ok(store) = open_store(&config).await {
         let state = amtsweg_app::assistant::AssistantState { assistant: std::sync::Arc::new(assistant), dir: Some(dir) };
         amtsweg_app::assistant::sync_catalog(&store, &state).await.map_err(|e| format!("Katalog nicht indexierbar: {e:?}"))?;
-        return std::sync::Arc::try_unwrap(state.assistant).map_err(|_| "assistant still shared".to_owned());
+        let authorities = store.authorities().await.map_err(|e| format!("Behörden nicht lesbar: {e}"))?;
+        let assistant = std::sync::Arc::try_unwrap(state.assistant).map_err(|_| "assistant still shared".to_owned())?;
+        return Ok((assistant, authorities));
     }
-    Ok(assistant)
+    Ok((assistant, Vec::new()))
 }
 
 pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -> Result<(), String> {
     match command {
         AssistCommand::Search(args) => {
-            let assistant = assistant(&args.flags, config_path).await?;
+            let (assistant, authorities) = assistant(&args.flags, config_path).await?;
             answer_lines(&args, |line| {
-                let assistant = &assistant;
+                let (assistant, authorities) = (&assistant, &authorities);
                 async move {
-                    let results = assistant.search(&line.question, line.language.as_deref(), args.k).await?;
+                    let results = assistant.search(&line.question, line.language.as_deref(), args.k, &line.scope(authorities)).await?;
                     Ok(Outcome::Answer(json!({ "results": results })))
                 }
             })
             .await
         }
         AssistCommand::Ask(args) => {
-            let assistant = assistant(&args.flags, config_path).await?;
+            let (assistant, authorities) = assistant(&args.flags, config_path).await?;
             answer_lines(&args, |line| {
-                let assistant = &assistant;
+                let (assistant, authorities) = (&assistant, &authorities);
                 async move {
                     let language = line.language.as_deref();
                     let answer = match &line.page {
@@ -244,7 +288,7 @@ pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -
                             Some(answer) => answer,
                             None => return Ok(Outcome::Refused("unknown_page", format!("kein Dokument mit der id {page:?} in der Wissensbasis"))),
                         },
-                        None => assistant.ask(&line.question, language).await?.0,
+                        None => assistant.ask_for(&line.question, language, &line.scope(authorities)).await?.0,
                     };
                     let mut out = json!({ "answered": answer.answered, "answer": answer.answer, "citations": answer.citations, "language": answer.language });
                     if let Some(note) = &answer.note {
@@ -271,7 +315,7 @@ where
 {
     let Format::Jsonl = args.format;
     if let Some(question) = &args.json {
-        let line = QuestionLine { id: serde_json::Value::Null, question: question.clone(), page: None, language: None };
+        let line = QuestionLine { id: serde_json::Value::Null, question: question.clone(), page: None, language: None, authority: None, region: None };
         return match f(line).await.map_err(|e| e.to_string())? {
             Outcome::Answer(value) => {
                 println!("{}", serde_json::to_string(&value).expect("JSON"));
@@ -327,9 +371,9 @@ struct Fused {
 }
 
 impl Ranker for Fused {
-    fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize) -> Result<Vec<Hit>, KbError> {
+    fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize, scope: &Scope) -> Result<Vec<Hit>, KbError> {
         let vector = self.handle.block_on(self.embedder.embed_query(question)).ok();
-        kb.search(question, language, vector.as_deref(), k)
+        kb.search_for(question, language, vector.as_deref(), k, scope)
     }
 }
 
@@ -374,11 +418,17 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
     };
     let handle = tokio::runtime::Handle::current();
     let questions_path = args.questions.clone();
+    let own_authority = args.own_authority;
     let reports = tokio::task::spawn_blocking(move || -> Result<Vec<eval::Report>, String> {
         let plain = KnowledgeBase::in_memory_without_compounds(documents.clone()).map_err(|e| e.to_string())?;
         // Every question's page and answer lines must exist, or the figures would be wrong.
         amtsweg_assist::train::check(&plain, &numbered).map_err(|e| format!("{}: {e}", questions_path.display()))?;
-        let questions: Vec<Question> = numbered.into_iter().map(|(_, q)| q).collect();
+        let mut questions: Vec<Question> = numbered.into_iter().map(|(_, q)| q).collect();
+        if own_authority {
+            for question in &mut questions {
+                question.authority = plain.document(&question.page).and_then(|d| d.authority.clone());
+            }
+        }
         let mut reports = vec![eval::evaluate(&plain, &questions, &mut FullText, "bm25_baseline", &policy, &model).map_err(|e| e.to_string())?];
         drop(plain);
         let mut kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;

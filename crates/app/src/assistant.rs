@@ -11,7 +11,8 @@ use crate::error::AppError;
 use amtsweg_domain::FieldError;
 use amtsweg_assist::kb::Document;
 use amtsweg_assist::{Answer, Assistant, KnowledgeBase, redact::redact};
-use amtsweg_domain::{Authority, Service};
+use amtsweg_domain::{Authority, RegionKey, Service};
+use amtsweg_assist::scope::{Places, Scope};
 use amtsweg_store::DynStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub fn service_document(service: &Service, authority: Option<&Authority>) -> Doc
         text: lines.join("\n"),
         url: Some(format!("/leistungen/{}", service.id)),
         authority: authority.map(|a| a.id.to_string()),
+        region: None,
         origin: "catalog".into(),
         language: amtsweg_assist::language::GERMAN.into(),
     }
@@ -190,6 +192,11 @@ pub struct Reply {
     pub recipients: Vec<Recipient>,
     /// The title of the closest document, to route a handed-over question.
     pub topic: Option<String>,
+    /// The region (ARS) whose texts were put first: named in the question, chosen, or the
+    /// logged-in citizen's; `None` when not known.
+    pub region: Option<String>,
+    /// The name of the asker's nearest authority in that region, when there is one.
+    pub place: Option<String>,
 }
 
 /// Checks the language a request asks for: absent, empty (recognise it from the question), or
@@ -216,18 +223,62 @@ pub fn check_question(question: Option<&str>) -> Result<String, AppError> {
     Ok(question.to_owned())
 }
 
+/// Who asks, as far as the request tells: their region (chosen, or of the logged-in citizen)
+/// and their authority (staff). A place named in the question wins over the region.
+#[derive(Debug, Clone, Default)]
+pub struct Asker {
+    pub region: Option<RegionKey>,
+    pub authority: Option<String>,
+}
+
+/// Checks a region a request gives: absent or empty (not known), or an ARS or its prefix at a
+/// segment end.
+pub fn check_region(region: Option<&str>) -> Result<Option<RegionKey>, AppError> {
+    match region.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(r) => RegionKey::parse_prefix(r).map(Some).map_err(|_| {
+            AppError::Invalid(vec![FieldError::new("region", "Bitte geben Sie den Regionalschlüssel (ARS) Ihres Wohnorts an: 12 Ziffern oder ein Anfang davon, zum Beispiel 147130000000 für Leipzig.")])
+        }),
+    }
+}
+
+/// The asker's scope among these authorities: the region named in the question, else the
+/// asker's; the active authorities whose region contains it, and the asker's own.
+pub fn scope_of(question: &str, asker: &Asker, authorities: &[Authority]) -> Scope {
+    let places = Places::new(authorities.iter().filter(|a| a.active).map(|a| (a.name.as_str(), a.region.as_str())));
+    let region = places.named_in(question).and_then(|r| RegionKey::parse_prefix(amtsweg_assist::scope::significant(&r)).ok()).or_else(|| asker.region.clone());
+    let mut ids: Vec<String> = match &region {
+        Some(region) => authorities.iter().filter(|a| a.active && a.region.contains(region)).map(|a| a.id.to_string()).collect(),
+        None => Vec::new(),
+    };
+    ids.extend(asker.authority.iter().cloned());
+    ids.dedup();
+    Scope { authorities: ids, region: region.map(|r| r.as_str().to_owned()) }
+}
+
 impl Platform {
     /// Brings this node's knowledge base in step with the catalog (see [`sync_catalog`]).
     pub async fn index_catalog(&self) -> Result<bool, AppError> {
         sync_catalog(&self.store, &self.assistant).await
     }
 
+    /// The places an asker can choose on the chat page: the active authorities' names and
+    /// regions, by name.
+    pub async fn assistant_places(&self) -> Result<Vec<(String, String)>, AppError> {
+        let mut places: Vec<(String, String)> = self.store.authorities().await?.into_iter().filter(|a| a.active).map(|a| (a.name, a.region.as_str().to_owned())).collect();
+        places.sort();
+        Ok(places)
+    }
+
     /// Answers a question (after removing identifiers from it) in `language`, or in the
-    /// question's language as recognised when `None`.
-    pub async fn ask(&self, question: &str, language: Option<&str>) -> Result<Reply, AppError> {
+    /// question's language as recognised when `None`; from the texts of the asker's authority
+    /// and the shared ones first, when it is known where they belong.
+    pub async fn ask(&self, question: &str, language: Option<&str>, asker: &Asker) -> Result<Reply, AppError> {
         let redacted = redact(question);
-        let (answer, looked_at) = self.assistant.assistant.ask(&redacted, language).await.map_err(|e| AppError::Internal(format!("assistant: {e}")))?;
-        tracing::info!(answered = answer.answered, sources = answer.citations.len(), phrased = answer.phrased, language = %answer.language, "assistant question");
+        let authorities = self.store.authorities().await?;
+        let scope = scope_of(&redacted, asker, &authorities);
+        let (answer, looked_at) = self.assistant.assistant.ask_for(&redacted, language, &scope).await.map_err(|e| AppError::Internal(format!("assistant: {e}")))?;
+        tracing::info!(answered = answer.answered, sources = answer.citations.len(), phrased = answer.phrased, language = %answer.language, scoped = !scope.is_empty(), "assistant question");
         tracing::debug!(question = %redacted, "assistant question (identifiers removed)");
         self.metrics.assistant_question(answer.answered);
         let kb = self.assistant.assistant.kb();
@@ -247,14 +298,17 @@ impl Platform {
                 })
             })
             .collect();
-        let suggested = looked_at.first().and_then(|d| d.authority.clone());
-        let recipients = self
-            .store
-            .authorities()
-            .await?
+        // The authority the closest text names; else the asker's nearest one.
+        let nearest = scope.region.as_ref().and_then(|r| RegionKey::parse(r).ok()).and_then(|r| {
+            authorities.iter().filter(|a| a.active && a.region.contains(&r)).max_by_key(|a| a.region.significant_len()).map(|a| a.id.to_string())
+        });
+        let place = nearest.as_ref().and_then(|id| authorities.iter().find(|a| a.id.as_str() == id)).map(|a| a.name.clone());
+        let suggested = looked_at.first().and_then(|d| d.authority.clone()).or(nearest);
+        let region = scope.region.clone();
+        let recipients = authorities
             .into_iter()
             .map(|a| Recipient { suggested: suggested.as_deref() == Some(a.id.as_str()), id: a.id.to_string(), name: a.name })
             .collect();
-        Ok(Reply { question: redacted, answer, sources, recipients, topic: looked_at.first().map(|d| d.title.clone()) })
+        Ok(Reply { question: redacted, answer, sources, recipients, topic: looked_at.first().map(|d| d.title.clone()), region, place })
     }
 }

@@ -10,6 +10,7 @@
 use crate::answer::{self, Answer, Policy};
 use crate::lines::AnswerModel;
 use crate::kb::{Document, KbError, KnowledgeBase};
+use crate::scope::Scope;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -24,11 +25,17 @@ pub struct Page {
     /// The page's language (ISO 639-1); German when absent.
     #[serde(default = "german")]
     pub language: String,
+    /// The authority the page belongs to (the dataset's files call it `city`).
+    #[serde(default, alias = "city")]
+    pub authority: Option<String>,
+    /// The region the page applies to (an ARS prefix).
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 impl From<Page> for Document {
     fn from(page: Page) -> Self {
-        Document { id: page.id, title: page.title, text: page.text, url: page.url, authority: None, origin: "import".into(), language: page.language }
+        Document { id: page.id, title: page.title, text: page.text, url: page.url, authority: page.authority, region: page.region, origin: "import".into(), language: page.language }
     }
 }
 
@@ -44,6 +51,12 @@ pub struct Question {
     /// The question's language (ISO 639-1); German when absent.
     #[serde(default = "german")]
     pub language: String,
+    /// The asker's authority, when known: the search puts its pages and the shared ones first.
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// The asker's region (an ARS), when known.
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 fn yes() -> bool {
@@ -55,6 +68,11 @@ fn german() -> String {
 }
 
 impl Question {
+    /// Where the asker belongs, as the question says.
+    pub fn scope(&self) -> Scope {
+        Scope { authorities: self.authority.iter().cloned().collect(), region: self.region.clone() }
+    }
+
     /// Answerable by its page: marked so and with answer lines.
     pub fn answerable(&self) -> bool {
         self.answerable && !self.answer_sentences.is_empty()
@@ -196,15 +214,15 @@ pub fn read_numbered<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<(
 /// One question's ranking, given the question and the `k` wanted; returns the ranked
 /// document indices. The caller decides whether dense retrieval takes part.
 pub trait Ranker {
-    fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize) -> Result<Vec<crate::Hit>, KbError>;
+    fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize, scope: &Scope) -> Result<Vec<crate::Hit>, KbError>;
 }
 
 /// Full text alone.
 pub struct FullText;
 
 impl Ranker for FullText {
-    fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize) -> Result<Vec<crate::Hit>, KbError> {
-        kb.search(question, language, None, k)
+    fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize, scope: &Scope) -> Result<Vec<crate::Hit>, KbError> {
+        kb.search_for(question, language, None, k, scope)
     }
 }
 
@@ -221,7 +239,7 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
     for question in questions {
         let started = Instant::now();
         let language = question.language.as_str();
-        let hits = ranker.rank(kb, &question.question, language, 10)?;
+        let hits = ranker.rank(kb, &question.question, language, 10, &question.scope())?;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         let rank = hits.iter().position(|h| kb.documents()[h.doc].id == question.page);
         if let Some(rank) = rank {
@@ -338,7 +356,7 @@ mod tests {
     use super::*;
 
     fn question(page: &str, gold: &[usize]) -> Question {
-        Question { id: 1.into(), question: "?".into(), page: page.into(), answer_sentences: gold.to_vec(), answerable: !gold.is_empty(), language: "de".into() }
+        Question { id: 1.into(), question: "?".into(), page: page.into(), answer_sentences: gold.to_vec(), answerable: !gold.is_empty(), authority: None, region: None, language: "de".into() }
     }
 
     #[test]

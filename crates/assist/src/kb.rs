@@ -14,6 +14,7 @@
 use crate::analysis::{self, Vocabulary};
 use crate::dense::DenseIndex;
 use crate::language::{Analysis, GERMAN};
+use crate::scope::Scope;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,11 @@ pub struct Document {
     /// the authority that offers it). Questions it does not answer can go there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
+    /// The region the text applies to: the significant prefix of an Amtlicher
+    /// Regionalschlüssel (`14` Sachsen, `14713` Leipzig). A text with neither authority nor
+    /// region is shared; see [`crate::scope`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Where it came from: `catalog` (a service description, kept in step automatically) or
     /// `import`.
     #[serde(default = "import_origin")]
@@ -420,6 +426,24 @@ impl KnowledgeBase {
     /// ranking when the question's vector is given and the knowledge base has vectors (which
     /// find pages across languages).
     pub fn search(&self, question: &str, language: &str, query_vector: Option<&[f32]>, k: usize) -> Result<Vec<Hit>, KbError> {
+        self.search_for(question, language, query_vector, k, &Scope::default())
+    }
+
+    /// The ranking as [`search`](Self::search) gives it, for an asker of `scope`: the pages
+    /// that answer them first (their authority's, their region's and the shared ones) before
+    /// all others, each part in the order of its scores.
+    pub fn search_for(&self, question: &str, language: &str, query_vector: Option<&[f32]>, k: usize, scope: &Scope) -> Result<Vec<Hit>, KbError> {
+        if scope.is_empty() {
+            return self.ranking(question, language, query_vector, k);
+        }
+        let mut hits = self.ranking(question, language, query_vector, self.by_id.len())?;
+        // A stable sort keeps the order of the scores within each part.
+        hits.sort_by_key(|h| !scope.first(&self.documents[h.doc]));
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    fn ranking(&self, question: &str, language: &str, query_vector: Option<&[f32]>, k: usize) -> Result<Vec<Hit>, KbError> {
         match (query_vector, &self.dense) {
             (Some(vector), Some(dense)) if dense.documents() == self.documents.len() => {
                 // Every version's full-text score takes part in the standardisation.
@@ -507,7 +531,7 @@ mod tests {
     use super::*;
 
     fn doc(id: &str, title: &str, text: &str) -> Document {
-        Document { id: id.into(), title: title.into(), text: text.into(), url: None, authority: None, origin: "import".into(), language: "de".into() }
+        Document { id: id.into(), title: title.into(), text: text.into(), url: None, authority: None, region: None, origin: "import".into(), language: "de".into() }
     }
 
     fn kb_ids(kb: &KnowledgeBase) -> Vec<&str> {
@@ -584,5 +608,33 @@ mod tests {
         // A damaged document file is reported, not half-read.
         std::fs::write(dir.path().join("documents.jsonl"), "{kaputt").unwrap();
         assert!(matches!(KnowledgeBase::open(dir.path()), Err(KbError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn an_askers_authority_and_the_shared_texts_rank_first() {
+        let of = |authority: Option<&str>, region: Option<&str>, d: Document| Document { authority: authority.map(Into::into), region: region.map(Into::into), ..d };
+        let kb = KnowledgeBase::in_memory(vec![
+            of(Some("halle"), None, doc("halle", "Sperrmüll abholen", "Sperrmüll abholen\nSperrmüll wird nach der Bestellung abgeholt.")),
+            of(Some("leipzig"), None, doc("leipzig", "Abfall", "Abfall\nSperrmüll holt die Stadtreinigung ab.")),
+            of(None, Some("14"), doc("sachsen", "Wertstoffhöfe", "Wertstoffhöfe\nSperrmüll bringen Sie zum Wertstoffhof.")),
+            doc("alle", "Müll", "Müll\nSperrmüll ist Abfall, der nicht in die Tonne passt."),
+        ])
+        .unwrap();
+        let ids = |scope: &Scope, k: usize| -> Vec<String> {
+            kb.search_for("Wann wird Sperrmüll nach der Bestellung abgeholt?", "de", None, k, scope).unwrap().iter().map(|h| kb.documents()[h.doc].id.clone()).collect()
+        };
+        let everyone = ids(&Scope::default(), 4);
+        assert_eq!(everyone[0], "halle");
+        let leipzig = Scope { authorities: vec!["leipzig".into()], region: Some("147130000000".into()) };
+        let ranked = ids(&leipzig, 4);
+        assert_eq!(ranked.last().map(String::as_str), Some("halle"), "{ranked:?}");
+        // Within the first part, the order of the scores stays.
+        let first: Vec<&String> = everyone.iter().filter(|id| *id != "halle").collect();
+        assert_eq!(ranked[..3].iter().collect::<Vec<_>>(), first);
+        assert_eq!(ids(&leipzig, 1).len(), 1, "k bounds the result");
+        // Another authority's text still comes when nothing of the asker's matches.
+        let erfurt = Scope { authorities: vec!["erfurt".into()], region: Some("160510000000".into()) };
+        let others: Vec<String> = everyone.iter().filter(|id| *id != "alle").cloned().collect();
+        assert_eq!(ids(&erfurt, 4), [vec!["alle".to_owned()], others].concat(), "only the shared text is Erfurt's");
     }
 }

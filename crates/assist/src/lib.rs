@@ -12,6 +12,7 @@ pub mod lines;
 pub mod logistic;
 pub mod model;
 pub mod redact;
+pub mod scope;
 pub mod train;
 
 pub use answer::{Answer, Citation, Policy};
@@ -19,6 +20,7 @@ pub use kb::{Document, Hit, KbError, KnowledgeBase};
 
 use dense::Embedder;
 use model::ModelClient;
+use scope::Scope;
 use std::sync::{Arc, RwLock};
 
 /// The language to answer a question in: the one asked for, else the question's as far as it
@@ -94,14 +96,14 @@ impl Assistant {
     }
 
     /// The `k` best pages for a question in `language` (recognised from the question when
-    /// `None`). Identifiers are removed first, whatever the caller did: nothing of them is
+    /// `None`), for an asker of `scope` (empty: anyone). Identifiers are removed first, whatever the caller did: nothing of them is
     /// searched or sent on.
-    pub async fn search(&self, question: &str, language: Option<&str>, k: usize) -> Result<Vec<Ranked>, KbError> {
+    pub async fn search(&self, question: &str, language: Option<&str>, k: usize, scope: &Scope) -> Result<Vec<Ranked>, KbError> {
         let question = &redact::search_text(&redact::redact(question));
         let language = language_of(question, language);
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
-        let hits = kb.search(question, &language, vector.as_deref(), k)?;
+        let hits = kb.search_for(question, &language, vector.as_deref(), k, scope)?;
         Ok(hits.iter().map(|h| Ranked { doc_id: kb.documents()[h.doc].id.clone(), score: h.score }).collect())
     }
 
@@ -120,11 +122,17 @@ impl Assistant {
     /// the documents it looked at. Identifiers are removed first, whatever the caller did: a
     /// configured model never sees them.
     pub async fn ask(&self, question: &str, language: Option<&str>) -> Result<(Answer, Vec<Document>), KbError> {
+        self.ask_for(question, language, &Scope::default()).await
+    }
+
+    /// The answer as [`ask`](Self::ask) gives it, for an asker of `scope`: from their
+    /// authority's and the shared texts first.
+    pub async fn ask_for(&self, question: &str, language: Option<&str>, scope: &Scope) -> Result<(Answer, Vec<Document>), KbError> {
         let question = &redact::search_text(&redact::redact(question));
         let language = language_of(question, language);
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
-        let hits = kb.search(question, &language, vector.as_deref(), 5)?;
+        let hits = kb.search_for(question, &language, vector.as_deref(), 5, scope)?;
         let extractive = answer::learned(&kb, &self.answer_model, question, &language, &hits);
         let answer = match &self.model {
             Some(model) if !hits.is_empty() => match answer::phrase(model, &kb, question, &hits, &extractive).await {

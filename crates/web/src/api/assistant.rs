@@ -2,7 +2,7 @@ use super::ApiJson;
 use crate::state::AppState;
 use amtsweg_app::assistant::{self, Recipient, Source};
 use crate::auth::{ApiCitizen, ApiStaff};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, AppError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,6 +18,11 @@ pub struct AskInput {
     /// The language to answer in (ISO 639-1, e.g. `de`, `en`, `fr`, `ar`, `uk`); when absent,
     /// the question's language as recognised, else German.
     language: Option<String>,
+    /// The asker's region: the Amtlicher Regionalschlüssel of their municipality (12 digits,
+    /// or a prefix at a segment end such as `14` for Sachsen). Texts of the authorities
+    /// responsible there, and texts for a region containing it, are searched first, before
+    /// other authorities' texts. A municipality or Land named in the question wins.
+    region: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, utoipa::ToSchema)]
@@ -47,15 +52,24 @@ pub struct AskResult {
     phrased: bool,
     /// Authorities the question can be sent to with `POST /api/v1/assistant/handover`.
     handover: Vec<Recipient>,
+    /// The region (ARS, 12 digits) whose texts were searched first: named in the question or
+    /// given as `region`; absent when neither.
+    region: Option<String>,
 }
 
 /// Asks the assistant. Open to everyone; answers come only from the authorities' own texts.
 #[utoipa::path(post, path = "/api/v1/assistant/ask", tag = "assistant", request_body = AskInput,
     responses((status = 200, body = AskResult), (status = 422, body = ErrorBody)))]
 pub async fn ask(State(state): State<AppState>, ApiJson(input): ApiJson<AskInput>) -> Result<Json<AskResult>, ApiError> {
-    let question = assistant::check_question(input.question.as_deref())?;
-    let language = assistant::check_language(input.language.as_deref())?;
-    let reply = state.app.ask(&question, language.as_deref()).await?;
+    // Every invalid field at once.
+    let mut invalid = Vec::new();
+    let question = collect(assistant::check_question(input.question.as_deref()), &mut invalid)?;
+    let language = collect(assistant::check_language(input.language.as_deref()), &mut invalid)?;
+    let region = collect(assistant::check_region(input.region.as_deref()), &mut invalid)?;
+    let (Some(question), Some(language), Some(region)) = (question, language, region) else {
+        return Err(AppError::Invalid(invalid).into());
+    };
+    let reply = state.app.ask(&question, language.as_deref(), &assistant::Asker { region, authority: None }).await?;
     Ok(Json(AskResult {
         answered: reply.answer.answered,
         answer: reply.answer.answer,
@@ -65,7 +79,20 @@ pub async fn ask(State(state): State<AppState>, ApiJson(input): ApiJson<AskInput
         sources: reply.sources,
         phrased: reply.answer.phrased,
         handover: reply.recipients,
+        region: reply.region,
     }))
+}
+
+/// A checked value, or its field errors added to `invalid` (`None`).
+fn collect<T>(checked: Result<T, AppError>, invalid: &mut Vec<amtsweg_domain::FieldError>) -> Result<Option<T>, AppError> {
+    match checked {
+        Ok(value) => Ok(Some(value)),
+        Err(AppError::Invalid(fields)) => {
+            invalid.extend(fields);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -5,7 +5,8 @@
 use crate::state::AppState;
 use amtsweg_app::assistant::{self, Recipient, Source};
 use crate::auth::{PageCitizen, check_csrf};
-use crate::login::session::MaybeSession;
+use crate::login::session::{MaybeSession, SessionContext};
+use amtsweg_domain::RegionKey;
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, PageForm, render};
 use askama::Template;
@@ -33,6 +34,8 @@ struct Turn {
     sources: Vec<Source>,
     recipients: Vec<Recipient>,
     topic: String,
+    /// The asker's nearest authority, whose texts were searched first.
+    place: Option<String>,
 }
 
 #[derive(Template)]
@@ -42,6 +45,10 @@ struct AssistantPage {
     question: String,
     /// The answer language asked for ("": recognise it from the question).
     language: String,
+    /// The places to choose from (authority name, region) and the chosen region ("": none,
+    /// or the logged-in citizen's).
+    places: Vec<(String, String)>,
+    region: String,
     error: Option<String>,
     turn: Option<Turn>,
     /// Set after a question was sent to an authority.
@@ -54,6 +61,11 @@ impl AssistantPage {
     fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
         LANGUAGES.iter().map(|&(code, name)| (code, name, code == self.language)).collect()
     }
+
+    /// The places to choose from: name, region, whether chosen.
+    fn place_options(&self) -> Vec<(&str, &str, bool)> {
+        self.places.iter().map(|(name, region)| (name.as_str(), region.as_str(), *region == self.region)).collect()
+    }
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -63,16 +75,24 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// The languages the chat offers (those the assistant speaks), each named in itself.
 const LANGUAGES: &[(&str, &str)] = &amtsweg_assist::language::SPOKEN;
 
-fn empty(layout: Layout) -> AssistantPage {
-    AssistantPage { layout, question: String::new(), language: String::new(), error: None, turn: None, sent_to: None, handover_error: None }
+fn empty(layout: Layout, places: Vec<(String, String)>) -> AssistantPage {
+    AssistantPage { layout, question: String::new(), language: String::new(), places, region: String::new(), error: None, turn: None, sent_to: None, handover_error: None }
 }
 
-async fn page(MaybeSession(session): MaybeSession) -> Response {
-    render(StatusCode::OK, &empty(Layout::new("Fragen an die Verwaltung", session.as_deref())))
+async fn page(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Result<Response, PageError> {
+    let places = state.app.assistant_places().await?;
+    Ok(render(StatusCode::OK, &empty(Layout::new("Fragen an die Verwaltung", session.as_deref()), places)))
 }
 
-async fn turn(state: &AppState, question: &str, language: Option<&str>) -> Result<Turn, AppError> {
-    let reply = state.app.ask(question, language).await?;
+/// Who asks: the chosen place, else the logged-in citizen's region; a staff member's authority.
+fn asker(session: Option<&SessionContext>, chosen: Option<RegionKey>) -> assistant::Asker {
+    let user = session.map(|s| &s.user);
+    let region = chosen.or_else(|| user.and_then(|u| u.person.as_ref()).map(|p| p.region.clone()));
+    assistant::Asker { region, authority: user.and_then(|u| u.authority_id.as_ref()).map(ToString::to_string) }
+}
+
+async fn turn(state: &AppState, question: &str, language: Option<&str>, asker: &assistant::Asker) -> Result<Turn, AppError> {
+    let reply = state.app.ask(question, language, asker).await?;
     Ok(Turn {
         answered: reply.answer.answered,
         answer: reply.answer.answer,
@@ -88,6 +108,7 @@ async fn turn(state: &AppState, question: &str, language: Option<&str>) -> Resul
         sources: reply.sources,
         recipients: reply.recipients,
         topic: reply.topic.unwrap_or_default(),
+        place: reply.place,
     })
 }
 
@@ -100,14 +121,18 @@ async fn ask(State(state): State<AppState>, MaybeSession(session): MaybeSession,
     let raw = field(&form, "question").unwrap_or_default().to_owned();
     // Only the offered languages (or none: recognise it); anything else is recognised too.
     let language = field(&form, "language").filter(|l| LANGUAGES.iter().any(|(code, _)| code == l)).map(str::to_owned);
+    // Only the offered places (or none).
+    let places = state.app.assistant_places().await?;
+    let region = field(&form, "region").filter(|r| places.iter().any(|(_, key)| key == r)).unwrap_or_default().to_owned();
+    let asker = asker(session.as_deref(), RegionKey::parse(&region).ok());
     match assistant::check_question(Some(&raw)) {
         Ok(question) => {
-            let turn = turn(&state, &question, language.as_deref()).await?;
-            Ok(render(StatusCode::OK, &AssistantPage { question, language: language.unwrap_or_default(), turn: Some(turn), ..empty(layout) }))
+            let turn = turn(&state, &question, language.as_deref(), &asker).await?;
+            Ok(render(StatusCode::OK, &AssistantPage { question, language: language.unwrap_or_default(), region, turn: Some(turn), ..empty(layout, places) }))
         }
         Err(AppError::Invalid(errors)) => {
             let error = errors.into_iter().next().map(|e| e.message);
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &AssistantPage { question: raw, language: language.unwrap_or_default(), error, ..empty(layout) }))
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &AssistantPage { question: raw, language: language.unwrap_or_default(), region, error, ..empty(layout, places) }))
         }
         Err(e) => Err(e.into()),
     }
@@ -122,18 +147,24 @@ async fn handover(State(state): State<AppState>, citizen: PageCitizen, PageForm(
     match citizen.desk.send_inquiry(authority, &question, topic.as_deref()).await {
         Ok(inquiry) => {
             let name = state.app.catalog().authority_name(&inquiry.authority_id).await?;
-            Ok(render(StatusCode::OK, &AssistantPage { sent_to: Some(name), ..empty(layout) }))
+            let places = state.app.assistant_places().await?;
+            Ok(render(StatusCode::OK, &AssistantPage { sent_to: Some(name), ..empty(layout, places) }))
         }
         Err(AppError::Invalid(errors)) => {
             let message = errors.into_iter().next().map(|e| e.message);
+            // Asked again as before: in the chosen language, for the chosen place.
+            let language = field(&form, "language").filter(|l| LANGUAGES.iter().any(|(code, _)| code == l)).map(str::to_owned);
+            let places = state.app.assistant_places().await?;
+            let region = field(&form, "region").filter(|r| places.iter().any(|(_, key)| key == r)).unwrap_or_default().to_owned();
+            let asker = asker(Some(&citizen.session), RegionKey::parse(&region).ok());
             let mut turn = match assistant::check_question(Some(&question)) {
-                Ok(q) => Some(turn(&state, &q, None).await?),
+                Ok(q) => Some(turn(&state, &q, language.as_deref(), &asker).await?),
                 Err(_) => None,
             };
             if let Some(t) = turn.as_mut() {
                 t.answered = false;
             }
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &AssistantPage { question, turn, handover_error: message, ..empty(layout) }))
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &AssistantPage { question, language: language.unwrap_or_default(), region, turn, handover_error: message, ..empty(layout, places) }))
         }
         Err(e) => Err(e.into()),
     }

@@ -13,6 +13,7 @@ on_both_stores!(
     the_chat_page_works_without_javascript,
     bad_questions_get_clear_errors,
     a_question_in_another_language_is_answered_in_it,
+    answers_come_from_the_askers_authority_first,
 );
 
 async fn ask(app: &TestApp, question: &str) -> (u16, Value) {
@@ -203,6 +204,91 @@ async fn a_question_in_another_language_is_answered_in_it(app: TestApp) {
     assert!(crate::pages::select(&html, "#language option[selected]").is_empty(), "automatic (the first option) stays chosen: {}", html.html());
 }
 
+/// Two authorities' texts on the same topic: whoever is known to live in Leipzig (chosen on the
+/// page or sent as `region`, logged in, or naming the city) is answered from Leipzig's text,
+/// someone in Halle from Halle's; without that the words decide.
+async fn answers_come_from_the_askers_authority_first(app: TestApp) {
+    use amtsweg_assist::Document;
+    let state = &app.platform.assistant;
+    let document = |id: &str, title: &str, authority: &str, text: &str| Document {
+        id: id.into(),
+        title: title.into(),
+        text: text.into(),
+        url: None,
+        authority: Some(authority.into()),
+        region: None,
+        origin: "import".into(),
+        language: "de".into(),
+    };
+    let mut documents = state.assistant.kb().documents().to_vec();
+    documents.push(document("sperrmuell-halle", "Sperrmüll abholen lassen", "halle", "Sperrmüll abholen lassen\nDie Abholung von Sperrmüll bestellen Sie online.\nSperrmüll wird nach der Bestellung innerhalb von zwei Wochen abgeholt."));
+    documents.push(document("sperrmuell-leipzig", "Sperrmüll", "leipzig", "Sperrmüll\nDie Stadtreinigung holt zweimal im Jahr Sperrmüll nach der Bestellung kostenlos ab.\nDen Termin vereinbaren Sie telefonisch."));
+    amtsweg_app::assistant::rebuild(state, documents).await.unwrap();
+
+    let question = "Wann wird Sperrmüll nach der Bestellung abgeholt?";
+    let ask_as = |body: Value| {
+        let app = &app;
+        async move { crate::common::json_of(app.http.post(app.url("/api/v1/assistant/ask")).json(&body).send().await.unwrap()).await }
+    };
+    // The ranking shows in the authority suggested for a hand-over (the closest text's), and
+    // in the sources when answered.
+    let first = |body: &Value| -> String {
+        let suggested = body["handover"].as_array().unwrap().iter().find(|r| r["suggested"] == true).map(|r| r["id"].as_str().unwrap().to_owned()).unwrap_or_default();
+        if body["answered"] == true {
+            assert_eq!(body["sources"][0]["doc_id"].as_str().unwrap(), format!("sperrmuell-{suggested}"), "{body}");
+        }
+        suggested
+    };
+    let (status, body) = ask_as(json!({"question": question})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(first(&body), "halle", "without knowing the asker, the words decide: {body}");
+    assert_eq!(body["region"], Value::Null, "{body}");
+    let (status, body) = ask_as(json!({"question": question, "region": "147130000000"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(first(&body), "leipzig", "{body}");
+    assert_eq!(body["region"], "147130000000", "{body}");
+    let (_, body) = ask_as(json!({"question": format!("Ich wohne in Leipzig. {question}")})).await;
+    assert_eq!(first(&body), "leipzig", "the city named in the question: {body}");
+    let (_, body) = ask_as(json!({"question": format!("Ich wohne in Halle. {question}"), "region": "147130000000"})).await;
+    assert_eq!(first(&body), "halle", "the city named wins over the region sent: {body}");
+    assert_eq!(body["region"], "150020000000", "{body}");
+    // A question no text answers goes to the asker's own authority.
+    let (_, body) = ask_as(json!({"question": "Wann hat das Schwimmbad am Sonntag geöffnet?", "region": "160510000000"})).await;
+    assert_eq!(body["answered"], false, "{body}");
+    assert_eq!(first(&body), "erfurt", "{body}");
+    // A region that is no ARS is an error on its field, beside the other fields' errors.
+    let (status, body) = ask_as(json!({"question": " ", "region": "1471"})).await;
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["question", "region"], "{body}");
+
+    // The chat page: the place chosen stays chosen and is said; anything else offered is ignored.
+    let anonymous = reqwest::Client::new();
+    let (status, _, html) = page(&anonymous, app.url("/assistent")).await;
+    assert_eq!(status, 200);
+    assert!(!crate::pages::select(&html, "#region option[value='147130000000']").is_empty(), "{}", html.html());
+    let (status, _, html) = post_form(&anonymous, app.url("/assistent"), &[("question", question), ("region", "147130000000")]).await;
+    assert_eq!(status, 200);
+    assert!(!crate::pages::select(&html, "#region option[value='147130000000'][selected]").is_empty(), "{}", html.html());
+    assert!(text(&html, "#answer-place").contains("Stadt Leipzig"), "{}", html.html());
+    if crate::pages::select(&html, "#sources").is_empty() {
+        assert!(!crate::pages::select(&html, "#authority option[value='leipzig'][selected]").is_empty() || text(&html, "#handover").contains("melden Sie sich"), "{}", html.html());
+    } else {
+        assert!(text(&html, "#sources").contains("Stadtreinigung"), "{}", html.html());
+    }
+    let (_, _, html) = post_form(&anonymous, app.url("/assistent"), &[("question", question), ("region", "999999999999")]).await;
+    assert!(crate::pages::select(&html, "#answer-place").is_empty(), "a place not offered is not used: {}", html.html());
+    // Logged in, the citizen's own region counts (Marie Fischer lives in Halle, Anna Schmidt in Leipzig).
+    for (n, city, place) in [(2, "halle", "Halle"), (0, "leipzig", "Leipzig")] {
+        let citizen = browser(&app, &app.tokens.citizens[n].user_id).await;
+        let (_, _, html) = page(&citizen, app.url("/assistent")).await;
+        let (status, _, html) = post_form(&citizen, app.url("/assistent"), &[("_csrf", &csrf(&html)), ("question", "Wann hat das Schwimmbad am Sonntag geöffnet?")]).await;
+        assert_eq!(status, 200);
+        assert!(text(&html, "#answer-place").contains(place), "{}", html.html());
+        assert!(!crate::pages::select(&html, &format!("#authority option[value='{city}'][selected]")).is_empty(), "the hand-over suggests the citizen's authority: {}", html.html());
+    }
+}
+
 /// An OpenAI-compatible chat endpoint on loopback: `good` phrases the answer and cites a
 /// sentence it was given, `invent` cites a sentence it was not given, `prose` answers without
 /// JSON, `decline` says the texts do not answer. It also records what it was sent.
@@ -237,6 +323,7 @@ async fn a_model_phrases_answers_only_with_sentences_that_exist() {
         text: "Hundesteuer\nWer einen Hund hält, muss ihn anmelden.\nDie Steuer für den ersten Hund beträgt 96 Euro im Jahr.".into(),
         url: None,
         authority: None,
+        region: None,
         origin: "import".into(),
         language: "de".into(),
     }];
