@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     a.sort_unstable();
     b.sort_unstable();
     assert_eq!(a, b, "scoping reorders, it neither adds nor drops");
-    let learned = answer::learned(&kb, &MODEL, &question, &language, &hits);
+    let learned = answer::learned(&kb, &MODEL, &question, &language, &hits, None);
     assert_eq!(learned.language, language);
     let weighted = answer::extract(&kb, &question, &hits, &Policy::default());
     for citation in learned.citations.iter().chain(&weighted.citations) {

@@ -11,7 +11,7 @@ use amtsweg_domain::Authority;
 use amtsweg_assist::{Assistant, Policy};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -67,6 +67,14 @@ pub struct TrainArgs {
     /// Write the parameter file here instead of into the data folder.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also train the parameter set with embeddings (the question's similarity with each line,
+    /// through the configured embeddings endpoint), used when the assistant has one.
+    #[arg(long)]
+    embeddings: bool,
+    /// With `--embeddings`: keep the lines' vectors in this file and reuse them (also a file
+    /// `assist eval --vectors` wrote for the same pages).
+    #[arg(long, value_name = "FILE")]
+    vectors: Option<PathBuf>,
     #[command(flatten)]
     flags: ServerFlags,
 }
@@ -112,6 +120,10 @@ pub struct EvalArgs {
     /// An answer-line parameter file (from `assist train --out`) instead of the shipped one.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// With `--embeddings`: keep the pages' vectors in this file and reuse them when it holds
+    /// vectors of the same model for the same pages (embedding takes minutes on two cores).
+    #[arg(long, value_name = "FILE")]
+    vectors: Option<PathBuf>,
     /// Ask every question as a citizen of its page's authority (the page's `authority`; `city`
     /// in the dataset's files): the search puts that authority's and the shared pages first.
     #[arg(long)]
@@ -229,6 +241,62 @@ pub async fn run_kb(command: KbCommand, config_path: Option<&PathBuf>) -> Result
     Ok(())
 }
 
+/// The pages' vectors from `cache` when it holds vectors of this model for these pages (the
+/// file keeps the pages' fingerprint), else embedded and written there.
+async fn cached_vectors(embedder: &Embedder, documents: &[Document], cache: Option<&std::path::Path>) -> Result<DenseIndex, String> {
+    cached(embedder, documents, cache, None).await
+}
+
+/// Vectors from `cache` as [`cached_vectors`]; with `lines_of`, only the lines of the documents
+/// it picks are needed (a cache with passages serves too).
+async fn cached(embedder: &Embedder, documents: &[Document], cache: Option<&std::path::Path>, lines_of: Option<&dyn Fn(usize) -> bool>) -> Result<DenseIndex, String> {
+    #[derive(Serialize, Deserialize)]
+    struct Cached {
+        pages: u64,
+        dense: DenseIndex,
+    }
+    let fingerprint = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for d in documents {
+            (&d.id, &d.language, &d.title, &d.text).hash(&mut h);
+        }
+        h.finish()
+    };
+    if let Some(path) = cache
+        && let Ok(text) = std::fs::read_to_string(path)
+        && let Ok(cached) = serde_json::from_str::<Cached>(&text)
+        && cached.pages == fingerprint
+        && cached.dense.model == embedder.model()
+        && cached.dense.documents() == documents.len()
+        && cached.dense.has_lines()
+        && (lines_of.is_some() || cached.dense.has_passages())
+    {
+        return Ok(cached.dense);
+    }
+    let dense = match lines_of {
+        None => embed_with_progress(embedder, documents).await?,
+        Some(wanted) => {
+            let bar = progress(0, "Zeilen einbetten");
+            let lines = embedder
+                .lines_only(documents, wanted, |done, all| {
+                    bar.set_length(all as u64);
+                    bar.set_position(done as u64);
+                })
+                .await
+                .map_err(|e| format!("Einbettungen: {e}"))?;
+            bar.finish_and_clear();
+            lines
+        }
+    };
+    if let Some(path) = cache {
+        let cached = Cached { pages: fingerprint, dense };
+        std::fs::write(path, serde_json::to_string(&cached).expect("JSON")).map_err(|e| format!("{}: {e}", path.display()))?;
+        return Ok(cached.dense);
+    }
+    Ok(dense)
+}
+
 async fn embed_with_progress(embedder: &Embedder, documents: &[Document]) -> Result<DenseIndex, String> {
     let bar = progress(0, "Abschnitte einbetten");
     let dense = embedder
@@ -284,7 +352,7 @@ pub async fn run_assist(command: AssistCommand, config_path: Option<&PathBuf>) -
                 async move {
                     let language = line.language.as_deref();
                     let answer = match &line.page {
-                        Some(page) => match assistant.ask_on_page(&line.question, page, language) {
+                        Some(page) => match assistant.ask_on_page(&line.question, page, language).await {
                             Some(answer) => answer,
                             None => return Ok(Outcome::Refused("unknown_page", format!("kein Dokument mit der id {page:?} in der Wissensbasis"))),
                         },
@@ -368,12 +436,20 @@ where
 struct Fused {
     embedder: Embedder,
     handle: tokio::runtime::Handle,
+    /// The last question's vector.
+    last: Option<Vec<f32>>,
 }
 
 impl Ranker for Fused {
     fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize, scope: &Scope) -> Result<Vec<Hit>, KbError> {
-        let vector = self.handle.block_on(self.embedder.embed_query(question)).ok();
-        kb.search_for(question, language, vector.as_deref(), k, scope)
+        // The question as the assistant embeds it: without identifiers.
+        let text = amtsweg_assist::redact::search_text(&amtsweg_assist::redact::redact(question));
+        self.last = self.handle.block_on(self.embedder.embed_query(&text)).ok();
+        kb.search_for(question, language, self.last.as_deref(), k, scope)
+    }
+
+    fn vector(&self) -> Option<&[f32]> {
+        self.last.as_deref()
     }
 }
 
@@ -413,7 +489,7 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
         None
     };
     let dense = match &embedder {
-        Some(e) => Some(embed_with_progress(e, &documents).await?),
+        Some(e) => Some(cached_vectors(e, &documents, args.vectors.as_deref()).await?),
         None => None,
     };
     let handle = tokio::runtime::Handle::current();
@@ -435,7 +511,7 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
         reports.push(eval::evaluate(&kb, &questions, &mut FullText, "full_text", &policy, &model).map_err(|e| e.to_string())?);
         if let Some(embedder) = embedder {
             kb.set_dense(dense);
-            let mut fused = Fused { embedder, handle };
+            let mut fused = Fused { embedder, handle, last: None };
             reports.push(eval::evaluate(&kb, &questions, &mut fused, "full_text+dense", &policy, &model).map_err(|e| e.to_string())?);
         }
         Ok(reports)
@@ -502,14 +578,51 @@ async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), Str
         dev_questions.len()
     );
     let (questions_path, dev_path) = (args.questions.clone(), args.dev.clone());
-    let (model, report) = tokio::task::spawn_blocking(move || -> Result<_, String> {
+    let embedder = if args.embeddings {
+        let config = load(config_path, &args.flags)?;
+        Some(config.embedder().ok_or("--embeddings braucht embeddings_url in der Konfiguration (oder AMTSWEG_EMBEDDINGS_URL)")?)
+    } else {
+        None
+    };
+    let (kb, train, dev) = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let documents: Vec<Document> = pages.into_iter().map(Document::from).collect();
         let kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;
         amtsweg_assist::train::check(&kb, &train_questions).map_err(|e| format!("{}: {e}", questions_path.display()))?;
         amtsweg_assist::train::check(&kb, &dev_questions).map_err(|e| format!("{}: {e}", dev_path.display()))?;
         let train: Vec<Question> = train_questions.into_iter().map(|(_, q)| q).collect();
         let dev: Vec<Question> = dev_questions.into_iter().map(|(_, q)| q).collect();
-        amtsweg_assist::train::train(&kb, &train, &dev, &trained_on).map_err(|e| format!("{}: {e}", questions_path.display()))
+        Ok((kb, train, dev))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    // With embeddings: each question's cosine with each line of its page, as the assistant
+    // will see them (the question without identifiers).
+    let similarities = match &embedder {
+        Some(embedder) => {
+            let labelled = |q: &Question| amtsweg_assist::train::labelled_version(&kb, q).expect("checked");
+            let wanted: std::collections::HashSet<usize> = train.iter().chain(&dev).map(labelled).collect();
+            let lines = cached(embedder, kb.documents(), args.vectors.as_deref(), Some(&|i| wanted.contains(&i))).await?;
+            let mut sets = Vec::new();
+            for questions in [&train, &dev] {
+                let texts: Vec<String> = questions.iter().map(|q| amtsweg_assist::redact::search_text(&amtsweg_assist::redact::redact(&q.question))).collect();
+                let mut vectors = Vec::with_capacity(texts.len());
+                for batch in texts.chunks(32) {
+                    vectors.extend(embedder.embed(batch, amtsweg_assist::dense::InputType::Query).await.map_err(|e| format!("Einbettungen: {e}"))?);
+                }
+                let set: Vec<Vec<f32>> = questions.iter().zip(&vectors).map(|(q, v)| lines.line_similarities(labelled(q), v).unwrap_or_default()).collect();
+                sets.push(set);
+            }
+            let dev_set = sets.pop().expect("two sets");
+            let train_set = sets.pop().expect("two sets");
+            Some((embedder.model().to_owned(), train_set, dev_set))
+        }
+        None => None,
+    };
+    let trained_on = if similarities.is_some() { format!("{trained_on}; mit Einbettungen ({})", embedder.as_ref().map(Embedder::model).unwrap_or_default()) } else { trained_on };
+    let questions_path = args.questions.clone();
+    let (model, report) = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let similarities = similarities.as_ref().map(|(model, t, d)| (model.as_str(), t.as_slice(), d.as_slice()));
+        amtsweg_assist::train::train(&kb, &train, &dev, &trained_on, similarities).map_err(|e| format!("{}: {e}", questions_path.display()))
     })
     .await
     .map_err(|e| e.to_string())??;
@@ -532,6 +645,12 @@ async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), Str
         d.unanswerable_declined,
         d.answerable_declined
     );
+    if let Some(d) = &report.dev_with_embeddings {
+        eprintln!(
+            "mit Einbettungen: Antwortzeilen P {:.3} R {:.3} F {:.3}, abgelehnt: unbeantwortbar {:.3}, beantwortbar {:.3}",
+            d.precision, d.recall, d.f, d.unanswerable_declined, d.answerable_declined
+        );
+    }
     println!("{}", serde_json::to_string(&report).expect("JSON"));
     Ok(())
 }

@@ -114,11 +114,12 @@ pub async fn sync_catalog(store: &DynStore, state: &AssistantState) -> Result<bo
     let kb = state.assistant.kb();
     let indexed: Vec<&Document> = kb.documents().iter().filter(|d| d.origin == "catalog").collect();
     // With an embeddings endpoint, a knowledge base without (fitting) vectors is rebuilt too:
-    // the endpoint may have been down at the last build.
+    // the endpoint may have been down at the last build, or an earlier version made the vectors
+    // without those of the lines.
     let vectors_missing = state
         .assistant
         .embedder()
-        .is_some_and(|e| kb.dense().is_none_or(|d| d.documents() != kb.documents().len() || d.model != e.model()));
+        .is_some_and(|e| kb.dense().is_none_or(|d| d.documents() != kb.documents().len() || d.model != e.model() || !d.has_lines()));
     if !vectors_missing && indexed.len() == catalog.len() && indexed.iter().zip(&catalog).all(|(a, b)| *a == b) {
         return Ok(false);
     }

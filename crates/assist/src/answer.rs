@@ -103,10 +103,17 @@ pub(crate) fn weighted_terms(kb: &KnowledgeBase, language: &str, question: &str)
 
 /// The answer to a question in `language` from the ranked documents with the learned models
 /// ([`crate::lines`]): the lines of the best document the line model picks, or a decline (in
-/// the asker's language) when the decline model says the document does not answer.
-pub fn learned(kb: &KnowledgeBase, model: &crate::lines::AnswerModel, question: &str, language: &str, hits: &[Hit]) -> Answer {
+/// the asker's language) when the decline model says the document does not answer. With the
+/// question's vector and the document's line vectors of the embeddings model the parameter set
+/// with embeddings was trained with, that set decides.
+pub fn learned(kb: &KnowledgeBase, model: &crate::lines::AnswerModel, question: &str, language: &str, hits: &[Hit], query_vector: Option<&[f32]>) -> Answer {
     let Some(top) = hits.first() else { return Answer::declined_in(language) };
-    let chosen = model.choose(&crate::lines::Pages::new(kb).features(question, top.doc));
+    let mut page = crate::lines::Pages::new(kb).features(question, top.doc);
+    let dense = kb.dense().filter(|d| model.embeddings_model.as_deref() == Some(d.model.as_str()));
+    if let Some(similarities) = query_vector.and_then(|v| dense?.line_similarities(top.doc, v)) {
+        page = page.with_similarities(&similarities);
+    }
+    let chosen = model.choose(&page);
     if chosen.is_empty() {
         return Answer::declined_in(language);
     }

@@ -36,11 +36,42 @@ pub struct DenseIndex {
     window: Vec<u8>,
     /// Passage vectors, `dim` floats each, unit length.
     vectors: Vec<f32>,
+    /// Where each document's line vectors begin in `line_vectors` (one more entry than
+    /// documents; empty: made without line vectors).
+    #[serde(default)]
+    line_start: Vec<u32>,
+    /// A vector of each line of each document (for the answer-line features), `dim` floats each.
+    #[serde(default)]
+    line_vectors: Vec<f32>,
 }
 
 impl DenseIndex {
     pub fn documents(&self) -> usize {
         self.docs
+    }
+
+    /// Whether it has passage vectors (for the search; made for training, it has lines only).
+    pub fn has_passages(&self) -> bool {
+        !self.owner.is_empty()
+    }
+
+    /// Whether it has line vectors (made by a version before them, it has none).
+    pub fn has_lines(&self) -> bool {
+        self.line_start.len() == self.docs + 1
+    }
+
+    /// The cosine of the query with each line of document `doc`; `None` when there are no line
+    /// vectors for it (made without, or by another model).
+    pub fn line_similarities(&self, doc: usize, query: &[f32]) -> Option<Vec<f32>> {
+        if query.len() != self.dim || doc + 1 >= self.line_start.len() {
+            return None;
+        }
+        let (start, end) = (self.line_start[doc] as usize, self.line_start[doc + 1] as usize);
+        let vectors = self.line_vectors.get(start * self.dim..end * self.dim)?;
+        if start == end {
+            return None;
+        }
+        Some(vectors.chunks_exact(self.dim).map(|v| v.iter().zip(query).map(|(a, b)| a * b).sum()).collect())
     }
 
     /// Every document by the cosine of its best passage of each size, added; best first.
@@ -191,18 +222,38 @@ impl Embedder {
         Ok(self.embed(&[question.to_owned()], InputType::Query).await?.remove(0))
     }
 
-    /// Vectors of every passage of these documents; `progress` is called after each batch with
-    /// the number of passages done and in all.
-    pub async fn index(&self, documents: &[Document], mut progress: impl FnMut(usize, usize)) -> Result<DenseIndex, EmbedError> {
+    /// Vectors of every passage and every line of these documents; `progress` is called after
+    /// each batch with the number of texts done and in all.
+    pub async fn index(&self, documents: &[Document], progress: impl FnMut(usize, usize)) -> Result<DenseIndex, EmbedError> {
+        self.index_lines_of(documents, |_| true, true, progress).await
+    }
+
+    /// Vectors of the lines of the documents `wanted` picks (for training the answer-line
+    /// model), without passages: no search with these.
+    pub async fn lines_only(&self, documents: &[Document], wanted: impl Fn(usize) -> bool, progress: impl FnMut(usize, usize)) -> Result<DenseIndex, EmbedError> {
+        self.index_lines_of(documents, wanted, false, progress).await
+    }
+
+    async fn index_lines_of(&self, documents: &[Document], wanted: impl Fn(usize) -> bool, with_passages: bool, mut progress: impl FnMut(usize, usize)) -> Result<DenseIndex, EmbedError> {
         let mut texts = Vec::new();
         let mut owner = Vec::new();
         let mut window = Vec::new();
-        for (i, document) in documents.iter().enumerate() {
-            for (w, passage) in passages(document) {
-                texts.push(passage);
-                owner.push(i as u32);
-                window.push(w);
+        if with_passages {
+            for (i, document) in documents.iter().enumerate() {
+                for (w, passage) in passages(document) {
+                    texts.push(passage);
+                    owner.push(i as u32);
+                    window.push(w);
+                }
             }
+        }
+        let passage_count = texts.len();
+        let mut line_start = vec![0u32];
+        for (i, document) in documents.iter().enumerate() {
+            if wanted(i) {
+                texts.extend(document.sentences().map(|l| if l.trim().is_empty() { document.title.clone() } else { l.to_owned() }));
+            }
+            line_start.push((texts.len() - passage_count) as u32);
         }
         let mut vectors = Vec::new();
         let mut dim = 0;
@@ -217,7 +268,8 @@ impl Embedder {
             }
             progress(((n + 1) * BATCH).min(texts.len()), texts.len());
         }
-        Ok(DenseIndex { model: self.model.clone(), dim, docs: documents.len(), owner, window, vectors })
+        let line_vectors = vectors.split_off(passage_count * dim);
+        Ok(DenseIndex { model: self.model.clone(), dim, docs: documents.len(), owner, window, vectors, line_start, line_vectors })
     }
 }
 

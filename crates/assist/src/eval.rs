@@ -215,6 +215,12 @@ pub fn read_numbered<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<(
 /// document indices. The caller decides whether dense retrieval takes part.
 pub trait Ranker {
     fn rank(&mut self, kb: &KnowledgeBase, question: &str, language: &str, k: usize, scope: &Scope) -> Result<Vec<crate::Hit>, KbError>;
+
+    /// The last ranked question's vector, when the ranking used one (the answer's embeddings
+    /// features use it too).
+    fn vector(&self) -> Option<&[f32]> {
+        None
+    }
 }
 
 /// Full text alone.
@@ -248,13 +254,13 @@ pub fn evaluate(kb: &KnowledgeBase, questions: &[Question], ranker: &mut dyn Ran
             report.mrr_at_10 += 1.0 / (rank as f64 + 1.0);
         }
         let started = Instant::now();
-        let answer = answer::learned(kb, model, &question.question, language, &hits);
+        let answer = answer::learned(kb, model, &question.question, language, &hits, ranker.vector());
         answer_latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         // On the question's page: its version in the question's language where there is one.
         let (on_page, weighted_on_page) = match kb.version_for(&question.page, language) {
             Some(doc) => {
                 let page = [crate::Hit { doc, score: 0.0 }];
-                (answer::learned(kb, model, &question.question, language, &page), answer::extract(kb, &question.question, &page, policy))
+                (answer::learned(kb, model, &question.question, language, &page, ranker.vector()), answer::extract(kb, &question.question, &page, policy))
             }
             None => (Answer::declined(), Answer::declined()),
         };

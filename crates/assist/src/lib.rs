@@ -110,12 +110,13 @@ impl Assistant {
     /// The answer to a question from one page only (as an evaluation on the question's own
     /// page needs), from its version in the question's language where there is one; `None`
     /// when no page has that id. Identifiers are removed first, as in [`ask`](Self::ask).
-    pub fn ask_on_page(&self, question: &str, page: &str, language: Option<&str>) -> Option<Answer> {
+    pub async fn ask_on_page(&self, question: &str, page: &str, language: Option<&str>) -> Option<Answer> {
         let question = &redact::search_text(&redact::redact(question));
         let language = language_of(question, language);
         let kb = self.kb();
         let doc = kb.version_for(page, &language)?;
-        Some(answer::learned(&kb, &self.answer_model, question, &language, &[kb::Hit { doc, score: 0.0 }]))
+        let vector = self.query_vector(&kb, question).await;
+        Some(answer::learned(&kb, &self.answer_model, question, &language, &[kb::Hit { doc, score: 0.0 }], vector.as_deref()))
     }
 
     /// The answer to a question in `language` (recognised from the question when `None`), and
@@ -133,7 +134,7 @@ impl Assistant {
         let kb = self.kb();
         let vector = self.query_vector(&kb, question).await;
         let hits = kb.search_for(question, &language, vector.as_deref(), 5, scope)?;
-        let extractive = answer::learned(&kb, &self.answer_model, question, &language, &hits);
+        let extractive = answer::learned(&kb, &self.answer_model, question, &language, &hits, vector.as_deref());
         let answer = match &self.model {
             Some(model) if !hits.is_empty() => match answer::phrase(model, &kb, question, &hits, &extractive).await {
                 Some(phrased) => phrased,

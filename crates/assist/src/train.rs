@@ -6,7 +6,7 @@
 
 use crate::eval::{LineTally, Question};
 use crate::kb::KnowledgeBase;
-use crate::lines::{self, AnswerModel, PageFeatures, Pages};
+use crate::lines::{self, AnswerModel, PageFeatures, Pages, Settings};
 use crate::logistic::Logistic;
 
 /// Penalties of the two regressions (chosen on the dataset's dev questions).
@@ -33,6 +33,8 @@ pub enum LabelError {
     NoDev,
     #[error("das Modell lässt sich an diese Fragen nicht anpassen (das Verfahren konvergiert nicht)")]
     NoFit,
+    #[error("nicht für jede Frage gibt es Einbettungen ihrer Seite")]
+    Similarities,
 }
 
 /// The dev figures of a trained model (on the question's own page).
@@ -41,6 +43,9 @@ pub struct TrainReport {
     pub train_questions: usize,
     pub dev_questions: usize,
     pub dev: crate::eval::AnswerLines,
+    /// The same with the parameter set with embeddings, when trained.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev_with_embeddings: Option<crate::eval::AnswerLines>,
 }
 
 /// Checks that every question's page exists and its answer lines are on it; each question comes
@@ -76,8 +81,11 @@ pub fn check(kb: &KnowledgeBase, questions: &[(usize, Question)]) -> Result<(), 
     Ok(())
 }
 
-/// Trains both models; the questions must have been [`check`]ed against `kb`.
-pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_on: &str) -> Result<(AnswerModel, TrainReport), LabelError> {
+/// Trains both models; the questions must have been [`check`]ed against `kb`. Given each
+/// question's cosine with each line of its labelled page version ([`labelled_version`]), for the
+/// training and the dev questions, by the embeddings model named first, the parameter set with
+/// embeddings too.
+pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_on: &str, similarities: Option<(&str, &[Vec<f32>], &[Vec<f32>])>) -> Result<(AnswerModel, TrainReport), LabelError> {
     if !train.iter().any(Question::answerable) || train.iter().all(Question::answerable) {
         return Err(LabelError::OneSided);
     }
@@ -88,6 +96,34 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
     let doc = |q: &Question| labelled_version(kb, q).expect("checked");
     let train_pages: Vec<PageFeatures> = train.iter().map(|q| pages.features(&q.question, doc(q))).collect();
     let dev_pages: Vec<PageFeatures> = dev.iter().map(|q| pages.features(&q.question, doc(q))).collect();
+    let (full_text, dev_figures) = fit(&train_pages, train, &dev_pages, dev)?;
+    let (with_embeddings, dev_with_embeddings) = match similarities {
+        Some((_, train_similarities, dev_similarities)) => {
+            let add = |pages: &[PageFeatures], similarities: &[Vec<f32>]| -> Vec<PageFeatures> { pages.iter().zip(similarities).map(|(p, s)| p.clone().with_similarities(s)).collect() };
+            let (train_dense, dev_dense) = (add(&train_pages, train_similarities), add(&dev_pages, dev_similarities));
+            if train_dense.iter().chain(&dev_dense).any(|p| !p.has_similarities()) {
+                return Err(LabelError::Similarities);
+            }
+            let (settings, figures) = fit(&train_dense, train, &dev_dense, dev)?;
+            (Some(settings), Some(figures))
+        }
+        None => (None, None),
+    };
+    let model = AnswerModel {
+        version: lines::VERSION,
+        trained_on: trained_on.to_owned(),
+        line_features: lines::LINE_FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+        question_features: lines::QUESTION_FEATURES.iter().map(|s| (*s).to_owned()).collect(),
+        full_text,
+        with_embeddings,
+        embeddings_model: similarities.map(|(model, _, _)| model.to_owned()),
+    };
+    Ok((model, TrainReport { train_questions: train.len(), dev_questions: dev.len(), dev: dev_figures, dev_with_embeddings }))
+}
+
+/// One parameter set from these pages' features: the line model on the training questions, the
+/// decline model on their out-of-fold probabilities, the settings on dev.
+fn fit(train_pages: &[PageFeatures], train: &[Question], dev_pages: &[PageFeatures], dev: &[Question]) -> Result<(Settings, crate::eval::AnswerLines), LabelError> {
     let rows = |set: &[usize]| -> (Vec<Vec<f64>>, Vec<bool>) {
         let mut x = Vec::new();
         let mut y = Vec::new();
@@ -128,7 +164,7 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
     let score = |threshold: f64, relative: f64, block: bool, declined: &dyn Fn(usize) -> bool| -> crate::eval::AnswerLines {
         let mut tally = LineTally::default();
         for (k, q) in dev.iter().enumerate() {
-            let chosen = if declined(k) || !dev_pages[k].has_question_terms() { Vec::new() } else { lines::take(&dev_probabilities[k], threshold, relative, block) };
+            let chosen = if declined(k) || (!dev_pages[k].has_question_terms() && !dev_pages[k].has_similarities()) { Vec::new() } else { lines::take(&dev_probabilities[k], threshold, relative, block) };
             tally.add(q, &[(q.page.as_str(), chosen.as_slice())]);
         }
         tally.finish()
@@ -156,17 +192,5 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
         _ => 0.0,
     };
     let dev_figures = score(threshold, relative, block, &|k| decline_scores[k] < decline_below);
-    let model = AnswerModel {
-        version: lines::VERSION,
-        trained_on: trained_on.to_owned(),
-        line_features: lines::LINE_FEATURES.iter().map(|s| (*s).to_owned()).collect(),
-        question_features: lines::QUESTION_FEATURES.iter().map(|s| (*s).to_owned()).collect(),
-        lines: line_model,
-        decline: decline_model,
-        threshold,
-        relative,
-        block,
-        decline_below,
-    };
-    Ok((model, TrainReport { train_questions: train.len(), dev_questions: dev.len(), dev: dev_figures }))
+    Ok((Settings { lines: line_model, decline: decline_model, threshold, relative, block, decline_below }, dev_figures))
 }
