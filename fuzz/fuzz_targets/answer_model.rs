@@ -1,7 +1,7 @@
 //! The assistant's learned-model inputs from outside: a parameter file (an authority's own,
 //! `assistant/answer-lines.json`) and labelled questions (`amtsweg assist train`). Whatever the
 //! bytes, reading either never panics; a parameter file that reads is applied to a page and
-//! chooses only lines that exist.
+//! chooses only lines that exist, with and without the embeddings' features.
 #![no_main]
 use amtsweg_assist::eval::{Question, read_numbered};
 use amtsweg_assist::lines::{AnswerModel, line_features};
@@ -17,4 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let weights: HashMap<String, f64> = [("sprechzeit".to_owned(), 2.0), ("telefon".to_owned(), 1.0)].into();
     let page = line_features(&weights, &lines, &terms, "Wann sind die Sprechzeiten?");
     assert!(model.choose(&page).iter().all(|&i| i < lines.len()), "only lines that exist");
+    // With embeddings (the second set, when the file has one).
+    let page = page.with_similarities(&[0.81, 0.86, 0.7, 0.79]);
+    assert!(model.choose(&page).iter().all(|&i| i < lines.len()), "only lines that exist, with embeddings");
 });

@@ -1,5 +1,6 @@
 // Browser test of the assistant's chat page: a question answered from a service description with
-// its source, a question no text answers handed over to the authority, and the authority's list
+// its source (for a place the guest chose), a question no text answers handed over to the
+// authority of the citizen's place, and the authority's list
 // of such questions — without JavaScript on the pages, with axe-core on each.
 
 import { test, before, after } from 'node:test';
@@ -23,8 +24,12 @@ test('the chat page answers with sources, hands over, and passes axe-core', asyn
   await checkAccessibility(guest, 'Assistent Fehler', visited);
 
   await guest.getByLabel('Ihre Frage').fill('Welche Voraussetzungen gelten für den Bewohnerparkausweis?');
+  // A guest may say where they live: the authority's texts come first, and the page says so.
+  await guest.getByLabel('Ihr Wohnort').selectOption({ label: 'Stadt Leipzig' });
   await guest.getByRole('button', { name: 'Fragen', exact: true }).click();
   assert.match(await guest.locator('#answer').textContent(), /Hauptwohnsitz/);
+  assert.match(await guest.locator('#answer-place').textContent(), /Stadt Leipzig/);
+  assert.equal(await guest.getByLabel('Ihr Wohnort').inputValue(), '147130000000', 'the place stays chosen');
   const source = guest.locator('#sources a').first();
   assert.equal(await source.getAttribute('href'), '/leistungen/bewohnerparkausweis');
   await checkAccessibility(guest, 'Assistent Antwort mit Quelle', visited);
@@ -38,6 +43,9 @@ test('the chat page answers with sources, hands over, and passes axe-core', asyn
   await anna.getByLabel('Ihre Frage').fill('Wann hat das Hallenbad am Sonntag geöffnet?');
   await anna.getByRole('button', { name: 'Fragen', exact: true }).click();
   assert.match(await anna.locator('#answer').textContent(), /keine Antwort/);
+  // Her login says where she lives: her city's texts were searched first, and it is suggested.
+  assert.match(await anna.locator('#answer-place').textContent(), /Stadt Leipzig/);
+  assert.equal(await anna.getByLabel('Behörde').inputValue(), 'leipzig');
   await checkAccessibility(anna, 'Assistent ohne Antwort', visited);
   await anna.getByLabel('Behörde').selectOption({ label: 'Stadt Leipzig' });
   await anna.getByRole('button', { name: 'Frage senden' }).click();
