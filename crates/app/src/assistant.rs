@@ -247,7 +247,7 @@ pub fn check_region(region: Option<&str>) -> Result<Option<RegionKey>, AppError>
 /// asker's; the active authorities whose region contains it, and the asker's own.
 pub fn scope_of(question: &str, asker: &Asker, authorities: &[Authority]) -> Scope {
     let places = Places::new(authorities.iter().filter(|a| a.active).map(|a| (a.name.as_str(), a.region.as_str())));
-    let region = places.named_in(question).and_then(|r| RegionKey::parse_prefix(amtsweg_assist::scope::significant(&r)).ok()).or_else(|| asker.region.clone());
+    let region = places.named_in(question).and_then(|r| RegionKey::parse_prefix(&r).ok()).or_else(|| asker.region.clone());
     let mut ids: Vec<String> = match &region {
         Some(region) => authorities.iter().filter(|a| a.active && a.region.contains(region)).map(|a| a.id.to_string()).collect(),
         None => Vec::new(),

@@ -49,8 +49,9 @@ pub fn region_contains(outer: &str, inner: &str) -> bool {
     !outer.is_empty() && inner.starts_with(outer)
 }
 
-/// An ARS without its trailing all-zero segments (`146120000000` → `14612`).
-pub fn significant(key: &str) -> &str {
+/// An ARS without its trailing all-zero segments (`146120000000` → `14612`); the same rule as
+/// the domain's `RegionKey::prefix`, for keys as plain text (this crate knows no domain types).
+fn significant(key: &str) -> &str {
     const SEGMENT_ENDS: [usize; 5] = [2, 3, 5, 9, 12];
     let mut len = key.len();
     for window in SEGMENT_ENDS.windows(2).rev() {

@@ -84,6 +84,14 @@ async fn page(State(state): State<AppState>, MaybeSession(session): MaybeSession
     Ok(render(StatusCode::OK, &empty(Layout::new("Fragen an die Verwaltung", session.as_deref()), places)))
 }
 
+/// The answer language and the place the form chose: only offered ones count (a language
+/// otherwise is recognised from the question; a place otherwise is not known, "").
+fn chosen(form: &[(String, String)], places: &[(String, String)]) -> (Option<String>, String) {
+    let language = field(form, "language").filter(|l| LANGUAGES.iter().any(|(code, _)| code == l)).map(str::to_owned);
+    let region = field(form, "region").filter(|r| places.iter().any(|(_, key)| key == r)).unwrap_or_default().to_owned();
+    (language, region)
+}
+
 /// Who asks: the chosen place, else the logged-in citizen's region; a staff member's authority.
 fn asker(session: Option<&SessionContext>, chosen: Option<RegionKey>) -> assistant::Asker {
     let user = session.map(|s| &s.user);
@@ -119,11 +127,8 @@ async fn ask(State(state): State<AppState>, MaybeSession(session): MaybeSession,
     }
     let layout = Layout::new("Fragen an die Verwaltung", session.as_deref());
     let raw = field(&form, "question").unwrap_or_default().to_owned();
-    // Only the offered languages (or none: recognise it); anything else is recognised too.
-    let language = field(&form, "language").filter(|l| LANGUAGES.iter().any(|(code, _)| code == l)).map(str::to_owned);
-    // Only the offered places (or none).
     let places = state.app.assistant_places().await?;
-    let region = field(&form, "region").filter(|r| places.iter().any(|(_, key)| key == r)).unwrap_or_default().to_owned();
+    let (language, region) = chosen(&form, &places);
     let asker = asker(session.as_deref(), RegionKey::parse(&region).ok());
     match assistant::check_question(Some(&raw)) {
         Ok(question) => {
@@ -144,18 +149,16 @@ async fn handover(State(state): State<AppState>, citizen: PageCitizen, PageForm(
     let question = field(&form, "question").unwrap_or_default().to_owned();
     let authority = field(&form, "authority_id").unwrap_or_default();
     let topic = field(&form, "topic").map(str::trim).filter(|t| !t.is_empty()).map(|t| t.chars().take(200).collect::<String>());
+    let places = state.app.assistant_places().await?;
     match citizen.desk.send_inquiry(authority, &question, topic.as_deref()).await {
         Ok(inquiry) => {
             let name = state.app.catalog().authority_name(&inquiry.authority_id).await?;
-            let places = state.app.assistant_places().await?;
             Ok(render(StatusCode::OK, &AssistantPage { sent_to: Some(name), ..empty(layout, places) }))
         }
         Err(AppError::Invalid(errors)) => {
             let message = errors.into_iter().next().map(|e| e.message);
             // Asked again as before: in the chosen language, for the chosen place.
-            let language = field(&form, "language").filter(|l| LANGUAGES.iter().any(|(code, _)| code == l)).map(str::to_owned);
-            let places = state.app.assistant_places().await?;
-            let region = field(&form, "region").filter(|r| places.iter().any(|(_, key)| key == r)).unwrap_or_default().to_owned();
+            let (language, region) = chosen(&form, &places);
             let asker = asker(Some(&citizen.session), RegionKey::parse(&region).ok());
             let mut turn = match assistant::check_question(Some(&question)) {
                 Ok(q) => Some(turn(&state, &q, language.as_deref(), &asker).await?),
