@@ -58,12 +58,14 @@ pub struct TrainArgs {
     #[arg(long, required = true)]
     pages: Vec<PathBuf>,
     /// Training questions, one JSON object a line: id, question, page, answer_sentences
-    /// (0-based lines of the page; empty when the page does not answer), answerable.
-    #[arg(long)]
-    questions: PathBuf,
+    /// (0-based lines of the page; empty when the page does not answer), answerable, optional
+    /// language (German when absent). Repeat for more files (e.g. one per language).
+    #[arg(long, required = true)]
+    questions: Vec<PathBuf>,
     /// Dev questions (same form), on which the settings are chosen and the figures measured.
-    #[arg(long)]
-    dev: PathBuf,
+    /// Repeat for more files.
+    #[arg(long, required = true)]
+    dev: Vec<PathBuf>,
     /// Write the parameter file here instead of into the data folder.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -564,33 +566,41 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
 async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), String> {
     let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
     let pages = read_pages(&args.pages)?;
-    let train_questions: Vec<(usize, Question)> = eval::read_numbered(&read(&args.questions)?).map_err(|e| format!("{}: {e}", args.questions.display()))?;
-    let dev_questions: Vec<(usize, Question)> = eval::read_numbered(&read(&args.dev)?).map_err(|e| format!("{}: {e}", args.dev.display()))?;
+    // Each file's questions with their line numbers, read and checked by file.
+    let read_all = |paths: &[PathBuf]| -> Result<Vec<(PathBuf, Vec<(usize, Question)>)>, String> {
+        paths.iter().map(|path| Ok((path.clone(), eval::read_numbered(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?))).collect()
+    };
+    let (train_files, dev_files) = (read_all(&args.questions)?, read_all(&args.dev)?);
     let out_dir = match &args.out {
         Some(_) => None,
         None => Some(load(config_path, &args.flags)?.assistant_dir()),
     };
-    let trained_on = format!(
-        "{} ({} Fragen), Einstellungen auf {} ({} Fragen)",
-        args.questions.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        train_questions.len(),
-        args.dev.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        dev_questions.len()
-    );
-    let (questions_path, dev_path) = (args.questions.clone(), args.dev.clone());
+    let describe = |files: &[(PathBuf, Vec<(usize, Question)>)]| -> String {
+        let names: Vec<String> = files.iter().map(|(p, _)| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+        format!("{} ({} Fragen)", names.join(", "), files.iter().map(|(_, q)| q.len()).sum::<usize>())
+    };
+    let trained_on = format!("{}, Einstellungen auf {}", describe(&train_files), describe(&dev_files));
     let embedder = if args.embeddings {
         let config = load(config_path, &args.flags)?;
         Some(config.embedder().ok_or("--embeddings braucht embeddings_url in der Konfiguration (oder AMTSWEG_EMBEDDINGS_URL)")?)
     } else {
         None
     };
+    let first_questions = args.questions[0].clone();
     let (kb, train, dev) = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let documents: Vec<Document> = pages.into_iter().map(Document::from).collect();
         let kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;
-        amtsweg_assist::train::check(&kb, &train_questions).map_err(|e| format!("{}: {e}", questions_path.display()))?;
-        amtsweg_assist::train::check(&kb, &dev_questions).map_err(|e| format!("{}: {e}", dev_path.display()))?;
-        let train: Vec<Question> = train_questions.into_iter().map(|(_, q)| q).collect();
-        let dev: Vec<Question> = dev_questions.into_iter().map(|(_, q)| q).collect();
+        let mut sets = Vec::new();
+        for files in [train_files, dev_files] {
+            let mut questions = Vec::new();
+            for (path, numbered) in files {
+                amtsweg_assist::train::check(&kb, &numbered).map_err(|e| format!("{}: {e}", path.display()))?;
+                questions.extend(numbered.into_iter().map(|(_, q)| q));
+            }
+            sets.push(questions);
+        }
+        let dev = sets.pop().expect("two sets");
+        let train = sets.pop().expect("two sets");
         Ok((kb, train, dev))
     })
     .await
@@ -619,10 +629,9 @@ async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), Str
         None => None,
     };
     let trained_on = if similarities.is_some() { format!("{trained_on}; mit Einbettungen ({})", embedder.as_ref().map(Embedder::model).unwrap_or_default()) } else { trained_on };
-    let questions_path = args.questions.clone();
     let (model, report) = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let similarities = similarities.as_ref().map(|(model, t, d)| (model.as_str(), t.as_slice(), d.as_slice()));
-        amtsweg_assist::train::train(&kb, &train, &dev, &trained_on, similarities).map_err(|e| format!("{}: {e}", questions_path.display()))
+        amtsweg_assist::train::train(&kb, &train, &dev, &trained_on, similarities).map_err(|e| format!("{}: {e}", first_questions.display()))
     })
     .await
     .map_err(|e| e.to_string())??;
@@ -645,10 +654,18 @@ async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), Str
         d.unanswerable_declined,
         d.answerable_declined
     );
-    if let Some(d) = &report.dev_with_embeddings {
+    for (name, figures) in [("mit Einbettungen", &report.dev_with_embeddings), ("über Sprachen hinweg", &report.dev_across_languages)] {
+        if let Some(d) = figures {
+            eprintln!(
+                "{name}: Antwortzeilen P {:.3} R {:.3} F {:.3}, abgelehnt: unbeantwortbar {:.3}, beantwortbar {:.3}",
+                d.precision, d.recall, d.f, d.unanswerable_declined, d.answerable_declined
+            );
+        }
+    }
+    if report.train_across_languages > 0 && report.dev_across_languages.is_none() {
         eprintln!(
-            "mit Einbettungen: Antwortzeilen P {:.3} R {:.3} F {:.3}, abgelehnt: unbeantwortbar {:.3}, beantwortbar {:.3}",
-            d.precision, d.recall, d.f, d.unanswerable_declined, d.answerable_declined
+            "{} Trainingsfragen sind in einer anderen Sprache als ihre Seite; für sie gibt es ohne --embeddings oder ohne solche Fragen mit und ohne Antwort (auch in den Dev-Fragen) keine eigenen Einstellungen.",
+            report.train_across_languages
         );
     }
     println!("{}", serde_json::to_string(&report).expect("JSON"));

@@ -468,17 +468,25 @@ fn dense_retrieval_through_a_real_embeddings_server() {
     assert!(dense["recall_at_5"].as_f64().unwrap() >= text["recall_at_5"].as_f64().unwrap() - 0.05, "fusion is not worse than full text: {text} {dense}");
 
     // Training with embeddings: a second parameter set over the question's similarity with
-    // each line, which the evaluation with embeddings then answers with.
-    let train: Vec<Value> = std::fs::read_to_string(qa().join("questions-train-de.jsonl")).unwrap().lines().take(80).map(|l| serde_json::from_str(l).unwrap()).collect();
-    let wanted: std::collections::BTreeSet<&str> = train.iter().chain(&questions).map(|q| q["page"].as_str().unwrap()).collect();
+    // each line, which the evaluation with embeddings then answers with; and from English
+    // questions on the German pages (the translations are those of the German questions, on
+    // the same pages), a third set for questions answered across languages.
+    let first = |file: &str, n: usize| -> Vec<Value> { std::fs::read_to_string(qa().join(file)).unwrap().lines().take(n).map(|l| serde_json::from_str(l).unwrap()).collect() };
+    let (train, train_en, dev_en) = (first("questions-train-de.jsonl", 80), first("questions-train-en.jsonl", 80), first("questions-dev-en.jsonl", 40));
+    let wanted: std::collections::BTreeSet<&str> = train.iter().chain(&train_en).chain(&questions).chain(&dev_en).map(|q| q["page"].as_str().unwrap()).collect();
     let pages: Vec<&str> = all.lines().filter(|l| wanted.iter().any(|w| l.contains(&format!("\"id\": \"{w}\"")))).collect();
     std::fs::write(dir.join("train-pages.jsonl"), pages.join("\n")).unwrap();
-    std::fs::write(dir.join("train.jsonl"), train.iter().map(|q| q.to_string()).collect::<Vec<_>>().join("\n")).unwrap();
+    let lines = |questions: &[Value]| questions.iter().map(|q| q.to_string()).collect::<Vec<_>>().join("\n");
+    std::fs::write(dir.join("train.jsonl"), lines(&train)).unwrap();
+    std::fs::write(dir.join("train-en.jsonl"), lines(&train_en)).unwrap();
+    std::fs::write(dir.join("dev-en.jsonl"), lines(&dev_en)).unwrap();
+    std::fs::write(dir.join("dev-both.jsonl"), lines(&questions.iter().chain(&dev_en).cloned().collect::<Vec<_>>())).unwrap();
     let model = dir.join("model.json");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     let (code, out, err) = run(
         &[
-            "assist", "train", "--embeddings", "--pages", dir.join("train-pages.jsonl").to_str().unwrap(), "--questions", dir.join("train.jsonl").to_str().unwrap(),
-            "--dev", dir.join("questions.jsonl").to_str().unwrap(), "--out", model.to_str().unwrap(),
+            "assist", "train", "--embeddings", "--pages", &path("train-pages.jsonl"), "--questions", &path("train.jsonl"), "--questions", &path("train-en.jsonl"),
+            "--dev", &path("questions.jsonl"), "--dev", &path("dev-en.jsonl"), "--out", model.to_str().unwrap(), "--vectors", &path("vectors.json"),
         ],
         &dir,
         "",
@@ -489,20 +497,31 @@ fn dense_retrieval_through_a_real_embeddings_server() {
     let with = &trained["dev_with_embeddings"];
     assert!(with["f"].as_f64().unwrap() > 0.3, "{trained}");
     assert!(with["answerable_declined"].as_f64().unwrap() <= 0.1 + 1e-9, "at most 10 % of answerable dev questions declined: {trained}");
+    assert_eq!(trained["train_questions"], 80, "the German questions train the first two sets: {trained}");
+    assert_eq!(trained["train_across_languages"], 80, "the English ones the third: {trained}");
+    let across = &trained["dev_across_languages"];
+    assert!(across["f"].as_f64().unwrap() > 0.2, "English questions answered from German lines: {trained}");
+    assert!(across["answerable_declined"].as_f64().unwrap() <= 0.1 + 1e-9, "at most 10 % of answerable English dev questions declined: {trained}");
+    assert!(err.contains("über Sprachen hinweg"), "{err}");
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert!(file["with_embeddings"]["lines"]["weights"].as_array().unwrap().len() > file["lines"]["weights"].as_array().unwrap().len(), "the second set has the embeddings' features too");
+    assert!(file["across_languages"]["lines"]["weights"].is_array(), "the file has the third set");
     // The evaluation with this model: with embeddings the gold page is answered by the second
-    // set (its figures differ from full text's, where the first set answers).
+    // set for German questions and by the third for English ones (their figures differ from
+    // full text's, where the first set answers), as training measured them.
     let (code, out, err) = run(
-        &["assist", "eval", "--embeddings", "--model", model.to_str().unwrap(), "--pages", dir.join("train-pages.jsonl").to_str().unwrap(), "--questions", dir.join("questions.jsonl").to_str().unwrap()],
+        &["assist", "eval", "--embeddings", "--model", model.to_str().unwrap(), "--pages", &path("train-pages.jsonl"), "--questions", &path("dev-both.jsonl"), "--vectors", &path("vectors.json")],
         &dir,
         "",
         &env,
     );
     assert_eq!(code, 0, "{err}");
     let (text, dense) = (report(&out, "full_text"), report(&out, "full_text+dense"));
-    assert_ne!(text["gold_page"], dense["gold_page"], "{text} {dense}");
-    assert!((dense["gold_page"]["f"].as_f64().unwrap() - with["f"].as_f64().unwrap()).abs() < 1e-9, "the evaluation answers as training measured: {dense} {trained}");
+    assert_ne!(text["by_language"]["de"]["gold_page"], dense["by_language"]["de"]["gold_page"], "{text} {dense}");
+    let f = |report: &Value, language: &str| report["by_language"][language]["gold_page"]["f"].as_f64().unwrap();
+    assert!((f(&dense, "de") - with["f"].as_f64().unwrap()).abs() < 1e-9, "the evaluation answers as training measured: {dense} {trained}");
+    assert!((f(&dense, "en") - across["f"].as_f64().unwrap()).abs() < 1e-9, "across languages too: {dense} {trained}");
+    assert!(f(&text, "en") < f(&dense, "en"), "full text alone has nothing to quote for English questions on German pages: {text} {dense}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

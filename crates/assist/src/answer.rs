@@ -105,7 +105,8 @@ pub(crate) fn weighted_terms(kb: &KnowledgeBase, language: &str, question: &str)
 /// ([`crate::lines`]): the lines of the best document the line model picks, or a decline (in
 /// the asker's language) when the decline model says the document does not answer. With the
 /// question's vector and the document's line vectors of the embeddings model the parameter set
-/// with embeddings was trained with, that set decides.
+/// with embeddings was trained with, that set decides (for a page in another language than the
+/// question, the model's set for that, when it has one).
 pub fn learned(kb: &KnowledgeBase, model: &crate::lines::AnswerModel, question: &str, language: &str, hits: &[Hit], query_vector: Option<&[f32]>) -> Answer {
     let Some(top) = hits.first() else { return Answer::declined_in(language) };
     let mut page = crate::lines::Pages::new(kb).features(question, top.doc);
@@ -113,7 +114,8 @@ pub fn learned(kb: &KnowledgeBase, model: &crate::lines::AnswerModel, question: 
     if let Some(similarities) = query_vector.and_then(|v| dense?.line_similarities(top.doc, v)) {
         page = page.with_similarities(&similarities);
     }
-    let chosen = model.choose(&page);
+    let across_languages = kb.documents()[top.doc].language != language;
+    let chosen = model.choose(&page, across_languages);
     if chosen.is_empty() {
         return Answer::declined_in(language);
     }

@@ -125,6 +125,13 @@ pub struct AnswerModel {
     /// model's); the set answers only with vectors of that model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embeddings_model: Option<String>,
+    /// The third set, for a question answered from a page version in another language than
+    /// its own (a Ukrainian question, a German page): the features of the second set, trained
+    /// on such questions alone. The question's similarities with lines in another language
+    /// run lower than within one, so a decline threshold set on same-language questions
+    /// would decline nearly all of them. Without it, the second set answers them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub across_languages: Option<Settings>,
 }
 
 /// One parameter set: the two models and the settings chosen on dev.
@@ -189,7 +196,8 @@ impl AnswerModel {
         if !names(&model.line_features, LINE_FEATURES)
             || !names(&model.question_features, QUESTION_FEATURES)
             || !model.full_text.is_valid(LINE_FEATURES.len(), QUESTION_FEATURES.len())
-            || model.with_embeddings.as_ref().is_some_and(|d| !d.is_valid(LINE_FEATURES.len() + DENSE_LINE_FEATURES.len(), DENSE_QUESTION_FEATURES.len()))
+            || [&model.with_embeddings, &model.across_languages].into_iter().flatten().any(|d| !d.is_valid(LINE_FEATURES.len() + DENSE_LINE_FEATURES.len(), DENSE_QUESTION_FEATURES.len()))
+            || (model.with_embeddings.is_some() || model.across_languages.is_some()) && model.embeddings_model.is_none()
         {
             return Err(ModelFileError::Features);
         }
@@ -238,11 +246,13 @@ impl AnswerModel {
     }
 
     /// The lines to answer with (empty: decline), from the page's features: with the
-    /// embeddings' parameter set when the features have similarities and the model that set,
-    /// else with the full-text set on the full-text features. A question without a term the
-    /// analysis keeps is declined by the full-text set.
-    pub fn choose(&self, page: &PageFeatures) -> Vec<usize> {
-        match (&self.with_embeddings, page.similarity.is_some()) {
+    /// embeddings' parameter set when the features have similarities and the model that set
+    /// (for a page in another language than the question, `across_languages`, the set for
+    /// that when the model has it), else with the full-text set on the full-text features. A
+    /// question without a term the analysis keeps is declined by the full-text set.
+    pub fn choose(&self, page: &PageFeatures, across_languages: bool) -> Vec<usize> {
+        let dense = if across_languages { self.across_languages.as_ref().or(self.with_embeddings.as_ref()) } else { self.with_embeddings.as_ref() };
+        match (dense, page.similarity.is_some()) {
             (Some(dense), true) => dense.choose(page),
             (_, true) => self.full_text.choose(&page.without_similarities()),
             (_, false) => self.full_text.choose(page),
@@ -589,10 +599,22 @@ mod tests {
         let q = DENSE_QUESTION_FEATURES.len();
         second.decline = crate::logistic::Logistic { weights: vec![0.0; q], mean: vec![0.0; q], scale: vec![1.0; q], bias: 0.0 };
         (second.threshold, second.relative, second.block, second.decline_below) = (0.9, 2.0, false, 0.0);
-        model.with_embeddings = Some(second);
+        model.with_embeddings = Some(second.clone());
         model.embeddings_model = Some("e5".into());
         assert_eq!(AnswerModel::from_json(&model.to_json()).unwrap(), model, "the file keeps both sets");
-        assert_eq!(model.choose(&dense), vec![2], "the most similar line, by the second set");
-        assert_eq!(model.choose(&page), AnswerModel::shipped().choose(&page), "without similarities, the first set");
+        assert_eq!(model.choose(&dense, false), vec![2], "the most similar line, by the second set");
+        assert_eq!(model.choose(&dense, true), vec![2], "without a third set, the second answers across languages too");
+        assert_eq!(model.choose(&page, false), AnswerModel::shipped().choose(&page, false), "without similarities, the first set");
+
+        // A third set answers (here: declines) what is asked in another language than the page's.
+        let mut third = second;
+        third.decline_below = 1.0;
+        model.across_languages = Some(third);
+        assert_eq!(AnswerModel::from_json(&model.to_json()).unwrap(), model, "the file keeps all three sets");
+        assert!(model.choose(&dense, true).is_empty(), "the third set decides across languages");
+        assert_eq!(model.choose(&dense, false), vec![2], "and only there");
+        // Sets with embeddings need the name of their embeddings model.
+        model.embeddings_model = None;
+        assert!(matches!(AnswerModel::from_json(&model.to_json()), Err(ModelFileError::Features)));
     }
 }

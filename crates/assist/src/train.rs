@@ -40,12 +40,19 @@ pub enum LabelError {
 /// The dev figures of a trained model (on the question's own page).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TrainReport {
+    /// Questions asked in their page's language (the first two sets learn from these).
     pub train_questions: usize,
     pub dev_questions: usize,
     pub dev: crate::eval::AnswerLines,
     /// The same with the parameter set with embeddings, when trained.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev_with_embeddings: Option<crate::eval::AnswerLines>,
+    /// Training questions labelled on a page version in another language than theirs (not
+    /// counted above).
+    pub train_across_languages: usize,
+    /// The dev figures of the set across languages, when trained.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev_across_languages: Option<crate::eval::AnswerLines>,
 }
 
 /// Checks that every question's page exists and its answer lines are on it; each question comes
@@ -81,33 +88,50 @@ pub fn check(kb: &KnowledgeBase, questions: &[(usize, Question)]) -> Result<(), 
     Ok(())
 }
 
-/// Trains both models; the questions must have been [`check`]ed against `kb`. Given each
+/// Trains the parameter sets; the questions must have been [`check`]ed against `kb`. Given each
 /// question's cosine with each line of its labelled page version ([`labelled_version`]), for the
-/// training and the dev questions, by the embeddings model named first, the parameter set with
-/// embeddings too.
+/// training and the dev questions, by the embeddings model named first, the set with embeddings
+/// too. Questions whose labelled version is in another language than theirs (asked in English,
+/// labelled on the German page) train the set across languages, when there are such questions
+/// with and without an answer, and the similarities; the other two sets learn from the
+/// questions asked in their page's language.
 pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_on: &str, similarities: Option<(&str, &[Vec<f32>], &[Vec<f32>])>) -> Result<(AnswerModel, TrainReport), LabelError> {
-    if !train.iter().any(Question::answerable) || train.iter().all(Question::answerable) {
+    let doc = |q: &Question| labelled_version(kb, q).expect("checked");
+    let across = |q: &Question| kb.documents()[doc(q)].language != q.language;
+    let mut pages = Pages::new(kb);
+    let mut split = |questions: &[Question], similarities: Option<&[Vec<f32>]>| -> [Part; 2] {
+        let mut parts = [Part::default(), Part::default()];
+        for (k, q) in questions.iter().enumerate() {
+            let part = &mut parts[usize::from(across(q))];
+            let page = pages.features(&q.question, doc(q));
+            part.dense.push(similarities.map(|s| page.clone().with_similarities(&s[k])));
+            part.pages.push(page);
+            part.questions.push(q.clone());
+        }
+        parts
+    };
+    let [same_train, across_train] = split(train, similarities.map(|(_, t, _)| t));
+    let [same_dev, across_dev] = split(dev, similarities.map(|(_, _, d)| d));
+    if !same_train.questions.iter().any(Question::answerable) || same_train.questions.iter().all(Question::answerable) {
         return Err(LabelError::OneSided);
     }
-    if !dev.iter().any(Question::answerable) {
+    if !same_dev.questions.iter().any(Question::answerable) {
         return Err(LabelError::NoDev);
     }
-    let mut pages = Pages::new(kb);
-    let doc = |q: &Question| labelled_version(kb, q).expect("checked");
-    let train_pages: Vec<PageFeatures> = train.iter().map(|q| pages.features(&q.question, doc(q))).collect();
-    let dev_pages: Vec<PageFeatures> = dev.iter().map(|q| pages.features(&q.question, doc(q))).collect();
-    let (full_text, dev_figures) = fit(&train_pages, train, &dev_pages, dev)?;
+    let (full_text, dev_figures) = fit(&same_train.pages, &same_train.questions, &same_dev.pages, &same_dev.questions)?;
     let (with_embeddings, dev_with_embeddings) = match similarities {
-        Some((_, train_similarities, dev_similarities)) => {
-            let add = |pages: &[PageFeatures], similarities: &[Vec<f32>]| -> Vec<PageFeatures> { pages.iter().zip(similarities).map(|(p, s)| p.clone().with_similarities(s)).collect() };
-            let (train_dense, dev_dense) = (add(&train_pages, train_similarities), add(&dev_pages, dev_similarities));
-            if train_dense.iter().chain(&dev_dense).any(|p| !p.has_similarities()) {
-                return Err(LabelError::Similarities);
-            }
-            let (settings, figures) = fit(&train_dense, train, &dev_dense, dev)?;
+        Some(_) => {
+            let (settings, figures) = same_train.fit_dense(&same_dev)?;
             (Some(settings), Some(figures))
         }
         None => (None, None),
+    };
+    let (across_languages, dev_across_languages) = match similarities {
+        Some(_) if across_train.questions.iter().any(Question::answerable) && !across_train.questions.iter().all(Question::answerable) && across_dev.questions.iter().any(Question::answerable) => {
+            let (settings, figures) = across_train.fit_dense(&across_dev)?;
+            (Some(settings), Some(figures))
+        }
+        _ => (None, None),
     };
     let model = AnswerModel {
         version: lines::VERSION,
@@ -117,8 +141,34 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
         full_text,
         with_embeddings,
         embeddings_model: similarities.map(|(model, _, _)| model.to_owned()),
+        across_languages,
     };
-    Ok((model, TrainReport { train_questions: train.len(), dev_questions: dev.len(), dev: dev_figures, dev_with_embeddings }))
+    let report = TrainReport {
+        train_questions: same_train.questions.len(),
+        dev_questions: same_dev.questions.len(),
+        dev: dev_figures,
+        dev_with_embeddings,
+        train_across_languages: across_train.questions.len(),
+        dev_across_languages,
+    };
+    Ok((model, report))
+}
+
+/// The questions of one kind (in their page's language, or across languages), with their
+/// pages' features, without and (when given) with the similarities.
+#[derive(Default)]
+struct Part {
+    questions: Vec<Question>,
+    pages: Vec<PageFeatures>,
+    dense: Vec<Option<PageFeatures>>,
+}
+
+impl Part {
+    /// The set with embeddings, trained on these questions and chosen on `dev`'s.
+    fn fit_dense(&self, dev: &Part) -> Result<(Settings, crate::eval::AnswerLines), LabelError> {
+        let with = |part: &Part| -> Result<Vec<PageFeatures>, LabelError> { part.dense.iter().map(|p| p.clone().filter(PageFeatures::has_similarities).ok_or(LabelError::Similarities)).collect() };
+        fit(&with(self)?, &self.questions, &with(dev)?, &dev.questions)
+    }
 }
 
 /// One parameter set from these pages' features: the line model on the training questions, the
