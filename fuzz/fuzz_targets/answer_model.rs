@@ -17,10 +17,10 @@ fuzz_target!(|data: &[u8]| {
     let terms: Vec<Vec<String>> = vec![vec!["sprechzeit".into()], vec!["montag".into(), "freitag".into()], vec![], vec!["telefon".into()]];
     let weights: HashMap<String, f64> = [("sprechzeit".to_owned(), 2.0), ("telefon".to_owned(), 1.0)].into();
     let page = line_features(&weights, &lines, &terms, "Wann sind die Sprechzeiten?");
-    assert!(model.choose(&page, false).iter().all(|&i| i < lines.len()), "only lines that exist");
+    assert!(model.choose(&page, "de", "de").iter().all(|&i| i < lines.len()), "only lines that exist");
     // With embeddings (the second set, and the third across languages, when the file has them).
     let page = page.with_similarities(&[0.81, 0.86, 0.7, 0.79]);
-    for across_languages in [false, true] {
-        assert!(model.choose(&page, across_languages).iter().all(|&i| i < lines.len()), "only lines that exist, with embeddings");
+    for language in ["de", "en", "ar"] {
+        assert!(model.choose(&page, language, "de").iter().all(|&i| i < lines.len()), "only lines that exist, with embeddings");
     }
 });

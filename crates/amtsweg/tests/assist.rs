@@ -506,6 +506,7 @@ fn dense_retrieval_through_a_real_embeddings_server() {
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert!(file["with_embeddings"]["lines"]["weights"].as_array().unwrap().len() > file["lines"]["weights"].as_array().unwrap().len(), "the second set has the embeddings' features too");
     assert!(file["across_languages"]["lines"]["weights"].is_array(), "the file has the third set");
+    assert!(file["across_languages"]["decline_below_by_language"]["en"].is_f64(), "with a threshold for English questions (40 answerable in dev): {}", file["across_languages"]);
     // The evaluation with this model: with embeddings the gold page is answered by the second
     // set for German questions and by the third for English ones (their figures differ from
     // full text's, where the first set answers), as training measured them.

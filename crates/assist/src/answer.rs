@@ -114,8 +114,7 @@ pub fn learned(kb: &KnowledgeBase, model: &crate::lines::AnswerModel, question: 
     if let Some(similarities) = query_vector.and_then(|v| dense?.line_similarities(top.doc, v)) {
         page = page.with_similarities(&similarities);
     }
-    let across_languages = kb.documents()[top.doc].language != language;
-    let chosen = model.choose(&page, across_languages);
+    let chosen = model.choose(&page, language, &kb.documents()[top.doc].language);
     if chosen.is_empty() {
         return Answer::declined_in(language);
     }

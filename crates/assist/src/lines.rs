@@ -22,7 +22,7 @@
 use crate::logistic::Logistic;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 /// The model built into the binary.
@@ -143,6 +143,11 @@ pub struct Settings {
     pub relative: f64,
     pub block: bool,
     pub decline_below: f64,
+    /// The decline threshold for questions in these languages, where it was set on their own
+    /// dev questions (the set across languages: a question's similarities with German lines run
+    /// lower in Arabic than in French); others use `decline_below`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decline_below_by_language: BTreeMap<String, f64>,
 }
 
 impl Settings {
@@ -152,17 +157,23 @@ impl Settings {
             && (0.0..=1.0).contains(&self.threshold)
             && (0.0..=10.0).contains(&self.relative)
             && (0.0..=1.0).contains(&self.decline_below)
+            && self.decline_below_by_language.iter().all(|(language, below)| crate::language::check_code(language).is_ok() && (0.0..=1.0).contains(below))
             && self.lines.scale.iter().chain(&self.decline.scale).all(|s| *s >= 0.0)
     }
 
-    /// The lines to answer with (empty: decline), from the page's features (with or without
-    /// the embeddings', as this set was trained).
-    pub fn choose(&self, page: &PageFeatures) -> Vec<usize> {
+    /// The decline threshold for a question in `language`.
+    pub fn decline_below_for(&self, language: &str) -> f64 {
+        self.decline_below_by_language.get(language).copied().unwrap_or(self.decline_below)
+    }
+
+    /// The lines to answer with (empty: decline) to a question in `language`, from the page's
+    /// features (with or without the embeddings', as this set was trained).
+    pub fn choose(&self, page: &PageFeatures, language: &str) -> Vec<usize> {
         if !page.has_question_terms() && page.similarity.is_none() {
             return Vec::new();
         }
         let probabilities: Vec<f64> = page.lines.iter().map(|f| self.lines.probability(f)).collect();
-        if self.decline.probability(&question_features(page, &probabilities)) < self.decline_below {
+        if self.decline.probability(&question_features(page, &probabilities)) < self.decline_below_for(language) {
             return Vec::new();
         }
         take(&probabilities, self.threshold, self.relative, self.block)
@@ -245,17 +256,18 @@ impl AnswerModel {
         serde_json::to_string_pretty(self).expect("a model serialises")
     }
 
-    /// The lines to answer with (empty: decline), from the page's features: with the
-    /// embeddings' parameter set when the features have similarities and the model that set
-    /// (for a page in another language than the question, `across_languages`, the set for
-    /// that when the model has it), else with the full-text set on the full-text features. A
-    /// question without a term the analysis keeps is declined by the full-text set.
-    pub fn choose(&self, page: &PageFeatures, across_languages: bool) -> Vec<usize> {
-        let dense = if across_languages { self.across_languages.as_ref().or(self.with_embeddings.as_ref()) } else { self.with_embeddings.as_ref() };
+    /// The lines to answer with (empty: decline) to a question in `language` from a page in
+    /// `page_language`, from the page's features: with the embeddings' parameter set when the
+    /// features have similarities and the model that set (for a page in another language than
+    /// the question, `across_languages`, the set for that when the model has it), else with the
+    /// full-text set on the full-text features. A question without a term the analysis keeps is
+    /// declined by the full-text set.
+    pub fn choose(&self, page: &PageFeatures, language: &str, page_language: &str) -> Vec<usize> {
+        let dense = if language != page_language { self.across_languages.as_ref().or(self.with_embeddings.as_ref()) } else { self.with_embeddings.as_ref() };
         match (dense, page.similarity.is_some()) {
-            (Some(dense), true) => dense.choose(page),
-            (_, true) => self.full_text.choose(&page.without_similarities()),
-            (_, false) => self.full_text.choose(page),
+            (Some(dense), true) => dense.choose(page, language),
+            (_, true) => self.full_text.choose(&page.without_similarities(), language),
+            (_, false) => self.full_text.choose(page, language),
         }
     }
 }
@@ -602,17 +614,23 @@ mod tests {
         model.with_embeddings = Some(second.clone());
         model.embeddings_model = Some("e5".into());
         assert_eq!(AnswerModel::from_json(&model.to_json()).unwrap(), model, "the file keeps both sets");
-        assert_eq!(model.choose(&dense, false), vec![2], "the most similar line, by the second set");
-        assert_eq!(model.choose(&dense, true), vec![2], "without a third set, the second answers across languages too");
-        assert_eq!(model.choose(&page, false), AnswerModel::shipped().choose(&page, false), "without similarities, the first set");
+        assert_eq!(model.choose(&dense, "de", "de"), vec![2], "the most similar line, by the second set");
+        assert_eq!(model.choose(&dense, "en", "de"), vec![2], "without a third set, the second answers across languages too");
+        assert_eq!(model.choose(&page, "de", "de"), AnswerModel::shipped().choose(&page, "de", "de"), "without similarities, the first set");
 
-        // A third set answers (here: declines) what is asked in another language than the page's.
+        // A third set answers (here: declines) what is asked in another language than the page's,
+        // with a threshold of its own for a language it has one for.
         let mut third = second;
         third.decline_below = 1.0;
+        third.decline_below_by_language.insert("fr".into(), 0.0);
         model.across_languages = Some(third);
         assert_eq!(AnswerModel::from_json(&model.to_json()).unwrap(), model, "the file keeps all three sets");
-        assert!(model.choose(&dense, true).is_empty(), "the third set decides across languages");
-        assert_eq!(model.choose(&dense, false), vec![2], "and only there");
+        assert!(model.choose(&dense, "en", "de").is_empty(), "the third set decides across languages");
+        assert_eq!(model.choose(&dense, "fr", "de"), vec![2], "with the threshold for French questions");
+        assert_eq!(model.choose(&dense, "de", "de"), vec![2], "and only across languages");
+        let mut odd = model.clone();
+        odd.across_languages.as_mut().unwrap().decline_below_by_language.insert("french".into(), 0.5);
+        assert!(matches!(AnswerModel::from_json(&odd.to_json()), Err(ModelFileError::Features)), "a language is a code");
         // Sets with embeddings need the name of their embeddings model.
         model.embeddings_model = None;
         assert!(matches!(AnswerModel::from_json(&model.to_json()), Err(ModelFileError::Features)));

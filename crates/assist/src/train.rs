@@ -15,6 +15,9 @@ const DECLINE_L2: f64 = 1.0;
 const FOLDS: usize = 5;
 /// At most this share of answerable dev questions may be declined.
 pub const MAX_ANSWERABLE_DECLINED: f64 = 0.10;
+/// A language gets a decline threshold of its own (in the set across languages) from this many
+/// answerable dev questions in it.
+pub const MIN_ANSWERABLE_PER_LANGUAGE: usize = 30;
 
 /// A labelled question that does not fit the pages: which one (by its place in the file).
 #[derive(Debug, thiserror::Error)]
@@ -118,17 +121,17 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
     if !same_dev.questions.iter().any(Question::answerable) {
         return Err(LabelError::NoDev);
     }
-    let (full_text, dev_figures) = fit(&same_train.pages, &same_train.questions, &same_dev.pages, &same_dev.questions)?;
+    let (full_text, dev_figures) = fit(&same_train.pages, &same_train.questions, &same_dev.pages, &same_dev.questions, false)?;
     let (with_embeddings, dev_with_embeddings) = match similarities {
         Some(_) => {
-            let (settings, figures) = same_train.fit_dense(&same_dev)?;
+            let (settings, figures) = same_train.fit_dense(&same_dev, false)?;
             (Some(settings), Some(figures))
         }
         None => (None, None),
     };
     let (across_languages, dev_across_languages) = match similarities {
         Some(_) if across_train.questions.iter().any(Question::answerable) && !across_train.questions.iter().all(Question::answerable) && across_dev.questions.iter().any(Question::answerable) => {
-            let (settings, figures) = across_train.fit_dense(&across_dev)?;
+            let (settings, figures) = across_train.fit_dense(&across_dev, true)?;
             (Some(settings), Some(figures))
         }
         _ => (None, None),
@@ -164,16 +167,19 @@ struct Part {
 }
 
 impl Part {
-    /// The set with embeddings, trained on these questions and chosen on `dev`'s.
-    fn fit_dense(&self, dev: &Part) -> Result<(Settings, crate::eval::AnswerLines), LabelError> {
+    /// The set with embeddings, trained on these questions and chosen on `dev`'s (with
+    /// `by_language`, its decline threshold for each language of enough of them).
+    fn fit_dense(&self, dev: &Part, by_language: bool) -> Result<(Settings, crate::eval::AnswerLines), LabelError> {
         let with = |part: &Part| -> Result<Vec<PageFeatures>, LabelError> { part.dense.iter().map(|p| p.clone().filter(PageFeatures::has_similarities).ok_or(LabelError::Similarities)).collect() };
-        fit(&with(self)?, &self.questions, &with(dev)?, &dev.questions)
+        fit(&with(self)?, &self.questions, &with(dev)?, &dev.questions, by_language)
     }
 }
 
 /// One parameter set from these pages' features: the line model on the training questions, the
 /// decline model on their out-of-fold probabilities, the settings on dev.
-fn fit(train_pages: &[PageFeatures], train: &[Question], dev_pages: &[PageFeatures], dev: &[Question]) -> Result<(Settings, crate::eval::AnswerLines), LabelError> {
+/// With `by_language`, also a decline threshold for each language with at least
+/// [`MIN_ANSWERABLE_PER_LANGUAGE`] answerable dev questions, set on those alone.
+fn fit(train_pages: &[PageFeatures], train: &[Question], dev_pages: &[PageFeatures], dev: &[Question], by_language: bool) -> Result<(Settings, crate::eval::AnswerLines), LabelError> {
     let rows = |set: &[usize]| -> (Vec<Vec<f64>>, Vec<bool>) {
         let mut x = Vec::new();
         let mut y = Vec::new();
@@ -232,15 +238,33 @@ fn fit(train_pages: &[PageFeatures], train: &[Question], dev_pages: &[PageFeatur
     }
     let (_, threshold, relative, block) = best;
     let decline_scores: Vec<f64> = dev_pages.iter().zip(&dev_probabilities).map(|(page, p)| decline_model.probability(&lines::question_features(page, p))).collect();
-    let mut answerable_scores: Vec<f64> = dev.iter().zip(&decline_scores).filter(|(q, _)| q.answerable()).map(|(_, s)| *s).collect();
+    let answerable_scores = |language: Option<&str>| -> Vec<f64> {
+        dev.iter().zip(&decline_scores).filter(|(q, _)| q.answerable() && language.is_none_or(|l| q.language == l)).map(|(_, s)| *s).collect()
+    };
+    let decline_below = threshold_for(answerable_scores(None));
+    let mut decline_below_by_language = std::collections::BTreeMap::new();
+    if by_language {
+        let languages: std::collections::BTreeSet<&str> = dev.iter().map(|q| q.language.as_str()).collect();
+        for language in languages {
+            let scores = answerable_scores(Some(language));
+            if scores.len() >= MIN_ANSWERABLE_PER_LANGUAGE {
+                decline_below_by_language.insert(language.to_owned(), threshold_for(scores));
+            }
+        }
+    }
+    let settings = Settings { lines: line_model, decline: decline_model, threshold, relative, block, decline_below, decline_below_by_language };
+    let dev_figures = score(threshold, relative, block, &|k| decline_scores[k] < settings.decline_below_for(&dev[k].language));
+    Ok((settings, dev_figures))
+}
+
+/// The decline threshold that declines at most [`MAX_ANSWERABLE_DECLINED`] of these answerable
+/// questions' decline-model scores: halfway between the `allowed`-th and the next (the margin
+/// keeps rounding from moving one across).
+fn threshold_for(mut answerable_scores: Vec<f64>) -> f64 {
     answerable_scores.sort_by(f64::total_cmp);
-    // Declining below a point halfway between the `allowed`-th and the next answerable score
-    // declines at most `allowed` of them, and the margin keeps rounding from moving one across.
     let allowed = (MAX_ANSWERABLE_DECLINED * answerable_scores.len() as f64).floor() as usize;
-    let decline_below = match (allowed.checked_sub(1).and_then(|i| answerable_scores.get(i)), answerable_scores.get(allowed)) {
+    match (allowed.checked_sub(1).and_then(|i| answerable_scores.get(i)), answerable_scores.get(allowed)) {
         (Some(below), Some(above)) => (below + above) / 2.0,
         _ => 0.0,
-    };
-    let dev_figures = score(threshold, relative, block, &|k| decline_scores[k] < decline_below);
-    Ok((Settings { lines: line_model, decline: decline_model, threshold, relative, block, decline_below }, dev_figures))
+    }
 }
