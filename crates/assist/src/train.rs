@@ -30,9 +30,9 @@ pub enum LabelError {
     Language(usize, String),
     #[error("Zeile {0}: \"answerable\" passt nicht zu \"answer_sentences\" (beantwortbar heißt: mit Antwortzeilen)")]
     Inconsistent(usize),
-    #[error("keine Trainingsfragen mit Antwort und ohne Antwort: beide werden gebraucht")]
+    #[error("keine Trainingsfragen mit Antwort und ohne Antwort in der Sprache ihrer Seite: beide werden gebraucht (Fragen zu einer Seite in einer anderen Sprache trainieren nur die Einstellungen über Sprachen hinweg)")]
     OneSided,
-    #[error("keine Dev-Fragen mit Antwort: an ihnen werden die Einstellungen gewählt")]
+    #[error("keine Dev-Fragen mit Antwort in der Sprache ihrer Seite: an ihnen werden die Einstellungen gewählt")]
     NoDev,
     #[error("das Modell lässt sich an diese Fragen nicht anpassen (das Verfahren konvergiert nicht)")]
     NoFit,
