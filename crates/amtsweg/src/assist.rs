@@ -586,7 +586,6 @@ async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), Str
     } else {
         None
     };
-    let first_questions = args.questions[0].clone();
     let (kb, train, dev) = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let documents: Vec<Document> = pages.into_iter().map(Document::from).collect();
         let kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;
@@ -631,7 +630,7 @@ async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), Str
     let trained_on = if similarities.is_some() { format!("{trained_on}; mit Einbettungen ({})", embedder.as_ref().map(Embedder::model).unwrap_or_default()) } else { trained_on };
     let (model, report) = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let similarities = similarities.as_ref().map(|(model, t, d)| (model.as_str(), t.as_slice(), d.as_slice()));
-        amtsweg_assist::train::train(&kb, &train, &dev, &trained_on, similarities).map_err(|e| format!("{}: {e}", first_questions.display()))
+        amtsweg_assist::train::train(&kb, &train, &dev, &trained_on, similarities).map_err(|e| format!("Training: {e}"))
     })
     .await
     .map_err(|e| e.to_string())??;
@@ -662,10 +661,10 @@ async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), Str
             );
         }
     }
-    if report.train_across_languages > 0 && report.dev_across_languages.is_none() {
+    if let Some(why) = &report.across_languages_skipped {
         eprintln!(
-            "{} Trainingsfragen sind in einer anderen Sprache als ihre Seite; für sie gibt es ohne --embeddings oder ohne solche Fragen mit und ohne Antwort (auch in den Dev-Fragen) keine eigenen Einstellungen.",
-            report.train_across_languages
+            "Keine Einstellungen über Sprachen hinweg: {why}. Die {} Trainings- und {} Dev-Fragen in einer anderen Sprache als ihre Seite wurden nicht verwendet.",
+            report.train_across_languages, report.dev_questions_across_languages
         );
     }
     println!("{}", serde_json::to_string(&report).expect("JSON"));

@@ -651,6 +651,30 @@ fn train_writes_the_model_the_assistant_uses_and_refuses_bad_files_whole() {
     let full = report(&out, "full_text");
     assert!((full["gold_page"]["f"].as_f64().unwrap() - trained["dev"]["f"].as_f64().unwrap()).abs() < 1e-9, "{full}");
 
+    // Several files, one per language. A bad line in the second file is named with that file.
+    let (en_train, en_dev) = (qa().join("questions-train-en.jsonl"), qa().join("questions-dev-en.jsonl"));
+    let several = |questions: &[&Path], out: &Path| {
+        let mut args = vec!["assist", "train", "--pages", pages.to_str().unwrap(), "--dev", dev.to_str().unwrap(), "--dev", en_dev.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        for q in questions {
+            args.extend(["--questions", q.to_str().unwrap()]);
+        }
+        run(&args, &dir, "", &[])
+    };
+    let other = dir.join("other.json");
+    let (code, _, err) = several(&[&dir.join("train.jsonl"), &dir.join("unknown.jsonl")], &other);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown.jsonl") && err.contains("Zeile 3") && !other.exists(), "{err}");
+    // English questions on German pages train no set without embeddings, say so, and leave
+    // the German sets as German questions alone make them.
+    let (code, out, err) = several(&[&dir.join("train.jsonl"), &en_train], &other);
+    assert_eq!(code, 0, "{err}");
+    let both: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((both["train_questions"].as_u64(), both["train_across_languages"].as_u64(), both["dev_questions_across_languages"].as_u64()), (Some(461), Some(461), Some(193)), "{both}");
+    assert_eq!(both["dev"], trained["dev"], "{both}");
+    assert!(err.contains("Keine Einstellungen über Sprachen hinweg: sie brauchen Einbettungen"), "{err}");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap();
+    assert!(file.get("across_languages").is_none(), "no third set without embeddings");
+
     // The data folder's model answers `assist ask`; a broken one is refused by name.
     std::fs::write(dir.join("docs.jsonl"), DOCUMENTS).unwrap();
     let (code, _, err) = run(&["kb", "import", dir.join("docs.jsonl").to_str().unwrap()], &dir, "", &[]);

@@ -31,8 +31,9 @@ const SHIPPED: &str = include_str!("../model/answer-lines.json");
 /// The file name of an authority's own model in its assistant folder.
 pub const FILE: &str = "answer-lines.json";
 
-/// The parameter file's format version; a file of another version is refused.
-pub const VERSION: u32 = 1;
+/// The parameter file's format version (2: with the set across languages); a file of a later
+/// version is refused, so that an older binary never drops a set it does not know.
+pub const VERSION: u32 = 2;
 
 /// The names of the line features, in order (the parameter file names them too, so a file made
 /// for other features is refused).
@@ -185,10 +186,12 @@ impl Settings {
 pub enum ModelFileError {
     #[error("keine gültige Modelldatei: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("Modelldatei der Version {0}; diese Fassung liest Version {VERSION}")]
+    #[error("Modelldatei der Version {0}; diese Fassung liest die Versionen 1 bis {VERSION}")]
     Version(u32),
     #[error("die Modelldatei passt nicht zu den Merkmalen dieser Fassung")]
     Features,
+    #[error("die Modelldatei hat Parametersätze mit Einbettungen, aber kein embeddings_model (das Modell, mit dem sie trainiert wurden)")]
+    EmbeddingsModel,
 }
 
 impl AnswerModel {
@@ -200,7 +203,7 @@ impl AnswerModel {
     /// Reads and checks a parameter file.
     pub fn from_json(text: &str) -> Result<Self, ModelFileError> {
         let model: Self = serde_json::from_str(text)?;
-        if model.version != VERSION {
+        if !(1..=VERSION).contains(&model.version) {
             return Err(ModelFileError::Version(model.version));
         }
         let names = |v: &[String], w: &[&str]| v.len() == w.len() && v.iter().zip(w).all(|(a, b)| a == b);
@@ -208,9 +211,11 @@ impl AnswerModel {
             || !names(&model.question_features, QUESTION_FEATURES)
             || !model.full_text.is_valid(LINE_FEATURES.len(), QUESTION_FEATURES.len())
             || [&model.with_embeddings, &model.across_languages].into_iter().flatten().any(|d| !d.is_valid(LINE_FEATURES.len() + DENSE_LINE_FEATURES.len(), DENSE_QUESTION_FEATURES.len()))
-            || (model.with_embeddings.is_some() || model.across_languages.is_some()) && model.embeddings_model.is_none()
         {
             return Err(ModelFileError::Features);
+        }
+        if (model.with_embeddings.is_some() || model.across_languages.is_some()) && model.embeddings_model.is_none() {
+            return Err(ModelFileError::EmbeddingsModel);
         }
         Ok(model)
     }
@@ -545,6 +550,9 @@ mod tests {
         let mut other = model.clone();
         other.version = 99;
         assert!(matches!(AnswerModel::from_json(&other.to_json()), Err(ModelFileError::Version(99))));
+        let mut first = model.clone();
+        first.version = 1;
+        assert!(AnswerModel::from_json(&first.to_json()).is_ok(), "a file of version 1 (before the set across languages) still reads");
         let mut other = model.clone();
         other.line_features.pop();
         assert!(matches!(AnswerModel::from_json(&other.to_json()), Err(ModelFileError::Features)));
@@ -633,6 +641,6 @@ mod tests {
         assert!(matches!(AnswerModel::from_json(&odd.to_json()), Err(ModelFileError::Features)), "a language is a code");
         // Sets with embeddings need the name of their embeddings model.
         model.embeddings_model = None;
-        assert!(matches!(AnswerModel::from_json(&model.to_json()), Err(ModelFileError::Features)));
+        assert!(matches!(AnswerModel::from_json(&model.to_json()), Err(ModelFileError::EmbeddingsModel)));
     }
 }

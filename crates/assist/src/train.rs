@@ -50,12 +50,16 @@ pub struct TrainReport {
     /// The same with the parameter set with embeddings, when trained.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev_with_embeddings: Option<crate::eval::AnswerLines>,
-    /// Training questions labelled on a page version in another language than theirs (not
-    /// counted above).
+    /// Training and dev questions labelled on a page version in another language than theirs
+    /// (not counted above).
     pub train_across_languages: usize,
+    pub dev_questions_across_languages: usize,
     /// The dev figures of the set across languages, when trained.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev_across_languages: Option<crate::eval::AnswerLines>,
+    /// Why there is no set across languages although there are such questions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub across_languages_skipped: Option<String>,
 }
 
 /// Checks that every question's page exists and its answer lines are on it; each question comes
@@ -95,9 +99,10 @@ pub fn check(kb: &KnowledgeBase, questions: &[(usize, Question)]) -> Result<(), 
 /// question's cosine with each line of its labelled page version ([`labelled_version`]), for the
 /// training and the dev questions, by the embeddings model named first, the set with embeddings
 /// too. Questions whose labelled version is in another language than theirs (asked in English,
-/// labelled on the German page) train the set across languages, when there are such questions
-/// with and without an answer, and the similarities; the other two sets learn from the
-/// questions asked in their page's language.
+/// labelled on the German page) train the set across languages, when there are the
+/// similarities, such training questions with and without an answer, and at least
+/// [`MIN_ANSWERABLE_PER_LANGUAGE`] answerable such dev questions (else the report says why
+/// not); the other two sets learn from the questions asked in their page's language.
 pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_on: &str, similarities: Option<(&str, &[Vec<f32>], &[Vec<f32>])>) -> Result<(AnswerModel, TrainReport), LabelError> {
     let doc = |q: &Question| labelled_version(kb, q).expect("checked");
     let across = |q: &Question| kb.documents()[doc(q)].language != q.language;
@@ -129,12 +134,22 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
         }
         None => (None, None),
     };
-    let (across_languages, dev_across_languages) = match similarities {
-        Some(_) if across_train.questions.iter().any(Question::answerable) && !across_train.questions.iter().all(Question::answerable) && across_dev.questions.iter().any(Question::answerable) => {
-            let (settings, figures) = across_train.fit_dense(&across_dev, true)?;
-            (Some(settings), Some(figures))
+    // The set across languages, when there is enough to learn it from; otherwise why not (those
+    // questions then train nothing, and the set with embeddings answers across languages).
+    let across_dev_answerable = across_dev.questions.iter().filter(|q| q.answerable()).count();
+    let (across_languages, dev_across_languages, across_languages_skipped) = if across_train.questions.is_empty() && across_dev.questions.is_empty() {
+        (None, None, None)
+    } else if similarities.is_none() {
+        (None, None, Some("sie brauchen Einbettungen (--embeddings)".to_owned()))
+    } else if !across_train.questions.iter().any(Question::answerable) || across_train.questions.iter().all(Question::answerable) {
+        (None, None, Some("unter den Trainingsfragen in einer anderen Sprache als ihre Seite braucht es solche mit und ohne Antwort".to_owned()))
+    } else if across_dev_answerable < MIN_ANSWERABLE_PER_LANGUAGE {
+        (None, None, Some(format!("dafür braucht es mindestens {MIN_ANSWERABLE_PER_LANGUAGE} beantwortbare Dev-Fragen in einer anderen Sprache als ihre Seite (es sind {across_dev_answerable})")))
+    } else {
+        match across_train.fit_dense(&across_dev, true) {
+            Ok((settings, figures)) => (Some(settings), Some(figures), None),
+            Err(e) => (None, None, Some(e.to_string())),
         }
-        _ => (None, None),
     };
     let model = AnswerModel {
         version: lines::VERSION,
@@ -152,7 +167,9 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
         dev: dev_figures,
         dev_with_embeddings,
         train_across_languages: across_train.questions.len(),
+        dev_questions_across_languages: across_dev.questions.len(),
         dev_across_languages,
+        across_languages_skipped,
     };
     Ok((model, report))
 }
