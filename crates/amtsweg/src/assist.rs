@@ -566,7 +566,7 @@ async fn evaluate(args: EvalArgs, config_path: Option<&PathBuf>) -> Result<(), S
 async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), String> {
     let read = |path: &PathBuf| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()));
     let pages = read_pages(&args.pages)?;
-    // Each file's questions with their line numbers, read and checked by file.
+    // Each file's questions with their line numbers.
     let read_all = |paths: &[PathBuf]| -> Result<Vec<(PathBuf, Vec<(usize, Question)>)>, String> {
         paths.iter().map(|path| Ok((path.clone(), eval::read_numbered(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?))).collect()
     };
@@ -589,17 +589,16 @@ async fn train(args: TrainArgs, config_path: Option<&PathBuf>) -> Result<(), Str
     let (kb, train, dev) = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let documents: Vec<Document> = pages.into_iter().map(Document::from).collect();
         let kb = KnowledgeBase::in_memory(documents).map_err(|e| e.to_string())?;
-        let mut sets = Vec::new();
-        for files in [train_files, dev_files] {
+        // Each file checked on its own (its errors name it), then its questions joined.
+        let joined = |files: Vec<(PathBuf, Vec<(usize, Question)>)>| -> Result<Vec<Question>, String> {
             let mut questions = Vec::new();
             for (path, numbered) in files {
                 amtsweg_assist::train::check(&kb, &numbered).map_err(|e| format!("{}: {e}", path.display()))?;
                 questions.extend(numbered.into_iter().map(|(_, q)| q));
             }
-            sets.push(questions);
-        }
-        let dev = sets.pop().expect("two sets");
-        let train = sets.pop().expect("two sets");
+            Ok(questions)
+        };
+        let (train, dev) = (joined(train_files)?, joined(dev_files)?);
         Ok((kb, train, dev))
     })
     .await

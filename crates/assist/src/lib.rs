@@ -26,10 +26,7 @@ use std::sync::{Arc, RwLock};
 /// The language to answer a question in: the one asked for, else the question's as far as it
 /// can be told, else German.
 pub fn language_of(question: &str, requested: Option<&str>) -> String {
-    match requested.map(str::trim).filter(|l| !l.is_empty()) {
-        Some(language) => language.to_ascii_lowercase(),
-        None => language::detect(question).unwrap_or(language::GERMAN).to_owned(),
-    }
+    requested.or_else(|| language::detect(question)).unwrap_or(language::GERMAN).to_owned()
 }
 
 /// The knowledge base with the optional endpoints; shared by the web server and the CLI.

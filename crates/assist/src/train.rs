@@ -111,16 +111,15 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
         let mut parts = [Part::default(), Part::default()];
         for (k, q) in questions.iter().enumerate() {
             let part = &mut parts[usize::from(across(q))];
-            let page = pages.features(&q.question, doc(q));
-            part.dense.push(similarities.map(|s| page.clone().with_similarities(&s[k])));
-            part.pages.push(page);
+            part.pages.push(pages.features(&q.question, doc(q)));
+            part.similarities.extend(similarities.and_then(|s| s.get(k)).cloned());
             part.questions.push(q.clone());
         }
         parts
     };
     let [same_train, across_train] = split(train, similarities.map(|(_, t, _)| t));
     let [same_dev, across_dev] = split(dev, similarities.map(|(_, _, d)| d));
-    if !same_train.questions.iter().any(Question::answerable) || same_train.questions.iter().all(Question::answerable) {
+    if one_sided(&same_train.questions) {
         return Err(LabelError::OneSided);
     }
     if !same_dev.questions.iter().any(Question::answerable) {
@@ -141,7 +140,7 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
         (None, None, None)
     } else if similarities.is_none() {
         (None, None, Some("sie brauchen Einbettungen (--embeddings)".to_owned()))
-    } else if !across_train.questions.iter().any(Question::answerable) || across_train.questions.iter().all(Question::answerable) {
+    } else if one_sided(&across_train.questions) {
         (None, None, Some("unter den Trainingsfragen in einer anderen Sprache als ihre Seite braucht es solche mit und ohne Antwort".to_owned()))
     } else if across_dev_answerable < MIN_ANSWERABLE_PER_LANGUAGE {
         (None, None, Some(format!("dafür braucht es mindestens {MIN_ANSWERABLE_PER_LANGUAGE} beantwortbare Dev-Fragen in einer anderen Sprache als ihre Seite (es sind {across_dev_answerable})")))
@@ -174,21 +173,33 @@ pub fn train(kb: &KnowledgeBase, train: &[Question], dev: &[Question], trained_o
     Ok((model, report))
 }
 
+/// Whether the questions lack either kind: with an answer, or without.
+fn one_sided(questions: &[Question]) -> bool {
+    !questions.iter().any(Question::answerable) || questions.iter().all(Question::answerable)
+}
+
 /// The questions of one kind (in their page's language, or across languages), with their
-/// pages' features, without and (when given) with the similarities.
+/// pages' features and, when given, their similarities with the pages' lines.
 #[derive(Default)]
 struct Part {
     questions: Vec<Question>,
     pages: Vec<PageFeatures>,
-    dense: Vec<Option<PageFeatures>>,
+    similarities: Vec<Vec<f32>>,
 }
 
 impl Part {
+    /// The pages' features with the similarities' added; every page needs them.
+    fn with_similarities(&self) -> Result<Vec<PageFeatures>, LabelError> {
+        if self.similarities.len() != self.pages.len() {
+            return Err(LabelError::Similarities);
+        }
+        self.pages.iter().zip(&self.similarities).map(|(p, s)| Some(p.clone().with_similarities(s)).filter(PageFeatures::has_similarities).ok_or(LabelError::Similarities)).collect()
+    }
+
     /// The set with embeddings, trained on these questions and chosen on `dev`'s (with
     /// `by_language`, its decline threshold for each language of enough of them).
     fn fit_dense(&self, dev: &Part, by_language: bool) -> Result<(Settings, crate::eval::AnswerLines), LabelError> {
-        let with = |part: &Part| -> Result<Vec<PageFeatures>, LabelError> { part.dense.iter().map(|p| p.clone().filter(PageFeatures::has_similarities).ok_or(LabelError::Similarities)).collect() };
-        fit(&with(self)?, &self.questions, &with(dev)?, &dev.questions, by_language)
+        fit(&self.with_similarities()?, &self.questions, &dev.with_similarities()?, &dev.questions, by_language)
     }
 }
 
