@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod operator;
 pub mod oversight;
 pub mod procedures;
+pub mod reports;
 pub mod retention;
 pub mod security;
 pub mod staff;

@@ -81,6 +81,12 @@ audit_kinds! {
     StaffDeactivated => "staff_deactivated", "Zugang deaktiviert";
     SecondFactorReset => "second_factor_reset", "zweiter Faktor zurückgesetzt";
     ApiTokenIssued => "api_token_issued", "API-Token ausgestellt";
+    ReportReceived => "report_received", "Meldung eingegangen";
+    ReportChanged => "report_changed", "Meldung bearbeitet";
+    ReportStatusChanged => "report_status_changed", "Status der Meldung geändert";
+    ReportSupported => "report_supported", "Meldung unterstützt";
+    ReportSettingsChanged => "report_settings_changed", "Mängelmelder eingerichtet";
+    Open311KeyIssued => "open311_key_issued", "Open311-Schlüssel ausgestellt";
     Other => "other", "sonstiges Ereignis";
 }
 

@@ -13,6 +13,7 @@ pub mod identifiers;
 pub mod ledger_ref;
 pub mod local_time;
 pub mod records;
+pub mod reports;
 pub mod responsibility_csv;
 pub mod text;
 pub mod ids;

@@ -38,6 +38,7 @@ pub const SQLITE: Embedded = Embedded(&[
     (11, "accountability", include_str!("../migrations/sqlite/0011_accountability.sql")),
     (12, "cache versions", include_str!("../migrations/sqlite/0012_cache_versions.sql")),
     (13, "cache rows", include_str!("../migrations/sqlite/0013_cache_rows.sql")),
+    (14, "reports", include_str!("../migrations/sqlite/0014_reports.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -53,4 +54,5 @@ pub const POSTGRES: Embedded = Embedded(&[
     (11, "accountability", include_str!("../migrations/postgres/0011_accountability.sql")),
     (12, "cache versions", include_str!("../migrations/postgres/0012_cache_versions.sql")),
     (13, "cache rows", include_str!("../migrations/postgres/0013_cache_rows.sql")),
+    (14, "reports", include_str!("../migrations/postgres/0014_reports.sql")),
 ]);

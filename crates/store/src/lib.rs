@@ -51,12 +51,14 @@ mod people;
 mod postgres;
 mod procedures;
 mod rate_limits;
+mod reports;
 mod security_events;
 mod sql;
 mod sqlite;
 
 pub use error::StoreError;
 pub use postgres::PgStore;
+pub use reports::{Open311Key, ReportActor, ReportChange, ReportStore};
 pub use sql::SqlStore;
 pub use sqlite::{MAX_WAITING as SQLITE_MAX_WAITING, SqliteStore};
 
@@ -124,7 +126,8 @@ pub struct Actor {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// Everything amtsweg keeps; the Mängelmelder's part is [`ReportStore`].
+pub trait Store: ReportStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies the migrations that are not applied yet.
     async fn migrate(&self) -> Result<()>;

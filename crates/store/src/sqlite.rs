@@ -340,7 +340,10 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) -> rusqlite::Resul
             Arg::Int(v) => stmt.raw_bind_parameter(i, v)?,
             Arg::Int32(v) => stmt.raw_bind_parameter(i, v)?,
             Arg::Bool(v) => stmt.raw_bind_parameter(i, i64::from(*v))?,
-            Arg::Time(v) => {
+            Arg::Float(v) => stmt.raw_bind_parameter(i, v)?,
+            Arg::OptInt(v) => stmt.raw_bind_parameter(i, v)?,
+            Arg::Time(None) => stmt.raw_bind_parameter(i, rusqlite::types::Null)?,
+            Arg::Time(Some(v)) => {
                 let text = v.format(&time::format_description::well_known::Rfc3339).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
                 stmt.raw_bind_parameter(i, text)?
             }

@@ -18,7 +18,12 @@ pub enum Arg<'a> {
     /// A 32-bit integer, for `INTEGER` columns of PostgreSQL.
     Int32(i32),
     Bool(bool),
-    Time(OffsetDateTime),
+    /// An integer, or NULL (`None`).
+    OptInt(Option<i64>),
+    /// A double (`REAL` in SQLite, `DOUBLE PRECISION` in PostgreSQL).
+    Float(f64),
+    /// A time, or NULL (`None`).
+    Time(Option<OffsetDateTime>),
 }
 
 /// `&[Arg]` from values: `args![id.as_str(), now, limit]`.
@@ -86,7 +91,22 @@ impl From<bool> for Arg<'_> {
 }
 impl From<OffsetDateTime> for Arg<'_> {
     fn from(v: OffsetDateTime) -> Self {
+        Arg::Time(Some(v))
+    }
+}
+impl From<Option<OffsetDateTime>> for Arg<'_> {
+    fn from(v: Option<OffsetDateTime>) -> Self {
         Arg::Time(v)
+    }
+}
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptInt(v)
+    }
+}
+impl From<f64> for Arg<'_> {
+    fn from(v: f64) -> Self {
+        Arg::Float(v)
     }
 }
 
@@ -97,9 +117,11 @@ where
     Option<&'a str>: Encode<'a, DB> + Type<DB>,
     &'a [u8]: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
     i32: Encode<'a, DB> + Type<DB>,
     bool: Encode<'a, DB> + Type<DB>,
-    OffsetDateTime: Encode<'a, DB> + Type<DB>,
+    f64: Encode<'a, DB> + Type<DB>,
+    Option<OffsetDateTime>: Encode<'a, DB> + Type<DB>,
 {
     args.iter().fold(sqlx::query::<DB>(sql), |q, arg| match arg {
         Arg::Text(v) => q.bind(v.as_deref()),
@@ -107,6 +129,8 @@ where
         Arg::Int(v) => q.bind(*v),
         Arg::Int32(v) => q.bind(*v),
         Arg::Bool(v) => q.bind(*v),
+        Arg::OptInt(v) => q.bind(*v),
+        Arg::Float(v) => q.bind(*v),
         Arg::Time(v) => q.bind(*v),
     })
 }

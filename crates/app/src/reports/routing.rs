@@ -1,0 +1,180 @@
+//! Which department gets a report: the rule, in one place.
+//!
+//! 1. A category of an authority is handled, in each of its areas, by the department assigned
+//!    to it there. A point belongs to an area when it lies inside it **or on its boundary**.
+//! 2. Of the areas that hold the point, the **smallest** (by area on the ellipsoid) decides: a
+//!    district inside the city boundary wins over the city, a city inside its Landkreis's
+//!    outline wins over the Landkreis.
+//! 3. A point exactly on the boundary of two areas of the same size goes to the area whose id
+//!    sorts first. (Two neighbouring districts are never of exactly the same size, so in practice
+//!    the smaller of the two takes the boundary.)
+//! 4. Across authorities (a citizen who gives the place before the category), rule 2 chooses
+//!    the authority: the smallest area of any authority that has a category assigned there.
+//! 5. A point in no area is refused, naming the authority whose area holds it, or else the one
+//!    whose area is nearest (within 50 km), when there is one.
+//!
+//! Entry keeps the rule unambiguous: two assignments of one category whose areas overlap,
+//! without one lying inside the other, are refused (`setup.rs`).
+
+use amtsweg_domain::AuthorityId;
+use amtsweg_domain::reports::{Area, Assignment};
+use amtsweg_places::{GeoPoint as Point, Shape};
+
+/// Areas farther than this are not named as "the nearest responsible authority".
+const NEAREST_WITHIN_M: f64 = 50_000.0;
+
+/// An area with its checked shape.
+pub struct Placed {
+    pub area: Area,
+    pub shape: Shape,
+}
+
+/// The areas and assignments of every authority, as routing needs them.
+pub struct Map {
+    pub areas: Vec<Placed>,
+    pub assignments: Vec<Assignment>,
+}
+
+/// Where a report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub authority_id: AuthorityId,
+    pub area_id: String,
+    pub department_id: String,
+}
+
+impl Map {
+    /// Builds the map; an area whose stored shape does not read is left out (and logged).
+    pub fn new(areas: Vec<Area>, assignments: Vec<Assignment>) -> Self {
+        let areas = areas
+            .into_iter()
+            .filter_map(|area| match Shape::from_geojson(&area.geometry) {
+                Ok(shape) => Some(Placed { area, shape }),
+                Err(_) => {
+                    tracing::warn!(area = %area.id, "stored area does not read; left out of routing");
+                    None
+                }
+            })
+            .collect();
+        Self { areas, assignments }
+    }
+
+    /// The areas holding the point, smallest first (rules 1–3).
+    fn holding(&self, point: Point) -> Vec<&Placed> {
+        let mut out: Vec<&Placed> = self
+            .areas
+            .iter()
+            .filter(|p| {
+                let (w, s, e, n) = p.area.bounds;
+                point.x() >= w && point.x() <= e && point.y() >= s && point.y() <= n && p.shape.covers(point)
+            })
+            .collect();
+        out.sort_by(|a, b| a.area.area_m2.total_cmp(&b.area.area_m2).then_with(|| a.area.id.cmp(&b.area.id)));
+        out
+    }
+
+    /// The department of `authority` for `category` at the point.
+    pub fn route(&self, authority: &AuthorityId, category: &str, point: Point) -> Option<Route> {
+        self.holding(point).into_iter().find_map(|p| {
+            self.assignments
+                .iter()
+                .find(|a| &a.authority_id == authority && a.category == category && a.area_id == p.area.id && p.area.authority_id == *authority)
+                .map(|a| Route { authority_id: authority.clone(), area_id: p.area.id.clone(), department_id: a.department_id.clone() })
+        })
+    }
+
+    /// The authority responsible at the point for anything (rule 4).
+    pub fn authority_at(&self, point: Point) -> Option<AuthorityId> {
+        self.holding(point)
+            .into_iter()
+            .find(|p| self.assignments.iter().any(|a| a.area_id == p.area.id))
+            .map(|p| p.area.authority_id.clone())
+    }
+
+    /// The authority to name when `authority` is not responsible at the point (rule 5).
+    pub fn nearest_other(&self, authority: &AuthorityId, point: Point) -> Option<AuthorityId> {
+        if let Some(found) = self.holding(point).into_iter().find(|p| &p.area.authority_id != authority && self.assignments.iter().any(|a| a.area_id == p.area.id)) {
+            return Some(found.area.authority_id.clone());
+        }
+        self.areas
+            .iter()
+            .filter(|p| &p.area.authority_id != authority)
+            .map(|p| (p.shape.distance_m(point), p))
+            .filter(|(d, _)| *d <= NEAREST_WITHIN_M)
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, p)| p.area.authority_id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(id: &str, authority: &str, w: f64, s: f64, size: f64) -> Area {
+        let (e, n) = (w + size, s + size);
+        let text = format!(r#"{{"type":"Polygon","coordinates":[[[{w},{s}],[{e},{s}],[{e},{n}],[{w},{n}],[{w},{s}]]]}}"#);
+        let shape = Shape::from_geojson(&text).unwrap();
+        Area { id: id.into(), authority_id: AuthorityId::from_stored(authority.into()), name: id.into(), geometry: shape.to_geojson(), area_m2: shape.area_m2(), bounds: shape.bounds() }
+    }
+
+    fn assign(authority: &str, area: &str, department: &str) -> Assignment {
+        Assignment { authority_id: AuthorityId::from_stored(authority.into()), category: "schlagloch".into(), area_id: area.into(), department_id: department.into() }
+    }
+
+    fn map() -> Map {
+        // A Landkreis around a city; the city with two districts side by side (west: 0.1 wide,
+        // east: 0.12 wide, so the western one is smaller).
+        let mut east = area("stadt-ost", "stadt", 12.1, 51.0, 0.1);
+        let (w, s) = (12.1, 51.0);
+        let text = format!(r#"{{"type":"Polygon","coordinates":[[[{w},{s}],[{e},{s}],[{e},{n}],[{w},{n}],[{w},{s}]]]}}"#, e = 12.22, n = 51.1);
+        let shape = Shape::from_geojson(&text).unwrap();
+        east.geometry = shape.to_geojson();
+        east.area_m2 = shape.area_m2();
+        east.bounds = shape.bounds();
+        Map::new(
+            vec![area("kreis", "kreis", 11.5, 50.5, 1.5), area("stadt", "stadt", 12.0, 51.0, 0.22), area("stadt-west", "stadt", 12.0, 51.0, 0.1), east],
+            vec![assign("kreis", "kreis", "kreis-bauhof"), assign("stadt", "stadt", "tiefbau"), assign("stadt", "stadt-west", "tiefbau-west"), assign("stadt", "stadt-ost", "tiefbau-ost")],
+        )
+    }
+
+    fn p(lat: f64, lon: f64) -> Point {
+        amtsweg_places::point(lat, lon).unwrap()
+    }
+
+    #[test]
+    fn a_point_in_a_district_reaches_that_districts_team() {
+        let m = map();
+        let stadt = AuthorityId::from_stored("stadt".into());
+        assert_eq!(m.route(&stadt, "schlagloch", p(51.05, 12.05)).unwrap().department_id, "tiefbau-west");
+        assert_eq!(m.route(&stadt, "schlagloch", p(51.05, 12.15)).unwrap().department_id, "tiefbau-ost");
+        // In the city, outside both districts: the city's own assignment.
+        assert_eq!(m.route(&stadt, "schlagloch", p(51.15, 12.05)).unwrap().department_id, "tiefbau");
+    }
+
+    #[test]
+    fn the_boundary_between_districts_goes_to_the_smaller() {
+        let m = map();
+        let stadt = AuthorityId::from_stored("stadt".into());
+        assert_eq!(m.route(&stadt, "schlagloch", p(51.05, 12.1)).unwrap().department_id, "tiefbau-west");
+    }
+
+    #[test]
+    fn where_city_and_landkreis_meet_the_city_decides() {
+        let m = map();
+        assert_eq!(m.authority_at(p(51.05, 12.05)).unwrap().as_str(), "stadt");
+        assert_eq!(m.authority_at(p(51.0, 12.05)).unwrap().as_str(), "stadt", "on the city's boundary");
+        assert_eq!(m.authority_at(p(50.8, 12.05)).unwrap().as_str(), "kreis");
+        let kreis = AuthorityId::from_stored("kreis".into());
+        assert_eq!(m.route(&kreis, "schlagloch", p(50.8, 12.05)).unwrap().department_id, "kreis-bauhof");
+    }
+
+    #[test]
+    fn outside_every_area_names_the_nearest() {
+        let m = map();
+        assert_eq!(m.authority_at(p(53.0, 12.0)), None);
+        let stadt = AuthorityId::from_stored("stadt".into());
+        assert_eq!(m.route(&stadt, "schlagloch", p(50.8, 12.05)), None);
+        assert_eq!(m.nearest_other(&stadt, p(50.8, 12.05)).unwrap().as_str(), "kreis");
+        assert_eq!(m.nearest_other(&stadt, p(55.0, 12.05)), None, "too far to name anyone");
+    }
+}

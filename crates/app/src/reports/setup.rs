@@ -1,0 +1,175 @@
+//! The service admin sets up the authority's Mängelmelder: departments, categories with their
+//! questions, areas (GeoJSON), which department handles a category in which area, the address
+//! list, and the API keys of Open311 clients. Input is checked here, with German messages;
+//! nothing of a refused import is stored.
+
+use super::ReportError;
+use crate::AppError;
+use amtsweg_domain::reports::{Area, Assignment, Category, Department, valid_code};
+use amtsweg_domain::{AuthorityId, Role, User};
+use amtsweg_places::{Relation, Shape};
+use amtsweg_store::{Actor, DynStore, Open311Key};
+use sha2::Digest;
+
+/// The service admin of one authority, for the Mängelmelder.
+#[derive(Clone)]
+pub struct ReportAdmin {
+    store: DynStore,
+    authority: AuthorityId,
+    actor: Actor,
+}
+
+fn invalid(parameter: &'static str, message: impl Into<String>) -> ReportError {
+    ReportError::Invalid(parameter, message.into())
+}
+
+/// The stored form of an Open311 API key.
+pub fn key_hash(key: &str) -> String {
+    hex::encode(sha2::Sha256::digest(key.as_bytes()))
+}
+
+impl ReportAdmin {
+    pub fn new(store: DynStore, user: &User) -> Option<Self> {
+        (user.role == Role::Admin).then_some(())?;
+        Some(Self::for_authority(store, user.authority_id.clone()?, Actor { id: user.id.clone(), role: user.role }))
+    }
+
+    /// For the platform's own setup (the demo, imports from the command line).
+    pub fn for_authority(store: DynStore, authority: AuthorityId, actor: Actor) -> Self {
+        Self { store, authority, actor }
+    }
+
+    pub fn authority(&self) -> &AuthorityId {
+        &self.authority
+    }
+
+    pub async fn put_department(&self, id: &str, name: &str) -> Result<Department, ReportError> {
+        if !valid_code(id) {
+            return Err(invalid("id", "Der Kurzname darf nur Buchstaben, Ziffern, „-“ und „_“ enthalten (höchstens 40 Zeichen)."));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid("name", "Der Name fehlt oder ist länger als 100 Zeichen."));
+        }
+        let department = Department { id: id.to_owned(), authority_id: self.authority.clone(), name: name.to_owned() };
+        self.store.put_department(&department, &self.actor).await.map_err(|e| match e {
+            amtsweg_store::StoreError::Exists(_) => invalid("id", "Diesen Kurznamen trägt schon ein Team einer anderen Behörde."),
+            other => other.into(),
+        })?;
+        Ok(department)
+    }
+
+    pub async fn add_member(&self, department: &str, user: &str) -> Result<(), ReportError> {
+        Ok(self.store.add_department_member(&self.authority, department, user, &self.actor).await?)
+    }
+
+    pub async fn departments(&self) -> Result<Vec<Department>, ReportError> {
+        Ok(self.store.departments(Some(&self.authority)).await?)
+    }
+
+    pub async fn put_category(&self, mut category: Category) -> Result<(), ReportError> {
+        category.authority_id = self.authority.clone();
+        category.check().map_err(|e| invalid("category", e.to_string()))?;
+        Ok(self.store.put_category(&category, &self.actor).await?)
+    }
+
+    /// Imports areas from GeoJSON (names from the property `name_property`, default `name`);
+    /// their ids are `<prefix>-<n>`. All or none.
+    pub async fn import_areas(&self, geojson: &str, name_property: Option<&str>, prefix: &str) -> Result<Vec<Area>, ReportError> {
+        if !valid_code(prefix) || prefix.len() > 30 {
+            return Err(invalid("prefix", "Der Kurzname der Flächen darf nur Buchstaben, Ziffern, „-“ und „_“ enthalten."));
+        }
+        let shapes = amtsweg_places::read_geojson(geojson, name_property).map_err(|e| invalid("geojson", e.to_string()))?;
+        let areas: Vec<Area> = shapes
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| Area {
+                id: format!("{prefix}-{}", i + 1),
+                authority_id: self.authority.clone(),
+                name: s.name,
+                geometry: s.shape.to_geojson(),
+                area_m2: s.shape.area_m2(),
+                bounds: s.shape.bounds(),
+            })
+            .collect();
+        self.store.add_areas(&self.authority, &areas, &self.actor).await.map_err(|e| match e {
+            amtsweg_store::StoreError::Exists(_) => invalid("prefix", "Flächen mit diesem Kurznamen gibt es schon."),
+            other => other.into(),
+        })?;
+        Ok(areas)
+    }
+
+    pub async fn areas(&self) -> Result<Vec<Area>, ReportError> {
+        Ok(self.store.areas(Some(&self.authority)).await?)
+    }
+
+    /// Assigns a category in an area to a department. Refused when the category has an
+    /// assignment in an area that overlaps this one without either lying inside the other (the
+    /// routing rule could not choose), or in the same area.
+    pub async fn assign(&self, category: &str, area_id: &str, department: &str) -> Result<(), ReportError> {
+        if self.store.category(&self.authority, category).await?.is_none() {
+            return Err(ReportError::NotFound(format!("Die Kategorie „{}“ gibt es nicht.", short(category))));
+        }
+        if !self.departments().await?.iter().any(|d| d.id == department) {
+            return Err(ReportError::NotFound(format!("Das Team „{}“ gibt es nicht.", short(department))));
+        }
+        let areas = self.areas().await?;
+        let area = areas.iter().find(|a| a.id == area_id).ok_or_else(|| ReportError::NotFound(format!("Die Fläche „{}“ gibt es nicht.", short(area_id))))?;
+        let shape = Shape::from_geojson(&area.geometry).map_err(|_| AppError::Internal("stored area does not read".into()))?;
+        for existing in self.store.assignments(Some(&self.authority)).await?.iter().filter(|a| a.category == category) {
+            let Some(other) = areas.iter().find(|a| a.id == existing.area_id) else { continue };
+            if other.id == area.id {
+                return Err(invalid("area", format!("Für diese Kategorie ist in „{}“ schon ein Team eingetragen.", other.name)));
+            }
+            let other_shape = Shape::from_geojson(&other.geometry).map_err(|_| AppError::Internal("stored area does not read".into()))?;
+            let relation = shape.relation(&other_shape);
+            let same_size = (area.area_m2 - other.area_m2).abs() < 1.0;
+            if relation == Relation::Overlap || (relation != Relation::Apart && same_size) {
+                return Err(invalid(
+                    "area",
+                    format!("„{}“ überschneidet sich mit „{}“, wo für diese Kategorie schon ein Team eingetragen ist. Flächen einer Kategorie dürfen nur nebeneinander oder ineinander liegen.", area.name, other.name),
+                ));
+            }
+        }
+        let assignment = Assignment { authority_id: self.authority.clone(), category: category.to_owned(), area_id: area_id.to_owned(), department_id: department.to_owned() };
+        self.store.add_assignment(&assignment, &self.actor).await.map_err(|e| match e {
+            amtsweg_store::StoreError::Exists(_) => invalid("area", "Für diese Kategorie ist in dieser Fläche schon ein Team eingetragen."),
+            other => other.into(),
+        })?;
+        Ok(())
+    }
+
+    /// Replaces the address list from CSV; returns how many addresses it holds.
+    pub async fn import_addresses(&self, csv: &str) -> Result<u64, ReportError> {
+        let list = amtsweg_places::AddressList::parse(csv).map_err(|e| invalid("csv", e.to_string()))?;
+        Ok(self.store.replace_addresses(&self.authority, &list.addresses, &self.actor).await?)
+    }
+
+    /// A new API key for an Open311 client; the key is shown once (only its hash is kept).
+    pub async fn issue_key(&self, name: &str) -> Result<(String, String), ReportError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid("name", "Bitte geben Sie dem Schlüssel einen Namen (höchstens 100 Zeichen)."));
+        }
+        let mut bytes = [0u8; 24];
+        getrandom::fill(&mut bytes).map_err(|_| AppError::Internal("no random source".into()))?;
+        let key = format!("o311_{}", hex::encode(bytes));
+        let id = self.store.create_open311_key(&self.authority, name, &key_hash(&key), &self.actor).await?;
+        Ok((id, key))
+    }
+
+    pub async fn keys(&self) -> Result<Vec<Open311Key>, ReportError> {
+        Ok(self.store.open311_keys(&self.authority).await?)
+    }
+
+    pub async fn revoke_key(&self, id: &str) -> Result<(), ReportError> {
+        self.store.revoke_open311_key(&self.authority, id, &self.actor).await.map_err(|e| match e {
+            amtsweg_store::StoreError::NotFound => ReportError::NotFound("Diesen Schlüssel gibt es nicht.".into()),
+            other => other.into(),
+        })
+    }
+}
+
+fn short(text: &str) -> String {
+    text.chars().take(40).collect()
+}

@@ -1,0 +1,129 @@
+-- amtsweg, SQLite, migration 14: the Mängelmelder (issue 20). Departments (teams of an
+-- authority), report categories with their questions, areas (GeoJSON, checked on import),
+-- which department handles a category in an area, the address list, reports with their
+-- personal part in columns of their own (deleted after the retention period), status updates,
+-- and the API keys of Open311 clients (only their SHA-256 is kept).
+
+CREATE TABLE departments (
+    id           TEXT PRIMARY KEY,
+    authority_id TEXT NOT NULL REFERENCES authorities(id),
+    name         TEXT NOT NULL
+);
+CREATE INDEX departments_by_authority ON departments (authority_id);
+
+CREATE TABLE department_members (
+    department_id TEXT NOT NULL REFERENCES departments(id),
+    user_id       TEXT NOT NULL REFERENCES users(id),
+    PRIMARY KEY (department_id, user_id)
+);
+
+CREATE TABLE report_categories (
+    authority_id  TEXT NOT NULL REFERENCES authorities(id),
+    code          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    group_name    TEXT NOT NULL,
+    keywords      TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    attributes    TEXT NOT NULL,
+    publication   TEXT NOT NULL,
+    deadline_days INTEGER NOT NULL,
+    PRIMARY KEY (authority_id, code)
+);
+
+CREATE TABLE report_areas (
+    id           TEXT PRIMARY KEY,
+    authority_id TEXT NOT NULL REFERENCES authorities(id),
+    name         TEXT NOT NULL,
+    geometry     TEXT NOT NULL,
+    area_m2      REAL NOT NULL,
+    west         REAL NOT NULL,
+    south        REAL NOT NULL,
+    east         REAL NOT NULL,
+    north        REAL NOT NULL
+);
+CREATE INDEX report_areas_by_authority ON report_areas (authority_id);
+
+CREATE TABLE report_assignments (
+    authority_id  TEXT NOT NULL REFERENCES authorities(id),
+    category      TEXT NOT NULL,
+    area_id       TEXT NOT NULL REFERENCES report_areas(id),
+    department_id TEXT NOT NULL REFERENCES departments(id),
+    PRIMARY KEY (authority_id, category, area_id)
+);
+
+CREATE TABLE addresses (
+    authority_id TEXT NOT NULL REFERENCES authorities(id),
+    search_key   TEXT NOT NULL,
+    street       TEXT NOT NULL,
+    house_number TEXT NOT NULL,
+    postcode     TEXT NOT NULL,
+    place        TEXT NOT NULL,
+    ars          TEXT,
+    lat          REAL NOT NULL,
+    lon          REAL NOT NULL
+);
+CREATE INDEX addresses_by_key ON addresses (authority_id, search_key);
+
+CREATE TABLE reports (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    authority_id        TEXT NOT NULL REFERENCES authorities(id),
+    category            TEXT NOT NULL,
+    department_id       TEXT NOT NULL REFERENCES departments(id),
+    area_id             TEXT NOT NULL,
+    lat                 REAL NOT NULL,
+    lon                 REAL NOT NULL,
+    address             TEXT,
+    address_id          TEXT,
+    postcode            TEXT,
+    description         TEXT NOT NULL,
+    public_description  TEXT NOT NULL,
+    answers             TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    published           INTEGER NOT NULL,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL,
+    deadline_at         TEXT NOT NULL,
+    closed_at           TEXT,
+    supporters          INTEGER NOT NULL DEFAULT 0,
+    duplicate_of        INTEGER,
+    forwarded_to        TEXT,
+    token               TEXT NOT NULL UNIQUE,
+    photos              TEXT NOT NULL,
+    source              TEXT NOT NULL,
+    reporter_user_id    TEXT,
+    reporter_email      TEXT,
+    reporter_first_name TEXT,
+    reporter_last_name  TEXT,
+    reporter_phone      TEXT,
+    reporter_device_id  TEXT,
+    reporter_account_id TEXT,
+    personal_deleted_at TEXT
+);
+CREATE INDEX reports_by_time ON reports (created_at);
+CREATE INDEX reports_by_authority ON reports (authority_id, status);
+CREATE INDEX reports_by_place ON reports (category, lat, lon);
+CREATE INDEX reports_by_closing ON reports (closed_at);
+
+CREATE TABLE report_updates (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    report_id   INTEGER NOT NULL REFERENCES reports(id),
+    at          TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    note        TEXT NOT NULL,
+    internal    INTEGER NOT NULL,
+    actor_id    TEXT,
+    client_id   TEXT,
+    external_id TEXT
+);
+CREATE INDEX report_updates_by_report ON report_updates (report_id);
+CREATE INDEX report_updates_by_time ON report_updates (at);
+CREATE UNIQUE INDEX report_updates_by_external ON report_updates (client_id, external_id);
+
+CREATE TABLE open311_keys (
+    id           TEXT PRIMARY KEY,
+    authority_id TEXT NOT NULL REFERENCES authorities(id),
+    name         TEXT NOT NULL,
+    key_hash     TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    revoked_at   TEXT
+);

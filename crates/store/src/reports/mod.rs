@@ -1,0 +1,478 @@
+//! The Mängelmelder's storage: its setup (`setup.rs`) and the reports with their updates
+//! (here). A report's personal part lives in `reporter_*` columns that only the department's
+//! reads return and that retention empties; every report and every change of one is audited
+//! (and so in the ledger) like any other action.
+
+mod setup;
+
+pub use setup::Open311Key;
+
+use crate::audit::audit;
+use crate::sql::{Arg, Dialect, SqlStore, args, corrupt, row};
+use crate::{Result, StoreError};
+use amtsweg_domain::reports::{Area, Assignment, Category, Department, Location, NewReport, Report, ReportFilter, ReportStatus, ReportUpdate, Reporter};
+use amtsweg_domain::{AuditKind, AuthorityId};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// Who acts on a report, for the audit trail: a person (id, role) or an Open311 client
+/// (`("open311:<key id>", "procedure")`), or nobody (an anonymous citizen).
+pub type ReportActor<'a> = Option<(&'a str, &'a str)>;
+
+/// The Mängelmelder's part of the [`Store`](crate::Store).
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    // --- setup (service admin) ----------------------------------------------------------------
+    /// Creates or renames a department; `Exists("department")` when the id belongs to another
+    /// authority.
+    async fn put_department(&self, department: &Department, actor: &crate::Actor) -> Result<()>;
+    async fn departments(&self, authority: Option<&AuthorityId>) -> Result<Vec<Department>>;
+    /// Adds a member of staff of the authority to one of its departments (others: nothing).
+    async fn add_department_member(&self, authority: &AuthorityId, department: &str, user: &str, actor: &crate::Actor) -> Result<()>;
+    /// The departments a member of staff belongs to.
+    async fn member_departments(&self, authority: &AuthorityId, user: &str) -> Result<Vec<String>>;
+    async fn put_category(&self, category: &Category, actor: &crate::Actor) -> Result<()>;
+    /// The categories of one authority, or of all with `None`.
+    async fn categories(&self, authority: Option<&AuthorityId>) -> Result<Vec<Category>>;
+    async fn category(&self, authority: &AuthorityId, code: &str) -> Result<Option<Category>>;
+    /// Adds checked areas, all or none; `Exists("area")` for a taken id.
+    async fn add_areas(&self, authority: &AuthorityId, areas: &[Area], actor: &crate::Actor) -> Result<()>;
+    async fn areas(&self, authority: Option<&AuthorityId>) -> Result<Vec<Area>>;
+    /// `Exists("assignment")` when the category has a department in that area already.
+    async fn add_assignment(&self, assignment: &Assignment, actor: &crate::Actor) -> Result<()>;
+    async fn assignments(&self, authority: Option<&AuthorityId>) -> Result<Vec<Assignment>>;
+    /// Replaces the authority's address list; returns how many addresses it holds now.
+    async fn replace_addresses(&self, authority: &AuthorityId, list: &[amtsweg_places::Address], actor: &crate::Actor) -> Result<u64>;
+    /// Addresses of any authority whose normalised street and number start with `prefix`.
+    async fn find_addresses(&self, prefix: &str, limit: i64) -> Result<Vec<(AuthorityId, amtsweg_places::Address)>>;
+    /// Keeps an Open311 client's key (its hash); returns the key's id.
+    async fn create_open311_key(&self, authority: &AuthorityId, name: &str, key_hash: &str, actor: &crate::Actor) -> Result<String>;
+    async fn open311_key(&self, key_hash: &str) -> Result<Option<Open311Key>>;
+    async fn open311_keys(&self, authority: &AuthorityId) -> Result<Vec<Open311Key>>;
+    async fn revoke_open311_key(&self, authority: &AuthorityId, id: &str, actor: &crate::Actor) -> Result<()>;
+
+    // --- reports -------------------------------------------------------------------------------
+    /// Stores a checked, routed report with its first update (`open`), audited.
+    async fn create_report(&self, report: &NewReport, actor: ReportActor<'_>, at: OffsetDateTime) -> Result<Report>;
+    async fn report(&self, id: i64) -> Result<Option<Report>>;
+    async fn report_by_token(&self, token: &str) -> Result<Option<Report>>;
+    /// Reports by the filter, newest first.
+    async fn reports(&self, filter: &ReportFilter) -> Result<Vec<Report>>;
+    /// Open reports of a category whose point lies in the box `(west, south, east, north)`.
+    async fn open_reports_in(&self, authority: &AuthorityId, category: &str, bounds: (f64, f64, f64, f64)) -> Result<Vec<Report>>;
+    /// Changes a report's status (and, with `public_text`, its public description and
+    /// publication) with a note, audited. With `external` (client, its own update id), a second
+    /// call with the same pair changes nothing and returns the first update (`false`).
+    async fn change_report(&self, change: &ReportChange<'_>, actor: ReportActor<'_>) -> Result<(ReportUpdate, bool)>;
+    /// The updates of a report, oldest first (with the internal notes only when asked).
+    async fn report_updates(&self, report: i64, internal: bool) -> Result<Vec<ReportUpdate>>;
+    /// Public updates made in `from..=to`, of one authority or all, oldest first.
+    async fn updates_between(&self, authority: Option<&AuthorityId>, from: OffsetDateTime, to: OffsetDateTime, limit: i64) -> Result<Vec<ReportUpdate>>;
+    /// One more citizen reports the same; returns the new count.
+    async fn support_report(&self, id: i64, actor: ReportActor<'_>) -> Result<i64>;
+    /// Deletes the personal data of reports closed before `before`; returns how many. Each
+    /// deletion is audited (`data_deleted`).
+    async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64>;
+}
+
+/// A change of a report.
+#[derive(Debug, Clone)]
+pub struct ReportChange<'a> {
+    pub authority: &'a AuthorityId,
+    pub report: i64,
+    pub status: ReportStatus,
+    pub note: &'a str,
+    pub internal: bool,
+    /// New public description, and whether the report is published from now on.
+    pub public_text: Option<(&'a str, bool)>,
+    pub duplicate_of: Option<i64>,
+    pub forwarded_to: Option<&'a str>,
+    /// The client and its own id for this update (idempotency).
+    pub external: Option<(&'a str, &'a str)>,
+    pub at: OffsetDateTime,
+}
+
+macro_rules! report_select {
+    () => {
+        "SELECT id, authority_id, category, department_id, area_id, lat, lon, address, address_id, postcode, description, public_description, \
+         answers, status, published, created_at, updated_at, deadline_at, closed_at, supporters, duplicate_of, forwarded_to, token, photos, source, \
+         reporter_user_id, reporter_email, reporter_first_name, reporter_last_name, reporter_phone, reporter_device_id, reporter_account_id, \
+         personal_deleted_at FROM reports"
+    };
+}
+const REPORT: &str = concat!(report_select!(), " WHERE id = $1");
+const REPORT_BY_TOKEN: &str = concat!(report_select!(), " WHERE token = $1");
+const OPEN_IN: &str = concat!(
+    report_select!(),
+    " WHERE authority_id = $1 AND category = $2 AND lon >= $3 AND lat >= $4 AND lon <= $5 AND lat <= $6 \
+      AND status IN ('open', 'in_progress', 'scheduled') ORDER BY id DESC LIMIT 50"
+);
+const INSERT: &str = "INSERT INTO reports (authority_id, category, department_id, area_id, lat, lon, address, address_id, postcode, description, \
+     public_description, answers, status, published, created_at, updated_at, deadline_at, token, photos, source, reporter_user_id, reporter_email, \
+     reporter_first_name, reporter_last_name, reporter_phone, reporter_device_id, reporter_account_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) RETURNING id";
+const INSERT_UPDATE: &str = "INSERT INTO report_updates (report_id, at, status, note, internal, actor_id, client_id, external_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+macro_rules! update_select {
+    () => {
+        "SELECT u.id, u.report_id, u.at, u.status, u.note, u.internal, u.external_id FROM report_updates u"
+    };
+}
+const UPDATES: &str = concat!(update_select!(), " WHERE u.report_id = $1 AND (u.internal = $2 OR u.internal = FALSE) ORDER BY u.id");
+const UPDATE_BY_EXTERNAL: &str = concat!(update_select!(), " WHERE u.client_id = $1 AND u.external_id = $2");
+const UPDATES_BETWEEN: &str = concat!(
+    update_select!(),
+    " JOIN reports r ON r.id = u.report_id WHERE u.internal = FALSE AND r.published = TRUE AND u.at >= $1 AND u.at <= $2 \
+      AND ($3 IS NULL OR r.authority_id = $3) ORDER BY u.id LIMIT $4"
+);
+const CHANGE: &str = "UPDATE reports SET status = $1, updated_at = $2, \
+     closed_at = CASE WHEN $3 THEN COALESCE(closed_at, $2) ELSE NULL END, \
+     public_description = COALESCE($4, public_description), published = CASE WHEN $5 THEN $10 ELSE published END, \
+     duplicate_of = COALESCE($6, duplicate_of), forwarded_to = COALESCE($7, forwarded_to) \
+     WHERE id = $8 AND authority_id = $9";
+const SUPPORT: &str = "UPDATE reports SET supporters = supporters + 1 WHERE id = $1 RETURNING supporters, authority_id";
+const CLOSED_WITH_PERSONAL: &str = "SELECT id, authority_id FROM reports WHERE closed_at < $1 AND personal_deleted_at IS NULL LIMIT 500";
+const FORGET: &str = "UPDATE reports SET reporter_user_id = NULL, reporter_email = NULL, reporter_first_name = NULL, reporter_last_name = NULL, \
+     reporter_phone = NULL, reporter_device_id = NULL, reporter_account_id = NULL, description = public_description, personal_deleted_at = $1 \
+     WHERE id = $2 AND personal_deleted_at IS NULL";
+
+row!(ReportRow {
+    id: i64,
+    authority_id: String,
+    category: String,
+    department_id: String,
+    area_id: String,
+    lat: f64,
+    lon: f64,
+    address: Option<String>,
+    address_id: Option<String>,
+    postcode: Option<String>,
+    description: String,
+    public_description: String,
+    answers: String,
+    status: String,
+    published: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    deadline_at: OffsetDateTime,
+    closed_at: Option<OffsetDateTime>,
+    supporters: i64,
+    duplicate_of: Option<i64>,
+    forwarded_to: Option<String>,
+    token: String,
+    photos: String,
+    source: String,
+    reporter_user_id: Option<String>,
+    reporter_email: Option<String>,
+    reporter_first_name: Option<String>,
+    reporter_last_name: Option<String>,
+    reporter_phone: Option<String>,
+    reporter_device_id: Option<String>,
+    reporter_account_id: Option<String>,
+    personal_deleted_at: Option<OffsetDateTime>,
+});
+
+impl ReportRow {
+    fn into_domain(self) -> Result<Report> {
+        Ok(Report {
+            id: self.id,
+            authority_id: AuthorityId::from_stored(self.authority_id),
+            category: self.category,
+            department_id: self.department_id,
+            area_id: self.area_id,
+            location: Location { lat: self.lat, lon: self.lon, address: self.address, address_id: self.address_id, postcode: self.postcode },
+            description: self.description,
+            public_description: self.public_description,
+            answers: serde_json::from_str(&self.answers).map_err(|_| corrupt("report answers"))?,
+            status: ReportStatus::parse(&self.status).ok_or_else(|| corrupt("report status"))?,
+            published: self.published,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            deadline_at: self.deadline_at,
+            closed_at: self.closed_at,
+            supporters: self.supporters,
+            duplicate_of: self.duplicate_of,
+            forwarded_to: self.forwarded_to,
+            token: self.token,
+            photos: serde_json::from_str(&self.photos).map_err(|_| corrupt("report photos"))?,
+            source: self.source,
+            reporter: Reporter {
+                user_id: self.reporter_user_id,
+                email: self.reporter_email,
+                first_name: self.reporter_first_name,
+                last_name: self.reporter_last_name,
+                phone: self.reporter_phone,
+                device_id: self.reporter_device_id,
+                account_id: self.reporter_account_id,
+            },
+            personal_deleted_at: self.personal_deleted_at,
+        })
+    }
+}
+
+row!(UpdateRow { id: i64, report_id: i64, at: OffsetDateTime, status: String, note: String, internal: bool, external_id: Option<String> });
+
+impl UpdateRow {
+    fn into_domain(self) -> Result<ReportUpdate> {
+        Ok(ReportUpdate {
+            id: self.id,
+            report_id: self.report_id,
+            at: self.at,
+            status: ReportStatus::parse(&self.status).ok_or_else(|| corrupt("report update status"))?,
+            note: self.note,
+            internal: self.internal,
+            external_id: self.external_id,
+        })
+    }
+}
+
+fn subject(id: i64) -> String {
+    id.to_string()
+}
+
+async fn create_report<DB: Dialect>(store: &SqlStore<DB>, r: &NewReport, actor: ReportActor<'_>, at: OffsetDateTime) -> Result<Report> {
+    let answers = serde_json::to_string(&r.answers).map_err(|_| corrupt("answers"))?;
+    let photos = serde_json::to_string(&r.photos).map_err(|_| corrupt("photos"))?;
+    let l = &r.location;
+    let p = &r.reporter;
+    let public = if r.published { r.description.as_str() } else { "" };
+    let mut tx = store.write().await?;
+    let (id,): (i64,) = tx
+        .one(
+            INSERT,
+            args![
+                r.authority_id.as_str(),
+                &r.category,
+                &r.department_id,
+                &r.area_id,
+                l.lat,
+                l.lon,
+                &l.address,
+                &l.address_id,
+                &l.postcode,
+                &r.description,
+                public,
+                answers,
+                r.published,
+                at,
+                r.deadline_at,
+                &r.token,
+                photos,
+                &r.source,
+                &p.user_id,
+                &p.email,
+                &p.first_name,
+                &p.last_name,
+                &p.phone,
+                &p.device_id,
+                &p.account_id,
+            ],
+        )
+        .await?;
+    let client = actor.filter(|a| a.0.starts_with("open311:")).map(|a| a.0);
+    tx.execute(INSERT_UPDATE, args![id, at, "open", "", false, actor.map(|a| a.0), client, None::<&str>]).await?;
+    audit(&mut tx, AuditKind::ReportReceived, actor, Some(r.authority_id.as_str()), ("report", &subject(id))).await?;
+    tx.commit().await?;
+    store.optional::<ReportRow>(REPORT, args![id]).await?.ok_or(StoreError::NotFound)?.into_domain()
+}
+
+async fn reports<DB: Dialect>(store: &SqlStore<DB>, f: &ReportFilter) -> Result<Vec<Report>> {
+    let mut sql = String::from(concat!(report_select!(), " WHERE 1 = 1"));
+    let mut values: Vec<Arg> = Vec::new();
+    let next = |values: &mut Vec<Arg>, v: Arg<'static>| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    if let Some(a) = &f.authority_id {
+        let p = next(&mut values, Arg::from(a.as_str().to_owned()));
+        sql.push_str(&format!(" AND authority_id = {p}"));
+    }
+    if !f.ids.is_empty() {
+        let ps: Vec<String> = f.ids.iter().map(|id| next(&mut values, Arg::from(*id))).collect();
+        sql.push_str(&format!(" AND id IN ({})", ps.join(",")));
+    }
+    if !f.categories.is_empty() {
+        let ps: Vec<String> = f.categories.iter().map(|c| next(&mut values, Arg::from(c.clone()))).collect();
+        sql.push_str(&format!(" AND category IN ({})", ps.join(",")));
+    }
+    if !f.statuses.is_empty() {
+        let ps: Vec<String> = f.statuses.iter().map(|s| next(&mut values, Arg::from(s.as_str()))).collect();
+        sql.push_str(&format!(" AND status IN ({})", ps.join(",")));
+    }
+    if let Some(d) = &f.department_id {
+        let p = next(&mut values, Arg::from(d.clone()));
+        sql.push_str(&format!(" AND department_id = {p}"));
+    }
+    if let Some(from) = f.from {
+        let p = next(&mut values, Arg::from(from));
+        sql.push_str(&format!(" AND created_at >= {p}"));
+    }
+    if let Some(to) = f.to {
+        let p = next(&mut values, Arg::from(to));
+        sql.push_str(&format!(" AND created_at <= {p}"));
+    }
+    if f.published_only {
+        sql.push_str(" AND published = TRUE");
+    }
+    let limit = next(&mut values, Arg::from(if f.limit > 0 { f.limit } else { 1000 }));
+    let offset = next(&mut values, Arg::from(f.offset.max(0)));
+    sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET {offset}"));
+    let rows: Vec<ReportRow> = store.all(&sql, &values).await?;
+    rows.into_iter().map(ReportRow::into_domain).collect()
+}
+
+async fn change_report<DB: Dialect>(store: &SqlStore<DB>, c: &ReportChange<'_>, actor: ReportActor<'_>) -> Result<(ReportUpdate, bool)> {
+    let mut tx = store.write().await?;
+    if let Some((client, external)) = c.external {
+        if let Some(found) = tx.optional::<UpdateRow>(UPDATE_BY_EXTERNAL, args![client, external]).await? {
+            tx.rollback().await?;
+            return Ok((found.into_domain()?, false));
+        }
+    }
+    let (text, published) = match c.public_text {
+        Some((text, published)) => (Some(text), Some(published)),
+        None => (None, None),
+    };
+    let changed = tx
+        .execute(
+            CHANGE,
+            args![c.status.as_str(), c.at, c.status.is_closed(), text, published.is_some(), c.duplicate_of, c.forwarded_to, c.report, c.authority.as_str(), published.unwrap_or(false)],
+        )
+        .await?;
+    if changed == 0 {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound);
+    }
+    let client = c.external.map(|e| e.0);
+    let (id,): (i64,) = tx
+        .one(INSERT_UPDATE, args![c.report, c.at, c.status.as_str(), c.note, c.internal, actor.map(|a| a.0), client, c.external.map(|e| e.1)])
+        .await?;
+    audit(&mut tx, AuditKind::ReportStatusChanged, actor, Some(c.authority.as_str()), ("report", &subject(c.report))).await?;
+    tx.commit().await?;
+    let update = ReportUpdate {
+        id,
+        report_id: c.report,
+        at: c.at,
+        status: c.status,
+        note: c.note.to_owned(),
+        internal: c.internal,
+        external_id: c.external.map(|e| e.1.to_owned()),
+    };
+    Ok((update, true))
+}
+
+async fn forget_reporters<DB: Dialect>(store: &SqlStore<DB>, before: OffsetDateTime) -> Result<u64> {
+    let mut done = 0u64;
+    loop {
+        let due: Vec<(i64, String)> = store.all(CLOSED_WITH_PERSONAL, args![before]).await?;
+        if due.is_empty() {
+            return Ok(done);
+        }
+        let now = OffsetDateTime::now_utc();
+        for (id, authority) in due {
+            let mut tx = store.write().await?;
+            if tx.execute(FORGET, args![now, id]).await? > 0 {
+                audit(&mut tx, AuditKind::DataDeleted, None, Some(&authority), ("report", &subject(id))).await?;
+                done += 1;
+            }
+            tx.commit().await?;
+        }
+    }
+}
+
+#[async_trait]
+impl<DB: Dialect> ReportStore for SqlStore<DB> {
+    async fn put_department(&self, department: &Department, actor: &crate::Actor) -> Result<()> {
+        setup::put_department(self, department, actor).await
+    }
+    async fn departments(&self, authority: Option<&AuthorityId>) -> Result<Vec<Department>> {
+        setup::departments(self, authority).await
+    }
+    async fn add_department_member(&self, authority: &AuthorityId, department: &str, user: &str, actor: &crate::Actor) -> Result<()> {
+        setup::add_department_member(self, authority, department, user, actor).await
+    }
+    async fn member_departments(&self, authority: &AuthorityId, user: &str) -> Result<Vec<String>> {
+        setup::member_departments(self, authority, user).await
+    }
+    async fn put_category(&self, category: &Category, actor: &crate::Actor) -> Result<()> {
+        setup::put_category(self, category, actor).await
+    }
+    async fn categories(&self, authority: Option<&AuthorityId>) -> Result<Vec<Category>> {
+        setup::categories(self, authority).await
+    }
+    async fn category(&self, authority: &AuthorityId, code: &str) -> Result<Option<Category>> {
+        setup::category(self, authority, code).await
+    }
+    async fn add_areas(&self, authority: &AuthorityId, areas: &[Area], actor: &crate::Actor) -> Result<()> {
+        setup::add_areas(self, authority, areas, actor).await
+    }
+    async fn areas(&self, authority: Option<&AuthorityId>) -> Result<Vec<Area>> {
+        setup::areas(self, authority).await
+    }
+    async fn add_assignment(&self, assignment: &Assignment, actor: &crate::Actor) -> Result<()> {
+        setup::add_assignment(self, assignment, actor).await
+    }
+    async fn assignments(&self, authority: Option<&AuthorityId>) -> Result<Vec<Assignment>> {
+        setup::assignments(self, authority).await
+    }
+    async fn replace_addresses(&self, authority: &AuthorityId, list: &[amtsweg_places::Address], actor: &crate::Actor) -> Result<u64> {
+        setup::replace_addresses(self, authority, list, actor).await
+    }
+    async fn find_addresses(&self, prefix: &str, limit: i64) -> Result<Vec<(AuthorityId, amtsweg_places::Address)>> {
+        setup::find_addresses(self, prefix, limit).await
+    }
+    async fn create_open311_key(&self, authority: &AuthorityId, name: &str, key_hash: &str, actor: &crate::Actor) -> Result<String> {
+        setup::create_open311_key(self, authority, name, key_hash, actor).await
+    }
+    async fn open311_key(&self, key_hash: &str) -> Result<Option<Open311Key>> {
+        setup::open311_key(self, key_hash).await
+    }
+    async fn open311_keys(&self, authority: &AuthorityId) -> Result<Vec<Open311Key>> {
+        setup::open311_keys(self, authority).await
+    }
+    async fn revoke_open311_key(&self, authority: &AuthorityId, id: &str, actor: &crate::Actor) -> Result<()> {
+        setup::revoke_open311_key(self, authority, id, actor).await
+    }
+
+    async fn create_report(&self, report: &NewReport, actor: ReportActor<'_>, at: OffsetDateTime) -> Result<Report> {
+        create_report(self, report, actor, at).await
+    }
+    async fn report(&self, id: i64) -> Result<Option<Report>> {
+        self.optional::<ReportRow>(REPORT, args![id]).await?.map(ReportRow::into_domain).transpose()
+    }
+    async fn report_by_token(&self, token: &str) -> Result<Option<Report>> {
+        self.optional::<ReportRow>(REPORT_BY_TOKEN, args![token]).await?.map(ReportRow::into_domain).transpose()
+    }
+    async fn reports(&self, filter: &ReportFilter) -> Result<Vec<Report>> {
+        reports(self, filter).await
+    }
+    async fn open_reports_in(&self, authority: &AuthorityId, category: &str, bounds: (f64, f64, f64, f64)) -> Result<Vec<Report>> {
+        let (w, s, e, n) = bounds;
+        let rows: Vec<ReportRow> = self.all(OPEN_IN, args![authority.as_str(), category, w, s, e, n]).await?;
+        rows.into_iter().map(ReportRow::into_domain).collect()
+    }
+    async fn change_report(&self, change: &ReportChange<'_>, actor: ReportActor<'_>) -> Result<(ReportUpdate, bool)> {
+        change_report(self, change, actor).await
+    }
+    async fn report_updates(&self, report: i64, internal: bool) -> Result<Vec<ReportUpdate>> {
+        let rows: Vec<UpdateRow> = self.all(UPDATES, args![report, internal]).await?;
+        rows.into_iter().map(UpdateRow::into_domain).collect()
+    }
+    async fn updates_between(&self, authority: Option<&AuthorityId>, from: OffsetDateTime, to: OffsetDateTime, limit: i64) -> Result<Vec<ReportUpdate>> {
+        let rows: Vec<UpdateRow> = self.all(UPDATES_BETWEEN, args![from, to, authority.map(|a| a.as_str()), limit]).await?;
+        rows.into_iter().map(UpdateRow::into_domain).collect()
+    }
+    async fn support_report(&self, id: i64, actor: ReportActor<'_>) -> Result<i64> {
+        let mut tx = self.write().await?;
+        let Some((count, authority)): Option<(i64, String)> = tx.optional(SUPPORT, args![id]).await? else {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound);
+        };
+        audit(&mut tx, AuditKind::ReportSupported, actor, Some(&authority), ("report", &subject(id))).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+    async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64> {
+        forget_reporters(self, before).await
+    }
+}
