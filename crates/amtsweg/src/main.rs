@@ -224,6 +224,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let mut tokens = amtsweg_demo::seed(&store).await.map_err(|e| format!("Demo-Daten: {e}"))?;
             amtsweg_demo::seed_staff_logins(&store, &mut tokens).await.map_err(|e| format!("Demo-Zugänge: {e}"))?;
+            tokens.open311 = Some(amtsweg_demo::maengel::seed(&store, 300).await.map_err(|e| format!("Mängelmelder: {e}"))?);
             match amtsweg_demo::seed_fim(&store, &fim_fixtures).await {
                 Ok(ids) => println!("FIM-Leistungen importiert: {}", ids.join(", ")),
                 Err(e) => eprintln!("Warnung: FIM-Leistungen nicht importiert ({e}); die Demo läuft ohne sie."),

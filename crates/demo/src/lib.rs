@@ -3,6 +3,8 @@
 //! citizens in each city (and one in Dresden, where no authority on amtsweg is responsible),
 //! one caseworker per authority, and an API token per persona.
 
+pub mod maengel;
+
 use amtsweg_app::accounts::{hash_secret, new_secret};
 use amtsweg_app::operator::{AuthorityInput, FimUpload, OperatorDesk, StaffInput};
 use amtsweg_domain::form::{Constraints, DataType, field, section};
@@ -73,6 +75,9 @@ pub struct DemoTokens {
     /// Password logins of the staff (only `amtsweg demo` makes them: see [`seed_staff_logins`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub staff_logins: Vec<StaffLogin>,
+    /// The Mängelmelder's Open311 server (only when [`maengel::seed`] ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open311: Option<maengel::Open311Demo>,
 }
 
 /// A staff member's password login in the demo: what they would type, and the secret their
@@ -395,7 +400,7 @@ pub async fn seed(store: &DynStore) -> Result<DemoTokens, StoreError> {
     let token = new_secret();
     store.put_api_token(&hash_secret(&token), &operator.id, expires).await?;
     let operator = OperatorToken { name: operator.display_name, token, user_id: operator.id.to_string() };
-    let mut tokens = DemoTokens { operator, citizens: Vec::new(), caseworkers: Vec::new(), staff: Vec::new(), clients: Vec::new(), staff_logins: Vec::new() };
+    let mut tokens = DemoTokens { operator, citizens: Vec::new(), caseworkers: Vec::new(), staff: Vec::new(), clients: Vec::new(), staff_logins: Vec::new(), open311: None };
     for (n, person) in demo_people().into_iter().enumerate() {
         let city = person.city.clone();
         let user = User {

@@ -13,6 +13,7 @@ pub use addresses::{Address, AddressError, AddressList, normalize};
 /// A point: `x` is the longitude, `y` the latitude.
 pub type GeoPoint = geo::Point<f64>;
 
+use geo::orient::{Direction, Orient};
 use geo::{BoundingRect, Distance, GeodesicArea, Haversine, HaversineClosestPoint, Intersects, MultiPolygon, Point, Polygon, Relate, Validation};
 use std::str::FromStr;
 
@@ -82,7 +83,9 @@ impl Shape {
         if let Err(problem) = geometry.check_validation() {
             return Err(AreaError::Invalid { index, name: name.to_owned(), reason: german_reason(&problem.to_string()) });
         }
-        Ok(Self { geometry })
+        // Outer rings counter-clockwise, holes clockwise (RFC 7946, and what the geodesic area
+        // assumes: a clockwise ring would measure the rest of the earth).
+        Ok(Self { geometry: geometry.orient(Direction::Default) })
     }
 
     /// Reads a stored area (GeoJSON geometry, as [`Shape::to_geojson`] writes it), checking it
@@ -294,6 +297,14 @@ mod tests {
         assert_eq!(big.relation(&across), Relation::Overlap);
         assert_eq!(big.relation(&big.clone()), Relation::Inside);
         assert!(small.area_m2() < big.area_m2());
+    }
+
+    #[test]
+    fn a_clockwise_ring_measures_the_same_as_a_counterclockwise_one() {
+        let ccw = Shape::from_geojson(&square(12.0, 51.0, 0.1)).unwrap();
+        let cw = Shape::from_geojson(r#"{"type":"Polygon","coordinates":[[[12.0,51.0],[12.0,51.1],[12.1,51.1],[12.1,51.0],[12.0,51.0]]]}"#).unwrap();
+        assert!((ccw.area_m2() - cw.area_m2()).abs() < 1.0, "{} vs {}", ccw.area_m2(), cw.area_m2());
+        assert!(ccw.area_m2() < 1e9);
     }
 
     #[test]

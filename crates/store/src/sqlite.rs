@@ -344,7 +344,8 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) -> rusqlite::Resul
             Arg::OptInt(v) => stmt.raw_bind_parameter(i, v)?,
             Arg::Time(None) => stmt.raw_bind_parameter(i, rusqlite::types::Null)?,
             Arg::Time(Some(v)) => {
-                let text = v.format(&time::format_description::well_known::Rfc3339).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                // Always in UTC: the column is compared as text.
+                let text = v.to_offset(time::UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
                 stmt.raw_bind_parameter(i, text)?
             }
         }

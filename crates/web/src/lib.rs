@@ -19,6 +19,7 @@ mod forms;
 mod login;
 mod marks;
 mod metrics;
+pub mod open311;
 mod operator;
 mod pages;
 mod portal;

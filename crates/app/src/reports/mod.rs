@@ -90,6 +90,8 @@ pub struct PublicReport {
     pub agency: String,
     pub requested_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// When it was closed (its last change of state to a closed one).
+    pub closed_at: Option<OffsetDateTime>,
     pub address: Option<String>,
     pub address_id: Option<String>,
     pub postcode: Option<String>,
@@ -374,6 +376,7 @@ impl Reports {
             agency: departments.iter().find(|d| d.id == r.department_id).map(|d| d.name.clone()).unwrap_or_default(),
             requested_at: r.created_at,
             updated_at: r.updated_at,
+            closed_at: r.closed_at,
             address: r.location.address.clone(),
             address_id: r.location.address_id.clone(),
             postcode: r.location.postcode.clone(),

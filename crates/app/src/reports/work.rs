@@ -120,12 +120,13 @@ fn check_note(note: &str) -> Result<String, ReportError> {
 }
 
 /// A status update from a back-office system (Open311 `servicerequestupdates`): idempotent by
-/// the client's own update id. Returns the update and whether it is new.
+/// the client's own update id; `status` `None` keeps the report's. Returns the update and
+/// whether it is new.
 pub async fn client_update(
     store: &DynStore,
     key: &Open311Key,
     report: i64,
-    status: ReportStatus,
+    status: Option<ReportStatus>,
     note: &str,
     external_id: &str,
     at: OffsetDateTime,
@@ -144,7 +145,8 @@ pub async fn client_update(
     let c = ReportChange {
         authority: &key.authority_id,
         report,
-        status,
+        // FixMyStreet's `UNCHANGED`: a note without a change of status.
+        status: status.unwrap_or(found.status),
         note: &note,
         internal: false,
         public_text: None,

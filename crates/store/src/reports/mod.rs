@@ -123,9 +123,11 @@ const UPDATE_BY_EXTERNAL: &str = concat!(update_select!(), " WHERE u.client_id =
 const UPDATES_BETWEEN: &str = concat!(
     update_select!(),
     " JOIN reports r ON r.id = u.report_id WHERE u.internal = FALSE AND r.published = TRUE AND u.at >= $1 AND u.at <= $2 \
+      AND NOT (u.status = 'open' AND u.note = '' AND u.at = r.created_at) \
       AND ($3 IS NULL OR r.authority_id = $3) ORDER BY u.id LIMIT $4"
 );
-const CHANGE: &str = "UPDATE reports SET status = $1, updated_at = $2, \
+/// An internal note changes nothing the public sees, not even the time of the last change.
+const CHANGE: &str = "UPDATE reports SET status = $1, updated_at = CASE WHEN $11 THEN updated_at ELSE $2 END, \
      closed_at = CASE WHEN $3 THEN COALESCE(closed_at, $2) ELSE NULL END, \
      public_description = COALESCE($4, public_description), published = CASE WHEN $5 THEN $10 ELSE published END, \
      duplicate_of = COALESCE($6, duplicate_of), forwarded_to = COALESCE($7, forwarded_to) \
@@ -336,7 +338,7 @@ async fn change_report<DB: Dialect>(store: &SqlStore<DB>, c: &ReportChange<'_>, 
     let changed = tx
         .execute(
             CHANGE,
-            args![c.status.as_str(), c.at, c.status.is_closed(), text, published.is_some(), c.duplicate_of, c.forwarded_to, c.report, c.authority.as_str(), published.unwrap_or(false)],
+            args![c.status.as_str(), c.at, c.status.is_closed(), text, published.is_some(), c.duplicate_of, c.forwarded_to, c.report, c.authority.as_str(), published.unwrap_or(false), c.internal],
         )
         .await?;
     if changed == 0 {

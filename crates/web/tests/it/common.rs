@@ -112,6 +112,14 @@ impl TestApp {
         Some(TestApp { base, store, platform, tokens: Arc::new(tokens), http: reqwest::Client::new(), cleanup: Arc::new(cleanup) })
     }
 
+    /// The app with the demo's Mängelmelder (Leipzig and Halle) and `reports` synthetic reports.
+    pub async fn with_maengel(mut self, reports: usize) -> TestApp {
+        let mut tokens = (*self.tokens).clone();
+        tokens.open311 = Some(amtsweg_demo::maengel::seed(&self.store, reports).await.expect("the demo Mängelmelder seeds"));
+        self.tokens = Arc::new(tokens);
+        self
+    }
+
     /// Runs the background jobs that are due now, instead of waiting for the worker; returns how
     /// many ran.
     pub async fn run_pending_jobs(&self) -> usize {

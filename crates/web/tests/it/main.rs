@@ -15,6 +15,7 @@ mod hardening;
 mod isolation;
 mod login;
 mod ledger;
+mod open311;
 mod openapi;
 mod pages;
 mod platform;
