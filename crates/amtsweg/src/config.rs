@@ -34,6 +34,22 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub rate_limits: RateLimitConfig,
     pub security: SecurityConfig,
+    pub reports: ReportsConfig,
+}
+
+/// The Mängelmelder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Days a closed report keeps its reporter's personal data (name, e-mail, phone, device,
+    /// account); then they are deleted and the report stays, anonymised.
+    pub retention_days: u32,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        Self { retention_days: amtsweg_app::reports::DEFAULT_RETENTION_DAYS }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -190,6 +206,7 @@ impl Default for Config {
             oidc: OidcConfig::default(),
             rate_limits: RateLimitConfig::default(),
             security: SecurityConfig::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }
@@ -256,7 +273,7 @@ impl Default for RateLimitConfig {
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// Every environment variable (without the prefix) and the key of the file it sets.
-pub const ENV_KEYS: [(&str, &str); 34] = [
+pub const ENV_KEYS: [(&str, &str); 35] = [
     ("data_dir", "data_dir"),
     ("log", "log"),
     ("listen", "server.listen"),
@@ -291,6 +308,7 @@ pub const ENV_KEYS: [(&str, &str); 34] = [
     ("rate_limit_assistant_per_minute", "rate_limits.assistant_per_minute"),
     ("rate_limit_api_per_second", "rate_limits.api_per_second"),
     ("security_events", "security.events"),
+    ("report_retention_days", "reports.retention_days"),
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];

@@ -17,6 +17,7 @@ mod bench_load;
 mod config;
 mod fim;
 mod ledger;
+mod maengel;
 mod operator;
 mod register;
 mod staff;
@@ -93,6 +94,10 @@ enum Command {
     /// Responsibilities: which authority handles which service for which region.
     #[command(subcommand)]
     Responsibility(operator::ResponsibilityCommand),
+    /// The Mängelmelder of an authority: departments, categories, areas, assignments, addresses,
+    /// Open311 API keys.
+    #[command(subcommand)]
+    Maengel(maengel::MaengelCommand),
 }
 
 #[derive(Args)]
@@ -251,6 +256,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Restore { dir, flags } => backup::restore(dir, cli.config.as_ref(), &flags).await,
         Command::Authority(command) => operator::run_authority(command, cli.config.as_ref()).await,
         Command::Responsibility(command) => operator::run_responsibility(command, cli.config.as_ref()).await,
+        Command::Maengel(command) => maengel::run(command, cli.config.as_ref()).await,
         Command::Register(command) => {
             init_tracing("info");
             register::run(command).await
@@ -325,7 +331,7 @@ async fn serve(
     if let Some(secret) = config.upload_key_base64() {
         security = security.with_client_secret(secret.as_bytes());
     }
-    let mut app = Platform::new(store, ledger_key, upload_key).with_security_log(security);
+    let mut app = Platform::new(store, ledger_key, upload_key).with_security_log(security).with_report_retention_days(config.reports.retention_days);
     if let Some(model) = config.model() {
         app = app.with_model(model);
     }

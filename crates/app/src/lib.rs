@@ -75,6 +75,8 @@ pub struct Platform {
     pub assistant: assistant::AssistantState,
     /// Security events for the SIEM (and the operator's page).
     pub security: Arc<security::SecurityLog>,
+    /// How long a closed report of the Mängelmelder keeps its reporter's personal data.
+    pub report_retention: time::Duration,
 }
 
 impl Platform {
@@ -103,7 +105,20 @@ impl Platform {
             model: None,
             assistant: assistant::AssistantState::default(),
             security: Arc::new(security::SecurityLog::default()),
+            report_retention: time::Duration::days(i64::from(reports::DEFAULT_RETENTION_DAYS)),
         }
+    }
+
+    /// The Mängelmelder's use cases, with photos encrypted by the upload key; `photo_base` is
+    /// where photos are served (for `media_url`).
+    pub fn reports(&self, photo_base: impl Into<String>) -> reports::Reports {
+        reports::Reports::new(self.store.clone(), photo_base).with_photos(self.upload_key.clone())
+    }
+
+    /// Closed reports keep their reporter's personal data this many days.
+    pub fn with_report_retention_days(mut self, days: u32) -> Self {
+        self.report_retention = time::Duration::days(i64::from(days));
+        self
     }
 
     /// Security events also go to `log`'s sink.

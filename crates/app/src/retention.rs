@@ -18,3 +18,9 @@ pub async fn sweep(store: &DynStore, now: OffsetDateTime) -> Result<u64, amtsweg
     store.delete_security_events_before(now - crate::security::RETENTION).await?;
     store.delete_transfers_before(now - transfer_retention()).await
 }
+
+/// Deletes the personal data of the Mängelmelder's reports closed longer ago than `retention`
+/// (the reports stay, anonymised; each deletion is in the ledger). Returns how many.
+pub async fn forget_reporters(store: &DynStore, now: OffsetDateTime, retention: time::Duration) -> Result<u64, amtsweg_store::StoreError> {
+    store.forget_reporters(now - retention).await
+}

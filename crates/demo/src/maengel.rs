@@ -376,6 +376,7 @@ async fn synthetic_reports(store: &DynStore, count: usize) -> Result<(), String>
             // Synthetic reporters: none of them real, and most anonymous.
             reporter: if n % 4 == 0 { Reporter { email: Some(format!("melder{n}@example.org")), ..Default::default() } } else { Reporter::default() },
             photos: vec![],
+            photo_files: vec![],
         };
         let stored = store.create_report(&report, None, created).await.map_err(e)?;
         let roll = rng.next();

@@ -39,6 +39,12 @@ pub enum Refusal {
     UnreadableImage,
     #[error("the image has too many pixels ({width} × {height})")]
     TooManyPixels { width: u32, height: u32 },
+    /// A HEIC/HEIF photo (iPhones write them): not decoded here, refused with a way out.
+    #[error("a HEIC photo")]
+    Heic,
+    /// Not a photo (a PDF where a photo was asked for).
+    #[error("not a PNG or JPEG photo")]
+    NotAPhoto,
 }
 
 impl Refusal {
@@ -53,6 +59,8 @@ impl Refusal {
                 "Das PDF enthält {what}. Solche aktiven Inhalte nehmen wir aus Sicherheitsgründen nicht an. Bitte drucken Sie das Dokument als PDF („Als PDF drucken“) und laden Sie diese Fassung hoch."
             ),
             Refusal::UnreadableImage => "Das Bild lässt sich nicht lesen; es ist beschädigt oder kein echtes PNG- oder JPEG-Bild. Bitte speichern Sie es erneut als PNG oder JPEG und laden Sie es noch einmal hoch.".into(),
+            Refusal::Heic => "Das Foto ist im Format HEIC (so speichern iPhones Fotos). Bitte senden Sie es als JPEG: Auf dem iPhone unter „Einstellungen > Kamera > Formate“ „Maximale Kompatibilität“ wählen, oder das Foto vor dem Senden teilen, dann wird es meist als JPEG übertragen.".into(),
+            Refusal::NotAPhoto => "Bitte senden Sie ein Foto als JPEG oder PNG; die Datei ist keines davon.".into(),
             Refusal::TooManyPixels { width, height } => format!(
                 "Das Bild ist mit {} × {} Bildpunkten zu groß (höchstens {} Megapixel). Bitte verkleinern Sie es und laden Sie es erneut hoch.",
                 german_number(*width),
@@ -89,6 +97,41 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The longest side of a stored photo, in pixels.
+pub const MAX_PHOTO_SIDE: u32 = 2048;
+
+/// Whether the bytes are a HEIF container (HEIC, HEIF, AVIF photos): an ISO base media file
+/// whose `ftyp` box names one of their brands.
+pub fn is_heif(bytes: &[u8]) -> bool {
+    if bytes.len() < 16 || &bytes[4..8] != b"ftyp" {
+        return false;
+    }
+    let size = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    let end = size.clamp(16, bytes.len().min(256));
+    // The major brand at 8..12, then the compatible brands from 16 on, four bytes each.
+    std::iter::once(&bytes[8..12]).chain(bytes[16..end].chunks_exact(4)).any(|brand| {
+        matches!(brand, b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" | b"avif" | b"avis")
+    })
+}
+
+/// Checks a photo for a report: PNG or JPEG by its content (HEIC recognised and refused with
+/// a way out), encoded again without metadata (EXIF and its GPS position go), turned upright,
+/// and at most [`MAX_PHOTO_SIDE`] pixels on its longest side.
+pub fn photo(bytes: &[u8]) -> Result<Checked, Refusal> {
+    if is_heif(bytes) {
+        return Err(Refusal::Heic);
+    }
+    let media_type = match sniff(bytes) {
+        Some("image/png") => "image/png",
+        Some("image/jpeg") => "image/jpeg",
+        Some(_) => return Err(Refusal::NotAPhoto),
+        None => return Err(Refusal::NotAPhoto),
+    };
+    let format = if media_type == "image/png" { image::ImageFormat::Png } else { image::ImageFormat::Jpeg };
+    let bytes = picture::reencode_within(bytes, format, Some(MAX_PHOTO_SIDE))?;
+    Ok(Checked { media_type, bytes })
+}
+
 /// Checks a document: a PDF without active content is stored as it came (a signed PDF keeps
 /// its signature), an image as newly encoded.
 pub fn check(bytes: &[u8]) -> Result<Checked, Refusal> {
@@ -118,8 +161,20 @@ mod tests {
     }
 
     #[test]
+    fn heic_is_recognised_by_its_brand() {
+        let mut heic = vec![0, 0, 0, 24];
+        heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+        assert!(is_heif(&heic));
+        assert_eq!(photo(&heic).unwrap_err(), Refusal::Heic);
+        let mut mp4 = vec![0, 0, 0, 20];
+        mp4.extend_from_slice(b"ftypisom\0\0\0\0isom");
+        assert!(!is_heif(&mp4));
+        assert_eq!(photo(b"%PDF-1.7").unwrap_err(), Refusal::NotAPhoto);
+    }
+
+    #[test]
     fn every_refusal_says_what_to_do() {
-        for r in [Refusal::UnknownType, Refusal::Html, Refusal::UnreadablePdf, Refusal::EncryptedPdf, Refusal::ActiveContent("JavaScript"), Refusal::UnreadableImage, Refusal::TooManyPixels { width: 20_000, height: 20_000 }] {
+        for r in [Refusal::Heic, Refusal::NotAPhoto, Refusal::UnknownType, Refusal::Html, Refusal::UnreadablePdf, Refusal::EncryptedPdf, Refusal::ActiveContent("JavaScript"), Refusal::UnreadableImage, Refusal::TooManyPixels { width: 20_000, height: 20_000 }] {
             let m = r.message();
             assert!(m.contains(" Sie ") && m.contains("Bitte "), "polite and with a next step: {m}");
         }

@@ -12,11 +12,17 @@ const JPEG_QUALITY: u8 = 90;
 const MAX_ALLOC: u64 = 512 * 1024 * 1024;
 
 pub(crate) fn reencode(bytes: &[u8], format: ImageFormat) -> Result<Vec<u8>, Refusal> {
-    // A panic in a decoder on hostile input is an unreadable image, not a failed request.
-    std::panic::catch_unwind(|| decode_and_encode(bytes, format)).map_err(|_| Refusal::UnreadableImage)?
+    reencode_within(bytes, format, None)
 }
 
-fn decode_and_encode(bytes: &[u8], format: ImageFormat) -> Result<Vec<u8>, Refusal> {
+/// As [`reencode`], and scaled down (keeping its proportions) so that neither side is longer
+/// than `max_side`, when given.
+pub(crate) fn reencode_within(bytes: &[u8], format: ImageFormat, max_side: Option<u32>) -> Result<Vec<u8>, Refusal> {
+    // A panic in a decoder on hostile input is an unreadable image, not a failed request.
+    std::panic::catch_unwind(|| decode_and_encode(bytes, format, max_side)).map_err(|_| Refusal::UnreadableImage)?
+}
+
+fn decode_and_encode(bytes: &[u8], format: ImageFormat, max_side: Option<u32>) -> Result<Vec<u8>, Refusal> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_ALLOC);
@@ -29,6 +35,9 @@ fn decode_and_encode(bytes: &[u8], format: ImageFormat) -> Result<Vec<u8>, Refus
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut picture = DynamicImage::from_decoder(decoder).map_err(|_| Refusal::UnreadableImage)?;
     picture.apply_orientation(orientation);
+    if let Some(max) = max_side.filter(|max| picture.width() > *max || picture.height() > *max) {
+        picture = picture.resize(max, max, image::imageops::FilterType::Triangle);
+    }
     let mut out = Vec::new();
     match format {
         ImageFormat::Jpeg => {
@@ -91,6 +100,17 @@ mod tests {
         assert!(!checked.bytes.windows(4).any(|w| w == b"Exif") && !checked.bytes.windows(3).any(|w| w == b"GPS"));
         let upright = image::load_from_memory(&checked.bytes).unwrap();
         assert_eq!((upright.width(), upright.height()), (32, 64), "turned as the EXIF orientation said");
+    }
+
+    #[test]
+    fn report_photos_are_upright_without_gps_and_at_most_2048_pixels() {
+        let photo = jpeg_with_exif(3000, 1000);
+        let checked = crate::photo(&photo).unwrap();
+        assert!(!checked.bytes.windows(3).any(|w| w == b"GPS"), "the GPS position is gone");
+        let stored = image::load_from_memory(&checked.bytes).unwrap();
+        assert_eq!((stored.width(), stored.height()), (683, 2048), "turned upright, then scaled to 2048 on the long side");
+        let small = crate::photo(&jpeg_with_exif(64, 32)).unwrap();
+        assert_eq!(image::load_from_memory(&small.bytes).unwrap().height(), 64, "small photos keep their size");
     }
 
     #[test]

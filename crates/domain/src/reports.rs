@@ -334,7 +334,7 @@ pub struct Report {
     pub forwarded_to: Option<String>,
     /// A token for batch clients (Open311 `tokens/{token}`).
     pub token: String,
-    /// Photos kept with the report (their ids).
+    /// Photos kept with the report (their ids), and media URLs a client sent.
     pub photos: Vec<String>,
     /// Where it came from: `portal` or `open311:<client>`.
     pub source: String,
@@ -373,7 +373,19 @@ pub struct NewReport {
     pub token: String,
     pub source: String,
     pub reporter: Reporter,
+    /// Media URLs a client sent.
     pub photos: Vec<String>,
+    /// Photos to keep with the report (checked, encrypted).
+    pub photo_files: Vec<PhotoFile>,
+}
+
+/// A photo of a report as stored: checked and encoded again, then encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoFile {
+    pub id: String,
+    pub media_type: String,
+    /// The encrypted bytes.
+    pub sealed: String,
 }
 
 /// What a list of reports may be narrowed to.

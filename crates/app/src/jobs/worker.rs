@@ -30,14 +30,22 @@ pub async fn run(app: &Platform, kind: &JobKind) -> Result<(), String> {
             }
         }
         JobKind::LedgerCheckpoint => crate::ledger::checkpoint(&app.store, app.ledger.key()).await.map(|_| ()).map_err(|e| e.to_string()),
-        JobKind::Retention => match crate::retention::sweep(&app.store, OffsetDateTime::now_utc()).await {
-            Ok(0) => Ok(()),
-            Ok(n) => {
-                tracing::info!(deleted = n, "transfer log entries past their retention deleted");
-                Ok(())
+        JobKind::Retention => {
+            let now = OffsetDateTime::now_utc();
+            match crate::retention::sweep(&app.store, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "transfer log entries past their retention deleted"),
+                Err(e) => return Err(e.to_string()),
             }
-            Err(e) => Err(e.to_string()),
-        },
+            match crate::retention::forget_reporters(&app.store, now, app.report_retention).await {
+                Ok(0) => Ok(()),
+                Ok(n) => {
+                    tracing::info!(reports = n, "reporters' personal data past its retention deleted");
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
     }
 }
 

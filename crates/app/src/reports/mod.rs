@@ -22,6 +22,9 @@ pub use routing::{Map, Route};
 
 /// How long a closed report keeps its reporter's personal data, unless configured otherwise.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// Most photos of one report, and most bytes of each as sent.
+pub const MAX_PHOTOS: usize = 3;
+pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 
 /// Why a report (or a query) is refused. The messages are German, for the citizen or the
 /// client's user, and never repeat personal data.
@@ -69,8 +72,10 @@ pub struct Draft {
     /// Answers by attribute code (several for a multivaluelist).
     pub answers: BTreeMap<String, Vec<String>>,
     pub reporter: Reporter,
-    /// Photo ids or media URLs.
+    /// Media URLs (from Open311 clients).
     pub photos: Vec<String>,
+    /// Photos as sent (from the portal): checked, encoded again and encrypted before storing.
+    pub uploads: Vec<Vec<u8>>,
     /// `portal` or `open311:<key id>`.
     pub source: String,
 }
@@ -106,6 +111,8 @@ pub struct PublicReport {
 #[derive(Clone)]
 pub struct Reports {
     store: DynStore,
+    /// Encrypts photos at rest (without it, photos are refused).
+    upload_key: Option<std::sync::Arc<crate::uploads::UploadKey>>,
     /// Where photos are served, for `media_url` (e.g. `https://amtsweg.example/maengel/fotos/`).
     pub photo_base: String,
 }
@@ -199,7 +206,59 @@ fn random_token() -> Result<String, AppError> {
 
 impl Reports {
     pub fn new(store: DynStore, photo_base: impl Into<String>) -> Self {
-        Self { store, photo_base: photo_base.into() }
+        Self { store, upload_key: None, photo_base: photo_base.into() }
+    }
+
+    /// The same, able to keep photos (encrypted with the installation's upload key).
+    pub fn with_photos(mut self, key: std::sync::Arc<crate::uploads::UploadKey>) -> Self {
+        self.upload_key = Some(key);
+        self
+    }
+
+    /// Checks photos (by content; HEIC refused with a way out; EXIF and GPS removed, upright, at
+    /// most 2048 pixels) and encrypts them. Nothing is stored here.
+    pub async fn check_photos(&self, uploads: &[Vec<u8>]) -> Result<Vec<amtsweg_domain::reports::PhotoFile>, ReportError> {
+        let uploads: Vec<&Vec<u8>> = uploads.iter().filter(|u| !u.is_empty()).collect();
+        if uploads.len() > MAX_PHOTOS {
+            return Err(invalid("media", format!("Bitte senden Sie höchstens {MAX_PHOTOS} Fotos.")));
+        }
+        let mut out = Vec::new();
+        for (i, bytes) in uploads.into_iter().enumerate() {
+            let n = i + 1;
+            if bytes.len() > MAX_PHOTO_BYTES {
+                return Err(invalid("media", format!("Foto {n} ist zu groß (höchstens {} MiB). Bitte verkleinern Sie es.", MAX_PHOTO_BYTES / 1024 / 1024)));
+            }
+            let key = self.upload_key.clone().ok_or_else(|| AppError::Internal("no upload key for photos".into()))?;
+            // At most two at a time: decoding a photo of 40 megapixels takes a few hundred MB.
+            static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+            let _permit = CHECKS.acquire().await.map_err(|_| AppError::Internal("photo checks closed".into()))?;
+            let owned = bytes.clone();
+            let checked = tokio::task::spawn_blocking(move || amtsweg_documents::photo(&owned))
+                .await
+                .map_err(|_| AppError::Internal("photo check failed".into()))?
+                .map_err(|refusal| {
+                    tracing::info!(reason = %refusal, "photo refused");
+                    invalid("media", format!("Foto {n}: {}", refusal.message()))
+                })?;
+            let mut id = [0u8; 16];
+            getrandom::fill(&mut id).map_err(|_| AppError::Internal("no random source".into()))?;
+            out.push(amtsweg_domain::reports::PhotoFile { id: hex::encode(id), media_type: checked.media_type.to_owned(), sealed: key.seal(&checked.bytes) });
+        }
+        Ok(out)
+    }
+
+    /// A photo of a published report: media type and bytes.
+    pub async fn public_photo(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, ReportError> {
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let Some((report, media_type, sealed)) = self.store.report_photo(id).await? else { return Ok(None) };
+        if !self.store.report(report).await?.is_some_and(|r| r.published) {
+            return Ok(None);
+        }
+        let key = self.upload_key.clone().ok_or_else(|| AppError::Internal("no upload key for photos".into()))?;
+        let bytes = key.open(&sealed).ok_or_else(|| AppError::Internal("a stored photo does not open".into()))?;
+        Ok(Some((media_type, bytes)))
     }
 
     pub fn store(&self) -> &DynStore {
@@ -298,6 +357,7 @@ impl Reports {
             .await?
             .ok_or_else(|| ReportError::NotFound(format!("Die Kategorie „{}“ (service_code) gibt es hier nicht.", short(&draft.category))))?;
         let answers = check_answers(&category, &draft.answers)?;
+        let photo_files = self.check_photos(&draft.uploads).await?;
         let Some(route) = map.route(&authority, &category.code, point) else {
             let own = self.store.authority(&authority).await?.map(|a| a.name).unwrap_or_default();
             let other = match map.nearest_other(&authority, point) {
@@ -325,6 +385,7 @@ impl Reports {
             source: draft.source,
             reporter: draft.reporter,
             photos: draft.photos,
+            photo_files,
         };
         Ok(self.store.create_report(&report, actor, now).await?)
     }

@@ -43,6 +43,10 @@ impl ReportAdmin {
         &self.authority
     }
 
+    pub fn store(&self) -> &DynStore {
+        &self.store
+    }
+
     pub async fn put_department(&self, id: &str, name: &str) -> Result<Department, ReportError> {
         if !valid_code(id) {
             return Err(invalid("id", "Der Kurzname darf nur Buchstaben, Ziffern, „-“ und „_“ enthalten (höchstens 40 Zeichen)."));

@@ -127,3 +127,14 @@ CREATE TABLE open311_keys (
     created_at   TIMESTAMPTZ NOT NULL,
     revoked_at   TIMESTAMPTZ
 );
+
+-- Photos of reports: checked and encoded again (no metadata), encrypted like uploads.
+CREATE TABLE report_photos (
+    id         TEXT PRIMARY KEY,
+    report_id  BIGINT NOT NULL REFERENCES reports(id),
+    position   BIGINT NOT NULL,
+    media_type TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX report_photos_by_report ON report_photos (report_id);

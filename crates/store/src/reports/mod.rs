@@ -73,6 +73,10 @@ pub trait ReportStore: Send + Sync {
     /// Deletes the personal data of reports closed before `before`; returns how many. Each
     /// deletion is audited (`data_deleted`).
     async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64>;
+    /// A photo: its report, media type and encrypted bytes.
+    async fn report_photo(&self, id: &str) -> Result<Option<(i64, String, String)>>;
+    /// Replaces a photo of a report of the authority (its redacted version), audited.
+    async fn replace_report_photo(&self, authority: &AuthorityId, id: &str, sealed: &str, actor: ReportActor<'_>) -> Result<()>;
 }
 
 /// A change of a report.
@@ -132,6 +136,12 @@ const CHANGE: &str = "UPDATE reports SET status = $1, updated_at = CASE WHEN $11
      public_description = COALESCE($4, public_description), published = CASE WHEN $5 THEN $10 ELSE published END, \
      duplicate_of = COALESCE($6, duplicate_of), forwarded_to = COALESCE($7, forwarded_to) \
      WHERE id = $8 AND authority_id = $9";
+const INSERT_PHOTO: &str = "INSERT INTO report_photos (id, report_id, position, media_type, content, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+const PHOTO: &str = "SELECT report_id, media_type, content FROM report_photos WHERE id = $1";
+const REPLACE_PHOTO: &str = "UPDATE report_photos SET content = $1 WHERE id = $2 AND report_id IN (SELECT id FROM reports WHERE authority_id = $3) RETURNING report_id";
+const REPORTER_OF: &str = "SELECT reporter_user_id FROM reports WHERE id = $1";
+const DELIVER: &str = "INSERT INTO mailbox_messages (id, citizen_id, application_id, sender, subject, body, created_at) VALUES ($1, $2, NULL, $3, $4, $5, $6)";
+const AUTHORITY_NAME: &str = "SELECT name FROM authorities WHERE id = $1";
 const SUPPORT: &str = "UPDATE reports SET supporters = supporters + 1 WHERE id = $1 RETURNING supporters, authority_id";
 const CLOSED_WITH_PERSONAL: &str = "SELECT id, authority_id FROM reports WHERE closed_at < $1 AND personal_deleted_at IS NULL LIMIT 500";
 const FORGET: &str = "UPDATE reports SET reporter_user_id = NULL, reporter_email = NULL, reporter_first_name = NULL, reporter_last_name = NULL, \
@@ -234,7 +244,8 @@ fn subject(id: i64) -> String {
 
 async fn create_report<DB: Dialect>(store: &SqlStore<DB>, r: &NewReport, actor: ReportActor<'_>, at: OffsetDateTime) -> Result<Report> {
     let answers = serde_json::to_string(&r.answers).map_err(|_| corrupt("answers"))?;
-    let photos = serde_json::to_string(&r.photos).map_err(|_| corrupt("photos"))?;
+    let all_photos: Vec<&str> = r.photo_files.iter().map(|p| p.id.as_str()).chain(r.photos.iter().map(String::as_str)).collect();
+    let photos = serde_json::to_string(&all_photos).map_err(|_| corrupt("photos"))?;
     let l = &r.location;
     let p = &r.reporter;
     let public = if r.published { r.description.as_str() } else { "" };
@@ -273,9 +284,25 @@ async fn create_report<DB: Dialect>(store: &SqlStore<DB>, r: &NewReport, actor: 
         .await?;
     let client = actor.filter(|a| a.0.starts_with("open311:")).map(|a| a.0);
     tx.execute(INSERT_UPDATE, args![id, at, "open", "", false, actor.map(|a| a.0), client, None::<&str>]).await?;
+    for (position, photo) in r.photo_files.iter().enumerate() {
+        tx.execute(INSERT_PHOTO, args![&photo.id, id, position as i64, &photo.media_type, &photo.sealed, at]).await?;
+    }
+    if let Some(citizen) = &r.reporter.user_id {
+        let body = format!(
+            "Vielen Dank für Ihre Meldung. Sie hat die Nummer {id}. Wir benachrichtigen Sie hier, sobald sich ihr Stand ändert.\n\nStand und Verlauf: /maengel/meldungen/{id}"
+        );
+        deliver(&mut tx, citizen, r.authority_id.as_str(), &format!("Ihre Meldung Nr. {id} ist eingegangen"), &body, at).await?;
+    }
     audit(&mut tx, AuditKind::ReportReceived, actor, Some(r.authority_id.as_str()), ("report", &subject(id))).await?;
     tx.commit().await?;
     store.optional::<ReportRow>(REPORT, args![id]).await?.ok_or(StoreError::NotFound)?.into_domain()
+}
+
+/// A message to the reporter's mailbox, from the authority, in the caller's transaction.
+async fn deliver<DB: Dialect>(tx: &mut crate::sql::Write<DB>, citizen: &str, authority: &str, subject: &str, body: &str, at: OffsetDateTime) -> Result<()> {
+    let sender = tx.optional::<(String,)>(AUTHORITY_NAME, args![authority]).await?.map(|(n,)| n).unwrap_or_default();
+    tx.execute(DELIVER, args![crate::sql::new_id(), citizen, sender, subject, body, at]).await?;
+    Ok(())
 }
 
 async fn reports<DB: Dialect>(store: &SqlStore<DB>, f: &ReportFilter) -> Result<Vec<Report>> {
@@ -349,6 +376,17 @@ async fn change_report<DB: Dialect>(store: &SqlStore<DB>, c: &ReportChange<'_>, 
     let (id,): (i64,) = tx
         .one(INSERT_UPDATE, args![c.report, c.at, c.status.as_str(), c.note, c.internal, actor.map(|a| a.0), client, c.external.map(|e| e.1)])
         .await?;
+    if !c.internal {
+        if let Some((Some(citizen),)) = tx.optional::<(Option<String>,)>(REPORTER_OF, args![c.report]).await? {
+            let mut body = format!("Ihre Meldung Nr. {} ist jetzt: {}.", c.report, c.status.label());
+            if !c.note.is_empty() {
+                body.push_str("\n\n");
+                body.push_str(c.note);
+            }
+            body.push_str(&format!("\n\nStand und Verlauf: /maengel/meldungen/{}", c.report));
+            deliver(&mut tx, &citizen, c.authority.as_str(), &format!("Ihre Meldung Nr. {}: {}", c.report, c.status.label()), &body, c.at).await?;
+        }
+    }
     audit(&mut tx, AuditKind::ReportStatusChanged, actor, Some(c.authority.as_str()), ("report", &subject(c.report))).await?;
     tx.commit().await?;
     let update = ReportUpdate {
@@ -476,5 +514,17 @@ impl<DB: Dialect> ReportStore for SqlStore<DB> {
     }
     async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64> {
         forget_reporters(self, before).await
+    }
+    async fn report_photo(&self, id: &str) -> Result<Option<(i64, String, String)>> {
+        self.optional(PHOTO, args![id]).await
+    }
+    async fn replace_report_photo(&self, authority: &AuthorityId, id: &str, sealed: &str, actor: ReportActor<'_>) -> Result<()> {
+        let mut tx = self.write().await?;
+        let Some((report,)): Option<(i64,)> = tx.optional(REPLACE_PHOTO, args![sealed, id, authority.as_str()]).await? else {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound);
+        };
+        audit(&mut tx, AuditKind::ReportChanged, actor, Some(authority.as_str()), ("report", &subject(report))).await?;
+        tx.commit().await
     }
 }

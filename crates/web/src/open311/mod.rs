@@ -478,6 +478,7 @@ async fn post_request(state: &AppState, reports: &Reports, params: &Params) -> R
             account_id: personal(params, "account_id", 200)?,
         },
         photos: media,
+        uploads: Vec::new(),
         source: format!("open311:{}", key.id),
     };
     let client_id = format!("open311:{}", key.id);

@@ -1,0 +1,258 @@
+//! `amtsweg maengel …`: an authority's Mängelmelder set up at the console (departments,
+//! categories, areas from GeoJSON, assignments, the address list, Open311 API keys), with the
+//! same checks and German messages as everywhere (`amtsweg_app::reports::setup`); every change
+//! is audited with the actor `console`.
+//!
+//! What a command creates or lists is printed as JSON on standard output; a refusal goes to
+//! standard error and the exit code is 1. Nothing of a refused import is stored.
+
+use crate::{ServerFlags, load, open_store};
+use amtsweg_app::reports::ReportError;
+use amtsweg_app::reports::setup::ReportAdmin;
+use amtsweg_domain::reports::{Attribute, Category, Publication};
+use amtsweg_domain::{AuthorityId, Role, UserId};
+use clap::Subcommand;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum MaengelCommand {
+    /// Create or rename a department (a team that handles reports).
+    Department {
+        #[arg(long)]
+        authority: String,
+        /// Short name: letters, digits, `-`, `_`.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Members of staff of the authority to add (their user ids).
+        #[arg(long = "member")]
+        members: Vec<String>,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+    /// Create or change a category from a JSON file: `code`, `name`, `group`, `keywords`,
+    /// `description`, `attributes` (Open311: `code`, `description`, `datatype`, `required`,
+    /// `datatype_description`, `order`, `values` as `[{"key","name"}]`), `publication`
+    /// (`moderated` or `immediate`), `deadline_days`.
+    Category {
+        #[arg(long)]
+        authority: String,
+        file: PathBuf,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+    /// Import areas from GeoJSON (Polygon or MultiPolygon features; names from a property).
+    Areas {
+        #[arg(long)]
+        authority: String,
+        /// The areas' ids are `<prefix>-1`, `<prefix>-2`, … in the file's order.
+        #[arg(long)]
+        prefix: String,
+        /// The property holding each area's name.
+        #[arg(long, default_value = "name")]
+        name_property: String,
+        file: PathBuf,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+    /// Let a department handle a category in an area.
+    Assign {
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        area: String,
+        #[arg(long)]
+        department: String,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+    /// Replace the address list from CSV (street, house number, postcode, place, lat, lon).
+    Addresses {
+        #[arg(long)]
+        authority: String,
+        file: PathBuf,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+    /// Issue an API key for an Open311 client; the key is printed once.
+    Key {
+        #[arg(long)]
+        authority: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+    /// Show the setup: departments, categories, areas, assignments, keys (without geometry).
+    Show {
+        #[arg(long)]
+        authority: String,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+}
+
+async fn admin(config_path: Option<&PathBuf>, flags: &ServerFlags, authority: &str) -> Result<ReportAdmin, String> {
+    let config = load(config_path, flags)?;
+    let store = open_store(&config).await?;
+    let id = AuthorityId::parse(authority).ok_or_else(|| format!("Die Behörde „{authority}“ gibt es nicht."))?;
+    if store.authority(&id).await.map_err(|e| e.to_string())?.is_none() {
+        return Err(format!("Die Behörde „{authority}“ gibt es nicht."));
+    }
+    Ok(ReportAdmin::for_authority(store, id, amtsweg_store::Actor { id: UserId::from_stored("console".into()), role: Role::Operator }))
+}
+
+fn refused(e: ReportError) -> String {
+    match e {
+        ReportError::NotFound(m) | ReportError::Invalid(_, m) => m,
+        ReportError::App(e) => e.message(),
+    }
+}
+
+fn read(file: &PathBuf) -> Result<String, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    String::from_utf8(bytes).map_err(|_| format!("{}: nicht in UTF-8 kodiert", file.display()))
+}
+
+fn print(value: serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(&value).expect("JSON"));
+}
+
+/// A category as the JSON file has it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryFile {
+    code: String,
+    name: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    attributes: Vec<AttributeFile>,
+    #[serde(default = "moderated")]
+    publication: Publication,
+    #[serde(default = "two_weeks")]
+    deadline_days: u32,
+}
+
+fn moderated() -> Publication {
+    Publication::Moderated
+}
+
+fn two_weeks() -> u32 {
+    14
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttributeFile {
+    code: String,
+    description: String,
+    datatype: amtsweg_domain::reports::Datatype,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    datatype_description: String,
+    order: u32,
+    #[serde(default)]
+    values: Vec<ValueFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValueFile {
+    key: String,
+    name: String,
+}
+
+pub async fn run(command: MaengelCommand, config_path: Option<&PathBuf>) -> Result<(), String> {
+    match command {
+        MaengelCommand::Department { authority, id, name, members, flags } => {
+            let admin = admin(config_path, &flags, &authority).await?;
+            let d = admin.put_department(&id, &name).await.map_err(refused)?;
+            for m in &members {
+                admin.add_member(&d.id, m).await.map_err(refused)?;
+            }
+            print(serde_json::json!({"id": d.id, "authority_id": d.authority_id.as_str(), "name": d.name, "members": members}));
+        }
+        MaengelCommand::Category { authority, file, flags } => {
+            let text = read(&file)?;
+            let parsed: CategoryFile = serde_json::from_str(&text).map_err(|e| format!("{}: keine gültige Kategorie ({e})", file.display()))?;
+            let admin = admin(config_path, &flags, &authority).await?;
+            let category = Category {
+                authority_id: admin.authority().clone(),
+                code: parsed.code,
+                name: parsed.name,
+                group: parsed.group,
+                keywords: parsed.keywords,
+                description: parsed.description,
+                attributes: parsed
+                    .attributes
+                    .into_iter()
+                    .map(|a| Attribute {
+                        code: a.code,
+                        description: a.description,
+                        datatype: a.datatype,
+                        required: a.required,
+                        datatype_description: a.datatype_description,
+                        order: a.order,
+                        values: a.values.into_iter().map(|v| (v.key, v.name)).collect(),
+                    })
+                    .collect(),
+                publication: parsed.publication,
+                deadline_days: parsed.deadline_days,
+            };
+            admin.put_category(category.clone()).await.map_err(refused)?;
+            print(serde_json::json!({"code": category.code, "name": category.name, "questions": category.attributes.len()}));
+        }
+        MaengelCommand::Areas { authority, prefix, name_property, file, flags } => {
+            let text = read(&file)?;
+            let admin = admin(config_path, &flags, &authority).await?;
+            let areas = admin.import_areas(&text, Some(&name_property), &prefix).await.map_err(|e| format!("{}: {}", file.display(), refused(e)))?;
+            print(serde_json::Value::Array(
+                areas.iter().map(|a| serde_json::json!({"id": a.id, "name": a.name, "area_km2": (a.area_m2 / 1e4).round() / 100.0})).collect(),
+            ));
+        }
+        MaengelCommand::Assign { authority, category, area, department, flags } => {
+            let admin = admin(config_path, &flags, &authority).await?;
+            admin.assign(&category, &area, &department).await.map_err(refused)?;
+            print(serde_json::json!({"category": category, "area": area, "department": department}));
+        }
+        MaengelCommand::Addresses { authority, file, flags } => {
+            let text = read(&file)?;
+            let admin = admin(config_path, &flags, &authority).await?;
+            let n = admin.import_addresses(&text).await.map_err(|e| format!("{}: {}", file.display(), refused(e)))?;
+            print(serde_json::json!({"addresses": n}));
+        }
+        MaengelCommand::Key { authority, name, flags } => {
+            let admin = admin(config_path, &flags, &authority).await?;
+            let (id, key) = admin.issue_key(&name).await.map_err(refused)?;
+            print(serde_json::json!({"id": id, "name": name, "api_key": key}));
+        }
+        MaengelCommand::Show { authority, flags } => {
+            let admin = admin(config_path, &flags, &authority).await?;
+            let store = admin_store(&admin);
+            let categories = store.categories(Some(admin.authority())).await.map_err(|e| e.to_string())?;
+            let assignments = store.assignments(Some(admin.authority())).await.map_err(|e| e.to_string())?;
+            print(serde_json::json!({
+                "departments": admin.departments().await.map_err(refused)?.iter().map(|d| serde_json::json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
+                "categories": categories.iter().map(|c| serde_json::json!({"code": c.code, "name": c.name, "group": c.group, "questions": c.attributes.len()})).collect::<Vec<_>>(),
+                "areas": admin.areas().await.map_err(refused)?.iter().map(|a| serde_json::json!({"id": a.id, "name": a.name})).collect::<Vec<_>>(),
+                "assignments": assignments.iter().map(|a| serde_json::json!({"category": a.category, "area": a.area_id, "department": a.department_id})).collect::<Vec<_>>(),
+                "keys": admin.keys().await.map_err(refused)?.iter().map(|k| serde_json::json!({"id": k.id, "name": k.name})).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    Ok(())
+}
+
+fn admin_store(admin: &ReportAdmin) -> amtsweg_store::DynStore {
+    admin.store().clone()
+}
