@@ -132,6 +132,18 @@ pub fn photo(bytes: &[u8]) -> Result<Checked, Refusal> {
     Ok(Checked { media_type, bytes })
 }
 
+/// Blacks out a rectangle of a stored photo (`(left, top, width, height)` as fractions of its
+/// size, clamped to the picture) and encodes it again; used by moderation for faces and number
+/// plates.
+pub fn black_out(bytes: &[u8], media_type: &str, rect: (f32, f32, f32, f32)) -> Result<Vec<u8>, Refusal> {
+    let format = match media_type {
+        "image/png" => image::ImageFormat::Png,
+        "image/jpeg" => image::ImageFormat::Jpeg,
+        _ => return Err(Refusal::NotAPhoto),
+    };
+    picture::black_out(bytes, format, rect)
+}
+
 /// Checks a document: a PDF without active content is stored as it came (a signed PDF keeps
 /// its signature), an image as newly encoded.
 pub fn check(bytes: &[u8]) -> Result<Checked, Refusal> {

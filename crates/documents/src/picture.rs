@@ -22,6 +22,29 @@ pub(crate) fn reencode_within(bytes: &[u8], format: ImageFormat, max_side: Optio
     std::panic::catch_unwind(|| decode_and_encode(bytes, format, max_side)).map_err(|_| Refusal::UnreadableImage)?
 }
 
+pub(crate) fn black_out(bytes: &[u8], format: ImageFormat, (left, top, width, height): (f32, f32, f32, f32)) -> Result<Vec<u8>, Refusal> {
+    let mut picture = image::load_from_memory_with_format(bytes, format).map_err(|_| Refusal::UnreadableImage)?.to_rgb8();
+    let (w, h) = (picture.width() as f32, picture.height() as f32);
+    let x0 = (left.clamp(0.0, 1.0) * w) as u32;
+    let y0 = (top.clamp(0.0, 1.0) * h) as u32;
+    let x1 = ((left + width).clamp(0.0, 1.0) * w).ceil() as u32;
+    let y1 = ((top + height).clamp(0.0, 1.0) * h).ceil() as u32;
+    for y in y0..y1.min(picture.height()) {
+        for x in x0..x1.min(picture.width()) {
+            picture.put_pixel(x, y, image::Rgb([0, 0, 0]));
+        }
+    }
+    let mut out = Vec::new();
+    match format {
+        ImageFormat::Jpeg => {
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
+            DynamicImage::ImageRgb8(picture).write_with_encoder(encoder).map_err(|_| Refusal::UnreadableImage)?;
+        }
+        _ => DynamicImage::ImageRgb8(picture).write_to(&mut Cursor::new(&mut out), ImageFormat::Png).map_err(|_| Refusal::UnreadableImage)?,
+    }
+    Ok(out)
+}
+
 fn decode_and_encode(bytes: &[u8], format: ImageFormat, max_side: Option<u32>) -> Result<Vec<u8>, Refusal> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
@@ -111,6 +134,22 @@ mod tests {
         assert_eq!((stored.width(), stored.height()), (683, 2048), "turned upright, then scaled to 2048 on the long side");
         let small = crate::photo(&jpeg_with_exif(64, 32)).unwrap();
         assert_eq!(image::load_from_memory(&small.bytes).unwrap().height(), 64, "small photos keep their size");
+    }
+
+    #[test]
+    fn a_blacked_out_region_is_black_and_the_rest_is_not() {
+        let photo = crate::photo(&jpeg_with_exif(64, 32)).unwrap();
+        let png = {
+            let picture = image::load_from_memory(&photo.bytes).unwrap();
+            let mut out = Vec::new();
+            picture.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
+            out
+        };
+        let done = crate::black_out(&png, "image/png", (0.0, 0.0, 0.5, 0.5)).unwrap();
+        let picture = image::load_from_memory(&done).unwrap().to_rgb8();
+        assert_eq!(picture.get_pixel(0, 0), &image::Rgb([0, 0, 0]));
+        // Upright, the photo's red half is on top: its right end stays red.
+        assert!(picture.get_pixel(picture.width() - 1, 0).0[0] > 200, "{:?}", picture.get_pixel(picture.width() - 1, 0));
     }
 
     #[test]

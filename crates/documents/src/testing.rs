@@ -68,3 +68,25 @@ pub fn black_png(width: u32, height: u32) -> Vec<u8> {
     writer.finish().expect("the PNG's end");
     file.take()
 }
+
+/// A JPEG photo with an EXIF segment: orientation 6 (turn 90° clockwise) and a GPS marker
+/// (`GPSLatitude 51.34`), as phones write them. The left half is red, the right half black.
+pub fn jpeg_with_gps(width: u32, height: u32) -> Vec<u8> {
+    use image::DynamicImage;
+    let picture = image::RgbImage::from_fn(width, height, |x, _| image::Rgb([if x < width / 2 { 255 } else { 0 }, 0, 0]));
+    let mut plain = Vec::new();
+    DynamicImage::ImageRgb8(picture).write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 95)).expect("encoding in memory");
+    let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+    tiff.extend([0, 1]); // one entry
+    tiff.extend([0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]); // Orientation = 6
+    tiff.extend([0, 0, 0, 0]);
+    tiff.extend(b"GPSLatitude 51.34");
+    let mut exif = b"Exif\0\0".to_vec();
+    exif.extend(tiff);
+    let mut out = plain[..2].to_vec();
+    out.extend([0xFF, 0xE1]);
+    out.extend(((exif.len() + 2) as u16).to_be_bytes());
+    out.extend(exif);
+    out.extend(&plain[2..]);
+    out
+}

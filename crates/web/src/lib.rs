@@ -17,6 +17,7 @@ mod auth;
 mod error;
 mod forms;
 mod login;
+mod maengel;
 mod marks;
 mod metrics;
 pub mod open311;

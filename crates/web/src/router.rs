@@ -4,7 +4,7 @@
 
 use crate::security::MAX_BODY_BYTES;
 use crate::state::AppState;
-use crate::{api, assets, auth, error, login, metrics, open311, operator, portal, security, siem, throttle, workspace};
+use crate::{api, assets, auth, error, login, maengel, metrics, open311, operator, portal, security, siem, throttle, workspace};
 use axum::Router;
 use std::sync::Arc;
 
@@ -35,6 +35,7 @@ pub fn app_with(state: AppState, with_metrics: bool) -> Router {
         .merge(workspace::oversight_router())
         .merge(operator::router())
         .merge(open311::router())
+        .merge(maengel::router())
         .merge(assets::router(&state.config.kern_dir))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz));

@@ -63,7 +63,9 @@ pub async fn refuse_oversized(req: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<usize>().ok());
     // Evidence uploads, FIM schemas and responsibility imports may be larger than forms and JSON.
     let path = req.uri().path();
-    let limit = if path.ends_with("/evidence") || path.ends_with("/nachweise/hochladen") {
+    let limit = if path == "/maengel/melden" {
+        crate::maengel::MAX_REPORT_BYTES
+    } else if path.ends_with("/evidence") || path.ends_with("/nachweise/hochladen") {
         amtsweg_app::uploads::MAX_UPLOAD_BYTES + 64 * 1024
     } else if path.ends_with("/services/fim") || path.ends_with("/leistungen/fim") || path.ends_with("/responsibilities/import") || path.ends_with("/zustaendigkeiten/import") {
         MAX_FIM_UPLOAD_BYTES
@@ -74,12 +76,26 @@ pub async fn refuse_oversized(req: Request, next: Next) -> Response {
         return next.run(req).await;
     };
     let is_api = req.uri().path().starts_with("/api/");
-    if length <= DRAIN_LIMIT {
-        let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await;
+    let path_is_report = req.uri().path() == "/maengel/melden";
+    // Photos from phones come large: a report's form is read further, so that the citizen sees
+    // the German page instead of a reset connection.
+    let drain = if path_is_report { 4 * DRAIN_LIMIT } else { DRAIN_LIMIT };
+    if length <= drain {
+        let _ = axum::body::to_bytes(req.into_body(), drain).await;
     }
-    let message = format!("Die Anfrage ist zu groß (höchstens {} KiB).", MAX_BODY_BYTES / 1024);
+    let message = if path_is_report {
+        format!(
+            "Die Fotos sind zusammen zu groß: höchstens {} Fotos mit je {} MB. Bitte verkleinern Sie die Fotos oder senden Sie weniger.",
+            amtsweg_app::reports::MAX_PHOTOS,
+            amtsweg_app::reports::MAX_PHOTO_BYTES / 1024 / 1024
+        )
+    } else {
+        format!("Die Anfrage ist zu groß (höchstens {} KiB).", limit / 1024)
+    };
     if is_api {
         crate::error::api_error(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    } else if path_is_report {
+        crate::pages::error_page(axum::http::StatusCode::PAYLOAD_TOO_LARGE, &message)
     } else {
         crate::pages::error_page(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,

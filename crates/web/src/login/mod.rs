@@ -5,7 +5,7 @@
 
 pub mod form_token;
 pub mod oidc;
-mod pages;
+pub(crate) mod pages;
 pub mod paths;
 pub mod session;
 

@@ -254,11 +254,40 @@ async fn page(
 /// Someone logged in may also send their session's token (the login page while logged in,
 /// switching persona in the demo).
 fn check_form_token(state: &AppState, session: Option<&SessionContext>, headers: &HeaderMap, form: &[(String, String)]) -> Result<(), AppError> {
+    check_page_form_token(
+        state,
+        session,
+        headers,
+        form,
+        "Das Anmeldeformular wurde von einer anderen Seite gesendet. Bitte melden Sie sich direkt auf dieser Seite an.",
+        "Das Anmeldeformular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+    )
+}
+
+/// A form that people without a login send (the login, a report to the Mängelmelder): its
+/// signed token and, when the browser needs a new one, the cookie to set.
+pub(crate) fn page_form_token(state: &AppState, headers: &HeaderMap) -> (String, Option<header::HeaderValue>) {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let (token, set) = state.form_tokens.for_page(cookie_value(headers, &cookie_name(FORM_COOKIE, state.config.secure_cookies)), now);
+    let cookie = set.then(|| header::HeaderValue::from_str(&set_cookie(FORM_COOKIE, &token, LIFETIME_SECS, "Strict", state.config.secure_cookies)).ok()).flatten();
+    (token, cookie)
+}
+
+/// Checks the token of such a form (or, for someone logged in, their session's token);
+/// `foreign` and `expired` are the messages for a form from elsewhere and an old one.
+pub(crate) fn check_page_form_token(
+    state: &AppState,
+    session: Option<&SessionContext>,
+    headers: &HeaderMap,
+    form: &[(String, String)],
+    foreign: &'static str,
+    expired: &'static str,
+) -> Result<(), AppError> {
     // A signed token can still be fetched by someone else and planted (over plain HTTP, from a
     // sibling subdomain, where `__Host-` is off); the browser says where a form was sent from,
-    // and a login form is only taken from this site.
+    // and such a form is only taken from this site.
     if !sent_from_this_site(headers) {
-        return Err(AppError::CsrfRefused("Das Anmeldeformular wurde von einer anderen Seite gesendet. Bitte melden Sie sich direkt auf dieser Seite an."));
+        return Err(AppError::CsrfRefused(foreign));
     }
     if session.is_some_and(|s| check_csrf(s, form).is_ok()) {
         return Ok(());
@@ -267,9 +296,7 @@ fn check_form_token(state: &AppState, session: Option<&SessionContext>, headers:
     let now = OffsetDateTime::now_utc().unix_timestamp();
     match cookie_value(headers, &cookie_name(FORM_COOKIE, state.config.secure_cookies)) {
         Some(cookie) if constant_time_eq(cookie.as_bytes(), sent.as_bytes()) && state.form_tokens.remaining(cookie, now).is_some() => Ok(()),
-        _ => Err(AppError::CsrfRefused(
-            "Das Anmeldeformular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
-        )),
+        _ => Err(AppError::CsrfRefused(expired)),
     }
 }
 

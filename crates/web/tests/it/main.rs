@@ -14,6 +14,7 @@ mod fim;
 mod hardening;
 mod isolation;
 mod login;
+mod maengel;
 mod ledger;
 mod open311;
 mod openapi;

@@ -1,0 +1,280 @@
+//! The Mängelmelder's pages, on both stores: a citizen reports by address with a photo (the
+//! photo comes back without its GPS position, upright, within 2048 px), duplicates nearby are
+//! offered, the department moderates and closes it, the logged-in reporter finds the status in
+//! the mailbox; no personal field of a reporter in any public page; bad input (no place, a
+//! HEIC photo, a photo over 10 MB, a point outside every area) gets a German message and
+//! stores nothing; after the retention period the personal data is gone and the ledger still
+//! verifies.
+
+use crate::common::TestApp;
+use crate::on_both_stores;
+use crate::pages::{browser, csrf, page, select, text};
+use scraper::Html;
+
+on_both_stores!(
+    a_citizen_reports_with_a_photo_and_the_department_moderates_and_closes_it,
+    bad_reports_get_german_messages_and_store_nothing,
+    no_personal_field_of_a_reporter_in_any_public_page,
+    after_retention_the_reporters_data_is_gone_and_the_ledger_verifies,
+    staff_of_another_authority_cannot_reach_a_report,
+);
+
+async fn count(app: &TestApp) -> usize {
+    app.store.reports(&amtsweg_domain::reports::ReportFilter { limit: 100_000, ..Default::default() }).await.unwrap().len()
+}
+
+/// Sends the report form of `query` (the page that shows it) with `fields` and `photos`;
+/// returns the status, the final path and the page.
+async fn send(app: &TestApp, client: &reqwest::Client, query: &str, fields: &[(&str, &str)], photos: Vec<Vec<u8>>) -> (u16, String, Html) {
+    let (status, _, form_page) = page(client, app.url(&format!("/maengel/melden?{query}&neu=1"))).await;
+    assert_eq!(status, 200, "{}", form_page.html());
+    let token = csrf(&form_page);
+    let hidden: Vec<(String, String)> = select(&form_page, "form[enctype] input[type=hidden]")
+        .iter()
+        .map(|i| (i.value().attr("name").unwrap().to_owned(), i.value().attr("value").unwrap_or_default().to_owned()))
+        .collect();
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in hidden.into_iter().filter(|(k, _)| k != "_csrf") {
+        form = form.text(k, v);
+    }
+    form = form.text("_csrf", token);
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    for (i, photo) in photos.into_iter().enumerate() {
+        form = form.part("foto", reqwest::multipart::Part::bytes(photo).file_name(format!("foto{i}.jpg")).mime_str("image/jpeg").unwrap());
+    }
+    let r = client.post(app.url("/maengel/melden")).multipart(form).send().await.unwrap();
+    let status = r.status().as_u16();
+    let path = r.url().path().to_owned();
+    (status, path, Html::parse_document(&r.text().await.unwrap()))
+}
+
+async fn a_citizen_reports_with_a_photo_and_the_department_moderates_and_closes_it(app: TestApp) {
+    let app = app.with_maengel(30).await;
+    let citizen = browser(&app, "buerger-1").await;
+    // Where and what: the address list knows the house; the categories are Leipzig's.
+    let (_, _, choose) = page(&citizen, app.url("/maengel/melden?adresse=Grimmaische+Str.+7")).await;
+    assert!(text(&choose, "main").contains("Grimmaische Straße 7, 04109 Leipzig"), "{}", text(&choose, "main"));
+    assert!(!select(&choose, "input[name=kategorie][value=muell]").is_empty());
+    // Dumped rubbish is moderated before publication.
+    let photo = amtsweg_documents::testing::jpeg_with_gps(3000, 1000);
+    let (status, path, received) = send(&app, &citizen, "adresse=Grimmaische+Str.+7&kategorie=muell", &[("beschreibung", "Zwei Matratzen vor dem Haus Nr. 7, Kennzeichen L-AB 123 daneben."), ("frage-menge", "1,5")], vec![photo]).await;
+    assert_eq!((status, path.starts_with("/maengel/eingegangen/")), (200, true), "{}", received.html());
+    assert!(text(&received, "main").contains("prüft sie"), "moderated: not public yet");
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    let stored = app.store.report(id).await.unwrap().unwrap();
+    assert!(!stored.published);
+    assert_eq!(stored.reporter.user_id.as_deref(), Some("buerger-1"));
+    assert_eq!(stored.answers["menge"], vec!["1,5"]);
+    assert_eq!(page(&citizen, app.url(&format!("/maengel/meldungen/{id}"))).await.0, 404, "not public before moderation");
+
+    // The photo as stored: no GPS, upright, at most 2048 px.
+    let photo_id = stored.photos[0].clone();
+    let (_, _, sealed) = app.store.report_photo(&photo_id).await.unwrap().unwrap();
+    let bytes = app.platform.upload_key.open(&sealed).unwrap();
+    assert!(!bytes.windows(3).any(|w| w == b"GPS") && !bytes.windows(4).any(|w| w == b"Exif"));
+    let picture = image_size(&bytes);
+    assert_eq!(picture, (683, 2048));
+
+    // A second citizen nearby sees it? Not before it is published; the department moderates.
+    let staff = browser(&app, "sachbearbeitung-leipzig").await;
+    let (status, _, list) = page(&staff, app.url("/arbeitsplatz/maengel?stand=ungeprueft")).await;
+    assert_eq!(status, 200);
+    assert!(!select(&list, &format!("a[href='/arbeitsplatz/maengel/{id}']")).is_empty());
+    let (_, _, detail) = page(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}"))).await;
+    assert!(text(&detail, "main").contains("Kennzeichen L-AB 123"), "the department sees the original");
+    let token = csrf(&detail);
+    let staff_photo = staff.get(app.url(&format!("/arbeitsplatz/maengel/{id}/fotos/{photo_id}"))).send().await.unwrap();
+    assert_eq!(staff_photo.status(), 200);
+    let r = staff
+        .post(app.url(&format!("/arbeitsplatz/maengel/{id}/fotos/{photo_id}/schwaerzen")))
+        .form(&[("_csrf", token.as_str()), ("links", "0"), ("oben", "0"), ("breite", "50"), ("hoehe", "10")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = staff
+        .post(app.url(&format!("/arbeitsplatz/maengel/{id}/moderation")))
+        .form(&[("_csrf", token.as_str()), ("oeffentlicher_text", "Zwei Matratzen vor dem Haus."), ("veroeffentlichen", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, _, public) = page(&citizen, app.url(&format!("/maengel/meldungen/{id}"))).await;
+    assert_eq!(status, 200);
+    let public_text = text(&public, "main");
+    assert!(public_text.contains("Zwei Matratzen vor dem Haus.") && !public_text.contains("L-AB 123"), "{public_text}");
+    let public_photo = reqwest::get(app.url(&format!("/maengel/fotos/{photo_id}"))).await.unwrap();
+    assert_eq!(public_photo.status(), 200);
+    let redacted = public_photo.bytes().await.unwrap();
+    assert_ne!(redacted.as_ref(), bytes.as_slice(), "the blacked-out version is served");
+
+    // Another citizen reporting rubbish at the same house is offered this one.
+    let other = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, _, offer) = page(&other, app.url("/maengel/melden?adresse=Grimmaische+Str.+7&kategorie=muell")).await;
+    assert!(text(&offer, "main").contains(&format!("Nr. {id}")), "the duplicate is shown");
+    assert!(text(&offer, "main").contains("Trotzdem neu melden"));
+    let support = select(&offer, &format!("form[action='/maengel/meldungen/{id}/unterstuetzen']")).len();
+    assert_eq!(support, 1);
+    let token = csrf(&offer);
+    let r = other.post(app.url(&format!("/maengel/meldungen/{id}/unterstuetzen"))).form(&[("_csrf", token.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.store.report(id).await.unwrap().unwrap().supporters, 1);
+
+    // The department closes it with a note; the citizen finds it in the mailbox.
+    let (_, _, detail) = page(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}"))).await;
+    let token = csrf(&detail);
+    let r = staff
+        .post(app.url(&format!("/arbeitsplatz/maengel/{id}/status")))
+        .form(&[("_csrf", token.as_str()), ("status", "fixed"), ("notiz", "Abgeholt von der Stadtreinigung.")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, _, mailbox) = page(&citizen, app.url("/postfach")).await;
+    let mail = text(&mailbox, "main");
+    assert!(mail.contains(&format!("Ihre Meldung Nr. {id}: behoben")), "{mail}");
+    assert!(mail.contains(&format!("Ihre Meldung Nr. {id} ist eingegangen")), "{mail}");
+    let (_, _, public) = page(&citizen, app.url(&format!("/maengel/meldungen/{id}"))).await;
+    assert!(text(&public, "main").contains("behoben – Abgeholt von der Stadtreinigung."));
+    // Every step is in the audit trail (and so in the ledger).
+    let kinds: Vec<String> = app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), &id.to_string()).await.unwrap().iter().map(|e| e.kind.as_str().to_owned()).collect();
+    for kind in ["report_received", "report_changed", "report_status_changed", "report_supported"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+}
+
+fn image_size(bytes: &[u8]) -> (u32, u32) {
+    // JPEG SOF0/SOF2 marker: height and width follow.
+    let mut i = 2;
+    while i + 9 < bytes.len() {
+        if bytes[i] == 0xFF && (bytes[i + 1] == 0xC0 || bytes[i + 1] == 0xC2) {
+            let h = u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]) as u32;
+            let w = u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]) as u32;
+            return (w, h);
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        i += 2 + len;
+    }
+    panic!("no frame header")
+}
+
+async fn bad_reports_get_german_messages_and_store_nothing(app: TestApp) {
+    let app = app.with_maengel(0).await;
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let before = count(&app).await;
+    // An address that is not in the list, and one in no area at all (Munich).
+    let (status, _, missing) = page(&client, app.url("/maengel/melden?adresse=Nirgendwostra%C3%9Fe+99")).await;
+    assert_eq!(status, 422);
+    assert!(text(&missing, "main").contains("steht nicht im Adressverzeichnis"));
+    let (status, _, munich) = page(&client, app.url("/maengel/melden?lat=48.1374&lon=11.5755")).await;
+    assert_eq!(status, 422);
+    assert!(text(&munich, "main").contains("keine Behörde"));
+    let (status, _, nowhere) = page(&client, app.url("/maengel/melden")).await;
+    assert_eq!(status, 422, "no place at all");
+    assert!(text(&nowhere, "main").contains("Bitte geben Sie eine Adresse"));
+    // A HEIC photo: a visible message, never silently dropped.
+    let mut heic = vec![0, 0, 0, 24];
+    heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+    heic.extend(vec![0u8; 1000]);
+    let (status, _, refused) = send(&app, &client, "adresse=Markt+2&kategorie=graffiti", &[("beschreibung", "Graffiti am Rathaus")], vec![heic]).await;
+    assert_eq!(status, 422);
+    assert!(text(&refused, "main").contains("HEIC"), "{}", text(&refused, "main"));
+    assert_eq!(text(&refused, "#beschreibung"), "Graffiti am Rathaus", "what was typed stays");
+    // A required question unanswered, a description with markup.
+    let (status, _, unanswered) = send(&app, &client, "adresse=Markt+2&kategorie=schlagloch", &[("beschreibung", "Loch")], vec![]).await;
+    assert_eq!(status, 422);
+    assert!(text(&unanswered, "main").contains("muss beantwortet werden"));
+    let (status, _, html) = send(&app, &client, "adresse=Markt+2&kategorie=graffiti", &[("beschreibung", "<script>alert(1)</script>")], vec![]).await;
+    assert_eq!(status, 422);
+    assert!(text(&html, "main").contains("kein HTML"));
+    // A 40 MB photo: refused before it is read, with a German page.
+    let big = vec![0xFFu8; 40 * 1024 * 1024];
+    let (status, _, form_page) = page(&client, app.url("/maengel/melden?adresse=Markt+2&kategorie=graffiti&neu=1")).await;
+    assert_eq!(status, 200);
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", csrf(&form_page))
+        .text("adresse", "Markt 2, 04109 Leipzig")
+        .text("kategorie", "graffiti")
+        .part("foto", reqwest::multipart::Part::bytes(big).file_name("riesig.jpg"));
+    let r = client.post(app.url("/maengel/melden")).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(r.text().await.unwrap().contains("Die Fotos sind zusammen zu groß"));
+    // No form token: refused.
+    let r = reqwest::Client::new().post(app.url("/maengel/melden")).multipart(reqwest::multipart::Form::new().text("kategorie", "graffiti")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(count(&app).await, before, "nothing stored");
+}
+
+async fn no_personal_field_of_a_reporter_in_any_public_page(app: TestApp) {
+    let app = app.with_maengel(10).await;
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let email = "vertraulich.meldend@example.org";
+    let (status, path, _) = send(&app, &client, "adresse=Markt+4&kategorie=baum", &[("beschreibung", "Ast abgebrochen"), ("email", email)], vec![]).await;
+    assert_eq!(status, 200, "{path}");
+    let id = path.rsplit('/').next().unwrap().to_owned();
+    let stored = app.store.report(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(stored.reporter.email.as_deref(), Some(email));
+    assert!(stored.published, "trees are published at once");
+    let logged_in = browser(&app, "buerger-2").await;
+    let (_, path, _) = send(&app, &logged_in, "adresse=Markt+5&kategorie=baum", &[("beschreibung", "Baum schief")], vec![]).await;
+    let other_id = path.rsplit('/').next().unwrap().to_owned();
+    let name = app.store.user(&amtsweg_domain::UserId::parse("buerger-2").unwrap()).await.unwrap().unwrap().display_name;
+    for url in [
+        "/maengel/meldungen".to_owned(),
+        format!("/maengel/meldungen/{id}"),
+        format!("/maengel/meldungen/{other_id}"),
+        "/maengel/meldungen?behoerde=leipzig".into(),
+        format!("/maengel/melden?adresse=Markt+4&kategorie=baum"),
+        format!("/open311/v2/requests/{id}.xml?jurisdiction_id=leipzig"),
+        format!("/open311/v2/requests.json?jurisdiction_id=leipzig&service_request_id={id},{other_id}"),
+    ] {
+        let body = reqwest::get(app.url(&url)).await.unwrap().text().await.unwrap();
+        assert!(!body.contains(email) && !body.contains("vertraulich"), "{url}");
+        assert!(!body.contains(&name) && !body.contains("buerger-2"), "{url}");
+    }
+}
+
+async fn after_retention_the_reporters_data_is_gone_and_the_ledger_verifies(app: TestApp) {
+    let app = app.with_maengel(0).await;
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, path, _) = send(&app, &client, "adresse=Markt+6&kategorie=baum", &[("beschreibung", "Ast"), ("email", "frist@example.org")], vec![]).await;
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    let staff = browser(&app, "sachbearbeitung-leipzig").await;
+    let (_, _, detail) = page(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}"))).await;
+    let token = csrf(&detail);
+    staff.post(app.url(&format!("/arbeitsplatz/maengel/{id}/status"))).form(&[("_csrf", token.as_str()), ("status", "closed")]).send().await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let retention = time::Duration::days(90);
+    // Before the period ends nothing goes; after it, the personal part.
+    assert_eq!(amtsweg_app::retention::forget_reporters(&app.store, now + time::Duration::days(89), retention).await.unwrap(), 0);
+    assert_eq!(app.store.report(id).await.unwrap().unwrap().reporter.email.as_deref(), Some("frist@example.org"));
+    assert_eq!(amtsweg_app::retention::forget_reporters(&app.store, now + time::Duration::days(91), retention).await.unwrap(), 1);
+    let report = app.store.report(id).await.unwrap().unwrap();
+    assert!(report.reporter.is_empty(), "{:?}", report.reporter);
+    assert!(report.personal_deleted_at.is_some());
+    assert_eq!(report.public_description, "Ast", "the report stays");
+    let kinds: Vec<String> = app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), &id.to_string()).await.unwrap().iter().map(|e| e.kind.as_str().to_owned()).collect();
+    assert!(kinds.contains(&"data_deleted".to_owned()), "{kinds:?}");
+    // The ledger takes the deletion like any other entry and still verifies.
+    let key = app.ledger_key();
+    let (size, _) = amtsweg_app::ledger::checkpoint(&app.store, &key).await.unwrap().expect("entries to check");
+    let verified = amtsweg_app::ledger::verify(&app.store, key.verifier_key()).await.unwrap().expect("the ledger verifies");
+    assert_eq!(verified.entries, size);
+    let (_, _, detail) = page(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}"))).await;
+    assert!(text(&detail, "main").contains("gelöscht (Aufbewahrungsfrist abgelaufen)"));
+}
+
+async fn staff_of_another_authority_cannot_reach_a_report(app: TestApp) {
+    let app = app.with_maengel(0).await;
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, path, _) = send(&app, &client, "adresse=Markt+8&kategorie=baum", &[("beschreibung", "Ast")], vec![]).await;
+    let id = path.rsplit('/').next().unwrap().to_owned();
+    let halle = browser(&app, "sachbearbeitung-halle").await;
+    assert_eq!(page(&halle, app.url(&format!("/arbeitsplatz/maengel/{id}"))).await.0, 404);
+    let (_, _, list) = page(&halle, app.url("/arbeitsplatz/maengel?stand=alle")).await;
+    assert!(select(&list, &format!("a[href='/arbeitsplatz/maengel/{id}']")).is_empty());
+    let citizen = browser(&app, "buerger-1").await;
+    assert_eq!(page(&citizen, app.url(&format!("/arbeitsplatz/maengel/{id}"))).await.0, 403);
+}
