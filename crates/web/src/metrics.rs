@@ -59,5 +59,20 @@ async fn render(state: &AppState, per_authority: bool) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "backlog not read for metrics"),
     }
+    match state.app.store.report_backlog(time::OffsetDateTime::now_utc()).await {
+        Ok(rows) => {
+            let eof = text.rfind("# EOF").unwrap_or(text.len());
+            let mut extra = String::from("# HELP amtsweg_reports_open Reports of the Mängelmelder not yet closed.\n# TYPE amtsweg_reports_open gauge\n");
+            for (authority, category, department, open, _) in &rows {
+                extra.push_str(&format!("amtsweg_reports_open{{authority=\"{authority}\",category=\"{category}\",department=\"{department}\"}} {open}\n"));
+            }
+            extra.push_str("# HELP amtsweg_reports_overdue Open reports past their category's deadline.\n# TYPE amtsweg_reports_overdue gauge\n");
+            for (authority, category, department, _, overdue) in &rows {
+                extra.push_str(&format!("amtsweg_reports_overdue{{authority=\"{authority}\",category=\"{category}\",department=\"{department}\"}} {overdue}\n"));
+            }
+            text.insert_str(eof, &extra);
+        }
+        Err(e) => tracing::warn!(error = %e, "report backlog not read for metrics"),
+    }
     ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
 }

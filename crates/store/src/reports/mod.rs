@@ -73,6 +73,9 @@ pub trait ReportStore: Send + Sync {
     /// Deletes the personal data of reports closed before `before`; returns how many. Each
     /// deletion is audited (`data_deleted`).
     async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64>;
+    /// Open reports per (authority, category, department), with how many are past their
+    /// deadline at `now`.
+    async fn report_backlog(&self, now: OffsetDateTime) -> Result<Vec<(String, String, String, i64, i64)>>;
     /// A photo: its report, media type and encrypted bytes.
     async fn report_photo(&self, id: &str) -> Result<Option<(i64, String, String)>>;
     /// Replaces a photo of a report of the authority (its redacted version), audited.
@@ -142,6 +145,8 @@ const REPLACE_PHOTO: &str = "UPDATE report_photos SET content = $1 WHERE id = $2
 const REPORTER_OF: &str = "SELECT reporter_user_id FROM reports WHERE id = $1";
 const DELIVER: &str = "INSERT INTO mailbox_messages (id, citizen_id, application_id, sender, subject, body, created_at) VALUES ($1, $2, NULL, $3, $4, $5, $6)";
 const AUTHORITY_NAME: &str = "SELECT name FROM authorities WHERE id = $1";
+const BACKLOG: &str = "SELECT authority_id, category, department_id, COUNT(*) AS open, SUM(CASE WHEN deadline_at < $1 THEN 1 ELSE 0 END) AS overdue \
+     FROM reports WHERE status IN ('open', 'in_progress', 'scheduled') GROUP BY authority_id, category, department_id ORDER BY authority_id, category, department_id";
 const SUPPORT: &str = "UPDATE reports SET supporters = supporters + 1 WHERE id = $1 RETURNING supporters, authority_id";
 const CLOSED_WITH_PERSONAL: &str = "SELECT id, authority_id FROM reports WHERE closed_at < $1 AND personal_deleted_at IS NULL LIMIT 500";
 const FORGET: &str = "UPDATE reports SET reporter_user_id = NULL, reporter_email = NULL, reporter_first_name = NULL, reporter_last_name = NULL, \
@@ -221,6 +226,8 @@ impl ReportRow {
         })
     }
 }
+
+row!(BacklogRow { authority_id: String, category: String, department_id: String, open: i64, overdue: Option<i64> });
 
 row!(UpdateRow { id: i64, report_id: i64, at: OffsetDateTime, status: String, note: String, internal: bool, external_id: Option<String> });
 
@@ -514,6 +521,10 @@ impl<DB: Dialect> ReportStore for SqlStore<DB> {
     }
     async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64> {
         forget_reporters(self, before).await
+    }
+    async fn report_backlog(&self, now: OffsetDateTime) -> Result<Vec<(String, String, String, i64, i64)>> {
+        let rows: Vec<BacklogRow> = self.all(BACKLOG, args![now]).await?;
+        Ok(rows.into_iter().map(|r| (r.authority_id, r.category, r.department_id, r.open, r.overdue.unwrap_or(0))).collect())
     }
     async fn report_photo(&self, id: &str) -> Result<Option<(i64, String, String)>> {
         self.optional(PHOTO, args![id]).await
