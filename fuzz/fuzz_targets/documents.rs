@@ -1,7 +1,8 @@
 //! Documents and free text from outside, on arbitrary input: `amtsweg_documents::check` never
 //! panics (a panic inside the PDF or image decoders is caught there and becomes a refusal), what
 //! it accepts has the type its content shows, a PDF is kept byte for byte, an image comes out as
-//! one that passes the check again; and cleaned free text is clean and stays as it is.
+//! one that passes the check again; a report's photo likewise (HEIC refused); and cleaned free
+//! text is clean and stays as it is.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -20,6 +21,13 @@ fuzz_target!(|data: &[u8]| {
             let again = amtsweg_documents::check(&checked.bytes).expect("a re-encoded image passes again");
             assert_eq!(again.media_type, checked.media_type);
         }
+    }
+    // A report's photo: never HEIC, a PNG or JPEG that passes again, at most 2048 pixels a side.
+    if let Ok(photo) = amtsweg_documents::photo(data) {
+        assert!(!amtsweg_documents::is_heif(data));
+        assert!(matches!(photo.media_type, "image/png" | "image/jpeg"));
+        let again = amtsweg_documents::photo(&photo.bytes).expect("a stored photo passes again");
+        assert_eq!(again.media_type, photo.media_type);
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let clean = amtsweg_domain::text::clean(text);

@@ -193,11 +193,11 @@ pub fn read_geojson(text: &str, name_property: Option<&str>) -> Result<Vec<Named
             return Err(AreaError::NotAnArea { index, kind: "ohne Geometrie".into() });
         };
         let kind = geometry.value.type_name().to_owned();
+        // Converted here rather than with the `geojson` crate's conversion, which panics on a
+        // position with fewer than two numbers (found by fuzzing).
         let multi: MultiPolygon<f64> = match &geometry.value {
-            geojson::GeometryValue::Polygon { .. } => {
-                MultiPolygon(vec![Polygon::try_from(&geometry.value).map_err(|e| AreaError::NotGeoJson(short(&e.to_string())))?])
-            }
-            geojson::GeometryValue::MultiPolygon { .. } => MultiPolygon::try_from(&geometry.value).map_err(|e| AreaError::NotGeoJson(short(&e.to_string())))?,
+            geojson::GeometryValue::Polygon { coordinates } => MultiPolygon(vec![polygon(coordinates, index)?]),
+            geojson::GeometryValue::MultiPolygon { coordinates } => MultiPolygon(coordinates.iter().map(|p| polygon(p, index)).collect::<Result<_, _>>()?),
             _ => return Err(AreaError::NotAnArea { index, kind }),
         };
         corners += multi.0.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum::<usize>();
@@ -213,6 +213,29 @@ pub fn read_geojson(text: &str, name_property: Option<&str>) -> Result<Vec<Named
         out.push(NamedShape { name, shape });
     }
     Ok(out)
+}
+
+/// A polygon from GeoJSON rings (the first outside, the others holes); every position needs a
+/// longitude and a latitude (a third number, the height, is ignored).
+fn polygon(rings: &[Vec<geojson::Position>], index: usize) -> Result<Polygon<f64>, AreaError> {
+    let ring = |positions: &Vec<geojson::Position>| -> Result<geo::LineString<f64>, AreaError> {
+        if positions.len() < 4 {
+            // RFC 7946: a linear ring has four or more positions, the first equal to the last.
+            return Err(AreaError::Invalid { index, name: String::new(), reason: "Ein Ring hat zu wenige Eckpunkte (mindestens vier, der letzte gleich dem ersten).".into() });
+        }
+        positions
+            .iter()
+            .map(|p| match p.as_slice() {
+                [x, y, ..] => Ok(geo::Coord { x: *x, y: *y }),
+                _ => Err(AreaError::NotGeoJson(format!("Fläche {index}: Ein Punkt braucht Länge und Breite."))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(geo::LineString)
+    };
+    let Some((outer, holes)) = rings.split_first() else {
+        return Err(AreaError::NotGeoJson(format!("Fläche {index}: Das Polygon hat keinen Umriss.")));
+    };
+    Ok(Polygon::new(ring(outer)?, holes.iter().map(ring).collect::<Result<_, _>>()?))
 }
 
 fn feature_name(feature: &geojson::Feature, property: Option<&str>) -> Option<String> {
@@ -272,6 +295,10 @@ mod tests {
         assert!(matches!(read_geojson("{\"type\":", None), Err(AreaError::NotGeoJson(_))));
         assert!(matches!(read_geojson(r#"{"type":"Point","coordinates":[1,2]}"#, None), Err(AreaError::NotAnArea { .. })));
         assert!(matches!(read_geojson(r#"{"type":"FeatureCollection","features":[]}"#, None), Err(AreaError::Empty)));
+        // A position with one number (this panicked in the geojson crate's conversion).
+        assert!(matches!(read_geojson(r#"{"type":"Polygon","coordinates":[[[0,0],[1],[1,1],[0,0]]]}"#, None), Err(AreaError::NotGeoJson(_))));
+        assert!(matches!(read_geojson(r#"{"type":"Polygon","coordinates":[]}"#, None), Err(AreaError::NotGeoJson(_))));
+        assert!(matches!(read_geojson(r#"{"type":"Polygon","coordinates":[[]]}"#, None), Err(AreaError::Invalid { .. })), "an empty ring");
         let far = r#"{"type":"Polygon","coordinates":[[[0,0],[200,0],[200,1],[0,1],[0,0]]]}"#;
         assert!(matches!(read_geojson(far, None), Err(AreaError::OutOfRange { .. })));
     }
