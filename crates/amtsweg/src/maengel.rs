@@ -87,6 +87,14 @@ pub enum MaengelCommand {
         #[command(flatten)]
         flags: ServerFlags,
     },
+    /// Revoke an Open311 API key (by its id, from `show`): posts with it are refused (403).
+    KeyRevoke {
+        #[arg(long)]
+        authority: String,
+        id: String,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
     /// Show the setup: departments, categories, areas, assignments, keys (without geometry).
     Show {
         #[arg(long)]
@@ -235,6 +243,11 @@ pub async fn run(command: MaengelCommand, config_path: Option<&PathBuf>) -> Resu
             let admin = admin(config_path, &flags, &authority).await?;
             let (id, key) = admin.issue_key(&name).await.map_err(refused)?;
             print(serde_json::json!({"id": id, "name": name, "api_key": key}));
+        }
+        MaengelCommand::KeyRevoke { authority, id, flags } => {
+            let admin = admin(config_path, &flags, &authority).await?;
+            admin.revoke_key(&id).await.map_err(refused)?;
+            print(serde_json::json!({"revoked": id}));
         }
         MaengelCommand::Show { authority, flags } => {
             let admin = admin(config_path, &flags, &authority).await?;
