@@ -109,5 +109,14 @@ test('a citizen reports by address with a photo; the department moderates and cl
   await anna.goto(`${demo.base}/maengel/meldungen/${id}`);
   assert.match(await anna.locator('main').textContent(), /behoben – Die Stadtreinigung hat die Säcke abgeholt\./);
   assert.ok(!(await anna.locator('main').textContent()).includes('Anna'), 'no name of the reporter on the public page');
+  // The service admin's page.
+  const frank = await newPage(demo.browser);
+  await login(frank, demo.base, /Frank Heller/);
+  await frank.goto(`${demo.base}/verwaltung/maengel`);
+  await checkAccessibility(frank, 'Mängelmelder einrichten', visited);
+  await frank.getByLabel('Kategorie als JSON').fill('{"code":"x"');
+  await frank.getByRole('button', { name: 'Kategorie speichern' }).click();
+  assert.match(await frank.locator('#fehlerliste').textContent(), /kein gültiges JSON/);
+  await checkAccessibility(frank, 'Kategorie abgelehnt', visited);
   console.log(`axe-core clean on ${visited.length} pages: ${visited.join(', ')}`);
 });

@@ -67,7 +67,9 @@ pub async fn refuse_oversized(req: Request, next: Next) -> Response {
         crate::maengel::MAX_REPORT_BYTES
     } else if path.ends_with("/evidence") || path.ends_with("/nachweise/hochladen") {
         amtsweg_app::uploads::MAX_UPLOAD_BYTES + 64 * 1024
-    } else if path.ends_with("/services/fim") || path.ends_with("/leistungen/fim") || path.ends_with("/responsibilities/import") || path.ends_with("/zustaendigkeiten/import") {
+    } else if path.ends_with("/services/fim") || path.ends_with("/leistungen/fim") || path.ends_with("/responsibilities/import") || path.ends_with("/zustaendigkeiten/import")
+        || path == "/verwaltung/maengel/flaechen" || path == "/verwaltung/maengel/adressen"
+    {
         MAX_FIM_UPLOAD_BYTES
     } else {
         MAX_BODY_BYTES

@@ -5,6 +5,7 @@
 //! detail pages show published reports with their history, never anything of the reporter.
 //! The department's pages are in `work.rs`.
 
+pub mod setup;
 pub mod work;
 
 use crate::error::{AppError, PageError};
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/maengel/meldungen/{id}/unterstuetzen", post(support))
         .route("/maengel/fotos/{id}", get(photo))
         .merge(work::router())
+        .merge(setup::router())
 }
 
 fn reports(state: &AppState) -> Reports {
@@ -192,7 +194,7 @@ async fn resolve_place(reports: &Reports, q: &HashMap<String, String>, session: 
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).map(|e| e.trim_start_matches('=').to_owned()).unwrap_or_default()
 }
 
@@ -520,7 +522,7 @@ async fn detail(
     Ok(with_form_cookie(render(StatusCode::OK, &page), cookie))
 }
 
-async fn support(State(state): State<AppState>, MaybeSession(session): MaybeSession, headers: HeaderMap, Path(id): Path<String>, axum::Form(form): axum::Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+async fn support(State(state): State<AppState>, MaybeSession(session): MaybeSession, headers: HeaderMap, Path(id): Path<String>, crate::pages::PageForm(form): crate::pages::PageForm) -> Result<Response, PageError> {
     check_page_form_token(
         &state,
         session.as_deref(),

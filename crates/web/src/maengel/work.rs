@@ -150,7 +150,7 @@ async fn render_list(state: &AppState, staff: &PageStaff, q: &HashMap<String, St
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn bulk(State(state): State<AppState>, staff: PageStaff, axum::Form(form): axum::Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+async fn bulk(State(state): State<AppState>, staff: PageStaff, crate::pages::PageForm(form): crate::pages::PageForm) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let desk = desk(&state, &staff).await?;
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
@@ -263,7 +263,7 @@ async fn apply(state: &AppState, staff: &PageStaff, id: &str, change: Change, ok
     }
 }
 
-async fn change_status(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, axum::Form(form): axum::Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+async fn change_status(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, crate::pages::PageForm(form): crate::pages::PageForm) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let Some(status) = ReportStatus::parse(field(&form, "status")) else {
         return render_detail(&state, &staff, &id, Some("Bitte wählen Sie einen Stand.".into()), None).await;
@@ -280,7 +280,7 @@ async fn change_status(State(state): State<AppState>, staff: PageStaff, Path(id)
     apply(&state, &staff, &id, change, "status").await
 }
 
-async fn moderate(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, axum::Form(form): axum::Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+async fn moderate(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, crate::pages::PageForm(form): crate::pages::PageForm) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let desk = desk(&state, &staff).await?;
     let n: i64 = id.parse().map_err(|_| AppError::NotFound)?;
@@ -297,7 +297,7 @@ async fn moderate(State(state): State<AppState>, staff: PageStaff, Path(id): Pat
     apply(&state, &staff, &id, change, "moderation").await
 }
 
-async fn note(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, axum::Form(form): axum::Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+async fn note(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, crate::pages::PageForm(form): crate::pages::PageForm) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let text = field(&form, "notiz").to_owned();
     if text.is_empty() {
@@ -325,7 +325,7 @@ async fn photo(State(state): State<AppState>, staff: PageStaff, Path((id, photo)
 
 /// Blacks out a rectangle of a photo (given in percent of its width and height): a face, a
 /// number plate. The stored photo is replaced; the original is not kept.
-async fn black_out(State(state): State<AppState>, staff: PageStaff, Path((id, photo)): Path<(String, String)>, axum::Form(form): axum::Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+async fn black_out(State(state): State<AppState>, staff: PageStaff, Path((id, photo)): Path<(String, String)>, crate::pages::PageForm(form): crate::pages::PageForm) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let desk = desk(&state, &staff).await?;
     let n: i64 = id.parse().map_err(|_| AppError::NotFound)?;

@@ -17,6 +17,7 @@ on_both_stores!(
     no_personal_field_of_a_reporter_in_any_public_page,
     after_retention_the_reporters_data_is_gone_and_the_ledger_verifies,
     staff_of_another_authority_cannot_reach_a_report,
+    the_service_admin_sets_up_the_maengelmelder_on_its_page,
 );
 
 async fn count(app: &TestApp) -> usize {
@@ -277,4 +278,87 @@ async fn staff_of_another_authority_cannot_reach_a_report(app: TestApp) {
     assert!(select(&list, &format!("a[href='/arbeitsplatz/maengel/{id}']")).is_empty());
     let citizen = browser(&app, "buerger-1").await;
     assert_eq!(page(&citizen, app.url(&format!("/arbeitsplatz/maengel/{id}"))).await.0, 403);
+}
+
+async fn the_service_admin_sets_up_the_maengelmelder_on_its_page(app: TestApp) {
+    let app = app.with_maengel(0).await;
+    let admin = browser(&app, "fachadministration-leipzig").await;
+    let (status, _, setup) = page(&admin, app.url("/verwaltung/maengel")).await;
+    assert_eq!(status, 200);
+    assert!(text(&setup, "main").contains("Amt für Stadtgrün und Gewässer"), "the demo's teams are listed");
+    let token = csrf(&setup);
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let admin = admin.clone();
+        let url = app.url(path);
+        async move {
+            let r = admin.post(url).form(&form).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, Html::parse_document(&r.text().await.unwrap()))
+        }
+    };
+    let (status, done) = post("/verwaltung/maengel/teams", vec![("_csrf", token.clone()), ("kurzname", "leipzig-bruecken".into()), ("name", "Brückenbau".into())]).await;
+    assert_eq!(status, 200);
+    assert!(text(&done, "main").contains("Das Team „Brückenbau“ ist gespeichert."));
+    // A category: broken JSON and an empty choice list are refused, and what was typed stays.
+    let broken = r#"{"code":"bruecke","name":"Brückenschaden""#.to_owned();
+    let (status, refused) = post("/verwaltung/maengel/kategorien", vec![("_csrf", token.clone()), ("kategorie", broken.clone())]).await;
+    assert_eq!(status, 422);
+    assert!(text(&refused, "#fehlerliste").contains("kein gültiges JSON"));
+    assert_eq!(text(&refused, "#kategorie-json"), broken);
+    let empty_list = r#"{"code":"bruecke","name":"Brückenschaden","attributes":[{"code":"art","description":"Was?","datatype":"singlevaluelist","order":1}]}"#;
+    let (status, refused) = post("/verwaltung/maengel/kategorien", vec![("_csrf", token.clone()), ("kategorie", empty_list.into())]).await;
+    assert_eq!(status, 422);
+    assert!(text(&refused, "#fehlerliste").contains("Auswahlliste"));
+    let good = r#"{"code":"bruecke","name":"Brückenschaden","group":"Straße und Verkehr","publication":"immediate","deadline_days":5}"#;
+    let (status, _) = post("/verwaltung/maengel/kategorien", vec![("_csrf", token.clone()), ("kategorie", good.into())]).await;
+    assert_eq!(status, 200);
+    // Areas from a file: a self-crossing outline is refused, nothing stored; a good one is read.
+    let upload = |geojson: &str| {
+        reqwest::multipart::Form::new()
+            .text("_csrf", token.clone())
+            .text("kurzname", "bruecken")
+            .text("namensfeld", "name")
+            .part("datei", reqwest::multipart::Part::bytes(geojson.as_bytes().to_vec()).file_name("flaechen.geojson"))
+    };
+    let bow_tie = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Schleife"},"geometry":{"type":"Polygon","coordinates":[[[12.3,51.3],[12.4,51.4],[12.4,51.3],[12.3,51.4],[12.3,51.3]]]}}]}"#;
+    let r = admin.post(app.url("/verwaltung/maengel/flaechen")).multipart(upload(bow_tie)).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("kreuzt sich selbst"));
+    let areas_before = app.store.areas(Some(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap())).await.unwrap().len();
+    let square = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Innenstadtbrücken"},"geometry":{"type":"Polygon","coordinates":[[[12.36,51.33],[12.39,51.33],[12.39,51.35],[12.36,51.35],[12.36,51.33]]]}}]}"#;
+    let r = admin.post(app.url("/verwaltung/maengel/flaechen")).multipart(upload(square)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.store.areas(Some(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap())).await.unwrap().len(), areas_before + 1);
+    let (status, _) = post("/verwaltung/maengel/zuordnungen", vec![("_csrf", token.clone()), ("kategorie", "bruecke".into()), ("flaeche", "bruecken-1".into()), ("team", "leipzig-bruecken".into())]).await;
+    assert_eq!(status, 200);
+    let (status, again) = post("/verwaltung/maengel/zuordnungen", vec![("_csrf", token.clone()), ("kategorie", "bruecke".into()), ("flaeche", "bruecken-1".into()), ("team", "leipzig-bruecken".into())]).await;
+    assert_eq!(status, 422);
+    assert!(text(&again, "#fehlerliste").contains("schon ein Team"));
+    // A report at the bridge reaches the new team.
+    let citizen = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (status, path, _) = send(&app, &citizen, "adresse=Markt+1&kategorie=bruecke", &[("beschreibung", "Geländer locker")], vec![]).await;
+    assert_eq!(status, 200, "{path}");
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(app.store.report(id).await.unwrap().unwrap().department_id, "leipzig-bruecken");
+    // A key, shown once; revoked, it opens nothing.
+    let (status, issued) = post("/verwaltung/maengel/schluessel", vec![("_csrf", token.clone()), ("name", "Brückenprüfsoftware".into())]).await;
+    assert_eq!(status, 200);
+    let key = text(&issued, "code.secret");
+    assert!(key.starts_with("o311_"), "{key}");
+    let hash = amtsweg_app::reports::setup::key_hash(&key);
+    let found = app.store.open311_key(&hash).await.unwrap().expect("the key works");
+    let (_, _, listed) = page(&admin, app.url("/verwaltung/maengel")).await;
+    assert!(!listed.html().contains(&key), "shown once, never again");
+    let (status, _) = post_owned(&admin, app.url(&format!("/verwaltung/maengel/schluessel/{}/widerrufen", found.id)), vec![("_csrf", token.clone())]).await;
+    assert_eq!(status, 200);
+    assert!(app.store.open311_key(&hash).await.unwrap().is_none());
+    // Only the service admin reaches the page.
+    let staff = browser(&app, "sachbearbeitung-leipzig").await;
+    assert_eq!(page(&staff, app.url("/verwaltung/maengel")).await.0, 403);
+}
+
+async fn post_owned(client: &reqwest::Client, url: String, form: Vec<(&'static str, String)>) -> (u16, Html) {
+    let r = client.post(url).form(&form).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, Html::parse_document(&r.text().await.unwrap()))
 }
