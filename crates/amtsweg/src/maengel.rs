@@ -9,10 +9,8 @@
 use crate::{ServerFlags, load, open_store};
 use amtsweg_app::reports::ReportError;
 use amtsweg_app::reports::setup::ReportAdmin;
-use amtsweg_domain::reports::{Attribute, Category, Publication};
 use amtsweg_domain::{AuthorityId, Role, UserId};
 use clap::Subcommand;
-use serde::Deserialize;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -130,56 +128,6 @@ fn print(value: serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(&value).expect("JSON"));
 }
 
-/// A category as the JSON file has it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CategoryFile {
-    code: String,
-    name: String,
-    #[serde(default)]
-    group: String,
-    #[serde(default)]
-    keywords: Vec<String>,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    attributes: Vec<AttributeFile>,
-    #[serde(default = "moderated")]
-    publication: Publication,
-    #[serde(default = "two_weeks")]
-    deadline_days: u32,
-}
-
-fn moderated() -> Publication {
-    Publication::Moderated
-}
-
-fn two_weeks() -> u32 {
-    14
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AttributeFile {
-    code: String,
-    description: String,
-    datatype: amtsweg_domain::reports::Datatype,
-    #[serde(default)]
-    required: bool,
-    #[serde(default)]
-    datatype_description: String,
-    order: u32,
-    #[serde(default)]
-    values: Vec<ValueFile>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ValueFile {
-    key: String,
-    name: String,
-}
-
 pub async fn run(command: MaengelCommand, config_path: Option<&PathBuf>) -> Result<(), String> {
     match command {
         MaengelCommand::Department { authority, id, name, members, flags } => {
@@ -192,32 +140,8 @@ pub async fn run(command: MaengelCommand, config_path: Option<&PathBuf>) -> Resu
         }
         MaengelCommand::Category { authority, file, flags } => {
             let text = read(&file)?;
-            let parsed: CategoryFile = serde_json::from_str(&text).map_err(|e| format!("{}: keine gültige Kategorie ({e})", file.display()))?;
             let admin = admin(config_path, &flags, &authority).await?;
-            let category = Category {
-                authority_id: admin.authority().clone(),
-                code: parsed.code,
-                name: parsed.name,
-                group: parsed.group,
-                keywords: parsed.keywords,
-                description: parsed.description,
-                attributes: parsed
-                    .attributes
-                    .into_iter()
-                    .map(|a| Attribute {
-                        code: a.code,
-                        description: a.description,
-                        datatype: a.datatype,
-                        required: a.required,
-                        datatype_description: a.datatype_description,
-                        order: a.order,
-                        values: a.values.into_iter().map(|v| (v.key, v.name)).collect(),
-                    })
-                    .collect(),
-                publication: parsed.publication,
-                deadline_days: parsed.deadline_days,
-            };
-            admin.put_category(category.clone()).await.map_err(refused)?;
+            let category = admin.put_category_json(&text).await.map_err(|e| format!("{}: {}", file.display(), refused(e)))?;
             print(serde_json::json!({"code": category.code, "name": category.name, "questions": category.attributes.len()}));
         }
         MaengelCommand::Areas { authority, prefix, name_property, file, flags } => {
@@ -251,9 +175,8 @@ pub async fn run(command: MaengelCommand, config_path: Option<&PathBuf>) -> Resu
         }
         MaengelCommand::Show { authority, flags } => {
             let admin = admin(config_path, &flags, &authority).await?;
-            let store = admin_store(&admin);
-            let categories = store.categories(Some(admin.authority())).await.map_err(|e| e.to_string())?;
-            let assignments = store.assignments(Some(admin.authority())).await.map_err(|e| e.to_string())?;
+            let categories = admin.categories().await.map_err(refused)?;
+            let assignments = admin.assignments().await.map_err(refused)?;
             print(serde_json::json!({
                 "departments": admin.departments().await.map_err(refused)?.iter().map(|d| serde_json::json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
                 "categories": categories.iter().map(|c| serde_json::json!({"code": c.code, "name": c.name, "group": c.group, "questions": c.attributes.len()})).collect::<Vec<_>>(),
@@ -264,8 +187,4 @@ pub async fn run(command: MaengelCommand, config_path: Option<&PathBuf>) -> Resu
         }
     }
     Ok(())
-}
-
-fn admin_store(admin: &ReportAdmin) -> amtsweg_store::DynStore {
-    admin.store().clone()
 }

@@ -124,7 +124,7 @@ async fn an_authority_sets_up_its_maengelmelder_and_bad_input_changes_nothing() 
     c.refused(&["maengel", "show", "--authority", "atlantis"], "gibt es nicht");
     let key_id = shown["keys"][0]["id"].as_str().unwrap().to_owned();
     c.json(&[&["maengel", "key-revoke"], &a[..], &[key_id.as_str()]].concat());
-    let hash = amtsweg_app::reports::setup::key_hash(key["api_key"].as_str().unwrap());
+    let hash = amtsweg_app::accounts::hash_secret(key["api_key"].as_str().unwrap());
     assert!(store.open311_key(&hash).await.unwrap().is_none(), "a revoked key opens nothing");
     c.refused(&[&["maengel", "key-revoke"], &a[..], &[key_id.as_str()]].concat(), "gibt es nicht");
     let _ = std::fs::remove_dir_all(&dir);

@@ -81,26 +81,7 @@ fn decode_and_encode(bytes: &[u8], format: ImageFormat, max_side: Option<u32>) -
 mod tests {
     use super::*;
     use crate::check;
-
-    /// A JPEG with an EXIF segment: orientation 6 (turn 90° clockwise) and a GPS marker.
-    fn jpeg_with_exif(width: u32, height: u32) -> Vec<u8> {
-        let picture = image::RgbImage::from_fn(width, height, |x, _| image::Rgb([if x < width / 2 { 255 } else { 0 }, 0, 0]));
-        let mut plain = Vec::new();
-        DynamicImage::ImageRgb8(picture).write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 95)).unwrap();
-        let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
-        tiff.extend([0, 1]); // one entry
-        tiff.extend([0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]); // Orientation = 6
-        tiff.extend([0, 0, 0, 0]);
-        tiff.extend(b"GPSLatitude 51.34");
-        let mut exif = b"Exif\0\0".to_vec();
-        exif.extend(tiff);
-        let mut out = plain[..2].to_vec();
-        out.extend([0xFF, 0xE1]);
-        out.extend(((exif.len() + 2) as u16).to_be_bytes());
-        out.extend(exif);
-        out.extend(&plain[2..]);
-        out
-    }
+    use crate::testing::jpeg_with_gps;
 
     #[test]
     fn images_are_encoded_again_without_what_was_added() {
@@ -116,7 +97,7 @@ mod tests {
 
     #[test]
     fn photos_lose_their_metadata_and_stand_upright() {
-        let photo = jpeg_with_exif(64, 32);
+        let photo = jpeg_with_gps(64, 32);
         assert!(photo.windows(3).any(|w| w == b"GPS"));
         let checked = check(&photo).unwrap();
         assert_eq!(checked.media_type, "image/jpeg");
@@ -127,18 +108,18 @@ mod tests {
 
     #[test]
     fn report_photos_are_upright_without_gps_and_at_most_2048_pixels() {
-        let photo = jpeg_with_exif(3000, 1000);
+        let photo = jpeg_with_gps(3000, 1000);
         let checked = crate::photo(&photo).unwrap();
         assert!(!checked.bytes.windows(3).any(|w| w == b"GPS"), "the GPS position is gone");
         let stored = image::load_from_memory(&checked.bytes).unwrap();
         assert_eq!((stored.width(), stored.height()), (683, 2048), "turned upright, then scaled to 2048 on the long side");
-        let small = crate::photo(&jpeg_with_exif(64, 32)).unwrap();
+        let small = crate::photo(&jpeg_with_gps(64, 32)).unwrap();
         assert_eq!(image::load_from_memory(&small.bytes).unwrap().height(), 64, "small photos keep their size");
     }
 
     #[test]
     fn a_blacked_out_region_is_black_and_the_rest_is_not() {
-        let photo = crate::photo(&jpeg_with_exif(64, 32)).unwrap();
+        let photo = crate::photo(&jpeg_with_gps(64, 32)).unwrap();
         let png = {
             let picture = image::load_from_memory(&photo.bytes).unwrap();
             let mut out = Vec::new();

@@ -274,8 +274,9 @@ impl ReportStatus {
 }
 
 /// Who reported, and how to reach them: personal data, never public, deleted after the
-/// retention period.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// retention period. Its `Debug` names only which fields are set (as `Person`'s does), so that
+/// no value reaches a log through a `{:?}`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reporter {
     /// A logged-in citizen: updates go to their mailbox.
     pub user_id: Option<String>,
@@ -285,6 +286,21 @@ pub struct Reporter {
     pub phone: Option<String>,
     pub device_id: Option<String>,
     pub account_id: Option<String>,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| if v.is_some() { "<set>" } else { "-" };
+        f.debug_struct("Reporter")
+            .field("user_id", &set(&self.user_id))
+            .field("email", &set(&self.email))
+            .field("first_name", &set(&self.first_name))
+            .field("last_name", &set(&self.last_name))
+            .field("phone", &set(&self.phone))
+            .field("device_id", &set(&self.device_id))
+            .field("account_id", &set(&self.account_id))
+            .finish()
+    }
 }
 
 impl Reporter {
@@ -442,6 +458,14 @@ mod tests {
         let mut c = category();
         c.attributes.push(c.attributes[0].clone());
         assert_eq!(c.check(), Err(CategoryError::AttributeCode(2)));
+    }
+
+    #[test]
+    fn a_reporters_debug_shows_no_value() {
+        let r = Reporter { email: Some("geheim@example.org".into()), phone: Some("0341 123".into()), ..Default::default() };
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("geheim") && !shown.contains("0341"), "{shown}");
+        assert!(shown.contains("email: \"<set>\""), "{shown}");
     }
 
     #[test]

@@ -249,15 +249,11 @@ impl Reports {
 
     /// A photo of a published report: media type and bytes.
     pub async fn public_photo(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, ReportError> {
-        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(None);
-        }
-        let Some((report, media_type, sealed)) = self.store.report_photo(id).await? else { return Ok(None) };
+        let key = self.upload_key.clone().ok_or_else(|| AppError::Internal("no upload key for photos".into()))?;
+        let Some((report, media_type, bytes)) = open_photo(&self.store, &key, id).await? else { return Ok(None) };
         if !self.store.report(report).await?.is_some_and(|r| r.published) {
             return Ok(None);
         }
-        let key = self.upload_key.clone().ok_or_else(|| AppError::Internal("no upload key for photos".into()))?;
-        let bytes = key.open(&sealed).ok_or_else(|| AppError::Internal("a stored photo does not open".into()))?;
         Ok(Some((media_type, bytes)))
     }
 
@@ -448,6 +444,17 @@ impl Reports {
             token: r.token.clone(),
         }
     }
+}
+
+/// A stored photo, decrypted: its report, media type and bytes (`None` for an id that is not
+/// one of ours).
+pub(crate) async fn open_photo(store: &DynStore, key: &crate::uploads::UploadKey, id: &str) -> Result<Option<(i64, String, Vec<u8>)>, ReportError> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let Some((report, media_type, sealed)) = store.report_photo(id).await? else { return Ok(None) };
+    let bytes = key.open(&sealed).ok_or_else(|| AppError::Internal("a stored photo does not open".into()))?;
+    Ok(Some((report, media_type, bytes)))
 }
 
 /// A name from the input, cut for a message.

@@ -5,11 +5,11 @@
 
 use super::ReportError;
 use crate::AppError;
-use amtsweg_domain::reports::{Area, Assignment, Category, Department, valid_code};
+use amtsweg_domain::reports::{Area, Assignment, Attribute, Category, Datatype, Department, Publication, valid_code};
 use amtsweg_domain::{AuthorityId, Role, User};
 use amtsweg_places::{Relation, Shape};
 use amtsweg_store::{Actor, DynStore, Open311Key};
-use sha2::Digest;
+use serde::Deserialize;
 
 /// The service admin of one authority, for the Mängelmelder.
 #[derive(Clone)]
@@ -23,9 +23,56 @@ fn invalid(parameter: &'static str, message: impl Into<String>) -> ReportError {
     ReportError::Invalid(parameter, message.into())
 }
 
-/// The stored form of an Open311 API key.
-pub fn key_hash(key: &str) -> String {
-    hex::encode(sha2::Sha256::digest(key.as_bytes()))
+/// A category as JSON, as the console and the admin's page take it: Open311's attribute format
+/// (`code`, `description`, `datatype`, `required`, `datatype_description`, `order`, `values` as
+/// `[{"key","name"}]`), `publication` (`moderated` by default) and `deadline_days` (14).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryJson {
+    code: String,
+    name: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    attributes: Vec<AttributeJson>,
+    #[serde(default = "moderated")]
+    publication: Publication,
+    #[serde(default = "two_weeks")]
+    deadline_days: u32,
+}
+
+fn moderated() -> Publication {
+    Publication::Moderated
+}
+
+fn two_weeks() -> u32 {
+    14
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttributeJson {
+    code: String,
+    description: String,
+    datatype: Datatype,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    datatype_description: String,
+    order: u32,
+    #[serde(default)]
+    values: Vec<ValueJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValueJson {
+    key: String,
+    name: String,
 }
 
 impl ReportAdmin {
@@ -43,8 +90,14 @@ impl ReportAdmin {
         &self.authority
     }
 
-    pub fn store(&self) -> &DynStore {
-        &self.store
+    /// The authority's categories.
+    pub async fn categories(&self) -> Result<Vec<Category>, ReportError> {
+        Ok(self.store.categories(Some(&self.authority)).await?)
+    }
+
+    /// Which department handles which category in which area.
+    pub async fn assignments(&self) -> Result<Vec<Assignment>, ReportError> {
+        Ok(self.store.assignments(Some(&self.authority)).await?)
     }
 
     pub async fn put_department(&self, id: &str, name: &str) -> Result<Department, ReportError> {
@@ -69,6 +122,38 @@ impl ReportAdmin {
 
     pub async fn departments(&self) -> Result<Vec<Department>, ReportError> {
         Ok(self.store.departments(Some(&self.authority)).await?)
+    }
+
+    /// Reads a category from JSON (see `CategoryJson`) and stores it; returns it.
+    pub async fn put_category_json(&self, text: &str) -> Result<Category, ReportError> {
+        let parsed: CategoryJson = serde_json::from_str(text).map_err(|e| {
+            invalid("category", format!("Die Kategorie ist kein gültiges JSON im beschriebenen Format (Zeile {}, Spalte {}).", e.line(), e.column()))
+        })?;
+        let category = Category {
+            authority_id: self.authority.clone(),
+            code: parsed.code,
+            name: parsed.name,
+            group: parsed.group,
+            keywords: parsed.keywords,
+            description: parsed.description,
+            attributes: parsed
+                .attributes
+                .into_iter()
+                .map(|a| Attribute {
+                    code: a.code,
+                    description: a.description,
+                    datatype: a.datatype,
+                    required: a.required,
+                    datatype_description: a.datatype_description,
+                    order: a.order,
+                    values: a.values.into_iter().map(|v| (v.key, v.name)).collect(),
+                })
+                .collect(),
+            publication: parsed.publication,
+            deadline_days: parsed.deadline_days,
+        };
+        self.put_category(category.clone()).await?;
+        Ok(category)
     }
 
     pub async fn put_category(&self, mut category: Category) -> Result<(), ReportError> {
@@ -155,10 +240,8 @@ impl ReportAdmin {
         if name.is_empty() || name.chars().count() > 100 {
             return Err(invalid("name", "Bitte geben Sie dem Schlüssel einen Namen (höchstens 100 Zeichen)."));
         }
-        let mut bytes = [0u8; 24];
-        getrandom::fill(&mut bytes).map_err(|_| AppError::Internal("no random source".into()))?;
-        let key = format!("o311_{}", hex::encode(bytes));
-        let id = self.store.create_open311_key(&self.authority, name, &key_hash(&key), &self.actor).await?;
+        let key = format!("o311_{}", crate::accounts::new_secret());
+        let id = self.store.create_open311_key(&self.authority, name, &crate::accounts::hash_secret(&key), &self.actor).await?;
         Ok((id, key))
     }
 

@@ -32,16 +32,42 @@ pub struct ReportDesk {
     authority: AuthorityId,
     actor: Actor,
     departments: Vec<String>,
+    /// Opens and seals the reports' photos.
+    upload_key: std::sync::Arc<crate::uploads::UploadKey>,
 }
 
 impl ReportDesk {
-    pub async fn new(store: DynStore, user: &User) -> Result<Option<Self>, ReportError> {
+    pub async fn new(app: &crate::Platform, user: &User) -> Result<Option<Self>, ReportError> {
         if !user.role.is_staff() {
             return Ok(None);
         }
         let Some(authority) = user.authority_id.clone() else { return Ok(None) };
+        let store = app.store.clone();
         let departments = store.member_departments(&authority, user.id.as_str()).await?;
-        Ok(Some(Self { store, authority, actor: Actor { id: user.id.clone(), role: user.role }, departments }))
+        Ok(Some(Self { store, authority, actor: Actor { id: user.id.clone(), role: user.role }, departments, upload_key: app.upload_key.clone() }))
+    }
+
+    /// A photo of one of the desk's reports, published or not: media type and bytes.
+    pub async fn photo(&self, report: i64, photo: &str) -> Result<Option<(String, Vec<u8>)>, ReportError> {
+        if !self.report(report).await?.is_some_and(|r| r.photos.iter().any(|p| p == photo)) {
+            return Ok(None);
+        }
+        Ok(super::open_photo(&self.store, &self.upload_key, photo).await?.map(|(_, media_type, bytes)| (media_type, bytes)))
+    }
+
+    /// Blacks out a rectangle of a photo of one of the desk's reports (`(left, top, width,
+    /// height)` as fractions of its size): a face, a number plate. The stored photo is replaced,
+    /// audited; the original is not kept.
+    pub async fn black_out(&self, report: i64, photo: &str, rect: (f32, f32, f32, f32)) -> Result<(), ReportError> {
+        let Some((media_type, bytes)) = self.photo(report, photo).await? else {
+            return Err(ReportError::NotFound("Dieses Foto gibt es hier nicht.".into()));
+        };
+        let redacted = tokio::task::spawn_blocking(move || amtsweg_documents::black_out(&bytes, &media_type, rect))
+            .await
+            .map_err(|_| crate::AppError::Internal("black-out failed".into()))?
+            .map_err(|r| ReportError::Invalid("photo", r.message()))?;
+        let actor = (self.actor.id.as_str(), self.actor.role.as_str());
+        Ok(self.store.replace_report_photo(&self.authority, photo, &self.upload_key.seal(&redacted), Some(actor)).await?)
     }
 
     pub fn authority(&self) -> &AuthorityId {

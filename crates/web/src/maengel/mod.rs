@@ -52,10 +52,6 @@ fn report_error(e: ReportError) -> PageError {
     }
 }
 
-fn local(t: time::OffsetDateTime) -> String {
-    let t = amtsweg_domain::local_time::berlin(t);
-    t.format(time::macros::format_description!("[day].[month].[year], [hour]:[minute] Uhr")).unwrap_or_default()
-}
 
 /// A page with a fresh form token (for people without a login).
 fn with_form_cookie(mut response: Response, cookie: Option<header::HeaderValue>) -> Response {
@@ -255,7 +251,7 @@ async fn form_page(
                 status: r.status.label(),
                 address: r.address.unwrap_or_default(),
                 description: r.description.unwrap_or_default(),
-                since: local(r.requested_at),
+                since: crate::pages::date_time(r.requested_at),
                 supporters: r.supporters,
             })
             .collect(),
@@ -463,7 +459,7 @@ async fn list(State(state): State<AppState>, MaybeSession(session): MaybeSession
             status: r.status.label(),
             closed: r.status.is_closed(),
             address: r.address.unwrap_or_else(|| format!("{:.5}, {:.5}", r.lat, r.lon)),
-            since: local(r.requested_at),
+            since: crate::pages::date_time(r.requested_at),
             authority: names.get(&r.authority_id).cloned().unwrap_or_default(),
         })
         .collect();
@@ -499,7 +495,7 @@ async fn detail(
         .await
         .map_err(report_error)?
         .into_iter()
-        .map(|u| (local(u.at), u.status.label(), u.note))
+        .map(|u| (crate::pages::date_time(u.at), u.status.label(), u.note))
         .collect();
     let photos = state
         .app
@@ -512,7 +508,7 @@ async fn detail(
     let page = DetailPage {
         layout: Layout::new(format!("Meldung Nr. {id}: {}", report.category_name), session.as_deref()),
         status: report.status.label(),
-        requested: local(report.requested_at),
+        requested: crate::pages::date_time(report.requested_at),
         report,
         history,
         photos,
@@ -543,9 +539,14 @@ async fn support(State(state): State<AppState>, MaybeSession(session): MaybeSess
 
 async fn photo(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
     let (media_type, bytes) = reports(&state).public_photo(&id).await.map_err(report_error)?.ok_or(AppError::NotFound)?;
+    Ok(image(&media_type, bytes, "public, max-age=300"))
+}
+
+/// A stored photo as an answer, with its media type and how long it may be cached.
+fn image(media_type: &str, bytes: Vec<u8>, cache: &'static str) -> Response {
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_str(&media_type).unwrap_or(header::HeaderValue::from_static("application/octet-stream")));
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=300"));
-    Ok(response)
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_str(media_type).unwrap_or(header::HeaderValue::from_static("application/octet-stream")));
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(cache));
+    response
 }

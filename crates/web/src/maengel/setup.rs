@@ -11,14 +11,13 @@ use crate::pages::{Layout, PageForm, render};
 use crate::state::AppState;
 use amtsweg_app::reports::ReportError;
 use amtsweg_app::reports::setup::ReportAdmin;
-use amtsweg_domain::reports::{Attribute, Category, Datatype, Publication};
+use amtsweg_domain::reports::Publication;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 
 /// GeoJSON and address lists may be larger than forms.
 pub const MAX_SETUP_UPLOAD_BYTES: usize = crate::security::MAX_FIM_UPLOAD_BYTES;
@@ -58,9 +57,9 @@ struct SetupPage {
 async fn page(state: &AppState, a: &PageAdmin, message: Option<(String, bool)>, new_key: Option<String>, category_json: String) -> Result<Response, PageError> {
     let admin = admin(state, a)?;
     let departments = admin.departments().await.map_err(report_error)?;
-    let categories = state.app.store.categories(Some(admin.authority())).await?;
+    let categories = admin.categories().await.map_err(report_error)?;
     let areas = admin.areas().await.map_err(report_error)?;
-    let assignments = state.app.store.assignments(Some(admin.authority())).await?;
+    let assignments = admin.assignments().await.map_err(report_error)?;
     let name = |list: &[(String, String)], id: &str| list.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()).unwrap_or_else(|| id.to_owned());
     let department_names: Vec<(String, String)> = departments.iter().map(|d| (d.id.clone(), d.name.clone())).collect();
     let category_names: Vec<(String, String)> = categories.iter().map(|c| (c.code.clone(), c.name.clone())).collect();
@@ -121,92 +120,11 @@ async fn department(State(state): State<AppState>, a: PageAdmin, PageForm(form):
     outcome(&state, &a, result, String::new()).await
 }
 
-/// A category as the form's JSON has it (the same as `amtsweg maengel category`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CategoryJson {
-    code: String,
-    name: String,
-    #[serde(default)]
-    group: String,
-    #[serde(default)]
-    keywords: Vec<String>,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    attributes: Vec<AttributeJson>,
-    #[serde(default = "moderated")]
-    publication: Publication,
-    #[serde(default = "two_weeks")]
-    deadline_days: u32,
-}
-
-fn moderated() -> Publication {
-    Publication::Moderated
-}
-
-fn two_weeks() -> u32 {
-    14
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AttributeJson {
-    code: String,
-    description: String,
-    datatype: Datatype,
-    #[serde(default)]
-    required: bool,
-    #[serde(default)]
-    datatype_description: String,
-    order: u32,
-    #[serde(default)]
-    values: Vec<ValueJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ValueJson {
-    key: String,
-    name: String,
-}
-
 async fn category(State(state): State<AppState>, a: PageAdmin, PageForm(form): PageForm) -> Result<Response, PageError> {
     check_csrf(&a.session, &form)?;
     let admin = admin(&state, &a)?;
     let text = field(&form, "kategorie").to_owned();
-    let parsed: CategoryJson = match serde_json::from_str(&text) {
-        Ok(c) => c,
-        Err(e) => {
-            let message = format!("Die Kategorie ist kein gültiges JSON im beschriebenen Format (Zeile {}, Spalte {}).", e.line(), e.column());
-            return page(&state, &a, Some((message, true)), None, text).await;
-        }
-    };
-    let category = Category {
-        authority_id: admin.authority().clone(),
-        code: parsed.code,
-        name: parsed.name,
-        group: parsed.group,
-        keywords: parsed.keywords,
-        description: parsed.description,
-        attributes: parsed
-            .attributes
-            .into_iter()
-            .map(|x| Attribute {
-                code: x.code,
-                description: x.description,
-                datatype: x.datatype,
-                required: x.required,
-                datatype_description: x.datatype_description,
-                order: x.order,
-                values: x.values.into_iter().map(|v| (v.key, v.name)).collect(),
-            })
-            .collect(),
-        publication: parsed.publication,
-        deadline_days: parsed.deadline_days,
-    };
-    let name = category.name.clone();
-    let result = admin.put_category(category).await.map(|()| format!("Die Kategorie „{name}“ ist gespeichert."));
+    let result = admin.put_category_json(&text).await.map(|c| format!("Die Kategorie „{}“ ist gespeichert.", c.name));
     outcome(&state, &a, result, text).await
 }
 

@@ -5,7 +5,8 @@
 //! "bereits gemeldet" with the original's number and "nicht zuständig" with the authority it
 //! goes to), internal notes; and the figures per category and department.
 
-use super::{local, report_error};
+use super::report_error;
+use crate::pages::date_time;
 use crate::auth::{PageStaff, check_csrf};
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, render};
@@ -15,7 +16,7 @@ use amtsweg_domain::reports::{Report, ReportFilter, ReportStatus};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn desk(state: &AppState, staff: &PageStaff) -> Result<ReportDesk, PageError> {
-    ReportDesk::new(state.app.store.clone(), &staff.session.user).await.map_err(report_error)?.ok_or_else(|| AppError::Forbidden("Nur für Mitarbeitende.").into())
+    ReportDesk::new(&state.app, &staff.session.user).await.map_err(report_error)?.ok_or_else(|| AppError::Forbidden("Nur für Mitarbeitende.").into())
 }
 
 fn statuses() -> Vec<(&'static str, &'static str)> {
@@ -127,8 +128,8 @@ async fn render_list(state: &AppState, staff: &PageStaff, q: &HashMap<String, St
             category: names.get(&r.category).cloned().unwrap_or_else(|| r.category.clone()),
             place: r.location.address.clone().unwrap_or_else(|| format!("{:.5}, {:.5}", r.location.lat, r.location.lon)),
             status: r.status.label(),
-            received: local(r.created_at),
-            due: local(r.deadline_at),
+            received: date_time(r.created_at),
+            due: date_time(r.deadline_at),
             overdue: !r.status.is_closed() && r.deadline_at < now,
             published: r.published,
             distance: distance(r).map(|d| if d < 1000.0 { format!("{d:.0} m") } else { format!("{:.1} km", d / 1000.0) }).unwrap_or_default(),
@@ -226,7 +227,7 @@ async fn render_detail(state: &AppState, staff: &PageStaff, id: &str, error: Opt
                 .collect()
         })
         .unwrap_or_default();
-    let history = desk.updates(id).await.map_err(report_error)?.into_iter().map(|u| (local(u.at), u.status.label(), u.note, u.internal)).collect();
+    let history = desk.updates(id).await.map_err(report_error)?.into_iter().map(|u| (date_time(u.at), u.status.label(), u.note, u.internal)).collect();
     let photos = report.photos.iter().filter(|p| !p.contains('/')).cloned().collect();
     let now = time::OffsetDateTime::now_utc();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -239,8 +240,8 @@ async fn render_detail(state: &AppState, staff: &PageStaff, id: &str, error: Opt
         history,
         photos,
         statuses: statuses(),
-        received: local(report.created_at),
-        due: local(report.deadline_at),
+        received: date_time(report.created_at),
+        due: date_time(report.deadline_at),
         overdue: !report.status.is_closed() && report.deadline_at < now,
         error,
         notice,
@@ -311,28 +312,15 @@ async fn note(State(state): State<AppState>, staff: PageStaff, Path(id): Path<St
 async fn photo(State(state): State<AppState>, staff: PageStaff, Path((id, photo)): Path<(String, String)>) -> Result<Response, PageError> {
     let desk = desk(&state, &staff).await?;
     let n: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let report = desk.report(n).await.map_err(report_error)?.ok_or(AppError::NotFound)?;
-    if !report.photos.contains(&photo) {
-        return Err(AppError::NotFound.into());
-    }
-    let (_, media_type, sealed) = state.app.store.report_photo(&photo).await?.ok_or(AppError::NotFound)?;
-    let bytes = state.app.upload_key.open(&sealed).ok_or_else(|| AppError::Internal("a stored photo does not open".into()))?;
-    let mut response = bytes.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_str(&media_type).unwrap_or(header::HeaderValue::from_static("application/octet-stream")));
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
-    Ok(response)
+    let (media_type, bytes) = desk.photo(n, &photo).await.map_err(report_error)?.ok_or(AppError::NotFound)?;
+    Ok(super::image(&media_type, bytes, "private, no-store"))
 }
 
-/// Blacks out a rectangle of a photo (given in percent of its width and height): a face, a
-/// number plate. The stored photo is replaced; the original is not kept.
+/// Blacks out a rectangle of a photo (given in percent of its width and height).
 async fn black_out(State(state): State<AppState>, staff: PageStaff, Path((id, photo)): Path<(String, String)>, crate::pages::PageForm(form): crate::pages::PageForm) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let desk = desk(&state, &staff).await?;
     let n: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let report = desk.report(n).await.map_err(report_error)?.ok_or(AppError::NotFound)?;
-    if !report.photos.contains(&photo) {
-        return Err(AppError::NotFound.into());
-    }
     let percent = |k: &str| field(&form, k).replace(',', ".").parse::<f32>().ok().filter(|v| (0.0..=100.0).contains(v));
     let (Some(x), Some(y), Some(w), Some(h)) = (percent("links"), percent("oben"), percent("breite"), percent("hoehe")) else {
         return render_detail(&state, &staff, &id, Some("Bitte geben Sie den Bereich in Prozent an: links, oben, Breite und Höhe, jeweils von 0 bis 100.".into()), None).await;
@@ -340,15 +328,11 @@ async fn black_out(State(state): State<AppState>, staff: PageStaff, Path((id, ph
     if w <= 0.0 || h <= 0.0 {
         return render_detail(&state, &staff, &id, Some("Breite und Höhe des Bereichs müssen größer als 0 sein.".into()), None).await;
     }
-    let (_, media_type, sealed) = state.app.store.report_photo(&photo).await?.ok_or(AppError::NotFound)?;
-    let bytes = state.app.upload_key.open(&sealed).ok_or_else(|| AppError::Internal("a stored photo does not open".into()))?;
-    let redacted = tokio::task::spawn_blocking(move || amtsweg_documents::black_out(&bytes, &media_type, (x / 100.0, y / 100.0, w / 100.0, h / 100.0)))
-        .await
-        .map_err(|_| AppError::Internal("black-out failed".into()))?
-        .map_err(|r| AppError::BadRequest(r.message()))?;
-    let actor = (staff.session.user.id.to_string(), staff.session.user.role.as_str());
-    state.app.store.replace_report_photo(desk.authority(), &photo, &state.app.upload_key.seal(&redacted), Some((&actor.0, actor.1))).await?;
-    Ok(Redirect::to(&format!("/arbeitsplatz/maengel/{n}?ok=foto")).into_response())
+    match desk.black_out(n, &photo, (x / 100.0, y / 100.0, w / 100.0, h / 100.0)).await {
+        Ok(()) => Ok(Redirect::to(&format!("/arbeitsplatz/maengel/{n}?ok=foto")).into_response()),
+        Err(amtsweg_app::reports::ReportError::Invalid(_, message)) => render_detail(&state, &staff, &id, Some(message), None).await,
+        Err(e) => Err(report_error(e)),
+    }
 }
 
 struct Figure {

@@ -419,7 +419,7 @@ async fn client(state: &AppState, reports: &Reports, params: &Params) -> Result<
     let found = state
         .app
         .store
-        .open311_key(&amtsweg_app::reports::setup::key_hash(key))
+        .open311_key(&amtsweg_app::accounts::hash_secret(key))
         .await
         .map_err(|e| from_error(e.into()))?
         .ok_or_else(|| forbidden("Der api_key ist ungültig oder widerrufen."))?;

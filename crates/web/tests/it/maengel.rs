@@ -345,7 +345,7 @@ async fn the_service_admin_sets_up_the_maengelmelder_on_its_page(app: TestApp) {
     assert_eq!(status, 200);
     let key = text(&issued, "code.secret");
     assert!(key.starts_with("o311_"), "{key}");
-    let hash = amtsweg_app::reports::setup::key_hash(&key);
+    let hash = amtsweg_app::accounts::hash_secret(&key);
     let found = app.store.open311_key(&hash).await.unwrap().expect("the key works");
     let (_, _, listed) = page(&admin, app.url("/verwaltung/maengel")).await;
     assert!(!listed.html().contains(&key), "shown once, never again");
