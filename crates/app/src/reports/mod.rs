@@ -198,6 +198,11 @@ pub fn parse_w3c(text: &str) -> Option<OffsetDateTime> {
     Some(midnight.assume_offset(amtsweg_domain::local_time::berlin_offset(midnight.assume_utc())))
 }
 
+/// A new photo's id: 32 hex digits.
+fn new_photo_id() -> Result<String, AppError> {
+    random_token()
+}
+
 fn random_token() -> Result<String, AppError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| AppError::Internal("no random source".into()))?;
@@ -240,9 +245,7 @@ impl Reports {
                     tracing::info!(reason = %refusal, "photo refused");
                     invalid("media", format!("Foto {n}: {}", refusal.message()))
                 })?;
-            let mut id = [0u8; 16];
-            getrandom::fill(&mut id).map_err(|_| AppError::Internal("no random source".into()))?;
-            out.push(amtsweg_domain::reports::PhotoFile { id: hex::encode(id), media_type: checked.media_type.to_owned(), sealed: key.seal(&checked.bytes) });
+            out.push(amtsweg_domain::reports::PhotoFile { id: new_photo_id()?, media_type: checked.media_type.to_owned(), sealed: key.seal(&checked.bytes) });
         }
         Ok(out)
     }

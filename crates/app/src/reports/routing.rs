@@ -83,6 +83,17 @@ impl Map {
         })
     }
 
+    /// The department and area of `authority`'s largest area for `category`: where a report
+    /// handed over from another authority goes when its place lies in none of them.
+    pub fn largest_for(&self, authority: &AuthorityId, category: &str) -> Option<(String, String)> {
+        self.assignments
+            .iter()
+            .filter(|a| &a.authority_id == authority && a.category == category)
+            .filter_map(|a| self.areas.iter().find(|p| p.area.id == a.area_id).map(|p| (p, a)))
+            .max_by(|x, y| x.0.area.area_m2.total_cmp(&y.0.area.area_m2).then_with(|| y.0.area.id.cmp(&x.0.area.id)))
+            .map(|(_, a)| (a.department_id.clone(), a.area_id.clone()))
+    }
+
     /// The authority responsible at the point for anything (rule 4).
     pub fn authority_at(&self, point: Point) -> Option<AuthorityId> {
         self.holding(point)

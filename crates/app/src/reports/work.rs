@@ -137,6 +137,132 @@ impl ReportDesk {
     }
 }
 
+/// Another authority on this installation that a report can be handed over to, with one of
+/// its categories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardTarget {
+    pub authority_id: AuthorityId,
+    pub authority_name: String,
+    pub category: String,
+    pub category_name: String,
+}
+
+impl ForwardTarget {
+    /// `authority/category`, as a form sends it.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.authority_id.as_str(), self.category)
+    }
+}
+
+impl ReportDesk {
+    /// The authorities (and their categories) a report can be handed over to: every other
+    /// active authority of the installation that takes reports.
+    pub async fn forward_targets(&self) -> Result<Vec<ForwardTarget>, ReportError> {
+        let authorities = self.store.authorities().await?;
+        let mut out: Vec<ForwardTarget> = self
+            .store
+            .categories(None)
+            .await?
+            .into_iter()
+            .filter(|c| c.authority_id != self.authority)
+            .filter_map(|c| {
+                let a = authorities.iter().find(|a| a.id == c.authority_id && a.active)?;
+                Some(ForwardTarget { authority_id: a.id.clone(), authority_name: a.name.clone(), category: c.code, category_name: c.name })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.authority_name, &a.category_name).cmp(&(&b.authority_name, &b.category_name)));
+        Ok(out)
+    }
+
+    /// Hands a report over to another authority on this installation ("nicht zuständig"): a
+    /// new report there, in the category chosen, with the place, the description, the answers
+    /// that fit its questions, the photos and the reporter (who is told in the mailbox). The
+    /// rule of `routing.rs` picks the department there; where the place lies in none of its
+    /// areas for that category (a road the Land looks after inside a city), the department of
+    /// its largest area for it. The new report waits for that department's check before it is
+    /// published. The original is closed as "weitergeleitet" with a note naming the
+    /// authority and the new number. Returns the new report's number.
+    pub async fn forward(&self, id: i64, target: &AuthorityId, category: &str, note: &str) -> Result<i64, ReportError> {
+        let Some(report) = self.report(id).await? else {
+            return Err(ReportError::NotFound("Diese Meldung gibt es hier nicht.".into()));
+        };
+        if report.status.is_closed() {
+            return Err(ReportError::Invalid("forwarded_to", "Diese Meldung ist schon erledigt; sie kann nicht mehr weitergeleitet werden.".into()));
+        }
+        let note = check_note(note)?;
+        let unknown = || ReportError::Invalid("forwarded_to", "Bitte wählen Sie eine Behörde und Kategorie aus der Liste.".into());
+        if target == &self.authority {
+            return Err(unknown());
+        }
+        let authority = self.store.authority(target).await?.filter(|a| a.active).ok_or_else(unknown)?;
+        let category = self.store.category(target, category).await?.ok_or_else(unknown)?;
+        let map = super::Map::new(self.store.areas(Some(target)).await?, self.store.assignments(Some(target)).await?);
+        let point = amtsweg_places::point(report.location.lat, report.location.lon).ok_or_else(unknown)?;
+        let (department_id, area_id) = match map.route(target, &category.code, point) {
+            Some(route) => (route.department_id, route.area_id),
+            None => map.largest_for(target, &category.code).ok_or_else(|| {
+                ReportError::Invalid("forwarded_to", format!("{} hat für „{}“ noch keine zuständige Stelle eingetragen.", authority.name, category.name))
+            })?,
+        };
+        // The answers that fit the new category's questions; none is required of the citizen now.
+        let mut lenient = category.clone();
+        lenient.attributes.iter_mut().for_each(|a| a.required = false);
+        let answers = report
+            .answers
+            .iter()
+            .filter(|(code, values)| super::check_answers(&lenient, &std::iter::once(((*code).clone(), (*values).clone())).collect()).is_ok())
+            .map(|(c, v)| (c.clone(), v.clone()))
+            .filter(|(c, _)| category.attributes.iter().any(|a| &a.code == c))
+            .collect();
+        let mut photo_files = Vec::new();
+        let mut media_urls = Vec::new();
+        for p in &report.photos {
+            if p.contains('/') {
+                media_urls.push(p.clone());
+            } else if let Some((_, media_type, sealed)) = self.store.report_photo(p).await? {
+                photo_files.push(amtsweg_domain::reports::PhotoFile { id: super::new_photo_id()?, media_type, sealed });
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        let new = amtsweg_domain::reports::NewReport {
+            authority_id: target.clone(),
+            category: category.code.clone(),
+            department_id,
+            area_id,
+            location: report.location.clone(),
+            description: report.description.clone(),
+            answers,
+            published: false,
+            deadline_at: now + time::Duration::days(i64::from(category.deadline_days)),
+            token: super::random_token()?,
+            source: format!("forwarded:{id}"),
+            reporter: report.reporter.clone(),
+            photos: media_urls,
+            photo_files,
+        };
+        let change = ReportChange {
+            authority: &self.authority,
+            report: id,
+            status: ReportStatus::Forwarded,
+            note: "",
+            internal: false,
+            public_text: None,
+            duplicate_of: None,
+            forwarded_to: Some(&authority.name),
+            external: None,
+            at: now,
+        };
+        let name = authority.name.clone();
+        let make_note = move |n: i64| {
+            let handed = format!("Weitergeleitet an {name}, dort Meldung Nr. {n}.");
+            if note.is_empty() { handed } else { format!("{note}\n\n{handed}") }
+        };
+        let actor = (self.actor.id.as_str(), self.actor.role.as_str());
+        let (_, new_id) = self.store.forward_report(&change, &new, &make_note, Some(actor)).await?;
+        Ok(new_id)
+    }
+}
+
 fn check_note(note: &str) -> Result<String, ReportError> {
     let note = note.replace("\r\n", "\n").trim().to_owned();
     if note.chars().count() > MAX_NOTE_CHARS {

@@ -64,6 +64,10 @@ pub trait ReportStore: Send + Sync {
     /// publication) with a note, audited. With `external` (client, its own update id), a second
     /// call with the same pair changes nothing and returns the first update (`false`).
     async fn change_report(&self, change: &ReportChange<'_>, actor: ReportActor<'_>) -> Result<(ReportUpdate, bool)>;
+    /// Hands a report over to another authority on this installation: stores `new` (there) and
+    /// changes the original by `change` (to forwarded), whose note `note` makes from the new
+    /// report's number, all in one transaction. Returns the original's update and the new number.
+    async fn forward_report(&self, change: &ReportChange<'_>, new: &NewReport, note: &(dyn Fn(i64) -> String + Sync), actor: ReportActor<'_>) -> Result<(ReportUpdate, i64)>;
     /// The updates of a report, oldest first (with the internal notes only when asked).
     async fn report_updates(&self, report: i64, internal: bool) -> Result<Vec<ReportUpdate>>;
     /// Public updates made in `from..=to`, of one authority or all, oldest first.
@@ -250,13 +254,21 @@ fn subject(id: i64) -> String {
 }
 
 async fn create_report<DB: Dialect>(store: &SqlStore<DB>, r: &NewReport, actor: ReportActor<'_>, at: OffsetDateTime) -> Result<Report> {
+    let mut tx = store.write().await?;
+    let id = insert_report(&mut tx, r, actor, at).await?;
+    tx.commit().await?;
+    store.optional::<ReportRow>(REPORT, args![id]).await?.ok_or(StoreError::NotFound)?.into_domain()
+}
+
+/// Inserts a report with its first update, photos, the reporter's message and the audit event,
+/// in the caller's transaction; returns its number.
+async fn insert_report<DB: Dialect>(tx: &mut crate::sql::Write<DB>, r: &NewReport, actor: ReportActor<'_>, at: OffsetDateTime) -> Result<i64> {
     let answers = serde_json::to_string(&r.answers).map_err(|_| corrupt("answers"))?;
     let all_photos: Vec<&str> = r.photo_files.iter().map(|p| p.id.as_str()).chain(r.photos.iter().map(String::as_str)).collect();
     let photos = serde_json::to_string(&all_photos).map_err(|_| corrupt("photos"))?;
     let l = &r.location;
     let p = &r.reporter;
     let public = if r.published { r.description.as_str() } else { "" };
-    let mut tx = store.write().await?;
     let (id,): (i64,) = tx
         .one(
             INSERT,
@@ -298,11 +310,10 @@ async fn create_report<DB: Dialect>(store: &SqlStore<DB>, r: &NewReport, actor: 
         let body = format!(
             "Vielen Dank für Ihre Meldung. Sie hat die Nummer {id}. Wir benachrichtigen Sie hier, sobald sich ihr Stand ändert.\n\nStand und Verlauf: /maengel/meldungen/{id}"
         );
-        deliver(&mut tx, citizen, r.authority_id.as_str(), &format!("Ihre Meldung Nr. {id} ist eingegangen"), &body, at).await?;
+        deliver(tx, citizen, r.authority_id.as_str(), &format!("Ihre Meldung Nr. {id} ist eingegangen"), &body, at).await?;
     }
-    audit(&mut tx, AuditKind::ReportReceived, actor, Some(r.authority_id.as_str()), ("report", &subject(id))).await?;
-    tx.commit().await?;
-    store.optional::<ReportRow>(REPORT, args![id]).await?.ok_or(StoreError::NotFound)?.into_domain()
+    audit(tx, AuditKind::ReportReceived, actor, Some(r.authority_id.as_str()), ("report", &subject(id))).await?;
+    Ok(id)
 }
 
 /// A message to the reporter's mailbox, from the authority, in the caller's transaction.
@@ -365,6 +376,17 @@ async fn change_report<DB: Dialect>(store: &SqlStore<DB>, c: &ReportChange<'_>, 
             return Ok((found.into_domain()?, false));
         }
     }
+    let Some(update) = apply_change(&mut tx, c, actor).await? else {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound);
+    };
+    tx.commit().await?;
+    Ok((update, true))
+}
+
+/// Applies a change in the caller's transaction: the report, its update, the reporter's
+/// message, the audit event. `None` when the authority has no such report.
+async fn apply_change<DB: Dialect>(tx: &mut crate::sql::Write<DB>, c: &ReportChange<'_>, actor: ReportActor<'_>) -> Result<Option<ReportUpdate>> {
     let (text, published) = match c.public_text {
         Some((text, published)) => (Some(text), Some(published)),
         None => (None, None),
@@ -376,8 +398,7 @@ async fn change_report<DB: Dialect>(store: &SqlStore<DB>, c: &ReportChange<'_>, 
         )
         .await?;
     if changed == 0 {
-        tx.rollback().await?;
-        return Err(StoreError::NotFound);
+        return Ok(None);
     }
     let client = c.external.map(|e| e.0);
     let (id,): (i64,) = tx
@@ -391,12 +412,11 @@ async fn change_report<DB: Dialect>(store: &SqlStore<DB>, c: &ReportChange<'_>, 
                 body.push_str(c.note);
             }
             body.push_str(&format!("\n\nStand und Verlauf: /maengel/meldungen/{}", c.report));
-            deliver(&mut tx, &citizen, c.authority.as_str(), &format!("Ihre Meldung Nr. {}: {}", c.report, c.status.label()), &body, c.at).await?;
+            deliver(tx, &citizen, c.authority.as_str(), &format!("Ihre Meldung Nr. {}: {}", c.report, c.status.label()), &body, c.at).await?;
         }
     }
-    audit(&mut tx, AuditKind::ReportStatusChanged, actor, Some(c.authority.as_str()), ("report", &subject(c.report))).await?;
-    tx.commit().await?;
-    let update = ReportUpdate {
+    audit(tx, AuditKind::ReportStatusChanged, actor, Some(c.authority.as_str()), ("report", &subject(c.report))).await?;
+    Ok(Some(ReportUpdate {
         id,
         report_id: c.report,
         at: c.at,
@@ -404,8 +424,28 @@ async fn change_report<DB: Dialect>(store: &SqlStore<DB>, c: &ReportChange<'_>, 
         note: c.note.to_owned(),
         internal: c.internal,
         external_id: c.external.map(|e| e.1.to_owned()),
+    }))
+}
+
+/// Hands a report over to another authority: the new report there and the original's change
+/// to "forwarded" (its note made by `note` from the new report's number), in one transaction.
+async fn forward_report<DB: Dialect>(
+    store: &SqlStore<DB>,
+    c: &ReportChange<'_>,
+    new: &NewReport,
+    note: &(dyn Fn(i64) -> String + Sync),
+    actor: ReportActor<'_>,
+) -> Result<(ReportUpdate, i64)> {
+    let mut tx = store.write().await?;
+    let id = insert_report(&mut tx, new, actor, c.at).await?;
+    let text = note(id);
+    let c = ReportChange { note: &text, ..c.clone() };
+    let Some(update) = apply_change(&mut tx, &c, actor).await? else {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound);
     };
-    Ok((update, true))
+    tx.commit().await?;
+    Ok((update, id))
 }
 
 async fn forget_reporters<DB: Dialect>(store: &SqlStore<DB>, before: OffsetDateTime) -> Result<u64> {
@@ -500,6 +540,9 @@ impl<DB: Dialect> ReportStore for SqlStore<DB> {
     }
     async fn change_report(&self, change: &ReportChange<'_>, actor: ReportActor<'_>) -> Result<(ReportUpdate, bool)> {
         change_report(self, change, actor).await
+    }
+    async fn forward_report(&self, change: &ReportChange<'_>, new: &NewReport, note: &(dyn Fn(i64) -> String + Sync), actor: ReportActor<'_>) -> Result<(ReportUpdate, i64)> {
+        forward_report(self, change, new, note, actor).await
     }
     async fn report_updates(&self, report: i64, internal: bool) -> Result<Vec<ReportUpdate>> {
         let rows: Vec<UpdateRow> = self.all(UPDATES, args![report, internal]).await?;

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/arbeitsplatz/maengel/{id}/status", post(change_status))
         .route("/arbeitsplatz/maengel/{id}/moderation", post(moderate))
         .route("/arbeitsplatz/maengel/{id}/notiz", post(note))
+        .route("/arbeitsplatz/maengel/{id}/weiterleiten", post(forward))
         .route("/arbeitsplatz/maengel/{id}/fotos/{photo}", get(photo))
         .route("/arbeitsplatz/maengel/{id}/fotos/{photo}/schwaerzen", post(black_out))
 }
@@ -194,21 +195,28 @@ struct DetailPage {
     due: String,
     overdue: bool,
     error: Option<String>,
-    notice: Option<&'static str>,
+    notice: Option<String>,
+    /// Authorities and categories to hand the report over to: (key, label).
+    targets: Vec<(String, String)>,
+    closed: bool,
 }
 
 async fn detail(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Result<Response, PageError> {
     let notice = match q.get("ok").map(String::as_str) {
-        Some("status") => Some("Der Stand ist geändert."),
-        Some("moderation") => Some("Der öffentliche Text ist gespeichert."),
-        Some("notiz") => Some("Die Notiz ist gespeichert."),
-        Some("foto") => Some("Der Bereich des Fotos ist geschwärzt."),
+        Some("status") => Some("Der Stand ist geändert.".to_owned()),
+        Some("moderation") => Some("Der öffentliche Text ist gespeichert.".to_owned()),
+        Some("notiz") => Some("Die Notiz ist gespeichert.".to_owned()),
+        Some("foto") => Some("Der Bereich des Fotos ist geschwärzt.".to_owned()),
+        Some("weitergeleitet") => Some(match q.get("neu").and_then(|n| n.parse::<i64>().ok()) {
+            Some(n) => format!("Die Meldung ist übergeben; dort hat sie die Nummer {n}."),
+            None => "Die Meldung ist übergeben.".to_owned(),
+        }),
         _ => None,
     };
     render_detail(&state, &staff, &id, None, notice).await
 }
 
-async fn render_detail(state: &AppState, staff: &PageStaff, id: &str, error: Option<String>, notice: Option<&'static str>) -> Result<Response, PageError> {
+async fn render_detail(state: &AppState, staff: &PageStaff, id: &str, error: Option<String>, notice: Option<String>) -> Result<Response, PageError> {
     let desk = desk(state, staff).await?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let report = desk.report(id).await.map_err(report_error)?.ok_or(AppError::NotFound)?;
@@ -231,6 +239,7 @@ async fn render_detail(state: &AppState, staff: &PageStaff, id: &str, error: Opt
     let photos = report.photos.iter().filter(|p| !p.contains('/')).cloned().collect();
     let now = time::OffsetDateTime::now_utc();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let targets = desk.forward_targets().await.map_err(report_error)?.into_iter().map(|t| (t.key(), format!("{} – {}", t.authority_name, t.category_name))).collect();
     let page = DetailPage {
         layout: Layout::new(format!("{}Meldung Nr. {id}", if error.is_some() { "Fehler: " } else { "" }), Some(&staff.session)),
         category_name: category.map(|c| c.name).unwrap_or_else(|| report.category.clone()),
@@ -245,6 +254,8 @@ async fn render_detail(state: &AppState, staff: &PageStaff, id: &str, error: Opt
         overdue: !report.status.is_closed() && report.deadline_at < now,
         error,
         notice,
+        targets,
+        closed: report.status.is_closed(),
         report,
     };
     Ok(render(status, &page))
@@ -306,6 +317,21 @@ async fn note(State(state): State<AppState>, staff: PageStaff, Path(id): Path<St
     }
     let change = Change { status: ReportStatus::Open, note: text, internal: true, public_text: None, duplicate_of: None, forwarded_to: None };
     apply(&state, &staff, &id, change, "notiz").await
+}
+
+/// Hands the report over to another authority on this installation.
+async fn forward(State(state): State<AppState>, staff: PageStaff, Path(id): Path<String>, crate::pages::PageForm(form): crate::pages::PageForm) -> Result<Response, PageError> {
+    check_csrf(&staff.session, &form)?;
+    let desk = desk(&state, &staff).await?;
+    let n: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let Some((authority, category)) = field(&form, "ziel").split_once('/').and_then(|(a, c)| Some((amtsweg_domain::AuthorityId::parse(a)?, c))) else {
+        return render_detail(&state, &staff, &id, Some("Bitte wählen Sie eine Behörde und Kategorie aus der Liste.".into()), None).await;
+    };
+    match desk.forward(n, &authority, category, field(&form, "notiz")).await {
+        Ok(new) => Ok(Redirect::to(&format!("/arbeitsplatz/maengel/{n}?ok=weitergeleitet&neu={new}")).into_response()),
+        Err(amtsweg_app::reports::ReportError::Invalid(_, message)) => render_detail(&state, &staff, &id, Some(message), None).await,
+        Err(e) => Err(report_error(e)),
+    }
 }
 
 /// A photo of one of the desk's reports (published or not).

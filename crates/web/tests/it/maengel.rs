@@ -18,6 +18,7 @@ on_both_stores!(
     after_retention_the_reporters_data_is_gone_and_the_ledger_verifies,
     staff_of_another_authority_cannot_reach_a_report,
     the_service_admin_sets_up_the_maengelmelder_on_its_page,
+    a_report_that_is_not_ours_is_handed_over_to_the_other_authority,
 );
 
 async fn count(app: &TestApp) -> usize {
@@ -361,4 +362,66 @@ async fn post_owned(client: &reqwest::Client, url: String, form: Vec<(&'static s
     let r = client.post(url).form(&form).send().await.unwrap();
     let status = r.status().as_u16();
     (status, Html::parse_document(&r.text().await.unwrap()))
+}
+
+async fn a_report_that_is_not_ours_is_handed_over_to_the_other_authority(app: TestApp) {
+    let app = app.with_maengel(0).await;
+    let citizen = browser(&app, "buerger-1").await;
+    let photo = amtsweg_documents::testing::jpeg_with_gps(400, 300);
+    let (status, path, _) = send(&app, &citizen, "adresse=Markt+8&kategorie=spielplatz", &[("beschreibung", "Schaukel kaputt."), ("frage-seit", "2026-12-01")], vec![photo]).await;
+    assert_eq!(status, 200);
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    let original = app.store.report(id).await.unwrap().unwrap();
+    let staff = browser(&app, "sachbearbeitung-leipzig").await;
+    let (_, _, detail) = page(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}"))).await;
+    let options: Vec<String> = select(&detail, "select#ziel option").iter().map(|o| o.value().attr("value").unwrap().to_owned()).collect();
+    assert!(options.contains(&"halle/spielplatz".to_owned()), "{options:?}");
+    assert!(!options.iter().any(|o| o.starts_with("leipzig/")), "not to itself: {options:?}");
+    let token = csrf(&detail);
+
+    // Wrong targets are refused and change nothing.
+    let before = count(&app).await;
+    for target in ["leipzig/spielplatz", "halle/gibt-es-nicht", "niemand/baum", "unsinn"] {
+        let (status, refused) = post_owned(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}/weiterleiten")), vec![("_csrf", token.clone()), ("ziel", target.into())]).await;
+        assert_eq!(status, 422, "{target}");
+        assert!(text(&refused, "main").contains("Bitte wählen Sie eine Behörde und Kategorie aus der Liste."), "{target}");
+    }
+    assert_eq!(count(&app).await, before);
+    assert_eq!(app.store.report(id).await.unwrap().unwrap().status, amtsweg_domain::reports::ReportStatus::Open);
+
+    // Handed over to Halle: the place lies in Leipzig, so Halle's largest area for the category decides.
+    let (status, done) = post_owned(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}/weiterleiten")), vec![("_csrf", token.clone()), ("ziel", "halle/spielplatz".into()), ("notiz", "Der Spielplatz gehört zur Wohnungsgesellschaft.".into())]).await;
+    assert_eq!(status, 200, "{}", done.html());
+    let shown = text(&done, "main");
+    let new: i64 = shown.split("die Nummer ").nth(1).and_then(|t| t.split('.').next()).and_then(|n| n.trim().parse().ok()).unwrap_or_else(|| panic!("{shown}"));
+    let old = app.store.report(id).await.unwrap().unwrap();
+    assert_eq!(old.status, amtsweg_domain::reports::ReportStatus::Forwarded);
+    assert_eq!(old.forwarded_to.as_deref(), Some("Stadt Halle (Saale)"));
+    let handed = app.store.report(new).await.unwrap().unwrap();
+    assert_eq!((handed.authority_id.as_str(), handed.category.as_str(), handed.source.as_str()), ("halle", "spielplatz", format!("forwarded:{id}").as_str()));
+    assert!(handed.department_id.starts_with("halle-"), "{}", handed.department_id);
+    assert!(!handed.published, "the receiving department checks it first");
+    assert_eq!((handed.location.clone(), handed.description.clone(), handed.answers.clone()), (original.location.clone(), original.description.clone(), original.answers.clone()));
+    assert_eq!(handed.reporter, original.reporter);
+    assert_eq!(handed.photos.len(), 1);
+    assert_ne!(handed.photos[0], original.photos[0], "a photo of its own");
+    let (_, _, sealed) = app.store.report_photo(&handed.photos[0]).await.unwrap().unwrap();
+    assert!(app.platform.upload_key.open(&sealed).is_some());
+    // Halle's department finds it; Leipzig's note names Halle and the new number, also for the citizen.
+    let halle = browser(&app, "sachbearbeitung-halle").await;
+    let (status, _, there) = page(&halle, app.url(&format!("/arbeitsplatz/maengel/{new}"))).await;
+    assert_eq!(status, 200);
+    assert!(text(&there, "main").contains("Schaukel kaputt."));
+    let (_, _, mailbox) = page(&citizen, app.url("/postfach")).await;
+    let mail = text(&mailbox, "main");
+    assert!(mail.contains(&format!("Ihre Meldung Nr. {id}: weitergeleitet")), "{mail}");
+    assert!(mail.contains(&format!("Ihre Meldung Nr. {new} ist eingegangen")), "{mail}");
+    let notes: Vec<String> = app.store.report_updates(id, false).await.unwrap().into_iter().map(|u| u.note).collect();
+    assert!(notes.iter().any(|n| n.contains(&format!("Weitergeleitet an Stadt Halle (Saale), dort Meldung Nr. {new}."))), "{notes:?}");
+    // Both are in the audit trail of their authorities; a second hand-over is refused.
+    let halle_id = amtsweg_domain::AuthorityId::parse("halle").unwrap();
+    assert!(app.store.audit_trail(&halle_id, &new.to_string()).await.unwrap().iter().any(|e| e.kind.as_str() == "report_received"));
+    let (status, refused) = post_owned(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}/weiterleiten")), vec![("_csrf", token), ("ziel", "halle/spielplatz".into())]).await;
+    assert_eq!(status, 422);
+    assert!(text(&refused, "main").contains("schon erledigt"));
 }
