@@ -85,6 +85,7 @@ audit_kinds! {
     ReportChanged => "report_changed", "Meldung bearbeitet";
     ReportStatusChanged => "report_status_changed", "Status der Meldung geändert";
     ReportSupported => "report_supported", "Meldung unterstützt";
+    ReportViewed => "report_viewed", "Meldung mit Kontaktdaten eingesehen";
     ReportSettingsChanged => "report_settings_changed", "Mängelmelder eingerichtet";
     Open311KeyIssued => "open311_key_issued", "Open311-Schlüssel ausgestellt";
     Other => "other", "sonstiges Ereignis";

@@ -58,7 +58,7 @@ mod sqlite;
 
 pub use error::StoreError;
 pub use postgres::PgStore;
-pub use reports::{Open311Key, ReportActor, ReportChange, ReportStore};
+pub use reports::{OVERDUE_NOTE, Open311Key, ReportActor, ReportChange, ReportStore};
 pub use sql::SqlStore;
 pub use sqlite::{MAX_WAITING as SQLITE_MAX_WAITING, SqliteStore};
 

@@ -37,16 +37,20 @@ pub enum JobKind {
     LedgerCheckpoint,
     /// Deletes transfer log entries past their retention, and expired client tokens.
     Retention,
+    /// Notes reports of the Mängelmelder that passed their deadline (an internal note for the
+    /// department, once per report; the workspace shows how many are overdue).
+    ReportDeadlines,
 }
 
 /// The periodic kinds, with how long after one run the next is due.
-pub const PERIODIC_KINDS: [(JobKind, Duration); 3] = [
+pub const PERIODIC_KINDS: [(JobKind, Duration); 4] = [
     (JobKind::DeliverBescheide, Duration::from_secs(60)),
     (JobKind::LedgerCheckpoint, Duration::from_secs(10)),
     (JobKind::Retention, Duration::from_secs(3600)),
+    (JobKind::ReportDeadlines, Duration::from_secs(600)),
 ];
 
-pub(crate) const KINDS: [&str; 4] = ["deliver_bescheid", "deliver_bescheide", "ledger_checkpoint", "retention"];
+pub(crate) const KINDS: [&str; 5] = ["deliver_bescheid", "deliver_bescheide", "ledger_checkpoint", "retention", "report_deadlines"];
 
 impl JobKind {
     pub fn name(&self) -> &'static str {
@@ -55,6 +59,7 @@ impl JobKind {
             JobKind::DeliverBescheide => "deliver_bescheide",
             JobKind::LedgerCheckpoint => "ledger_checkpoint",
             JobKind::Retention => "retention",
+            JobKind::ReportDeadlines => "report_deadlines",
         }
     }
 
@@ -74,6 +79,7 @@ impl JobKind {
             "deliver_bescheide" => JobKind::DeliverBescheide,
             "ledger_checkpoint" => JobKind::LedgerCheckpoint,
             "retention" => JobKind::Retention,
+            "report_deadlines" => JobKind::ReportDeadlines,
             _ => return None,
         })
     }
@@ -110,7 +116,7 @@ mod tests {
     #[test]
     fn every_kind_is_claimed_by_the_worker_and_reads_back_from_its_row() {
         let one_off = JobKind::DeliverBescheid { authority: AuthorityId::parse("leipzig").unwrap(), case: CaseId::parse("c-1").unwrap() };
-        let all = [one_off, JobKind::DeliverBescheide, JobKind::LedgerCheckpoint, JobKind::Retention];
+        let all = [one_off, JobKind::DeliverBescheide, JobKind::LedgerCheckpoint, JobKind::Retention, JobKind::ReportDeadlines];
         assert_eq!(all.len(), KINDS.len());
         for kind in &all {
             assert!(KINDS.contains(&kind.name()), "{} is never claimed", kind.name());

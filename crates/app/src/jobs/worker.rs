@@ -46,6 +46,14 @@ pub async fn run(app: &Platform, kind: &JobKind) -> Result<(), String> {
                 Err(e) => Err(e.to_string()),
             }
         }
+        JobKind::ReportDeadlines => match app.store.note_overdue_reports(OffsetDateTime::now_utc()).await {
+            Ok(noted) if noted.is_empty() => Ok(()),
+            Ok(noted) => {
+                tracing::info!(reports = noted.len(), "reports past their deadline noted for their departments");
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        },
     }
 }
 

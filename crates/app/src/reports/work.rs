@@ -91,6 +91,25 @@ impl ReportDesk {
         Ok(self.store.report(id).await?.filter(|r| self.mine(r)))
     }
 
+    /// How many unfinished reports of the desk's departments are past their deadline.
+    pub async fn overdue(&self) -> Result<usize, ReportError> {
+        let filter = ReportFilter { statuses: ReportStatus::ALL.into_iter().filter(|s| !s.is_closed()).collect(), limit: 100_000, ..Default::default() };
+        let now = OffsetDateTime::now_utc();
+        Ok(self.reports(&filter).await?.iter().filter(|r| r.deadline_at < now).count())
+    }
+
+    /// One of the desk's reports, opened to work on it: when it still holds its reporter's
+    /// personal data (which the page shows), the reading is audited (`report_viewed`), as a
+    /// case file's is.
+    pub async fn open(&self, id: i64) -> Result<Option<Report>, ReportError> {
+        let Some(report) = self.report(id).await? else { return Ok(None) };
+        if !report.reporter.is_empty() {
+            let actor = (self.actor.id.as_str(), self.actor.role.as_str());
+            self.store.record_action(amtsweg_domain::AuditKind::ReportViewed, Some(actor), Some(self.authority.as_str()), ("report", &id.to_string())).await?;
+        }
+        Ok(Some(report))
+    }
+
     pub async fn updates(&self, id: i64) -> Result<Vec<ReportUpdate>, ReportError> {
         if self.report(id).await?.is_none() {
             return Err(ReportError::NotFound("Diese Meldung gibt es hier nicht.".into()));

@@ -77,6 +77,10 @@ pub trait ReportStore: Send + Sync {
     /// Deletes the personal data of reports closed before `before`; returns how many. Each
     /// deletion is audited (`data_deleted`).
     async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64>;
+    /// Notes, once per report, that an unfinished report passed its deadline before `now`: an
+    /// internal update ("Frist überschritten") for its department, audited. Returns the
+    /// reports noted (number, authority, department).
+    async fn note_overdue_reports(&self, now: OffsetDateTime) -> Result<Vec<(i64, String, String)>>;
     /// Open reports per (authority, category, department), with how many are past their
     /// deadline at `now`.
     async fn report_backlog(&self, now: OffsetDateTime) -> Result<Vec<(String, String, String, i64, i64)>>;
@@ -151,6 +155,11 @@ const DELIVER: &str = "INSERT INTO mailbox_messages (id, citizen_id, application
 const AUTHORITY_NAME: &str = "SELECT name FROM authorities WHERE id = $1";
 const BACKLOG: &str = "SELECT authority_id, category, department_id, COUNT(*) AS open, SUM(CASE WHEN deadline_at < $1 THEN 1 ELSE 0 END) AS overdue \
      FROM reports WHERE status IN ('open', 'in_progress', 'scheduled') GROUP BY authority_id, category, department_id ORDER BY authority_id, category, department_id";
+const NEWLY_OVERDUE: &str = "SELECT id, authority_id, department_id, status FROM reports WHERE deadline_at < $1 AND overdue_noted_at IS NULL \
+     AND status IN ('open', 'in_progress', 'scheduled') ORDER BY deadline_at LIMIT 500";
+const NOTE_OVERDUE: &str = "UPDATE reports SET overdue_noted_at = $1 WHERE id = $2 AND overdue_noted_at IS NULL AND status IN ('open', 'in_progress', 'scheduled')";
+/// The note an overdue report gets (internal, for the department).
+pub const OVERDUE_NOTE: &str = "Frist überschritten: Die Meldung ist noch nicht erledigt.";
 const SUPPORT: &str = "UPDATE reports SET supporters = supporters + 1 WHERE id = $1 RETURNING supporters, authority_id";
 const CLOSED_WITH_PERSONAL: &str = "SELECT id, authority_id FROM reports WHERE closed_at < $1 AND personal_deleted_at IS NULL LIMIT 500";
 const FORGET: &str = "UPDATE reports SET reporter_user_id = NULL, reporter_email = NULL, reporter_first_name = NULL, reporter_last_name = NULL, \
@@ -467,6 +476,25 @@ async fn forget_reporters<DB: Dialect>(store: &SqlStore<DB>, before: OffsetDateT
     }
 }
 
+async fn note_overdue_reports<DB: Dialect>(store: &SqlStore<DB>, now: OffsetDateTime) -> Result<Vec<(i64, String, String)>> {
+    let mut noted = Vec::new();
+    loop {
+        let due: Vec<(i64, String, String, String)> = store.all(NEWLY_OVERDUE, args![now]).await?;
+        if due.is_empty() {
+            return Ok(noted);
+        }
+        for (id, authority, department, status) in due {
+            let mut tx = store.write().await?;
+            if tx.execute(NOTE_OVERDUE, args![now, id]).await? > 0 {
+                tx.execute(INSERT_UPDATE, args![id, now, status, OVERDUE_NOTE, true, None::<&str>, None::<&str>, None::<&str>]).await?;
+                audit(&mut tx, AuditKind::ReportChanged, None, Some(&authority), ("report", &subject(id))).await?;
+                noted.push((id, authority, department));
+            }
+            tx.commit().await?;
+        }
+    }
+}
+
 #[async_trait]
 impl<DB: Dialect> ReportStore for SqlStore<DB> {
     async fn put_department(&self, department: &Department, actor: &crate::Actor) -> Result<()> {
@@ -564,6 +592,9 @@ impl<DB: Dialect> ReportStore for SqlStore<DB> {
     }
     async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64> {
         forget_reporters(self, before).await
+    }
+    async fn note_overdue_reports(&self, now: OffsetDateTime) -> Result<Vec<(i64, String, String)>> {
+        note_overdue_reports(self, now).await
     }
     async fn report_backlog(&self, now: OffsetDateTime) -> Result<Vec<(String, String, String, i64, i64)>> {
         let rows: Vec<BacklogRow> = self.all(BACKLOG, args![now]).await?;

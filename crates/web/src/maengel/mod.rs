@@ -44,14 +44,13 @@ fn reports(state: &AppState) -> Reports {
     state.app.reports("/maengel/fotos/")
 }
 
-fn report_error(e: ReportError) -> PageError {
+pub(crate) fn report_error(e: ReportError) -> PageError {
     match e {
         ReportError::NotFound(_) => PageError(AppError::NotFound),
         ReportError::Invalid(_, m) => PageError(AppError::BadRequest(m)),
         ReportError::App(e) => PageError(e),
     }
 }
-
 
 /// A page with a fresh form token (for people without a login).
 fn with_form_cookie(mut response: Response, cookie: Option<header::HeaderValue>) -> Response {

@@ -78,7 +78,7 @@ async fn render_list(state: &AppState, staff: &PageStaff, q: &HashMap<String, St
     let desk = desk(state, staff).await?;
     let categories = state.app.store.categories(Some(desk.authority())).await?;
     let category = q.get("kategorie").cloned().filter(|c| categories.iter().any(|x| &x.code == c)).unwrap_or_default();
-    let state_filter = q.get("stand").cloned().filter(|s| ["offen", "erledigt", "alle", "ungeprueft"].contains(&s.as_str())).unwrap_or_else(|| "offen".into());
+    let state_filter = q.get("stand").cloned().filter(|s| ["offen", "erledigt", "alle", "ungeprueft", "ueberfaellig"].contains(&s.as_str())).unwrap_or_else(|| "offen".into());
     let sort = q.get("sortierung").cloned().filter(|s| ["eingang", "frist", "entfernung"].contains(&s.as_str())).unwrap_or_else(|| "eingang".into());
     let near = q.get("nahe").map(|s| s.trim().to_owned()).unwrap_or_default();
     let mut filter = ReportFilter { limit: 500, ..Default::default() };
@@ -86,13 +86,17 @@ async fn render_list(state: &AppState, staff: &PageStaff, q: &HashMap<String, St
         filter.categories.push(category.clone());
     }
     match state_filter.as_str() {
-        "offen" | "ungeprueft" => filter.statuses = ReportStatus::ALL.into_iter().filter(|s| !s.is_closed()).collect(),
+        "offen" | "ungeprueft" | "ueberfaellig" => filter.statuses = ReportStatus::ALL.into_iter().filter(|s| !s.is_closed()).collect(),
         "erledigt" => filter.statuses = ReportStatus::ALL.into_iter().filter(|s| s.is_closed()).collect(),
         _ => {}
     }
     let mut reports = desk.reports(&filter).await.map_err(report_error)?;
     if state_filter == "ungeprueft" {
         reports.retain(|r| !r.published);
+    }
+    if state_filter == "ueberfaellig" {
+        let now = time::OffsetDateTime::now_utc();
+        reports.retain(|r| r.deadline_at < now);
     }
     // The place to sort by: an address of the list, or "lat, lon".
     let mut error = error;
@@ -219,7 +223,7 @@ async fn detail(State(state): State<AppState>, staff: PageStaff, Path(id): Path<
 async fn render_detail(state: &AppState, staff: &PageStaff, id: &str, error: Option<String>, notice: Option<String>) -> Result<Response, PageError> {
     let desk = desk(state, staff).await?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let report = desk.report(id).await.map_err(report_error)?.ok_or(AppError::NotFound)?;
+    let report = desk.open(id).await.map_err(report_error)?.ok_or(AppError::NotFound)?;
     let category = state.app.store.category(desk.authority(), &report.category).await?;
     let department = state.app.store.departments(Some(desk.authority())).await?.into_iter().find(|d| d.id == report.department_id).map(|d| d.name).unwrap_or_default();
     let answers = category

@@ -64,6 +64,8 @@ struct InboxPage {
     assignee: String,
     sort: String,
     overdue: bool,
+    /// Reports of the Mängelmelder of the member's teams past their deadline.
+    overdue_reports: usize,
 }
 
 async fn inbox(State(state): State<AppState>, staff: PageStaff, Query(q): Query<HashMap<String, String>>) -> Result<Response, PageError> {
@@ -94,7 +96,12 @@ async fn inbox(State(state): State<AppState>, staff: PageStaff, Query(q): Query<
     let services = state.app.catalog().services().await?.into_iter().map(|s| (s.id.to_string(), s.name)).collect();
     let colleagues = staff.desk.colleagues().await?.into_iter().map(|u| (u.id.to_string(), u.display_name)).collect();
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let overdue_reports = match amtsweg_app::reports::work::ReportDesk::new(&state.app, &staff.session.user).await.map_err(crate::maengel::report_error)? {
+        Some(desk) => desk.overdue().await.map_err(crate::maengel::report_error)?,
+        None => 0,
+    };
     let page = InboxPage {
+        overdue_reports,
         layout: Layout::new("Posteingang", Some(&staff.session)),
         authority: staff.desk.authority_name().await?,
         is_lead: staff.desk.lead().is_some(),

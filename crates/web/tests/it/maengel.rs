@@ -19,6 +19,7 @@ on_both_stores!(
     staff_of_another_authority_cannot_reach_a_report,
     the_service_admin_sets_up_the_maengelmelder_on_its_page,
     a_report_that_is_not_ours_is_handed_over_to_the_other_authority,
+    overdue_reports_are_noted_once_and_shown_in_the_workspace,
 );
 
 async fn count(app: &TestApp) -> usize {
@@ -142,7 +143,7 @@ async fn a_citizen_reports_with_a_photo_and_the_department_moderates_and_closes_
     assert!(text(&public, "main").contains("behoben – Abgeholt von der Stadtreinigung."));
     // Every step is in the audit trail (and so in the ledger).
     let kinds: Vec<String> = app.store.audit_trail(&amtsweg_domain::AuthorityId::parse("leipzig").unwrap(), &id.to_string()).await.unwrap().iter().map(|e| e.kind.as_str().to_owned()).collect();
-    for kind in ["report_received", "report_changed", "report_status_changed", "report_supported"] {
+    for kind in ["report_received", "report_changed", "report_status_changed", "report_supported", "report_viewed"] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
     }
 }
@@ -424,4 +425,43 @@ async fn a_report_that_is_not_ours_is_handed_over_to_the_other_authority(app: Te
     let (status, refused) = post_owned(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}/weiterleiten")), vec![("_csrf", token), ("ziel", "halle/spielplatz".into())]).await;
     assert_eq!(status, 422);
     assert!(text(&refused, "main").contains("schon erledigt"));
+}
+
+async fn overdue_reports_are_noted_once_and_shown_in_the_workspace(app: TestApp) {
+    use amtsweg_domain::reports::ReportFilter;
+    let app = app.with_maengel(60).await;
+    let now = time::OffsetDateTime::now_utc();
+    let leipzig = amtsweg_domain::AuthorityId::parse("leipzig").unwrap();
+    let all = app.store.reports(&ReportFilter { limit: 100_000, ..Default::default() }).await.unwrap();
+    let overdue: Vec<i64> = all.iter().filter(|r| !r.status.is_closed() && r.deadline_at < now).map(|r| r.id).collect();
+    let in_leipzig: Vec<i64> = all.iter().filter(|r| overdue.contains(&r.id) && r.authority_id == leipzig).map(|r| r.id).collect();
+    assert!(!in_leipzig.is_empty() && in_leipzig.len() < overdue.len(), "the demo has overdue reports in both cities");
+
+    // The workspace says how many of the member's reports are overdue and links to them.
+    let staff = browser(&app, "sachbearbeitung-leipzig").await;
+    let (_, _, inbox) = page(&staff, app.url("/arbeitsplatz")).await;
+    assert!(text(&inbox, "main").contains(&format!("{} Meldungen im Mängelmelder sind überfällig", in_leipzig.len())), "{}", text(&inbox, "main"));
+    let (_, _, list) = page(&staff, app.url("/arbeitsplatz/maengel?stand=ueberfaellig")).await;
+    let listed: Vec<i64> = select(&list, "a[href^='/arbeitsplatz/maengel/']").iter().filter_map(|a| a.value().attr("href").unwrap().rsplit('/').next().unwrap().parse().ok()).collect();
+    let mut expected = in_leipzig.clone();
+    expected.sort_unstable();
+    let mut got = listed.clone();
+    got.sort_unstable();
+    got.dedup();
+    assert_eq!(got, expected);
+
+    // The job notes each once, for the department only, audited; a second run notes nothing.
+    amtsweg_app::jobs::worker::run(&app.platform, &amtsweg_app::jobs::JobKind::ReportDeadlines).await.unwrap();
+    for id in &overdue {
+        let notes: Vec<_> = app.store.report_updates(*id, true).await.unwrap().into_iter().filter(|u| u.note == amtsweg_store::OVERDUE_NOTE).collect();
+        assert_eq!(notes.len(), 1, "report {id}");
+        assert!(notes[0].internal);
+        assert!(!app.store.report_updates(*id, false).await.unwrap().iter().any(|u| u.note == amtsweg_store::OVERDUE_NOTE), "not public");
+    }
+    let not_due = all.iter().find(|r| !overdue.contains(&r.id)).unwrap();
+    assert!(!app.store.report_updates(not_due.id, true).await.unwrap().iter().any(|u| u.note == amtsweg_store::OVERDUE_NOTE));
+    assert!(app.store.note_overdue_reports(time::OffsetDateTime::now_utc()).await.unwrap().is_empty(), "noted once");
+    assert!(app.store.audit_trail(&leipzig, &in_leipzig[0].to_string()).await.unwrap().iter().any(|e| e.kind.as_str() == "report_changed"));
+    let (_, _, detail) = page(&staff, app.url(&format!("/arbeitsplatz/maengel/{}", in_leipzig[0]))).await;
+    assert!(text(&detail, "main").contains("Frist überschritten"));
 }
