@@ -1,5 +1,5 @@
 //! `amtsweg maengel …`: an authority's Mängelmelder set up at the console (departments,
-//! categories, areas from GeoJSON, assignments, the address list, Open311 API keys), with the
+//! categories, areas from GeoJSON or whole regions by key, assignments, the address list, Open311 API keys), with the
 //! same checks and German messages as everywhere (`amtsweg_app::reports::setup`); every change
 //! is audited with the actor `console`.
 //!
@@ -52,6 +52,23 @@ pub enum MaengelCommand {
         #[arg(long, default_value = "name")]
         name_property: String,
         file: PathBuf,
+        #[command(flatten)]
+        flags: ServerFlags,
+    },
+    /// Add a whole region by its Amtlicher Regionalschlüssel as an area, without a drawing: a
+    /// place belongs to it when the nearest house of the address lists (within 100 m) carries
+    /// its key. Drawn areas decide first; among regions, the finest key.
+    Region {
+        #[arg(long)]
+        authority: String,
+        /// Short name: letters, digits, `-`, `_`.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// 12 digits, or the key's beginning up to the end of a level (2, 3, 5 or 9 digits).
+        #[arg(long)]
+        ars: String,
         #[command(flatten)]
         flags: ServerFlags,
     },
@@ -152,6 +169,11 @@ pub async fn run(command: MaengelCommand, config_path: Option<&PathBuf>) -> Resu
                 areas.iter().map(|a| serde_json::json!({"id": a.id, "name": a.name, "area_km2": (a.area_m2 / 1e4).round() / 100.0})).collect(),
             ));
         }
+        MaengelCommand::Region { authority, id, name, ars, flags } => {
+            let admin = admin(config_path, &flags, &authority).await?;
+            let area = admin.add_region(&id, &name, &ars).await.map_err(refused)?;
+            print(serde_json::json!({"id": area.id, "name": area.name, "ars": area.ars}));
+        }
         MaengelCommand::Assign { authority, category, area, department, flags } => {
             let admin = admin(config_path, &flags, &authority).await?;
             admin.assign(&category, &area, &department).await.map_err(refused)?;
@@ -180,7 +202,7 @@ pub async fn run(command: MaengelCommand, config_path: Option<&PathBuf>) -> Resu
             print(serde_json::json!({
                 "departments": admin.departments().await.map_err(refused)?.iter().map(|d| serde_json::json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
                 "categories": categories.iter().map(|c| serde_json::json!({"code": c.code, "name": c.name, "group": c.group, "questions": c.attributes.len()})).collect::<Vec<_>>(),
-                "areas": admin.areas().await.map_err(refused)?.iter().map(|a| serde_json::json!({"id": a.id, "name": a.name})).collect::<Vec<_>>(),
+                "areas": admin.areas().await.map_err(refused)?.iter().map(|a| serde_json::json!({"id": a.id, "name": a.name, "ars": a.ars})).collect::<Vec<_>>(),
                 "assignments": assignments.iter().map(|a| serde_json::json!({"category": a.category, "area": a.area_id, "department": a.department_id})).collect::<Vec<_>>(),
                 "keys": admin.keys().await.map_err(refused)?.iter().map(|k| serde_json::json!({"id": k.id, "name": k.name})).collect::<Vec<_>>(),
             }));

@@ -112,13 +112,46 @@ async fn an_authority_sets_up_its_maengelmelder_and_bad_input_changes_nothing() 
     c.refused(&[&["maengel", "assign", "--category", "schlagloch", "--area", "ef-bezirk-1", "--department", "erfurt-tiefbau"], &a[..]].concat(), "schon ein Team");
     c.refused(&[&["maengel", "assign", "--category", "gibt-es-nicht", "--area", "ef-bezirk-1", "--department", "erfurt-tiefbau"], &a[..]].concat(), "gibt es nicht");
 
-    let addresses = write(&dir, "adressen.csv", "Strasse;Hausnummer;PLZ;Ort;lat;lon\nAnger;1;99084;Erfurt;50,9778;11,0330\nAnger;2;99084;Erfurt;50,9779;11,0335\n");
-    assert_eq!(c.json(&[&["maengel", "addresses"], &a[..], &[addresses.as_str()]].concat())["addresses"], 2);
+    let addresses = write(
+        &dir,
+        "adressen.csv",
+        "Strasse;Hausnummer;PLZ;Ort;ARS;lat;lon\nAnger;1;99084;Erfurt;160510000000;50,9778;11,0330\nAnger;2;99084;Erfurt;160510000000;50,9779;11,0335\nDorfstraße;1;99100;Dorf;166000000000;51,3000;10,7000\n",
+    );
+    assert_eq!(c.json(&[&["maengel", "addresses"], &a[..], &[addresses.as_str()]].concat())["addresses"], 3);
+
+    // A whole region by its key, without a drawing: decides where no drawn area does.
+    c.json(&[&["maengel", "department", "--id", "erfurt-land", "--name", "Straßenmeisterei"], &a[..]].concat());
+    c.refused(&[&["maengel", "region", "--id", "ef-land", "--name", "Thüringen", "--ars", "1606"], &a[..]].concat(), "Regionalschlüssel");
+    c.refused(&[&["maengel", "region", "--id", "ef-land", "--name", "Thüringen", "--ars", "990000000000"], &a[..]].concat(), "Regionalschlüssel");
+    let region = c.json(&[&["maengel", "region", "--id", "ef-land", "--name", "Thüringen", "--ars", "16"], &a[..]].concat());
+    assert_eq!(region["ars"], "160000000000");
+    c.json(&[&["maengel", "region", "--id", "ef-land-2", "--name", "Thüringen noch einmal", "--ars", "160000000000"], &a[..]].concat());
+    c.json(&[&["maengel", "assign", "--category", "schlagloch", "--area", "ef-land", "--department", "erfurt-land"], &a[..]].concat());
+    c.refused(&[&["maengel", "assign", "--category", "schlagloch", "--area", "ef-land-2", "--department", "erfurt-land"], &a[..]].concat(), "überschneidet sich");
+    let reports = amtsweg_app::reports::Reports::new(store.clone(), "");
+    let erfurt = amtsweg_domain::AuthorityId::parse("erfurt").unwrap();
+    let draft = |place: amtsweg_app::reports::PlaceInput| amtsweg_app::reports::Draft {
+        authority: Some(erfurt.clone()),
+        category: "schlagloch".into(),
+        place,
+        description: "Loch".into(),
+        answers: [("groesse".to_owned(), vec!["klein".to_owned()])].into(),
+        source: "portal".into(),
+        ..Default::default()
+    };
+    let by_address = reports.submit(draft(amtsweg_app::reports::PlaceInput { address: Some("Dorfstraße 1".into()), ..Default::default() }), None).await.unwrap();
+    assert_eq!((by_address.area_id.as_str(), by_address.department_id.as_str()), ("ef-land", "erfurt-land"));
+    let near = reports.submit(draft(amtsweg_app::reports::PlaceInput { lat: Some(51.3002), lon: Some(10.7003), ..Default::default() }), None).await.unwrap();
+    assert_eq!(near.area_id, "ef-land", "30 m from the house: its key counts");
+    let far = reports.submit(draft(amtsweg_app::reports::PlaceInput { lat: Some(51.31), lon: Some(10.7), ..Default::default() }), None).await;
+    assert!(matches!(far, Err(amtsweg_app::reports::ReportError::Invalid("lat", _))), "1 km away: no key, no area");
+    let in_town = reports.submit(draft(amtsweg_app::reports::PlaceInput { address: Some("Anger 1".into()), ..Default::default() }), None).await.unwrap();
+    assert_eq!(in_town.area_id, "ef-bezirk-1", "a drawn area comes before the region");
     let key = c.json(&[&["maengel", "key", "--name", "Bauhof-Software"], &a[..]].concat());
     assert!(key["api_key"].as_str().unwrap().starts_with("o311_"));
 
     let shown = c.json(&[&["maengel", "show"], &a[..]].concat());
-    assert_eq!(shown["assignments"].as_array().unwrap().len(), 3);
+    assert_eq!(shown["assignments"].as_array().unwrap().len(), 4);
     assert_eq!(shown["keys"][0]["name"], "Bauhof-Software");
     assert!(shown.to_string().find(key["api_key"].as_str().unwrap()).is_none(), "the key is shown once, never again");
     c.refused(&["maengel", "show", "--authority", "atlantis"], "gibt es nicht");

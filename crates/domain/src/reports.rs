@@ -172,12 +172,16 @@ pub struct Area {
     pub id: String,
     pub authority_id: AuthorityId,
     pub name: String,
-    /// A `MultiPolygon` in WGS 84 (checked on import).
+    /// A `MultiPolygon` in WGS 84 (checked on import); empty for a region by key.
     pub geometry: String,
     /// Square metres: the smaller of two areas that hold a point is the more specific.
     pub area_m2: f64,
     /// `(west, south, east, north)`, for a quick test before the exact one.
     pub bounds: (f64, f64, f64, f64),
+    /// For a whole region by its Amtlicher Regionalschlüssel (12 digits, trailing zero
+    /// segments for the whole Kreis or Land): no drawing (`geometry` empty, size and bounds 0).
+    #[serde(default)]
+    pub ars: Option<String>,
 }
 
 /// Which department handles a category in an area.

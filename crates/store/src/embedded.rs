@@ -39,7 +39,7 @@ pub const SQLITE: Embedded = Embedded(&[
     (12, "cache versions", include_str!("../migrations/sqlite/0012_cache_versions.sql")),
     (13, "cache rows", include_str!("../migrations/sqlite/0013_cache_rows.sql")),
     (14, "reports", include_str!("../migrations/sqlite/0014_reports.sql")),
-    (15, "report_deadlines", include_str!("../migrations/sqlite/0015_report_deadlines.sql")),
+    (15, "report_deadlines_regions", include_str!("../migrations/sqlite/0015_report_deadlines_regions.sql")),
 ]);
 pub const POSTGRES: Embedded = Embedded(&[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -56,5 +56,5 @@ pub const POSTGRES: Embedded = Embedded(&[
     (12, "cache versions", include_str!("../migrations/postgres/0012_cache_versions.sql")),
     (13, "cache rows", include_str!("../migrations/postgres/0013_cache_rows.sql")),
     (14, "reports", include_str!("../migrations/postgres/0014_reports.sql")),
-    (15, "report_deadlines", include_str!("../migrations/postgres/0015_report_deadlines.sql")),
+    (15, "report_deadlines_regions", include_str!("../migrations/postgres/0015_report_deadlines_regions.sql")),
 ]);

@@ -18,7 +18,11 @@ use amtsweg_store::{DynStore, ReportActor};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
-pub use routing::{Map, Route};
+pub use routing::{Map, Place, Route};
+
+/// How far the nearest house of the address lists may be for its regional key to count for a
+/// point (routing rule 6).
+pub const REGION_RADIUS_M: f64 = 100.0;
 
 /// How long a closed report keeps its reporter's personal data, unless configured otherwise.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
@@ -269,6 +273,17 @@ impl Reports {
         Ok(Map::new(self.store.areas(None).await?, self.store.assignments(None).await?))
     }
 
+    /// The regional key at a point: that of the nearest house of any address list within
+    /// [`REGION_RADIUS_M`] that carries one (routing rule 6).
+    pub async fn region_at(&self, point: amtsweg_places::GeoPoint) -> Result<Option<amtsweg_domain::RegionKey>, ReportError> {
+        region_at(&self.store, point).await
+    }
+
+    /// A point with its regional key, ready to route.
+    pub async fn place(&self, point: amtsweg_places::GeoPoint) -> Result<Place, ReportError> {
+        Ok(Place { point, region: self.region_at(point).await? })
+    }
+
     /// The authorities that have categories (the Open311 jurisdictions).
     pub async fn jurisdictions(&self) -> Result<Vec<amtsweg_domain::Authority>, ReportError> {
         let with: std::collections::BTreeSet<AuthorityId> = self.store.categories(None).await?.into_iter().map(|c| c.authority_id).collect();
@@ -346,9 +361,10 @@ impl Reports {
         let location = self.locate(draft.authority.as_ref(), &draft.place).await?;
         let point = amtsweg_places::point(location.lat, location.lon).ok_or_else(|| invalid("lat", "Der Ort liegt außerhalb von WGS 84."))?;
         let map = self.map().await?;
+        let point = self.place(point).await?;
         let authority = match &draft.authority {
             Some(a) => a.clone(),
-            None => map.authority_at(point).ok_or_else(|| invalid("lat", "Für diesen Ort ist hier keine Behörde zuständig."))?,
+            None => map.authority_at(point.clone()).ok_or_else(|| invalid("lat", "Für diesen Ort ist hier keine Behörde zuständig."))?,
         };
         let category = self
             .store
@@ -357,7 +373,7 @@ impl Reports {
             .ok_or_else(|| ReportError::NotFound(format!("Die Kategorie „{}“ (service_code) gibt es hier nicht.", short(&draft.category))))?;
         let answers = check_answers(&category, &draft.answers)?;
         let photo_files = self.check_photos(&draft.uploads).await?;
-        let Some(route) = map.route(&authority, &category.code, point) else {
+        let Some(route) = map.route(&authority, &category.code, point.clone()) else {
             let own = self.store.authority(&authority).await?.map(|a| a.name).unwrap_or_default();
             let other = match map.nearest_other(&authority, point) {
                 Some(id) => self.store.authority(&id).await?.map(|a| a.name),
@@ -447,6 +463,20 @@ impl Reports {
             token: r.token.clone(),
         }
     }
+}
+
+/// See [`Reports::region_at`].
+pub(crate) async fn region_at(store: &DynStore, point: amtsweg_places::GeoPoint) -> Result<Option<amtsweg_domain::RegionKey>, ReportError> {
+    let (lat, lon) = (point.y(), point.x());
+    let dlat = REGION_RADIUS_M / 111_000.0;
+    let dlon = REGION_RADIUS_M / (111_000.0 * lat.to_radians().cos().max(0.01));
+    let near = store.addresses_in((lon - dlon, lat - dlat, lon + dlon, lat + dlat), 500).await?;
+    Ok(near
+        .into_iter()
+        .filter_map(|(_, a)| Some((amtsweg_places::distance_m(point, a.point()), amtsweg_domain::RegionKey::parse(a.ars.as_deref()?).ok()?)))
+        .filter(|(d, _)| *d <= REGION_RADIUS_M)
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, key)| key))
 }
 
 /// A stored photo, decrypted: its report, media type and bytes (`None` for an id that is not

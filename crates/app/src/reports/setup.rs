@@ -179,6 +179,7 @@ impl ReportAdmin {
                 geometry: s.shape.to_geojson(),
                 area_m2: s.shape.area_m2(),
                 bounds: s.shape.bounds(),
+                ars: None,
             })
             .collect();
         self.store.add_areas(&self.authority, &areas, &self.actor).await.map_err(|e| match e {
@@ -186,6 +187,35 @@ impl ReportAdmin {
             other => other.into(),
         })?;
         Ok(areas)
+    }
+
+    /// Adds a whole region by its Amtlicher Regionalschlüssel as an area (routing rule 6): the
+    /// key as 12 digits or its significant prefix (`14730` for a Kreis).
+    pub async fn add_region(&self, id: &str, name: &str, ars: &str) -> Result<Area, ReportError> {
+        if !valid_code(id) {
+            return Err(invalid("id", "Der Kurzname darf nur Buchstaben, Ziffern, „-“ und „_“ enthalten (höchstens 40 Zeichen)."));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid("name", "Der Name fehlt oder ist länger als 100 Zeichen."));
+        }
+        let key = amtsweg_domain::RegionKey::parse(ars).or_else(|_| amtsweg_domain::RegionKey::parse_prefix(ars)).map_err(|_| {
+            invalid("ars", "Der Regionalschlüssel muss 12 Ziffern haben (oder sein Anfang bis zum Ende einer Stufe sein: 2, 3, 5 oder 9 Ziffern), zum Beispiel 147300000000 für einen Kreis.")
+        })?;
+        let area = Area {
+            id: id.to_owned(),
+            authority_id: self.authority.clone(),
+            name: name.to_owned(),
+            geometry: String::new(),
+            area_m2: 0.0,
+            bounds: (0.0, 0.0, 0.0, 0.0),
+            ars: Some(key.as_str().to_owned()),
+        };
+        self.store.add_areas(&self.authority, std::slice::from_ref(&area), &self.actor).await.map_err(|e| match e {
+            amtsweg_store::StoreError::Exists(_) => invalid("id", "Eine Fläche mit diesem Kurznamen gibt es schon."),
+            other => other.into(),
+        })?;
+        Ok(area)
     }
 
     pub async fn areas(&self) -> Result<Vec<Area>, ReportError> {
@@ -204,20 +234,33 @@ impl ReportAdmin {
         }
         let areas = self.areas().await?;
         let area = areas.iter().find(|a| a.id == area_id).ok_or_else(|| ReportError::NotFound(format!("Die Fläche „{}“ gibt es nicht.", short(area_id))))?;
-        let shape = Shape::from_geojson(&area.geometry).map_err(|_| AppError::Internal("stored area does not read".into()))?;
+        let overlap = |other: &Area| {
+            invalid(
+                "area",
+                format!("„{}“ überschneidet sich mit „{}“, wo für diese Kategorie schon ein Team eingetragen ist. Flächen einer Kategorie dürfen nur nebeneinander oder ineinander liegen.", area.name, other.name),
+            )
+        };
         for existing in self.store.assignments(Some(&self.authority)).await?.iter().filter(|a| a.category == category) {
             let Some(other) = areas.iter().find(|a| a.id == existing.area_id) else { continue };
             if other.id == area.id {
                 return Err(invalid("area", format!("Für diese Kategorie ist in „{}“ schon ein Team eingetragen.", other.name)));
             }
+            // Regions by key nest or lie apart by their keys; only the same key twice overlaps.
+            // A drawing and a region never compete: drawings decide first (routing rule 6).
+            match (&area.ars, &other.ars) {
+                (Some(a), Some(b)) if a == b => return Err(overlap(other)),
+                (None, None) => {}
+                _ => continue,
+            }
+            if area.ars.is_some() {
+                continue;
+            }
+            let shape = Shape::from_geojson(&area.geometry).map_err(|_| AppError::Internal("stored area does not read".into()))?;
             let other_shape = Shape::from_geojson(&other.geometry).map_err(|_| AppError::Internal("stored area does not read".into()))?;
             let relation = shape.relation(&other_shape);
             let same_size = (area.area_m2 - other.area_m2).abs() < 1.0;
             if relation == Relation::Overlap || (relation != Relation::Apart && same_size) {
-                return Err(invalid(
-                    "area",
-                    format!("„{}“ überschneidet sich mit „{}“, wo für diese Kategorie schon ein Team eingetragen ist. Flächen einer Kategorie dürfen nur nebeneinander oder ineinander liegen.", area.name, other.name),
-                ));
+                return Err(overlap(other));
             }
         }
         let assignment = Assignment { authority_id: self.authority.clone(), category: category.to_owned(), area_id: area_id.to_owned(), department_id: department.to_owned() };

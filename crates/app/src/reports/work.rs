@@ -217,7 +217,8 @@ impl ReportDesk {
         let category = self.store.category(target, category).await?.ok_or_else(unknown)?;
         let map = super::Map::new(self.store.areas(Some(target)).await?, self.store.assignments(Some(target)).await?);
         let point = amtsweg_places::point(report.location.lat, report.location.lon).ok_or_else(unknown)?;
-        let (department_id, area_id) = match map.route(target, &category.code, point) {
+        let place = super::Place { point, region: super::region_at(&self.store, point).await? };
+        let (department_id, area_id) = match map.route(target, &category.code, place) {
             Some(route) => (route.department_id, route.area_id),
             None => map.largest_for(target, &category.code).ok_or_else(|| {
                 ReportError::Invalid("forwarded_to", format!("{} hat für „{}“ noch keine zuständige Stelle eingetragen.", authority.name, category.name))

@@ -45,6 +45,8 @@ pub trait ReportStore: Send + Sync {
     async fn replace_addresses(&self, authority: &AuthorityId, list: &[amtsweg_places::Address], actor: &crate::Actor) -> Result<u64>;
     /// Addresses of any authority whose normalised street and number start with `prefix`.
     async fn find_addresses(&self, prefix: &str, limit: i64) -> Result<Vec<(AuthorityId, amtsweg_places::Address)>>;
+    /// Addresses of any authority in the box `(west, south, east, north)` (at most `limit`).
+    async fn addresses_in(&self, bounds: (f64, f64, f64, f64), limit: i64) -> Result<Vec<(AuthorityId, amtsweg_places::Address)>>;
     /// Keeps an Open311 client's key (its hash); returns the key's id.
     async fn create_open311_key(&self, authority: &AuthorityId, name: &str, key_hash: &str, actor: &crate::Actor) -> Result<String>;
     async fn open311_key(&self, key_hash: &str) -> Result<Option<Open311Key>>;
@@ -535,6 +537,9 @@ impl<DB: Dialect> ReportStore for SqlStore<DB> {
     }
     async fn find_addresses(&self, prefix: &str, limit: i64) -> Result<Vec<(AuthorityId, amtsweg_places::Address)>> {
         setup::find_addresses(self, prefix, limit).await
+    }
+    async fn addresses_in(&self, bounds: (f64, f64, f64, f64), limit: i64) -> Result<Vec<(AuthorityId, amtsweg_places::Address)>> {
+        setup::addresses_in(self, bounds, limit).await
     }
     async fn create_open311_key(&self, authority: &AuthorityId, name: &str, key_hash: &str, actor: &crate::Actor) -> Result<String> {
         setup::create_open311_key(self, authority, name, key_hash, actor).await

@@ -31,11 +31,11 @@ const CATEGORIES: &str = concat!(category_select!(), " WHERE authority_id = $1 O
 const ALL_CATEGORIES: &str = concat!(category_select!(), " ORDER BY authority_id, group_name, name");
 const CATEGORY: &str = concat!(category_select!(), " WHERE authority_id = $1 AND code = $2");
 
-const PUT_AREA: &str = "INSERT INTO report_areas (id, authority_id, name, geometry, area_m2, west, south, east, north) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const PUT_AREA: &str = "INSERT INTO report_areas (id, authority_id, name, geometry, area_m2, west, south, east, north, ars) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 macro_rules! area_select {
     () => {
-        "SELECT id, authority_id, name, geometry, area_m2, west, south, east, north FROM report_areas"
+        "SELECT id, authority_id, name, geometry, area_m2, west, south, east, north, ars FROM report_areas"
     };
 }
 const AREAS: &str = concat!(area_select!(), " WHERE authority_id = $1 ORDER BY name");
@@ -48,6 +48,8 @@ const ALL_ASSIGNMENTS: &str = "SELECT authority_id, category, area_id, departmen
 const DELETE_ADDRESSES: &str = "DELETE FROM addresses WHERE authority_id = $1";
 const FIND_ADDRESSES: &str = "SELECT authority_id, street, house_number, postcode, place, ars, lat, lon FROM addresses \
      WHERE search_key >= $1 AND search_key < $2 ORDER BY search_key, authority_id LIMIT $3";
+const ADDRESSES_IN: &str = "SELECT authority_id, street, house_number, postcode, place, ars, lat, lon FROM addresses \
+     WHERE lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4 LIMIT $5";
 const COUNT_ADDRESSES: &str = "SELECT COUNT(*) FROM addresses WHERE authority_id = $1";
 
 const PUT_KEY: &str = "INSERT INTO open311_keys (id, authority_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
@@ -91,7 +93,7 @@ impl CategoryRow {
     }
 }
 
-row!(AreaRow { id: String, authority_id: String, name: String, geometry: String, area_m2: f64, west: f64, south: f64, east: f64, north: f64 });
+row!(AreaRow { id: String, authority_id: String, name: String, geometry: String, area_m2: f64, west: f64, south: f64, east: f64, north: f64, ars: Option<String> });
 
 impl AreaRow {
     fn into_domain(self) -> Area {
@@ -102,6 +104,7 @@ impl AreaRow {
             geometry: self.geometry,
             area_m2: self.area_m2,
             bounds: (self.west, self.south, self.east, self.north),
+            ars: self.ars,
         }
     }
 }
@@ -115,6 +118,16 @@ impl AssignmentRow {
 }
 
 row!(AddressRow { authority_id: String, street: String, house_number: String, postcode: String, place: String, ars: Option<String>, lat: f64, lon: f64 });
+
+impl AddressRow {
+    fn into_domain(self) -> (AuthorityId, amtsweg_places::Address) {
+        let r = self;
+        (
+            AuthorityId::from_stored(r.authority_id),
+            amtsweg_places::Address { street: r.street, house_number: r.house_number, postcode: r.postcode, place: r.place, ars: r.ars, lat: r.lat, lon: r.lon },
+        )
+    }
+}
 
 /// An Open311 client's key, as found by its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +204,7 @@ pub(crate) async fn add_areas<DB: Dialect>(store: &SqlStore<DB>, authority: &Aut
     let mut tx = store.write().await?;
     for a in areas {
         let (w, s, e, n) = a.bounds;
-        tx.execute(PUT_AREA, args![&a.id, authority.as_str(), &a.name, &a.geometry, a.area_m2, w, s, e, n]).await.map_err(exists_as("area"))?;
+        tx.execute(PUT_AREA, args![&a.id, authority.as_str(), &a.name, &a.geometry, a.area_m2, w, s, e, n, &a.ars]).await.map_err(exists_as("area"))?;
     }
     audit(&mut tx, AuditKind::ReportSettingsChanged, who(actor), Some(authority.as_str()), settings_changed(authority)).await?;
     tx.commit().await
@@ -274,13 +287,15 @@ pub(crate) async fn find_addresses<DB: Dialect>(store: &SqlStore<DB>, prefix: &s
     Ok(rows
         .into_iter()
         .filter(|r| amtsweg_places::normalize(&format!("{} {}", r.street, r.house_number)).starts_with(prefix))
-        .map(|r| {
-            (
-                AuthorityId::from_stored(r.authority_id),
-                amtsweg_places::Address { street: r.street, house_number: r.house_number, postcode: r.postcode, place: r.place, ars: r.ars, lat: r.lat, lon: r.lon },
-            )
-        })
+        .map(AddressRow::into_domain)
         .collect())
+}
+
+/// Addresses of every authority in the box `(west, south, east, north)`.
+pub(crate) async fn addresses_in<DB: Dialect>(store: &SqlStore<DB>, bounds: (f64, f64, f64, f64), limit: i64) -> Result<Vec<(AuthorityId, amtsweg_places::Address)>> {
+    let (w, s, e, n) = bounds;
+    let rows: Vec<AddressRow> = store.all(ADDRESSES_IN, args![s, n, w, e, limit]).await?;
+    Ok(rows.into_iter().map(AddressRow::into_domain).collect())
 }
 
 pub(crate) async fn create_open311_key<DB: Dialect>(store: &SqlStore<DB>, authority: &AuthorityId, name: &str, key_hash: &str, actor: &Actor) -> Result<String> {

@@ -215,7 +215,7 @@ async fn form_page(
     };
     let point = amtsweg_places::point(lat, lon).ok_or(AppError::BadRequest("Der Ort liegt außerhalb von WGS 84.".into()))?;
     let map = reports.map().await.map_err(report_error)?;
-    let Some(authority) = map.authority_at(point) else {
+    let Some(authority) = map.authority_at(reports.place(point).await.map_err(report_error)?) else {
         let page = StartPage {
             layout: Layout::new("Fehler: Mangel melden", session),
             address: address.clone().unwrap_or_default(),

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/verwaltung/maengel/teams", post(department))
         .route("/verwaltung/maengel/kategorien", post(category))
         .route("/verwaltung/maengel/flaechen", post(areas).layer(axum::extract::DefaultBodyLimit::max(MAX_SETUP_UPLOAD_BYTES)))
+        .route("/verwaltung/maengel/regionen", post(region))
         .route("/verwaltung/maengel/zuordnungen", post(assign))
         .route("/verwaltung/maengel/adressen", post(addresses).layer(axum::extract::DefaultBodyLimit::max(MAX_SETUP_UPLOAD_BYTES)))
         .route("/verwaltung/maengel/schluessel", post(key))
@@ -86,7 +87,16 @@ async fn page(state: &AppState, a: &PageAdmin, message: Option<(String, bool)>, 
                 (c.code.clone(), c.name.clone(), c.group.clone(), c.attributes.len(), publication, c.deadline_days)
             })
             .collect(),
-        areas: areas.iter().map(|x| (x.id.clone(), x.name.clone(), format!("{:.2}", x.area_m2 / 1e6).replace('.', ","))).collect(),
+        areas: areas
+            .iter()
+            .map(|x| {
+                let extent = match &x.ars {
+                    Some(key) => format!("Regionalschlüssel {key}"),
+                    None => format!("{} km²", format!("{:.2}", x.area_m2 / 1e6).replace('.', ",")),
+                };
+                (x.id.clone(), x.name.clone(), extent)
+            })
+            .collect(),
         keys: admin.keys().await.map_err(report_error)?.into_iter().map(|k| (k.id, k.name)).collect(),
         message,
         new_key,
@@ -150,6 +160,13 @@ async fn areas(State(state): State<AppState>, a: PageAdmin, form: axum::extract:
     let admin = admin(&state, &a)?;
     let property = Some(field(&fields, "namensfeld")).filter(|p| !p.is_empty()).unwrap_or("name");
     let result = admin.import_areas(&text, Some(property), field(&fields, "kurzname")).await.map(|areas| format!("{} Flächen sind eingelesen.", areas.len()));
+    outcome(&state, &a, result, String::new()).await
+}
+
+async fn region(State(state): State<AppState>, a: PageAdmin, PageForm(form): PageForm) -> Result<Response, PageError> {
+    check_csrf(&a.session, &form)?;
+    let admin = admin(&state, &a)?;
+    let result = admin.add_region(field(&form, "kurzname"), field(&form, "name"), field(&form, "ars")).await.map(|r| format!("Die Region „{}“ ist eingetragen.", r.name));
     outcome(&state, &a, result, String::new()).await
 }
 

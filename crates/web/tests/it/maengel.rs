@@ -336,6 +336,13 @@ async fn the_service_admin_sets_up_the_maengelmelder_on_its_page(app: TestApp) {
     let (status, again) = post("/verwaltung/maengel/zuordnungen", vec![("_csrf", token.clone()), ("kategorie", "bruecke".into()), ("flaeche", "bruecken-1".into()), ("team", "leipzig-bruecken".into())]).await;
     assert_eq!(status, 422);
     assert!(text(&again, "#fehlerliste").contains("schon ein Team"));
+    // A whole region by key: a wrong key is refused, a good one listed with its key.
+    let (status, refused) = post("/verwaltung/maengel/regionen", vec![("_csrf", token.clone()), ("kurzname", "sachsen".into()), ("name", "Sachsen".into()), ("ars", "14-7".into())]).await;
+    assert_eq!(status, 422);
+    assert!(text(&refused, "#fehlerliste").contains("Regionalschlüssel"));
+    let (status, listed) = post("/verwaltung/maengel/regionen", vec![("_csrf", token.clone()), ("kurzname", "sachsen".into()), ("name", "Sachsen".into()), ("ars", "14".into())]).await;
+    assert_eq!(status, 200);
+    assert!(text(&listed, "main").contains("Sachsen (sachsen, Regionalschlüssel 140000000000)"), "{}", text(&listed, "main"));
     // A report at the bridge reaches the new team.
     let citizen = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let (status, path, _) = send(&app, &citizen, "adresse=Markt+1&kategorie=bruecke", &[("beschreibung", "Geländer locker")], vec![]).await;
