@@ -1,19 +1,35 @@
 // Browser test of the Mängelmelder: Anna Schmidt reports dumped rubbish by address with a photo
 // (no JavaScript needed), the department (Katrin Müller) moderates and publishes it, another
 // visitor reporting the same sees the duplicate suggestion and supports it, the department
-// closes it, and Anna finds the status in her mailbox. axe-core on every page.
+// closes it, and Anna finds the status in her mailbox. A second citizen places a problem on the
+// map, drawn from the operator's own tile server (here a small HTTP server of the test). axe-core
+// on every page.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { deflateSync } from 'node:zlib';
 import { startDemo, newPage, checkAccessibility, login } from './harness.mjs';
 
 let demo;
-before(async () => { demo = await startDemo(); });
-after(async () => { await demo?.stop(); });
+let tiles;
+let tilesServed = 0;
+before(async () => {
+  // The operator's tile server: every tile the same small picture.
+  const tile = png(256, 256, [170, 211, 223]);
+  tiles = createServer((req, res) => {
+    tilesServed += 1;
+    res.writeHead(200, { 'content-type': 'image/png' });
+    res.end(tile);
+  });
+  await new Promise((resolve) => tiles.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${tiles.address().port}/{z}/{x}/{y}.png`;
+  demo = await startDemo({ env: { AMTSWEG_MAP_TILE_URL: url, AMTSWEG_MAP_ATTRIBUTION: '© Testkacheln' } });
+});
+after(async () => { await demo?.stop(); tiles?.close(); });
 
-/** A small PNG photo (red), written with zlib. */
-function png(width, height) {
+/** A small PNG of one colour (red unless told), written with zlib. */
+function png(width, height, colour = [200, 30, 30]) {
   const crcTable = Array.from({ length: 256 }, (_, n) => {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
@@ -29,7 +45,7 @@ function png(width, height) {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0); header.writeUInt32BE(height, 4);
   header[8] = 8; header[9] = 2; header[10] = 0; header[11] = 0; header[12] = 0;
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, Buffer.from([200, 30, 30]))]);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, Buffer.from(colour))]);
   const raw = Buffer.concat(Array.from({ length: height }, () => row));
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
@@ -119,4 +135,32 @@ test('a citizen reports by address with a photo; the department moderates and cl
   assert.match(await frank.locator('#fehlerliste').textContent(), /kein gültiges JSON/);
   await checkAccessibility(frank, 'Kategorie abgelehnt', visited);
   console.log(`axe-core clean on ${visited.length} pages: ${visited.join(', ')}`);
+});
+
+test('a citizen places a problem on the map, without JavaScript', async () => {
+  const visited = [];
+  const page = await newPage(demo.browser);
+  await page.goto(`${demo.base}/maengel`);
+  const map = page.locator('input[type=image][name=karte]');
+  assert.equal(await map.count(), 1, 'the map is shown when a tile server is configured');
+  assert.match(await page.locator('#karte').textContent(), /Karte: © Testkacheln/);
+  await checkAccessibility(page, 'Mangel melden mit Karte', visited);
+  // Near Leipzig's market, zoomed in by clicks until a click places the point.
+  await page.goto(`${demo.base}/maengel?mlat=51.3406&mlon=12.3747&z=12#karte`);
+  for (let i = 0; i < 2; i++) {
+    assert.match(await page.locator('#karte-titel').textContent(), /Auf der Karte suchen/);
+    await page.locator('input[type=image][name=karte]').click({ position: { x: 320, y: 200 } });
+  }
+  assert.match(await page.locator('#karte-titel').textContent(), /Ort auf der Karte wählen/);
+  await checkAccessibility(page, 'Karte auf Straßenebene', visited);
+  await page.locator('input[type=image][name=karte]').click({ position: { x: 330, y: 210 } });
+  assert.match(page.url(), /\/maengel\/melden\?lat=51\.3\d+&lon=12\.37\d+/);
+  assert.match(await page.locator('main').textContent(), /zuständig: Stadt Leipzig/);
+  assert.match(await page.locator('input[type=image][name=karte]').getAttribute('src'), /&plat=/, 'the point is marked');
+  await checkAccessibility(page, 'Was möchten Sie melden? (Karte)', visited);
+  // The picture is a PNG drawn by amtsweg from the tiles; the browser never asked the tile server.
+  const picture = await page.request.get(`${demo.base}${await page.locator('input[type=image][name=karte]').getAttribute('src')}`);
+  assert.equal(picture.headers()['content-type'], 'image/png');
+  assert.ok(tilesServed > 0, 'amtsweg fetched tiles');
+  console.log(`axe-core clean on ${visited.length} map pages; ${tilesServed} tiles fetched by the server`);
 });

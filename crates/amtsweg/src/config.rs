@@ -2,7 +2,8 @@
 //! environment variables → command-line flags. `amtsweg config` prints the defaults as a file.
 //!
 //! The file has a section per part (`[server]`, `[store]`, `[ledger]`, `[uploads]`,
-//! `[exchange]`, `[model]`, `[embeddings]`, `[oidc]`, `[rate_limits]`); what is off by default
+//! `[exchange]`, `[model]`, `[embeddings]`, `[oidc]`, `[rate_limits]`, `[security]`, `[reports]`,
+//! `[maps]`); what is off by default
 //! is an `Option` (no registers, no model, no login provider, …). Every key is also an
 //! environment variable with a flat name, as documented in the README (`AMTSWEG_DATABASE_URL`
 //! is `store.database_url`, `AMTSWEG_OIDC_CLIENT_SECRET` is `oidc.client_secret`; see
@@ -35,6 +36,21 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     pub security: SecurityConfig,
     pub reports: ReportsConfig,
+    pub maps: MapsConfig,
+}
+
+/// The map of the Mängelmelder's pages: off unless the operator names a tile server of their
+/// own (nothing is fetched from the internet by default).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MapsConfig {
+    /// Tile URL with `{z}`, `{x}`, `{y}` (the OpenStreetMap scheme), e.g.
+    /// `https://tiles.stadt.example/{z}/{x}/{y}.png`; unset: no map, places by address or
+    /// coordinates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tile_url: Option<String>,
+    /// Shown under the map, as the tiles' licence asks (e.g. „© OpenStreetMap-Mitwirkende“).
+    pub attribution: String,
 }
 
 /// The Mängelmelder.
@@ -207,6 +223,7 @@ impl Default for Config {
             rate_limits: RateLimitConfig::default(),
             security: SecurityConfig::default(),
             reports: ReportsConfig::default(),
+            maps: MapsConfig::default(),
         }
     }
 }
@@ -273,7 +290,7 @@ impl Default for RateLimitConfig {
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// Every environment variable (without the prefix) and the key of the file it sets.
-pub const ENV_KEYS: [(&str, &str); 35] = [
+pub const ENV_KEYS: [(&str, &str); 37] = [
     ("data_dir", "data_dir"),
     ("log", "log"),
     ("listen", "server.listen"),
@@ -309,6 +326,8 @@ pub const ENV_KEYS: [(&str, &str); 35] = [
     ("rate_limit_api_per_second", "rate_limits.api_per_second"),
     ("security_events", "security.events"),
     ("report_retention_days", "reports.retention_days"),
+    ("map_tile_url", "maps.tile_url"),
+    ("map_attribution", "maps.attribution"),
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
@@ -328,6 +347,11 @@ fn set(value: &Option<String>) -> Option<&str> {
 }
 
 impl Config {
+    /// The map's tile server, when one is configured.
+    pub fn map_tiles(&self) -> Result<Option<amtsweg_app::reports::tiles::MapTiles>, String> {
+        set(&self.maps.tile_url).map(|url| amtsweg_app::reports::tiles::MapTiles::new(url, &self.maps.attribution)).transpose()
+    }
+
     /// The folder of the assistant's knowledge base.
     pub fn assistant_dir(&self) -> PathBuf {
         self.data_dir.join("assistant")

@@ -77,6 +77,8 @@ pub struct Platform {
     pub security: Arc<security::SecurityLog>,
     /// How long a closed report of the Mängelmelder keeps its reporter's personal data.
     pub report_retention: time::Duration,
+    /// The map of the report pages, when the operator names a tile server of their own.
+    pub map_tiles: Option<Arc<reports::tiles::MapTiles>>,
 }
 
 impl Platform {
@@ -106,6 +108,7 @@ impl Platform {
             assistant: assistant::AssistantState::default(),
             security: Arc::new(security::SecurityLog::default()),
             report_retention: time::Duration::days(i64::from(reports::DEFAULT_RETENTION_DAYS)),
+            map_tiles: None,
         }
     }
 
@@ -118,6 +121,12 @@ impl Platform {
     /// Closed reports keep their reporter's personal data this many days.
     pub fn with_report_retention_days(mut self, days: u32) -> Self {
         self.report_retention = time::Duration::days(i64::from(days));
+        self
+    }
+
+    /// The report pages show a map from this tile server.
+    pub fn with_map_tiles(mut self, tiles: reports::tiles::MapTiles) -> Self {
+        self.map_tiles = Some(Arc::new(tiles));
         self
     }
 

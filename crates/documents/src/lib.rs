@@ -6,6 +6,7 @@
 //! what is stored is a plain image of the type it claims: nothing appended, no metadata (EXIF
 //! with its GPS position goes; the orientation it recorded is applied first).
 
+pub mod map;
 mod pdf;
 mod picture;
 #[cfg(any(test, feature = "testing"))]

@@ -8,6 +8,7 @@
 //! service admin.
 
 mod addresses;
+pub mod tiles;
 
 pub use addresses::{Address, AddressError, AddressList, normalize};
 /// A point: `x` is the longitude, `y` the latitude.

@@ -9,6 +9,7 @@
 
 pub mod routing;
 pub mod setup;
+pub mod tiles;
 pub mod work;
 
 use crate::AppError;

@@ -5,6 +5,7 @@
 //! detail pages show published reports with their history, never anything of the reporter.
 //! The department's pages are in `work.rs`.
 
+mod map;
 pub mod setup;
 pub mod work;
 
@@ -36,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/maengel/meldungen/{id}", get(detail))
         .route("/maengel/meldungen/{id}/unterstuetzen", post(support))
         .route("/maengel/fotos/{id}", get(photo))
+        .route("/maengel/karte", get(map::click))
+        .route("/maengel/karte.png", get(map::picture))
         .merge(work::router())
         .merge(setup::router())
 }
@@ -71,10 +74,12 @@ struct StartPage {
     lon: String,
     error: Option<String>,
     choices: Vec<(String, String)>,
+    map: Option<map::MapBlock>,
 }
 
-async fn start(MaybeSession(session): MaybeSession) -> Response {
-    render(StatusCode::OK, &StartPage { layout: Layout::new("Mangel melden", session.as_deref()), address: String::new(), lat: String::new(), lon: String::new(), error: None, choices: vec![] })
+async fn start(State(state): State<AppState>, MaybeSession(session): MaybeSession, Query(q): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+    let map = map::MapBlock::start(&state, &q).await?;
+    Ok(render(StatusCode::OK, &StartPage { layout: Layout::new("Mangel melden", session.as_deref()), address: String::new(), lat: String::new(), lon: String::new(), error: None, choices: vec![], map }))
 }
 
 // --- the form ------------------------------------------------------------------------------------
@@ -112,6 +117,7 @@ struct ReportPage {
     is_citizen: bool,
     errors: Vec<amtsweg_domain::FieldError>,
     query_new: String,
+    map: Option<map::MapBlock>,
 }
 
 struct Nearby {
@@ -165,6 +171,7 @@ async fn resolve_place(reports: &Reports, q: &HashMap<String, String>, session: 
                 lon: text("lon").unwrap_or_default(),
                 error: Some(error),
                 choices,
+                map: None,
             },
         )
     };
@@ -223,6 +230,7 @@ async fn form_page(
             lon: format!("{lon}"),
             error: Some("Für diesen Ort nimmt hier keine Behörde Meldungen an. Bitte wenden Sie sich an die Gemeinde, in der der Ort liegt.".into()),
             choices: vec![],
+            map: map::MapBlock::start(state, &HashMap::new()).await?,
         };
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
@@ -270,6 +278,7 @@ async fn form_page(
         query_new.push(("kategorie", c.code.clone()));
     }
     query_new.push(("neu", "1".into()));
+    let keep: Vec<(String, String)> = chosen.iter().map(|c| ("kategorie".to_owned(), c.code.clone())).collect();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let title = match (&chosen, errors.is_empty()) {
         (Some(c), true) => format!("{} melden", c.name),
@@ -294,6 +303,7 @@ async fn form_page(
         is_citizen,
         errors,
         query_new: serde_urlencoded::to_string(&query_new).unwrap_or_default(),
+        map: map::MapBlock::around(state, lat, lon, keep),
     };
     Ok(with_form_cookie(render(status, &page), cookie))
 }

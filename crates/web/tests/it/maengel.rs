@@ -20,6 +20,7 @@ on_both_stores!(
     the_service_admin_sets_up_the_maengelmelder_on_its_page,
     a_report_that_is_not_ours_is_handed_over_to_the_other_authority,
     overdue_reports_are_noted_once_and_shown_in_the_workspace,
+    a_citizen_places_the_problem_on_the_map_from_the_operators_tile_server,
 );
 
 async fn count(app: &TestApp) -> usize {
@@ -471,4 +472,111 @@ async fn overdue_reports_are_noted_once_and_shown_in_the_workspace(app: TestApp)
     assert!(app.store.audit_trail(&leipzig, &in_leipzig[0].to_string()).await.unwrap().iter().any(|e| e.kind.as_str() == "report_changed"));
     let (_, _, detail) = page(&staff, app.url(&format!("/arbeitsplatz/maengel/{}", in_leipzig[0]))).await;
     assert!(text(&detail, "main").contains("Frist überschritten"));
+}
+
+/// A tile server of the operator's own over real HTTP: every tile a small PNG; counts requests.
+async fn tile_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let served = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let tile = amtsweg_documents::testing::png(256, 256);
+    let router = axum::Router::new().route(
+        "/kacheln/{z}/{x}/{y}",
+        axum::routing::get(move |axum::extract::Path((_z, _x, y)): axum::extract::Path<(u8, u32, String)>| {
+            let tile = tile.clone();
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if y.ends_with(".png") {
+                    ([(axum::http::header::CONTENT_TYPE, "image/png")], tile).into_response()
+                } else {
+                    axum::http::StatusCode::NOT_FOUND.into_response()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/kacheln/{{z}}/{{x}}/{{y}}.png", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, served)
+}
+
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    (u32::from_be_bytes(bytes[16..20].try_into().unwrap()), u32::from_be_bytes(bytes[20..24].try_into().unwrap()))
+}
+
+async fn a_citizen_places_the_problem_on_the_map_from_the_operators_tile_server(app: TestApp) {
+    use std::sync::atomic::Ordering;
+    let app = app.with_maengel(0).await;
+    // Without a tile server (the default) there is no map, and nothing is fetched.
+    let (_, _, plain) = page(&app.http, app.url("/maengel")).await;
+    assert!(select(&plain, "input[type=image]").is_empty());
+    assert_eq!(app.http.get(app.url("/maengel/karte.png?lat=51.34&lon=12.37&z=16")).send().await.unwrap().status(), 404);
+
+    let (tiles, served) = tile_server().await;
+    let node = crate::common::another_node(app.store.clone(), true, |p| {
+        p.with_map_tiles(amtsweg_app::reports::tiles::MapTiles::new(&tiles, "© Test-Kacheln").unwrap())
+    })
+    .await;
+    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let get = |path: String| {
+        let client = client.clone();
+        let url = format!("{node}{path}");
+        async move { client.get(url).send().await.unwrap() }
+    };
+    // The start page shows all of the installation's areas (Leipzig and Halle) on one map.
+    let start = Html::parse_document(&get("/maengel".into()).await.text().await.unwrap());
+    let map = select(&start, "form[action='/maengel/karte'] input[type=image][name=karte]");
+    assert_eq!(map.len(), 1);
+    assert!(map[0].value().attr("alt").unwrap().starts_with("Karte"));
+    assert!(text(&start, "#karte").contains("Karte: © Test-Kacheln"));
+    let src = map[0].value().attr("src").unwrap().to_owned();
+    let hidden = |name: &str| select(&start, &format!("form[action='/maengel/karte'] input[name={name}]"))[0].value().attr("value").unwrap().to_owned();
+    let z: u8 = hidden("z").parse().unwrap();
+    assert!(z < amtsweg_app::reports::tiles::PLACE_ZOOM, "the whole installation: a coarse view");
+
+    // The picture comes from the tile server, drawn here; a second look is served from memory.
+    let r = get(src.clone()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(png_size(&r.bytes().await.unwrap()), (640, 400));
+    let fetched = served.load(Ordering::SeqCst);
+    assert!(fetched >= 6, "a 640 × 400 view needs at least 3 × 2 tiles, fetched {fetched}");
+    get(src).await.bytes().await.unwrap();
+    assert_eq!(served.load(Ordering::SeqCst), fetched, "kept in memory");
+
+    // A click on the coarse view zooms in around it.
+    let r = get(format!("/maengel/karte?mlat={}&mlon={}&z={z}&karte.x=320&karte.y=200", hidden("mlat"), hidden("mlon"))).await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/maengel?mlat=") && to.ends_with(&format!("&z={}#karte", z + 2)), "{to}");
+    // Enter on the picture (0,0) chooses nothing: the same view again.
+    let r = get(format!("/maengel/karte?mlat=51.34&mlon=12.37&z=16&karte.x=0&karte.y=0")).await;
+    assert_eq!(r.headers()["location"].to_str().unwrap(), "/maengel?mlat=51.340000&mlon=12.370000&z=16#karte");
+
+    // At street level a click places the problem: Leipzig's market, 10 pixels right of the centre.
+    let view = amtsweg_places::tiles::View::new(51.3406, 12.3747, 17, 640, 400).unwrap();
+    let (lat, lon) = view.place_at(330.0, 200.0);
+    let r = get("/maengel/karte?mlat=51.3406&mlon=12.3747&z=17&kategorie=schlagloch&karte.x=330&karte.y=200".into()).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/maengel/melden?lat={lat:.6}&lon={lon:.6}&kategorie=schlagloch"));
+    let report = get(format!("/maengel/melden?lat={lat:.6}&lon={lon:.6}&kategorie=schlagloch")).await;
+    assert_eq!(report.status(), 200);
+    let report = Html::parse_document(&report.text().await.unwrap());
+    assert!(text(&report, "main").contains("zuständig: Stadt Leipzig"), "{}", text(&report, "main"));
+    // The report page shows the point on the map; a click there moves it, the category stays.
+    let moved = select(&report, "form[action='/maengel/karte'] input[type=image]");
+    assert!(moved[0].value().attr("src").unwrap().contains(&format!("&plat={lat:.6}&plon={lon:.6}")));
+    assert_eq!(select(&report, "form[action='/maengel/karte'] input[name=kategorie]")[0].value().attr("value"), Some("schlagloch"));
+
+    // Bad input: a view without zoom is a clear 400; a tile server that does not answer leaves grey squares.
+    assert_eq!(get("/maengel/karte.png?lat=51.34&lon=12.37".into()).await.status(), 400);
+    assert_eq!(get("/maengel/karte?mlat=x&mlon=12.37&z=12&karte.x=1&karte.y=1".into()).await.status(), 400);
+    let dead = crate::common::another_node(app.store.clone(), true, |p| p.with_map_tiles(amtsweg_app::reports::tiles::MapTiles::new("http://127.0.0.1:9/{z}/{x}/{y}.png", "").unwrap())).await;
+    let r = reqwest::get(format!("{dead}/maengel/karte.png?lat=51.34&lon=12.37&z=16")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(png_size(&r.bytes().await.unwrap()), (640, 400));
+    assert!(amtsweg_app::reports::tiles::MapTiles::new("ftp://kacheln/{z}/{x}/{y}", "").is_err());
+    assert!(amtsweg_app::reports::tiles::MapTiles::new("https://kacheln.example/{z}/{x}.png", "").is_err());
 }
