@@ -3,7 +3,7 @@
 //!
 //! The file has a section per part (`[server]`, `[store]`, `[ledger]`, `[uploads]`,
 //! `[exchange]`, `[model]`, `[embeddings]`, `[oidc]`, `[rate_limits]`, `[security]`, `[reports]`,
-//! `[maps]`); what is off by default
+//! `[maps]`, `[mail]`); what is off by default
 //! is an `Option` (no registers, no model, no login provider, …). Every key is also an
 //! environment variable with a flat name, as documented in the README (`AMTSWEG_DATABASE_URL`
 //! is `store.database_url`, `AMTSWEG_OIDC_CLIENT_SECRET` is `oidc.client_secret`; see
@@ -37,6 +37,20 @@ pub struct Config {
     pub security: SecurityConfig,
     pub reports: ReportsConfig,
     pub maps: MapsConfig,
+    pub mail: MailConfig,
+}
+
+/// E-mail through the operator's relay (the Mängelmelder's confirmation link and status
+/// updates to reporters who are not logged in). Off unless `smtp_url` is set.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `smtp://host:25`, `smtp://host:587?tls=required` or `smtps://user:password@host`. A
+    /// secret: it may carry a password.
+    #[serde(skip_serializing)]
+    pub smtp_url: Option<SecretString>,
+    /// The sender, e.g. `Mängelmelder <maengel@stadt.example>`.
+    pub from: String,
 }
 
 /// The map of the Mängelmelder's pages: off unless the operator names a tile server of their
@@ -224,6 +238,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             reports: ReportsConfig::default(),
             maps: MapsConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -290,7 +305,7 @@ impl Default for RateLimitConfig {
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// Every environment variable (without the prefix) and the key of the file it sets.
-pub const ENV_KEYS: [(&str, &str); 37] = [
+pub const ENV_KEYS: [(&str, &str); 39] = [
     ("data_dir", "data_dir"),
     ("log", "log"),
     ("listen", "server.listen"),
@@ -328,6 +343,8 @@ pub const ENV_KEYS: [(&str, &str); 37] = [
     ("report_retention_days", "reports.retention_days"),
     ("map_tile_url", "maps.tile_url"),
     ("map_attribution", "maps.attribution"),
+    ("mail_smtp_url", "mail.smtp_url"),
+    ("mail_from", "mail.from"),
 ];
 /// Variables with our prefix that are not configuration keys but known elsewhere.
 const OTHER_VARIABLES: [&str; 4] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_POSTGRES_URL", "SCREENSHOT"];
@@ -347,6 +364,12 @@ fn set(value: &Option<String>) -> Option<&str> {
 }
 
 impl Config {
+    /// The mail relay, when one is configured (it needs `[server] public_url` for its links).
+    pub fn mailer(&self) -> Result<Option<amtsweg_app::mail::Mailer>, String> {
+        let Some(url) = self.mail.smtp_url.as_ref().map(|u| u.expose_secret().trim().to_owned()).filter(|u| !u.is_empty()) else { return Ok(None) };
+        amtsweg_app::mail::Mailer::new(&url, &self.mail.from, self.server.public_url.as_deref().unwrap_or_default()).map(Some)
+    }
+
     /// The map's tile server, when one is configured.
     pub fn map_tiles(&self) -> Result<Option<amtsweg_app::reports::tiles::MapTiles>, String> {
         set(&self.maps.tile_url).map(|url| amtsweg_app::reports::tiles::MapTiles::new(url, &self.maps.attribution)).transpose()

@@ -338,6 +338,9 @@ async fn serve(
     if let Some(tiles) = config.map_tiles()? {
         app = app.with_map_tiles(tiles);
     }
+    if let Some(mailer) = config.mailer()? {
+        app = app.with_mailer(mailer);
+    }
     // The assistant's knowledge base in the data folder (the catalog is indexed when serving starts).
     let mut assistant = amtsweg_assist::Assistant::new(amtsweg_app::assistant::open(&config.assistant_dir())?)
         .with_answer_model(amtsweg_assist::lines::AnswerModel::in_dir(&config.assistant_dir())?);

@@ -30,6 +30,7 @@ pub mod error;
 pub mod evidence;
 pub mod jobs;
 pub mod ledger;
+pub mod mail;
 pub mod memo;
 pub mod metrics;
 pub mod operator;
@@ -79,6 +80,8 @@ pub struct Platform {
     pub report_retention: time::Duration,
     /// The map of the report pages, when the operator names a tile server of their own.
     pub map_tiles: Option<Arc<reports::tiles::MapTiles>>,
+    /// E-mail through the operator's relay, when configured.
+    pub mailer: Option<Arc<mail::Mailer>>,
 }
 
 impl Platform {
@@ -109,13 +112,18 @@ impl Platform {
             security: Arc::new(security::SecurityLog::default()),
             report_retention: time::Duration::days(i64::from(reports::DEFAULT_RETENTION_DAYS)),
             map_tiles: None,
+            mailer: None,
         }
     }
 
     /// The Mängelmelder's use cases, with photos encrypted by the upload key; `photo_base` is
     /// where photos are served (for `media_url`).
     pub fn reports(&self, photo_base: impl Into<String>) -> reports::Reports {
-        reports::Reports::new(self.store.clone(), photo_base).with_photos(self.upload_key.clone())
+        let reports = reports::Reports::new(self.store.clone(), photo_base).with_photos(self.upload_key.clone());
+        match &self.mailer {
+            Some(m) => reports.with_mailer(m.clone()),
+            None => reports,
+        }
     }
 
     /// Closed reports keep their reporter's personal data this many days.
@@ -127,6 +135,12 @@ impl Platform {
     /// The report pages show a map from this tile server.
     pub fn with_map_tiles(mut self, tiles: reports::tiles::MapTiles) -> Self {
         self.map_tiles = Some(Arc::new(tiles));
+        self
+    }
+
+    /// E-mail goes through this relay.
+    pub fn with_mailer(mut self, mailer: mail::Mailer) -> Self {
+        self.mailer = Some(Arc::new(mailer));
         self
     }
 

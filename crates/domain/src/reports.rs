@@ -359,6 +359,8 @@ pub struct Report {
     /// Where it came from: `portal` or `open311:<client>`.
     pub source: String,
     pub reporter: Reporter,
+    /// When the reporter confirmed the e-mail address (updates go there from then on).
+    pub email_confirmed_at: Option<OffsetDateTime>,
     /// When the personal data was deleted (retention).
     pub personal_deleted_at: Option<OffsetDateTime>,
 }

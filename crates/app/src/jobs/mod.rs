@@ -40,6 +40,8 @@ pub enum JobKind {
     /// Notes reports of the Mängelmelder that passed their deadline (an internal note for the
     /// department, once per report; the workspace shows how many are overdue).
     ReportDeadlines,
+    /// E-mails one public update of a report to its reporter's confirmed address.
+    ReportMail { report: i64, update: i64 },
 }
 
 /// The periodic kinds, with how long after one run the next is due.
@@ -50,7 +52,7 @@ pub const PERIODIC_KINDS: [(JobKind, Duration); 4] = [
     (JobKind::ReportDeadlines, Duration::from_secs(600)),
 ];
 
-pub(crate) const KINDS: [&str; 5] = ["deliver_bescheid", "deliver_bescheide", "ledger_checkpoint", "retention", "report_deadlines"];
+pub(crate) const KINDS: [&str; 6] = ["deliver_bescheid", "deliver_bescheide", "ledger_checkpoint", "retention", "report_deadlines", "report_mail"];
 
 impl JobKind {
     pub fn name(&self) -> &'static str {
@@ -60,12 +62,14 @@ impl JobKind {
             JobKind::LedgerCheckpoint => "ledger_checkpoint",
             JobKind::Retention => "retention",
             JobKind::ReportDeadlines => "report_deadlines",
+            JobKind::ReportMail { .. } => "report_mail",
         }
     }
 
     fn payload(&self) -> String {
         match self {
             JobKind::DeliverBescheid { authority, case } => serde_json::json!({"authority": authority.as_str(), "case": case.as_str()}).to_string(),
+            JobKind::ReportMail { report, update } => serde_json::json!({"report": report, "update": update}).to_string(),
             _ => String::new(),
         }
     }
@@ -80,6 +84,10 @@ impl JobKind {
             "ledger_checkpoint" => JobKind::LedgerCheckpoint,
             "retention" => JobKind::Retention,
             "report_deadlines" => JobKind::ReportDeadlines,
+            "report_mail" => {
+                let v: serde_json::Value = serde_json::from_str(&job.payload).ok()?;
+                JobKind::ReportMail { report: v["report"].as_i64()?, update: v["update"].as_i64()? }
+            }
             _ => return None,
         })
     }
@@ -91,7 +99,12 @@ impl JobKind {
 
 /// Enqueues a one-off job, due now.
 pub async fn enqueue(app: &Platform, kind: &JobKind) -> Result<(), crate::AppError> {
-    app.store.enqueue_job(kind.name(), None, &kind.payload(), OffsetDateTime::now_utc()).await?;
+    enqueue_on(&app.store, kind).await
+}
+
+/// The same, with the store only.
+pub(crate) async fn enqueue_on(store: &amtsweg_store::DynStore, kind: &JobKind) -> Result<(), crate::AppError> {
+    store.enqueue_job(kind.name(), None, &kind.payload(), OffsetDateTime::now_utc()).await?;
     Ok(())
 }
 
@@ -116,7 +129,7 @@ mod tests {
     #[test]
     fn every_kind_is_claimed_by_the_worker_and_reads_back_from_its_row() {
         let one_off = JobKind::DeliverBescheid { authority: AuthorityId::parse("leipzig").unwrap(), case: CaseId::parse("c-1").unwrap() };
-        let all = [one_off, JobKind::DeliverBescheide, JobKind::LedgerCheckpoint, JobKind::Retention, JobKind::ReportDeadlines];
+        let all = [one_off, JobKind::DeliverBescheide, JobKind::LedgerCheckpoint, JobKind::Retention, JobKind::ReportDeadlines, JobKind::ReportMail { report: 7, update: 9 }];
         assert_eq!(all.len(), KINDS.len());
         for kind in &all {
             assert!(KINDS.contains(&kind.name()), "{} is never claimed", kind.name());

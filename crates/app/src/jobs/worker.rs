@@ -46,6 +46,7 @@ pub async fn run(app: &Platform, kind: &JobKind) -> Result<(), String> {
                 Err(e) => Err(e.to_string()),
             }
         }
+        JobKind::ReportMail { report, update } => crate::reports::send_update_mail(app, *report, *update).await,
         JobKind::ReportDeadlines => match app.store.note_overdue_reports(OffsetDateTime::now_utc()).await {
             Ok(noted) if noted.is_empty() => Ok(()),
             Ok(noted) => {

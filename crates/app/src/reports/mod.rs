@@ -120,6 +120,8 @@ pub struct Reports {
     upload_key: Option<std::sync::Arc<crate::uploads::UploadKey>>,
     /// Where photos are served, for `media_url` (e.g. `https://amtsweg.example/maengel/fotos/`).
     pub photo_base: String,
+    /// E-mail to reporters who leave an address (confirmation, then updates).
+    mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
 }
 
 /// Text that looks like markup: refused in descriptions (Open311: "not html or code").
@@ -216,7 +218,48 @@ fn random_token() -> Result<String, AppError> {
 
 impl Reports {
     pub fn new(store: DynStore, photo_base: impl Into<String>) -> Self {
-        Self { store, upload_key: None, photo_base: photo_base.into() }
+        Self { store, upload_key: None, photo_base: photo_base.into(), mailer: None }
+    }
+
+    /// The same, sending e-mail to reporters who leave an address.
+    pub fn with_mailer(mut self, mailer: std::sync::Arc<crate::mail::Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Whether reporters who leave an e-mail address hear back by e-mail.
+    pub fn sends_mail(&self) -> bool {
+        self.mailer.is_some()
+    }
+
+    /// Sends the link that confirms a new report's e-mail address (once; from then on status
+    /// updates go there). `false` when there is no address, no mail relay, or sending failed
+    /// (the report stays; the failure is logged without the address).
+    async fn send_confirmation(&self, report: &Report) -> Result<bool, ReportError> {
+        let (Some(mailer), Some(to)) = (&self.mailer, &report.reporter.email) else { return Ok(false) };
+        let token = crate::accounts::new_secret();
+        self.store.set_report_email_token(report.id, &crate::accounts::hash_secret(&token)).await?;
+        let link = mailer.link(&format!("/maengel/bestaetigen/{}/{token}", report.id));
+        let body = format!(
+            "Guten Tag,\n\nvielen Dank für Ihre Meldung Nr. {id}. Bitte bestätigen Sie Ihre E-Mail-Adresse mit diesem Link; danach schicken wir Ihnen Nachrichten zum Stand der Meldung:\n\n{link}\n\nWenn Sie nichts gemeldet haben, ignorieren Sie diese E-Mail bitte. Ohne Bestätigung erhalten Sie keine weiteren Nachrichten.\n\nStand und Verlauf: {status}\n",
+            id = report.id,
+            status = mailer.link(&format!("/maengel/meldungen/{}", report.id)),
+        );
+        match mailer.send(to, &format!("Bitte bestätigen Sie Ihre Meldung Nr. {}", report.id), &body).await {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                tracing::warn!(report = report.id, error = %e, "confirmation mail not sent");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Confirms a report's e-mail address with the token from the mail.
+    pub async fn confirm_email(&self, id: i64, token: &str) -> Result<bool, ReportError> {
+        if token.is_empty() || token.len() > 100 {
+            return Ok(false);
+        }
+        Ok(self.store.confirm_report_email(id, &crate::accounts::hash_secret(token), OffsetDateTime::now_utc()).await?)
     }
 
     /// The same, able to keep photos (encrypted with the installation's upload key).
@@ -403,7 +446,9 @@ impl Reports {
             photos: draft.photos,
             photo_files,
         };
-        Ok(self.store.create_report(&report, actor, now).await?)
+        let stored = self.store.create_report(&report, actor, now).await?;
+        self.send_confirmation(&stored).await?;
+        Ok(stored)
     }
 
     /// A published report, for anyone.
@@ -464,6 +509,35 @@ impl Reports {
             token: r.token.clone(),
         }
     }
+}
+
+/// Queues the e-mail of a public update to a reporter who confirmed an address (sent by the
+/// jobs worker, which looks the address up then; nothing personal is in the queue).
+pub(crate) async fn queue_update_mail(store: &DynStore, mail: bool, update: &ReportUpdate) -> Result<(), ReportError> {
+    if mail && !update.internal {
+        let kind = crate::jobs::JobKind::ReportMail { report: update.report_id, update: update.id };
+        crate::jobs::enqueue_on(store, &kind).await?;
+    }
+    Ok(())
+}
+
+/// Sends the e-mail of one update (the job of [`queue_update_mail`]): only to an address
+/// confirmed and not yet deleted.
+pub async fn send_update_mail(app: &crate::Platform, report: i64, update: i64) -> Result<(), String> {
+    let Some(mailer) = &app.mailer else { return Ok(()) };
+    let Some(r) = app.store.report(report).await.map_err(|e| e.to_string())? else { return Ok(()) };
+    let (Some(to), Some(_)) = (&r.reporter.email, r.email_confirmed_at) else { return Ok(()) };
+    if r.personal_deleted_at.is_some() {
+        return Ok(());
+    }
+    let Some(u) = app.store.report_updates(report, false).await.map_err(|e| e.to_string())?.into_iter().find(|u| u.id == update) else { return Ok(()) };
+    let mut body = format!("Guten Tag,\n\nIhre Meldung Nr. {report} ist jetzt: {}.", u.status.label());
+    if !u.note.is_empty() {
+        body.push_str("\n\n");
+        body.push_str(&u.note);
+    }
+    body.push_str(&format!("\n\nStand und Verlauf: {}\n", mailer.link(&format!("/maengel/meldungen/{report}"))));
+    mailer.send(to, &format!("Ihre Meldung Nr. {report}: {}", u.status.label()), &body).await
 }
 
 /// See [`Reports::region_at`].

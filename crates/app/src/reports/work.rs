@@ -34,6 +34,8 @@ pub struct ReportDesk {
     departments: Vec<String>,
     /// Opens and seals the reports' photos.
     upload_key: std::sync::Arc<crate::uploads::UploadKey>,
+    /// Whether public updates are e-mailed to reporters who confirmed an address.
+    mail: bool,
 }
 
 impl ReportDesk {
@@ -44,7 +46,7 @@ impl ReportDesk {
         let Some(authority) = user.authority_id.clone() else { return Ok(None) };
         let store = app.store.clone();
         let departments = store.member_departments(&authority, user.id.as_str()).await?;
-        Ok(Some(Self { store, authority, actor: Actor { id: user.id.clone(), role: user.role }, departments, upload_key: app.upload_key.clone() }))
+        Ok(Some(Self { store, authority, actor: Actor { id: user.id.clone(), role: user.role }, departments, upload_key: app.upload_key.clone(), mail: app.mailer.is_some() }))
     }
 
     /// A photo of one of the desk's reports, published or not: media type and bytes.
@@ -152,6 +154,7 @@ impl ReportDesk {
             at: OffsetDateTime::now_utc(),
         };
         let (update, _) = self.store.change_report(&c, Some((self.actor.id.as_str(), self.actor.role.as_str()))).await?;
+        super::queue_update_mail(&self.store, self.mail, &update).await?;
         Ok(update)
     }
 }
@@ -278,7 +281,8 @@ impl ReportDesk {
             if note.is_empty() { handed } else { format!("{note}\n\n{handed}") }
         };
         let actor = (self.actor.id.as_str(), self.actor.role.as_str());
-        let (_, new_id) = self.store.forward_report(&change, &new, &make_note, Some(actor)).await?;
+        let (update, new_id) = self.store.forward_report(&change, &new, &make_note, Some(actor)).await?;
+        super::queue_update_mail(&self.store, self.mail, &update).await?;
         Ok(new_id)
     }
 }
@@ -295,7 +299,7 @@ fn check_note(note: &str) -> Result<String, ReportError> {
 /// the client's own update id; `status` `None` keeps the report's. Returns the update and
 /// whether it is new.
 pub async fn client_update(
-    store: &DynStore,
+    app: &crate::Platform,
     key: &Open311Key,
     report: i64,
     status: Option<ReportStatus>,
@@ -303,6 +307,7 @@ pub async fn client_update(
     external_id: &str,
     at: OffsetDateTime,
 ) -> Result<(ReportUpdate, bool), ReportError> {
+    let store = &app.store;
     let Some(found) = store.report(report).await? else {
         return Err(ReportError::NotFound("Die Meldung (service_request_id) gibt es nicht.".into()));
     };
@@ -327,5 +332,9 @@ pub async fn client_update(
         external: Some((&client, external_id)),
         at,
     };
-    Ok(store.change_report(&c, Some((&client, "procedure"))).await?)
+    let (update, new) = store.change_report(&c, Some((&client, "procedure"))).await?;
+    if new {
+        super::queue_update_mail(store, app.mailer.is_some(), &update).await?;
+    }
+    Ok((update, new))
 }

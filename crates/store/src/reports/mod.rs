@@ -79,6 +79,11 @@ pub trait ReportStore: Send + Sync {
     /// Deletes the personal data of reports closed before `before`; returns how many. Each
     /// deletion is audited (`data_deleted`).
     async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64>;
+    /// Keeps the hash of the token that confirms the reporter's e-mail address.
+    async fn set_report_email_token(&self, id: i64, token_hash: &str) -> Result<()>;
+    /// Confirms the reporter's e-mail address with the token's hash (once: the token is used
+    /// up), audited; `false` for a wrong or used token.
+    async fn confirm_report_email(&self, id: i64, token_hash: &str, at: OffsetDateTime) -> Result<bool>;
     /// Notes, once per report, that an unfinished report passed its deadline before `now`: an
     /// internal update ("Frist überschritten") for its department, audited. Returns the
     /// reports noted (number, authority, department).
@@ -114,7 +119,7 @@ macro_rules! report_select {
         "SELECT id, authority_id, category, department_id, area_id, lat, lon, address, address_id, postcode, description, public_description, \
          answers, status, published, created_at, updated_at, deadline_at, closed_at, supporters, duplicate_of, forwarded_to, token, photos, source, \
          reporter_user_id, reporter_email, reporter_first_name, reporter_last_name, reporter_phone, reporter_device_id, reporter_account_id, \
-         personal_deleted_at FROM reports"
+         email_confirmed_at, personal_deleted_at FROM reports"
     };
 }
 const REPORT: &str = concat!(report_select!(), " WHERE id = $1");
@@ -162,10 +167,13 @@ const NEWLY_OVERDUE: &str = "SELECT id, authority_id, department_id, status FROM
 const NOTE_OVERDUE: &str = "UPDATE reports SET overdue_noted_at = $1 WHERE id = $2 AND overdue_noted_at IS NULL AND status IN ('open', 'in_progress', 'scheduled')";
 /// The note an overdue report gets (internal, for the department).
 pub const OVERDUE_NOTE: &str = "Frist überschritten: Die Meldung ist noch nicht erledigt.";
+const SET_EMAIL_TOKEN: &str = "UPDATE reports SET reporter_email_token = $1 WHERE id = $2 AND reporter_email IS NOT NULL AND personal_deleted_at IS NULL";
+const CONFIRM_EMAIL: &str = "UPDATE reports SET email_confirmed_at = $1, reporter_email_token = NULL \
+     WHERE id = $2 AND reporter_email_token = $3 AND personal_deleted_at IS NULL RETURNING authority_id";
 const SUPPORT: &str = "UPDATE reports SET supporters = supporters + 1 WHERE id = $1 RETURNING supporters, authority_id";
 const CLOSED_WITH_PERSONAL: &str = "SELECT id, authority_id FROM reports WHERE closed_at < $1 AND personal_deleted_at IS NULL LIMIT 500";
 const FORGET: &str = "UPDATE reports SET reporter_user_id = NULL, reporter_email = NULL, reporter_first_name = NULL, reporter_last_name = NULL, \
-     reporter_phone = NULL, reporter_device_id = NULL, reporter_account_id = NULL, description = public_description, personal_deleted_at = $1 \
+     reporter_phone = NULL, reporter_device_id = NULL, reporter_account_id = NULL, reporter_email_token = NULL, description = public_description, personal_deleted_at = $1 \
      WHERE id = $2 AND personal_deleted_at IS NULL";
 
 row!(ReportRow {
@@ -201,6 +209,7 @@ row!(ReportRow {
     reporter_phone: Option<String>,
     reporter_device_id: Option<String>,
     reporter_account_id: Option<String>,
+    email_confirmed_at: Option<OffsetDateTime>,
     personal_deleted_at: Option<OffsetDateTime>,
 });
 
@@ -237,6 +246,7 @@ impl ReportRow {
                 device_id: self.reporter_device_id,
                 account_id: self.reporter_account_id,
             },
+            email_confirmed_at: self.email_confirmed_at,
             personal_deleted_at: self.personal_deleted_at,
         })
     }
@@ -600,6 +610,21 @@ impl<DB: Dialect> ReportStore for SqlStore<DB> {
     }
     async fn note_overdue_reports(&self, now: OffsetDateTime) -> Result<Vec<(i64, String, String)>> {
         note_overdue_reports(self, now).await
+    }
+    async fn set_report_email_token(&self, id: i64, token_hash: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        tx.execute(SET_EMAIL_TOKEN, args![token_hash, id]).await?;
+        tx.commit().await
+    }
+    async fn confirm_report_email(&self, id: i64, token_hash: &str, at: OffsetDateTime) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let Some((authority,)): Option<(String,)> = tx.optional(CONFIRM_EMAIL, args![at, id, token_hash]).await? else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        audit(&mut tx, AuditKind::ReportChanged, None, Some(&authority), ("report", &subject(id))).await?;
+        tx.commit().await?;
+        Ok(true)
     }
     async fn report_backlog(&self, now: OffsetDateTime) -> Result<Vec<(String, String, String, i64, i64)>> {
         let rows: Vec<BacklogRow> = self.all(BACKLOG, args![now]).await?;

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/maengel/meldungen/{id}", get(detail))
         .route("/maengel/meldungen/{id}/unterstuetzen", post(support))
         .route("/maengel/fotos/{id}", get(photo))
+        .route("/maengel/bestaetigen/{id}/{token}", get(confirm_page).post(confirm))
         .route("/maengel/karte", get(map::click))
         .route("/maengel/karte.png", get(map::picture))
         .merge(work::router())
@@ -118,6 +119,8 @@ struct ReportPage {
     errors: Vec<amtsweg_domain::FieldError>,
     query_new: String,
     map: Option<map::MapBlock>,
+    /// Whether an e-mail address is confirmed and then written to.
+    mail: bool,
 }
 
 struct Nearby {
@@ -304,6 +307,7 @@ async fn form_page(
         errors,
         query_new: serde_urlencoded::to_string(&query_new).unwrap_or_default(),
         map: map::MapBlock::around(state, lat, lon, keep),
+        mail: reports.sends_mail(),
     };
     Ok(with_form_cookie(render(status, &page), cookie))
 }
@@ -403,13 +407,16 @@ struct ReceivedPage {
     id: i64,
     published: bool,
     is_citizen: bool,
+    /// Reporters who left an address get a confirmation link by e-mail.
+    mail: bool,
 }
 
 async fn received(State(state): State<AppState>, MaybeSession(session): MaybeSession, Path(id): Path<String>) -> Result<Response, PageError> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let published = reports(&state).public_report(id).await.map_err(report_error)?.is_some();
     let is_citizen = session.as_ref().is_some_and(|s| s.user.role == Role::Citizen);
-    Ok(render(StatusCode::OK, &ReceivedPage { layout: Layout::new(format!("Meldung Nr. {id} ist eingegangen"), session.as_deref()), id, published, is_citizen }))
+    let mail = reports(&state).sends_mail() && !is_citizen;
+    Ok(render(StatusCode::OK, &ReceivedPage { layout: Layout::new(format!("Meldung Nr. {id} ist eingegangen"), session.as_deref()), id, published, is_citizen, mail }))
 }
 
 // --- public list and detail ----------------------------------------------------------------------
@@ -544,6 +551,49 @@ async fn support(State(state): State<AppState>, MaybeSession(session): MaybeSess
     let actor = session.as_ref().map(|s| (s.user.id.to_string(), s.user.role.as_str()));
     state.app.store.support_report(id, actor.as_ref().map(|(a, r)| (a.as_str(), *r))).await?;
     Ok(Redirect::to(&format!("/maengel/meldungen/{id}?unterstuetzt=1")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "maengel/confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    id: i64,
+    token: String,
+    form_token: String,
+    done: bool,
+    error: Option<String>,
+}
+
+/// The link of the confirmation mail: a page with a button (a link alone is opened by mail
+/// scanners, which must not confirm anything).
+async fn confirm_page(State(state): State<AppState>, MaybeSession(session): MaybeSession, headers: HeaderMap, Path((id, token)): Path<(String, String)>) -> Result<Response, PageError> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let (form_token, cookie) = page_form_token(&state, &headers);
+    let page = ConfirmPage { layout: Layout::new("E-Mail-Adresse bestätigen", session.as_deref()), id, token: urlencode(&token), form_token, done: false, error: None };
+    Ok(with_form_cookie(render(StatusCode::OK, &page), cookie))
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+    Path((id, token)): Path<(String, String)>,
+    crate::pages::PageForm(form): crate::pages::PageForm,
+) -> Result<Response, PageError> {
+    check_page_form_token(
+        &state,
+        session.as_deref(),
+        &headers,
+        &form,
+        "Das Formular wurde von einer anderen Seite gesendet.",
+        "Das Formular ist abgelaufen. Bitte öffnen Sie den Link aus der E-Mail noch einmal.",
+    )?;
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let done = reports(&state).confirm_email(id, &token).await.map_err(report_error)?;
+    let error = (!done).then(|| "Dieser Link ist falsch oder schon benutzt worden, oder die Kontaktdaten der Meldung sind nach Ablauf der Aufbewahrungsfrist gelöscht.".to_owned());
+    let status = if done { StatusCode::OK } else { StatusCode::NOT_FOUND };
+    let title = if done { "E-Mail-Adresse bestätigt" } else { "Fehler: E-Mail-Adresse bestätigen" };
+    Ok(render(status, &ConfirmPage { layout: Layout::new(title, session.as_deref()), id, token: String::new(), form_token: String::new(), done, error }))
 }
 
 async fn photo(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {

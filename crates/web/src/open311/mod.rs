@@ -529,6 +529,6 @@ async fn post_update(state: &AppState, reports: &Reports, params: &Params) -> Re
     };
     let at = date_param(params, "updated_datetime")?.unwrap_or_else(OffsetDateTime::now_utc);
     let note = params.0.iter().find(|(k, _)| k == "description").map(|(_, v)| v.as_str()).unwrap_or("");
-    let (update, _) = amtsweg_app::reports::work::client_update(&state.app.store, &key, id, status, note, external, at).await.map_err(from_error)?;
+    let (update, _) = amtsweg_app::reports::work::client_update(&state.app, &key, id, status, note, external, at).await.map_err(from_error)?;
     Ok(Answer::ok("service_request_updates", json!([{"update_id": update.id.to_string()}])))
 }

@@ -21,6 +21,7 @@ on_both_stores!(
     a_report_that_is_not_ours_is_handed_over_to_the_other_authority,
     overdue_reports_are_noted_once_and_shown_in_the_workspace,
     a_citizen_places_the_problem_on_the_map_from_the_operators_tile_server,
+    a_reporter_without_login_confirms_the_address_once_and_then_hears_by_email,
 );
 
 async fn count(app: &TestApp) -> usize {
@@ -579,4 +580,153 @@ async fn a_citizen_places_the_problem_on_the_map_from_the_operators_tile_server(
     assert_eq!(png_size(&r.bytes().await.unwrap()), (640, 400));
     assert!(amtsweg_app::reports::tiles::MapTiles::new("ftp://kacheln/{z}/{x}/{y}", "").is_err());
     assert!(amtsweg_app::reports::tiles::MapTiles::new("https://kacheln.example/{z}/{x}.png", "").is_err());
+}
+
+/// The receiving side of SMTP over real TCP (what a relay does with a message: accept it), for
+/// the mails lettre sends: each message's DATA as text.
+async fn smtp_receiver() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let keep = received.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else { return };
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 relay.test ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-relay.test\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            write.write_all(b"354 go on\r\n").await.unwrap();
+                            let mut data = String::new();
+                            while let Ok(Some(l)) = lines.next_line().await {
+                                if l == "." {
+                                    break;
+                                }
+                                data.push_str(&l);
+                                data.push('\n');
+                            }
+                            keep.lock().unwrap().push(data);
+                            b"250 queued\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(answer).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+/// A quoted-printable body, decoded.
+fn unquote(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+async fn a_reporter_without_login_confirms_the_address_once_and_then_hears_by_email(app: TestApp) {
+    let app = app.with_maengel(0).await;
+    let (port, mails) = smtp_receiver().await;
+    let mailer = amtsweg_app::mail::Mailer::new(&format!("smtp://127.0.0.1:{port}"), "Mängelmelder Leipzig <maengel@leipzig.example>", "https://amtsweg.example").unwrap();
+    let platform = crate::common::test_platform(app.store.clone()).with_mailer(mailer);
+    let node = crate::common::another_node(app.store.clone(), true, {
+        let p = platform.clone();
+        move |_| p
+    })
+    .await;
+    let mut on_node = app.clone();
+    on_node.base = node.clone();
+    let visitor = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, _, form) = page(&visitor, on_node.url("/maengel/melden?adresse=Markt+8&kategorie=baum")).await;
+    assert!(text(&form, "#email-hint").contains("Link zur Bestätigung"));
+    let (status, path, received) = send(&on_node, &visitor, "adresse=Markt+8&kategorie=baum", &[("beschreibung", "Ast auf dem Gehweg"), ("email", "melder@example.org")], vec![]).await;
+    assert_eq!(status, 200);
+    assert!(text(&received, "main").contains("haben wir Ihnen einen Link geschickt"));
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+
+    // One mail with the link; the token in it is kept only as a hash.
+    let first = mails.lock().unwrap().clone();
+    assert_eq!(first.len(), 1);
+    assert!(first[0].contains("To: melder@example.org"), "{}", first[0]);
+    let body = unquote(&first[0]);
+    let prefix = format!("https://amtsweg.example/maengel/bestaetigen/{id}/");
+    let token: String = body.split(&prefix).nth(1).unwrap_or_else(|| panic!("{body}")).chars().take_while(|c| !c.is_whitespace()).collect();
+    assert!(token.len() >= 20);
+    assert!(body.contains(&format!("Meldung Nr. {id}")));
+
+    // An update before the confirmation is not mailed.
+    let staff = browser(&app, "sachbearbeitung-leipzig").await;
+    let change = |status: &'static str, note: &'static str| {
+        let staff = staff.clone();
+        let node = node.clone();
+        async move {
+            let (_, _, detail) = page(&staff, format!("{node}/arbeitsplatz/maengel/{id}")).await;
+            let token = csrf(&detail);
+            let r = staff.post(format!("{node}/arbeitsplatz/maengel/{id}/status")).form(&[("_csrf", token.as_str()), ("status", status), ("notiz", note)]).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    change("in_progress", "Wir sehen es uns an.").await;
+    amtsweg_app::jobs::worker::run_pending(&platform).await.unwrap();
+    assert_eq!(mails.lock().unwrap().len(), 1, "no mail to an address not confirmed");
+
+    // The link shows a button (mail scanners open links); the button confirms, once.
+    let (status, _, confirm) = page(&visitor, on_node.url(&format!("/maengel/bestaetigen/{id}/{token}"))).await;
+    assert_eq!(status, 200);
+    assert!(app.store.report(id).await.unwrap().unwrap().email_confirmed_at.is_none(), "opening the link confirms nothing");
+    let form_token = csrf(&confirm);
+    let r = visitor.post(on_node.url(&format!("/maengel/bestaetigen/{id}/{token}"))).form(&[("_csrf", form_token.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Ihre E-Mail-Adresse ist bestätigt."));
+    assert!(app.store.report(id).await.unwrap().unwrap().email_confirmed_at.is_some());
+    let again = visitor.post(on_node.url(&format!("/maengel/bestaetigen/{id}/{token}"))).form(&[("_csrf", form_token.as_str())]).send().await.unwrap();
+    assert_eq!(again.status(), 404, "a used link");
+    let wrong = visitor.post(on_node.url(&format!("/maengel/bestaetigen/{id}/falsch"))).form(&[("_csrf", form_token.as_str())]).send().await.unwrap();
+    assert_eq!(wrong.status(), 404);
+
+    // From now on each public change comes by mail; internal notes do not.
+    change("fixed", "Der Ast ist weggeräumt.").await;
+    amtsweg_app::jobs::worker::run_pending(&platform).await.unwrap();
+    let all = mails.lock().unwrap().clone();
+    assert_eq!(all.len(), 2);
+    let update = unquote(&all[1]);
+    assert!(update.contains(&format!("Ihre Meldung Nr. {id} ist jetzt: behoben.")) && update.contains("Der Ast ist weggeräumt."), "{update}");
+
+    // A relay that does not answer loses no report: it is stored, only the mail is missing.
+    let dead = crate::common::test_platform(app.store.clone()).with_mailer(amtsweg_app::mail::Mailer::new("smtp://127.0.0.1:9", "m@leipzig.example", "https://amtsweg.example").unwrap());
+    let dead_node = crate::common::another_node(app.store.clone(), true, move |_| dead).await;
+    let mut on_dead = app.clone();
+    on_dead.base = dead_node;
+    let (status, path, _) = send(&on_dead, &reqwest::Client::builder().cookie_store(true).build().unwrap(), "adresse=Markt+8&kategorie=baum&neu=1", &[("beschreibung", "Noch ein Ast"), ("email", "melder@example.org")], vec![]).await;
+    assert_eq!(status, 200);
+    assert!(path.starts_with("/maengel/eingegangen/"));
+    // Without a relay configured, e-mail addresses are kept for the department as before.
+    assert!(app.platform.mailer.is_none());
+    assert!(amtsweg_app::mail::Mailer::new("smtp://127.0.0.1:25", "kein absender", "https://a.example").is_err());
+    assert!(amtsweg_app::mail::Mailer::new("smtp://127.0.0.1:25", "m@a.example", "").is_err(), "links need the public address");
 }
