@@ -217,8 +217,10 @@ pub struct RateLimitConfig {
     pub login_per_minute: u32,
     /// questions to the assistant per minute,
     pub assistant_per_minute: u32,
-    /// and API requests per second (bursts of five seconds' worth allowed).
+    /// API requests per second (bursts of five seconds' worth allowed),
     pub api_per_second: u32,
+    /// and reports sent from the Mängelmelder's form per minute.
+    pub reports_per_minute: u32,
 }
 
 impl Default for Config {
@@ -299,13 +301,13 @@ impl Default for OidcConfig {
 impl Default for RateLimitConfig {
     fn default() -> Self {
         let d = amtsweg_web::RateLimitSettings::default();
-        Self { login_per_minute: d.login_per_minute, assistant_per_minute: d.assistant_per_minute, api_per_second: d.api_per_second }
+        Self { login_per_minute: d.login_per_minute, assistant_per_minute: d.assistant_per_minute, api_per_second: d.api_per_second, reports_per_minute: d.reports_per_minute }
     }
 }
 
 pub const ENV_PREFIX: &str = "AMTSWEG_";
 /// Every environment variable (without the prefix) and the key of the file it sets.
-pub const ENV_KEYS: [(&str, &str); 39] = [
+pub const ENV_KEYS: [(&str, &str); 40] = [
     ("data_dir", "data_dir"),
     ("log", "log"),
     ("listen", "server.listen"),
@@ -339,6 +341,7 @@ pub const ENV_KEYS: [(&str, &str); 39] = [
     ("rate_limit_login_per_minute", "rate_limits.login_per_minute"),
     ("rate_limit_assistant_per_minute", "rate_limits.assistant_per_minute"),
     ("rate_limit_api_per_second", "rate_limits.api_per_second"),
+    ("rate_limit_reports_per_minute", "rate_limits.reports_per_minute"),
     ("security_events", "security.events"),
     ("report_retention_days", "reports.retention_days"),
     ("map_tile_url", "maps.tile_url"),
@@ -413,6 +416,7 @@ impl Config {
             login_per_minute: self.rate_limits.login_per_minute,
             assistant_per_minute: self.rate_limits.assistant_per_minute,
             api_per_second: self.rate_limits.api_per_second,
+            reports_per_minute: self.rate_limits.reports_per_minute,
         }
     }
 

@@ -420,6 +420,8 @@ pub struct ReportFilter {
     pub department_id: Option<String>,
     pub from: Option<OffsetDateTime>,
     pub to: Option<OffsetDateTime>,
+    /// Only reports whose deadline passed before this time.
+    pub deadline_before: Option<OffsetDateTime>,
     /// Only published reports (everything public).
     pub published_only: bool,
     pub limit: i64,

@@ -116,15 +116,18 @@ pub struct RateLimitSettings {
     pub assistant_per_minute: u32,
     /// API requests per second (bursts of five seconds' worth are allowed).
     pub api_per_second: u32,
+    /// Reports sent from the Mängelmelder's form (and e-mail confirmations) per minute: each
+    /// may make the city's relay send a mail.
+    pub reports_per_minute: u32,
 }
 
 impl RateLimitSettings {
-    pub const OFF: Self = Self { login_per_minute: 0, assistant_per_minute: 0, api_per_second: 0 };
+    pub const OFF: Self = Self { login_per_minute: 0, assistant_per_minute: 0, api_per_second: 0, reports_per_minute: 0 };
 }
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
-        Self { login_per_minute: 30, assistant_per_minute: 30, api_per_second: 100 }
+        Self { login_per_minute: 30, assistant_per_minute: 30, api_per_second: 100, reports_per_minute: 10 }
     }
 }
 
@@ -155,7 +158,11 @@ pub(crate) enum Limit<'a> {
 pub struct RateLimits {
     login: Option<Shared>,
     assistant: Option<Shared>,
+    reports: Option<Shared>,
     api: Option<Keyed>,
+    /// Map pictures (each may fetch tiles from the operator's tile server): in memory, a
+    /// fixed allowance per client (a page view needs one).
+    map: Keyed,
     /// Reverse proxies whose `X-Forwarded-For` is believed (behind TLS termination every
     /// request comes from the proxy).
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -170,6 +177,8 @@ impl RateLimits {
         Self {
             login: shared("login", settings.login_per_minute),
             assistant: shared("assistant", settings.assistant_per_minute),
+            reports: shared("report", settings.reports_per_minute),
+            map: Keyed::keyed(Quota::per_second(NonZeroU32::new(2).expect("two")).allow_burst(NonZeroU32::new(20).expect("twenty"))),
             api: NonZeroU32::new(settings.api_per_second).map(|n| {
                 let burst = n.saturating_mul(NonZeroU32::new(5).expect("five"));
                 Keyed::keyed(Quota::per_second(n).allow_burst(burst))
@@ -206,15 +215,22 @@ impl RateLimits {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        self.map.retain_recent();
+        self.map.shrink_to_fit();
     }
 
     pub(crate) fn limit_for(&self, method: &axum::http::Method, path: &str) -> Option<Limit<'_>> {
         let login = path == "/anmelden" && method == axum::http::Method::POST || path.starts_with("/anmelden/");
         let assistant = path == "/api/v1/assistant/ask" || path.starts_with("/assistent");
+        let report = method == axum::http::Method::POST && (path == "/maengel/melden" || path.starts_with("/maengel/bestaetigen/"));
         if login {
             self.login.map(Limit::Shared)
         } else if assistant {
             self.assistant.map(Limit::Shared)
+        } else if report {
+            self.reports.map(Limit::Shared)
+        } else if path == "/maengel/karte.png" {
+            Some(Limit::Local(&self.map))
         } else if path.starts_with("/api/") {
             self.api.as_ref().map(Limit::Local)
         } else {

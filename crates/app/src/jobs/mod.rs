@@ -42,6 +42,8 @@ pub enum JobKind {
     ReportDeadlines,
     /// E-mails one public update of a report to its reporter's confirmed address.
     ReportMail { report: i64, update: i64 },
+    /// E-mails the link that confirms a new report's e-mail address.
+    ReportConfirm { report: i64 },
 }
 
 /// The periodic kinds, with how long after one run the next is due.
@@ -52,7 +54,7 @@ pub const PERIODIC_KINDS: [(JobKind, Duration); 4] = [
     (JobKind::ReportDeadlines, Duration::from_secs(600)),
 ];
 
-pub(crate) const KINDS: [&str; 6] = ["deliver_bescheid", "deliver_bescheide", "ledger_checkpoint", "retention", "report_deadlines", "report_mail"];
+pub(crate) const KINDS: [&str; 7] = ["deliver_bescheid", "deliver_bescheide", "ledger_checkpoint", "retention", "report_deadlines", "report_mail", "report_confirm"];
 
 impl JobKind {
     pub fn name(&self) -> &'static str {
@@ -63,6 +65,7 @@ impl JobKind {
             JobKind::Retention => "retention",
             JobKind::ReportDeadlines => "report_deadlines",
             JobKind::ReportMail { .. } => "report_mail",
+            JobKind::ReportConfirm { .. } => "report_confirm",
         }
     }
 
@@ -70,6 +73,7 @@ impl JobKind {
         match self {
             JobKind::DeliverBescheid { authority, case } => serde_json::json!({"authority": authority.as_str(), "case": case.as_str()}).to_string(),
             JobKind::ReportMail { report, update } => serde_json::json!({"report": report, "update": update}).to_string(),
+            JobKind::ReportConfirm { report } => serde_json::json!({"report": report}).to_string(),
             _ => String::new(),
         }
     }
@@ -87,6 +91,10 @@ impl JobKind {
             "report_mail" => {
                 let v: serde_json::Value = serde_json::from_str(&job.payload).ok()?;
                 JobKind::ReportMail { report: v["report"].as_i64()?, update: v["update"].as_i64()? }
+            }
+            "report_confirm" => {
+                let v: serde_json::Value = serde_json::from_str(&job.payload).ok()?;
+                JobKind::ReportConfirm { report: v["report"].as_i64()? }
             }
             _ => return None,
         })
@@ -129,7 +137,7 @@ mod tests {
     #[test]
     fn every_kind_is_claimed_by_the_worker_and_reads_back_from_its_row() {
         let one_off = JobKind::DeliverBescheid { authority: AuthorityId::parse("leipzig").unwrap(), case: CaseId::parse("c-1").unwrap() };
-        let all = [one_off, JobKind::DeliverBescheide, JobKind::LedgerCheckpoint, JobKind::Retention, JobKind::ReportDeadlines, JobKind::ReportMail { report: 7, update: 9 }];
+        let all = [one_off, JobKind::DeliverBescheide, JobKind::LedgerCheckpoint, JobKind::Retention, JobKind::ReportDeadlines, JobKind::ReportMail { report: 7, update: 9 }, JobKind::ReportConfirm { report: 7 }];
         assert_eq!(all.len(), KINDS.len());
         for kind in &all {
             assert!(KINDS.contains(&kind.name()), "{} is never claimed", kind.name());

@@ -47,6 +47,7 @@ pub async fn run(app: &Platform, kind: &JobKind) -> Result<(), String> {
             }
         }
         JobKind::ReportMail { report, update } => crate::reports::send_update_mail(app, *report, *update).await,
+        JobKind::ReportConfirm { report } => crate::reports::send_confirmation(app, *report).await,
         JobKind::ReportDeadlines => match app.store.note_overdue_reports(OffsetDateTime::now_utc()).await {
             Ok(noted) if noted.is_empty() => Ok(()),
             Ok(noted) => {

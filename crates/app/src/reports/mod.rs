@@ -232,28 +232,6 @@ impl Reports {
         self.mailer.is_some()
     }
 
-    /// Sends the link that confirms a new report's e-mail address (once; from then on status
-    /// updates go there). `false` when there is no address, no mail relay, or sending failed
-    /// (the report stays; the failure is logged without the address).
-    async fn send_confirmation(&self, report: &Report) -> Result<bool, ReportError> {
-        let (Some(mailer), Some(to)) = (&self.mailer, &report.reporter.email) else { return Ok(false) };
-        let token = crate::accounts::new_secret();
-        self.store.set_report_email_token(report.id, &crate::accounts::hash_secret(&token)).await?;
-        let link = mailer.link(&format!("/maengel/bestaetigen/{}/{token}", report.id));
-        let body = format!(
-            "Guten Tag,\n\nvielen Dank für Ihre Meldung Nr. {id}. Bitte bestätigen Sie Ihre E-Mail-Adresse mit diesem Link; danach schicken wir Ihnen Nachrichten zum Stand der Meldung:\n\n{link}\n\nWenn Sie nichts gemeldet haben, ignorieren Sie diese E-Mail bitte. Ohne Bestätigung erhalten Sie keine weiteren Nachrichten.\n\nStand und Verlauf: {status}\n",
-            id = report.id,
-            status = mailer.link(&format!("/maengel/meldungen/{}", report.id)),
-        );
-        match mailer.send(to, &format!("Bitte bestätigen Sie Ihre Meldung Nr. {}", report.id), &body).await {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                tracing::warn!(report = report.id, error = %e, "confirmation mail not sent");
-                Ok(false)
-            }
-        }
-    }
-
     /// Confirms a report's e-mail address with the token from the mail.
     pub async fn confirm_email(&self, id: i64, token: &str) -> Result<bool, ReportError> {
         if token.is_empty() || token.len() > 100 {
@@ -447,7 +425,13 @@ impl Reports {
             photo_files,
         };
         let stored = self.store.create_report(&report, actor, now).await?;
-        self.send_confirmation(&stored).await?;
+        if self.mailer.is_some() && stored.reporter.email.is_some() {
+            // The link goes out from the jobs worker: a slow relay never holds the citizen's
+            // request, and a failure to queue it loses no report.
+            if crate::jobs::enqueue_on(&self.store, &crate::jobs::JobKind::ReportConfirm { report: stored.id }).await.is_err() {
+                tracing::warn!(report = stored.id, "confirmation mail not queued");
+            }
+        }
         Ok(stored)
     }
 
@@ -512,13 +496,35 @@ impl Reports {
 }
 
 /// Queues the e-mail of a public update to a reporter who confirmed an address (sent by the
-/// jobs worker, which looks the address up then; nothing personal is in the queue).
-pub(crate) async fn queue_update_mail(store: &DynStore, mail: bool, update: &ReportUpdate) -> Result<(), ReportError> {
+/// jobs worker, which looks the address up then; nothing personal is in the queue). A failure
+/// to queue loses that mail only (logged), never the change, which is stored already.
+pub(crate) async fn queue_update_mail(store: &DynStore, mail: bool, update: &ReportUpdate) {
     if mail && !update.internal {
         let kind = crate::jobs::JobKind::ReportMail { report: update.report_id, update: update.id };
-        crate::jobs::enqueue_on(store, &kind).await?;
+        if crate::jobs::enqueue_on(store, &kind).await.is_err() {
+            tracing::warn!(report = update.report_id, "update mail not queued");
+        }
     }
-    Ok(())
+}
+
+/// Sends the link that confirms a report's e-mail address (the job of a new report with one):
+/// a new token each time, kept only as its hash (so no link waits anywhere in plain text). Not
+/// to an address confirmed already or deleted.
+pub async fn send_confirmation(app: &crate::Platform, report: i64) -> Result<(), String> {
+    let Some(mailer) = &app.mailer else { return Ok(()) };
+    let Some(r) = app.store.report(report).await.map_err(|e| e.to_string())? else { return Ok(()) };
+    let Some(to) = &r.reporter.email else { return Ok(()) };
+    if r.email_confirmed_at.is_some() || r.personal_deleted_at.is_some() {
+        return Ok(());
+    }
+    let token = crate::accounts::new_secret();
+    app.store.set_report_email_token(report, &crate::accounts::hash_secret(&token)).await.map_err(|e| e.to_string())?;
+    let link = mailer.link(&format!("/maengel/bestaetigen/{report}/{token}"));
+    let body = format!(
+        "Guten Tag,\n\nvielen Dank für Ihre Meldung Nr. {report}. Bitte bestätigen Sie Ihre E-Mail-Adresse mit diesem Link; danach schicken wir Ihnen Nachrichten zum Stand der Meldung:\n\n{link}\n\nWenn Sie nichts gemeldet haben, ignorieren Sie diese E-Mail bitte. Ohne Bestätigung erhalten Sie keine weiteren Nachrichten.\n\nStand und Verlauf: {status}\n",
+        status = mailer.link(&format!("/maengel/meldungen/{report}")),
+    );
+    mailer.send(to, &format!("Bitte bestätigen Sie Ihre Meldung Nr. {report}"), &body).await
 }
 
 /// Sends the e-mail of one update (the job of [`queue_update_mail`]): only to an address

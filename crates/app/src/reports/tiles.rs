@@ -4,9 +4,11 @@
 //! input), so the map works without JavaScript and without the citizen's browser talking to
 //! anyone but amtsweg.
 //!
-//! Tiles are kept in memory (at most [`CACHE_TILES`], a day each); a tile that does not come
-//! within [`TILE_TIMEOUT`] or is not an image leaves a grey square, and the address and
-//! coordinate fields above the map still work.
+//! Tiles are kept in memory ([`CACHE_BYTES`] in all, a day each); at most [`FETCHES`] are
+//! fetched at once; a tile that does not come within [`TILE_TIMEOUT`] or is not a PNG or JPEG
+//! leaves a grey square (and is not asked for again for a minute), and the address and
+//! coordinate fields above the map still work. Which views may be drawn at all (near the
+//! installation's areas) the web layer decides.
 
 use amtsweg_places::tiles::View;
 use std::collections::HashMap;
@@ -20,8 +22,13 @@ pub const MAP_HEIGHT: u32 = 400;
 pub const PLACE_ZOOM: u8 = 16;
 /// The zoom of a map around a placed point.
 pub const POINT_ZOOM: u8 = 17;
-const CACHE_TILES: usize = 1024;
+/// Bytes of tiles kept in memory (a tile is typically 10–40 KiB).
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
 const CACHE_FOR: Duration = Duration::from_secs(24 * 3600);
+/// A tile that did not come is not asked for again this soon.
+const MISSING_FOR: Duration = Duration::from_secs(60);
+/// Tiles fetched at the same time, from all requests together.
+const FETCHES: usize = 8;
 const TILE_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_TILE_BYTES: usize = 1024 * 1024;
 
@@ -30,14 +37,23 @@ pub struct MapTiles {
     template: String,
     attribution: String,
     http: reqwest::Client,
-    cache: Mutex<HashMap<(u8, u32, u32), (Arc<[u8]>, Instant)>>,
+    /// Tiles by `(z, x, y)`: bytes (empty: it did not come) and when they were fetched.
+    cache: Mutex<Cache>,
+    fetches: tokio::sync::Semaphore,
     /// Pictures composed at the same time (each takes a few milliseconds of CPU).
     composing: tokio::sync::Semaphore,
 }
 
+#[derive(Default)]
+struct Cache {
+    tiles: HashMap<(u8, u32, u32), (Arc<[u8]>, Instant)>,
+    bytes: usize,
+}
+
 impl std::fmt::Debug for MapTiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MapTiles").field("template", &self.template).finish_non_exhaustive()
+        // Not the URL: a tile service's URL may carry its key.
+        f.debug_struct("MapTiles").finish_non_exhaustive()
     }
 }
 
@@ -54,7 +70,8 @@ impl MapTiles {
             template: template.to_owned(),
             attribution: attribution.trim().to_owned(),
             http: reqwest::Client::builder().timeout(TILE_TIMEOUT).build().map_err(|e| e.to_string())?,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::default()),
+            fetches: tokio::sync::Semaphore::new(FETCHES),
             composing: tokio::sync::Semaphore::new(2),
         })
     }
@@ -63,23 +80,34 @@ impl MapTiles {
         &self.attribution
     }
 
-    fn cached(&self, key: (u8, u32, u32)) -> Option<Arc<[u8]>> {
+    /// A tile kept: `Some(None)` for one that did not come a moment ago.
+    fn cached(&self, key: (u8, u32, u32)) -> Option<Option<Arc<[u8]>>> {
         let cache = self.cache.lock().ok()?;
-        cache.get(&key).filter(|(_, at)| at.elapsed() < CACHE_FOR).map(|(bytes, _)| bytes.clone())
+        let (bytes, at) = cache.tiles.get(&key)?;
+        match bytes.is_empty() {
+            true => (at.elapsed() < MISSING_FOR).then_some(None),
+            false => (at.elapsed() < CACHE_FOR).then(|| Some(bytes.clone())),
+        }
     }
 
-    fn keep(&self, key: (u8, u32, u32), bytes: Arc<[u8]>) {
+    fn keep(&self, key: (u8, u32, u32), bytes: Option<Arc<[u8]>>) {
+        let bytes = bytes.unwrap_or_else(|| Arc::from(Vec::new()));
         let Ok(mut cache) = self.cache.lock() else { return };
-        if cache.len() >= CACHE_TILES {
-            // The oldest goes (a scan of a thousand entries, far cheaper than the fetch).
-            if let Some(oldest) = cache.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| *k) {
-                cache.remove(&oldest);
+        while cache.bytes + bytes.len() > CACHE_BYTES && !cache.tiles.is_empty() {
+            // The oldest goes (a scan of a few thousand entries, far cheaper than a fetch).
+            let Some(oldest) = cache.tiles.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| *k) else { break };
+            if let Some((gone, _)) = cache.tiles.remove(&oldest) {
+                cache.bytes -= gone.len();
             }
         }
-        cache.insert(key, (bytes, Instant::now()));
+        cache.bytes += bytes.len();
+        if let Some((old, _)) = cache.tiles.insert(key, (bytes, Instant::now())) {
+            cache.bytes -= old.len();
+        }
     }
 
     async fn fetch(&self, (z, x, y): (u8, u32, u32)) -> Option<Arc<[u8]>> {
+        let _permit = self.fetches.acquire().await.ok()?;
         let url = self.template.replace("{z}", &z.to_string()).replace("{x}", &x.to_string()).replace("{y}", &y.to_string());
         let mut response = self.http.get(url).send().await.ok()?;
         if !response.status().is_success() {
@@ -92,7 +120,8 @@ impl MapTiles {
             }
             body.extend_from_slice(&chunk);
         }
-        Some(body.into())
+        // Only pictures: an error page sent with 200 is no tile.
+        matches!(amtsweg_documents::sniff(&body), Some("image/png" | "image/jpeg")).then(|| body.into())
     }
 
     /// The map picture (PNG) of `view`, with a marker at `marker` (a place) when it lies in it.
@@ -102,15 +131,13 @@ impl MapTiles {
         for (i, t) in places.iter().enumerate() {
             let key = (t.z, t.x, t.y);
             if let Some(bytes) = self.cached(key) {
-                tasks.spawn(async move { (i, Some(bytes)) });
+                tasks.spawn(async move { (i, bytes) });
                 continue;
             }
             let me = self.clone();
             tasks.spawn(async move {
                 let bytes = me.fetch(key).await;
-                if let Some(b) = &bytes {
-                    me.keep(key, b.clone());
-                }
+                me.keep(key, bytes.clone());
                 (i, bytes)
             });
         }

@@ -93,11 +93,12 @@ impl ReportDesk {
         Ok(self.store.report(id).await?.filter(|r| self.mine(r)))
     }
 
-    /// How many unfinished reports of the desk's departments are past their deadline.
+    /// How many unfinished reports of the desk's departments are past their deadline (counted
+    /// by the database, as for `/metrics`).
     pub async fn overdue(&self) -> Result<usize, ReportError> {
-        let filter = ReportFilter { statuses: ReportStatus::ALL.into_iter().filter(|s| !s.is_closed()).collect(), limit: 100_000, ..Default::default() };
-        let now = OffsetDateTime::now_utc();
-        Ok(self.reports(&filter).await?.iter().filter(|r| r.deadline_at < now).count())
+        let backlog = self.store.report_backlog(OffsetDateTime::now_utc()).await?;
+        let mine = |authority: &str, department: &String| authority == self.authority.as_str() && (self.departments.is_empty() || self.departments.contains(department));
+        Ok(backlog.iter().filter(|(a, _, d, _, _)| mine(a, d)).map(|(_, _, _, _, overdue)| usize::try_from(*overdue).unwrap_or(0)).sum())
     }
 
     /// One of the desk's reports, opened to work on it: when it still holds its reporter's
@@ -154,7 +155,7 @@ impl ReportDesk {
             at: OffsetDateTime::now_utc(),
         };
         let (update, _) = self.store.change_report(&c, Some((self.actor.id.as_str(), self.actor.role.as_str()))).await?;
-        super::queue_update_mail(&self.store, self.mail, &update).await?;
+        super::queue_update_mail(&self.store, self.mail, &update).await;
         Ok(update)
     }
 }
@@ -281,8 +282,10 @@ impl ReportDesk {
             if note.is_empty() { handed } else { format!("{note}\n\n{handed}") }
         };
         let actor = (self.actor.id.as_str(), self.actor.role.as_str());
-        let (update, new_id) = self.store.forward_report(&change, &new, &make_note, Some(actor)).await?;
-        super::queue_update_mail(&self.store, self.mail, &update).await?;
+        let Some((update, new_id)) = self.store.forward_report(&change, &new, &make_note, Some(actor)).await? else {
+            return Err(ReportError::Invalid("forwarded_to", "Diese Meldung ist schon erledigt; sie kann nicht mehr weitergeleitet werden.".into()));
+        };
+        super::queue_update_mail(&self.store, self.mail, &update).await;
         Ok(new_id)
     }
 }
@@ -334,7 +337,7 @@ pub async fn client_update(
     };
     let (update, new) = store.change_report(&c, Some((&client, "procedure"))).await?;
     if new {
-        super::queue_update_mail(store, app.mailer.is_some(), &update).await?;
+        super::queue_update_mail(store, app.mailer.is_some(), &update).await;
     }
     Ok((update, new))
 }

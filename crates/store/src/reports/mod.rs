@@ -68,8 +68,9 @@ pub trait ReportStore: Send + Sync {
     async fn change_report(&self, change: &ReportChange<'_>, actor: ReportActor<'_>) -> Result<(ReportUpdate, bool)>;
     /// Hands a report over to another authority on this installation: stores `new` (there) and
     /// changes the original by `change` (to forwarded), whose note `note` makes from the new
-    /// report's number, all in one transaction. Returns the original's update and the new number.
-    async fn forward_report(&self, change: &ReportChange<'_>, new: &NewReport, note: &(dyn Fn(i64) -> String + Sync), actor: ReportActor<'_>) -> Result<(ReportUpdate, i64)>;
+    /// report's number, all in one transaction. Returns the original's update and the new number;
+    /// `None` (and nothing stored) when the original is no longer open.
+    async fn forward_report(&self, change: &ReportChange<'_>, new: &NewReport, note: &(dyn Fn(i64) -> String + Sync), actor: ReportActor<'_>) -> Result<Option<(ReportUpdate, i64)>>;
     /// The updates of a report, oldest first (with the internal notes only when asked).
     async fn report_updates(&self, report: i64, internal: bool) -> Result<Vec<ReportUpdate>>;
     /// Public updates made in `from..=to`, of one authority or all, oldest first.
@@ -167,13 +168,15 @@ const NEWLY_OVERDUE: &str = "SELECT id, authority_id, department_id, status FROM
 const NOTE_OVERDUE: &str = "UPDATE reports SET overdue_noted_at = $1 WHERE id = $2 AND overdue_noted_at IS NULL AND status IN ('open', 'in_progress', 'scheduled')";
 /// The note an overdue report gets (internal, for the department).
 pub const OVERDUE_NOTE: &str = "Frist überschritten: Die Meldung ist noch nicht erledigt.";
+const CLAIM_OPEN: &str = "UPDATE reports SET status = status WHERE id = $1 AND authority_id = $2 AND status IN ('open', 'in_progress', 'scheduled')";
+const CARRY_CONFIRMATION: &str = "UPDATE reports SET email_confirmed_at = (SELECT o.email_confirmed_at FROM reports o WHERE o.id = $2) WHERE id = $1";
 const SET_EMAIL_TOKEN: &str = "UPDATE reports SET reporter_email_token = $1 WHERE id = $2 AND reporter_email IS NOT NULL AND personal_deleted_at IS NULL";
 const CONFIRM_EMAIL: &str = "UPDATE reports SET email_confirmed_at = $1, reporter_email_token = NULL \
      WHERE id = $2 AND reporter_email_token = $3 AND personal_deleted_at IS NULL RETURNING authority_id";
 const SUPPORT: &str = "UPDATE reports SET supporters = supporters + 1 WHERE id = $1 RETURNING supporters, authority_id";
 const CLOSED_WITH_PERSONAL: &str = "SELECT id, authority_id FROM reports WHERE closed_at < $1 AND personal_deleted_at IS NULL LIMIT 500";
 const FORGET: &str = "UPDATE reports SET reporter_user_id = NULL, reporter_email = NULL, reporter_first_name = NULL, reporter_last_name = NULL, \
-     reporter_phone = NULL, reporter_device_id = NULL, reporter_account_id = NULL, reporter_email_token = NULL, description = public_description, personal_deleted_at = $1 \
+     reporter_phone = NULL, reporter_device_id = NULL, reporter_account_id = NULL, reporter_email_token = NULL, email_confirmed_at = NULL, description = public_description, personal_deleted_at = $1 \
      WHERE id = $2 AND personal_deleted_at IS NULL";
 
 row!(ReportRow {
@@ -379,6 +382,10 @@ async fn reports<DB: Dialect>(store: &SqlStore<DB>, f: &ReportFilter) -> Result<
         let p = next(&mut values, Arg::from(to));
         sql.push_str(&format!(" AND created_at <= {p}"));
     }
+    if let Some(due) = f.deadline_before {
+        let p = next(&mut values, Arg::from(due));
+        sql.push_str(&format!(" AND deadline_at < {p}"));
+    }
     if f.published_only {
         sql.push_str(" AND published = TRUE");
     }
@@ -450,23 +457,33 @@ async fn apply_change<DB: Dialect>(tx: &mut crate::sql::Write<DB>, c: &ReportCha
 
 /// Hands a report over to another authority: the new report there and the original's change
 /// to "forwarded" (its note made by `note` from the new report's number), in one transaction.
+/// `None` when the original is no longer open (handed over or closed meanwhile: a second click,
+/// a colleague): nothing is stored then.
 async fn forward_report<DB: Dialect>(
     store: &SqlStore<DB>,
     c: &ReportChange<'_>,
     new: &NewReport,
     note: &(dyn Fn(i64) -> String + Sync),
     actor: ReportActor<'_>,
-) -> Result<(ReportUpdate, i64)> {
+) -> Result<Option<(ReportUpdate, i64)>> {
     let mut tx = store.write().await?;
+    // Claims the open original first: on PostgreSQL the row stays locked to the end, and a
+    // concurrent hand-over finds it no longer open.
+    if tx.execute(CLAIM_OPEN, args![c.report, c.authority.as_str()]).await? == 0 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
     let id = insert_report(&mut tx, new, actor, c.at).await?;
+    // A confirmed e-mail address stays confirmed: the reporter hears about the new report too.
+    tx.execute(CARRY_CONFIRMATION, args![id, c.report]).await?;
     let text = note(id);
     let c = ReportChange { note: &text, ..c.clone() };
     let Some(update) = apply_change(&mut tx, &c, actor).await? else {
         tx.rollback().await?;
-        return Err(StoreError::NotFound);
+        return Ok(None);
     };
     tx.commit().await?;
-    Ok((update, id))
+    Ok(Some((update, id)))
 }
 
 async fn forget_reporters<DB: Dialect>(store: &SqlStore<DB>, before: OffsetDateTime) -> Result<u64> {
@@ -584,7 +601,7 @@ impl<DB: Dialect> ReportStore for SqlStore<DB> {
     async fn change_report(&self, change: &ReportChange<'_>, actor: ReportActor<'_>) -> Result<(ReportUpdate, bool)> {
         change_report(self, change, actor).await
     }
-    async fn forward_report(&self, change: &ReportChange<'_>, new: &NewReport, note: &(dyn Fn(i64) -> String + Sync), actor: ReportActor<'_>) -> Result<(ReportUpdate, i64)> {
+    async fn forward_report(&self, change: &ReportChange<'_>, new: &NewReport, note: &(dyn Fn(i64) -> String + Sync), actor: ReportActor<'_>) -> Result<Option<(ReportUpdate, i64)>> {
         forward_report(self, change, new, note, actor).await
     }
     async fn report_updates(&self, report: i64, internal: bool) -> Result<Vec<ReportUpdate>> {

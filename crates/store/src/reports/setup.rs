@@ -49,7 +49,8 @@ const DELETE_ADDRESSES: &str = "DELETE FROM addresses WHERE authority_id = $1";
 const FIND_ADDRESSES: &str = "SELECT authority_id, street, house_number, postcode, place, ars, lat, lon FROM addresses \
      WHERE search_key >= $1 AND search_key < $2 ORDER BY search_key, authority_id LIMIT $3";
 const ADDRESSES_IN: &str = "SELECT authority_id, street, house_number, postcode, place, ars, lat, lon FROM addresses \
-     WHERE lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4 LIMIT $5";
+     WHERE lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4 \
+     ORDER BY (lat - $6) * (lat - $6) + (lon - $7) * (lon - $7) * $8, authority_id, street, house_number LIMIT $5";
 const COUNT_ADDRESSES: &str = "SELECT COUNT(*) FROM addresses WHERE authority_id = $1";
 
 const PUT_KEY: &str = "INSERT INTO open311_keys (id, authority_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
@@ -291,10 +292,14 @@ pub(crate) async fn find_addresses<DB: Dialect>(store: &SqlStore<DB>, prefix: &s
         .collect())
 }
 
-/// Addresses of every authority in the box `(west, south, east, north)`.
+/// Addresses of every authority in the box `(west, south, east, north)`, the nearest to its
+/// centre first (at most `limit`; the same on both databases).
 pub(crate) async fn addresses_in<DB: Dialect>(store: &SqlStore<DB>, bounds: (f64, f64, f64, f64), limit: i64) -> Result<Vec<(AuthorityId, amtsweg_places::Address)>> {
     let (w, s, e, n) = bounds;
-    let rows: Vec<AddressRow> = store.all(ADDRESSES_IN, args![s, n, w, e, limit]).await?;
+    let (lat, lon) = ((s + n) / 2.0, (w + e) / 2.0);
+    // A degree of longitude is shorter than one of latitude by cos(latitude).
+    let squeeze = lat.to_radians().cos().powi(2);
+    let rows: Vec<AddressRow> = store.all(ADDRESSES_IN, args![s, n, w, e, limit, lat, lon, squeeze]).await?;
     Ok(rows.into_iter().map(AddressRow::into_domain).collect())
 }
 

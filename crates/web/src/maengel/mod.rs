@@ -570,7 +570,10 @@ async fn confirm_page(State(state): State<AppState>, MaybeSession(session): Mayb
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let (form_token, cookie) = page_form_token(&state, &headers);
     let page = ConfirmPage { layout: Layout::new("E-Mail-Adresse bestätigen", session.as_deref()), id, token: urlencode(&token), form_token, done: false, error: None };
-    Ok(with_form_cookie(render(StatusCode::OK, &page), cookie))
+    let mut response = with_form_cookie(render(StatusCode::OK, &page), cookie);
+    // The token is in the address: it must not travel on in a Referer.
+    response.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
+    Ok(response)
 }
 
 async fn confirm(

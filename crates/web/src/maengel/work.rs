@@ -90,13 +90,12 @@ async fn render_list(state: &AppState, staff: &PageStaff, q: &HashMap<String, St
         "erledigt" => filter.statuses = ReportStatus::ALL.into_iter().filter(|s| s.is_closed()).collect(),
         _ => {}
     }
+    if state_filter == "ueberfaellig" {
+        filter.deadline_before = Some(time::OffsetDateTime::now_utc());
+    }
     let mut reports = desk.reports(&filter).await.map_err(report_error)?;
     if state_filter == "ungeprueft" {
         reports.retain(|r| !r.published);
-    }
-    if state_filter == "ueberfaellig" {
-        let now = time::OffsetDateTime::now_utc();
-        reports.retain(|r| r.deadline_at < now);
     }
     // The place to sort by: an address of the list, or "lat, lon".
     let mut error = error;

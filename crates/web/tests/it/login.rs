@@ -491,7 +491,7 @@ async fn staff_log_in_with_password_and_code(app: TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_answer_429_with_retry_after() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let limits = amtsweg_web::RateLimitSettings { login_per_minute: 3, assistant_per_minute: 2, api_per_second: 1 };
+    let limits = amtsweg_web::RateLimitSettings { login_per_minute: 3, assistant_per_minute: 2, api_per_second: 1, reports_per_minute: 2 };
     let app = TestApp::start_on(Backend::Sqlite, listener, |state| state.with_rate_limits(limits, Vec::new())).await.unwrap();
     let client = browser();
     let mut statuses = Vec::new();
@@ -524,6 +524,20 @@ async fn rate_limits_answer_429_with_retry_after() {
         statuses.push(r.status().as_u16());
     }
     assert_eq!(statuses, [200, 200, 429]);
+
+    // The Mängelmelder's form (each report may make the relay send a mail): two a minute here,
+    // counted before the form is read; and map pictures, a burst of twenty.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(client.post(app.url("/maengel/melden")).form(&[("beschreibung", "x")]).send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses[2], 429, "{statuses:?}");
+    assert_ne!(statuses[0], 429);
+    let mut last = 0;
+    for _ in 0..25 {
+        last = client.get(app.url("/maengel/karte.png?lat=51.34&lon=12.37&z=16")).send().await.unwrap().status().as_u16();
+    }
+    assert_eq!(last, 429);
     app.cleanup().await;
 }
 
@@ -569,7 +583,7 @@ async fn sessions_end_when_idle_and_are_kept_alive_by_use(app: TestApp) {
 /// anywhere else that header is not believed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_behind_a_trusted_proxy_count_each_client() {
-    let limits = amtsweg_web::RateLimitSettings { login_per_minute: 2, assistant_per_minute: 0, api_per_second: 0 };
+    let limits = amtsweg_web::RateLimitSettings { login_per_minute: 2, assistant_per_minute: 0, api_per_second: 0, reports_per_minute: 0 };
     let statuses = async |app: &TestApp, forwarded: &str| {
         let mut out = Vec::new();
         for _ in 0..3 {

@@ -431,9 +431,22 @@ async fn a_report_that_is_not_ours_is_handed_over_to_the_other_authority(app: Te
     // Both are in the audit trail of their authorities; a second hand-over is refused.
     let halle_id = amtsweg_domain::AuthorityId::parse("halle").unwrap();
     assert!(app.store.audit_trail(&halle_id, &new.to_string()).await.unwrap().iter().any(|e| e.kind.as_str() == "report_received"));
-    let (status, refused) = post_owned(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}/weiterleiten")), vec![("_csrf", token), ("ziel", "halle/spielplatz".into())]).await;
+    let (status, refused) = post_owned(&staff, app.url(&format!("/arbeitsplatz/maengel/{id}/weiterleiten")), vec![("_csrf", token.clone()), ("ziel", "halle/spielplatz".into())]).await;
     assert_eq!(status, 422);
     assert!(text(&refused, "main").contains("schon erledigt"));
+
+    // Two hand-overs of one report at the same time (a double click, two colleagues): one wins,
+    // the other stores nothing.
+    let (_, path, _) = send(&app, &citizen, "adresse=Markt+8&kategorie=baum&neu=1", &[("beschreibung", "Ast")], vec![]).await;
+    let second: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    let before = count(&app).await;
+    let url = app.url(&format!("/arbeitsplatz/maengel/{second}/weiterleiten"));
+    let form = vec![("_csrf", token.clone()), ("ziel", "halle/baum".to_owned())];
+    let (a, b) = tokio::join!(post_owned(&staff, url.clone(), form.clone()), post_owned(&staff, url, form));
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 422]);
+    assert_eq!(count(&app).await, before + 1, "one report at Halle, not two");
 }
 
 async fn overdue_reports_are_noted_once_and_shown_in_the_workspace(app: TestApp) {
@@ -571,8 +584,13 @@ async fn a_citizen_places_the_problem_on_the_map_from_the_operators_tile_server(
     assert!(moved[0].value().attr("src").unwrap().contains(&format!("&plat={lat:.6}&plon={lon:.6}")));
     assert_eq!(select(&report, "form[action='/maengel/karte'] input[name=kategorie]")[0].value().attr("value"), Some("schlagloch"));
 
-    // Bad input: a view without zoom is a clear 400; a tile server that does not answer leaves grey squares.
+    // Bad input: a view without zoom is a clear 400; a view far from every area is not drawn
+    // (the tile server is not for the whole world); a tile server that does not answer leaves
+    // grey squares.
     assert_eq!(get("/maengel/karte.png?lat=51.34&lon=12.37".into()).await.status(), 400);
+    let before = served.load(Ordering::SeqCst);
+    assert_eq!(get("/maengel/karte.png?lat=48.14&lon=11.58&z=16".into()).await.status(), 404, "Munich");
+    assert_eq!(served.load(Ordering::SeqCst), before);
     assert_eq!(get("/maengel/karte?mlat=x&mlon=12.37&z=12&karte.x=1&karte.y=1".into()).await.status(), 400);
     let dead = crate::common::another_node(app.store.clone(), true, |p| p.with_map_tiles(amtsweg_app::reports::tiles::MapTiles::new("http://127.0.0.1:9/{z}/{x}/{y}.png", "").unwrap())).await;
     let r = reqwest::get(format!("{dead}/maengel/karte.png?lat=51.34&lon=12.37&z=16")).await.unwrap();
@@ -668,8 +686,10 @@ async fn a_reporter_without_login_confirms_the_address_once_and_then_hears_by_em
     assert_eq!(status, 200);
     assert!(text(&received, "main").contains("haben wir Ihnen einen Link geschickt"));
     let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    assert!(mails.lock().unwrap().is_empty(), "the link goes out from the jobs worker, not in the citizen's request");
+    amtsweg_app::jobs::worker::run_pending(&platform).await.unwrap();
 
-    // One mail with the link; the token in it is kept only as a hash.
+    // One mail with the link.
     let first = mails.lock().unwrap().clone();
     assert_eq!(first.len(), 1);
     assert!(first[0].contains("To: melder@example.org"), "{}", first[0]);
