@@ -140,6 +140,8 @@ test('a citizen reports by address with a photo; the department moderates and cl
 test('a citizen places a problem on the map, without JavaScript', async () => {
   const visited = [];
   const page = await newPage(demo.browser);
+  const asked = [];
+  page.on('request', (request) => asked.push(new URL(request.url()).port));
   await page.goto(`${demo.base}/maengel`);
   const map = page.locator('input[type=image][name=karte]');
   assert.equal(await map.count(), 1, 'the map is shown when a tile server is configured');
@@ -162,5 +164,7 @@ test('a citizen places a problem on the map, without JavaScript', async () => {
   const picture = await page.request.get(`${demo.base}${await page.locator('input[type=image][name=karte]').getAttribute('src')}`);
   assert.equal(picture.headers()['content-type'], 'image/png');
   assert.ok(tilesServed > 0, 'amtsweg fetched tiles');
+  assert.ok(!asked.includes(String(tiles.address().port)), 'the browser never asked the tile server itself');
+  assert.ok(asked.length > 0);
   console.log(`axe-core clean on ${visited.length} map pages; ${tilesServed} tiles fetched by the server`);
 });
