@@ -277,6 +277,18 @@ impl ReportStatus {
     }
 }
 
+/// What a reporter is told of a public change of their report (in the mailbox or by e-mail):
+/// the subject and the text, ending with `link` to the report's page.
+pub fn update_message(report: i64, status: ReportStatus, note: &str, link: &str) -> (String, String) {
+    let mut body = format!("Ihre Meldung Nr. {report} ist jetzt: {}.", status.label());
+    if !note.is_empty() {
+        body.push_str("\n\n");
+        body.push_str(note);
+    }
+    body.push_str(&format!("\n\nStand und Verlauf: {link}"));
+    (format!("Ihre Meldung Nr. {report}: {}", status.label()), body)
+}
+
 /// Who reported, and how to reach them: personal data, never public, deleted after the
 /// retention period. Its `Debug` names only which fields are set (as `Person`'s does), so that
 /// no value reaches a log through a `{:?}`.

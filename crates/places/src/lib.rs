@@ -259,6 +259,15 @@ pub fn distance_m(a: Point<f64>, b: Point<f64>) -> f64 {
     Haversine.distance(a, b)
 }
 
+/// The box `(west, south, east, north)` that holds every point within `radius_m` of `point`
+/// (a little more: it is a box), for a quick first test in a database.
+pub fn box_around(point: Point<f64>, radius_m: f64) -> (f64, f64, f64, f64) {
+    let (lat, lon) = (point.y(), point.x());
+    let dlat = radius_m / 111_000.0;
+    let dlon = radius_m / (111_000.0 * lat.to_radians().cos().max(0.01));
+    (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+}
+
 /// A point from latitude and longitude, when both are finite and in range.
 pub fn point(lat: f64, lon: f64) -> Option<Point<f64>> {
     (lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then(|| Point::new(lon, lat))

@@ -49,9 +49,9 @@ pub async fn run(app: &Platform, kind: &JobKind) -> Result<(), String> {
         JobKind::ReportMail { report, update } => crate::reports::send_update_mail(app, *report, *update).await,
         JobKind::ReportConfirm { report } => crate::reports::send_confirmation(app, *report).await,
         JobKind::ReportDeadlines => match app.store.note_overdue_reports(OffsetDateTime::now_utc()).await {
-            Ok(noted) if noted.is_empty() => Ok(()),
+            Ok(0) => Ok(()),
             Ok(noted) => {
-                tracing::info!(reports = noted.len(), "reports past their deadline noted for their departments");
+                tracing::info!(reports = noted, "reports past their deadline noted for their departments");
                 Ok(())
             }
             Err(e) => Err(e.to_string()),

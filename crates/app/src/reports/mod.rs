@@ -295,15 +295,9 @@ impl Reports {
         Ok(Map::new(self.store.areas(None).await?, self.store.assignments(None).await?))
     }
 
-    /// The regional key at a point: that of the nearest house of any address list within
-    /// [`REGION_RADIUS_M`] that carries one (routing rule 6).
-    pub async fn region_at(&self, point: amtsweg_places::GeoPoint) -> Result<Option<amtsweg_domain::RegionKey>, ReportError> {
-        region_at(&self.store, point).await
-    }
-
-    /// A point with its regional key, ready to route.
+    /// A point with its regional key, ready to route (see [`place`]).
     pub async fn place(&self, point: amtsweg_places::GeoPoint) -> Result<Place, ReportError> {
-        Ok(Place { point, region: self.region_at(point).await? })
+        place(&self.store, point).await
     }
 
     /// The authorities that have categories (the Open311 jurisdictions).
@@ -362,9 +356,7 @@ impl Reports {
     pub async fn nearby(&self, authority: &AuthorityId, category: &str, lat: f64, lon: f64) -> Result<Vec<PublicReport>, ReportError> {
         let Some(here) = amtsweg_places::point(lat, lon) else { return Ok(Vec::new()) };
         let radius = amtsweg_domain::reports::DUPLICATE_RADIUS_M;
-        let dlat = radius / 111_000.0;
-        let dlon = radius / (111_000.0 * lat.to_radians().cos().max(0.01));
-        let candidates = self.store.open_reports_in(authority, category, (lon - dlon, lat - dlat, lon + dlon, lat + dlat)).await?;
+        let candidates = self.store.open_reports_in(authority, category, amtsweg_places::box_around(here, radius)).await?;
         let mut out = Vec::new();
         for r in candidates.into_iter().filter(|r| r.published) {
             if amtsweg_places::point(r.location.lat, r.location.lon).is_some_and(|p| amtsweg_places::distance_m(here, p) <= radius) {
@@ -537,27 +529,21 @@ pub async fn send_update_mail(app: &crate::Platform, report: i64, update: i64) -
         return Ok(());
     }
     let Some(u) = app.store.report_updates(report, false).await.map_err(|e| e.to_string())?.into_iter().find(|u| u.id == update) else { return Ok(()) };
-    let mut body = format!("Guten Tag,\n\nIhre Meldung Nr. {report} ist jetzt: {}.", u.status.label());
-    if !u.note.is_empty() {
-        body.push_str("\n\n");
-        body.push_str(&u.note);
-    }
-    body.push_str(&format!("\n\nStand und Verlauf: {}\n", mailer.link(&format!("/maengel/meldungen/{report}"))));
-    mailer.send(to, &format!("Ihre Meldung Nr. {report}: {}", u.status.label()), &body).await
+    let (subject, body) = amtsweg_domain::reports::update_message(report, u.status, &u.note, &mailer.link(&format!("/maengel/meldungen/{report}")));
+    mailer.send(to, &subject, &format!("Guten Tag,\n\n{body}\n")).await
 }
 
-/// See [`Reports::region_at`].
-pub(crate) async fn region_at(store: &DynStore, point: amtsweg_places::GeoPoint) -> Result<Option<amtsweg_domain::RegionKey>, ReportError> {
-    let (lat, lon) = (point.y(), point.x());
-    let dlat = REGION_RADIUS_M / 111_000.0;
-    let dlon = REGION_RADIUS_M / (111_000.0 * lat.to_radians().cos().max(0.01));
-    let near = store.addresses_in((lon - dlon, lat - dlat, lon + dlon, lat + dlat), 500).await?;
-    Ok(near
+/// A point with its regional key (routing rule 6): that of the nearest house of any address
+/// list within [`REGION_RADIUS_M`] that carries one.
+pub(crate) async fn place(store: &DynStore, point: amtsweg_places::GeoPoint) -> Result<Place, ReportError> {
+    let near = store.addresses_in(amtsweg_places::box_around(point, REGION_RADIUS_M), 500).await?;
+    let region = near
         .into_iter()
         .filter_map(|(_, a)| Some((amtsweg_places::distance_m(point, a.point()), amtsweg_domain::RegionKey::parse(a.ars.as_deref()?).ok()?)))
         .filter(|(d, _)| *d <= REGION_RADIUS_M)
         .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, key)| key))
+        .map(|(_, key)| key);
+    Ok(Place { point, region })
 }
 
 /// A stored photo, decrypted: its report, media type and bytes (`None` for an id that is not

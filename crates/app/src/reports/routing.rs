@@ -14,7 +14,7 @@
 //!    whose area is nearest (within 50 km), when there is one.
 //! 6. An area can also be a whole region by its Amtlicher Regionalschlüssel (ARS), without a
 //!    drawing. A point lies in such a region when its own key does: the key of the nearest
-//!    house of the address lists (within 100 m, see `Reports::region_at`). Drawn areas come
+//!    house of the address lists (within 100 m, see `reports::place`). Drawn areas come
 //!    first (rule 2 among them); only where no drawn area of a category holds the point do the
 //!    regions decide, the finest key first (a Gemeinde before its Kreis before the Land). So an
 //!    authority that names its regions by key and draws only what is finer gets both right.

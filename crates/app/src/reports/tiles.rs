@@ -127,21 +127,22 @@ impl MapTiles {
     /// The map picture (PNG) of `view`, with a marker at `marker` (a place) when it lies in it.
     pub async fn render(self: &Arc<Self>, view: View, marker: Option<(f64, f64)>) -> Vec<u8> {
         let places = view.tiles();
+        let mut fetched: Vec<Option<Arc<[u8]>>> = vec![None; places.len()];
         let mut tasks = tokio::task::JoinSet::new();
         for (i, t) in places.iter().enumerate() {
             let key = (t.z, t.x, t.y);
-            if let Some(bytes) = self.cached(key) {
-                tasks.spawn(async move { (i, bytes) });
-                continue;
+            match self.cached(key) {
+                Some(bytes) => fetched[i] = bytes,
+                None => {
+                    let me = self.clone();
+                    tasks.spawn(async move {
+                        let bytes = me.fetch(key).await;
+                        me.keep(key, bytes.clone());
+                        (i, bytes)
+                    });
+                }
             }
-            let me = self.clone();
-            tasks.spawn(async move {
-                let bytes = me.fetch(key).await;
-                me.keep(key, bytes.clone());
-                (i, bytes)
-            });
         }
-        let mut fetched: Vec<Option<Arc<[u8]>>> = vec![None; places.len()];
         while let Some(done) = tasks.join_next().await {
             if let Ok((i, bytes)) = done {
                 fetched[i] = bytes;

@@ -6,6 +6,7 @@ use super::ReportError;
 use amtsweg_domain::reports::{Report, ReportFilter, ReportStatus, ReportUpdate};
 use amtsweg_domain::{AuthorityId, User};
 use amtsweg_store::{Actor, DynStore, Open311Key, ReportChange};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// Most characters of a note on a report.
@@ -221,23 +222,17 @@ impl ReportDesk {
         let category = self.store.category(target, category).await?.ok_or_else(unknown)?;
         let map = super::Map::new(self.store.areas(Some(target)).await?, self.store.assignments(Some(target)).await?);
         let point = amtsweg_places::point(report.location.lat, report.location.lon).ok_or_else(unknown)?;
-        let place = super::Place { point, region: super::region_at(&self.store, point).await? };
-        let (department_id, area_id) = match map.route(target, &category.code, place) {
+        let (department_id, area_id) = match map.route(target, &category.code, super::place(&self.store, point).await?) {
             Some(route) => (route.department_id, route.area_id),
             None => map.largest_for(target, &category.code).ok_or_else(|| {
                 ReportError::Invalid("forwarded_to", format!("{} hat für „{}“ noch keine zuständige Stelle eingetragen.", authority.name, category.name))
             })?,
         };
-        // The answers that fit the new category's questions; none is required of the citizen now.
+        // The answers that fit the new category's questions, each checked on its own (answers to
+        // questions it does not have are dropped); none is required of the citizen now.
         let mut lenient = category.clone();
         lenient.attributes.iter_mut().for_each(|a| a.required = false);
-        let answers = report
-            .answers
-            .iter()
-            .filter(|(code, values)| super::check_answers(&lenient, &std::iter::once(((*code).clone(), (*values).clone())).collect()).is_ok())
-            .map(|(c, v)| (c.clone(), v.clone()))
-            .filter(|(c, _)| category.attributes.iter().any(|a| &a.code == c))
-            .collect();
+        let answers = report.answers.iter().filter_map(|(code, values)| super::check_answers(&lenient, &BTreeMap::from([(code.clone(), values.clone())])).ok()).flatten().collect();
         let mut photo_files = Vec::new();
         let mut media_urls = Vec::new();
         for p in &report.photos {

@@ -86,9 +86,8 @@ pub trait ReportStore: Send + Sync {
     /// up), audited; `false` for a wrong or used token.
     async fn confirm_report_email(&self, id: i64, token_hash: &str, at: OffsetDateTime) -> Result<bool>;
     /// Notes, once per report, that an unfinished report passed its deadline before `now`: an
-    /// internal update ("Frist überschritten") for its department, audited. Returns the
-    /// reports noted (number, authority, department).
-    async fn note_overdue_reports(&self, now: OffsetDateTime) -> Result<Vec<(i64, String, String)>>;
+    /// internal update ("Frist überschritten") for its department, audited. Returns how many.
+    async fn note_overdue_reports(&self, now: OffsetDateTime) -> Result<u64>;
     /// Open reports per (authority, category, department), with how many are past their
     /// deadline at `now`.
     async fn report_backlog(&self, now: OffsetDateTime) -> Result<Vec<(String, String, String, i64, i64)>>;
@@ -163,7 +162,7 @@ const DELIVER: &str = "INSERT INTO mailbox_messages (id, citizen_id, application
 const AUTHORITY_NAME: &str = "SELECT name FROM authorities WHERE id = $1";
 const BACKLOG: &str = "SELECT authority_id, category, department_id, COUNT(*) AS open, SUM(CASE WHEN deadline_at < $1 THEN 1 ELSE 0 END) AS overdue \
      FROM reports WHERE status IN ('open', 'in_progress', 'scheduled') GROUP BY authority_id, category, department_id ORDER BY authority_id, category, department_id";
-const NEWLY_OVERDUE: &str = "SELECT id, authority_id, department_id, status FROM reports WHERE deadline_at < $1 AND overdue_noted_at IS NULL \
+const NEWLY_OVERDUE: &str = "SELECT id, authority_id, status FROM reports WHERE deadline_at < $1 AND overdue_noted_at IS NULL \
      AND status IN ('open', 'in_progress', 'scheduled') ORDER BY deadline_at LIMIT 500";
 const NOTE_OVERDUE: &str = "UPDATE reports SET overdue_noted_at = $1 WHERE id = $2 AND overdue_noted_at IS NULL AND status IN ('open', 'in_progress', 'scheduled')";
 /// The note an overdue report gets (internal, for the department).
@@ -434,13 +433,8 @@ async fn apply_change<DB: Dialect>(tx: &mut crate::sql::Write<DB>, c: &ReportCha
         .await?;
     if !c.internal {
         if let Some((Some(citizen),)) = tx.optional::<(Option<String>,)>(REPORTER_OF, args![c.report]).await? {
-            let mut body = format!("Ihre Meldung Nr. {} ist jetzt: {}.", c.report, c.status.label());
-            if !c.note.is_empty() {
-                body.push_str("\n\n");
-                body.push_str(c.note);
-            }
-            body.push_str(&format!("\n\nStand und Verlauf: /maengel/meldungen/{}", c.report));
-            deliver(tx, &citizen, c.authority.as_str(), &format!("Ihre Meldung Nr. {}: {}", c.report, c.status.label()), &body, c.at).await?;
+            let (subject, body) = amtsweg_domain::reports::update_message(c.report, c.status, c.note, &format!("/maengel/meldungen/{}", c.report));
+            deliver(tx, &citizen, c.authority.as_str(), &subject, &body, c.at).await?;
         }
     }
     audit(tx, AuditKind::ReportStatusChanged, actor, Some(c.authority.as_str()), ("report", &subject(c.report))).await?;
@@ -505,19 +499,19 @@ async fn forget_reporters<DB: Dialect>(store: &SqlStore<DB>, before: OffsetDateT
     }
 }
 
-async fn note_overdue_reports<DB: Dialect>(store: &SqlStore<DB>, now: OffsetDateTime) -> Result<Vec<(i64, String, String)>> {
-    let mut noted = Vec::new();
+async fn note_overdue_reports<DB: Dialect>(store: &SqlStore<DB>, now: OffsetDateTime) -> Result<u64> {
+    let mut noted = 0;
     loop {
-        let due: Vec<(i64, String, String, String)> = store.all(NEWLY_OVERDUE, args![now]).await?;
+        let due: Vec<(i64, String, String)> = store.all(NEWLY_OVERDUE, args![now]).await?;
         if due.is_empty() {
             return Ok(noted);
         }
-        for (id, authority, department, status) in due {
+        for (id, authority, status) in due {
             let mut tx = store.write().await?;
             if tx.execute(NOTE_OVERDUE, args![now, id]).await? > 0 {
                 tx.execute(INSERT_UPDATE, args![id, now, status, OVERDUE_NOTE, true, None::<&str>, None::<&str>, None::<&str>]).await?;
                 audit(&mut tx, AuditKind::ReportChanged, None, Some(&authority), ("report", &subject(id))).await?;
-                noted.push((id, authority, department));
+                noted += 1;
             }
             tx.commit().await?;
         }
@@ -625,7 +619,7 @@ impl<DB: Dialect> ReportStore for SqlStore<DB> {
     async fn forget_reporters(&self, before: OffsetDateTime) -> Result<u64> {
         forget_reporters(self, before).await
     }
-    async fn note_overdue_reports(&self, now: OffsetDateTime) -> Result<Vec<(i64, String, String)>> {
+    async fn note_overdue_reports(&self, now: OffsetDateTime) -> Result<u64> {
         note_overdue_reports(self, now).await
     }
     async fn set_report_email_token(&self, id: i64, token_hash: &str) -> Result<()> {

@@ -72,8 +72,7 @@ impl MapBlock {
         if let Some(view) = view_of(q, "mlat", "mlon") {
             return Ok(Self::new(state, view, None, vec![]));
         }
-        let Some((w, s, e, n)) = service_box(state).await? else { return Ok(None) };
-        let (w, s, e, n) = (w + MARGIN_DEG, s + MARGIN_DEG, e - MARGIN_DEG, n - MARGIN_DEG);
+        let Some((w, s, e, n)) = drawn_box(state).await? else { return Ok(None) };
         let zoom = View::zoom_to_fit((w, s, e, n), MAP_WIDTH, MAP_HEIGHT, PLACE_ZOOM);
         Ok(View::new((s + n) / 2.0, (w + e) / 2.0, zoom, MAP_WIDTH, MAP_HEIGHT).and_then(|v| Self::new(state, v, None, vec![])))
     }
@@ -88,13 +87,12 @@ impl MapBlock {
 /// see the surroundings, not enough to use the tile server for the whole world.
 const MARGIN_DEG: f64 = 0.2;
 
-/// The box of all drawn areas, with the margin; `None` without areas.
-async fn service_box(state: &AppState) -> Result<Option<(f64, f64, f64, f64)>, PageError> {
+/// The box of all drawn areas of the installation; `None` without any.
+async fn drawn_box(state: &AppState) -> Result<Option<(f64, f64, f64, f64)>, PageError> {
     let areas = state.app.store.areas(None).await?;
     let mut drawn = areas.iter().filter(|a| a.ars.is_none()).map(|a| a.bounds);
     let Some(first) = drawn.next() else { return Ok(None) };
-    let (w, s, e, n) = drawn.fold(first, |b, a| (b.0.min(a.0), b.1.min(a.1), b.2.max(a.2), b.3.max(a.3)));
-    Ok(Some((w - MARGIN_DEG, s - MARGIN_DEG, e + MARGIN_DEG, n + MARGIN_DEG)))
+    Ok(Some(drawn.fold(first, |b, a| (b.0.min(a.0), b.1.min(a.1), b.2.max(a.2), b.3.max(a.3)))))
 }
 
 /// `GET /maengel/karte.png`: the picture of a view, with the marker at `plat`/`plon`. Only
@@ -102,8 +100,9 @@ async fn service_box(state: &AppState) -> Result<Option<(f64, f64, f64, f64)>, P
 pub async fn picture(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Result<Response, PageError> {
     let tiles = state.app.map_tiles.clone().ok_or(AppError::NotFound)?;
     let view = view_of(&q, "lat", "lon").ok_or_else(|| AppError::BadRequest("Die Karte braucht lat, lon und z.".into()))?;
-    let Some((w, s, e, n)) = service_box(&state).await? else { return Err(AppError::NotFound.into()) };
-    if !(view.lon >= w && view.lon <= e && view.lat >= s && view.lat <= n) {
+    let Some((w, s, e, n)) = drawn_box(&state).await? else { return Err(AppError::NotFound.into()) };
+    let m = MARGIN_DEG;
+    if !(view.lon >= w - m && view.lon <= e + m && view.lat >= s - m && view.lat <= n + m) {
         return Err(AppError::NotFound.into());
     }
     let marker = number(&q, "plat").zip(number(&q, "plon"));

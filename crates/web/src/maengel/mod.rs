@@ -56,6 +56,11 @@ pub(crate) fn report_error(e: ReportError) -> PageError {
     }
 }
 
+/// A field of a submitted form, trimmed (empty when missing).
+fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("")
+}
+
 /// A page with a fresh form token (for people without a login).
 fn with_form_cookie(mut response: Response, cookie: Option<header::HeaderValue>) -> Response {
     if let Some(cookie) = cookie {

@@ -4,7 +4,7 @@
 //! clients (shown once, revocable). The same checks and German messages as at the console
 //! (`amtsweg_app::reports::setup`); a refused input stores nothing and keeps what was typed.
 
-use super::report_error;
+use super::{field, report_error};
 use crate::auth::{PageAdmin, check_csrf};
 use crate::error::{AppError, PageError};
 use crate::pages::{Layout, PageForm, render};
@@ -119,9 +119,6 @@ async fn show(State(state): State<AppState>, a: PageAdmin, axum::extract::Query(
     page(&state, &a, message, None, String::new()).await
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("")
-}
 
 async fn department(State(state): State<AppState>, a: PageAdmin, PageForm(form): PageForm) -> Result<Response, PageError> {
     check_csrf(&a.session, &form)?;

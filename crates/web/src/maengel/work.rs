@@ -5,7 +5,7 @@
 //! "bereits gemeldet" with the original's number and "nicht zuständig" with the authority it
 //! goes to), internal notes; and the figures per category and department.
 
-use super::report_error;
+use super::{field, report_error};
 use crate::pages::date_time;
 use crate::auth::{PageStaff, check_csrf};
 use crate::error::{AppError, PageError};
@@ -264,9 +264,6 @@ async fn render_detail(state: &AppState, staff: &PageStaff, id: &str, error: Opt
     Ok(render(status, &page))
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("")
-}
 
 async fn apply(state: &AppState, staff: &PageStaff, id: &str, change: Change, ok: &str) -> Result<Response, PageError> {
     let desk = desk(state, staff).await?;
