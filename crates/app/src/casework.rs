@@ -71,7 +71,7 @@ pub struct Submission {
     pub data: amtsweg_domain::FormData,
     pub case: amtsweg_domain::records::CaseRef,
     pub authority: Authority,
-    pub service: Service,
+    pub service: std::sync::Arc<Service>,
     pub trace: Option<RuleTrace>,
 }
 

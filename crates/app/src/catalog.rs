@@ -38,7 +38,7 @@ impl Catalog {
         Ok(self.store.services().await?)
     }
 
-    pub async fn service(&self, id: &ServiceId) -> Result<Option<Service>, crate::AppError> {
+    pub async fn service(&self, id: &ServiceId) -> Result<Option<std::sync::Arc<Service>>, crate::AppError> {
         Ok(self.store.service(id).await?)
     }
 
@@ -108,7 +108,7 @@ pub async fn import(store: &DynStore, request: ImportRequest<'_>) -> Result<Impo
     // A new version of a service already on offer keeps what the operator set for it: the
     // level of assurance, the evidence, the topic (unless given now) and the decision rules.
     let mut service = service;
-    if let Some(existing) = store.service(&service.id).await.map_err(ImportError::Store)? {
+    if let Some(existing) = store.service(&service.id).await.map_err(ImportError::Store)?.map(std::sync::Arc::unwrap_or_clone) {
         service.required_level = existing.required_level;
         service.evidence = existing.evidence;
         if request.category.is_none() {

@@ -72,7 +72,7 @@ impl CitizenDesk {
     }
 
     /// The application with its service (for its form).
-    pub async fn application_with_service(&self, id: &ApplicationId) -> Result<(Application, Service), AppError> {
+    pub async fn application_with_service(&self, id: &ApplicationId) -> Result<(Application, std::sync::Arc<Service>), AppError> {
         let application = self.application(id).await?;
         let service = self.app.store.service(&application.service_id).await?.ok_or(AppError::NotFound)?;
         Ok((application, service))
@@ -85,7 +85,7 @@ impl CitizenDesk {
     /// Validates complete form data against the service's form and stores it in the draft.
     /// The application with its service, for a change: refused when the login's level is below
     /// the service's (a draft begun at "hoch" is not changed, nor evidence fetched, at less).
-    async fn for_change(&self, id: &ApplicationId) -> Result<(Application, Service), AppError> {
+    async fn for_change(&self, id: &ApplicationId) -> Result<(Application, std::sync::Arc<Service>), AppError> {
         let (application, service) = self.application_with_service(id).await?;
         self.check_level(&service)?;
         Ok((application, service))

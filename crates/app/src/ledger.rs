@@ -88,7 +88,16 @@ impl crate::Platform {
     /// each commit signs one, otherwise with a checkpoint shared between concurrent requests.
     pub async fn receipt(&self, reference: &LedgerRef) -> Result<Option<Receipt>, ProofError> {
         // Where each commit integrated its entries under a signed checkpoint, the latest one
-        // covers an entry whose write has returned: only reads, no turn to wait for.
+        // covers an entry whose write has returned: from memory when this process committed it
+        // lately, otherwise only reads, no turn to wait for.
+        if self.ledger.per_batch.load(std::sync::atomic::Ordering::Relaxed)
+            && let Some(recent) = self.store.ledger_recent_receipt(reference.as_str())
+        {
+            let known = Known(recent.hashes.into_iter().map(|(i, h)| (i, Hash(h))).collect());
+            let inclusion = proof_from(recent.index, &recent.entry, recent.size, &known)?;
+            let entry = base64::engine::general_purpose::STANDARD.encode(recent.entry);
+            return Ok(Some(Receipt { entry, index: recent.index, checkpoint: recent.note, inclusion }));
+        }
         if self.ledger.per_batch.load(std::sync::atomic::Ordering::Relaxed)
             && let Some((index, entry)) = self.store.ledger_entry_of(reference.as_str()).await?
             && let Some((size, note)) = self.store.ledger_latest_checkpoint().await?
@@ -200,8 +209,12 @@ pub async fn inclusion(store: &DynStore, index: u64, size: u64) -> Result<Inclus
 
 /// The inclusion proof of entry `index` (`entry`) in the tree of `size` entries (`index < size`).
 async fn proof_of(store: &DynStore, index: u64, entry: &[u8], size: u64) -> Result<InclusionProof, ProofError> {
-    let k = known(store, &tree::needed_for_inclusion(index, size)).await?;
-    let hashes = tree::inclusion(index, size, &k).map_err(corrupt)?;
+    proof_from(index, entry, size, &known(store, &tree::needed_for_inclusion(index, size)).await?)
+}
+
+/// The inclusion proof from the stored hashes it needs.
+fn proof_from(index: u64, entry: &[u8], size: u64, known: &Known) -> Result<InclusionProof, ProofError> {
+    let hashes = tree::inclusion(index, size, known).map_err(corrupt)?;
     Ok(InclusionProof { index, size, leaf_hash: b64(&amtsweg_ledger::leaf_hash(entry)), hashes: hashes.iter().map(b64).collect() })
 }
 

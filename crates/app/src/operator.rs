@@ -401,7 +401,7 @@ impl OperatorDesk {
         let mut errors = Vec::new();
         let authority = self.active_authority(authority_id, &mut errors).await?;
         let service = match ServiceId::parse(service_id.trim()) {
-            Some(id) => self.app.store.service(&id).await?,
+            Some(id) => self.app.store.service(&id).await?.map(std::sync::Arc::unwrap_or_clone),
             None => None,
         };
         if service.is_none() {
@@ -474,7 +474,7 @@ impl OperatorDesk {
     pub async fn explain(&self, service_id: &str, place: &str) -> Result<Explanation, AppError> {
         let mut errors = Vec::new();
         let service = match ServiceId::parse(service_id.trim()) {
-            Some(id) => self.app.store.service(&id).await?,
+            Some(id) => self.app.store.service(&id).await?.map(std::sync::Arc::unwrap_or_clone),
             None => None,
         };
         if service.is_none() {
@@ -572,7 +572,7 @@ impl OperatorDesk {
     /// Changes a service after checking the texts and its decision rules against its form and
     /// evidence (the error names the rule).
     pub async fn edit_service(&self, id: &ServiceId, changes: ServiceChanges) -> Result<Service, AppError> {
-        let mut service = self.app.store.service(id).await?.ok_or(AppError::NotFound)?;
+        let mut service = std::sync::Arc::unwrap_or_clone(self.app.store.service(id).await?.ok_or(AppError::NotFound)?);
         let mut errors = Vec::new();
         if let Some(name) = &changes.name {
             service.name = text("name", name, MAX_NAME_CHARS, true, &mut errors);

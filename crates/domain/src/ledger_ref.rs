@@ -37,6 +37,16 @@ impl LedgerRef {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether at most one entry is ever recorded under `reference`: the references above,
+    /// whose events happen once to their subject (an application is submitted once, from its
+    /// draft; a case decided once; a message delivered once; a transfer requested once).
+    pub fn recorded_once(reference: &str) -> bool {
+        let Some((kind, _)) = reference.split_once(':') else { return false };
+        [AuditKind::ApplicationSubmitted, AuditKind::DecisionIssued, AuditKind::MessageDelivered, AuditKind::EvidenceRequested]
+            .iter()
+            .any(|k| k.as_str() == kind)
+    }
 }
 
 impl fmt::Display for LedgerRef {
@@ -53,5 +63,13 @@ mod tests {
     fn references_read_kind_subject_kind_and_id() {
         assert_eq!(LedgerRef::evidence_requested("t-1").as_str(), "evidence_requested:transfer:t-1");
         assert_eq!(LedgerRef::decision_issued(&CaseId::parse("c-1").unwrap()).to_string(), "decision_issued:case:c-1");
+    }
+
+    #[test]
+    fn only_events_that_happen_once_to_their_subject_are_recorded_once() {
+        assert!(LedgerRef::recorded_once(LedgerRef::evidence_requested("t-1").as_str()));
+        assert!(LedgerRef::recorded_once(LedgerRef::application_submitted(&ApplicationId::parse("a-1").unwrap()).as_str()));
+        assert!(!LedgerRef::recorded_once(LedgerRef::new(AuditKind::ApplicationDataChanged, "application", "a-1").as_str()));
+        assert!(!LedgerRef::recorded_once("evidence_requested"));
     }
 }

@@ -152,7 +152,7 @@ async fn draft<DB: Dialect>(
         id,
         citizen_id: citizen.clone(),
         service_id,
-        service_name: service.name,
+        service_name: service.name.clone(),
         status: ApplicationStatus::Draft,
         data,
         created_at,

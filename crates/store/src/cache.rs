@@ -119,7 +119,9 @@ impl Listened {
 pub(crate) struct Caches {
     /// A token's user and the token's expiry, by the token's hash (only tokens that were valid).
     pub(crate) tokens: Kept<String, (User, OffsetDateTime)>,
-    pub(crate) services: Kept<ServiceId, Option<Service>>,
+    /// Shared, not copied per request: a service's form is large, and its compiled patterns keep
+    /// their matching caches only while the same value is used.
+    pub(crate) services: Kept<ServiceId, Option<std::sync::Arc<Service>>>,
     pub(crate) authorities: Kept<AuthorityId, Option<Authority>>,
     pub(crate) responsibilities: Kept<ServiceId, Vec<Responsibility>>,
     pub(crate) rules: Kept<(ServiceId, AuthorityId), Option<DecisionRules>>,

@@ -5,7 +5,9 @@
 
 use crate::sql::{Arg, Dialect, SqlStore, Write, args};
 use crate::{Result, StoreError};
+use amtsweg_domain::LedgerRef;
 use amtsweg_ledger::tree::{self, Known};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 const SIZE: &str = "SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger_entries";
@@ -60,14 +62,23 @@ fn pow2_chunks<T>(mut items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
     })
 }
 
+/// What one integration did: the size afterwards, how many entries it took, the stored hashes
+/// it read or wrote (the tree's right edge and everything new), and the entries taken whose
+/// reference is recorded once (`LedgerRef::recorded_once`), by reference.
+pub(crate) struct Integrated {
+    pub(crate) size: u64,
+    pub(crate) taken: usize,
+    pub(crate) known: Known,
+    pub(crate) once: HashMap<String, (u64, Vec<u8>)>,
+}
+
 /// Moves up to `max` pending entries into the tree inside `tx` (which holds the integrator's
-/// lock). Returns the size afterwards, how many were taken, and the stored hashes it read or
-/// wrote (the tree's right edge).
-async fn integrate_in<DB: Dialect>(tx: &mut Write<DB>, max: usize) -> Result<(u64, usize, Known)> {
+/// lock).
+async fn integrate_in<DB: Dialect>(tx: &mut Write<DB>, max: usize) -> Result<Integrated> {
     let size = tx.one::<(i64,)>(SIZE, &[]).await?.0 as u64;
     let pending = tx.all::<(i64, Vec<u8>, Option<String>)>(PENDING, args![max as i64]).await?;
     if pending.is_empty() {
-        return Ok((size, 0, Known::default()));
+        return Ok(Integrated { size, taken: 0, known: Known::default(), once: HashMap::new() });
     }
     // The stored hashes of the tree so far that the appends read: its right edge.
     let first_new = tree::stored_count(size);
@@ -108,13 +119,17 @@ async fn integrate_in<DB: Dialect>(tx: &mut Write<DB>, max: usize) -> Result<(u6
         let (sql, args) = in_list("DELETE FROM ledger_pending WHERE id IN", chunk, "");
         tx.execute(&sql, &args).await?;
     }
-    Ok((size + taken as u64, taken, known))
+    let once = entries
+        .into_iter()
+        .filter_map(|(index, entry, reference)| reference.filter(|r| LedgerRef::recorded_once(r)).map(|r| (r, (index as u64, entry))))
+        .collect();
+    Ok(Integrated { size: size + taken as u64, taken, known, once })
 }
 
 pub(crate) async fn ledger_integrate<DB: Dialect>(store: &SqlStore<DB>, max: usize) -> Result<u64> {
     let mut tx = store.write().await?;
     tx.lock_ledger().await?;
-    let (size, taken, _) = integrate_in(&mut tx, max).await?;
+    let Integrated { size, taken, .. } = integrate_in(&mut tx, max).await?;
     if taken > 0 {
         tx.commit().await?;
     }
@@ -128,35 +143,80 @@ pub(crate) async fn ledger_integrate_signed<DB: Dialect>(
 ) -> Result<Option<(u64, String, bool)>> {
     let mut tx = store.write().await?;
     tx.lock_ledger().await?;
-    let done = integrate_signed_in(&mut tx, max, sign).await?;
-    if done.is_some() {
-        tx.commit().await?;
-    }
-    Ok(done)
+    let Some((integrated, note)) = integrate_signed_in(&mut tx, max, sign).await? else { return Ok(None) };
+    tx.commit().await?;
+    Ok(Some((integrated.size, note, integrated.taken == max)))
 }
 
 /// Integrates up to `max` pending entries inside `tx` (which holds the integrator's lock) and
-/// stores a checkpoint of the new size signed with `sign`: the checkpoint and whether more may
-/// wait; `None` when nothing was pending. Also what SQLite's committer runs in each batch.
+/// stores a checkpoint of the new size signed with `sign`: what was integrated (its `known`
+/// also holds the root's subtrees) and the checkpoint's note; `None` when nothing was pending.
+/// Also what SQLite's committer runs in each batch.
 pub(crate) async fn integrate_signed_in<DB: Dialect>(
     tx: &mut Write<DB>,
     max: usize,
     sign: &(dyn Fn(u64, [u8; 32]) -> String + Send + Sync),
-) -> Result<Option<(u64, String, bool)>> {
-    let (size, taken, mut known) = integrate_in(tx, max).await?;
-    if taken == 0 {
+) -> Result<Option<(Integrated, String)>> {
+    let mut integrated = integrate_in(tx, max).await?;
+    if integrated.taken == 0 {
         return Ok(None);
     }
+    let (size, known) = (integrated.size, &mut integrated.known);
     // The root's subtrees lie on the right edge; read any the appends did not touch.
     let untouched: Vec<u64> = tree::needed_for_root(size).into_iter().filter(|i| !known.0.contains_key(i)).collect();
     for i in untouched {
         let (hash,) = tx.one::<(Vec<u8>,)>(HASH, args![i as i64]).await?;
         known.0.insert(i, amtsweg_ledger::Hash(hash_of(hash)?));
     }
-    let root = tree::root(size, &known).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
+    let root = tree::root(size, known).map_err(|e| StoreError::Corrupt(format!("ledger: {e}")))?;
     let note = sign(size, root.0);
     tx.execute(ADD_CHECKPOINT, args![size as i64, &note, OffsetDateTime::now_utc()]).await?;
-    Ok(Some((size, note, taken == max)))
+    Ok(Some((integrated, note)))
+}
+
+/// Commits of this process whose ledger is kept in memory.
+const RECENT_BATCHES: usize = 16;
+
+/// The ledger as this process's last commits left it, so that the receipt for an entry just
+/// recorded is made without reading: per commit, the checkpoint it signed, the stored hashes it
+/// read or wrote, and its entries under references recorded once (for any other reference the
+/// first entry may lie further back). Filled only after a commit succeeded; a stored hash never
+/// changes, so nothing kept goes stale, and an entry whose proof needs a hash not kept is read
+/// from the database as before.
+#[derive(Default)]
+pub(crate) struct Recent {
+    batches: std::collections::VecDeque<(Integrated, String)>,
+}
+
+/// A receipt's parts from memory: the entry, its index, the latest checkpoint (size and note)
+/// and the stored hashes its inclusion proof needs.
+pub struct RecentReceipt {
+    pub index: u64,
+    pub entry: Vec<u8>,
+    pub size: u64,
+    pub note: String,
+    pub hashes: Vec<(u64, [u8; 32])>,
+}
+
+impl Recent {
+    /// A committed batch's integration and its checkpoint's note.
+    pub(crate) fn push(&mut self, integrated: Integrated, note: String) {
+        if self.batches.len() == RECENT_BATCHES {
+            self.batches.pop_front();
+        }
+        self.batches.push_back((integrated, note));
+    }
+
+    pub(crate) fn receipt(&self, reference: &str) -> Option<RecentReceipt> {
+        let (latest, note) = self.batches.back()?;
+        let (from, (index, entry)) = self.batches.iter().enumerate().rev().find_map(|(n, (b, _))| b.once.get(reference).map(|e| (n, e)))?;
+        // Every hash the proof needs was read or written by this entry's commit or a later one.
+        let hashes = tree::needed_for_inclusion(*index, latest.size)
+            .into_iter()
+            .map(|i| self.batches.iter().skip(from).rev().find_map(|(b, _)| b.known.0.get(&i)).map(|h| (i, h.0)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(RecentReceipt { index: *index, entry: entry.clone(), size: latest.size, note: note.clone(), hashes })
+    }
 }
 
 pub(crate) async fn ledger_size<DB: Dialect>(store: &SqlStore<DB>) -> Result<u64> {

@@ -57,6 +57,7 @@ mod sql;
 mod sqlite;
 
 pub use error::StoreError;
+pub use ledger::RecentReceipt;
 pub use postgres::PgStore;
 pub use reports::{OVERDUE_NOTE, Open311Key, ReportActor, ReportChange, ReportStore};
 pub use sql::SqlStore;
@@ -140,7 +141,8 @@ pub trait Store: ReportStore + Send + Sync + 'static {
     async fn authority(&self, id: &AuthorityId) -> Result<Option<Authority>>;
     async fn put_service(&self, service: &Service) -> Result<()>;
     async fn services(&self) -> Result<Vec<Service>>;
-    async fn service(&self, id: &ServiceId) -> Result<Option<Service>>;
+    /// One service, shared with every other reader of the same catalog version.
+    async fn service(&self, id: &ServiceId) -> Result<Option<std::sync::Arc<Service>>>;
     /// The authority's own decision rules for a service, if its admin set any.
     async fn decision_rules(&self, service: &ServiceId, authority: &AuthorityId) -> Result<Option<amtsweg_domain::DecisionRules>>;
     /// Sets the authority's own decision rules for a service (recorded with the admin as actor).
@@ -363,6 +365,10 @@ pub trait Store: ReportStore + Send + Sync + 'static {
     /// its ledger entries and stores a checkpoint signed with `sign`, in the same commit, so that
     /// a receipt needs no write of its own. `false` where the backend does not.
     fn sign_ledger_per_batch(&self, sign: LedgerSign) -> bool;
+    /// The receipt's parts (entry, index, latest checkpoint, the proof's stored hashes) for an
+    /// entry recorded once under `reference` that one of this process's last batches
+    /// integrated, from memory; `None` otherwise (then the receipt reads them).
+    fn ledger_recent_receipt(&self, reference: &str) -> Option<RecentReceipt>;
     async fn ledger_size(&self) -> Result<u64>;
     async fn ledger_pending(&self) -> Result<u64>;
     /// Stored hashes by index; missing ones are left out.

@@ -91,6 +91,8 @@ struct Inner {
     wake: Arc<Wake>,
     /// With a key, each batch integrates its ledger entries and signs a checkpoint.
     ledger: std::sync::RwLock<Option<LedgerSign>>,
+    /// What the last batches integrated, for receipts without reads.
+    recent: std::sync::Mutex<crate::ledger::Recent>,
 }
 
 impl Drop for Inner {
@@ -147,7 +149,7 @@ impl SqlStore<Sqlite> {
         let conn = open(&path, true)?;
         let wake = Arc::new(Wake { pending: std::sync::Mutex::new(false), signal: Condvar::new(), closed: AtomicBool::new(false) });
         let writer = Arc::new(Mutex::new(Writer { conn, batch: None, restarted: std::time::Instant::now() }));
-        let inner = Arc::new(Inner { path, readers: Default::default(), writer, waiting: AtomicUsize::new(0), wake: wake.clone(), ledger: Default::default() });
+        let inner = Arc::new(Inner { path, readers: Default::default(), writer, waiting: AtomicUsize::new(0), wake: wake.clone(), ledger: Default::default(), recent: Default::default() });
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("amtsweg-sqlite-commit".into())
@@ -258,11 +260,17 @@ fn commit_batch(mut w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: Option<&Led
         let _ = w.conn.execute_batch("ROLLBACK");
         Ok(())
     } else {
+        let mut integrated = None;
         if let Some(sign) = sign {
-            w = integrate_ledger(w, db, sign);
+            (w, integrated) = integrate_ledger(w, db, sign);
         }
         match w.conn.execute_batch("COMMIT") {
             Ok(()) => {
+                if let Some((integrated, note)) = integrated
+                    && let Ok(mut recent) = db.0.recent.lock()
+                {
+                    recent.push(integrated, note);
+                }
                 restart_wal_now_and_then(&mut w);
                 Ok(())
             }
@@ -297,32 +305,33 @@ fn restart_wal_now_and_then(w: &mut Writer) {
 /// The batch's ledger entries into the tree, and a signed checkpoint, in the batch's
 /// transaction (its own savepoint: if this fails, the batch's writes still commit and the
 /// entries wait for the next batch or the next receipt).
-fn integrate_ledger(w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: &LedgerSign) -> OwnedMutexGuard<Writer> {
+fn integrate_ledger(w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: &LedgerSign) -> (OwnedMutexGuard<Writer>, Option<(crate::ledger::Integrated, String)>) {
     if let Err(e) = w.conn.execute_batch("SAVEPOINT ledger") {
         tracing::warn!(error = %e, "ledger savepoint not taken");
-        return w;
+        return (w, None);
     }
     let mut write = crate::sql::Write::<Sqlite>::from_tx(SqliteTx { writer: Some(w), db: db.clone() });
     // Every statement on this connection completes at once: the future is ready on first poll.
     let outcome = {
         let future = std::pin::pin!(crate::ledger::integrate_signed_in(&mut write, LEDGER_BATCH, &**sign));
         match future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
-            std::task::Poll::Ready(r) => r.map(|_| ()),
+            std::task::Poll::Ready(r) => r,
             std::task::Poll::Pending => Err(StoreError::Corrupt("ledger integration waited".into())),
         }
     };
     let w = write.into_tx().writer.take().expect("the hook's transaction holds the writer");
-    let end = match outcome {
-        Ok(()) => "RELEASE ledger",
+    let (end, integrated) = match outcome {
+        Ok(integrated) => ("RELEASE ledger", integrated),
         Err(e) => {
             tracing::warn!(error = %e, "ledger not integrated in this batch");
-            "ROLLBACK TO ledger; RELEASE ledger"
+            ("ROLLBACK TO ledger; RELEASE ledger", None)
         }
     };
     if let Err(e) = w.conn.execute_batch(end) {
         tracing::warn!(error = %e, "ledger savepoint not ended");
+        return (w, None);
     }
-    w
+    (w, integrated)
 }
 
 /// Binds the arguments: `$N` names the N-th argument, as in PostgreSQL.
@@ -579,5 +588,9 @@ impl Dialect for Sqlite {
             *slot = Some(sign);
         }
         true
+    }
+
+    fn recent_receipt(db: &SqliteDb, reference: &str) -> Option<crate::RecentReceipt> {
+        db.0.recent.lock().ok()?.receipt(reference)
     }
 }

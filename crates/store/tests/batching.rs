@@ -103,3 +103,49 @@ async fn each_commit_carries_its_ledger_entries_under_a_signed_checkpoint() {
     assert!(note.starts_with(&format!("signed {size} ")), "{note}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_from_memory_equals_the_stored_ledger() {
+    use amtsweg_domain::{AuditKind, LedgerRef};
+    let (store, dir) = store().await;
+    assert!(store.sign_ledger_per_batch(Arc::new(|size, root| format!("signed {size} {}", hex::encode(root)))));
+    // Some commits of many writers at once, then one after the other (more commits than are
+    // kept): transfers requested (recorded once each) and a change recorded many times.
+    let mut transfers = Vec::new();
+    for round in 0..40 {
+        let writers = if round < 4 { 25 } else { 1 };
+        let mut tasks = Vec::new();
+        for n in 0..writers {
+            let id = format!("t-{round}-{n}");
+            transfers.push(id.clone());
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store.record_action(AuditKind::EvidenceRequested, Some(("buerger", "citizen")), None, ("transfer", &id)).await?;
+                store.record_action(AuditKind::ApplicationDataChanged, Some(("buerger", "citizen")), None, ("application", "a-1")).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+    }
+    let checkpoints: std::collections::HashMap<u64, String> = store.ledger_checkpoints().await.unwrap().into_iter().collect();
+    let mut from_memory = 0;
+    for id in &transfers {
+        let reference = LedgerRef::evidence_requested(id);
+        let Some(recent) = store.ledger_recent_receipt(reference.as_str()) else { continue };
+        from_memory += 1;
+        let (index, entry) = store.ledger_entry_of(reference.as_str()).await.unwrap().unwrap();
+        assert_eq!((recent.index, &recent.entry), (index, &entry), "{id}");
+        assert_eq!(checkpoints.get(&recent.size), Some(&recent.note), "a stored checkpoint");
+        assert!(recent.index < recent.size);
+        let indexes: Vec<u64> = recent.hashes.iter().map(|(i, _)| *i).collect();
+        assert_eq!(recent.hashes, store.ledger_hashes(&indexes).await.unwrap(), "the stored hashes");
+        assert_eq!(indexes, amtsweg_ledger::tree::needed_for_inclusion(index, recent.size), "every hash the proof needs");
+    }
+    let last = LedgerRef::evidence_requested(transfers.last().unwrap());
+    assert!(store.ledger_recent_receipt(last.as_str()).is_some(), "the last commit's entry is kept");
+    assert!(from_memory < transfers.len(), "only the last commits are kept: {from_memory} of {}", transfers.len());
+    let repeated = LedgerRef::new(AuditKind::ApplicationDataChanged, "application", "a-1");
+    assert!(store.ledger_recent_receipt(repeated.as_str()).is_none(), "a reference recorded many times is read from the database (its first entry)");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -59,7 +59,7 @@ pub struct CaseFile {
     pub authority_id: AuthorityId,
     pub application_id: ApplicationId,
     pub status: ApplicationStatus,
-    pub service: Service,
+    pub service: std::sync::Arc<Service>,
     pub data: FormData,
     pub applicant_id: UserId,
     pub applicant: Option<Person>,

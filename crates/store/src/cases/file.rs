@@ -56,7 +56,7 @@ impl CaseFileRow {
             authority_id: AuthorityId::from_stored(self.authority_id),
             application_id: ApplicationId::from_stored(self.application_id),
             status: status(&self.status)?,
-            service: service.into_domain()?,
+            service: std::sync::Arc::new(service.into_domain()?),
             data: serde_json::from_str(&self.data).map_err(|_| corrupt("application data"))?,
             applicant_id: UserId::from_stored(self.citizen_id),
             applicant: match self.person {

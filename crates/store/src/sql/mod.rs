@@ -50,6 +50,11 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// Makes each commit integrate the ledger's pending entries and store a checkpoint signed
     /// with `sign`, where the backend batches commits; `false` where it does not.
     fn sign_ledger_per_batch(db: &Self::Db, sign: crate::LedgerSign) -> bool;
+    /// The receipt's parts for an entry that one of this process's last batches integrated,
+    /// from memory (`crate::ledger::Recent`); `None` where the backend keeps none.
+    fn recent_receipt(_db: &Self::Db, _reference: &str) -> Option<crate::RecentReceipt> {
+        None
+    }
 }
 
 /// The store over one database: [`SqliteStore`](crate::SqliteStore) or

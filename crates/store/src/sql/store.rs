@@ -47,8 +47,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     async fn services(&self) -> Result<Vec<Service>> {
         catalog::services(self).await
     }
-    async fn service(&self, id: &ServiceId) -> Result<Option<Service>> {
-        self.kept(Scope::Catalog, |c| &c.services, id.clone(), catalog::service(self, id)).await
+    async fn service(&self, id: &ServiceId) -> Result<Option<std::sync::Arc<Service>>> {
+        let load = async { Ok(catalog::service(self, id).await?.map(std::sync::Arc::new)) };
+        self.kept(Scope::Catalog, |c| &c.services, id.clone(), load).await
     }
     async fn decision_rules(&self, service: &ServiceId, authority: &AuthorityId) -> Result<Option<DecisionRules>> {
         let key = (service.clone(), authority.clone());
@@ -361,6 +362,9 @@ impl<DB: Dialect> Store for SqlStore<DB> {
     }
     fn sign_ledger_per_batch(&self, sign: crate::LedgerSign) -> bool {
         DB::sign_ledger_per_batch(self.db(), sign)
+    }
+    fn ledger_recent_receipt(&self, reference: &str) -> Option<crate::RecentReceipt> {
+        DB::recent_receipt(self.db(), reference)
     }
     async fn ledger_integrate_signed(&self, max: usize, sign: &(dyn Fn(u64, [u8; 32]) -> String + Send + Sync)) -> Result<Option<(u64, String, bool)>> {
         ledger::ledger_integrate_signed(self, max, sign).await

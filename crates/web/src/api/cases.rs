@@ -233,7 +233,7 @@ pub async fn show(ApiStaff(desk): ApiStaff, Path(id): Path<String>) -> Result<Js
         status: c.status,
         application_id: c.application_id.to_string(),
         service_id: c.service.id.to_string(),
-        service_name: c.service.name,
+        service_name: c.service.name.clone(),
         data: c.data,
         applicant: c.applicant.map(|p| ApplicantView {
             given_name: p.given_name,

@@ -168,7 +168,7 @@ pub async fn submission(ApiProcedure(desk): ApiProcedure, Path(id): Path<String>
         id: c.id.to_string(),
         case_number: c.case_number,
         service_id: c.service.id.to_string(),
-        service_name: c.service.name,
+        service_name: c.service.name.clone(),
         status: c.status,
         data: c.data,
         applicant: c.applicant.map(|p| {
