@@ -118,10 +118,11 @@ impl Face {
         glyphs
     }
 
-    fn width(&self, text: &str, size: f32) -> f32 {
+    /// Measures text at `size`: the face's tables are read once per measure, not per call.
+    fn measure(&self, size: f32) -> impl Fn(&str) -> f32 {
         let charmap = self.metrics.charmap();
         let glyphs = self.metrics.glyph_metrics(Size::new(size), LocationRef::default());
-        text.chars().map(|c| glyphs.advance_width(charmap.map(c).unwrap_or_default()).unwrap_or(size * 0.5)).sum()
+        move |text: &str| text.chars().map(|c| glyphs.advance_width(charmap.map(c).unwrap_or_default()).unwrap_or(size * 0.5)).sum()
     }
 
     /// The text with every character the face cannot show (and private-use and control
@@ -138,16 +139,25 @@ impl Face {
     }
 
     /// Breaks a paragraph into lines no wider than `max`.
+    /// Each word is measured once (lines are measured by their words and spaces, without
+    /// kerning between them, as before).
     fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
+        let width = self.measure(size);
+        let space = width(" ");
         let mut lines = Vec::new();
         let mut line = String::new();
+        let mut line_width = 0.0;
         for word in text.split_whitespace() {
-            let candidate = if line.is_empty() { word.to_owned() } else { format!("{line} {word}") };
-            if self.width(&candidate, size) <= max || line.is_empty() {
-                line = candidate;
+            let word_width = width(word);
+            if line.is_empty() {
+                (line, line_width) = (word.to_owned(), word_width);
+            } else if line_width + space + word_width <= max {
+                line.push(' ');
+                line.push_str(word);
+                line_width += space + word_width;
             } else {
-                lines.push(std::mem::take(&mut line));
-                line = word.to_owned();
+                lines.push(std::mem::replace(&mut line, word.to_owned()));
+                line_width = word_width;
             }
         }
         if !line.is_empty() {
@@ -443,6 +453,7 @@ mod tests {
         let face = Face::new(dejavu::sans::regular()).unwrap();
         let lines = face.wrap(&"Wort ".repeat(100), 10.5, 200.0);
         assert!(lines.len() > 5);
-        assert!(lines.iter().all(|l| face.width(l, 10.5) <= 200.0));
+        let width = face.measure(10.5);
+        assert!(lines.iter().all(|l| width(l) <= 200.0));
     }
 }

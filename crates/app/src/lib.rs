@@ -59,9 +59,21 @@ pub fn today() -> time::Date {
     amtsweg_domain::local_time::today()
 }
 
-/// What the use cases run on. Cheap to clone (every part is shared).
+/// What the use cases run on. Cheap to clone: one shared reference (a request clones it a few
+/// times, through the web state and each desk).
 #[derive(Clone)]
-pub struct Platform {
+pub struct Platform(Arc<Parts>);
+
+impl std::ops::Deref for Platform {
+    type Target = Parts;
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// The parts of the [`Platform`], each shared.
+#[derive(Clone)]
+pub struct Parts {
     pub store: DynStore,
     pub metrics: Arc<metrics::Metrics>,
     /// The connection to the registers, when configured.
@@ -101,7 +113,7 @@ impl Platform {
     /// A platform that leaves the store's batches unsigned (its key is not the platform's).
     fn unsigned(store: DynStore, ledger_key: amtsweg_ledger::LogKey, upload_key: uploads::UploadKey) -> Self {
         let ledger = Arc::new(ledger::Signer::new(ledger_key));
-        Self {
+        Self(Arc::new(Parts {
             store,
             metrics: Arc::new(metrics::Metrics::new()),
             exchange: None,
@@ -113,7 +125,12 @@ impl Platform {
             report_retention: time::Duration::days(i64::from(reports::DEFAULT_RETENTION_DAYS)),
             map_tiles: None,
             mailer: None,
-        }
+        }))
+    }
+
+    /// The parts to change while the platform is being set up.
+    fn parts(&mut self) -> &mut Parts {
+        Arc::make_mut(&mut self.0)
     }
 
     /// The Mängelmelder's use cases, with photos encrypted by the upload key; `photo_base` is
@@ -128,25 +145,25 @@ impl Platform {
 
     /// Closed reports keep their reporter's personal data this many days.
     pub fn with_report_retention_days(mut self, days: u32) -> Self {
-        self.report_retention = time::Duration::days(i64::from(days));
+        self.parts().report_retention = time::Duration::days(i64::from(days));
         self
     }
 
     /// The report pages show a map from this tile server.
     pub fn with_map_tiles(mut self, tiles: reports::tiles::MapTiles) -> Self {
-        self.map_tiles = Some(Arc::new(tiles));
+        self.parts().map_tiles = Some(Arc::new(tiles));
         self
     }
 
     /// E-mail goes through this relay.
     pub fn with_mailer(mut self, mailer: mail::Mailer) -> Self {
-        self.mailer = Some(Arc::new(mailer));
+        self.parts().mailer = Some(Arc::new(mailer));
         self
     }
 
     /// Security events also go to `log`'s sink.
     pub fn with_security_log(mut self, log: security::SecurityLog) -> Self {
-        self.security = Arc::new(log);
+        self.parts().security = Arc::new(log);
         self
     }
 
@@ -168,17 +185,17 @@ impl Platform {
 
     /// The assistant over a knowledge base (kept in `dir` when given).
     pub fn with_assistant(mut self, assistant: amtsweg_assist::Assistant, dir: Option<PathBuf>) -> Self {
-        self.assistant = assistant::AssistantState { assistant: Arc::new(assistant), dir };
+        self.parts().assistant = assistant::AssistantState { assistant: Arc::new(assistant), dir };
         self
     }
 
     pub fn with_model(mut self, model: model::ModelClient) -> Self {
-        self.model = Some(Arc::new(model));
+        self.parts().model = Some(Arc::new(model));
         self
     }
 
     pub fn with_exchange(mut self, exchange: evidence::Exchange) -> Self {
-        self.exchange = Some(Arc::new(exchange));
+        self.parts().exchange = Some(Arc::new(exchange));
         self
     }
 
