@@ -84,8 +84,10 @@ impl Signer {
 }
 
 impl crate::Platform {
-    /// The receipt for the entry recorded under `reference`: against the latest checkpoint where
-    /// each commit signs one, otherwise with a checkpoint shared between concurrent requests.
+    /// The receipt for the entry recorded under `reference`: where each commit signs a
+    /// checkpoint, against the latest one this process committed (from memory, for an entry of
+    /// its last commits) or the latest stored; otherwise with a checkpoint shared between
+    /// concurrent requests. Any of them covers the entry and verifies.
     pub async fn receipt(&self, reference: &LedgerRef) -> Result<Option<Receipt>, ProofError> {
         // Where each commit integrated its entries under a signed checkpoint, the latest one
         // covers an entry whose write has returned: from memory when this process committed it

@@ -135,6 +135,18 @@ mod tests {
     use super::ApplicationStatus::*;
     use super::*;
 
+    /// Submitted and decided are each reached once in an application's life (the ledger's
+    /// `LedgerRef::recorded_once` relies on it): only a draft is submitted, nothing becomes a
+    /// draft again, and nothing leaves a decision.
+    #[test]
+    fn submitted_and_decided_happen_once() {
+        assert_eq!(ApplicationStatus::sources_of(Submitted), &[Draft]);
+        for to in ApplicationStatus::ALL {
+            assert!(!ApplicationStatus::sources_of(to).contains(&Decided), "{to:?}");
+        }
+        assert!(ApplicationStatus::sources_of(Draft).is_empty());
+    }
+
     #[test]
     fn allowed_and_refused_transitions() {
         assert_eq!(Draft.transition(Submitted), Ok(Submitted));

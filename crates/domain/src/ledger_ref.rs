@@ -40,7 +40,10 @@ impl LedgerRef {
 
     /// Whether at most one entry is ever recorded under `reference`: the references above,
     /// whose events happen once to their subject (an application is submitted once, from its
-    /// draft; a case decided once; a message delivered once; a transfer requested once).
+    /// draft; a case decided once; a message delivered once; a transfer requested once). The
+    /// store answers receipts for these from memory (`store::ledger::Recent`): a change that
+    /// records one of them twice for a subject must take its kind out of this list
+    /// (`ApplicationStatus::sources_of` pins the first two, see its test).
     pub fn recorded_once(reference: &str) -> bool {
         let Some((kind, _)) = reference.split_once(':') else { return false };
         [AuditKind::ApplicationSubmitted, AuditKind::DecisionIssued, AuditKind::MessageDelivered, AuditKind::EvidenceRequested]

@@ -174,18 +174,30 @@ pub(crate) async fn integrate_signed_in<DB: Dialect>(
     Ok(Some((integrated, note)))
 }
 
-/// Commits of this process whose ledger is kept in memory.
+/// Commits of this process whose ledger is kept in memory, at most.
 const RECENT_BATCHES: usize = 16;
+/// How long a commit's ledger is used from memory: a receipt is asked for right after its write
+/// returns; later ones are read from the database, so that nothing the database has since
+/// changed (retention clears a transfer's reference) is answered from memory.
+const RECENT_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The ledger as this process's last commits left it, so that the receipt for an entry just
 /// recorded is made without reading: per commit, the checkpoint it signed, the stored hashes it
 /// read or wrote, and its entries under references recorded once (for any other reference the
 /// first entry may lie further back). Filled only after a commit succeeded; a stored hash never
 /// changes, so nothing kept goes stale, and an entry whose proof needs a hash not kept is read
-/// from the database as before.
+/// from the database as before. The checkpoint is the latest of this process's commits: one that
+/// covers the entry, though the console or another process may have signed a later one.
 #[derive(Default)]
 pub(crate) struct Recent {
-    batches: std::collections::VecDeque<(Integrated, String)>,
+    batches: std::collections::VecDeque<RecentBatch>,
+}
+
+/// One commit's part of [`Recent`].
+pub(crate) struct RecentBatch {
+    integrated: Integrated,
+    note: String,
+    at: std::time::Instant,
 }
 
 /// A receipt's parts from memory: the entry, its index, the latest checkpoint (size and note)
@@ -200,22 +212,26 @@ pub struct RecentReceipt {
 
 impl Recent {
     /// A committed batch's integration and its checkpoint's note.
-    pub(crate) fn push(&mut self, integrated: Integrated, note: String) {
-        if self.batches.len() == RECENT_BATCHES {
-            self.batches.pop_front();
-        }
-        self.batches.push_back((integrated, note));
+    /// A committed batch's integration and its checkpoint's note. Returns the batch let go, to
+    /// be dropped after the writer is free.
+    #[must_use]
+    pub(crate) fn push(&mut self, integrated: Integrated, note: String) -> Option<RecentBatch> {
+        let old = if self.batches.len() == RECENT_BATCHES { self.batches.pop_front() } else { None };
+        self.batches.push_back(RecentBatch { integrated, note, at: std::time::Instant::now() });
+        old
     }
 
     pub(crate) fn receipt(&self, reference: &str) -> Option<RecentReceipt> {
-        let (latest, note) = self.batches.back()?;
-        let (from, (index, entry)) = self.batches.iter().enumerate().rev().find_map(|(n, (b, _))| b.once.get(reference).map(|e| (n, e)))?;
+        // The batches of the last RECENT_FOR, newest first.
+        let fresh = || self.batches.iter().enumerate().rev().take_while(|(_, b)| b.at.elapsed() < RECENT_FOR);
+        let (_, latest) = fresh().next()?;
+        let (from, (index, entry)) = fresh().find_map(|(n, b)| b.integrated.once.get(reference).map(|e| (n, e)))?;
         // Every hash the proof needs was read or written by this entry's commit or a later one.
-        let hashes = tree::needed_for_inclusion(*index, latest.size)
+        let hashes = tree::needed_for_inclusion(*index, latest.integrated.size)
             .into_iter()
-            .map(|i| self.batches.iter().skip(from).rev().find_map(|(b, _)| b.known.0.get(&i)).map(|h| (i, h.0)))
+            .map(|i| self.batches.iter().skip(from).rev().find_map(|b| b.integrated.known.0.get(&i)).map(|h| (i, h.0)))
             .collect::<Option<Vec<_>>>()?;
-        Some(RecentReceipt { index: *index, entry: entry.clone(), size: latest.size, note: note.clone(), hashes })
+        Some(RecentReceipt { index: *index, entry: entry.clone(), size: latest.integrated.size, note: latest.note.clone(), hashes })
     }
 }
 

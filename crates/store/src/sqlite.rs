@@ -254,6 +254,7 @@ fn committer(inner: Weak<Inner>, wake: Arc<Wake>) {
 
 fn commit_batch(mut w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: Option<&LedgerSign>) {
     let Some(batch) = w.batch.take() else { return };
+    let mut let_go = None;
     let result: std::result::Result<(), Arc<str>> = if w.conn.is_autocommit() {
         Err("the batch's transaction was rolled back".into())
     } else if batch.members == 0 {
@@ -269,7 +270,7 @@ fn commit_batch(mut w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: Option<&Led
                 if let Some((integrated, note)) = integrated
                     && let Ok(mut recent) = db.0.recent.lock()
                 {
-                    recent.push(integrated, note);
+                    let_go = recent.push(integrated, note);
                 }
                 restart_wal_now_and_then(&mut w);
                 Ok(())
@@ -284,6 +285,9 @@ fn commit_batch(mut w: OwnedMutexGuard<Writer>, db: &SqliteDb, sign: Option<&Led
         }
     };
     let _ = batch.done.send(Some(result));
+    // Freed after the writers are answered (a batch's maps hold up to LEDGER_BATCH entries).
+    drop(w);
+    drop(let_go);
 }
 
 /// Under steady load the WAL never runs dry for the passive checkpoints to restart it, so the

@@ -123,7 +123,7 @@ async fn service(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = ServiceId::parse(&id).ok_or(AppError::NotFound)?;
-    let s = state.app.catalog().service(&id).await?.map(std::sync::Arc::unwrap_or_clone).ok_or(AppError::NotFound)?;
+    let s = state.app.catalog().service(&id).await?.ok_or(AppError::NotFound)?;
     let step_up = match (s.required_level, session.as_deref()) {
         (Some(required), Some(session)) if session.user.role == amtsweg_domain::Role::Citizen && session.session.level < Some(required) => {
             Some(crate::login::paths::step_up_path(required, &format!("/leistungen/{}", s.id)))
@@ -137,10 +137,10 @@ async fn service(
             step_up,
             layout: Layout::new(s.name.clone(), session.as_deref()),
             id: s.id.to_string(),
-            name: s.name,
+            name: s.name.clone(),
             description: pages::paragraphs(&s.description),
-            legal_basis: s.legal_basis,
-            evidence: s.evidence,
+            legal_basis: s.legal_basis.clone(),
+            evidence: s.evidence.clone(),
         },
     ))
 }
