@@ -92,20 +92,17 @@ impl crate::Platform {
         // Where each commit integrated its entries under a signed checkpoint, the latest one
         // covers an entry whose write has returned: from memory when this process committed it
         // lately, otherwise only reads, no turn to wait for.
-        if self.ledger.per_batch.load(std::sync::atomic::Ordering::Relaxed)
-            && let Some(recent) = self.store.ledger_recent_receipt(reference.as_str())
-        {
-            let known = Known(recent.hashes.into_iter().map(|(i, h)| (i, Hash(h))).collect());
-            let inclusion = proof_from(recent.index, &recent.entry, recent.size, &known)?;
-            let entry = base64::engine::general_purpose::STANDARD.encode(recent.entry);
-            return Ok(Some(Receipt { entry, index: recent.index, checkpoint: recent.note, inclusion }));
-        }
-        if self.ledger.per_batch.load(std::sync::atomic::Ordering::Relaxed)
-            && let Some((index, entry)) = self.store.ledger_entry_of(reference.as_str()).await?
-            && let Some((size, note)) = self.store.ledger_latest_checkpoint().await?
-            && index < size
-        {
-            return Ok(Some(receipt_of(&self.store, index, entry, size, note).await?));
+        if self.ledger.per_batch.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(r) = self.store.ledger_recent_receipt(reference.as_str()) {
+                let known = Known(r.hashes.into_iter().map(|(i, h)| (i, Hash(h))).collect());
+                return Ok(Some(receipt_from(r.index, r.entry, r.size, r.note, &known)?));
+            }
+            if let Some((index, entry)) = self.store.ledger_entry_of(reference.as_str()).await?
+                && let Some((size, note)) = self.store.ledger_latest_checkpoint().await?
+                && index < size
+            {
+                return Ok(Some(receipt_of(&self.store, index, entry, size, note).await?));
+            }
         }
         let Some((size, note)) = self.ledger.fresh(&self.store).await? else { return Ok(None) };
         receipt_at(&self.store, reference.as_str(), size, note).await
@@ -251,7 +248,14 @@ async fn receipt_of(store: &DynStore, index: u64, entry: Vec<u8>, size: u64, not
     if index >= size {
         return Err(ProofError::OutOfRange);
     }
-    let inclusion = proof_of(store, index, &entry, size).await?;
+    let known = known(store, &tree::needed_for_inclusion(index, size)).await?;
+    receipt_from(index, entry, size, note, &known)
+}
+
+/// The receipt of entry `index` (`entry`) against the checkpoint `note` of a tree of `size`
+/// entries, from the stored hashes its inclusion proof needs.
+fn receipt_from(index: u64, entry: Vec<u8>, size: u64, note: String, known: &Known) -> Result<Receipt, ProofError> {
+    let inclusion = proof_from(index, &entry, size, known)?;
     Ok(Receipt { entry: base64::engine::general_purpose::STANDARD.encode(entry), index, checkpoint: note, inclusion })
 }
 

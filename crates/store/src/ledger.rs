@@ -211,7 +211,6 @@ pub struct RecentReceipt {
 }
 
 impl Recent {
-    /// A committed batch's integration and its checkpoint's note.
     /// A committed batch's integration and its checkpoint's note. Returns the batch let go, to
     /// be dropped after the writer is free.
     #[must_use]
